@@ -1,0 +1,150 @@
+// The gateway's configuration: SPEC §3 as a plain struct with defaults, loaded from YAML.
+// Loading never throws: every problem is reported with its key path so `check-config` can list
+// them all at once, and `serve` can refuse to start (or to reload) with a one-line reason.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pc::core {
+
+struct LimitsConfig {
+  std::size_t max_header_bytes = 16384;
+  std::size_t max_body_bytes = 1048576;
+  std::size_t max_connections = 10000;
+  std::uint32_t header_timeout_ms = 10000;
+  std::uint32_t idle_timeout_ms = 60000;
+  std::uint32_t body_timeout_ms = 30000;  // whole request body must arrive within this
+};
+
+struct TlsConfig {
+  std::string cert_file;  // PEM; both files set = TLS on
+  std::string key_file;
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+// How the gateway talks to agent runtimes and tool servers.
+struct UpstreamConfig {
+  std::uint32_t connect_timeout_ms = 2000;
+  std::uint32_t response_timeout_ms = 30000;  // until response headers, and between body reads
+  std::uint32_t pool_idle_timeout_ms = 30000;
+  std::size_t pool_max_idle_per_host = 64;
+};
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";  // host:port; port 0 = pick one (tests)
+  TlsConfig tls;
+  unsigned threads = 0;  // 0 = one per core
+  LimitsConfig limits;
+  UpstreamConfig upstream;
+  std::uint32_t drain_timeout_ms = 10000;  // SIGTERM: wait this long for in-flight requests
+  bool metrics_public = true;              // false: /metrics only from loopback
+};
+
+struct StorageConfig {
+  std::string backend = "sqlite";  // sqlite | postgres
+  std::string sqlite_path;         // empty = <data_dir>/portcullis.db
+  std::string postgres_url;
+};
+
+struct ClusterConfig {
+  std::string redis_url;  // empty = no Redis (single node)
+};
+
+struct KeysConfig {
+  std::string master_key_file;  // empty = <data_dir>/master.key (created on first start)
+};
+
+struct IssuerClaimsConfig {
+  std::string tenant = "tenantid";
+  std::string app = "appid";
+  std::string roles = "roles";
+  std::string email = "email";
+  std::string name = "name";
+};
+
+struct IssuerConfig {
+  std::string name;
+  std::string issuer;
+  bool discovery = true;
+  std::string jwks_uri;
+  std::vector<std::string> audiences;
+  std::vector<std::string> allowed_clients;
+  std::vector<std::string> algorithms = {"RS256", "ES256"};
+  std::uint32_t leeway_seconds = 60;
+  IssuerClaimsConfig claims;
+};
+
+struct TierConfig {
+  double rps = 0;
+  std::uint64_t burst = 0;
+  std::uint64_t daily_quota = 0;  // 0 = unlimited
+};
+
+struct RetentionConfig {
+  std::uint32_t invocation_content_days = 90;
+  std::uint32_t audit_years = 7;
+  std::uint32_t sessions_hours = 24;
+};
+
+struct CustomRedaction {
+  std::string name;
+  std::string pattern;  // RE2 syntax
+};
+
+struct RedactionConfig {
+  std::vector<std::string> builtin = {"email",   "phone",  "credit_card", "iban",
+                                      "us_ssn",  "uk_nino", "aws_key",    "jwt"};
+  std::vector<CustomRedaction> custom;
+};
+
+struct LogConfig {
+  std::string level = "info";   // trace debug info warn error off
+  std::string format = "json";  // json | text
+  bool access = true;           // one access line per request
+};
+
+struct Config {
+  std::string data_dir = "./var";
+  ServerConfig server;
+  StorageConfig storage;
+  ClusterConfig cluster;
+  KeysConfig keys;
+  std::vector<IssuerConfig> issuers;
+  std::map<std::string, TierConfig> tiers = {
+      {"basic", {10, 100, 1000}},
+      {"standard", {50, 500, 10000}},
+      {"premium", {500, 2000, 0}},
+  };
+  RetentionConfig retention;
+  RedactionConfig redaction;
+  LogConfig log;
+
+  // Paths with their data_dir-relative defaults filled in.
+  std::string sqlite_path() const;
+  std::string master_key_path() const;
+};
+
+struct ConfigError {
+  std::string path;     // e.g. "server.limits.max_body_bytes"
+  std::string message;  // e.g. "must be a positive integer"
+  std::string to_string() const { return path.empty() ? message : path + ": " + message; }
+};
+
+struct ConfigResult {
+  std::optional<Config> config;  // set only when errors is empty
+  std::vector<ConfigError> errors;
+};
+
+// Parses YAML text. `${VAR}` is expanded from the environment (an unset variable is an error);
+// string values of the form `file:/path` are replaced by that file's contents (trailing newline
+// trimmed) for the keys that hold secrets or URLs.
+ConfigResult parse_config(const std::string& yaml_text);
+ConfigResult load_config_file(const std::string& path);
+
+}  // namespace pc::core
