@@ -19,6 +19,7 @@ struct LimitsConfig {
   std::uint32_t header_timeout_ms = 10000;
   std::uint32_t idle_timeout_ms = 60000;
   std::uint32_t body_timeout_ms = 30000;  // whole request body must arrive within this
+  bool operator==(const LimitsConfig&) const = default;
 };
 
 struct TlsConfig {
@@ -26,6 +27,7 @@ struct TlsConfig {
   std::string key_file;
   std::string min_version = "1.2";  // "1.2" or "1.3"
   bool enabled() const { return !cert_file.empty(); }
+  bool operator==(const TlsConfig&) const = default;
 };
 
 // How the gateway talks to agent runtimes and tool servers.
@@ -34,6 +36,7 @@ struct UpstreamConfig {
   std::uint32_t response_timeout_ms = 30000;  // until response headers, and between body reads
   std::uint32_t pool_idle_timeout_ms = 30000;
   std::size_t pool_max_idle_per_host = 64;
+  bool operator==(const UpstreamConfig&) const = default;
 };
 
 struct ServerConfig {
@@ -44,20 +47,24 @@ struct ServerConfig {
   UpstreamConfig upstream;
   std::uint32_t drain_timeout_ms = 10000;  // SIGTERM: wait this long for in-flight requests
   bool metrics_public = true;              // false: /metrics only from loopback
+  bool operator==(const ServerConfig&) const = default;
 };
 
 struct StorageConfig {
   std::string backend = "sqlite";  // sqlite | postgres
   std::string sqlite_path;         // empty = <data_dir>/portcullis.db
   std::string postgres_url;
+  bool operator==(const StorageConfig&) const = default;
 };
 
 struct ClusterConfig {
   std::string redis_url;  // empty = no Redis (single node)
+  bool operator==(const ClusterConfig&) const = default;
 };
 
 struct KeysConfig {
   std::string master_key_file;  // empty = <data_dir>/master.key (created on first start)
+  bool operator==(const KeysConfig&) const = default;
 };
 
 struct IssuerClaimsConfig {
@@ -66,6 +73,7 @@ struct IssuerClaimsConfig {
   std::string roles = "roles";
   std::string email = "email";
   std::string name = "name";
+  bool operator==(const IssuerClaimsConfig&) const = default;
 };
 
 struct IssuerConfig {
@@ -78,35 +86,41 @@ struct IssuerConfig {
   std::vector<std::string> algorithms = {"RS256", "ES256"};
   std::uint32_t leeway_seconds = 60;
   IssuerClaimsConfig claims;
+  bool operator==(const IssuerConfig&) const = default;
 };
 
 struct TierConfig {
   double rps = 0;
   std::uint64_t burst = 0;
   std::uint64_t daily_quota = 0;  // 0 = unlimited
+  bool operator==(const TierConfig&) const = default;
 };
 
 struct RetentionConfig {
   std::uint32_t invocation_content_days = 90;
   std::uint32_t audit_years = 7;
   std::uint32_t sessions_hours = 24;
+  bool operator==(const RetentionConfig&) const = default;
 };
 
 struct CustomRedaction {
   std::string name;
   std::string pattern;  // RE2 syntax
+  bool operator==(const CustomRedaction&) const = default;
 };
 
 struct RedactionConfig {
   std::vector<std::string> builtin = {"email",   "phone",  "credit_card", "iban",
                                       "us_ssn",  "uk_nino", "aws_key",    "jwt"};
   std::vector<CustomRedaction> custom;
+  bool operator==(const RedactionConfig&) const = default;
 };
 
 struct LogConfig {
   std::string level = "info";   // trace debug info warn error off
   std::string format = "json";  // json | text
   bool access = true;           // one access line per request
+  bool operator==(const LogConfig&) const = default;
 };
 
 struct Config {
@@ -128,6 +142,7 @@ struct Config {
   // Paths with their data_dir-relative defaults filled in.
   std::string sqlite_path() const;
   std::string master_key_path() const;
+  bool operator==(const Config&) const = default;
 };
 
 struct ConfigError {

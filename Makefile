@@ -1,0 +1,55 @@
+# Portcullis — the commands a newcomer uses. Each target installs what is missing first.
+#   make run     build and start the demo gateway on 127.0.0.1:8080
+#   make test    build and run every test (unit, integration)
+#   make build   release binary at build/portcullis
+#   make bench   benchmarks against nginx (see bench/README.md)
+#   make asan    build and run the unit tests with AddressSanitizer and UBSan
+
+SHELL := /bin/bash
+JOBS  ?= $(shell nproc)
+PRESET ?= release
+BUILD_DIR := build/$(PRESET)
+export CCACHE_DIR ?= $(HOME)/.cache/ccache
+
+.PHONY: all deps deps-test deps-bench configure build run test unit integration bench asan clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+deps-test:
+	@bash scripts/install-deps.sh test
+
+deps-bench:
+	@bash scripts/install-deps.sh bench
+
+configure: deps
+	@if [ ! -f $(BUILD_DIR)/build.ninja ]; then cmake --preset $(PRESET) >/dev/null; fi
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+	@ln -sf $(PRESET)/portcullis build/portcullis
+
+run: build
+	@./build/portcullis serve --demo
+
+test: deps-test build
+	@$(MAKE) --no-print-directory unit integration
+
+unit:
+	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+integration:
+	@PORTCULLIS_BIN=$(CURDIR)/build/portcullis node --test --test-concurrency=2 --test-reporter=spec tests/integration/
+
+bench: deps-bench build
+	@bash bench/run.sh
+
+asan:
+	@$(MAKE) --no-print-directory PRESET=asan configure
+	@cmake --build build/asan -j $(JOBS)
+	@ctest --test-dir build/asan --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf build

@@ -1,0 +1,42 @@
+// `portcullis` — command-line entry. Flag errors print one line and exit 2 (SPEC §2).
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "app/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Portcullis: a multi-tenant, zero-trust gateway for AI agents"};
+  app.require_subcommand(1);
+
+  pc::app::ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand("serve", "run the gateway");
+  serve_cmd->add_option("--config", serve.config_path, "YAML configuration file (default: built-in defaults)");
+  serve_cmd->add_flag("--demo", serve.demo, "seed the demo and start the example upstreams");
+  serve_cmd->add_option("--demo-agent", serve.demo_agent_url,
+                        "with --demo: forward the echo agent to this runtime URL instead of starting one");
+
+  std::string check_path;
+  auto* check_cmd = app.add_subcommand("check-config", "validate a configuration file");
+  check_cmd->add_option("--config", check_path, "YAML configuration file")->required();
+
+  std::string agent_listen = "127.0.0.1:9001";
+  auto* agent_cmd = app.add_subcommand("example-agent", "run the reference agent runtime (invocation contract)");
+  agent_cmd->add_option("--listen", agent_listen, "host:port to listen on (port 0 picks one)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "portcullis: " << e.what() << " (see --help)\n";
+    return 2;
+  }
+
+  if (*serve_cmd) return pc::app::serve(serve);
+  if (*check_cmd) return pc::app::check_config(check_path);
+  if (*agent_cmd) return pc::app::example_agent(agent_listen);
+  return 2;
+}

@@ -1,0 +1,250 @@
+// `portcullis serve`: load the configuration, prepare the store and first-start material, wire
+// the routes, run the server, and react to signals (SIGHUP reload, SIGTERM/SIGINT drain and exit).
+#include <boost/url/parse.hpp>
+#include <signal.h>
+
+#include <iostream>
+
+#include "api/system_routes.h"
+#include "app/bootstrap.h"
+#include "app/commands.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/work_pool.h"
+#include "examples/example_agent.h"
+#include "net/server.h"
+#include "store/store.h"
+
+namespace pc::app {
+namespace {
+
+sigset_t handled_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+// Called before any thread starts, so every thread inherits the mask and only the main thread's
+// sigwait sees these signals.
+void block_signals() {
+  sigset_t set = handled_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int wait_signal() {
+  sigset_t set = handled_signals();
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+core::ConfigResult load(const std::string& path) {
+  if (path.empty()) return {core::Config{}, {}};
+  return core::load_config_file(path);
+}
+
+std::string one_line(const std::vector<core::ConfigError>& errors) {
+  std::string msg = errors.front().to_string();
+  if (errors.size() > 1) msg += " (and " + std::to_string(errors.size() - 1) + " more; run check-config)";
+  return msg;
+}
+
+// Settings that only a restart can change; a reload that changes them keeps the old ones.
+std::vector<std::string> restart_only_changes(const core::Config& a, const core::Config& b) {
+  std::vector<std::string> keys;
+  if (a.server.listen != b.server.listen) keys.push_back("server.listen");
+  if (a.server.threads != b.server.threads) keys.push_back("server.threads");
+  if (a.server.tls.cert_file != b.server.tls.cert_file || a.server.tls.key_file != b.server.tls.key_file)
+    keys.push_back("server.tls");
+  if (a.data_dir != b.data_dir) keys.push_back("data_dir");
+  if (a.storage.backend != b.storage.backend || a.sqlite_path() != b.sqlite_path()) keys.push_back("storage");
+  return keys;
+}
+
+struct DemoUpstream {
+  std::unique_ptr<examples::ExampleAgent> agent;  // only when we started it ourselves
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+DemoUpstream demo_upstream(const std::string& url) {
+  DemoUpstream d;
+  if (url.empty()) {
+    d.agent = std::make_unique<examples::ExampleAgent>("127.0.0.1:0");
+    auto addr = d.agent->address();
+    auto colon = addr.rfind(':');
+    d.host = addr.substr(0, colon);
+    d.port = static_cast<std::uint16_t>(std::stoi(addr.substr(colon + 1)));
+    return d;
+  }
+  auto u = boost::urls::parse_uri(url);
+  if (!u || u->scheme() != "http" || u->host().empty())
+    throw std::runtime_error("--demo-agent: expected http://host:port, got " + url);
+  d.host = std::string(u->host());
+  d.port = u->has_port() ? u->port_number() : 80;
+  return d;
+}
+
+void add_demo_routes(net::Router& router, const DemoUpstream& up) {
+  router.add("POST", "/v1/agents/echo/invoke",
+             [host = up.host, port = up.port](std::shared_ptr<net::Request>, net::Responder reply) {
+               net::ForwardTo to;
+               to.host = host;
+               to.port = port;
+               to.target = "/invocations";
+               to.upstream_name = "agent:echo";
+               reply(net::Response::proxy(std::move(to)));
+             });
+}
+
+void print_demo_banner(const std::string& base) {
+  std::cerr << "\nPortcullis demo is running on " << base << "\n"
+            << "  health:      curl -s " << base << "/healthz\n"
+            << "  demo agent:  curl -s -X POST " << base
+            << "/v1/agents/echo/invoke -H 'Content-Type: application/json' -d '{\"input\":\"hello\"}'\n"
+            << "  streaming:   curl -sN -X POST " << base
+            << "/v1/agents/echo/invoke -H 'Content-Type: application/json' -d '{\"input\":\"hi\",\"stream\":true,\"chunks\":5,\"interval_ms\":300}'\n"
+            << "  metrics:     curl -s " << base << "/metrics\n"
+            << "Stop with Ctrl-C.\n\n";
+}
+
+}  // namespace
+
+int check_config(const std::string& path) {
+  auto r = core::load_config_file(path);
+  if (r.errors.empty()) {
+    std::cout << path << ": configuration is valid\n";
+    return 0;
+  }
+  for (const auto& e : r.errors) std::cout << e.to_string() << "\n";
+  return 1;
+}
+
+int example_agent(const std::string& listen) {
+  log::init("info", "json");
+  block_signals();
+  try {
+    examples::ExampleAgent agent(listen);
+    log::info("listening", {{"address", agent.address()}, {"service", "example-agent"}});
+    int sig;
+    while ((sig = wait_signal()) == SIGHUP) {
+    }
+    agent.stop();
+  } catch (const std::exception& e) {
+    std::cerr << "portcullis example-agent: " << e.what() << "\n";
+    return 1;
+  }
+  log::info("stopped", {{"service", "example-agent"}});
+  log::flush();
+  return 0;
+}
+
+int serve(const ServeOptions& opts) {
+  auto loaded = load(opts.config_path);
+  if (!loaded.errors.empty()) {
+    std::cerr << "portcullis: " << one_line(loaded.errors) << "\n";
+    return 2;
+  }
+  core::Config cfg = *loaded.config;
+  log::init(cfg.log.level, cfg.log.format);
+  block_signals();
+  auto& reloads = core::metrics().counter("portcullis_config_reloads_total", "Configuration reloads by outcome", {"outcome"});
+  core::metrics().gauge("portcullis_build_info", "Build information", {"version"}).labels({PORTCULLIS_VERSION}).set(1);
+
+  std::unique_ptr<store::Store> store;
+  try {
+    ensure_master_key(cfg);
+    store = store::Store::open_sqlite(cfg.sqlite_path());
+  } catch (const std::exception& e) {
+    std::cerr << "portcullis: " << e.what() << "\n";
+    return 1;
+  }
+  // Blocking store work runs here, never on the I/O threads; a full queue answers 503.
+  core::WorkPool pool("store", 2, 4096);
+
+  auto router = std::make_shared<net::Router>();
+  auto live = std::make_shared<std::atomic<bool>>(cfg.server.metrics_public);
+  api::add_system_routes(*router, {[s = store.get()] { return s->ping(); }, &pool, [live] { return live->load(); }});
+  DemoUpstream demo;
+  if (opts.demo) {
+    try {
+      demo = demo_upstream(opts.demo_agent_url);
+    } catch (const std::exception& e) {
+      std::cerr << "portcullis: " << e.what() << "\n";
+      return 2;
+    }
+    add_demo_routes(*router, demo);
+  }
+
+  net::Server server(cfg, router);
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    std::cerr << "portcullis: " << e.what() << "\n";
+    return 1;
+  }
+  const std::string base = std::string(cfg.server.tls.enabled() ? "https://" : "http://") + server.address();
+  try {
+    auto boot = first_start(cfg, *store, base);
+    if (boot.created_admin)
+      log::info("bootstrap admin client created", {{"credentials_file", boot.bootstrap_file}});
+  } catch (const std::exception& e) {
+    log::error("first start failed", {{"error", e.what()}});
+    server.shutdown(std::chrono::milliseconds(0));
+    log::flush();
+    std::cerr << "portcullis: " << e.what() << "\n";
+    return 1;
+  }
+  log::info("listening", {{"address", server.address()}, {"tls", cfg.server.tls.enabled()}, {"demo", opts.demo}});
+  if (opts.demo) {
+    log::info("demo agent", {{"upstream", demo.host + ":" + std::to_string(demo.port)},
+                             {"started_here", demo.agent != nullptr}});
+    print_demo_banner(base);
+  }
+
+  for (;;) {
+    int sig = wait_signal();
+    if (sig != SIGHUP) {
+      log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+                                  {"drain_timeout_ms", cfg.server.drain_timeout_ms}});
+      break;
+    }
+    if (opts.config_path.empty()) {
+      log::info("reload: no configuration file; nothing to reload");
+      continue;
+    }
+    auto next = core::load_config_file(opts.config_path);
+    if (!next.errors.empty()) {
+      reloads.labels({"rejected"}).inc();
+      for (const auto& e : next.errors)
+        log::error("reload rejected; keeping the running configuration", {{"key", e.path}, {"error", e.to_string()}});
+      continue;
+    }
+    for (const auto& key : restart_only_changes(cfg, *next.config))
+      log::warn("reload: this setting needs a restart; keeping the running value", {{"key", key}});
+    core::Config applied = *next.config;
+    applied.server.listen = cfg.server.listen;
+    applied.server.threads = cfg.server.threads;
+    applied.server.tls = cfg.server.tls;
+    applied.data_dir = cfg.data_dir;
+    applied.storage = cfg.storage;
+    cfg = applied;
+    server.apply(cfg);
+    live->store(cfg.server.metrics_public);
+    log::init(cfg.log.level, cfg.log.format);
+    reloads.labels({"applied"}).inc();
+    log::info("reload applied", {{"config", opts.config_path}});
+  }
+
+  server.shutdown(std::chrono::milliseconds(cfg.server.drain_timeout_ms));
+  if (demo.agent) demo.agent->stop();
+  pool.stop();
+  log::info("stopped");
+  log::flush();
+  return 0;
+}
+
+}  // namespace pc::app

@@ -1,0 +1,31 @@
+// Cryptographically secure randomness (OpenSSL's CSPRNG) and the text forms we give random
+// values: base64url without padding (RFC 4648 §5, as JOSE uses), hex, and UUID v4.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace pc::crypto {
+
+// `n` random bytes. Throws std::runtime_error if the CSPRNG fails: an identifier or secret from a
+// failed generator must never be used.
+std::string random_bytes(std::size_t n);
+
+// `bytes` random bytes as base64url without padding (32 bytes -> 43 characters).
+std::string random_token(std::size_t bytes);
+
+// `bytes` random bytes as lowercase hex (8 bytes -> 16 characters).
+std::string random_hex(std::size_t bytes);
+
+// A random (version 4, RFC 9562) UUID in its canonical lowercase 8-4-4-4-12 form.
+std::string uuid_v4();
+
+// base64url (RFC 4648 §5) without padding. Decoding is strict: it rejects padding, characters
+// outside the alphabet, impossible lengths and non-zero trailing bits, so every byte string has
+// exactly one accepted encoding (stored values cannot be altered without changing meaning).
+std::string base64url_encode(std::string_view bytes);
+std::optional<std::string> base64url_decode(std::string_view text);
+
+}  // namespace pc::crypto

@@ -1,0 +1,278 @@
+// One client connection: read a request within the limits, route it, run its handler (or the
+// proxy), write the answer, repeat while keep-alive lasts. Every error path answers in the SPEC
+// error shape when the client can still be answered, and logs with the request id.
+#include <chrono>
+
+#include "core/log.h"
+#include "net/detail/server_state.h"
+#include "net/http.h"
+
+namespace pc::net::detail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+void record(const Settings& st, const Request& req, int status, Clock::time_point start,
+            std::string_view upstream) {
+  auto& m = Metrics::get();
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  std::string_view route = req.route.empty() ? std::string_view("unmatched") : std::string_view(req.route);
+  char code[8];
+  auto n = std::snprintf(code, sizeof code, "%d", status);
+  m.requests.labels({route, req.method, std::string_view(code, n)}).inc();
+  m.duration.labels({route}).observe(secs);
+  if (st.access_log)
+    log::info("access", {{"request_id", req.request_id},
+                         {"method", req.method},
+                         {"path", req.path},
+                         {"route", route},
+                         {"status", status},
+                         {"duration_ms", secs * 1000.0},
+                         {"remote", req.remote_address},
+                         {"upstream", upstream}});
+}
+
+// Waits for a handler's Responder, which may answer on this thread or from a pool thread.
+struct Pending {
+  explicit Pending(Executor ex) : timer(ex, Timer::time_point::max()) {}
+  Timer timer;
+  std::optional<Response> res;
+};
+
+Task<Response> run_handler(const Route& route, std::shared_ptr<Request> req) {
+  auto ex = co_await asio::this_coro::executor;
+  auto pending = std::make_shared<Pending>(ex);
+  {
+    Responder responder([pending, ex](Response&& r) {
+      if (ex.running_in_this_thread()) {
+        pending->res.emplace(std::move(r));
+        pending->timer.cancel();
+      } else {
+        asio::post(ex, [pending, r = std::move(r)]() mutable {
+          pending->res.emplace(std::move(r));
+          pending->timer.cancel();
+        });
+      }
+    });
+    try {
+      route.handler(req, responder);
+    } catch (const std::exception& e) {
+      log::error("handler failed", {{"request_id", req->request_id}, {"route", route.pattern}, {"error", e.what()}});
+      responder(error_response(500, "internal", "internal error", req->request_id));
+    }
+  }  // our copy of the responder is dropped: an unanswered request now falls back to 500
+  while (!pending->res) co_await pending->timer.async_wait(use_task);
+  co_return std::move(*pending->res);
+}
+
+Response route_request(const Router& router, Request& req, const Route*& route) {
+  auto m = router.match(req.method, req.path);
+  switch (m.kind) {
+    case RouteMatch::Kind::found:
+      route = m.route;
+      req.route = m.route->pattern;
+      req.params = std::move(m.params);
+      return {};
+    case RouteMatch::Kind::method_not_allowed: {
+      req.route = "method_not_allowed";
+      auto r = error_response(405, "method_not_allowed", "method " + req.method + " is not allowed here",
+                              req.request_id);
+      r.headers.push_back({"Allow", m.allow});
+      return r;
+    }
+    case RouteMatch::Kind::not_found:
+      break;
+  }
+  req.route = "not_found";
+  return error_response(404, "not_found", "no such resource", req.request_id);
+}
+
+void fill_request(Request& req, http::request<http::string_body>& msg) {
+  req.method = msg.method_string();
+  req.target = msg.target();
+  auto q = req.target.find('?');
+  req.path = req.target.substr(0, q);
+  if (q != std::string::npos) req.query = req.target.substr(q + 1);
+  req.headers.reserve(16);
+  for (const auto& f : msg) req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+  req.body = std::move(msg.body());
+}
+
+std::string pick_request_id(const http::request_parser<http::string_body>& parser) {
+  const auto& msg = parser.get();
+  auto it = msg.find("x-request-id");
+  if (it != msg.end() && is_valid_request_id(it->value())) return std::string(it->value());
+  return new_request_id();
+}
+
+// Answers a request that failed before it could be routed (limits, malformed HTTP) and closes.
+template <typename Stream>
+Task<> reject(Stream& s, const Settings& st, std::string request_id, std::string remote, int status,
+              std::string_view code, std::string_view message, Clock::time_point start) {
+  Request req;
+  req.request_id = std::move(request_id);
+  req.remote_address = std::move(remote);
+  req.route = "rejected";
+  req.method = "-";
+  Response res = error_response(status, code, message, req.request_id);
+  log::warn("request rejected", {{"request_id", req.request_id}, {"status", status}, {"reason", code},
+                                 {"remote", req.remote_address}});
+  co_await write_response(s, req, res, false, milliseconds(st.limits.header_timeout_ms));
+  record(st, req, status, start, {});
+}
+
+template <typename Stream>
+Task<> serve(Worker& w, Stream& stream, std::string remote, bool tls) {
+  Shared& sh = *w.shared;
+  ConnTrack track{&tcp_layer(stream), true};
+  w.connections.insert(&track);
+  struct Untrack {
+    Worker& w;
+    ConnTrack* t;
+    ~Untrack() { w.connections.erase(t); }
+  } untrack{w, &track};
+
+  beast::flat_buffer buffer;
+  bool first = true;
+  for (;;) {
+    auto settings = sh.settings.load(std::memory_order_acquire);
+    const auto& lim = settings->limits;
+    if (sh.draining.load(std::memory_order_relaxed) && !first && buffer.size() == 0) break;
+
+    // Wait for the next request's first byte. A new connection gets header_timeout to start
+    // talking; a kept-alive one gets idle_timeout.
+    track.idle = true;
+    if (buffer.size() == 0) {
+      tcp_layer(stream).expires_after(milliseconds(first ? lim.header_timeout_ms : lim.idle_timeout_ms));
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_task);
+      if (ec) break;  // timeout, close or drain: nothing to answer
+      buffer.commit(n);
+    }
+    track.idle = false;
+    first = false;
+    auto start = Clock::now();
+
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
+    parser.body_limit(lim.max_body_bytes);
+    tcp_layer(stream).expires_after(milliseconds(lim.header_timeout_ms));
+    auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_task);
+    if (hec) {
+      if (hec == http::error::header_limit || hec == http::error::buffer_overflow) {
+        co_await reject(stream, *settings, new_request_id(), remote, 431, "headers_too_large",
+                        "request headers exceed the limit", start);
+      } else if (hec != beast::error::timeout && hec != http::error::end_of_stream &&
+                 hec != asio::error::eof && hec != asio::error::connection_reset &&
+                 hec != asio::error::operation_aborted) {
+        co_await reject(stream, *settings, new_request_id(), remote, 400, "bad_request",
+                        "malformed HTTP request", start);
+      }
+      break;
+    }
+
+    std::string request_id = pick_request_id(parser);
+    if (auto len = parser.content_length(); len && *len > lim.max_body_bytes) {
+      co_await reject(stream, *settings, request_id, remote, 413, "body_too_large",
+                      "request body exceeds the limit", start);
+      break;
+    }
+    if (!parser.is_done()) {
+      auto& msg = parser.get();
+      if (auto it = msg.find(http::field::expect); it != msg.end() && beast::iequals(it->value(), "100-continue")) {
+        http::response<http::empty_body> cont{http::status::continue_, 11};
+        tcp_layer(stream).expires_after(milliseconds(lim.header_timeout_ms));
+        auto [cec, cn] = co_await http::async_write(stream, cont, use_task);
+        if (cec) break;
+      }
+      tcp_layer(stream).expires_after(milliseconds(lim.body_timeout_ms));
+      auto [bec, bn] = co_await http::async_read(stream, buffer, parser, use_task);
+      if (bec) {
+        if (bec == http::error::body_limit)
+          co_await reject(stream, *settings, request_id, remote, 413, "body_too_large",
+                          "request body exceeds the limit", start);
+        else if (bec == beast::error::timeout)
+          co_await reject(stream, *settings, request_id, remote, 408, "request_timeout",
+                          "the request body did not arrive in time", start);
+        else if (bec != http::error::end_of_stream && bec != asio::error::eof &&
+                 bec != asio::error::connection_reset && bec != asio::error::operation_aborted)
+          co_await reject(stream, *settings, request_id, remote, 400, "bad_request",
+                          "malformed request body", start);
+        break;
+      }
+    }
+    tcp_layer(stream).expires_never();
+
+    auto req = std::make_shared<Request>();
+    req->request_id = std::move(request_id);
+    req->remote_address = remote;
+    req->tls = tls;
+    bool keep_alive = parser.get().keep_alive();
+    fill_request(*req, parser.get());
+
+    const Route* route = nullptr;
+    Response res = route_request(*sh.router, *req, route);
+    if (route) res = co_await run_handler(*route, req);
+    keep_alive = keep_alive && !sh.draining.load(std::memory_order_relaxed);
+
+    int status;
+    std::string_view upstream;
+    if (res.forward) {
+      auto pr = co_await proxy(w, stream, *req, *res.forward, keep_alive, *settings);
+      status = pr.status;
+      keep_alive = pr.keep_alive;
+      upstream = res.forward->upstream_name;
+    } else {
+      status = res.status;
+      if (!co_await write_response(stream, *req, res, keep_alive, milliseconds(lim.idle_timeout_ms)))
+        keep_alive = false;
+    }
+    record(*settings, *req, status, start, upstream);
+    if (!keep_alive) break;
+  }
+
+  // Close politely: flush what we wrote, tell the peer we are done.
+  beast::error_code ignored;
+  tcp_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
+  tcp_layer(stream).close();
+}
+
+}  // namespace
+
+template <typename Stream>
+Task<bool> write_response(Stream& s, const Request& req, Response& res, bool keep_alive, milliseconds timeout) {
+  http::response<http::string_body> out{static_cast<http::status>(res.status), 11};
+  if (!res.body.empty() || res.status >= 400) out.set(http::field::content_type, res.content_type);
+  out.set("X-Request-Id", req.request_id);
+  for (auto& h : res.headers) out.insert(h.name, h.value);
+  out.keep_alive(keep_alive);
+  out.body() = std::move(res.body);
+  out.prepare_payload();
+  if (req.method == "HEAD") out.body().clear();  // Content-Length still tells the GET size
+  tcp_layer(s).expires_after(timeout);
+  auto [ec, n] = co_await http::async_write(s, out, use_task);
+  tcp_layer(s).expires_never();
+  co_return !ec;
+}
+
+template Task<bool> write_response<TcpStream>(TcpStream&, const Request&, Response&, bool, milliseconds);
+template Task<bool> write_response<TlsStream>(TlsStream&, const Request&, Response&, bool, milliseconds);
+
+Task<> serve_plain(Worker& w, Socket socket, std::string remote) {
+  TcpStream stream(std::move(socket));
+  co_await serve(w, stream, std::move(remote), false);
+}
+
+Task<> serve_tls(Worker& w, Socket socket, std::string remote) {
+  TlsStream stream(TcpStream(std::move(socket)), *w.shared->tls);
+  auto settings = w.shared->settings.load();
+  tcp_layer(stream).expires_after(milliseconds(settings->limits.header_timeout_ms));
+  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_task);
+  if (ec) {
+    log::debug("tls handshake failed", {{"remote", remote}, {"error", ec.message()}});
+    co_return;
+  }
+  co_await serve(w, stream, std::move(remote), true);
+}
+
+}  // namespace pc::net::detail

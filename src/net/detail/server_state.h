@@ -1,0 +1,109 @@
+// Private to src/net: state shared by the listener, the connections and the proxy.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/config.h"
+#include "core/metrics.h"
+#include "net/detail/asio.h"
+#include "net/router.h"
+
+namespace pc::net::detail {
+
+// Settings that a reload may change while connections are open. Each request reads one
+// snapshot, so a request never sees half of an old and half of a new configuration.
+struct Settings {
+  core::LimitsConfig limits;
+  core::UpstreamConfig upstream;
+  bool access_log = true;
+};
+
+struct Metrics {
+  core::CounterFamily& requests;           // route, method, status
+  core::HistogramFamily& duration;         // route
+  core::Gauge& open;                       // connections
+  core::CounterFamily& rejected;           // reason
+  core::CounterFamily& upstream_requests;  // upstream, outcome
+  core::CounterFamily& upstream_errors;    // upstream, kind
+  core::HistogramFamily& upstream_duration;
+  static Metrics& get();
+};
+
+// One pooled keep-alive connection to an upstream.
+struct UpstreamConn {
+  explicit UpstreamConn(Executor ex) : stream(ex) {}
+  TcpStream stream;
+  beast::flat_buffer buffer;
+  std::chrono::steady_clock::time_point idle_since;
+};
+
+// Idle upstream connections of one worker thread, by "host:port". Never shared between threads,
+// so no locking.
+class UpstreamPool {
+ public:
+  std::unique_ptr<UpstreamConn> take(const std::string& key, std::chrono::milliseconds max_idle);
+  void give(const std::string& key, std::unique_ptr<UpstreamConn> conn, std::size_t max_per_host);
+  void clear() { idle_.clear(); }
+
+ private:
+  std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConn>>> idle_;
+};
+
+// A live client connection as the worker sees it, so a drain can close the idle ones.
+struct ConnTrack {
+  TcpStream* tcp = nullptr;
+  bool idle = true;
+};
+
+struct Shared;
+
+// Member order is destruction order in reverse: the io_context dies before `connections` and
+// `pool`, because destroying it destroys suspended connection coroutines, which unregister
+// themselves from `connections`.
+struct Worker {
+  Shared* shared = nullptr;
+  std::unordered_set<ConnTrack*> connections;
+  UpstreamPool pool;
+  asio::io_context ioc{1};
+  std::optional<Acceptor> acceptor;
+  std::thread thread;
+  ~Worker() { pool.clear(); }  // pooled sockets must go while their io_context lives
+};
+
+struct Shared {
+  std::shared_ptr<const Router> router;
+  std::atomic<std::shared_ptr<const Settings>> settings;
+  std::optional<asio::ssl::context> tls;
+  std::atomic<std::size_t> open{0};
+  std::atomic<bool> draining{false};
+  std::vector<std::unique_ptr<Worker>> workers;
+};
+
+// connection.cpp: serves one accepted client connection until it closes.
+Task<> serve_plain(Worker& w, Socket socket, std::string remote);
+Task<> serve_tls(Worker& w, Socket socket, std::string remote);
+
+// proxy.cpp: forwards one request and relays the answer to the client. Writes the whole
+// response (or an error response) itself.
+struct ProxyResult {
+  int status = 0;            // what the client was sent (0: nothing, connection aborted)
+  bool keep_alive = false;   // the client connection may serve another request
+};
+template <typename Stream>
+Task<ProxyResult> proxy(Worker& w, Stream& client, const struct pc::net::Request& req,
+                        const struct pc::net::ForwardTo& to, bool client_keep_alive,
+                        const Settings& settings);
+
+// Writes a complete buffered response; false when the client is gone.
+template <typename Stream>
+Task<bool> write_response(Stream& s, const pc::net::Request& req, pc::net::Response& res,
+                          bool keep_alive, std::chrono::milliseconds timeout);
+
+}  // namespace pc::net::detail

@@ -1,0 +1,283 @@
+// Forwards one request to an upstream and relays the answer as it arrives. The response body is
+// never buffered whole: each read from the upstream is written to the client before the next,
+// so server-sent events reach the client one by one. While the exchange runs, a watcher waits
+// for the client to hang up; if it does, the upstream call is cancelled and its connection
+// dropped rather than returned to the pool.
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "core/log.h"
+#include "net/detail/server_state.h"
+#include "net/http.h"
+
+namespace pc::net::detail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using namespace asio::experimental::awaitable_operators;
+
+// RFC 9110 §7.6.1: connection-specific fields never cross a proxy.
+constexpr std::string_view kHopByHop[] = {"connection", "keep-alive", "proxy-connection", "te",
+                                          "trailer", "transfer-encoding", "upgrade",
+                                          "proxy-authenticate", "proxy-authorization"};
+
+bool is_hop_by_hop(std::string_view name) {
+  for (auto h : kHopByHop)
+    if (iequals(name, h)) return true;
+  return false;
+}
+
+// Names listed in a Connection header ("keep-alive, X-Foo") are hop-by-hop too.
+bool listed_in(std::string_view connection, std::string_view name) {
+  std::size_t i = 0;
+  while (i < connection.size()) {
+    std::size_t j = connection.find(',', i);
+    if (j == std::string_view::npos) j = connection.size();
+    auto tok = connection.substr(i, j - i);
+    while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
+    while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
+    if (iequals(tok, name)) return true;
+    i = j + 1;
+  }
+  return false;
+}
+
+// Headers the gateway replaces or must never forward: the caller's credentials stay here
+// (agents get a gateway-minted identity instead), and forwarding metadata is ours to set.
+bool never_forwarded(std::string_view name) {
+  return iequals(name, "authorization") || iequals(name, "cookie") || iequals(name, "host") ||
+         iequals(name, "content-length") || iequals(name, "x-request-id") ||
+         iequals(name, "x-forwarded-for") || iequals(name, "x-forwarded-proto") ||
+         iequals(name, "x-forwarded-host") || iequals(name, "forwarded") || iequals(name, "expect");
+}
+
+http::request<http::string_body> upstream_request(const Request& req, const ForwardTo& to) {
+  http::request<http::string_body> out;
+  out.version(11);
+  out.method_string(req.method);
+  out.target(to.target);
+  const std::string* conn = req.header("connection");
+  for (const auto& h : req.headers) {
+    if (is_hop_by_hop(h.name) || never_forwarded(h.name)) continue;
+    if (conn && listed_in(*conn, h.name)) continue;
+    out.insert(h.name, h.value);
+  }
+  out.set(http::field::host, to.host + ":" + std::to_string(to.port));
+  out.set("X-Request-Id", req.request_id);
+  out.set("X-Forwarded-For", req.remote_address);
+  out.set("X-Forwarded-Proto", req.tls ? "https" : "http");
+  for (const auto& h : to.set_headers) out.set(h.name, h.value);
+  out.body() = to.body ? *to.body : req.body;
+  out.keep_alive(true);
+  out.prepare_payload();
+  return out;
+}
+
+struct Failure {
+  int status;
+  std::string_view code;
+  std::string_view kind;  // metrics label
+  std::string message;
+};
+
+Task<std::optional<Failure>> connect(UpstreamConn& c, const ForwardTo& to, milliseconds timeout) {
+  auto ex = co_await asio::this_coro::executor;
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(to.host, ec);
+  std::vector<tcp::endpoint> endpoints;
+  if (!ec) {
+    endpoints.emplace_back(addr, to.port);
+  } else {
+    asio::ip::basic_resolver<tcp, Executor> resolver(ex);
+    Timer timer(ex, timeout);
+    auto r = co_await (resolver.async_resolve(to.host, std::to_string(to.port), use_task) ||
+                       timer.async_wait(use_task));
+    if (r.index() == 1) co_return Failure{504, "upstream_timeout", "timeout", "resolving the upstream timed out"};
+    auto& [rec, results] = std::get<0>(r);
+    if (rec) co_return Failure{502, "upstream_unavailable", "resolve", "the upstream host could not be resolved"};
+    for (const auto& e : results) endpoints.push_back(e.endpoint());
+  }
+  c.stream.expires_after(timeout);
+  auto [cec, ep] = co_await c.stream.async_connect(endpoints, use_task);
+  c.stream.expires_never();
+  if (cec == beast::error::timeout)
+    co_return Failure{504, "upstream_timeout", "timeout", "connecting to the upstream timed out"};
+  if (cec) co_return Failure{502, "upstream_unavailable", "connect", "the upstream is not reachable"};
+  c.stream.socket().set_option(tcp::no_delay(true), ec);
+  co_return std::nullopt;
+}
+
+bool is_stale_error(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe;
+}
+
+// Completes when the client hangs up. Readiness alone proves nothing (the reactor may wake a
+// wait spuriously), so peek: 0 bytes is an orderly close, an error is a reset, data means a
+// pipelined request from a live client (then park until cancelled), EAGAIN means wait again.
+Task<> client_gone(Socket& socket) {
+  for (;;) {
+    auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_task);
+    if (ec) co_return;
+    char byte;
+    ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) co_return;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) co_return;
+    if (n > 0) break;
+  }
+  Timer never(co_await asio::this_coro::executor, Timer::time_point::max());
+  co_await never.async_wait(use_task);
+}
+
+template <typename Stream>
+Task<ProxyResult> exchange(Worker& w, Stream& client, const Request& req, const ForwardTo& to,
+                           bool client_keep_alive, const Settings& st) {
+  auto& m = Metrics::get();
+  const auto& up = st.upstream;
+  const std::string key = to.host + ":" + std::to_string(to.port);
+  const std::string_view name = to.upstream_name.empty() ? std::string_view(key) : std::string_view(to.upstream_name);
+  auto ex = co_await asio::this_coro::executor;
+  auto ureq = upstream_request(req, to);
+  auto start = Clock::now();
+
+  auto fail = [&](Failure f) -> Task<ProxyResult> {
+    m.upstream_errors.labels({name, f.kind}).inc();
+    m.upstream_requests.labels({name, "error"}).inc();
+    log::warn("upstream failed", {{"request_id", req.request_id}, {"upstream", name}, {"kind", f.kind},
+                                  {"status", f.status}});
+    Response res = error_response(f.status, f.code, f.message, req.request_id);
+    bool ok = co_await write_response(client, req, res, client_keep_alive, milliseconds(st.limits.idle_timeout_ms));
+    co_return ProxyResult{f.status, ok && client_keep_alive};
+  };
+
+  std::unique_ptr<UpstreamConn> conn;
+  std::optional<http::response_parser<http::buffer_body>> parser;
+  // A pooled connection may have been closed by the upstream while idle; that shows as an
+  // error before any response byte, and then one retry on a fresh connection is safe.
+  for (int attempt = 0;; ++attempt) {
+    conn = attempt == 0 ? w.pool.take(key, milliseconds(up.pool_idle_timeout_ms)) : nullptr;
+    bool reused = conn != nullptr;
+    if (!conn) {
+      conn = std::make_unique<UpstreamConn>(ex);
+      if (auto f = co_await connect(*conn, to, milliseconds(up.connect_timeout_ms))) co_return co_await fail(*f);
+    }
+    conn->stream.expires_after(milliseconds(up.response_timeout_ms));
+    auto [wec, wn] = co_await http::async_write(conn->stream, ureq, use_task);
+    if (wec) {
+      if (reused && attempt == 0) continue;
+      co_return co_await fail({502, "upstream_unavailable", "write", "sending to the upstream failed"});
+    }
+    parser.emplace();  // a fresh parser per attempt: a failed read leaves the old one unusable
+    parser->body_limit(boost::none);
+    if (req.method == "HEAD") parser->skip(true);
+    conn->stream.expires_after(milliseconds(up.response_timeout_ms));
+    auto [rec, rn] = co_await http::async_read_header(conn->stream, conn->buffer, *parser, use_task);
+    if (!rec) break;
+    if (reused && attempt == 0 && is_stale_error(rec)) continue;
+    if (rec == beast::error::timeout)
+      co_return co_await fail({504, "upstream_timeout", "timeout", "the upstream did not answer in time"});
+    co_return co_await fail({502, "upstream_bad_response", "protocol", "the upstream answer was not valid HTTP"});
+  }
+
+  // Relay the head: drop hop-by-hop fields, add ours, and re-frame the body for the client.
+  auto& head = parser->get();
+  const bool upstream_keep_alive = head.keep_alive();
+  std::string listed = head.count(http::field::connection) ? std::string(head[http::field::connection]) : "";
+  for (auto it = head.begin(); it != head.end();) {
+    if (is_hop_by_hop(it->name_string()) || listed_in(listed, it->name_string())) it = head.erase(it);
+    else ++it;
+  }
+  head.set("X-Request-Id", req.request_id);
+  head.keep_alive(client_keep_alive);
+  const int status = head.result_int();
+  const bool bodiless = req.method == "HEAD" || status == 204 || status == 304 || (status >= 100 && status < 200);
+  if (!bodiless && !parser->content_length()) head.chunked(true);
+
+  http::response_serializer<http::buffer_body> sr{head};
+  tcp_layer(client).expires_after(milliseconds(st.limits.idle_timeout_ms));
+  auto [hec, hn] = co_await http::async_write_header(client, sr, use_task);
+  if (hec) co_return ProxyResult{status, false};
+
+  char buf[16384];
+  bool upstream_ok = true;
+  do {
+    if (!parser->is_done()) {
+      head.body().data = buf;
+      head.body().size = sizeof buf;
+      conn->stream.expires_after(milliseconds(up.response_timeout_ms));
+      auto [ec, n] = co_await http::async_read_some(conn->stream, conn->buffer, *parser, use_task);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) {
+        upstream_ok = false;
+        m.upstream_errors.labels({name, ec == beast::error::timeout ? "timeout" : "body"}).inc();
+        log::warn("upstream body failed", {{"request_id", req.request_id}, {"upstream", name}, {"error", ec.message()}});
+        break;
+      }
+      head.body().size = sizeof buf - head.body().size;
+      head.body().data = buf;
+      head.body().more = !parser->is_done();
+      // A read may yield only chunk framing. An empty buffer with more to come must not be
+      // handed to a chunked serializer: it would write "0\r\n\r\n", the end-of-body marker.
+      if (head.body().size == 0 && head.body().more) continue;
+    } else {
+      head.body().data = nullptr;
+      head.body().size = 0;
+      head.body().more = false;
+    }
+    tcp_layer(client).expires_after(milliseconds(st.limits.idle_timeout_ms));
+    auto [ec, n] = co_await http::async_write(client, sr, use_task);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) co_return ProxyResult{status, false};  // client gone: drop the upstream connection too
+  } while (!parser->is_done() || !sr.is_done());
+  tcp_layer(client).expires_never();
+
+  m.upstream_duration.labels({name}).observe(std::chrono::duration<double>(Clock::now() - start).count());
+  if (!upstream_ok) co_return ProxyResult{status, false};  // the client saw a truncated body
+  m.upstream_requests.labels({name, "ok"}).inc();
+  if (upstream_keep_alive && parser->is_done()) {
+    conn->stream.expires_never();
+    w.pool.give(key, std::move(conn), up.pool_max_idle_per_host);
+  }
+  co_return ProxyResult{status, client_keep_alive};
+}
+
+}  // namespace
+
+std::unique_ptr<UpstreamConn> UpstreamPool::take(const std::string& key, milliseconds max_idle) {
+  auto it = idle_.find(key);
+  if (it == idle_.end()) return nullptr;
+  auto& list = it->second;
+  auto now = Clock::now();
+  while (!list.empty()) {
+    auto c = std::move(list.back());
+    list.pop_back();
+    if (now - c->idle_since < max_idle && c->stream.socket().is_open()) return c;
+  }
+  return nullptr;
+}
+
+void UpstreamPool::give(const std::string& key, std::unique_ptr<UpstreamConn> conn, std::size_t max_per_host) {
+  auto& list = idle_[key];
+  if (list.size() >= max_per_host) return;
+  conn->idle_since = Clock::now();
+  list.push_back(std::move(conn));
+}
+
+template <typename Stream>
+Task<ProxyResult> proxy(Worker& w, Stream& client, const Request& req, const ForwardTo& to,
+                        bool client_keep_alive, const Settings& st) {
+  auto r = co_await (exchange(w, client, req, to, client_keep_alive, st) ||
+                     client_gone(tcp_layer(client).socket()));
+  if (r.index() == 0) co_return std::get<0>(r);
+  log::info("client went away; upstream call cancelled", {{"request_id", req.request_id}});
+  Metrics::get().upstream_errors.labels({to.upstream_name.empty() ? std::string_view("upstream") : std::string_view(to.upstream_name), "client_gone"}).inc();
+  co_return ProxyResult{499, false};
+}
+
+template Task<ProxyResult> proxy<TcpStream>(Worker&, TcpStream&, const Request&, const ForwardTo&, bool, const Settings&);
+template Task<ProxyResult> proxy<TlsStream>(Worker&, TlsStream&, const Request&, const ForwardTo&, bool, const Settings&);
+
+}  // namespace pc::net::detail

@@ -1,0 +1,229 @@
+// Listeners, worker threads, connection admission, live settings and draining.
+#include "net/server.h"
+
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <stdexcept>
+
+#include "core/log.h"
+#include "net/detail/server_state.h"
+
+namespace pc::net {
+
+using namespace detail;
+using std::chrono::milliseconds;
+
+Metrics& Metrics::get() {
+  static Metrics m{
+      core::metrics().counter("portcullis_http_requests_total", "HTTP requests answered, by route, method and status",
+                              {"route", "method", "status"}),
+      core::metrics().histogram("portcullis_http_request_duration_seconds",
+                                "Time from the first request byte to the end of the response", {"route"}),
+      core::metrics().gauge("portcullis_http_connections_open", "Client connections open now").get(),
+      core::metrics().counter("portcullis_http_connections_rejected_total",
+                              "Client connections refused, by reason", {"reason"}),
+      core::metrics().counter("portcullis_upstream_requests_total", "Requests forwarded upstream, by outcome",
+                              {"upstream", "outcome"}),
+      core::metrics().counter("portcullis_upstream_errors_total", "Upstream failures, by kind",
+                              {"upstream", "kind"}),
+      core::metrics().histogram("portcullis_upstream_duration_seconds",
+                                "Time from forwarding a request to the end of the upstream response", {"upstream"}),
+  };
+  return m;
+}
+
+struct Server::Impl {
+  core::ServerConfig config;
+  Shared shared;
+  std::string bound;
+};
+
+namespace {
+
+std::shared_ptr<const Settings> make_settings(const core::Config& c) {
+  auto s = std::make_shared<Settings>();
+  s->limits = c.server.limits;
+  s->upstream = c.server.upstream;
+  s->access_log = c.log.access;
+  return s;
+}
+
+tcp::endpoint parse_listen(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("server.listen: expected host:port, got " + listen);
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host == "localhost") host = "127.0.0.1";
+  int port = std::stoi(listen.substr(colon + 1));
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) {
+    asio::io_context tmp;
+    tcp::resolver r(tmp);
+    auto results = r.resolve(host, std::to_string(port), ec);
+    if (ec || results.empty()) throw std::runtime_error("server.listen: cannot resolve " + host);
+    return results.begin()->endpoint();
+  }
+  return {addr, static_cast<unsigned short>(port)};
+}
+
+void open_acceptor(Acceptor& a, const tcp::endpoint& ep) {
+  a.open(ep.protocol());
+  a.set_option(asio::socket_base::reuse_address(true));
+  // Each worker has its own listening socket on the same port; the kernel spreads new
+  // connections across them, so accepting never contends on a shared queue.
+  a.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
+  a.bind(ep);
+  a.listen(asio::socket_base::max_listen_connections);
+}
+
+// Over the connection limit: say so in the error shape and close, without reading anything.
+void refuse(Socket& s) {
+  auto id = new_request_id();
+  auto body = error_body("overloaded", "too many connections; try again later", id);
+  std::string msg = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                    "Retry-After: 1\r\nX-Request-Id: " + id + "\r\nContent-Length: " + std::to_string(body.size()) +
+                    "\r\n\r\n" + body;
+  beast::error_code ec;
+  s.non_blocking(true, ec);
+  s.write_some(asio::buffer(msg), ec);
+  s.shutdown(tcp::socket::shutdown_both, ec);
+  s.close(ec);
+}
+
+Task<> accept_loop(Worker& w) {
+  Shared& sh = *w.shared;
+  auto& m = Metrics::get();
+  for (;;) {
+    auto [ec, socket] = co_await w.acceptor->async_accept(use_task);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !w.acceptor->is_open()) co_return;
+      // Out of file descriptors and the like: back off briefly instead of spinning.
+      log::warn("accept failed", {{"error", ec.message()}});
+      Timer t(w.ioc.get_executor(), milliseconds(50));
+      co_await t.async_wait(use_task);
+      continue;
+    }
+    auto settings = sh.settings.load(std::memory_order_relaxed);
+    if (sh.open.load(std::memory_order_relaxed) >= settings->limits.max_connections) {
+      m.rejected.labels({"max_connections"}).inc();
+      refuse(socket);
+      continue;
+    }
+    beast::error_code opt_ec;
+    socket.set_option(tcp::no_delay(true), opt_ec);
+    auto remote_ep = socket.remote_endpoint(opt_ec);
+    std::string remote = opt_ec ? "" : remote_ep.address().to_string();
+    sh.open.fetch_add(1, std::memory_order_relaxed);
+    m.open.inc();
+    auto done = [&sh, &m](std::exception_ptr e) {
+      sh.open.fetch_sub(1, std::memory_order_relaxed);
+      m.open.dec();
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          log::error("connection failed", {{"error", ex.what()}});
+        }
+      }
+    };
+    if (sh.tls)
+      asio::co_spawn(w.ioc, serve_tls(w, std::move(socket), std::move(remote)), done);
+    else
+      asio::co_spawn(w.ioc, serve_plain(w, std::move(socket), std::move(remote)), done);
+  }
+}
+
+void make_tls(Shared& sh, const core::TlsConfig& tls) {
+  sh.tls.emplace(asio::ssl::context::tls_server);
+  auto& ctx = *sh.tls;
+  ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                  asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                  asio::ssl::context::single_dh_use);
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), tls.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
+  beast::error_code ec;
+  ctx.use_certificate_chain_file(tls.cert_file, ec);
+  if (ec) throw std::runtime_error("server.tls.cert_file: " + ec.message());
+  ctx.use_private_key_file(tls.key_file, asio::ssl::context::pem, ec);
+  if (ec) throw std::runtime_error("server.tls.key_file: " + ec.message());
+}
+
+}  // namespace
+
+Server::Server(const core::Config& config, std::shared_ptr<const Router> router) : impl_(std::make_unique<Impl>()) {
+  impl_->config = config.server;
+  impl_->shared.router = std::move(router);
+  impl_->shared.settings.store(make_settings(config));
+}
+
+Server::~Server() {
+  if (!impl_->shared.workers.empty()) shutdown(milliseconds(0));
+}
+
+void Server::start() {
+  auto& sh = impl_->shared;
+  if (impl_->config.tls.enabled()) make_tls(sh, impl_->config.tls);
+  unsigned n = impl_->config.threads ? impl_->config.threads : std::max(1u, std::thread::hardware_concurrency());
+  auto ep = parse_listen(impl_->config.listen);
+  for (unsigned i = 0; i < n; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->shared = &sh;
+    w->acceptor.emplace(w->ioc.get_executor());
+    try {
+      open_acceptor(*w->acceptor, ep);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("cannot listen on " + impl_->config.listen + ": " + e.what());
+    }
+    // Port 0 picks a port once; the other workers join that same port.
+    if (i == 0) ep.port(w->acceptor->local_endpoint().port());
+    sh.workers.push_back(std::move(w));
+  }
+  auto local = sh.workers.front()->acceptor->local_endpoint();
+  impl_->bound = (local.address().is_v6() ? "[" + local.address().to_string() + "]" : local.address().to_string()) +
+                 ":" + std::to_string(local.port());
+  for (auto& w : sh.workers) {
+    asio::co_spawn(w->ioc, accept_loop(*w), asio::detached);
+    w->thread = std::thread([wp = w.get()] {
+      auto guard = asio::make_work_guard(wp->ioc);
+      wp->ioc.run();
+    });
+  }
+}
+
+std::string Server::address() const { return impl_->bound; }
+
+void Server::apply(const core::Config& config) { impl_->shared.settings.store(make_settings(config)); }
+
+void Server::shutdown(milliseconds drain) {
+  auto& sh = impl_->shared;
+  if (sh.workers.empty()) return;
+  sh.draining.store(true);
+  // Stop accepting and close connections that sit between requests; busy ones close after
+  // their current response.
+  for (auto& w : sh.workers)
+    asio::post(w->ioc, [wp = w.get()] {
+      beast::error_code ec;
+      wp->acceptor->close(ec);
+      for (auto* c : wp->connections)
+        if (c->idle) c->tcp->socket().close(ec);
+    });
+  auto deadline = std::chrono::steady_clock::now() + drain;
+  while (sh.open.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(milliseconds(10));
+  if (sh.open.load() > 0)
+    log::warn("drain deadline passed; closing remaining connections", {{"open", static_cast<std::int64_t>(sh.open.load())}});
+  for (auto& w : sh.workers) {
+    asio::post(w->ioc, [wp = w.get()] {
+      beast::error_code ec;
+      for (auto* c : wp->connections) c->tcp->socket().close(ec);
+      wp->pool.clear();
+      wp->ioc.stop();
+    });
+  }
+  for (auto& w : sh.workers)
+    if (w->thread.joinable()) w->thread.join();
+  sh.workers.clear();
+}
+
+}  // namespace pc::net

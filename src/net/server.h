@@ -1,0 +1,38 @@
+// The HTTP/1.1 server: one event loop per worker thread, each with its own SO_REUSEPORT
+// listener, so connections never hop between threads. Keeps Beast and Asio behind a pimpl.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "core/config.h"
+#include "net/router.h"
+
+namespace pc::net {
+
+class Server {
+ public:
+  Server(const core::Config& config, std::shared_ptr<const Router> router);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts the worker threads; throws std::runtime_error when it cannot listen
+  // (address in use, bad TLS files).
+  void start();
+  // The address actually bound, "127.0.0.1:8080" (the port is real even when 0 was asked for).
+  std::string address() const;
+  // Live settings (limits, upstream timeouts, access log); listen, threads and TLS need a restart.
+  void apply(const core::Config& config);
+  // Stops accepting, lets in-flight requests finish until the deadline, then closes whatever is
+  // left and joins the threads.
+  void shutdown(std::chrono::milliseconds drain);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pc::net

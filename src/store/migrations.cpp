@@ -1,0 +1,99 @@
+#include "store/migrations.h"
+
+#include <string>
+
+#include "store/sqlite_db.h"
+
+namespace pc::store {
+namespace {
+
+// Migration 1: the platform tables needed for first start. Later migrations add tenants, audit,
+// agents, ... Timestamps are RFC 3339 UTC text; JSON arrays are stored as text.
+constexpr std::string_view kV1Platform = R"sql(
+CREATE TABLE clients (
+  client_id    TEXT PRIMARY KEY,
+  tenant_id    TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  secret_hash  TEXT NOT NULL,
+  roles        TEXT NOT NULL,
+  grant_types  TEXT NOT NULL,
+  status       TEXT NOT NULL DEFAULT 'active',
+  created_at   TEXT NOT NULL,
+  updated_at   TEXT NOT NULL,
+  is_bootstrap INTEGER NOT NULL DEFAULT 0 CHECK (is_bootstrap IN (0, 1))
+);
+CREATE INDEX clients_by_tenant ON clients(tenant_id);
+-- At most one bootstrap admin, even if two nodes start on an empty database at once.
+CREATE UNIQUE INDEX clients_one_bootstrap ON clients(is_bootstrap) WHERE is_bootstrap = 1;
+
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, "platform clients and meta", kV1Platform},
+};
+
+constexpr std::string_view kCreateTable = R"sql(
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version    INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL,
+  applied_at TEXT NOT NULL
+)
+)sql";
+
+void check_order(std::span<const Migration> migrations) {
+  for (std::size_t i = 0; i < migrations.size(); ++i)
+    if (migrations[i].version != static_cast<int>(i) + 1)
+      throw StoreError("migrations: version " + std::to_string(migrations[i].version) +
+                       " is out of order; versions must be 1, 2, 3, ... without gaps");
+}
+
+}  // namespace
+
+std::span<const Migration> sqlite_migrations() { return kMigrations; }
+
+int schema_version(SqliteDb& db) {
+  db.exec(kCreateTable);
+  Statement q = db.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  q.step();
+  return static_cast<int>(q.column_int64(0));
+}
+
+int migrate(SqliteDb& db) { return migrate(db, sqlite_migrations()); }
+
+int migrate(SqliteDb& db, std::span<const Migration> migrations) {
+  check_order(migrations);
+  const int known = static_cast<int>(migrations.size());
+  db.exec(kCreateTable);
+  for (;;) {
+    Transaction tx(db, Transaction::Mode::immediate);
+    // Read inside the write transaction: another process may have migrated meanwhile.
+    int current = schema_version(db);
+    if (current > known)
+      throw StoreError("database " + db.path() + " has schema version " + std::to_string(current) +
+                       ", newer than the newest this binary knows (" + std::to_string(known) +
+                       "); run a newer portcullis or restore a matching backup");
+    if (current == known) return current;
+
+    const Migration& m = migrations[static_cast<std::size_t>(current)];
+    try {
+      db.exec(m.sql);
+    } catch (const StoreError& e) {
+      throw StoreError("migration " + std::to_string(m.version) + " (" + std::string(m.name) +
+                           ") failed: " + e.what(),
+                       e.kind());
+    }
+    db.prepare(
+          "INSERT INTO schema_migrations(version, name, applied_at) "
+          "VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))")
+        .bind_int64(1, m.version)
+        .bind_text(2, m.name)
+        .run();
+    tx.commit();
+  }
+}
+
+}  // namespace pc::store

@@ -1,0 +1,224 @@
+#include "store/sqlite_db.h"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+namespace pc::store {
+namespace {
+
+StoreError::Kind kind_of(int extended_rc) {
+  switch (extended_rc) {
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+    case SQLITE_CONSTRAINT_UNIQUE: return StoreError::Kind::duplicate;
+    default: break;
+  }
+  switch (extended_rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return StoreError::Kind::busy;
+    default: return StoreError::Kind::other;
+  }
+}
+
+// Errors name the operation and the statement (SQL text only: values are bound, so no secret can
+// appear in it) and carry SQLite's message.
+[[noreturn]] void throw_error(sqlite3* db, int rc, std::string_view what) {
+  int extended = db ? sqlite3_extended_errcode(db) : rc;
+  std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  throw StoreError("sqlite: " + std::string(what) + ": " + msg, kind_of(extended));
+}
+
+std::string describe(sqlite3_stmt* stmt) {
+  const char* sql = stmt ? sqlite3_sql(stmt) : nullptr;
+  std::string s = sql ? sql : "";
+  if (s.size() > 100) s = s.substr(0, 100) + "...";
+  return "statement \"" + s + "\"";
+}
+
+bool is_blank(std::string_view s) {
+  return s.find_first_not_of(" \t\r\n;") == std::string_view::npos;
+}
+
+}  // namespace
+
+// ---- Statement -----------------------------------------------------------------------------
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement::Statement(Statement&& other) noexcept
+    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    sqlite3_finalize(stmt_);
+    db_ = other.db_;
+    stmt_ = std::exchange(other.stmt_, nullptr);
+  }
+  return *this;
+}
+
+void Statement::check_bind(int rc, int index) {
+  if (rc != SQLITE_OK)
+    throw_error(db_, rc, "bind parameter " + std::to_string(index) + " of " + describe(stmt_));
+}
+
+Statement& Statement::bind_text(int index, std::string_view value) {
+  check_bind(sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT,
+                                 SQLITE_UTF8),
+             index);
+  return *this;
+}
+
+Statement& Statement::bind_int64(int index, std::int64_t value) {
+  check_bind(sqlite3_bind_int64(stmt_, index, value), index);
+  return *this;
+}
+
+Statement& Statement::bind_blob(int index, std::string_view bytes) {
+  check_bind(sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT), index);
+  return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+  check_bind(sqlite3_bind_null(stmt_, index), index);
+  return *this;
+}
+
+bool Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  throw_error(db_, rc, describe(stmt_));
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);  // returns the last step's error, which step() has already thrown
+  sqlite3_clear_bindings(stmt_);
+}
+
+int Statement::column_count() const { return sqlite3_column_count(stmt_); }
+
+bool Statement::column_is_null(int index) const {
+  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
+
+std::string Statement::column_text(int index) const {
+  const unsigned char* p = sqlite3_column_text(stmt_, index);
+  if (!p) return {};
+  return {reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index))};
+}
+
+std::int64_t Statement::column_int64(int index) const { return sqlite3_column_int64(stmt_, index); }
+
+std::string Statement::column_blob(int index) const {
+  const void* p = sqlite3_column_blob(stmt_, index);
+  if (!p) return {};
+  return {static_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index))};
+}
+
+// ---- SqliteDb ------------------------------------------------------------------------------
+
+SqliteDb::SqliteDb(const std::string& path) : SqliteDb(path, Options{}) {}
+
+SqliteDb::SqliteDb(const std::string& path, Options options) : path_(path) {
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw StoreError("sqlite: cannot open " + path + ": " + msg);
+  }
+  try {
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+    if (path != ":memory:" && !path.empty()) {
+      Statement wal = prepare("PRAGMA journal_mode=WAL");
+      std::string mode = wal.step() ? wal.column_text(0) : "";
+      if (mode != "wal")
+        throw StoreError("sqlite: " + path + ": cannot switch to WAL mode (journal_mode is \"" +
+                         mode + "\"); is it on a network file system?");
+    }
+    exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+  } catch (...) {
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw;
+  }
+}
+
+SqliteDb::~SqliteDb() {
+  // close_v2 defers the close until outstanding statements are finalized instead of failing.
+  sqlite3_close_v2(db_);
+}
+
+SqliteDb::SqliteDb(SqliteDb&& other) noexcept
+    : path_(std::move(other.path_)), db_(std::exchange(other.db_, nullptr)) {}
+
+SqliteDb& SqliteDb::operator=(SqliteDb&& other) noexcept {
+  if (this != &other) {
+    sqlite3_close_v2(db_);
+    path_ = std::move(other.path_);
+    db_ = std::exchange(other.db_, nullptr);
+  }
+  return *this;
+}
+
+void SqliteDb::exec(std::string_view sql) {
+  std::string text(sql);  // sqlite3_exec needs a NUL-terminated string
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    std::string head = text.size() > 100 ? text.substr(0, 100) + "..." : text;
+    throw StoreError("sqlite: exec \"" + head + "\": " + msg, kind_of(sqlite3_extended_errcode(db_)));
+  }
+}
+
+Statement SqliteDb::prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  const char* tail = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), 0, &stmt, &tail);
+  if (rc != SQLITE_OK) throw_error(db_, rc, "prepare \"" + std::string(sql.substr(0, 100)) + "\"");
+  Statement s(db_, stmt);  // owns stmt from here on, even if we throw below
+  if (!stmt) throw StoreError("sqlite: prepare: empty statement");
+  std::size_t used = static_cast<std::size_t>(tail - sql.data());
+  if (!is_blank(sql.substr(used)))
+    throw StoreError("sqlite: prepare: more than one statement in \"" +
+                     std::string(sql.substr(0, 100)) + "\"; use exec() for scripts");
+  return s;
+}
+
+std::int64_t SqliteDb::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+
+int SqliteDb::changes() const { return sqlite3_changes(db_); }
+
+bool SqliteDb::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+// ---- Transaction ---------------------------------------------------------------------------
+
+Transaction::Transaction(SqliteDb& db, Mode mode) : db_(db) {
+  db_.exec(mode == Mode::immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+}
+
+Transaction::~Transaction() {
+  if (done_ || !db_.in_transaction()) return;  // SQLite may already have rolled back on error
+  try {
+    db_.exec("ROLLBACK");
+  } catch (...) {
+    // Nothing sensible to do in a destructor; the connection rolls back when closed anyway.
+  }
+}
+
+void Transaction::commit() {
+  db_.exec("COMMIT");  // on failure (e.g. busy) the transaction stays open and ~Transaction rolls back
+  done_ = true;
+}
+
+}  // namespace pc::store

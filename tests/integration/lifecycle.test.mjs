@@ -1,0 +1,260 @@
+// Process lifecycle: first start files, SIGHUP reload (good and bad configs), graceful shutdown.
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+
+import {
+  startGateway, startAgent, gatewayConfig, makeTempDir, removeDir, writeConfig, request, rawRequest,
+  RawConn, waitFor, sleep, toYaml, DEFAULT_LIMITS,
+} from './harness.mjs';
+
+const INVOKE = '/v1/agents/echo/invoke';
+
+function jsonBodyOfSize(n) {
+  const skeleton = JSON.stringify({ input: '' });
+  return JSON.stringify({ input: 'a'.repeat(n - skeleton.length) });
+}
+
+function postRaw(port, body) {
+  return rawRequest(
+    port,
+    `POST ${INVOKE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+function mode(file) {
+  return fs.statSync(file).mode & 0o777;
+}
+
+// Cleanup registry shared by the tests in this file.
+const cleanups = [];
+after(async () => {
+  for (const fn of cleanups.reverse()) {
+    try { await fn(); } catch { /* keep cleaning */ }
+  }
+});
+
+function track(handle) {
+  cleanups.push(() => handle.stop({ signal: 'SIGKILL', timeoutMs: 3000 }));
+  return handle;
+}
+
+function tmp(prefix) {
+  const d = makeTempDir(prefix);
+  cleanups.push(() => removeDir(d));
+  return d;
+}
+
+describe('first start', { timeout: 40000 }, () => {
+  it('creates bootstrap-admin.json and master.key (0600) and never rewrites them', async () => {
+    const dir = tmp('portcullis-first-');
+    const cfg = writeConfig(dir, gatewayConfig(dir));
+    const boot = path.join(dir, 'bootstrap-admin.json');
+    const mkey = path.join(dir, 'master.key');
+    assert.equal(fs.existsSync(boot), false);
+
+    const gw1 = track(await startGateway({ configPath: cfg }));
+    await waitFor(() => fs.existsSync(boot) && fs.existsSync(mkey), 3000, { what: 'first-start files' });
+
+    assert.equal(mode(boot), 0o600, `bootstrap-admin.json mode ${mode(boot).toString(8)}`);
+    const creds = JSON.parse(fs.readFileSync(boot, 'utf8'));
+    for (const k of ['client_id', 'client_secret', 'token_url']) {
+      assert.equal(typeof creds[k], 'string', `${k} missing in ${JSON.stringify(Object.keys(creds))}`);
+      assert.ok(creds[k].length > 0, `${k} empty`);
+    }
+    assert.match(creds.token_url, /^https?:\/\//);
+
+    assert.equal(mode(mkey), 0o600, `master.key mode ${mode(mkey).toString(8)}`);
+    assert.equal(fs.statSync(mkey).size, 32, 'master.key must be 32 bytes');
+
+    const bootBytes = fs.readFileSync(boot);
+    const keyBytes = fs.readFileSync(mkey);
+    const ex = await gw1.stop();
+    assert.equal(ex.code, 0, `first gateway exit: ${JSON.stringify(ex)}`);
+
+    const gw2 = track(await startGateway({ configPath: cfg }));
+    const h = await request(gw2.port, { path: '/healthz' });
+    assert.equal(h.status, 200);
+    await sleep(300);
+    assert.ok(fs.readFileSync(boot).equals(bootBytes), 'bootstrap-admin.json changed on restart');
+    assert.equal(mode(boot), 0o600);
+    assert.ok(fs.readFileSync(mkey).equals(keyBytes), 'master.key changed on restart');
+    const r = await request(gw2.port, { path: '/readyz' });
+    assert.equal(r.status, 200);
+    const ex2 = await gw2.stop();
+    assert.equal(ex2.code, 0);
+  });
+});
+
+describe('reload on SIGHUP', { timeout: 40000 }, () => {
+  it('applies a valid new config; rejects an invalid one and keeps the old settings', async () => {
+    const dir = tmp('portcullis-reload-');
+    const agent = track(await startAgent());
+    const cfg = writeConfig(dir, gatewayConfig(dir, { limits: { max_body_bytes: 1024 } }));
+    const gw = track(await startGateway({ configPath: cfg, args: ['--demo', '--demo-agent', agent.url] }));
+
+    const body2000 = jsonBodyOfSize(2000);
+    const body5000 = jsonBodyOfSize(5000);
+    const before = await postRaw(gw.port, body2000);
+    assert.equal(before.status, 413, `before reload: ${before.status} ${before.body}`);
+
+    // 1) valid change: max_body_bytes 1024 → 4096
+    writeConfig(dir, gatewayConfig(dir, { limits: { max_body_bytes: 4096 } }));
+    gw.signal('SIGHUP');
+    const ok = await waitFor(async () => {
+      const r = await postRaw(gw.port, body2000);
+      return r.status === 200 ? r : null;
+    }, 3000, { interval: 100, what: '2000-byte body accepted after reload' });
+    assert.equal(ok.json?.output?.echo, JSON.parse(body2000).input);
+
+    // 2) invalid value: rejected, process keeps running with the previous settings
+    let mark = gw.logs().length;
+    writeConfig(dir, toYaml({
+      data_dir: dir,
+      server: {
+        listen: '127.0.0.1:0',
+        limits: { ...DEFAULT_LIMITS, max_body_bytes: -5 },
+        upstream: { connect_timeout_ms: 500, response_timeout_ms: 1000 },
+        drain_timeout_ms: 3000,
+      },
+      log: { level: 'info', format: 'json' },
+    }));
+    gw.signal('SIGHUP');
+    await waitFor(
+      () => gw.logs().slice(mark).split('\n').some((l) => /reload/i.test(l) && l.includes('server.limits.max_body_bytes')),
+      3000,
+      { what: 'reload rejection log naming server.limits.max_body_bytes' },
+    );
+    await sleep(200);
+    assert.equal(gw.exitInfo(), null, 'gateway exited after a bad reload');
+    assert.equal((await request(gw.port, { path: '/healthz' })).status, 200);
+    assert.equal((await postRaw(gw.port, body2000)).status, 200, 'previous max_body_bytes (4096) no longer in force');
+    assert.equal((await postRaw(gw.port, body5000)).status, 413, 'limit must still be 4096');
+
+    // 3) unknown key next to an otherwise different valid value: nothing of it is applied
+    mark = gw.logs().length;
+    writeConfig(dir, toYaml({
+      data_dir: dir,
+      server: {
+        listen: '127.0.0.1:0',
+        limits: { ...DEFAULT_LIMITS, max_body_bytes: 1024, bogus_limit: 7 },
+        upstream: { connect_timeout_ms: 500, response_timeout_ms: 1000 },
+        drain_timeout_ms: 3000,
+      },
+      log: { level: 'info', format: 'json' },
+    }));
+    gw.signal('SIGHUP');
+    await waitFor(
+      () => gw.logs().slice(mark).split('\n').some((l) => /reload/i.test(l) && l.includes('server.limits.bogus_limit')),
+      3000,
+      { what: 'reload rejection log naming server.limits.bogus_limit' },
+    );
+    await sleep(200);
+    assert.equal(gw.exitInfo(), null, 'gateway exited after a bad reload');
+    assert.equal((await postRaw(gw.port, body2000)).status, 200, 'a rejected config was partially applied');
+
+    const ex = await gw.stop();
+    assert.equal(ex.code, 0);
+  });
+});
+
+// Opens a connection and tries one request; classifies the outcome.
+async function probeNewConnection(port) {
+  let c;
+  try {
+    c = await RawConn.connect(port, { timeoutMs: 500 });
+  } catch (e) {
+    return { refused: true, how: e.code || e.message };
+  }
+  try {
+    await c.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const r = await c.readResponse({ timeoutMs: 1000 });
+    if (!r) return { refused: true, how: c.closed ? 'closed without response' : 'no response' };
+    return { refused: false, status: r.status };
+  } finally {
+    c.destroy();
+  }
+}
+
+function slowCall(port, delayMs) {
+  const body = JSON.stringify({ input: 'inflight', delay_ms: delayMs });
+  return new Promise((resolve) => {
+    const req = http.request({
+      host: '127.0.0.1', port, method: 'POST', path: INVOKE, agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (d) => chunks.push(d));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let json;
+        try { json = JSON.parse(text); } catch { /* not JSON */ }
+        resolve({ status: res.statusCode, body: text, json, at: Date.now() });
+      });
+      res.on('error', (e) => resolve({ error: e.message, at: Date.now() }));
+    });
+    req.on('error', (e) => resolve({ error: e.message, at: Date.now() }));
+    req.setTimeout(20000, () => req.destroy(new Error('client timeout')));
+    req.end(body);
+  });
+}
+
+describe('graceful shutdown', { timeout: 40000 }, () => {
+  it('SIGTERM: in-flight request completes, new connections refused, exit 0 within drain_timeout_ms + 2 s', async () => {
+    const dir = tmp('portcullis-drain-');
+    const agent = track(await startAgent());
+    const cfg = writeConfig(dir, gatewayConfig(dir, { drainTimeoutMs: 3000, upstream: { response_timeout_ms: 10000 } }));
+    const gw = track(await startGateway({ configPath: cfg, args: ['--demo', '--demo-agent', agent.url] }));
+
+    const inflight = slowCall(gw.port, 1500);
+    await sleep(300);
+    const tSig = Date.now();
+    gw.signal('SIGTERM');
+
+    // New connections are refused soon after SIGTERM.
+    let probe;
+    const refusedBy = await (async () => {
+      while (Date.now() - tSig < 1000) {
+        probe = await probeNewConnection(gw.port);
+        if (probe.refused) return Date.now() - tSig;
+        await sleep(50);
+      }
+      return null;
+    })();
+    assert.notEqual(refusedBy, null, `new connections still served 1 s after SIGTERM (last: ${JSON.stringify(probe)})`);
+
+    const res = await inflight;
+    assert.equal(res.status, 200, `in-flight request: ${JSON.stringify(res)}`);
+    assert.equal(res.json?.output?.echo, 'inflight');
+
+    const ex = await gw.waitExit(3000 + 2000 + 1000).catch(() => null);
+    assert.ok(ex, 'gateway did not exit');
+    const took = ex.at - tSig;
+    assert.equal(ex.code, 0, `exit: ${JSON.stringify(ex)}`);
+    assert.ok(took <= 3000 + 2000, `exit ${took} ms after SIGTERM`);
+    assert.ok(ex.at >= res.at - 50, 'exited before the in-flight response was delivered');
+  });
+
+  it('SIGTERM with a request slower than drain_timeout_ms: exits with 0 around the deadline', async () => {
+    const dir = tmp('portcullis-drain2-');
+    const agent = track(await startAgent());
+    const drain = 1500;
+    const cfg = writeConfig(dir, gatewayConfig(dir, { drainTimeoutMs: drain, upstream: { response_timeout_ms: 20000 } }));
+    const gw = track(await startGateway({ configPath: cfg, args: ['--demo', '--demo-agent', agent.url] }));
+
+    const inflight = slowCall(gw.port, 10000);
+    await sleep(300);
+    const tSig = Date.now();
+    gw.signal('SIGTERM');
+    const ex = await gw.waitExit(drain + 2000 + 1000).catch(() => null);
+    assert.ok(ex, `gateway did not exit within ${drain + 3000} ms of SIGTERM`);
+    const took = ex.at - tSig;
+    assert.equal(ex.code, 0, `exit: ${JSON.stringify(ex)}`);
+    assert.ok(took <= drain + 2000, `exit ${took} ms after SIGTERM (drain_timeout_ms ${drain})`);
+    assert.ok(took >= drain - 500, `exited after ${took} ms, before the drain deadline (${drain} ms) with a request in flight`);
+    const res = await inflight; // settles: the connection is gone with the process
+    assert.notEqual(res.status, 200, `the 10 s request cannot have completed: ${JSON.stringify(res)}`);
+  });
+});

@@ -1,0 +1,400 @@
+// The demo proxy route against a real example-agent process: forwarding, header hygiene,
+// request ids, SSE relay, upstream failures, client aborts, access logs.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+
+import {
+  startGateway, startAgent, gatewayConfig, makeTempDir, removeDir, request, postJson, rawRequest,
+  errorOf, waitFor, sleep, closedPort, getMetrics, withTimeout,
+} from './harness.mjs';
+
+const INVOKE = '/v1/agents/echo/invoke';
+
+// Streams a POST and records when each SSE event arrives.
+// Resolves {status, headers, headersAt, events:[{at, event, data}], endedAt}.
+function streamEvents(port, bodyObj, { headers = {}, timeoutMs = 10000, abortAfterEvents } = {}) {
+  const body = JSON.stringify(bodyObj);
+  return new Promise((resolve, reject) => {
+    const out = { status: null, headers: null, headersAt: null, events: [], endedAt: null, aborted: false };
+    const req = http.request({
+      host: '127.0.0.1', port, method: 'POST', path: INVOKE, agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
+    }, (res) => {
+      out.status = res.statusCode;
+      out.headers = res.headers;
+      out.headersAt = Date.now();
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => {
+        const now = Date.now();
+        buf += d.replace(/\r\n/g, '\n');
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const ev = { at: now, event: 'message', data: '' };
+          const dataLines = [];
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event:')) ev.event = line.slice(6).trim();
+            else if (line.startsWith('data:')) dataLines.push(line.slice(5).replace(/^ /, ''));
+          }
+          if (!dataLines.length && ev.event === 'message') continue; // comment / keep-alive
+          ev.data = dataLines.join('\n');
+          out.events.push(ev);
+          if (abortAfterEvents && out.events.length >= abortAfterEvents) {
+            out.aborted = true;
+            req.destroy();
+            clearTimeout(timer);
+            resolve(out);
+            return;
+          }
+        }
+      });
+      res.on('end', () => { out.endedAt = Date.now(); clearTimeout(timer); resolve(out); });
+      res.on('error', (e) => { if (!out.aborted) { clearTimeout(timer); reject(e); } });
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`stream timed out after ${timeoutMs} ms`)), timeoutMs);
+    req.on('error', (e) => {
+      if (out.aborted) return;
+      clearTimeout(timer);
+      if (String(e.code).startsWith('HPE_')) {
+        const raw = e.rawPacket ? JSON.stringify(e.rawPacket.toString('latin1').slice(0, 300)) : '';
+        reject(new Error(`gateway sent malformed HTTP after ${out.events.length} event(s): ${e.code} ${e.message}; bytes: ${raw}`));
+      } else {
+        reject(e);
+      }
+    });
+    req.end(body);
+  });
+}
+
+describe('proxy to the demo agent', { timeout: 90000 }, () => {
+  let dir;
+  let agent;
+  let gw;
+
+  before(async () => {
+    dir = makeTempDir('portcullis-proxy-');
+    agent = await startAgent();
+    gw = await startGateway({
+      dir,
+      config: gatewayConfig(dir, { limits: { max_body_bytes: 65536, header_timeout_ms: 2000, idle_timeout_ms: 5000 } }),
+      args: ['--demo', '--demo-agent', agent.url],
+    });
+  });
+
+  after(async () => {
+    if (gw) await gw.stop();
+    if (agent) await agent.stop();
+    removeDir(dir);
+  });
+
+  it('the example agent itself answers /ping and /invocations (sanity)', async () => {
+    const p = await request(agent.port, { path: '/ping' });
+    assert.equal(p.status, 200);
+    assert.deepEqual(p.json, { status: 'Healthy' });
+    const r = await postJson(agent.port, '/invocations', { input: 'direct' });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.output.echo, 'direct');
+  });
+
+  it('forwards the body and returns the upstream status and JSON', async () => {
+    const input = { text: 'hello', n: [1, 2, 3], nested: { ok: true, s: 'ünïcødé' } };
+    const r = await postJson(gw.port, INVOKE, { input });
+    assert.equal(r.status, 200, r.body);
+    assert.match(r.headers['content-type'] ?? '', /^application\/json/);
+    assert.deepEqual(r.json.output, { echo: input });
+    assert.equal(typeof r.json.usage?.inputTokens, 'number');
+    assert.equal(typeof r.json.usage?.outputTokens, 'number');
+    assert.equal(typeof r.json.headers, 'object');
+    assert.ok(r.headers['x-request-id']);
+  });
+
+  it('forwards the body byte for byte (length preserved)', async () => {
+    // Odd spacing and key order: if the gateway re-serialised the JSON the length would change.
+    const body = '{ "input" :  { "b": 2,  "a": 1 }   ,  "stream" :false  }';
+    const r = await request(gw.port, {
+      method: 'POST', path: INVOKE, body,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    assert.equal(r.status, 200, r.body);
+    assert.deepEqual(r.json.output, { echo: { b: 2, a: 1 } });
+    const up = r.json.headers;
+    if (up['content-length'] !== undefined) assert.equal(Number(up['content-length']), Buffer.byteLength(body));
+  });
+
+  it('relays an upstream error status (invalid JSON → 400)', async () => {
+    const body = '{"input": nope';
+    const r = await request(gw.port, {
+      method: 'POST', path: INVOKE, body,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    assert.equal(r.status, 400, r.body);
+    assert.ok(r.headers['x-request-id']);
+  });
+
+  it('forwards X-Request-Id (given and generated) and sets X-Forwarded-For', async () => {
+    const a = await postJson(gw.port, INVOKE, { input: 1 }, { headers: { 'x-request-id': 'fwd-req-42' } });
+    assert.equal(a.status, 200);
+    assert.equal(a.headers['x-request-id'], 'fwd-req-42');
+    assert.equal(a.json.headers['x-request-id'], 'fwd-req-42');
+    assert.match(a.json.headers['x-forwarded-for'] ?? '', /127\.0\.0\.1/);
+
+    const b = await postJson(gw.port, INVOKE, { input: 2 });
+    assert.equal(b.status, 200);
+    assert.match(b.headers['x-request-id'] ?? '', /^[0-9a-f]{32}$/);
+    assert.equal(b.json.headers['x-request-id'], b.headers['x-request-id']);
+
+    const c = await postJson(gw.port, INVOKE, { input: 3 }, { headers: { 'x-request-id': 'bad id with spaces' } });
+    assert.equal(c.status, 200);
+    assert.match(c.headers['x-request-id'] ?? '', /^[0-9a-f]{32}$/);
+    assert.equal(c.json.headers['x-request-id'], c.headers['x-request-id']);
+  });
+
+  it('never forwards Authorization, Cookie or hop-by-hop headers', async () => {
+    const body = JSON.stringify({ input: 'hop' });
+    const req =
+      `POST ${INVOKE} HTTP/1.1\r\n` +
+      'Host: gateway.test\r\n' +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${body.length}\r\n` +
+      'Authorization: Bearer SECRET-TOKEN-123\r\n' +
+      'Cookie: session=SECRET-COOKIE-456\r\n' +
+      'Connection: keep-alive, X-Drop-Me\r\n' +
+      'Keep-Alive: timeout=5, max=100\r\n' +
+      'TE: trailers\r\n' +
+      'Upgrade: x-test-proto/1\r\n' +
+      'Proxy-Connection: keep-alive\r\n' +
+      'X-Drop-Me: must-not-arrive\r\n' +
+      'X-Keep-Me: should-arrive\r\n' +
+      'X-Request-Id: hop-by-hop-1\r\n' +
+      `\r\n${body}`;
+    const r = await rawRequest(gw.port, req, { waitClose: false });
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.json?.output?.echo, 'hop');
+    const up = r.json.headers;
+    for (const h of ['authorization', 'cookie', 'keep-alive', 'te', 'upgrade', 'proxy-connection', 'x-drop-me', 'transfer-encoding']) {
+      assert.ok(!(h in up), `${h} reached the upstream: ${JSON.stringify(up[h])}`);
+    }
+    if ('connection' in up) {
+      // The gateway may set its own Connection header for the upstream hop, but not copy ours.
+      assert.doesNotMatch(up.connection, /x-drop-me/i, 'inbound Connection header was forwarded');
+    }
+    assert.equal(up['x-request-id'], 'hop-by-hop-1');
+    assert.match(up['x-forwarded-for'] ?? '', /127\.0\.0\.1/);
+    const all = JSON.stringify(up);
+    assert.ok(!all.includes('SECRET-TOKEN-123') && !all.includes('SECRET-COOKIE-456'));
+  });
+
+  it('a chunked request body is forwarded without the inbound Transfer-Encoding', async () => {
+    const body = JSON.stringify({ input: { chunked: true } });
+    const parts = [body.slice(0, 7), body.slice(7)];
+    const chunks = parts.map((p) => `${p.length.toString(16)}\r\n${p}\r\n`).join('') + '0\r\n\r\n';
+    const r = await rawRequest(
+      gw.port,
+      `POST ${INVOKE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunks}`,
+    );
+    assert.equal(r.status, 200, r.body);
+    assert.deepEqual(r.json.output, { echo: { chunked: true } });
+  });
+
+  it('SSE: events are relayed as they are produced, not buffered', async () => {
+    const s = await streamEvents(gw.port, { input: 'x', stream: true, chunks: 5, interval_ms: 300 });
+    assert.equal(s.status, 200);
+    assert.match(s.headers['content-type'] ?? '', /^text\/event-stream/);
+    assert.ok(s.headers['x-request-id']);
+    const data = s.events.filter((e) => e.event !== 'done');
+    assert.equal(data.length, 5, `events: ${JSON.stringify(s.events)}`);
+    data.forEach((e, i) => {
+      const d = JSON.parse(e.data);
+      assert.equal(d.index, i);
+      assert.equal(d.text, `chunk ${i}`);
+    });
+    for (let i = 1; i < data.length; i++) assert.ok(data[i].at >= data[i - 1].at);
+    const firstDelay = data[0].at - s.headersAt;
+    const spread = data[4].at - data[0].at;
+    assert.ok(firstDelay <= 250, `first event ${firstDelay} ms after headers (buffered?)`);
+    assert.ok(spread >= 900, `events arrived within ${spread} ms of each other (buffered until the end?)`);
+    const done = s.events[s.events.length - 1];
+    assert.equal(done.event, 'done');
+    assert.ok(s.endedAt, 'stream did not end');
+  });
+
+  it('SSE: Accept: text/event-stream selects streaming too', async () => {
+    const s = await streamEvents(
+      gw.port,
+      { input: 'y', chunks: 2, interval_ms: 100 },
+      { headers: { accept: 'text/event-stream' } },
+    );
+    assert.equal(s.status, 200);
+    assert.match(s.headers['content-type'] ?? '', /^text\/event-stream/);
+    const data = s.events.filter((e) => e.event !== 'done');
+    assert.equal(data.length, 2);
+    assert.equal(s.events.at(-1).event, 'done');
+  });
+
+  it('client abort mid-stream: the gateway stays healthy and keeps serving', async () => {
+    const s = await streamEvents(gw.port, { input: 'z', stream: true, chunks: 50, interval_ms: 100 }, { abortAfterEvents: 2 });
+    assert.equal(s.status, 200);
+    assert.equal(s.aborted, true);
+    await sleep(200);
+    const h = await request(gw.port, { path: '/healthz' });
+    assert.equal(h.status, 200);
+    const r = await postJson(gw.port, INVOKE, { input: 'after-abort' });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.output.echo, 'after-abort');
+  });
+
+  it('client abort while waiting for the upstream: the gateway stays healthy and keeps serving', async () => {
+    const body = JSON.stringify({ input: 'w', delay_ms: 800 });
+    await new Promise((resolve) => {
+      const req = http.request({
+        host: '127.0.0.1', port: gw.port, method: 'POST', path: INVOKE, agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      });
+      req.on('error', () => resolve());
+      req.on('response', () => resolve());
+      req.end(body);
+      setTimeout(() => { req.destroy(); resolve(); }, 200);
+    });
+    await sleep(100);
+    const h = await request(gw.port, { path: '/healthz' });
+    assert.equal(h.status, 200);
+    const r = await postJson(gw.port, INVOKE, { input: 'after-abort-2' });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.output.echo, 'after-abort-2');
+    // After the aborted call has run its course the gateway still serves streams too.
+    await sleep(800);
+    const s = await streamEvents(gw.port, { input: 'q', stream: true, chunks: 2, interval_ms: 50 });
+    assert.equal(s.status, 200);
+    assert.equal(s.events.filter((e) => e.event !== 'done').length, 2);
+  });
+
+  it('many concurrent proxied calls all succeed', async () => {
+    const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => postJson(gw.port, INVOKE, { input: i, delay_ms: 100 })));
+    rs.forEach((r, i) => {
+      assert.equal(r.status, 200);
+      assert.equal(r.json.output.echo, i);
+    });
+  });
+
+  it('access log line for proxied requests; secrets never logged', async () => {
+    const r = await postJson(gw.port, INVOKE, { input: 'logged' }, {
+      headers: {
+        'x-request-id': 'proxy-access-1',
+        authorization: 'Bearer SECRET-TOKEN-123',
+        cookie: 'session=SECRET-COOKIE-456',
+      },
+    });
+    assert.equal(r.status, 200);
+    await waitFor(
+      () => gw.logLines().some((l) => l.msg === 'access' && l.request_id === 'proxy-access-1'),
+      3000,
+      { what: 'access log for proxy-access-1' },
+    );
+    const out = gw.logs();
+    assert.ok(!out.includes('SECRET-TOKEN-123'), 'Authorization value leaked into logs');
+    assert.ok(!out.includes('SECRET-COOKIE-456'), 'Cookie value leaked into logs');
+  });
+});
+
+describe('upstream timeout', { timeout: 30000 }, () => {
+  let dir;
+  let agent;
+  let gw;
+
+  before(async () => {
+    dir = makeTempDir('portcullis-uptimeout-');
+    agent = await startAgent();
+    gw = await startGateway({
+      dir,
+      config: gatewayConfig(dir, { upstream: { response_timeout_ms: 1000 } }),
+      args: ['--demo', '--demo-agent', agent.url],
+    });
+  });
+
+  after(async () => {
+    if (gw) await gw.stop();
+    if (agent) await agent.stop();
+    removeDir(dir);
+  });
+
+  it('upstream slower than response_timeout_ms → 504 upstream_timeout', async () => {
+    const t0 = Date.now();
+    const r = await postJson(gw.port, INVOKE, { input: 'slow', delay_ms: 3000 }, { timeoutMs: 6000, headers: { 'x-request-id': 'timeout-1' } });
+    const took = Date.now() - t0;
+    assert.equal(r.status, 504, r.body);
+    assert.match(r.headers['content-type'] ?? '', /^application\/json/);
+    const e = errorOf(r);
+    assert.equal(e.code, 'upstream_timeout');
+    assert.equal(e.requestId, 'timeout-1');
+    assert.ok(took >= 900 && took < 2900, `504 after ${took} ms (response_timeout_ms is 1000)`);
+
+    const m = await getMetrics(gw.port);
+    const errs = m.samples.filter((s) => s.name === 'portcullis_upstream_errors_total');
+    assert.ok(errs.length > 0 && errs.some((s) => s.value >= 1), 'portcullis_upstream_errors_total missing after a timeout');
+  });
+
+  it('the gateway survives the late upstream answer and keeps serving', async () => {
+    // The upstream of the timed-out call answers ~3 s after it started.
+    await sleep(2500);
+    assert.equal(gw.exitInfo(), null, `gateway died: ${JSON.stringify(gw.exitInfo())}\n${gw.logs().slice(-1500)}`);
+    const h = await request(gw.port, { path: '/healthz' });
+    assert.equal(h.status, 200);
+    const r = await postJson(gw.port, INVOKE, { input: 'after-timeout' });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.output.echo, 'after-timeout');
+  });
+
+  it('the timed-out request has an access log line', async () => {
+    await waitFor(
+      () => gw.logLines().some((l) => l.msg === 'access' && l.request_id === 'timeout-1'),
+      3000,
+      { what: 'access log for the timed-out request' },
+    );
+  });
+});
+
+describe('upstream down', { timeout: 30000 }, () => {
+  let dir;
+  let gw;
+
+  before(async () => {
+    dir = makeTempDir('portcullis-updown-');
+    const port = await closedPort();
+    gw = await startGateway({
+      dir,
+      config: gatewayConfig(dir),
+      args: ['--demo', '--demo-agent', `http://127.0.0.1:${port}`],
+    });
+  });
+
+  after(async () => {
+    if (gw) await gw.stop();
+    removeDir(dir);
+  });
+
+  it('nothing listening upstream → 502 upstream_unavailable, counted in metrics', async () => {
+    const r = await withTimeout(postJson(gw.port, INVOKE, { input: 'x' }, { headers: { 'x-request-id': 'down-1' } }), 5000, 'proxied call');
+    assert.equal(r.status, 502, r.body);
+    assert.match(r.headers['content-type'] ?? '', /^application\/json/);
+    const e = errorOf(r);
+    assert.equal(e.code, 'upstream_unavailable');
+    assert.equal(e.requestId, 'down-1');
+    assert.equal(r.headers['x-request-id'], 'down-1');
+    assert.ok(Array.isArray(e.details));
+
+    const m = await getMetrics(gw.port);
+    const errs = m.samples.filter((s) => s.name === 'portcullis_upstream_errors_total');
+    assert.ok(errs.some((s) => s.value >= 1), `portcullis_upstream_errors_total missing: ${m.body.split('\n').filter((l) => l.includes('upstream')).join('\n')}`);
+    const h = await request(gw.port, { path: '/healthz' });
+    assert.equal(h.status, 200);
+  });
+
+  it('streaming request to a dead upstream → 502 JSON error as well', async () => {
+    const r = await postJson(gw.port, INVOKE, { input: 'x', stream: true }, { headers: { accept: 'text/event-stream' } });
+    assert.equal(r.status, 502);
+    assert.equal(errorOf(r).code, 'upstream_unavailable');
+  });
+});
