@@ -40,7 +40,7 @@ struct Pending {
   std::optional<Response> res;
 };
 
-Task<Response> run_handler(const Route& route, std::shared_ptr<Request> req) {
+Task<Response> run_handler(const Route& route, const std::shared_ptr<Request>& req) {
   auto ex = co_await asio::this_coro::executor;
   auto pending = std::make_shared<Pending>(ex);
   {
@@ -107,12 +107,14 @@ std::string pick_request_id(const http::request_parser<http::string_body>& parse
 }
 
 // Answers a request that failed before it could be routed (limits, malformed HTTP) and closes.
+// Arguments by reference and callers pass named values: GCC 12 may destroy by-value temporaries
+// of a co_await expression twice.
 template <typename Stream>
-Task<> reject(Stream& s, const Settings& st, std::string request_id, std::string remote, int status,
+Task<> reject(Stream& s, const Settings& st, const std::string& request_id, const std::string& remote, int status,
               std::string_view code, std::string_view message, Clock::time_point start) {
   Request req;
-  req.request_id = std::move(request_id);
-  req.remote_address = std::move(remote);
+  req.request_id = request_id;
+  req.remote_address = remote;
   req.route = "rejected";
   req.method = "-";
   Response res = error_response(status, code, message, req.request_id);
@@ -123,7 +125,7 @@ Task<> reject(Stream& s, const Settings& st, std::string request_id, std::string
 }
 
 template <typename Stream>
-Task<> serve(Worker& w, Stream& stream, std::string remote, bool tls) {
+Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
   Shared& sh = *w.shared;
   ConnTrack track{&tcp_layer(stream), true};
   w.connections.insert(&track);
@@ -159,13 +161,17 @@ Task<> serve(Worker& w, Stream& stream, std::string remote, bool tls) {
     tcp_layer(stream).expires_after(milliseconds(lim.header_timeout_ms));
     auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_task);
     if (hec) {
+      const std::string fresh_id = new_request_id();
       if (hec == http::error::header_limit || hec == http::error::buffer_overflow) {
-        co_await reject(stream, *settings, new_request_id(), remote, 431, "headers_too_large",
+        co_await reject(stream, *settings, fresh_id, remote, 431, "headers_too_large",
                         "request headers exceed the limit", start);
+      } else if (hec == http::error::body_limit) {  // Content-Length over the limit, seen in the head
+        co_await reject(stream, *settings, fresh_id, remote, 413, "body_too_large",
+                        "request body exceeds the limit", start);
       } else if (hec != beast::error::timeout && hec != http::error::end_of_stream &&
                  hec != asio::error::eof && hec != asio::error::connection_reset &&
                  hec != asio::error::operation_aborted) {
-        co_await reject(stream, *settings, new_request_id(), remote, 400, "bad_request",
+        co_await reject(stream, *settings, fresh_id, remote, 400, "bad_request",
                         "malformed HTTP request", start);
       }
       break;
@@ -260,7 +266,7 @@ template Task<bool> write_response<TlsStream>(TlsStream&, const Request&, Respon
 
 Task<> serve_plain(Worker& w, Socket socket, std::string remote) {
   TcpStream stream(std::move(socket));
-  co_await serve(w, stream, std::move(remote), false);
+  co_await serve(w, stream, remote, false);
 }
 
 Task<> serve_tls(Worker& w, Socket socket, std::string remote) {
@@ -272,7 +278,7 @@ Task<> serve_tls(Worker& w, Socket socket, std::string remote) {
     log::debug("tls handshake failed", {{"remote", remote}, {"error", ec.message()}});
     co_return;
   }
-  co_await serve(w, stream, std::move(remote), true);
+  co_await serve(w, stream, remote, true);
 }
 
 }  // namespace pc::net::detail

@@ -143,32 +143,25 @@ Task<ProxyResult> exchange(Worker& w, Stream& client, const Request& req, const 
   auto ureq = upstream_request(req, to);
   auto start = Clock::now();
 
-  auto fail = [&](Failure f) -> Task<ProxyResult> {
-    m.upstream_errors.labels({name, f.kind}).inc();
-    m.upstream_requests.labels({name, "error"}).inc();
-    log::warn("upstream failed", {{"request_id", req.request_id}, {"upstream", name}, {"kind", f.kind},
-                                  {"status", f.status}});
-    Response res = error_response(f.status, f.code, f.message, req.request_id);
-    bool ok = co_await write_response(client, req, res, client_keep_alive, milliseconds(st.limits.idle_timeout_ms));
-    co_return ProxyResult{f.status, ok && client_keep_alive};
-  };
-
   std::unique_ptr<UpstreamConn> conn;
   std::optional<http::response_parser<http::buffer_body>> parser;
+  std::optional<Failure> failure;
   // A pooled connection may have been closed by the upstream while idle; that shows as an
   // error before any response byte, and then one retry on a fresh connection is safe.
-  for (int attempt = 0;; ++attempt) {
+  for (int attempt = 0; !failure; ++attempt) {
     conn = attempt == 0 ? w.pool.take(key, milliseconds(up.pool_idle_timeout_ms)) : nullptr;
     bool reused = conn != nullptr;
     if (!conn) {
       conn = std::make_unique<UpstreamConn>(ex);
-      if (auto f = co_await connect(*conn, to, milliseconds(up.connect_timeout_ms))) co_return co_await fail(*f);
+      failure = co_await connect(*conn, to, milliseconds(up.connect_timeout_ms));
+      if (failure) break;
     }
     conn->stream.expires_after(milliseconds(up.response_timeout_ms));
     auto [wec, wn] = co_await http::async_write(conn->stream, ureq, use_task);
     if (wec) {
       if (reused && attempt == 0) continue;
-      co_return co_await fail({502, "upstream_unavailable", "write", "sending to the upstream failed"});
+      failure.emplace(Failure{502, "upstream_unavailable", "write", "sending to the upstream failed"});
+      break;
     }
     parser.emplace();  // a fresh parser per attempt: a failed read leaves the old one unusable
     parser->body_limit(boost::none);
@@ -178,8 +171,22 @@ Task<ProxyResult> exchange(Worker& w, Stream& client, const Request& req, const 
     if (!rec) break;
     if (reused && attempt == 0 && is_stale_error(rec)) continue;
     if (rec == beast::error::timeout)
-      co_return co_await fail({504, "upstream_timeout", "timeout", "the upstream did not answer in time"});
-    co_return co_await fail({502, "upstream_bad_response", "protocol", "the upstream answer was not valid HTTP"});
+      failure.emplace(Failure{504, "upstream_timeout", "timeout", "the upstream did not answer in time"});
+    else
+      failure.emplace(Failure{502, "upstream_bad_response", "protocol", "the upstream answer was not valid HTTP"});
+  }
+  if (failure) {
+    // Named locals only around co_await: GCC 12 can destroy temporaries in a co_await
+    // expression twice.
+    m.upstream_errors.labels({name, failure->kind}).inc();
+    m.upstream_requests.labels({name, "error"}).inc();
+    log::warn("upstream failed", {{"request_id", req.request_id}, {"upstream", name}, {"kind", failure->kind},
+                                  {"status", failure->status}});
+    Response res = error_response(failure->status, failure->code, failure->message, req.request_id);
+    const milliseconds write_timeout(st.limits.idle_timeout_ms);
+    const bool ok = co_await write_response(client, req, res, client_keep_alive, write_timeout);
+    ProxyResult result{failure->status, ok && client_keep_alive};
+    co_return result;
   }
 
   // Relay the head: drop hop-by-hop fields, add ours, and re-frame the body for the client.

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <memory>
 #include <stdexcept>
 #include <thread>
 
@@ -12,18 +13,19 @@ namespace pc::core {
 namespace {
 
 // Holds every worker inside a job until released, so tests can fill the queue deterministically.
+// Jobs share the gate's state by value, so they stay valid whichever of gate and pool goes first.
 struct Gate {
   std::promise<void> open;
   std::shared_future<void> opened = open.get_future().share();
-  std::atomic<int> entered{0};
+  std::shared_ptr<std::atomic<int>> entered = std::make_shared<std::atomic<int>>(0);
   std::function<void()> job() {
-    return [this] {
-      ++entered;
+    return [opened = opened, entered = entered] {
+      ++*entered;
       opened.wait();
     };
   }
   void wait_entered(int n) {
-    while (entered.load() < n) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    while (entered->load() < n) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 };
 
