@@ -178,6 +178,13 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
     }
 
     std::string request_id = pick_request_id(parser);
+    // Beast enforces header_limit only while a head is incomplete; one that arrives whole in a
+    // single read passes its check. The bytes it consumed are the head's size: check them too.
+    if (hn > lim.max_header_bytes) {
+      co_await reject(stream, *settings, request_id, remote, 431, "headers_too_large",
+                      "request headers exceed the limit", start);
+      break;
+    }
     if (auto len = parser.content_length(); len && *len > lim.max_body_bytes) {
       co_await reject(stream, *settings, request_id, remote, 413, "body_too_large",
                       "request body exceeds the limit", start);

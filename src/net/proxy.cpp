@@ -224,11 +224,12 @@ Task<ProxyResult> exchange(Worker& w, Stream& client, const Request& req, const 
         break;
       }
       head.body().size = sizeof buf - head.body().size;
-      head.body().data = buf;
+      // A read may yield only chunk framing. Beast's chunked serializer turns an empty non-null
+      // buffer into an empty chunk, which is the end-of-body marker: pass nullptr for "nothing",
+      // and with more to come, read again before writing.
+      head.body().data = head.body().size ? buf : nullptr;
       head.body().more = !parser->is_done();
-      // A read may yield only chunk framing. An empty buffer with more to come must not be
-      // handed to a chunked serializer: it would write "0\r\n\r\n", the end-of-body marker.
-      if (head.body().size == 0 && head.body().more) continue;
+      if (!head.body().data && head.body().more) continue;
     } else {
       head.body().data = nullptr;
       head.body().size = 0;
@@ -238,7 +239,7 @@ Task<ProxyResult> exchange(Worker& w, Stream& client, const Request& req, const 
     auto [ec, n] = co_await http::async_write(client, sr, use_task);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) co_return ProxyResult{status, false};  // client gone: drop the upstream connection too
-  } while (!parser->is_done() || !sr.is_done());
+  } while (!parser->is_done() && !sr.is_done());
   tcp_layer(client).expires_never();
 
   m.upstream_duration.labels({name}).observe(std::chrono::duration<double>(Clock::now() - start).count());

@@ -296,6 +296,9 @@ export async function startGateway({ config, configPath, dir, args = [], env, st
     baseUrl: `http://127.0.0.1:${port}`,
     logs: () => h.output(),
     logLines: () => parseJsonLines(h.stdout()),
+    // A position in the output, and everything written since it (stdout then stderr).
+    mark: () => ({ out: h.stdout().length, err: h.stderr().length }),
+    logsSince: (m) => `${h.stdout().slice(m.out)}\n${h.stderr().slice(m.err)}`,
     signal: (sig) => {
       if (sig === 'SIGTERM' || sig === 'SIGINT' || sig === 'SIGKILL') stopping = true;
       return h.proc.kill(sig);

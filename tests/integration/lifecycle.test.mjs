@@ -110,7 +110,7 @@ describe('reload on SIGHUP', { timeout: 40000 }, () => {
     assert.equal(ok.json?.output?.echo, JSON.parse(body2000).input);
 
     // 2) invalid value: rejected, process keeps running with the previous settings
-    let mark = gw.logs().length;
+    let mark = gw.mark();
     writeConfig(dir, toYaml({
       data_dir: dir,
       server: {
@@ -123,7 +123,7 @@ describe('reload on SIGHUP', { timeout: 40000 }, () => {
     }));
     gw.signal('SIGHUP');
     await waitFor(
-      () => gw.logs().slice(mark).split('\n').some((l) => /reload/i.test(l) && l.includes('server.limits.max_body_bytes')),
+      () => gw.logsSince(mark).split('\n').some((l) => /reload/i.test(l) && l.includes('server.limits.max_body_bytes')),
       3000,
       { what: 'reload rejection log naming server.limits.max_body_bytes' },
     );
@@ -134,7 +134,7 @@ describe('reload on SIGHUP', { timeout: 40000 }, () => {
     assert.equal((await postRaw(gw.port, body5000)).status, 413, 'limit must still be 4096');
 
     // 3) unknown key next to an otherwise different valid value: nothing of it is applied
-    mark = gw.logs().length;
+    mark = gw.mark();
     writeConfig(dir, toYaml({
       data_dir: dir,
       server: {
@@ -147,7 +147,7 @@ describe('reload on SIGHUP', { timeout: 40000 }, () => {
     }));
     gw.signal('SIGHUP');
     await waitFor(
-      () => gw.logs().slice(mark).split('\n').some((l) => /reload/i.test(l) && l.includes('server.limits.bogus_limit')),
+      () => gw.logsSince(mark).split('\n').some((l) => /reload/i.test(l) && l.includes('server.limits.bogus_limit')),
       3000,
       { what: 'reload rejection log naming server.limits.bogus_limit' },
     );
