@@ -57,10 +57,11 @@ std::vector<std::string> restart_only_changes(const core::Config& a, const core:
   std::vector<std::string> keys;
   if (a.server.listen != b.server.listen) keys.push_back("server.listen");
   if (a.server.threads != b.server.threads) keys.push_back("server.threads");
-  if (a.server.tls.cert_file != b.server.tls.cert_file || a.server.tls.key_file != b.server.tls.key_file)
-    keys.push_back("server.tls");
+  if (!(a.server.tls == b.server.tls)) keys.push_back("server.tls");
   if (a.data_dir != b.data_dir) keys.push_back("data_dir");
-  if (a.storage.backend != b.storage.backend || a.sqlite_path() != b.sqlite_path()) keys.push_back("storage");
+  if (!(a.storage == b.storage)) keys.push_back("storage");
+  if (!(a.cluster == b.cluster)) keys.push_back("cluster");
+  if (!(a.keys == b.keys)) keys.push_back("keys");
   return keys;
 }
 
@@ -231,6 +232,8 @@ int serve(const ServeOptions& opts) {
     applied.server.tls = cfg.server.tls;
     applied.data_dir = cfg.data_dir;
     applied.storage = cfg.storage;
+    applied.cluster = cfg.cluster;
+    applied.keys = cfg.keys;
     cfg = applied;
     server.apply(cfg);
     live->store(cfg.server.metrics_public);
