@@ -1,7 +1,6 @@
 #include "app/bootstrap.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <boost/json.hpp>
@@ -11,30 +10,21 @@
 
 #include "crypto/secret_hash.h"
 #include "store/sqlite_db.h"
+#include "support/temp_dir.h"
 
 namespace pc::app {
 namespace {
 
 namespace fs = std::filesystem;
+using pc::testing::file_mode;
+using pc::testing::file_stat;
 
 constexpr const char* kBase = "http://127.0.0.1:8080";
 
 class BootstrapTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "pc-app-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir = tmpl;
-    cfg.data_dir = (fs::path(dir) / "var").string();
-  }
-  void TearDown() override { fs::remove_all(dir); }
+  void SetUp() override { cfg.data_dir = dir.file("var"); }
 
-  static struct stat stat_of(const std::string& p) {
-    struct stat st{};
-    EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
-    return st;
-  }
-  static unsigned mode_of(const std::string& p) { return stat_of(p).st_mode & 07777; }
   static std::string read(const std::string& p) {
     std::ifstream in(p, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), {}};
@@ -53,21 +43,21 @@ class BootstrapTest : public ::testing::Test {
   }
   std::string file() const { return (fs::path(cfg.data_dir) / "bootstrap-admin.json").string(); }
 
-  std::string dir;
+  pc::testing::TempDir dir{"pc-app"};
   core::Config cfg;
 };
 
 TEST_F(BootstrapTest, FirstStartCreatesKeyClientAndCredentialsFile) {
   crypto::MasterKey key = ensure_master_key(cfg);
-  EXPECT_EQ(mode_of(cfg.data_dir), 0700u);
-  EXPECT_EQ(mode_of(cfg.master_key_path()), 0600u);
-  EXPECT_EQ(stat_of(cfg.master_key_path()).st_size, 32);
+  EXPECT_EQ(file_mode(cfg.data_dir), 0700u);
+  EXPECT_EQ(file_mode(cfg.master_key_path()), 0600u);
+  EXPECT_EQ(file_stat(cfg.master_key_path()).st_size, 32);
 
   auto store = store::Store::open_sqlite(cfg.sqlite_path());
   BootstrapResult r = first_start(cfg, *store, kBase);
   EXPECT_TRUE(r.created_admin);
   EXPECT_EQ(r.bootstrap_file, file());
-  EXPECT_EQ(mode_of(file()), 0600u);
+  EXPECT_EQ(file_mode(file()), 0600u);
   for (const auto& e : fs::directory_iterator(cfg.data_dir))  // no temporary file left behind
     EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
 
@@ -98,14 +88,14 @@ TEST_F(BootstrapTest, SecondStartChangesNothing) {
   ASSERT_TRUE(start().created_admin);
   std::string key_before = read(cfg.master_key_path());
   std::string file_before = read(file());
-  struct stat st_before = stat_of(file());
+  struct stat st_before = file_stat(file());
 
   BootstrapResult r = start();
   EXPECT_FALSE(r.created_admin);
   EXPECT_EQ(r.bootstrap_file, file());
   EXPECT_EQ(read(cfg.master_key_path()), key_before);
   EXPECT_EQ(read(file()), file_before);
-  struct stat st_after = stat_of(file());
+  struct stat st_after = file_stat(file());
   EXPECT_EQ(st_after.st_ino, st_before.st_ino);
   EXPECT_EQ(st_after.st_mtim.tv_sec, st_before.st_mtim.tv_sec);
   EXPECT_EQ(st_after.st_mtim.tv_nsec, st_before.st_mtim.tv_nsec);
@@ -134,7 +124,7 @@ TEST_F(BootstrapTest, NewDatabaseReplacesAStaleCredentialsFile) {
   EXPECT_EQ(store->find_bootstrap_client()->client_id, id);
   EXPECT_TRUE(crypto::verify_secret(std::string(creds.at("client_secret").as_string()),
                                     store->find_bootstrap_client()->secret_hash));
-  EXPECT_EQ(mode_of(file()), 0600u);
+  EXPECT_EQ(file_mode(file()), 0600u);
 }
 
 TEST_F(BootstrapTest, TokenUrlToleratesATrailingSlash) {
@@ -146,7 +136,7 @@ TEST_F(BootstrapTest, TokenUrlToleratesATrailingSlash) {
 }
 
 TEST_F(BootstrapTest, ConfiguredMasterKeyFileMustExist) {
-  cfg.keys.master_key_file = (fs::path(dir) / "mounted" / "master.key").string();
+  cfg.keys.master_key_file = (dir.path() / "mounted" / "master.key").string();
   try {
     ensure_master_key(cfg);
     FAIL() << "created a key in place of the configured one";
@@ -171,7 +161,7 @@ TEST_F(BootstrapTest, CredentialsSurviveWhenTheFileCannotBePutInPlace) {
     auto creds = boost::json::parse(read(temp)).as_object();
     EXPECT_TRUE(crypto::verify_secret(std::string(creds.at("client_secret").as_string()),
                                       store->find_bootstrap_client()->secret_hash));
-    EXPECT_EQ(mode_of(temp), 0600u);
+    EXPECT_EQ(file_mode(temp), 0600u);
   }
 }
 

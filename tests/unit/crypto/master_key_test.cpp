@@ -4,31 +4,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+
+#include "support/temp_dir.h"
 
 namespace pc::crypto {
 namespace {
 
 namespace fs = std::filesystem;
+using pc::testing::file_mode;
 
 class MasterKeyTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "pc-crypto-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir = tmpl;
-    key_path = (fs::path(dir) / "master.key").string();
-  }
-  void TearDown() override { fs::remove_all(dir); }
-
-  static unsigned mode_of(const std::string& p) {
-    struct stat st{};
-    EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
-    return st.st_mode & 07777;
-  }
   static std::string read(const std::string& p) {
     std::ifstream in(p, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), {}};
@@ -37,7 +26,7 @@ class MasterKeyTest : public ::testing::Test {
     { std::ofstream(p, std::ios::binary) << data; }
     ASSERT_EQ(::chmod(p.c_str(), mode), 0);
   }
-  std::size_t entries() const { return std::distance(fs::directory_iterator(dir), {}); }
+  std::size_t entries() const { return std::distance(fs::directory_iterator(dir.path()), {}); }
   template <typename F>
   static std::string error_of(F&& f) {
     try {
@@ -48,7 +37,8 @@ class MasterKeyTest : public ::testing::Test {
     return "(no exception)";
   }
 
-  std::string dir, key_path;
+  pc::testing::TempDir dir{"pc-crypto"};
+  std::string key_path = dir.file("master.key");
 };
 
 std::string bytes_of(const MasterKey& k) { return {reinterpret_cast<const char*>(k.bytes().data()), k.bytes().size()}; }
@@ -57,7 +47,7 @@ TEST_F(MasterKeyTest, FirstStartCreatesAnOwnerOnlyKeyFile) {
   bool created = false;
   MasterKey key = load_or_create_master_key(key_path, &created);
   EXPECT_TRUE(created);
-  EXPECT_EQ(mode_of(key_path), 0600u);
+  EXPECT_EQ(file_mode(key_path), 0600u);
   EXPECT_EQ(read(key_path), bytes_of(key));
   EXPECT_EQ(read(key_path).size(), 32u);
   EXPECT_NE(bytes_of(key), std::string(32, '\0'));
@@ -77,7 +67,7 @@ TEST_F(MasterKeyTest, CreationIgnoresAPermissiveUmask) {
   mode_t old = ::umask(0);
   load_or_create_master_key(key_path);
   ::umask(old);
-  EXPECT_EQ(mode_of(key_path), 0600u);
+  EXPECT_EQ(file_mode(key_path), 0600u);
 }
 
 TEST_F(MasterKeyTest, RefusesAFileReadableByOthers) {
@@ -127,36 +117,36 @@ TEST_F(MasterKeyTest, MoveLeavesNoCopyBehind) {
 }
 
 TEST_F(MasterKeyTest, PrivateDirIsCreatedOwnerOnly) {
-  std::string nested = (fs::path(dir) / "a" / "b").string();
+  std::string nested = (dir.path() / "a" / "b").string();
   mode_t old = ::umask(0);
   ensure_private_dir(nested);
   ::umask(old);
-  EXPECT_EQ(mode_of(nested), 0700u);
-  EXPECT_EQ(mode_of((fs::path(dir) / "a").string()), 0700u);
+  EXPECT_EQ(file_mode(nested), 0700u);
+  EXPECT_EQ(file_mode(dir.file("a")), 0700u);
   ensure_private_dir(nested);  // idempotent
   write(key_path, "x", 0600);
   EXPECT_THROW(ensure_private_dir(key_path), std::runtime_error);  // a file is not a directory
 }
 
 TEST_F(MasterKeyTest, PrivateFileNeverClobbersUnlessAsked) {
-  std::string p = (fs::path(dir) / "creds.json").string();
+  std::string p = dir.file("creds.json");
   EXPECT_TRUE(write_private_file(p, "one", false));
   EXPECT_FALSE(write_private_file(p, "two", false));
   EXPECT_EQ(read(p), "one");
   EXPECT_TRUE(write_private_file(p, "three", true));
   EXPECT_EQ(read(p), "three");
-  EXPECT_EQ(mode_of(p), 0600u);
+  EXPECT_EQ(file_mode(p), 0600u);
   EXPECT_EQ(entries(), 1u);
 }
 
 TEST_F(MasterKeyTest, UncommittedPendingFileLeavesNothingUnlessReleased) {
-  std::string p = (fs::path(dir) / "creds.json").string();
+  std::string p = dir.file("creds.json");
   std::string temp;
   {
     PendingPrivateFile f(p, "data");
     temp = f.temp_path();
-    EXPECT_EQ(fs::path(temp).parent_path(), fs::path(dir));  // same dir: rename stays atomic
-    EXPECT_EQ(mode_of(temp), 0600u);
+    EXPECT_EQ(fs::path(temp).parent_path(), dir.path());  // same dir: rename stays atomic
+    EXPECT_EQ(file_mode(temp), 0600u);
   }
   EXPECT_FALSE(fs::exists(temp));
   EXPECT_FALSE(fs::exists(p));

@@ -1,34 +1,23 @@
 #include "store/migrations.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
-
-#include <filesystem>
 
 #include "store/sqlite_db.h"
+#include "support/temp_dir.h"
 
 namespace pc::store {
 namespace {
 
-namespace fs = std::filesystem;
-
 class MigrationsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "pc-store-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir = tmpl;
-    path = (fs::path(dir) / "test.db").string();
-  }
-  void TearDown() override { fs::remove_all(dir); }
-
   static bool has_table(SqliteDb& db, const std::string& name) {
     Statement q = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
     q.bind_text(1, name);
     return q.step();
   }
 
-  std::string dir, path;
+  pc::testing::TempDir dir{"pc-store"};
+  std::string path = dir.file("test.db");
 };
 
 TEST_F(MigrationsTest, FreshDatabaseGetsEveryMigration) {

@@ -1,9 +1,10 @@
 #include "store/sqlite_db.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
+
+#include "support/temp_dir.h"
 
 namespace pc::store {
 namespace {
@@ -12,14 +13,6 @@ namespace fs = std::filesystem;
 
 class SqliteDbTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "pc-store-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir = tmpl;
-    path = (fs::path(dir) / "test.db").string();
-  }
-  void TearDown() override { fs::remove_all(dir); }
-
   static std::int64_t count(SqliteDb& db, const std::string& table) {
     Statement q = db.prepare("SELECT COUNT(*) FROM " + table);
     q.step();
@@ -30,7 +23,8 @@ class SqliteDbTest : public ::testing::Test {
     return q.step() ? q.column_text(0) : "";
   }
 
-  std::string dir, path;
+  pc::testing::TempDir dir{"pc-store"};
+  std::string path = dir.file("test.db");
 };
 
 TEST_F(SqliteDbTest, OpensInWalModeWithSafetyPragmas) {
@@ -101,7 +95,7 @@ TEST_F(SqliteDbTest, ErrorsCarrySqliteMessageAndKind) {
 }
 
 TEST_F(SqliteDbTest, OpenFailureNamesThePath) {
-  std::string bad = (fs::path(dir) / "no" / "such" / "dir" / "x.db").string();
+  std::string bad = (dir.path() / "no" / "such" / "dir" / "x.db").string();
   try {
     SqliteDb db(bad);
     FAIL();

@@ -1,34 +1,20 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <sys/stat.h>
 
 #include <filesystem>
 
 #include "store/migrations.h"
+#include "support/temp_dir.h"
 
 namespace pc::store {
 namespace {
 
 namespace fs = std::filesystem;
+using pc::testing::file_mode;
 
 class StoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "pc-store-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir = tmpl;
-    path = (fs::path(dir) / "var" / "portcullis.db").string();
-  }
-  void TearDown() override { fs::remove_all(dir); }
-
-  static unsigned mode_of(const std::string& p) {
-    struct stat st{};
-    EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
-    return st.st_mode & 07777;
-  }
-
   static ClientRecord client(std::string id) {
     ClientRecord c;
     c.client_id = std::move(id);
@@ -40,14 +26,15 @@ class StoreTest : public ::testing::Test {
     return c;
   }
 
-  std::string dir, path;
+  pc::testing::TempDir dir{"pc-store"};
+  std::string path = (dir.path() / "var" / "portcullis.db").string();
 };
 
 TEST_F(StoreTest, OpenCreatesAPrivateDirAndFileAndMigrates) {
   auto store = Store::open_sqlite(path);
-  EXPECT_EQ(mode_of(fs::path(path).parent_path().string()), 0700u);
-  EXPECT_EQ(mode_of(path), 0600u);
-  EXPECT_EQ(mode_of(path + "-wal"), 0600u);  // SQLite copies the database file's mode
+  EXPECT_EQ(file_mode(fs::path(path).parent_path().string()), 0700u);
+  EXPECT_EQ(file_mode(path), 0600u);
+  EXPECT_EQ(file_mode(path + "-wal"), 0600u);  // SQLite copies the database file's mode
   EXPECT_TRUE(store->ping());
   EXPECT_EQ(store->schema_version(), static_cast<int>(sqlite_migrations().size()));
 }
