@@ -204,9 +204,14 @@ Task<ProxyResult> exchange(Worker& w, Stream& client, const Request& req, const 
   if (!bodiless && !parser->content_length()) head.chunked(true);
 
   http::response_serializer<http::buffer_body> sr{head};
-  tcp_layer(client).expires_after(milliseconds(st.limits.idle_timeout_ms));
-  auto [hec, hn] = co_await http::async_write_header(client, sr, use_task);
-  if (hec) co_return ProxyResult{status, false};
+  // When the body (or its start) arrived with the head, the first write below sends head and
+  // body together: one send instead of two. Only a body still to come (a stream) gets its head
+  // sent on its own now, so the client sees the status without waiting for the first event.
+  if (!parser->is_done() && conn->buffer.size() == 0) {
+    tcp_layer(client).expires_after(milliseconds(st.limits.idle_timeout_ms));
+    auto [hec, hn] = co_await http::async_write_header(client, sr, use_task);
+    if (hec) co_return ProxyResult{status, false};
+  }
 
   char buf[16384];
   bool upstream_ok = true;
