@@ -33,7 +33,9 @@ struct Request {
   std::string remote_address;  // peer IP
   bool tls = false;
   std::vector<std::pair<std::string, std::string>> params;  // path parameters from the router
-  std::string route;                                        // matched route pattern (metrics)
+  // Matched route pattern, for metrics and logs. Points at the router's own copy or a literal,
+  // both of which outlive the request, so it is also a stable identity for per-route caches.
+  std::string_view route;
 
   const std::string* header(std::string_view name) const;  // first match, case-insensitive
   std::string_view param(std::string_view name) const;     // "" when absent
