@@ -35,7 +35,7 @@ run: build
 	@./build/portcullis serve --demo
 
 test: deps-test build
-	@$(MAKE) --no-print-directory unit integration
+	@bash scripts/test.sh $(BUILD_DIR)
 
 unit:
 	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
