@@ -10,6 +10,8 @@ JOBS  ?= $(shell nproc)
 PRESET ?= release
 BUILD_DIR := build/$(PRESET)
 export CCACHE_DIR ?= $(HOME)/.cache/ccache
+# Paths relative to the checkout, so a second clone hits the same cache entries.
+export CCACHE_BASEDIR ?= $(CURDIR)
 
 .PHONY: all deps deps-test deps-bench configure build run test unit integration bench asan clean
 
@@ -31,7 +33,10 @@ build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 	@ln -sf $(PRESET)/portcullis build/portcullis
 
-run: build
+# Only the binary: a newcomer's first `make run` need not compile the tests.
+run: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target portcullis
+	@ln -sf $(PRESET)/portcullis build/portcullis
 	@./build/portcullis serve --demo
 
 test: deps-test build

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <iostream>
+#include <sstream>
 
 #include "api/system_routes.h"
 #include "app/bootstrap.h"
@@ -102,14 +103,16 @@ void add_demo_routes(net::Router& router, const DemoUpstream& up) {
 }
 
 void print_demo_banner(const std::string& base) {
-  std::cerr << "\nPortcullis demo is running on " << base << "\n"
+  std::ostringstream out;
+  out << "\nPortcullis demo is running on " << base << "\n"
             << "  health:      curl -s " << base << "/healthz\n"
             << "  demo agent:  curl -s -X POST " << base
             << "/v1/agents/echo/invoke -H 'Content-Type: application/json' -d '{\"input\":\"hello\"}'\n"
             << "  streaming:   curl -sN -X POST " << base
             << "/v1/agents/echo/invoke -H 'Content-Type: application/json' -d '{\"input\":\"hi\",\"stream\":true,\"chunks\":5,\"interval_ms\":300}'\n"
             << "  metrics:     curl -s " << base << "/metrics\n"
-            << "Stop with Ctrl-C.\n\n";
+            << "Stop with Ctrl-C.\n";
+  log::raw(out.str());
 }
 
 }  // namespace

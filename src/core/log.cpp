@@ -140,6 +140,8 @@ void write(Level level, std::string_view msg, Fields fields) {
   logger()->log(spdlog::level::info, format_line(level, msg, fields, g_json.load(std::memory_order_relaxed)));
 }
 
+void raw(std::string_view text) { logger()->log(spdlog::level::info, text); }
+
 bool is_sensitive_header(std::string_view name) {
   auto ieq = [](std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;

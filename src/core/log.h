@@ -43,6 +43,10 @@ inline void info(std::string_view msg, Fields f = {}) { write(Level::info, msg, 
 inline void warn(std::string_view msg, Fields f = {}) { write(Level::warn, msg, f); }
 inline void error(std::string_view msg, Fields f = {}) { write(Level::error, msg, f); }
 
+// Writes text as it is (no level, no JSON) through the same queue as the log lines, so it keeps
+// its place among them. For the demo banner meant for people; never for request data.
+void raw(std::string_view text);
+
 // Renders one log line without writing it (used by write, and by tests).
 std::string format_line(Level level, std::string_view msg, Fields fields, bool json);
 
