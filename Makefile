@@ -3,7 +3,7 @@
 #   make test    build and run every test (unit, integration)
 #   make build   release binary at build/portcullis
 #   make bench   benchmarks against nginx (see bench/README.md)
-#   make asan    build and run the unit tests with AddressSanitizer and UBSan
+#   make asan    unit and integration tests under AddressSanitizer and UBSan
 
 SHELL := /bin/bash
 JOBS  ?= $(shell nproc)
@@ -51,10 +51,13 @@ integration:
 bench: deps-bench build
 	@bash bench/run.sh
 
+# Unit and integration tests against an AddressSanitizer + UBSan build (leaks checked at exit).
 asan:
 	@$(MAKE) --no-print-directory PRESET=asan configure
 	@cmake --build build/asan -j $(JOBS)
 	@ctest --test-dir build/asan --output-on-failure -j $(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  PORTCULLIS_BIN=$(CURDIR)/build/asan/portcullis node --test --test-concurrency=2 tests/integration/
 
 clean:
 	rm -rf build
