@@ -60,6 +60,25 @@ void append_time(std::string& out) {
   out += buf;
 }
 
+// Strings are quoted and escaped in JSON, written as they are in text; other values alike in both.
+void append_value(std::string& out, const Field::Value& value, bool json) {
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string_view>) {
+          if (json) core::append_json_string(out, v);
+          else out += v;
+        } else if constexpr (std::is_same_v<T, bool>) {
+          out += v ? "true" : "false";
+        } else if constexpr (std::is_same_v<T, double>) {
+          out += fmt::format("{}", v);
+        } else {
+          out += std::to_string(v);
+        }
+      },
+      value);
+}
+
 }  // namespace
 
 bool parse_level(std::string_view t, Level& out) {
@@ -100,15 +119,7 @@ std::string format_line(Level level, std::string_view msg, Fields fields, bool j
       out += ',';
       core::append_json_string(out, f.key);
       out += ':';
-      std::visit(
-          [&](const auto& v) {
-            using T = std::decay_t<decltype(v)>;
-            if constexpr (std::is_same_v<T, std::string_view>) core::append_json_string(out, v);
-            else if constexpr (std::is_same_v<T, bool>) out += v ? "true" : "false";
-            else if constexpr (std::is_same_v<T, double>) out += fmt::format("{}", v);
-            else out += std::to_string(v);
-          },
-          f.value);
+      append_value(out, f.value, true);
     }
     out += '}';
   } else {
@@ -121,15 +132,7 @@ std::string format_line(Level level, std::string_view msg, Fields fields, bool j
       out += ' ';
       out += f.key;
       out += '=';
-      std::visit(
-          [&](const auto& v) {
-            using T = std::decay_t<decltype(v)>;
-            if constexpr (std::is_same_v<T, std::string_view>) out += v;
-            else if constexpr (std::is_same_v<T, bool>) out += v ? "true" : "false";
-            else if constexpr (std::is_same_v<T, double>) out += fmt::format("{}", v);
-            else out += std::to_string(v);
-          },
-          f.value);
+      append_value(out, f.value, false);
     }
   }
   return out;
@@ -141,16 +144,5 @@ void write(Level level, std::string_view msg, Fields fields) {
 }
 
 void raw(std::string_view text) { logger()->log(spdlog::level::info, text); }
-
-bool is_sensitive_header(std::string_view name) {
-  auto ieq = [](std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-      if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
-    return true;
-  };
-  return ieq(name, "authorization") || ieq(name, "proxy-authorization") || ieq(name, "cookie") ||
-         ieq(name, "set-cookie") || ieq(name, "x-api-key");
-}
 
 }  // namespace pc::log

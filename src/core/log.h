@@ -1,7 +1,6 @@
 // Structured logging: one JSON object per line (or a readable text line), written through an
 // asynchronous spdlog logger so the I/O threads never wait on the terminal or disk.
-// Callers pass fields, never whole headers: secrets have no way in unless a caller puts one there,
-// and `redact_header` exists for the few places that echo headers.
+// Callers pass fields, never whole headers: secrets have no way in unless a caller puts one there.
 #pragma once
 
 #include <cstdint>
@@ -49,8 +48,5 @@ void raw(std::string_view text);
 
 // Renders one log line without writing it (used by write, and by tests).
 std::string format_line(Level level, std::string_view msg, Fields fields, bool json);
-
-// Header values that must never reach a log: Authorization, Cookie, Set-Cookie, Proxy-Authorization.
-bool is_sensitive_header(std::string_view name);
 
 }  // namespace pc::log

@@ -212,11 +212,6 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
                       "request headers exceed the limit", start);
       break;
     }
-    if (auto len = parser.content_length(); len && *len > lim.max_body_bytes) {
-      co_await reject(stream, *settings, request_id, remote, 413, "body_too_large",
-                      "request body exceeds the limit", start);
-      break;
-    }
     if (!parser.is_done()) {
       auto& msg = parser.get();
       if (auto it = msg.find(http::field::expect); it != msg.end() && beast::iequals(it->value(), "100-continue")) {
