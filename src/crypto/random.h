@@ -22,10 +22,4 @@ std::string random_hex(std::size_t bytes);
 // A random (version 4, RFC 9562) UUID in its canonical lowercase 8-4-4-4-12 form.
 std::string uuid_v4();
 
-// base64url (RFC 4648 §5) without padding. Decoding is strict: it rejects padding, characters
-// outside the alphabet, impossible lengths and non-zero trailing bits, so every byte string has
-// exactly one accepted encoding (stored values cannot be altered without changing meaning).
-std::string base64url_encode(std::string_view bytes);
-std::optional<std::string> base64url_decode(std::string_view text);
-
 }  // namespace pc::crypto

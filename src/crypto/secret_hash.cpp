@@ -1,5 +1,7 @@
 #include "crypto/secret_hash.h"
 
+#include "core/base64url.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -33,8 +35,8 @@ std::string sha256_salted(std::string_view salt, std::string_view secret) {
 
 std::string hash_secret(std::string_view secret) {
   std::string salt = random_bytes(kSaltBytes);
-  return std::string(kPrefix) + base64url_encode(salt) + '$' +
-         base64url_encode(sha256_salted(salt, secret));
+  return std::string(kPrefix) + core::base64url_encode(salt) + '$' +
+         core::base64url_encode(sha256_salted(salt, secret));
 }
 
 bool verify_secret(std::string_view secret, std::string_view stored) {
@@ -42,8 +44,8 @@ bool verify_secret(std::string_view secret, std::string_view stored) {
   stored.remove_prefix(kPrefix.size());
   auto sep = stored.find('$');
   if (sep == std::string_view::npos) return false;
-  std::optional<std::string> salt = base64url_decode(stored.substr(0, sep));
-  std::optional<std::string> expected = base64url_decode(stored.substr(sep + 1));
+  std::optional<std::string> salt = core::base64url_decode(stored.substr(0, sep));
+  std::optional<std::string> expected = core::base64url_decode(stored.substr(sep + 1));
   if (!salt || !expected || salt->size() != kSaltBytes || expected->size() != kDigestBytes)
     return false;
   std::string actual;

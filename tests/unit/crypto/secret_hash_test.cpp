@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/base64url.h"
+
 #include <regex>
 
 #include "crypto/random.h"
@@ -31,7 +33,7 @@ TEST(SecretHash, IsSaltedSoEqualSecretsStoreDifferently) {
 
 TEST(SecretHash, MatchesTheDocumentedConstruction) {
   // Digest computed independently: printf saltsaltsaltsaltabc | sha256sum, as base64url.
-  std::string stored = "s256$" + base64url_encode("saltsaltsaltsalt") +
+  std::string stored = "s256$" + core::base64url_encode("saltsaltsaltsalt") +
                        "$U0922EIbTVGxBp0GJbDfrxYv5mhr2-TCAP1zArNLhV4";
   EXPECT_TRUE(verify_secret("abc", stored));
 }
