@@ -36,18 +36,6 @@ const EVP_MD* digest_for(Alg alg) {
   return nullptr;
 }
 
-bool key_fits(const PublicKey& key, Alg alg) {
-  switch (alg) {
-    case Alg::RS256: case Alg::RS384: case Alg::RS512:
-    case Alg::PS256: case Alg::PS384: case Alg::PS512: return key.kty() == KeyType::RSA;
-    case Alg::ES256: return key.curve() == Curve::P256;
-    case Alg::ES384: return key.curve() == Curve::P384;
-    case Alg::ES512: return key.curve() == Curve::P521;
-    case Alg::EdDSA: return key.curve() == Curve::Ed25519;
-  }
-  return false;
-}
-
 bool is_pss(Alg alg) { return alg == Alg::PS256 || alg == Alg::PS384 || alg == Alg::PS512; }
 
 // JWS ECDSA signatures are raw r||s (RFC 7518 §3.4); OpenSSL wants DER. Returns "" if malformed.
@@ -140,6 +128,18 @@ std::string_view alg_name(Alg alg) {
     case Alg::EdDSA: return "EdDSA";
   }
   return "";
+}
+
+bool key_fits(const PublicKey& key, Alg alg) {
+  switch (alg) {
+    case Alg::RS256: case Alg::RS384: case Alg::RS512:
+    case Alg::PS256: case Alg::PS384: case Alg::PS512: return key.kty() == KeyType::RSA;
+    case Alg::ES256: return key.curve() == Curve::P256;
+    case Alg::ES384: return key.curve() == Curve::P384;
+    case Alg::ES512: return key.curve() == Curve::P521;
+    case Alg::EdDSA: return key.curve() == Curve::Ed25519;
+  }
+  return false;
 }
 
 bool verify(const PublicKey& key, Alg alg, std::string_view signing_input,

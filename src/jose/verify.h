@@ -21,6 +21,9 @@ std::string_view alg_name(Alg alg);
 // `signing_input` under `key`. False when alg does not fit the key (RS*/PS* need RSA, ES256 needs
 // P-256, ES384 P-384, ES512 P-521, EdDSA Ed25519) or when the JWK names a different "alg".
 // Never throws on bad input.
+// The algorithm suits the key's type and curve (RS*/PS* need RSA, ES256 needs P-256, …).
+bool key_fits(const PublicKey& key, Alg alg);
+
 bool verify(const PublicKey& key, Alg alg, std::string_view signing_input,
             std::string_view signature);
 

@@ -173,5 +173,20 @@ TEST(Verify, EcAlgMustMatchCurve) {
   EXPECT_FALSE(verify(key, Alg::EdDSA, "", zeros));
 }
 
+TEST(Jwk, RejectsRocaModulus) {
+  // The Infineon-generated (ROCA, CVE-2017-15361) modulus from Wycheproof's
+  // json_web_crypto_test.json group jws_rsa_roca_key.
+  const char* n =
+    "AanFpofbj7KjD4Lf-N2hVMKR7yewSyXhhbirIMTGpfYEhZ_lnt5UoK98DnKIgArXGTu3MaW_HhFw16HGaTDUHqPrId"
+    "7fe4r11CqRw09yBFuW79V8sYIwHdzCaWflUI6auImYbVfoN9_nD5n8N8SY9DwXw7mwZM9wREPXoDPgOoIWl6q_MPsp"
+    "7n0zs3Z5ZaiQWOOzl1S9OhwAfSiiOwz6efnXEaxuTEtPd7BjSx7NaFka8Dx9U7YqXy2RFj1O9PjyaDGuRh7YXsX3iM"
+    "USP_wSyHQg_c_qHRtKUsNSGCT7OZg0hzm2KphtjnayKJvC64vAbROBR4Ubg6Bxg9IQVZ-QYyE";
+  expect_rejected({{"kty", "RSA"}, {"n", n}, {"e", "AQAB"}}, "ROCA");
+}
+
+TEST(Jwk, FreshRsaKeysAreNotFlaggedAsRoca) {
+  for (int i = 0; i < 4; ++i) EXPECT_NO_THROW(parse_jwk(rsa_jwk(2048)));
+}
+
 }  // namespace
 }  // namespace pc::jose
