@@ -22,9 +22,11 @@ deps:
 
 deps-test:
 	@bash scripts/install-deps.sh test
+	@bash scripts/install-npm.sh
 
 deps-bench:
 	@bash scripts/install-deps.sh bench
+	@bash scripts/install-npm.sh
 
 configure: deps
 	@if [ ! -f $(BUILD_DIR)/build.ninja ]; then cmake --preset $(PRESET) >/dev/null; fi
