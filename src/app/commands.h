@@ -14,5 +14,6 @@ struct ServeOptions {
 int serve(const ServeOptions& opts);
 int check_config(const std::string& config_path);
 int example_agent(const std::string& listen);
+int keys_rotate(const std::string& config_path);
 
 }  // namespace pc::app

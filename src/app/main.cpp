@@ -24,6 +24,12 @@ int main(int argc, char** argv) {
   auto* agent_cmd = app.add_subcommand("example-agent", "run the reference agent runtime (invocation contract)");
   agent_cmd->add_option("--listen", agent_listen, "host:port to listen on (port 0 picks one)");
 
+  std::string keys_config;
+  auto* keys_cmd = app.add_subcommand("keys", "manage the built-in issuer's signing keys");
+  keys_cmd->require_subcommand(1);
+  auto* rotate_cmd = keys_cmd->add_subcommand("rotate", "make a new signing key active; the old one stays published until its tokens expire");
+  rotate_cmd->add_option("--config", keys_config, "YAML configuration file (default: built-in defaults)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -38,5 +44,6 @@ int main(int argc, char** argv) {
   if (*serve_cmd) return pc::app::serve(serve);
   if (*check_cmd) return pc::app::check_config(check_path);
   if (*agent_cmd) return pc::app::example_agent(agent_listen);
+  if (*rotate_cmd) return pc::app::keys_rotate(keys_config);
   return 2;
 }

@@ -4,11 +4,16 @@
 #include <signal.h>
 
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "api/system_routes.h"
+#include "agents/catalog.h"
 #include "app/bootstrap.h"
 #include "app/commands.h"
+#include "app/demo.h"
+#include "app/gateway.h"
+#include "auth/signing_keys.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/work_pool.h"
@@ -90,28 +95,36 @@ DemoUpstream demo_upstream(const std::string& url) {
   return d;
 }
 
-void add_demo_routes(net::Router& router, const DemoUpstream& up) {
-  router.add("POST", "/v1/agents/echo/invoke",
-             [host = up.host, port = up.port](std::shared_ptr<net::Request>, net::Responder reply) {
-               net::ForwardTo to;
-               to.host = host;
-               to.port = port;
-               to.target = "/invocations";
-               to.upstream_name = "agent:echo";
-               reply(net::Response::proxy(std::move(to)));
-             });
+agents::AgentEntry echo_agent(const DemoUpstream& up) {
+  agents::AgentEntry a;
+  a.name = "echo";
+  a.description = "The example agent: echoes its input, or streams it back in chunks";
+  a.tier_minimum = "basic";
+  a.host = up.host;
+  a.port = up.port;
+  return a;
 }
 
-void print_demo_banner(const std::string& base) {
+void print_demo_banner(const std::string& base, const std::string& creds_file) {
+  // Reads the demo client's credentials from the file with sed, so the banner (a log line)
+  // never carries a secret and the commands need nothing beyond curl and sed.
+  const std::string token =
+      R"x(TOKEN=$(curl -s -u "$(sed -E 's/.*"demo":\{"client_id":"([^"]*)","client_secret":"([^"]*)".*/\1:\2/' )x" +
+      creds_file + R"x()" -d grant_type=client_credentials )x" + base +
+      R"x(/oauth2/token | sed -E 's/.*"access_token":"([^"]*)".*/\1/'))x";
   std::ostringstream out;
   out << "\nPortcullis demo is running on " << base << "\n"
-            << "  health:      curl -s " << base << "/healthz\n"
-            << "  demo agent:  curl -s -X POST " << base
-            << "/v1/agents/echo/invoke -H 'Content-Type: application/json' -d '{\"input\":\"hello\"}'\n"
-            << "  streaming:   curl -sN -X POST " << base
-            << "/v1/agents/echo/invoke -H 'Content-Type: application/json' -d '{\"input\":\"hi\",\"stream\":true,\"chunks\":5,\"interval_ms\":300}'\n"
-            << "  metrics:     curl -s " << base << "/metrics\n"
-            << "Stop with Ctrl-C.\n";
+      << "  health:      curl -s " << base << "/healthz\n"
+      << "  get a token (tenant demo, credentials in " << creds_file << "):\n"
+      << "               " << token << "\n"
+      << "  its agents:  curl -s " << base << "/v1/agents -H \"Authorization: Bearer $TOKEN\"\n"
+      << "  demo agent:  curl -s -X POST " << base << "/v1/agents/echo/invoke -H \"Authorization: Bearer $TOKEN\""
+      << " -H 'Content-Type: application/json' -d '{\"input\":\"hello\"}'\n"
+      << "  streaming:   curl -sN -X POST " << base << "/v1/agents/echo/invoke -H \"Authorization: Bearer $TOKEN\""
+      << " -H 'Content-Type: application/json' -d '{\"input\":\"hi\",\"stream\":true,\"chunks\":5,\"interval_ms\":300}'\n"
+      << "  no token:    curl -si " << base << "/v1/agents   (401)\n"
+      << "  metrics:     curl -s " << base << "/metrics\n"
+      << "Stop with Ctrl-C.\n";
   log::raw(out.str());
 }
 
@@ -159,9 +172,11 @@ int serve(const ServeOptions& opts) {
   core::metrics().gauge("portcullis_build_info", "Build information", {"version"}).labels({PORTCULLIS_VERSION}).set(1);
 
   std::unique_ptr<store::Store> store;
+  std::optional<crypto::MasterKey> master_key;
   try {
-    ensure_master_key(cfg);
+    master_key.emplace(ensure_master_key(cfg));
     store = store::Store::open_sqlite(cfg.sqlite_path());
+    if (auth::SigningKeys::ensure_key(*store, *master_key)) log::info("token signing key created");
   } catch (const std::exception& e) {
     std::cerr << "portcullis: " << e.what() << "\n";
     return 1;
@@ -169,9 +184,16 @@ int serve(const ServeOptions& opts) {
   // Blocking store work runs here, never on the I/O threads; a full queue answers 503.
   core::WorkPool pool("store", 2, 4096);
 
-  auto router = std::make_shared<net::Router>();
+  std::unique_ptr<Gateway> gateway;
+  try {
+    gateway = std::make_unique<Gateway>(cfg, *store, *master_key, pool);
+  } catch (const std::exception& e) {
+    std::cerr << "portcullis: " << e.what() << "\n";
+    return 1;
+  }
   auto live = std::make_shared<std::atomic<bool>>(cfg.server.metrics_public);
-  api::add_system_routes(*router, {[s = store.get()] { return s->ping(); }, &pool, [live] { return live->load(); }});
+  api::add_system_routes(gateway->routes(),
+                         {[s = store.get()] { return s->ping(); }, &pool, [live] { return live->load(); }});
   DemoUpstream demo;
   if (opts.demo) {
     try {
@@ -180,10 +202,10 @@ int serve(const ServeOptions& opts) {
       std::cerr << "portcullis: " << e.what() << "\n";
       return 2;
     }
-    add_demo_routes(*router, demo);
+    gateway->catalog().publish({echo_agent(demo)});
   }
 
-  net::Server server(cfg, router);
+  net::Server server(cfg, gateway->router());
   try {
     server.start();
   } catch (const std::exception& e) {
@@ -191,10 +213,18 @@ int serve(const ServeOptions& opts) {
     return 1;
   }
   const std::string base = std::string(cfg.server.tls.enabled() ? "https://" : "http://") + server.address();
+  gateway->set_public_base_url(base);
+  const std::string token_url = gateway->issuer() + "/oauth2/token";
+  DemoSeed seeded;
   try {
-    auto boot = first_start(cfg, *store, base);
+    auto boot = first_start(cfg, *store, token_url);
     if (boot.created_admin)
       log::info("bootstrap admin client created", {{"credentials_file", boot.bootstrap_file}});
+    if (opts.demo) {
+      seeded = seed_demo(gateway->tenants(), cfg, token_url);
+      if (seeded.wrote_credentials)
+        log::info("demo tenants and clients created", {{"credentials_file", seeded.credentials_file}});
+    }
   } catch (const std::exception& e) {
     log::error("first start failed", {{"error", e.what()}});
     server.shutdown(std::chrono::milliseconds(0));
@@ -202,11 +232,14 @@ int serve(const ServeOptions& opts) {
     std::cerr << "portcullis: " << e.what() << "\n";
     return 1;
   }
-  log::info("listening", {{"address", server.address()}, {"tls", cfg.server.tls.enabled()}, {"demo", opts.demo}});
+  for (const auto& failure : gateway->start())
+    log::warn("jwks: first fetch failed; that issuer's tokens are refused until it answers", {{"issuer", failure}});
+  log::info("listening", {{"address", server.address()}, {"tls", cfg.server.tls.enabled()}, {"demo", opts.demo},
+                          {"issuer", gateway->issuer()}});
   if (opts.demo) {
     log::info("demo agent", {{"upstream", demo.host + ":" + std::to_string(demo.port)},
                              {"started_here", demo.agent != nullptr}});
-    print_demo_banner(base);
+    print_demo_banner(base, seeded.credentials_file);
   }
 
   for (;;) {
@@ -239,6 +272,7 @@ int serve(const ServeOptions& opts) {
     applied.keys = cfg.keys;
     cfg = applied;
     server.apply(cfg);
+    gateway->apply(cfg);
     live->store(cfg.server.metrics_public);
     log::init(cfg.log.level, cfg.log.format);
     reloads.labels({"applied"}).inc();
@@ -246,6 +280,7 @@ int serve(const ServeOptions& opts) {
   }
 
   server.shutdown(std::chrono::milliseconds(cfg.server.drain_timeout_ms));
+  gateway->stop();
   if (demo.agent) demo.agent->stop();
   pool.stop();
   log::info("stopped");

@@ -65,4 +65,17 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   return out;
 }
 
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::size_t end = text.size();
+  for (int i = 0; i < 2 && end > 0 && text[end - 1] == '='; ++i) --end;
+  std::string url(text.substr(0, end));
+  for (char& c : url) {
+    if (c == '-' || c == '_') return std::nullopt;  // not of this alphabet
+    if (c == '+') c = '-';
+    else if (c == '/') c = '_';
+  }
+  return base64url_decode(url);
+}
+
 }  // namespace pc::core

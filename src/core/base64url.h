@@ -14,4 +14,8 @@ std::string base64url_encode(std::string_view bytes);
 // one accepted encoding (a token cannot be re-encoded into a different but equal-meaning form).
 std::optional<std::string> base64url_decode(std::string_view text);
 
+// Standard base64 with padding (RFC 4648 §4), as HTTP Basic credentials use it. Equally strict:
+// the length must be a multiple of 4 and padding may only end the text.
+std::optional<std::string> base64_decode(std::string_view text);
+
 }  // namespace pc::core

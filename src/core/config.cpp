@@ -36,6 +36,16 @@ std::string Config::master_key_path() const {
   return (std::filesystem::path(data_dir) / "master.key").string();
 }
 
+std::string Config::token_issuer() const {
+  if (!tokens.issuer.empty()) return tokens.issuer;
+  return std::string(server.tls.enabled() ? "https://" : "http://") + server.listen;
+}
+
+std::vector<std::string> Config::token_audiences() const {
+  if (!tokens.audiences.empty()) return tokens.audiences;
+  return {token_issuer()};
+}
+
 namespace {
 
 using YAML::Node;
@@ -601,8 +611,10 @@ Handler issuer_item(Reader& r, IssuerConfig& c) {
       {"issuer", r.text(c.issuer, issuer_url), kRequired},
       {"discovery", r.boolean(c.discovery)},
       {"jwks_uri", r.text(c.jwks_uri, empty_or(fetch_url))},
+      {"jwks_file", r.text(c.jwks_file, empty_or(readable_file))},
       {"audiences", r.strings(c.audiences, non_empty, kNonEmptyList), kRequired},
       {"allowed_clients", r.strings(c.allowed_clients, non_empty)},
+      {"tenants", r.strings(c.tenants, non_empty)},
       {"algorithms", r.strings(c.algorithms, signing_algorithm, kNonEmptyList)},
       {"leeway_seconds", r.integer(c.leeway_seconds, 0, 300)},
       {"claims", r.fields({
@@ -612,6 +624,22 @@ Handler issuer_item(Reader& r, IssuerConfig& c) {
                      {"email", r.text(c.claims.email, non_empty)},
                      {"name", r.text(c.claims.name, non_empty)},
                  })},
+      {"jwks_cache", r.fields({
+                         {"min_seconds", r.integer(c.jwks_cache.min_seconds, 1, 86400)},
+                         {"max_seconds", r.integer(c.jwks_cache.max_seconds, 1, 7 * 86400)},
+                         {"refetch_interval_seconds",
+                          r.integer(c.jwks_cache.refetch_interval_seconds, 1, 3600)},
+                     })},
+  });
+}
+
+Handler tokens_section(Reader& r, TokensConfig& c) {
+  return r.fields({
+      {"issuer", r.text(c.issuer, empty_or(issuer_url))},
+      {"audiences", r.strings(c.audiences, non_empty)},
+      {"access_token_ttl_seconds", r.integer(c.access_token_ttl_seconds, 60, 3600)},
+      {"leeway_seconds", r.integer(c.leeway_seconds, 0, 300)},
+      {"cache_entries_per_thread", r.integer(c.cache_entries_per_thread, 16, 1u << 22)},
   });
 }
 
@@ -649,6 +677,7 @@ Handler config_document(Reader& r, Config& c) {
                                                           {"redis://", "rediss://"})))}})}})},
       {"keys", r.fields({{"master_key_file", r.text(c.keys.master_key_file)}})},
       {"issuers", r.list<IssuerConfig>(c.issuers, [&r](auto& i) { return issuer_item(r, i); })},
+      {"tokens", tokens_section(r, c.tokens)},
       {"tiers", r.named<TierConfig>(c.tiers, tier_name, [&r](auto& t) { return tier_item(r, t); })},
       {"retention", r.fields({
                         {"invocation_content_days", r.integer(rt.invocation_content_days, 1)},
@@ -700,9 +729,22 @@ void check_cross_field(const Config& c, Errors& errors) {
   if (c.storage.backend == "postgres" && c.storage.postgres_url.empty())
     errors.add("storage.postgres.url", "required when storage.backend is postgres");
 
-  for (std::size_t i = 0; i < c.issuers.size(); ++i)
-    if (!c.issuers[i].discovery && c.issuers[i].jwks_uri.empty())
-      errors.add(index_path("issuers", i) + ".jwks_uri", "required when discovery is false");
+  for (std::size_t i = 0; i < c.issuers.size(); ++i) {
+    const auto& is = c.issuers[i];
+    const std::string at = index_path("issuers", i);
+    if (!is.jwks_file.empty()) {
+      if (!is.jwks_uri.empty())
+        errors.add(at + ".jwks_file", "set either jwks_file or jwks_uri, not both");
+      else if (is.discovery)
+        errors.add(at + ".discovery", "must be false when jwks_file is set");
+    } else if (!is.discovery && is.jwks_uri.empty()) {
+      errors.add(at + ".jwks_uri", "required when discovery is false");
+    }
+    if (is.jwks_cache.min_seconds > is.jwks_cache.max_seconds)
+      errors.add(at + ".jwks_cache.min_seconds", "must not exceed jwks_cache.max_seconds");
+    if (is.issuer == c.token_issuer())
+      errors.add(at + ".issuer", "is the built-in issuer's own identifier (tokens.issuer)");
+  }
 
   check_unique_names(c.issuers, "issuers", [](const IssuerConfig& i) -> auto& { return i.name; },
                      errors);

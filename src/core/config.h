@@ -76,17 +76,39 @@ struct IssuerClaimsConfig {
   bool operator==(const IssuerClaimsConfig&) const = default;
 };
 
+// How long fetched keys are trusted before a refresh, and how often an unknown `kid` may force
+// an early one. The issuer's Cache-Control max-age is used, clamped to [min, max].
+struct JwksCacheConfig {
+  std::uint32_t min_seconds = 60;
+  std::uint32_t max_seconds = 86400;
+  std::uint32_t refetch_interval_seconds = 30;  // at most one unknown-kid refetch per interval
+  bool operator==(const JwksCacheConfig&) const = default;
+};
+
 struct IssuerConfig {
   std::string name;
   std::string issuer;
   bool discovery = true;
   std::string jwks_uri;
+  std::string jwks_file;  // static key set from a file (offline IdPs); excludes discovery/jwks_uri
   std::vector<std::string> audiences;
   std::vector<std::string> allowed_clients;
+  std::vector<std::string> tenants;  // when set, the only tenants this issuer may speak for
   std::vector<std::string> algorithms = {"RS256", "ES256"};
   std::uint32_t leeway_seconds = 60;
   IssuerClaimsConfig claims;
+  JwksCacheConfig jwks_cache;
   bool operator==(const IssuerConfig&) const = default;
+};
+
+// The built-in issuer (SPEC §4): its identity and the tokens it mints.
+struct TokensConfig {
+  std::string issuer;                  // empty = http(s)://<server.listen>
+  std::vector<std::string> audiences;  // accepted and mintable audiences; empty = [issuer]
+  std::uint32_t access_token_ttl_seconds = 900;  // at most one hour
+  std::uint32_t leeway_seconds = 30;
+  std::size_t cache_entries_per_thread = 16384;  // verified-token cache bound, per I/O thread
+  bool operator==(const TokensConfig&) const = default;
 };
 
 struct TierConfig {
@@ -130,6 +152,7 @@ struct Config {
   ClusterConfig cluster;
   KeysConfig keys;
   std::vector<IssuerConfig> issuers;
+  TokensConfig tokens;
   std::map<std::string, TierConfig> tiers = {
       {"basic", {10, 100, 1000}},
       {"standard", {50, 500, 10000}},
@@ -142,6 +165,9 @@ struct Config {
   // Paths with their data_dir-relative defaults filled in.
   std::string sqlite_path() const;
   std::string master_key_path() const;
+  // The built-in issuer's identifier and audiences with their defaults filled in.
+  std::string token_issuer() const;
+  std::vector<std::string> token_audiences() const;
   bool operator==(const Config&) const = default;
 };
 

@@ -32,8 +32,41 @@ CREATE TABLE meta (
 );
 )sql";
 
+// Migration 2: what token verification and the built-in issuer read. Tenants carry a
+// `revision` (the highest one + 1 on every change) so that gateways sharing the store can pick
+// up changes by asking for rows newer than the last revision they saw, instead of re-reading all.
+// Signing keys keep their private half only sealed under the master key (AES-256-GCM, the kid as
+// associated data); `not_after` (unix seconds) is when a retiring key may leave the JWKS.
+constexpr std::string_view kV2Identity = R"sql(
+CREATE TABLE tenants (
+  tenant_id    TEXT PRIMARY KEY,
+  display_name TEXT NOT NULL,
+  tier         TEXT NOT NULL,
+  status       TEXT NOT NULL CHECK (status IN ('active', 'suspended', 'deleted')),
+  created_at   TEXT NOT NULL,
+  updated_at   TEXT NOT NULL,
+  revision     INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX tenants_by_revision ON tenants(revision);
+
+CREATE TABLE signing_keys (
+  kid            TEXT PRIMARY KEY,
+  alg            TEXT NOT NULL,
+  public_jwk     TEXT NOT NULL,
+  private_sealed BLOB NOT NULL,
+  status         TEXT NOT NULL CHECK (status IN ('active', 'retiring', 'retired')),
+  created_at     TEXT NOT NULL,
+  not_after      INTEGER NOT NULL DEFAULT 0
+);
+-- One active key at a time: the one new tokens are signed with.
+CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys(status) WHERE status = 'active';
+
+ALTER TABLE clients ADD COLUMN scopes TEXT NOT NULL DEFAULT '[]';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "platform clients and meta", kV1Platform},
+    {2, "tenants, signing keys, client scopes", kV2Identity},
 };
 
 constexpr std::string_view kCreateTable = R"sql(

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -47,6 +48,9 @@ class Statement {
   Statement& bind_int64(int index, std::int64_t value);
   Statement& bind_blob(int index, std::string_view bytes);
   Statement& bind_null(int index);
+  Statement& bind_optional(int index, const std::optional<std::string>& value) {
+    return value ? bind_text(index, *value) : bind_null(index);
+  }
 
   // Runs one step: true when a row is available, false when the statement is done.
   bool step();

@@ -58,3 +58,26 @@ TEST(Base64Url, RejectsNonCanonicalLastCharacter) {
 
 }  // namespace
 }  // namespace pc::core
+
+namespace pc::core {
+namespace {
+
+TEST(Base64Standard, DecodesPaddedText) {
+  EXPECT_EQ(base64_decode("YWxhZGRpbjpvcGVuc2VzYW1l"), "aladdin:opensesame");
+  EXPECT_EQ(base64_decode("YQ=="), "a");
+  EXPECT_EQ(base64_decode("YWI="), "ab");
+  EXPECT_EQ(base64_decode("+/8="), std::string("\xfb\xff", 2));
+  EXPECT_EQ(base64_decode(""), "");
+}
+
+TEST(Base64Standard, RejectsMalformedText) {
+  EXPECT_FALSE(base64_decode("YQ"));      // padding missing
+  EXPECT_FALSE(base64_decode("YQ=a"));    // padding inside
+  EXPECT_FALSE(base64_decode("Y==="));    // too much padding
+  EXPECT_FALSE(base64_decode("-_8="));    // base64url alphabet
+  EXPECT_FALSE(base64_decode("YR=="));    // non-zero unused bits
+  EXPECT_FALSE(base64_decode("YW I="));   // whitespace
+}
+
+}  // namespace
+}  // namespace pc::core

@@ -149,5 +149,125 @@ TEST_F(StoreTest, CorruptJsonColumnIsAClearError) {
   }
 }
 
+TEST_F(StoreTest, ClientScopesListAndSecretUpdate) {
+  auto store = Store::open_sqlite(path);
+  ClientRecord c = client("c1");
+  c.scopes = {"agents:invoke", "mcp:tools"};
+  store->insert_client(c);
+  ClientRecord other = client("c2");
+  other.tenant_id = "globex";
+  store->insert_client(other);
+  EXPECT_EQ(store->find_client("c1")->scopes, c.scopes);
+
+  auto acme = store->list_clients("acme");
+  ASSERT_EQ(acme.size(), 1u);
+  EXPECT_EQ(acme[0].client_id, "c1");
+  EXPECT_TRUE(store->list_clients("nobody").empty());
+
+  EXPECT_TRUE(store->update_client_secret("c1", "s256$new$hash"));
+  EXPECT_EQ(store->find_client("c1")->secret_hash, "s256$new$hash");
+  EXPECT_EQ(store->find_client("c2")->secret_hash, "s256$salt$hash");
+  EXPECT_FALSE(store->update_client_secret("missing", "x"));
+}
+
+TEST_F(StoreTest, TenantsInsertFindListUpdateWithRevisions) {
+  auto store = Store::open_sqlite(path);
+  TenantRecord t;
+  t.tenant_id = "acme";
+  t.display_name = "Acme";
+  t.tier = "basic";
+  auto a = store->insert_tenant(t);
+  EXPECT_EQ(a.status, "active");
+  EXPECT_EQ(a.revision, 1);
+  EXPECT_FALSE(a.created_at.empty());
+  t.tenant_id = "globex";
+  auto g = store->insert_tenant(t);
+  EXPECT_EQ(g.revision, 2);
+
+  try {
+    store->insert_tenant(t);
+    FAIL() << "duplicate tenant accepted";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), StoreError::Kind::duplicate);
+  }
+
+  auto page = store->list_tenants("", 1);
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].tenant_id, "acme");
+  page = store->list_tenants("acme", 10);
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].tenant_id, "globex");
+
+  TenantPatch p;
+  p.status = "suspended";
+  auto u = store->update_tenant("acme", p);
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->status, "suspended");
+  EXPECT_EQ(u->tier, "basic");  // unset fields are kept
+  EXPECT_EQ(u->revision, 3);
+  EXPECT_FALSE(store->update_tenant("nobody", p));
+
+  auto changed = store->tenants_changed_since(2);
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(changed[0].tenant_id, "acme");
+  EXPECT_EQ(store->tenants_changed_since(0).size(), 2u);
+  EXPECT_TRUE(store->tenants_changed_since(3).empty());
+}
+
+TEST_F(StoreTest, TenantStatusIsConstrained) {
+  auto store = Store::open_sqlite(path);
+  TenantRecord t;
+  t.tenant_id = "acme";
+  t.display_name = "Acme";
+  t.tier = "basic";
+  store->insert_tenant(t);
+  TenantPatch p;
+  p.status = "frozen";
+  EXPECT_THROW(store->update_tenant("acme", p), StoreError);
+  EXPECT_EQ(store->find_tenant("acme")->status, "active");  // the failed update changed nothing
+}
+
+TEST_F(StoreTest, SigningKeyRotationKeepsOneActiveAndRetiresExpired) {
+  auto store = Store::open_sqlite(path);
+  auto key = [](std::string kid) {
+    SigningKeyRecord k;
+    k.kid = std::move(kid);
+    k.alg = "ES256";
+    k.public_jwk = "{}";
+    k.private_sealed = std::string("\x01sealed\0bytes", 14);
+    return k;
+  };
+  store->rotate_signing_key(key("k1"), 0, 100);
+  auto keys = store->published_signing_keys();
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0].status, "active");
+  EXPECT_EQ(keys[0].private_sealed, std::string("\x01sealed\0bytes", 14));  // binary-safe
+
+  store->rotate_signing_key(key("k2"), /*old_not_after=*/1000, /*now=*/200);
+  keys = store->published_signing_keys();
+  ASSERT_EQ(keys.size(), 2u);
+  for (const auto& k : keys) {
+    if (k.kid == "k1") {
+      EXPECT_EQ(k.status, "retiring");
+      EXPECT_EQ(k.not_after, 1000);
+    } else {
+      EXPECT_EQ(k.status, "active");
+    }
+  }
+  // Before k1's not_after it stays; after, the next rotation retires it.
+  store->rotate_signing_key(key("k3"), 5000, 999);
+  EXPECT_EQ(store->published_signing_keys().size(), 3u);
+  store->rotate_signing_key(key("k4"), 9000, 1001);
+  keys = store->published_signing_keys();
+  ASSERT_EQ(keys.size(), 3u);
+  for (const auto& k : keys) EXPECT_NE(k.kid, "k1");
+
+  // A duplicate kid fails the whole rotation: the active key stays active.
+  EXPECT_THROW(store->rotate_signing_key(key("k4"), 0, 2000), StoreError);
+  int active = 0;
+  for (const auto& k : store->published_signing_keys()) active += k.status == "active";
+  EXPECT_EQ(active, 1);
+}
+
 }  // namespace
 }  // namespace pc::store

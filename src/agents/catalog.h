@@ -1,0 +1,41 @@
+// The agents the gateway can route to, as an immutable snapshot read on every request.
+// Today it holds what start-up registers (the demo's echo agent); the agent registry with
+// versions and promotion (SPEC §8) will publish into the same snapshot.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/published.h"
+
+namespace pc::agents {
+
+struct AgentEntry {
+  std::string name;
+  std::string description;
+  std::string tier_minimum = "basic";
+  std::string protocol = "http";  // invocation contract (POST /invocations)
+  std::string version = "1";
+  std::string host;  // runtime endpoint
+  std::uint16_t port = 0;
+};
+
+class AgentCatalog {
+ public:
+  AgentCatalog();
+  void publish(std::vector<AgentEntry> agents);
+  // The agents a tenant of `tier` may invoke, by name.
+  std::vector<AgentEntry> visible_to(std::string_view tier) const;
+  // The agent if it exists and `tier` meets its minimum; otherwise nullopt (the caller cannot
+  // tell an agent above its tier from one that does not exist).
+  std::optional<AgentEntry> find_for(std::string_view name, std::string_view tier) const;
+
+ private:
+  core::Published<std::vector<AgentEntry>> agents_;
+};
+
+}  // namespace pc::agents

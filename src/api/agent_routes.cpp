@@ -1,0 +1,49 @@
+#include "api/agent_routes.h"
+
+#include <boost/json.hpp>
+
+namespace pc::api {
+namespace {
+
+boost::json::object agent_json(const agents::AgentEntry& a) {
+  return {{"name", a.name},
+          {"description", a.description},
+          {"tierMinimum", a.tier_minimum},
+          {"protocol", a.protocol},
+          {"version", a.version}};
+}
+
+net::Response no_such_agent(const net::Request& req) {
+  return net::error_response(404, "not_found", "no agent of that name is available to this tenant", req.request_id);
+}
+
+}  // namespace
+
+void add_agent_routes(net::Router& router, AgentRoutesDeps d) {
+  router.add("GET", "/v1/agents", d.guard->protect(Access::tenant(), [d](auto, Caller caller, net::Responder reply) {
+    boost::json::array items;
+    for (const auto& a : d.catalog->visible_to(caller.tier)) items.push_back(agent_json(a));
+    reply(net::Response::json(200, boost::json::serialize(boost::json::object{{"agents", std::move(items)},
+                                                                              {"nextCursor", nullptr}})));
+  }));
+
+  router.add("GET", "/v1/agents/{name}", d.guard->protect(Access::tenant(), [d](auto req, Caller caller, net::Responder reply) {
+    auto a = d.catalog->find_for(req->param("name"), caller.tier);
+    if (!a) return reply(no_such_agent(*req));
+    reply(net::Response::json(200, boost::json::serialize(agent_json(*a))));
+  }));
+
+  const Access invoke = Access::tenant({auth::roles::kAgentInvoke, auth::roles::kMachineInvoke});
+  router.add("POST", "/v1/agents/{name}/invoke", d.guard->protect(invoke, [d](auto req, Caller caller, net::Responder reply) {
+    auto a = d.catalog->find_for(req->param("name"), caller.tier);
+    if (!a) return reply(no_such_agent(*req));
+    net::ForwardTo to;
+    to.host = a->host;
+    to.port = a->port;
+    to.target = "/invocations";
+    to.upstream_name = "agent:" + a->name;
+    reply(net::Response::proxy(std::move(to)));
+  }));
+}
+
+}  // namespace pc::api

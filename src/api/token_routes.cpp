@@ -1,0 +1,177 @@
+#include "api/token_routes.h"
+
+#include <chrono>
+
+#include <boost/json.hpp>
+
+#include "api/form.h"
+#include "core/base64url.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/work_pool.h"
+
+namespace pc::api {
+namespace {
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// RFC 6749 §5.1: token responses must not be cached.
+net::Response no_store(net::Response r) {
+  r.headers.push_back({"Cache-Control", "no-store"});
+  r.headers.push_back({"Pragma", "no-cache"});
+  return r;
+}
+
+net::Response oauth_error(const auth::OAuthError& e, bool basic) {
+  auto r = no_store(net::Response::json(
+      e.status, boost::json::serialize(boost::json::object{{"error", e.error}, {"error_description", e.description}})));
+  if (e.status == 401 && basic) r.headers.push_back({"WWW-Authenticate", "Basic realm=\"portcullis\""});
+  return r;
+}
+
+bool is_form(const net::Request& req) {
+  const std::string* ct = req.header("content-type");
+  if (!ct) return false;
+  std::string_view v = *ct;
+  v = v.substr(0, v.find(';'));
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  return net::iequals(v, "application/x-www-form-urlencoded");
+}
+
+// Parses the request into a TokenRequest, or the OAuth error to answer.
+std::variant<auth::TokenRequest, auth::OAuthError> parse_token_request(const net::Request& req) {
+  auto bad = [](std::string d) { return auth::OAuthError{400, "invalid_request", std::move(d)}; };
+  if (!is_form(req)) return bad("the body must be application/x-www-form-urlencoded");
+  auto form = parse_form(req.body);
+  if (!form) return bad("the form body is malformed");
+
+  auth::TokenRequest t;
+  bool secret_in_body = false, id_in_body = false;
+  std::vector<std::string> seen;
+  for (auto& [name, value] : *form) {
+    // RFC 6749 §3.2: parameters must not repeat; RFC 8693 lets audience and resource repeat.
+    if (name == "audience" || name == "resource") {
+      t.audiences.push_back(std::move(value));
+      continue;
+    }
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) return bad("parameter " + name + " is repeated");
+    seen.push_back(name);
+    if (name == "grant_type") t.grant_type = std::move(value);
+    else if (name == "client_id") t.client_id = std::move(value), id_in_body = true;
+    else if (name == "client_secret") t.client_secret = std::move(value), secret_in_body = true;
+    else if (name == "scope") t.scope = std::move(value);
+    else if (name == "subject_token") t.subject_token = std::move(value);
+    else if (name == "subject_token_type") t.subject_token_type = std::move(value);
+    else if (name == "actor_token") t.actor_token = std::move(value);
+    else if (name == "requested_token_type") t.requested_token_type = std::move(value);
+    // Other parameters are ignored (RFC 6749 §3.2).
+  }
+
+  if (const std::string* authz = req.header("authorization")) {
+    std::string_view v = *authz;
+    if (v.size() < 6 || !net::iequals(v.substr(0, 6), "basic ")) return bad("only the Basic scheme is accepted here");
+    if (secret_in_body) return bad("use one client authentication method, not two");
+    auto decoded = core::base64_decode(v.substr(6));
+    std::size_t colon = decoded ? decoded->find(':') : std::string::npos;
+    std::string id, secret;
+    // RFC 6749 §2.3.1: the id and secret are form-encoded before they are joined.
+    if (colon == std::string::npos || !form_decode(std::string_view(*decoded).substr(0, colon), id) ||
+        !form_decode(std::string_view(*decoded).substr(colon + 1), secret))
+      return auth::OAuthError{401, "invalid_client", "the Basic credentials are malformed"};
+    if (id_in_body && id != t.client_id) return bad("client_id differs from the authenticated client");
+    t.client_id = std::move(id);
+    t.client_secret = std::move(secret);
+    t.client_auth_basic = true;
+  }
+  return t;
+}
+
+struct TokenMetrics {
+  core::CounterFamily& issued = core::metrics().counter(
+      "portcullis_tokens_issued_total", "Access tokens issued by the built-in issuer, by grant", {"grant"});
+  core::CounterFamily& refused = core::metrics().counter(
+      "portcullis_token_requests_refused_total", "Token requests refused, by OAuth error code", {"error"});
+  static TokenMetrics& get() {
+    static TokenMetrics m;
+    return m;
+  }
+};
+
+std::string metadata(const std::string& issuer) {
+  boost::json::object o{
+      {"issuer", issuer},
+      {"token_endpoint", issuer + "/oauth2/token"},
+      {"jwks_uri", issuer + "/.well-known/jwks.json"},
+      {"grant_types_supported", {std::string(auth::kGrantClientCredentials), std::string(auth::kGrantTokenExchange)}},
+      {"token_endpoint_auth_methods_supported", {"client_secret_basic", "client_secret_post"}},
+      {"subject_types_supported", {"public"}},
+  };
+  return boost::json::serialize(o);
+}
+
+}  // namespace
+
+void add_token_routes(net::Router& router, TokenRoutesDeps deps) {
+  TokenMetrics::get();
+  auto serve_metadata = [deps](std::shared_ptr<net::Request>, net::Responder reply) {
+    auto r = net::Response::json(200, metadata(deps.issuer()));
+    r.headers.push_back({"Cache-Control", "public, max-age=300"});
+    reply(std::move(r));
+  };
+  router.add("GET", "/.well-known/openid-configuration", serve_metadata);
+  router.add("GET", "/.well-known/oauth-authorization-server", serve_metadata);
+
+  router.add("GET", "/.well-known/jwks.json", [deps](std::shared_ptr<net::Request> req, net::Responder reply) {
+    auto text = deps.keys->jwks_json();
+    if (!text) return reply(net::error_response(503, "not_ready", "no signing keys are loaded", req->request_id));
+    auto r = net::Response::json(200, *text);
+    r.content_type = "application/jwk-set+json";
+    // Verifiers cache the set; a rotation publishes the new key before it signs anything they see
+    // only if they refetch on an unknown kid, which RFC 7515 verifiers do.
+    r.headers.push_back({"Cache-Control", "public, max-age=300"});
+    reply(std::move(r));
+  });
+
+  router.add("POST", "/oauth2/token", [deps](std::shared_ptr<net::Request> req, net::Responder reply) {
+    auto parsed = parse_token_request(*req);
+    if (auto* e = std::get_if<auth::OAuthError>(&parsed)) {
+      TokenMetrics::get().refused.labels({e->error}).inc();
+      return reply(oauth_error(*e, req->header("authorization") != nullptr));
+    }
+    auto job = [deps, req, reply, t = std::move(std::get<auth::TokenRequest>(parsed))]() mutable {
+      std::variant<auth::IssuedToken, auth::OAuthError> out;
+      try {
+        out = deps.service->handle(t, unix_now());
+      } catch (const std::exception& e) {
+        log::error("token endpoint failed", {{"request_id", req->request_id}, {"error", e.what()}});
+        return reply(net::error_response(500, "internal", "the token could not be issued", req->request_id));
+      }
+      if (auto* e = std::get_if<auth::OAuthError>(&out)) {
+        TokenMetrics::get().refused.labels({e->error}).inc();
+        log::warn("token request refused", {{"request_id", req->request_id},
+                                             {"client_id", t.client_id},
+                                             {"grant_type", t.grant_type},
+                                             {"error", e->error},
+                                             {"detail", e->description}});
+        return reply(oauth_error(*e, t.client_auth_basic));
+      }
+      auto& issued = std::get<auth::IssuedToken>(out);
+      const bool exchange = t.grant_type == auth::kGrantTokenExchange;
+      TokenMetrics::get().issued.labels({exchange ? "token_exchange" : "client_credentials"}).inc();
+      log::info("token issued", {{"request_id", req->request_id}, {"client_id", t.client_id}, {"grant_type", t.grant_type}});
+      boost::json::object body{{"access_token", issued.access_token},
+                               {"token_type", "Bearer"},
+                               {"expires_in", issued.expires_in}};
+      if (!issued.scope.empty()) body["scope"] = issued.scope;
+      if (!issued.issued_token_type.empty()) body["issued_token_type"] = issued.issued_token_type;
+      reply(no_store(net::Response::json(200, boost::json::serialize(body))));
+    };
+    if (!deps.pool->try_submit(job))
+      reply(net::error_response(503, "overloaded", "the gateway is busy; try again later", req->request_id));
+  });
+}
+
+}  // namespace pc::api

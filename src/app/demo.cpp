@@ -1,0 +1,42 @@
+#include "app/demo.h"
+
+#include <filesystem>
+
+#include <boost/json.hpp>
+
+#include "crypto/master_key.h"
+
+namespace pc::app {
+
+DemoSeed seed_demo(tenancy::TenantService& tenants, const core::Config& cfg, const std::string& token_url) {
+  struct Seed {
+    const char* id;
+    const char* name;
+    const char* tier;
+  };
+  const Seed seeds[] = {{"demo", "Demo Inc.", "standard"}, {"acme", "Acme Corp.", "basic"}};
+  for (const auto& s : seeds)
+    if (!tenants.get(s.id)) tenants.create(s.id, s.name, s.tier);
+
+  DemoSeed out;
+  out.credentials_file = (std::filesystem::path(cfg.data_dir) / "demo-credentials.json").string();
+  if (std::filesystem::exists(out.credentials_file)) return out;
+
+  boost::json::object creds;
+  for (const auto& s : seeds) {
+    tenancy::NewClient nc;
+    nc.name = std::string(s.id) + "-demo-client";
+    nc.roles = {"Machine.Invoke", "Agent.Invoke", "SelfService.Admin"};
+    nc.scopes = {"agents:invoke", "mcp:tools"};
+    nc.grant_types = {"client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"};
+    auto c = tenants.create_client(s.id, nc);
+    creds[s.id] = boost::json::object{{"client_id", c.client.client_id}, {"client_secret", c.secret}};
+  }
+  const std::string text =
+      boost::json::serialize(boost::json::object{{"token_url", token_url}, {"tenants", std::move(creds)}}) + "\n";
+  crypto::write_private_file(out.credentials_file, text, /*replace_existing=*/false);
+  out.wrote_credentials = true;
+  return out;
+}
+
+}  // namespace pc::app

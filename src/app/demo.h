@@ -1,0 +1,23 @@
+// `serve --demo`: the seed SPEC §2 describes, so `make run` shows a real, authenticated request
+// end to end. Tenants `demo` (standard) and `acme` (basic), one machine client each whose
+// credentials go to <data_dir>/demo-credentials.json (mode 0600, written once), and the example
+// agent registered as `echo`.
+#pragma once
+
+#include <string>
+
+#include "core/config.h"
+#include "tenancy/tenant_service.h"
+
+namespace pc::app {
+
+struct DemoSeed {
+  bool wrote_credentials = false;
+  std::string credentials_file;
+};
+
+// Idempotent: existing tenants are kept; clients and the file are created only when the file
+// does not exist. Blocking (store, disk).
+DemoSeed seed_demo(tenancy::TenantService& tenants, const core::Config& cfg, const std::string& token_url);
+
+}  // namespace pc::app

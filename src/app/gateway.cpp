@@ -1,0 +1,242 @@
+#include "app/gateway.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <future>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "agents/catalog.h"
+#include "api/agent_routes.h"
+#include "api/guard.h"
+#include "api/system_routes.h"
+#include "api/tenant_routes.h"
+#include "api/token_routes.h"
+#include "auth/authenticator.h"
+#include "auth/key_refresher.h"
+#include "auth/signing_keys.h"
+#include "auth/token_service.h"
+#include "core/log.h"
+#include "core/work_pool.h"
+#include "tenancy/tenant_directory.h"
+#include "tenancy/tenant_service.h"
+
+namespace pc::app {
+namespace {
+
+constexpr auto kRefreshInterval = std::chrono::seconds(2);
+// Our own tokens live at most an hour (tokens.access_token_ttl_seconds is capped there); a token
+// claiming a longer life was not minted by us as configured.
+constexpr std::int64_t kMaxOwnTokenLifetime = 3600;
+// How long a token exchange waits for an issuer's keys to be refetched.
+constexpr auto kRefetchWait = std::chrono::seconds(10);
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::shared_ptr<auth::PublishedKeys> keys_from_file(const core::IssuerConfig& c) {
+  auto keys = std::make_shared<auth::PublishedKeys>();
+  try {
+    std::ifstream in(c.jwks_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) throw std::runtime_error("cannot read " + c.jwks_file);
+    std::vector<std::string> skipped;
+    auto set = std::make_shared<jose::JwkSet>(jose::JwkSet::parse(text.str(), &skipped));
+    for (const auto& why : skipped) log::warn("jwks: key skipped", {{"issuer", c.name}, {"reason", why}});
+    keys->publish(std::move(set));
+  } catch (const std::exception& e) {
+    // Fail closed: the issuer stays configured but no token of it verifies.
+    log::error("jwks: cannot load the issuer's key file; its tokens are refused",
+               {{"issuer", c.name}, {"error", e.what()}});
+  }
+  return keys;
+}
+
+}  // namespace
+
+struct Gateway::Parts {
+  Parts(const core::Config& c, store::Store& s, const crypto::MasterKey& mk, core::WorkPool& wp)
+      : cfg(c), store(s), pool(wp), keys(mk), authenticator(directory, c.tokens.cache_entries_per_thread) {}
+
+  mutable std::mutex mu;  // cfg, base_url, remote
+  core::Config cfg;
+  std::string base_url;
+  store::Store& store;
+  core::WorkPool& pool;
+  tenancy::TenantDirectory directory;
+  auth::SigningKeys keys;
+  auth::Authenticator authenticator;
+  auth::KeyRefresher refresher;
+  std::map<std::string, std::shared_ptr<auth::RemoteKeys>> remote;  // by issuer name
+  std::unique_ptr<auth::TokenService> token_service;
+  std::unique_ptr<tenancy::TenantService> tenant_service;
+  agents::AgentCatalog catalog;
+  std::unique_ptr<api::Guard> guard;
+  std::shared_ptr<net::Router> router = std::make_shared<net::Router>();
+
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stopping = false;
+  std::thread background;
+
+  std::string issuer() const {
+    std::lock_guard lock(mu);
+    return issuer_locked();
+  }
+  std::string issuer_locked() const { return base_url.empty() && cfg.tokens.issuer.empty() ? "" : issuer_of(cfg); }
+  std::string issuer_of(const core::Config& c) const { return c.tokens.issuer.empty() ? base_url : c.tokens.issuer; }
+
+  // Rebuilds the verifier's issuers and the token service's settings from cfg and base_url.
+  void configure_locked() {
+    std::vector<auth::TrustedIssuer> issuers;
+    const std::string self = issuer_locked();
+    std::vector<std::string> audiences = cfg.tokens.audiences;
+    if (audiences.empty() && !self.empty()) audiences.push_back(self);
+    if (!self.empty()) {
+      auth::TrustedIssuer own;
+      own.name = "builtin";
+      own.issuer = self;
+      own.audiences = audiences;
+      own.algorithms = {jose::Alg::ES256};
+      own.leeway_seconds = cfg.tokens.leeway_seconds;
+      own.max_lifetime_seconds = kMaxOwnTokenLifetime;
+      own.keys = keys.verification_keys();
+      issuers.push_back(std::move(own));
+    }
+    std::map<std::string, std::shared_ptr<auth::RemoteKeys>> next_remote;
+    std::vector<std::shared_ptr<auth::RemoteKeys>> sources;
+    for (const auto& ic : cfg.issuers) {
+      auth::TrustedIssuer t = auth::trusted_issuer(ic);
+      if (!ic.jwks_file.empty()) {
+        t.keys = keys_from_file(ic);
+      } else {
+        auto it = remote.find(ic.name);
+        std::shared_ptr<auth::RemoteKeys> rk;
+        if (it != remote.end() && it->second->config() == ic) {
+          rk = it->second;  // unchanged: keep its keys and schedule
+        } else {
+          rk = std::make_shared<auth::RemoteKeys>(ic, auth::default_fetch(),
+                                                  [this] { authenticator.keys_changed(); });
+        }
+        next_remote[ic.name] = rk;
+        sources.push_back(rk);
+        t.keys = rk;
+        t.remote = rk;
+      }
+      issuers.push_back(std::move(t));
+    }
+    remote = std::move(next_remote);
+    refresher.set_sources(std::move(sources));
+    authenticator.set_issuers(std::move(issuers));
+    authenticator.set_cache_entries_per_thread(cfg.tokens.cache_entries_per_thread);
+    token_service->set_settings({self, audiences, cfg.tokens.access_token_ttl_seconds});
+  }
+
+  // Token exchange verifies its subject token like a request, waiting (on a pool thread) for a
+  // JWKS refetch when the token names a new key.
+  auth::AuthResult verify_subject(const std::string& token, std::int64_t now) {
+    auth::AuthResult r = authenticator.authenticate(token, now);
+    if (r.status != auth::AuthResult::Status::refetch) return r;
+    auto done = std::make_shared<std::promise<void>>();
+    auto fut = done->get_future();
+    refresher.refetch(r.refetch, [done] { done->set_value(); });
+    fut.wait_for(kRefetchWait);
+    return authenticator.authenticate(token, unix_now(), /*allow_refetch=*/false);
+  }
+
+  void refresh_once() {
+    try {
+      directory.refresh(store);
+    } catch (const std::exception& e) {
+      log::warn("tenant refresh failed", {{"error", e.what()}});
+    }
+    try {
+      if (keys.load(store, unix_now())) {
+        authenticator.keys_changed();
+        log::info("signing keys reloaded", {{"active_kid", keys.active()->kid()}});
+      }
+    } catch (const std::exception& e) {
+      log::error("signing key reload failed; keeping the loaded keys", {{"error", e.what()}});
+    }
+  }
+
+  void run_background() {
+    std::unique_lock lock(stop_mu);
+    while (!stop_cv.wait_for(lock, kRefreshInterval, [this] { return stopping; })) {
+      lock.unlock();
+      refresh_once();
+      lock.lock();
+    }
+  }
+};
+
+Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::MasterKey& master_key,
+                 core::WorkPool& pool)
+    : p_(std::make_unique<Parts>(cfg, store, master_key, pool)) {
+  Parts& p = *p_;
+  p.directory.refresh(store);
+  p.keys.load(store, unix_now());
+  p.token_service = std::make_unique<auth::TokenService>(
+      store, p.keys, p.directory, [&p](const std::string& t, std::int64_t now) { return p.verify_subject(t, now); },
+      auth::TokenSettings{});
+  p.tenant_service = std::make_unique<tenancy::TenantService>(store, p.directory, [&p](const std::string& tier) {
+    std::lock_guard lock(p.mu);
+    return p.cfg.tiers.count(tier) > 0;
+  });
+  p.guard = std::make_unique<api::Guard>(p.authenticator, p.refresher);
+  {
+    std::lock_guard lock(p.mu);
+    p.configure_locked();
+  }
+
+  net::Router& r = *p.router;
+  api::add_token_routes(r, {p.token_service.get(), &p.keys, &pool, [&p] { return p.issuer(); }});
+  api::add_tenant_routes(r, {p.guard.get(), p.tenant_service.get(), &pool});
+  api::add_agent_routes(r, {p.guard.get(), &p.catalog});
+}
+
+Gateway::~Gateway() { stop(); }
+
+std::shared_ptr<const net::Router> Gateway::router() const { return p_->router; }
+net::Router& Gateway::routes() { return *p_->router; }
+
+void Gateway::set_public_base_url(const std::string& base_url) {
+  std::lock_guard lock(p_->mu);
+  p_->base_url = base_url;
+  p_->configure_locked();
+}
+
+std::string Gateway::issuer() const { return p_->issuer(); }
+
+std::vector<std::string> Gateway::start() {
+  auto failures = p_->refresher.refresh_all_now();
+  p_->background = std::thread([this] { p_->run_background(); });
+  return failures;
+}
+
+void Gateway::apply(const core::Config& cfg) {
+  std::lock_guard lock(p_->mu);
+  p_->cfg = cfg;
+  p_->configure_locked();
+}
+
+void Gateway::stop() {
+  {
+    std::lock_guard lock(p_->stop_mu);
+    p_->stopping = true;
+  }
+  p_->stop_cv.notify_all();
+  if (p_->background.joinable()) p_->background.join();
+  p_->refresher.stop();
+}
+
+agents::AgentCatalog& Gateway::catalog() { return p_->catalog; }
+tenancy::TenantService& Gateway::tenants() { return *p_->tenant_service; }
+
+}  // namespace pc::app

@@ -1,0 +1,64 @@
+// Wiring: builds the services of a running gateway from the configuration and the store, and the
+// router whose routes compose the request path (docs/life-of-a-request.md). `serve` owns the
+// process (signals, the server, shutdown); this owns what the routes need, and keeps it current:
+// a background thread picks up tenant and signing-key changes made by other gateways (or by
+// `portcullis keys rotate`) every few seconds, and apply() takes a reloaded configuration.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "crypto/master_key.h"
+#include "net/router.h"
+#include "store/store.h"
+
+namespace pc::core {
+class WorkPool;
+}
+namespace pc::agents {
+class AgentCatalog;
+}
+namespace pc::tenancy {
+class TenantService;
+}
+
+namespace pc::app {
+
+class Gateway {
+ public:
+  // Blocking (store reads): call before the server starts. Throws when the signing keys cannot be
+  // loaded (no key, or a master key that does not unseal them).
+  Gateway(const core::Config& cfg, store::Store& store, const crypto::MasterKey& master_key, core::WorkPool& pool);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  std::shared_ptr<const net::Router> router() const;
+  // For routes wired outside (system routes, the demo), added before the server starts.
+  net::Router& routes();
+
+  // The address clients reach us at, known once the server has bound its port: it becomes the
+  // built-in issuer's identifier unless tokens.issuer is configured. Until then no token is
+  // issued and none of ours verifies.
+  void set_public_base_url(const std::string& base_url);
+  std::string issuer() const;
+
+  // Starts the background refresh (tenants, signing keys) and the JWKS fetches of external
+  // issuers. Returns failures of the first fetch ("issuer: reason") for the caller to log.
+  std::vector<std::string> start();
+  // A reloaded configuration: issuers, token settings, cache size.
+  void apply(const core::Config& cfg);
+  void stop();
+
+  agents::AgentCatalog& catalog();
+  tenancy::TenantService& tenants();
+
+  struct Parts;
+
+ private:
+  std::unique_ptr<Parts> p_;
+};
+
+}  // namespace pc::app

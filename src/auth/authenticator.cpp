@@ -1,0 +1,260 @@
+#include "auth/authenticator.h"
+
+#include <unordered_map>
+
+#include "auth/token_cache.h"
+#include "jose/jwks.h"
+#include "tenancy/tenant_id.h"
+
+namespace pc::auth {
+
+struct Authenticator::Issuers {
+  std::unordered_map<std::string, TrustedIssuer> by_iss;
+};
+
+namespace {
+
+std::atomic<std::uint64_t> g_instances{0};
+
+AuthResult invalid(std::string_view reason, std::string detail, std::string issuer = {}) {
+  AuthResult r;
+  r.status = AuthResult::Status::invalid;
+  r.reason = std::string(reason);
+  r.detail = std::move(detail);
+  r.issuer_name = std::move(issuer);
+  return r;
+}
+
+// The iss of a token whose signature is not checked yet: only used to pick the issuer whose keys
+// and rules then decide.
+std::optional<std::string> unverified_issuer(std::string_view token, std::string& why) {
+  try {
+    jose::ParsedJws jws = jose::parse_jws(token);
+    const auto* iss = jws.payload.if_contains("iss");
+    if (!iss || !iss->is_string()) {
+      why = "token has no issuer (iss)";
+      return std::nullopt;
+    }
+    return std::string(iss->get_string());
+  } catch (const std::exception& e) {
+    why = e.what();
+    return std::nullopt;
+  }
+}
+
+// An optional string claim: absent -> "", present and not a string -> error.
+bool string_claim(const boost::json::object& o, std::string_view name, std::string& out, std::string& why) {
+  const auto* v = o.if_contains(name);
+  if (!v || v->is_null()) return true;
+  if (!v->is_string()) {
+    why = "claim " + std::string(name) + " is not a string";
+    return false;
+  }
+  out = std::string(v->get_string());
+  return true;
+}
+
+// A list claim given as a JSON array of strings or one space-separated string.
+bool list_claim(const boost::json::object& o, std::string_view name, std::vector<std::string>& out,
+                std::string& why) {
+  const auto* v = o.if_contains(name);
+  if (!v || v->is_null()) return true;
+  if (v->is_string()) {
+    std::string_view s = v->get_string();
+    std::size_t i = 0;
+    while (i < s.size()) {
+      std::size_t j = s.find(' ', i);
+      if (j == std::string_view::npos) j = s.size();
+      if (j > i) out.emplace_back(s.substr(i, j - i));
+      i = j + 1;
+    }
+    return true;
+  }
+  if (!v->is_array()) {
+    why = "claim " + std::string(name) + " is not a string or an array of strings";
+    return false;
+  }
+  for (const auto& item : v->get_array()) {
+    if (!item.is_string()) {
+      why = "claim " + std::string(name) + " holds a non-string";
+      return false;
+    }
+    out.emplace_back(item.get_string());
+  }
+  return true;
+}
+
+bool contains(const std::vector<std::string>& list, std::string_view x) {
+  for (const auto& s : list)
+    if (s == x) return true;
+  return false;
+}
+
+// The claims an issuer's token must carry, mapped per the issuer's claim names (SPEC §3).
+std::shared_ptr<const Principal> to_principal(const TrustedIssuer& is, const boost::json::object& c,
+                                              std::string& why) {
+  auto p = std::make_shared<Principal>();
+  p->issuer = is.issuer;
+  if (!string_claim(c, "sub", p->subject, why)) return nullptr;
+  if (p->subject.empty()) return why = "token has no subject (sub)", nullptr;
+  if (!string_claim(c, is.claims.tenant, p->tenant, why)) return nullptr;
+  if (p->tenant.empty()) return why = "token has no tenant claim (" + is.claims.tenant + ")", nullptr;
+  if (p->tenant != tenancy::kPlatformTenant && !tenancy::is_valid_tenant_id(p->tenant))
+    return why = "tenant claim is not a valid tenant id", nullptr;
+  if (!is.tenants.empty() && !contains(is.tenants, p->tenant))
+    return why = "issuer " + is.name + " may not speak for this tenant", nullptr;
+  if (!string_claim(c, is.claims.app, p->app, why)) return nullptr;
+  if (p->app.empty()) return why = "token has no app claim (" + is.claims.app + ")", nullptr;
+
+  std::string client, azp;
+  if (!string_claim(c, "client_id", client, why) || !string_claim(c, "azp", azp, why)) return nullptr;
+  p->client = client.empty() ? azp : client;
+  if (!is.allowed_clients.empty() && !contains(is.allowed_clients, p->client))
+    return why = "client is not allowed for issuer " + is.name, nullptr;
+
+  std::vector<std::string> roles;
+  if (!list_claim(c, is.claims.roles, roles, why)) return nullptr;
+  for (auto& r : roles) {
+    // Unknown roles mean nothing here; platform roles only count for the platform tenant, so a
+    // tenant's IdP cannot grant platform powers by naming them.
+    if (!is_known_role(r)) continue;
+    if (is_platform_role(r) && !p->is_platform()) continue;
+    if (!contains(p->roles, r)) p->roles.push_back(std::move(r));
+  }
+  if (!list_claim(c, "scope", p->scopes, why)) return nullptr;
+  if (p->scopes.empty() && !list_claim(c, "scp", p->scopes, why)) return nullptr;
+  if (!string_claim(c, is.claims.email, p->email, why) || !string_claim(c, is.claims.name, p->name, why) ||
+      !string_claim(c, "jti", p->token_id, why))
+    return nullptr;
+  if (const auto* act = c.if_contains("act"); act && act->is_object())
+    if (!string_claim(act->get_object(), "sub", p->actor, why)) return nullptr;
+  p->expires_at = static_cast<std::int64_t>(c.at("exp").to_number<double>());  // checked by check_claims
+  return p;
+}
+
+// One cache per thread, for whichever Authenticator used it last (tests create several).
+struct ThreadCache {
+  std::uint64_t owner = 0;
+  TokenCache cache{16384};
+};
+
+}  // namespace
+
+std::string_view failure_label(std::string_view r) {
+  if (r.find("expired") != std::string_view::npos) return "expired";
+  if (r.find("not yet valid") != std::string_view::npos || r.find("iat is in the future") != std::string_view::npos)
+    return "not_yet_valid";
+  if (r.find("wrong issuer") != std::string_view::npos || r.find("iss ") != std::string_view::npos) return "issuer";
+  if (r.find("aud") != std::string_view::npos) return "audience";
+  if (r.find("signature verification failed") != std::string_view::npos) return "signature";
+  if (r.find("alg") != std::string_view::npos) return "algorithm";
+  if (r.starts_with("claims:")) return "claims";
+  return "malformed";
+}
+
+TrustedIssuer trusted_issuer(const core::IssuerConfig& c) {
+  TrustedIssuer t;
+  t.name = c.name;
+  t.issuer = c.issuer;
+  t.audiences = c.audiences;
+  t.allowed_clients = c.allowed_clients;
+  t.tenants = c.tenants;
+  for (const auto& a : c.algorithms)
+    if (auto alg = jose::parse_alg(a)) t.algorithms.push_back(*alg);
+  t.leeway_seconds = c.leeway_seconds;
+  t.claims = c.claims;
+  return t;
+}
+
+Authenticator::Authenticator(const tenancy::TenantDirectory& tenants, std::size_t cache_entries_per_thread)
+    : tenants_(tenants), cache_entries_(cache_entries_per_thread), instance_(++g_instances) {
+  issuers_.publish(std::make_shared<Issuers>());
+}
+
+void Authenticator::set_issuers(std::vector<TrustedIssuer> issuers) {
+  auto next = std::make_shared<Issuers>();
+  for (auto& i : issuers) {
+    std::string iss = i.issuer;
+    next->by_iss.emplace(std::move(iss), std::move(i));
+  }
+  issuers_.publish(std::move(next));
+  keys_changed();
+}
+
+AuthResult Authenticator::authenticate(std::string_view token, std::int64_t now, bool allow_refetch) const {
+  if (token.empty()) return invalid("missing", "no bearer token");
+  if (token.size() > jose::kMaxJwsSize) return invalid("malformed", "token is too large");
+
+  thread_local ThreadCache tc;
+  if (tc.owner != instance_) {
+    tc.cache.clear();
+    tc.owner = instance_;
+  }
+  tc.cache.set_max_entries(cache_entries_.load(std::memory_order_relaxed));
+  const std::uint64_t epoch = this->epoch();
+  const TokenCache::Digest key = TokenCache::digest(token);
+  if (const auto* hit = tc.cache.find(key, now, epoch)) return check_tenant(*hit, true);
+
+  std::int64_t valid_until = 0;
+  AuthResult r = verify_uncached(token, now, allow_refetch, valid_until);
+  if (r.status != AuthResult::Status::ok) return r;
+  tc.cache.insert(key, r.principal, valid_until, epoch, now);
+  return check_tenant(std::move(r.principal), false);
+}
+
+AuthResult Authenticator::verify_uncached(std::string_view token, std::int64_t now, bool allow_refetch,
+                                          std::int64_t& valid_until) const {
+  std::string why;
+  auto iss = unverified_issuer(token, why);
+  if (!iss) return invalid(failure_label(why), why);
+  const Issuers* all = issuers_.read();
+  auto it = all->by_iss.find(*iss);
+  if (it == all->by_iss.end()) return invalid("issuer", "token issuer is not trusted");
+  const TrustedIssuer& is = it->second;
+
+  const jose::JwkSet* keys = is.keys ? is.keys->current() : nullptr;
+  auto need_keys = [&](std::string detail) {
+    if (is.remote && allow_refetch) {
+      AuthResult r;
+      r.status = AuthResult::Status::refetch;
+      r.refetch = is.remote;
+      r.issuer_name = is.name;
+      return r;
+    }
+    return invalid("unknown_key", std::move(detail), is.name);
+  };
+  if (!keys) return need_keys("issuer keys are not available");
+
+  jose::VerifyOptions opts;
+  opts.claims.issuer = is.issuer;
+  opts.claims.audiences = is.audiences;
+  opts.claims.leeway_seconds = is.leeway_seconds;
+  opts.claims.now = now;
+  opts.claims.max_lifetime_seconds = is.max_lifetime_seconds;
+  jose::JwksVerifyResult v = jose::verify_jws_with_set(token, *keys, is.algorithms, opts);
+  if (v.unknown_kid) return need_keys("no key of the issuer matches the token's kid");
+  if (!v.ok) return invalid(failure_label(v.reason), v.reason, is.name);
+
+  auto p = to_principal(is, v.payload, why);
+  if (!p) return invalid("claims", why, is.name);
+  valid_until = p->expires_at + is.leeway_seconds;
+  AuthResult r;
+  r.status = AuthResult::Status::ok;
+  r.principal = std::move(p);
+  r.issuer_name = is.name;
+  return r;
+}
+
+AuthResult Authenticator::check_tenant(std::shared_ptr<const Principal> p, bool cached) const {
+  const tenancy::TenantInfo* t = tenants_.find(p->tenant);
+  if (!t) return invalid("tenant", "unknown tenant");
+  if (!t->active()) return invalid("tenant", "tenant is " + t->status);
+  AuthResult r;
+  r.status = AuthResult::Status::ok;
+  r.tier = t->tier;
+  r.principal = std::move(p);
+  r.cached = cached;
+  return r;
+}
+
+}  // namespace pc::auth

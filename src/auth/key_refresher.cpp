@@ -1,0 +1,107 @@
+#include "auth/key_refresher.h"
+
+#include "core/log.h"
+
+namespace pc::auth {
+
+using Clock = RemoteKeys::Clock;
+
+KeyRefresher::KeyRefresher() : thread_([this] { run(); }) {}
+
+KeyRefresher::~KeyRefresher() { stop(); }
+
+void KeyRefresher::stop() {
+  std::map<std::shared_ptr<RemoteKeys>, std::vector<std::function<void()>>> waiting;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+    waiting.swap(waiting_);
+  }
+  cv_.notify_all();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  for (auto& [keys, done] : waiting)
+    for (auto& fn : done) fn();  // they re-check the keys and fail closed
+}
+
+void KeyRefresher::set_sources(std::vector<std::shared_ptr<RemoteKeys>> sources) {
+  {
+    std::lock_guard lock(mu_);
+    sources_ = std::move(sources);
+  }
+  cv_.notify_all();
+}
+
+void KeyRefresher::refetch(const std::shared_ptr<RemoteKeys>& keys, std::function<void()> done) {
+  {
+    std::unique_lock lock(mu_);
+    if (!stopping_) {
+      auto it = waiting_.find(keys);
+      if (it != waiting_.end()) {  // a refetch is pending: share it
+        if (it->second.size() < kMaxWaiters) {
+          it->second.push_back(std::move(done));
+          return;
+        }
+      } else if (keys->allow_refetch(Clock::now())) {
+        waiting_[keys].push_back(std::move(done));
+        lock.unlock();
+        cv_.notify_all();
+        return;
+      }
+    }
+  }
+  done();
+}
+
+std::vector<std::string> KeyRefresher::refresh_all_now() {
+  std::vector<std::shared_ptr<RemoteKeys>> sources;
+  {
+    std::lock_guard lock(mu_);
+    sources = sources_;
+  }
+  std::vector<std::string> failures;
+  for (const auto& s : sources)
+    if (std::string why = s->refresh(Clock::now()); !why.empty())
+      failures.push_back(s->config().name + ": " + why);
+  return failures;
+}
+
+void KeyRefresher::run() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    // On-demand refetches first: requests are waiting on them.
+    if (!waiting_.empty()) {
+      auto node = waiting_.extract(waiting_.begin());
+      lock.unlock();
+      if (std::string why = node.key()->refresh(Clock::now()); !why.empty())
+        log::warn("jwks: refetch failed; keeping the keys we have",
+                  {{"issuer", node.key()->config().name}, {"reason", why}});
+      for (auto& fn : node.mapped()) fn();
+      lock.lock();
+      continue;
+    }
+    const auto now = Clock::now();
+    auto next = now + std::chrono::hours(1);
+    std::shared_ptr<RemoteKeys> due;
+    for (const auto& s : sources_) {
+      auto at = s->next_refresh();
+      if (at <= now) {
+        due = s;
+        break;
+      }
+      next = std::min(next, at);
+    }
+    if (due) {
+      lock.unlock();
+      if (std::string why = due->refresh(now); !why.empty())
+        log::warn(due->has_keys() ? "jwks: refresh failed; keeping the keys we have"
+                                  : "jwks: cannot fetch keys; tokens of this issuer are refused until it answers",
+                  {{"issuer", due->config().name}, {"reason", why}});
+      lock.lock();
+      continue;
+    }
+    cv_.wait_until(lock, next);
+  }
+}
+
+}  // namespace pc::auth

@@ -1,0 +1,54 @@
+// The built-in issuer's signing keys (SPEC §4): ES256 keys whose private halves are stored only
+// sealed under the master key, one active key that signs, and the retiring ones that stay in the
+// published JWKS until every token they signed has expired.
+//
+// Rotation is a store operation (rotate(), used by `portcullis keys rotate` and the admin API); every
+// gateway sharing the store notices the new key on its next load() (the periodic refresh), so
+// the key that signs and the keys that verify come from the same rows everywhere.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "auth/key_source.h"
+#include "core/published.h"
+#include "crypto/master_key.h"
+#include "jose/sign.h"
+#include "store/store.h"
+
+namespace pc::auth {
+
+class SigningKeys {
+ public:
+  explicit SigningKeys(const crypto::MasterKey& master_key);
+
+  // First start: creates the first key when the store has none. Returns true when it did.
+  static bool ensure_key(store::Store& store, const crypto::MasterKey& master_key);
+  // Adds a new active key; the old active key keeps verifying until `now + max_token_lifetime`
+  // (plus leeway) and is then dropped from the JWKS by a later rotation. Returns the new kid.
+  static std::string rotate(store::Store& store, const crypto::MasterKey& master_key,
+                            std::int64_t max_token_lifetime_seconds, std::int64_t now);
+
+  // Reads the published keys, unseals the active one and publishes both sets when anything
+  // changed. Blocking (store). Throws when there is no active key or the active key does not
+  // unseal (a wrong master key must stop the gateway, not sign with nothing). Returns true when
+  // the keys changed.
+  bool load(store::Store& store, std::int64_t now);
+
+  // The key new tokens are signed with (nullptr before the first load).
+  std::shared_ptr<const jose::PrivateKey> active() const { return active_.load(); }
+  // {"keys":[…]} with every published public key, ready to serve.
+  std::shared_ptr<const std::string> jwks_json() const { return jwks_json_.load(); }
+  // The same keys for the verifier.
+  std::shared_ptr<PublishedKeys> verification_keys() const { return verify_; }
+
+ private:
+  const crypto::MasterKey& master_key_;
+  std::string loaded_fingerprint_;  // kid:status of the last load, to skip unchanged reloads
+  core::Published<jose::PrivateKey> active_;
+  core::Published<std::string> jwks_json_;
+  std::shared_ptr<PublishedKeys> verify_ = std::make_shared<PublishedKeys>();
+};
+
+}  // namespace pc::auth

@@ -1,0 +1,62 @@
+#include "auth/token_cache.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace pc::auth {
+namespace {
+
+// Fetching the algorithm and allocating a context per call would cost more than hashing a
+// short token; each thread keeps one context and reuses it.
+struct Sha256 {
+  EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~Sha256() {
+    EVP_MD_CTX_free(ctx);
+    EVP_MD_free(md);
+  }
+};
+
+}  // namespace
+
+TokenCache::Digest TokenCache::digest(std::string_view token) {
+  thread_local Sha256 sha;
+  Digest out;
+  unsigned int len = 0;
+  if (!sha.md || !sha.ctx || EVP_DigestInit_ex2(sha.ctx, sha.md, nullptr) != 1 ||
+      EVP_DigestUpdate(sha.ctx, token.data(), token.size()) != 1 ||
+      EVP_DigestFinal_ex(sha.ctx, out.data(), &len) != 1 || len != out.size())
+    throw std::runtime_error("SHA-256 failed");
+  return out;
+}
+
+const std::shared_ptr<const Principal>* TokenCache::find(const Digest& key, std::int64_t now,
+                                                         std::uint64_t epoch) {
+  auto it = map_.find(key);
+  if (it == map_.end()) return nullptr;
+  if (it->second.epoch != epoch || now >= it->second.valid_until) {
+    map_.erase(it);
+    return nullptr;
+  }
+  return &it->second.principal;
+}
+
+void TokenCache::insert(const Digest& key, std::shared_ptr<const Principal> principal,
+                        std::int64_t valid_until, std::uint64_t epoch, std::int64_t now) {
+  if (max_entries_ == 0) return;
+  if (map_.size() >= max_entries_) make_room(now);
+  map_.insert_or_assign(key, Entry{std::move(principal), valid_until, epoch});
+}
+
+// Drops expired entries; if that frees too little, drops an eighth of the rest (arbitrary ones:
+// a miss only costs one verification, and a bounded cache must never grow on attacker input).
+void TokenCache::make_room(std::int64_t now) {
+  std::erase_if(map_, [now](const auto& kv) { return now >= kv.second.valid_until; });
+  if (map_.size() < max_entries_ - max_entries_ / 8) return;
+  std::size_t drop = std::max<std::size_t>(1, max_entries_ / 8);
+  for (auto it = map_.begin(); it != map_.end() && drop > 0; --drop) it = map_.erase(it);
+}
+
+}  // namespace pc::auth
