@@ -1,5 +1,7 @@
 #include "jose/jwk.h"
 
+#include <atomic>
+
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -140,6 +142,12 @@ EvpPkeyPtr okp_key(const boost::json::object& o, Curve& crv_out) {
 }
 
 }  // namespace
+
+std::uint64_t PublicKey::next_id() {
+  // Relaxed: only uniqueness matters. 0 is never handed out, so it can mean "no key".
+  static std::atomic<std::uint64_t> counter{0};
+  return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
 
 PublicKey parse_jwk(const boost::json::object& jwk) {
   for (const char* priv : {"d", "p", "q", "dp", "dq", "qi", "oth", "k"})

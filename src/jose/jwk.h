@@ -3,6 +3,7 @@
 // that leaks private keys must not be silently used.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -26,12 +27,13 @@ struct EvpPkeyFree {
 };
 using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyFree>;
 
+// Immutable once built, so one key may be shared read-only by every thread (a JWKS snapshot).
 class PublicKey {
  public:
   PublicKey(KeyType kty, Curve crv, EvpPkeyPtr pkey, std::string kid, std::string alg,
             std::string use)
       : kty_(kty), crv_(crv), pkey_(std::move(pkey)), kid_(std::move(kid)),
-        alg_(std::move(alg)), use_(std::move(use)) {}
+        alg_(std::move(alg)), use_(std::move(use)), id_(next_id()) {}
 
   KeyType kty() const { return kty_; }
   Curve curve() const { return crv_; }  // None for RSA
@@ -40,11 +42,19 @@ class PublicKey {
   const std::string& alg() const { return alg_; }  // empty when absent
   const std::string& use() const { return use_; }  // empty when absent
 
+  // Unique per constructed key for the life of the process (never reused; kept across moves).
+  // Per-thread caches of prepared verification contexts are keyed by it rather than by address,
+  // so a key freed by a JWKS refresh can never be confused with a new key at the same address.
+  std::uint64_t id() const { return id_; }
+
  private:
+  static std::uint64_t next_id();
+
   KeyType kty_;
   Curve crv_;
   EvpPkeyPtr pkey_;
   std::string kid_, alg_, use_;
+  std::uint64_t id_;
 };
 
 // Minimum RSA modulus accepted (RFC 7518 §3.3 requires 2048 bits for RS*/PS*).

@@ -3,8 +3,13 @@
 #include <memory>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/encoder.h>
 #include <openssl/err.h>
+#include <openssl/obj_mac.h>
+#include <openssl/x509.h>
 
 #include "core/base64url.h"
 
@@ -23,8 +28,36 @@ struct SigFree {
   void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); }
 };
 
+struct P8Free {
+  void operator()(PKCS8_PRIV_KEY_INFO* p) const { PKCS8_PRIV_KEY_INFO_free(p); }  // wipes the key
+};
+using P8Ptr = std::unique_ptr<PKCS8_PRIV_KEY_INFO, P8Free>;
+struct PkeyCtxFree {
+  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
+};
+struct EncoderCtxFree {
+  void operator()(OSSL_ENCODER_CTX* p) const { OSSL_ENCODER_CTX_free(p); }
+};
+
 const unsigned char* bytes(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+// Whether `pkey` is the kind of key `alg` signs with. EC keys must name P-256: a key with
+// explicit curve parameters is refused even when they equal P-256's, since we never write one
+// and accepting arbitrary parameters is how curve-substitution attacks start.
+bool fits(EVP_PKEY* pkey, Alg alg) {
+  if (alg == Alg::EdDSA) return EVP_PKEY_is_a(pkey, "ED25519") == 1;
+  if (alg != Alg::ES256 || EVP_PKEY_is_a(pkey, "EC") != 1) return false;
+  char encoding[32] = {};
+  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING, encoding,
+                                     sizeof encoding, nullptr) == 1 &&
+      std::string_view(encoding) != OSSL_PKEY_EC_ENCODING_GROUP)
+    return false;
+  char group[64] = {};
+  return EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                        nullptr) == 1 &&
+         std::string_view(group) == SN_X9_62_prime256v1;
 }
 
 }  // namespace
@@ -67,6 +100,45 @@ boost::json::object PrivateKey::public_jwk() const {
   jwk["alg"] = alg_name(alg_);
   jwk["use"] = "sig";
   return jwk;
+}
+
+PublicKey PrivateKey::public_key() const { return parse_jwk(public_jwk()); }
+
+std::string PrivateKey::to_pkcs8_der() const {
+  // The encoder directly, not EVP_PKEY2PKCS8: in OpenSSL 3.0 that encodes to a buffer it frees
+  // without wiping. OSSL_ENCODER_to_data's memory BIO wipes on growth and hands us the buffer.
+  std::unique_ptr<OSSL_ENCODER_CTX, EncoderCtxFree> ctx(OSSL_ENCODER_CTX_new_for_pkey(
+      pkey_.get(), EVP_PKEY_KEYPAIR, "DER", "PrivateKeyInfo", nullptr));
+  unsigned char* der = nullptr;
+  std::size_t len = 0;
+  if (!ctx || OSSL_ENCODER_to_data(ctx.get(), &der, &len) != 1 || !der || len == 0) {
+    OPENSSL_clear_free(der, len);
+    fail("cannot encode the private key as PKCS#8");
+  }
+  // Built at its final size, so no reallocation leaves a stray copy of the key in freed memory.
+  std::string out(reinterpret_cast<const char*>(der), len);
+  OPENSSL_clear_free(der, len);
+  return out;
+}
+
+PrivateKey PrivateKey::from_pkcs8_der(std::string_view der, Alg alg, std::string kid) {
+  if (alg != Alg::ES256 && alg != Alg::EdDSA) fail("only ES256 and EdDSA keys are supported");
+  if (der.empty() || der.size() > 16 * 1024) fail("PKCS#8 key has an implausible size");
+  const unsigned char* p = bytes(der);
+  P8Ptr p8(d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, long(der.size())));
+  if (!p8) fail("malformed PKCS#8 private key");
+  if (p != bytes(der) + der.size()) fail("trailing bytes after the PKCS#8 private key");
+  EvpPkeyPtr pkey(EVP_PKCS82PKEY(p8.get()));
+  if (!pkey) fail("unsupported or malformed private key in PKCS#8");
+  if (!fits(pkey.get(), alg))
+    fail(std::string("the stored key does not fit ") + std::string(alg_name(alg)));
+  // A stored key whose public half does not match its private half (corrupted, or an EC key with
+  // a substituted public point) would sign tokens that its published JWK fails to verify.
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> check(
+      EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
+  if (!check || EVP_PKEY_pairwise_check(check.get()) != 1)
+    fail("the stored key's private and public halves do not match");
+  return PrivateKey(alg, std::move(pkey), std::move(kid));
 }
 
 std::string PrivateKey::sign(Alg alg, std::string_view input) const {
