@@ -119,31 +119,43 @@ Guard::Outcome Guard::decide(const net::Request& req, const Access& access, cons
   return Caller{r.principal, r.tier};
 }
 
-void Guard::check(std::shared_ptr<net::Request> req, const Access& access, std::function<void(Outcome)> done) const {
+auth::AuthResult Guard::authenticate(const net::Request& req, bool allow_refetch) const {
   // Two Authorization headers would let a proxy in front and the gateway disagree on which counts.
   int count = 0;
-  for (const auto& h : req->headers) count += net::iequals(h.name, "authorization") ? 1 : 0;
-  if (count > 1) return done(unauthorized(*req, "malformed", "more than one Authorization header", ""));
+  for (const auto& h : req.headers) count += net::iequals(h.name, "authorization") ? 1 : 0;
+  if (count > 1) {
+    auth::AuthResult r;
+    r.reason = "malformed";
+    r.detail = "more than one Authorization header";
+    return r;
+  }
+  return auth_.authenticate(bearer_token(req), unix_now(), allow_refetch);
+}
 
-  std::string_view token = bearer_token(*req);
-  auth::AuthResult r = auth_.authenticate(token, unix_now());
+void Guard::check(std::shared_ptr<net::Request> req, const Access& access, std::function<void(Outcome)> done) const {
+  auth::AuthResult r = authenticate(*req, /*allow_refetch=*/true);
   if (r.status != auth::AuthResult::Status::refetch) return done(decide(*req, access, r));
-
   // The token names a key its issuer's set lacks: fetch the set again (off this thread, shared
   // with other requests waiting for the same issuer, rate-limited), then decide without refetching.
-  auto keys = r.refetch;
-  refresher_.refetch(keys, [this, req, access, done = std::move(done)] {
-    auth::AuthResult again = auth_.authenticate(bearer_token(*req), unix_now(), /*allow_refetch=*/false);
-    done(decide(*req, access, again));
+  refresher_.refetch(r.refetch, [this, req, access, done = std::move(done)] {
+    done(decide(*req, access, authenticate(*req, /*allow_refetch=*/false)));
   });
 }
 
 net::Handler Guard::protect(Access access, AuthedHandler handler) const {
-  return [this, access = std::move(access), handler = std::move(handler)](std::shared_ptr<net::Request> req,
-                                                                          net::Responder reply) {
-    check(req, access, [&handler, req, reply](Outcome o) mutable {
-      if (auto* caller = std::get_if<Caller>(&o)) return handler(req, std::move(*caller), std::move(reply));
+  // The handler is shared, not copied, into the rare refetch continuation; the common path (a
+  // cache hit) allocates nothing here.
+  auto h = std::make_shared<const AuthedHandler>(std::move(handler));
+  return [this, access = std::move(access), h](std::shared_ptr<net::Request> req, net::Responder reply) {
+    auto deliver = [](const AuthedHandler& handler, std::shared_ptr<net::Request> req, net::Responder reply,
+                      Outcome o) {
+      if (auto* caller = std::get_if<Caller>(&o)) return handler(std::move(req), std::move(*caller), std::move(reply));
       reply(std::move(std::get<net::Response>(o)));
+    };
+    auth::AuthResult r = authenticate(*req, /*allow_refetch=*/true);
+    if (r.status != auth::AuthResult::Status::refetch) return deliver(*h, req, std::move(reply), decide(*req, access, r));
+    refresher_.refetch(r.refetch, [this, access, h, req, reply, deliver]() mutable {
+      deliver(*h, req, std::move(reply), decide(*req, access, authenticate(*req, /*allow_refetch=*/false)));
     });
   };
 }

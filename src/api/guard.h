@@ -56,6 +56,7 @@ class Guard {
   void check(std::shared_ptr<net::Request> req, const Access& access, std::function<void(Outcome)> done) const;
 
  private:
+  auth::AuthResult authenticate(const net::Request& req, bool allow_refetch) const;
   Outcome decide(const net::Request& req, const Access& access, const auth::AuthResult& r) const;
 
   const auth::Authenticator& auth_;
