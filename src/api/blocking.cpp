@@ -1,5 +1,6 @@
 #include "api/blocking.h"
 
+#include "api/json_body.h"
 #include "core/log.h"
 #include "core/work_pool.h"
 #include "store/store.h"
@@ -13,6 +14,8 @@ void run_blocking(core::WorkPool& pool, std::shared_ptr<net::Request> req, net::
     const std::string& id = req->request_id;
     try {
       reply(job());
+    } catch (const BadField& e) {
+      reply(net::error_response(400, "invalid_request", e.what(), id));
     } catch (const tenancy::TenancyError& e) {
       using K = tenancy::TenancyError::Kind;
       const int status = e.kind() == K::not_found ? 404 : e.kind() == K::conflict ? 409 : 400;

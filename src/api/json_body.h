@@ -4,6 +4,7 @@
 
 #include <initializer_list>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -15,13 +16,14 @@
 
 namespace pc::api {
 
-// The object, or the 400 answer (invalid JSON, not an object, too deep, unknown field).
+// The object, or the 400 answer (invalid JSON, not an object, too deep, a duplicate member name,
+// an unknown field). Bodies are already bounded by server.limits.max_body_bytes.
 std::variant<boost::json::object, net::Response> json_object_body(const net::Request& req,
                                                                   std::initializer_list<std::string_view> known_fields);
 
 // Field readers: nullopt when absent or null; throws BadField when present with the wrong type.
-struct BadField {
-  std::string message;
+struct BadField : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 std::optional<std::string> string_field(const boost::json::object& o, std::string_view name);
 std::optional<std::vector<std::string>> strings_field(const boost::json::object& o, std::string_view name);

@@ -75,7 +75,7 @@ void add_tenant_routes(net::Router& router, TenantRoutesDeps d) {
       name = string_field(o, "displayName").value_or("");
       tier = string_field(o, "tier").value_or("standard");
     } catch (const BadField& e) {
-      return reply(net::error_response(400, "invalid_request", e.message, req->request_id));
+      return reply(net::error_response(400, "invalid_request", e.what(), req->request_id));
     }
     run_blocking(*d.pool, req, reply, [d, id, name, tier, caller, req] {
       auto t = d.tenants->create(id, name, tier);
@@ -117,7 +117,7 @@ void add_tenant_routes(net::Router& router, TenantRoutesDeps d) {
       patch.tier = string_field(o, "tier");
       patch.status = string_field(o, "status");
     } catch (const BadField& e) {
-      return reply(net::error_response(400, "invalid_request", e.message, req->request_id));
+      return reply(net::error_response(400, "invalid_request", e.what(), req->request_id));
     }
     std::string id(req->param("id"));
     run_blocking(*d.pool, req, reply, [d, id, patch, caller, req] {
@@ -148,7 +148,7 @@ void add_tenant_routes(net::Router& router, TenantRoutesDeps d) {
       nc.scopes = strings_field(o, "scopes").value_or(std::vector<std::string>{});
       if (auto g = strings_field(o, "grantTypes")) nc.grant_types = *g;
     } catch (const BadField& e) {
-      return reply(net::error_response(400, "invalid_request", e.message, req->request_id));
+      return reply(net::error_response(400, "invalid_request", e.what(), req->request_id));
     }
     std::string id(req->param("id"));
     run_blocking(*d.pool, req, reply, [d, id, nc, caller, req] {

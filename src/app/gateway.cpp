@@ -107,6 +107,7 @@ struct Gateway::Parts {
       own.leeway_seconds = cfg.tokens.leeway_seconds;
       own.max_lifetime_seconds = kMaxOwnTokenLifetime;
       own.keys = keys.verification_keys();
+      own.may_speak_for_platform = true;
       issuers.push_back(std::move(own));
     }
     std::map<std::string, std::shared_ptr<auth::RemoteKeys>> next_remote;

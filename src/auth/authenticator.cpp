@@ -95,12 +95,17 @@ std::shared_ptr<const Principal> to_principal(const TrustedIssuer& is, const boo
                                               std::string& why) {
   auto p = std::make_shared<Principal>();
   p->issuer = is.issuer;
+  p->issuer_name = is.name;
   if (!string_claim(c, "sub", p->subject, why)) return nullptr;
   if (p->subject.empty()) return why = "token has no subject (sub)", nullptr;
   if (!string_claim(c, is.claims.tenant, p->tenant, why)) return nullptr;
   if (p->tenant.empty()) return why = "token has no tenant claim (" + is.claims.tenant + ")", nullptr;
   if (p->tenant != tenancy::kPlatformTenant && !tenancy::is_valid_tenant_id(p->tenant))
     return why = "tenant claim is not a valid tenant id", nullptr;
+  // An issuer speaks for the platform tenant only when that is explicit (the built-in issuer, or
+  // "platform" in the issuer's tenants list): platform powers are never granted by default.
+  if (p->is_platform() && !is.may_speak_for_platform && !contains(is.tenants, p->tenant))
+    return why = "issuer " + is.name + " may not speak for the platform tenant", nullptr;
   if (!is.tenants.empty() && !contains(is.tenants, p->tenant))
     return why = "issuer " + is.name + " may not speak for this tenant", nullptr;
   if (!string_claim(c, is.claims.app, p->app, why)) return nullptr;
@@ -126,8 +131,10 @@ std::shared_ptr<const Principal> to_principal(const TrustedIssuer& is, const boo
   if (!string_claim(c, is.claims.email, p->email, why) || !string_claim(c, is.claims.name, p->name, why) ||
       !string_claim(c, "jti", p->token_id, why))
     return nullptr;
-  if (const auto* act = c.if_contains("act"); act && act->is_object())
+  if (const auto* act = c.if_contains("act"); act && !act->is_null()) {
+    if (!act->is_object()) return why = "claim act is not an object", nullptr;  // RFC 8693 §4.1
     if (!string_claim(act->get_object(), "sub", p->actor, why)) return nullptr;
+  }
   p->expires_at = static_cast<std::int64_t>(c.at("exp").to_number<double>());  // checked by check_claims
   return p;
 }
@@ -141,14 +148,28 @@ struct ThreadCache {
 }  // namespace
 
 std::string_view failure_label(std::string_view r) {
-  if (r.find("expired") != std::string_view::npos) return "expired";
-  if (r.find("not yet valid") != std::string_view::npos || r.find("iat is in the future") != std::string_view::npos)
-    return "not_yet_valid";
-  if (r.find("wrong issuer") != std::string_view::npos || r.find("iss ") != std::string_view::npos) return "issuer";
-  if (r.find("aud") != std::string_view::npos) return "audience";
-  if (r.find("signature verification failed") != std::string_view::npos) return "signature";
-  if (r.find("alg") != std::string_view::npos) return "algorithm";
-  if (r.starts_with("claims:")) return "claims";
+  // Prefixes only: the rest of a reason may quote the token (a typ or alg value), and a token must
+  // not be able to pick the label it is counted under.
+  static constexpr std::pair<std::string_view, std::string_view> kLabels[] = {
+      {"claims: token expired", "expired"},
+      {"claims: token not yet valid", "not_yet_valid"},
+      {"claims: iat is in the future", "not_yet_valid"},
+      {"claims: wrong issuer", "issuer"},
+      {"claims: missing iss", "issuer"},
+      {"claims: iss ", "issuer"},
+      {"claims: wrong audience", "audience"},
+      {"claims: missing aud", "audience"},
+      {"claims: aud ", "audience"},
+      {"claims:", "claims"},
+      {"jws: signature verification failed", "signature"},
+      {"jws: missing alg", "algorithm"},
+      {"jws: alg ", "algorithm"},
+      {"jws: HMAC alg", "algorithm"},
+      {"jws: unsupported alg", "algorithm"},
+      {"alg '", "algorithm"},
+  };
+  for (const auto& [prefix, label] : kLabels)
+    if (r.starts_with(prefix)) return label;
   return "malformed";
 }
 
@@ -247,9 +268,10 @@ AuthResult Authenticator::verify_uncached(std::string_view token, std::int64_t n
 
 AuthResult Authenticator::check_tenant(std::shared_ptr<const Principal> p, bool cached) const {
   const tenancy::TenantInfo* t = tenants_.find(p->tenant);
-  if (!t) return invalid("tenant", "unknown tenant");
-  if (!t->active()) return invalid("tenant", "tenant is " + t->status);
+  if (!t) return invalid("tenant", "unknown tenant", p->issuer_name);
+  if (!t->active()) return invalid("tenant", "tenant is " + t->status, p->issuer_name);
   AuthResult r;
+  r.issuer_name = p->issuer_name;
   r.status = AuthResult::Status::ok;
   r.tier = t->tier;
   r.principal = std::move(p);

@@ -30,7 +30,8 @@ struct TrustedIssuer {
   std::string issuer;  // exact "iss"
   std::vector<std::string> audiences;
   std::vector<std::string> allowed_clients;  // empty: any client
-  std::vector<std::string> tenants;          // empty: any tenant
+  std::vector<std::string> tenants;          // empty: any tenant but "platform"
+  bool may_speak_for_platform = false;       // the built-in issuer; others need "platform" in tenants
   std::vector<jose::Alg> algorithms;
   std::int64_t leeway_seconds = 0;
   std::optional<std::int64_t> max_lifetime_seconds;

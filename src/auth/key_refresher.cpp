@@ -11,17 +11,22 @@ KeyRefresher::KeyRefresher() : thread_([this] { run(); }) {}
 KeyRefresher::~KeyRefresher() { stop(); }
 
 void KeyRefresher::stop() {
-  std::map<std::shared_ptr<RemoteKeys>, std::vector<std::function<void()>>> waiting;
   {
     std::lock_guard lock(mu_);
-    if (stopping_ && !thread_.joinable()) return;
     stopping_ = true;
-    waiting.swap(waiting_);
   }
   cv_.notify_all();
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
-  for (auto& [keys, done] : waiting)
-    for (auto& fn : done) fn();  // they re-check the keys and fail closed
+  {
+    std::lock_guard join(join_mu_);  // two threads stopping at once must not both join
+    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  }
+  std::map<std::shared_ptr<RemoteKeys>, Pending> waiting;
+  {
+    std::lock_guard lock(mu_);
+    waiting.swap(waiting_);
+  }
+  for (auto& [keys, pending] : waiting)
+    for (auto& fn : pending.waiters) fn();  // they re-check the keys and fail closed
 }
 
 void KeyRefresher::set_sources(std::vector<std::shared_ptr<RemoteKeys>> sources) {
@@ -37,13 +42,13 @@ void KeyRefresher::refetch(const std::shared_ptr<RemoteKeys>& keys, std::functio
     std::unique_lock lock(mu_);
     if (!stopping_) {
       auto it = waiting_.find(keys);
-      if (it != waiting_.end()) {  // a refetch is pending: share it
-        if (it->second.size() < kMaxWaiters) {
-          it->second.push_back(std::move(done));
+      if (it != waiting_.end()) {  // a refetch is pending or under way: share it
+        if (it->second.waiters.size() < kMaxWaiters) {
+          it->second.waiters.push_back(std::move(done));
           return;
         }
       } else if (keys->allow_refetch(Clock::now())) {
-        waiting_[keys].push_back(std::move(done));
+        waiting_[keys].waiters.push_back(std::move(done));
         lock.unlock();
         cv_.notify_all();
         return;
@@ -71,12 +76,16 @@ void KeyRefresher::run() {
   while (!stopping_) {
     // On-demand refetches first: requests are waiting on them.
     if (!waiting_.empty()) {
-      auto node = waiting_.extract(waiting_.begin());
+      std::shared_ptr<RemoteKeys> keys = waiting_.begin()->first;
       lock.unlock();
-      if (std::string why = node.key()->refresh(Clock::now()); !why.empty())
-        log::warn("jwks: refetch failed; keeping the keys we have",
-                  {{"issuer", node.key()->config().name}, {"reason", why}});
-      for (auto& fn : node.mapped()) fn();
+      if (std::string why = keys->refresh(Clock::now()); !why.empty())
+        log::warn("jwks: refetch failed; keeping the keys we have", {{"issuer", keys->config().name}, {"reason", why}});
+      lock.lock();
+      // Everyone who asked until now, including during the fetch, gets its outcome.
+      auto node = waiting_.extract(keys);
+      lock.unlock();
+      if (!node.empty())
+        for (auto& fn : node.mapped().waiters) fn();
       lock.lock();
       continue;
     }

@@ -48,8 +48,14 @@ class KeyRefresher {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::shared_ptr<RemoteKeys>> sources_;
-  std::map<std::shared_ptr<RemoteKeys>, std::vector<std::function<void()>>> waiting_;
+  // Requests waiting for a source's refetch. The entry stays while the refresher thread fetches,
+  // so requests arriving during the fetch join it and are answered when it ends.
+  struct Pending {
+    std::vector<std::function<void()>> waiters;
+  };
+  std::map<std::shared_ptr<RemoteKeys>, Pending> waiting_;
   bool stopping_ = false;
+  std::mutex join_mu_;
   std::thread thread_;
 };
 

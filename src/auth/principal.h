@@ -26,6 +26,7 @@ using tenancy::kPlatformTenant;
 
 struct Principal {
   std::string issuer;   // "iss" of the token
+  std::string issuer_name;  // the trusted issuer's configured name ("builtin" for ours), for logs
   std::string subject;  // "sub"
   std::string tenant;   // from the issuer's tenant claim; "platform" for platform principals
   std::string app;      // from the issuer's app claim

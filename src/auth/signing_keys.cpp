@@ -2,6 +2,8 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 #include "crypto/aead.h"
@@ -33,14 +35,9 @@ SigningKeys::SigningKeys(const crypto::MasterKey& master_key) : master_key_(mast
 bool SigningKeys::ensure_key(store::Store& store, const crypto::MasterKey& mk) {
   for (const auto& k : store.published_signing_keys())
     if (k.status == "active") return false;
-  try {
-    store.rotate_signing_key(new_key(mk), 0, 0);
-  } catch (const store::StoreError& e) {
-    // Another gateway on the same store created the first key at the same moment: use theirs.
-    if (e.kind() == store::StoreError::Kind::duplicate) return false;
-    throw;
-  }
-  return true;
+  // Another gateway on the same store may create the first key at the same moment: the store
+  // keeps whichever lands first, and the other one uses it.
+  return store.insert_first_signing_key(new_key(mk));
 }
 
 std::string SigningKeys::rotate(store::Store& store, const crypto::MasterKey& mk,
@@ -55,6 +52,8 @@ std::string SigningKeys::rotate(store::Store& store, const crypto::MasterKey& mk
 
 bool SigningKeys::load(store::Store& store, std::int64_t now) {
   auto rows = store.published_signing_keys();
+  if (std::none_of(rows.begin(), rows.end(), [](const auto& r) { return r.status == "active"; }))
+    throw std::runtime_error("the store has no active signing key");
   std::string fingerprint;
   for (const auto& r : rows)
     if (r.status == "active" || r.not_after >= now) fingerprint += r.kid + ":" + r.status + ";";

@@ -54,9 +54,9 @@ void TokenCache::insert(const Digest& key, std::shared_ptr<const Principal> prin
 // a miss only costs one verification, and a bounded cache must never grow on attacker input).
 void TokenCache::make_room(std::int64_t now) {
   std::erase_if(map_, [now](const auto& kv) { return now >= kv.second.valid_until; });
-  if (map_.size() < max_entries_ - max_entries_ / 8) return;
-  std::size_t drop = std::max<std::size_t>(1, max_entries_ / 8);
-  for (auto it = map_.begin(); it != map_.end() && drop > 0; --drop) it = map_.erase(it);
+  // Down to seven eighths of the bound, also when the bound was just lowered.
+  const std::size_t target = max_entries_ - std::max<std::size_t>(1, max_entries_ / 8);
+  for (auto it = map_.begin(); it != map_.end() && map_.size() > target;) it = map_.erase(it);
 }
 
 }  // namespace pc::auth

@@ -76,6 +76,11 @@ void TokenService::set_settings(TokenSettings s) {
 }
 
 std::variant<IssuedToken, OAuthError> TokenService::handle(const TokenRequest& req, std::int64_t now) const {
+  {
+    const TokenSettings* s = settings_.read();
+    if (s->issuer.empty() || s->audiences.empty())
+      return error("temporarily_unavailable", "the token service is starting; try again", 503);
+  }
   if (req.grant_type.empty()) return error("invalid_request", "grant_type is required");
   if (req.grant_type != kGrantClientCredentials && req.grant_type != kGrantTokenExchange)
     return error("unsupported_grant_type", "supported: client_credentials, token-exchange");
@@ -163,7 +168,11 @@ std::variant<IssuedToken, OAuthError> TokenService::token_exchange(const store::
 
   auto aud = audiences_for(req);
   if (auto* e = std::get_if<OAuthError>(&aud)) return *e;
-  auto scopes = narrow(req.scope, p.scopes);
+  // The delegated token carries at most what both the subject and the acting client hold.
+  std::vector<std::string> grantable;
+  for (const auto& s : p.scopes)
+    if (contains(c.scopes, s)) grantable.push_back(s);
+  auto scopes = narrow(req.scope, grantable);
   if (auto* e = std::get_if<OAuthError>(&scopes)) return *e;
 
   AccessTokenClaims claims;

@@ -198,6 +198,17 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  bool insert_first_signing_key(const SigningKeyRecord& key) override {
+    std::lock_guard lock(mu_);
+    try {
+      insert_active_key(key);
+    } catch (const StoreError& e) {
+      if (e.kind() == StoreError::Kind::duplicate) return false;
+      throw;
+    }
+    return true;
+  }
+
   void rotate_signing_key(const SigningKeyRecord& key, std::int64_t old_not_after, std::int64_t now) override {
     std::lock_guard lock(mu_);
     Transaction tx(db_);
@@ -207,15 +218,7 @@ class SqliteStore final : public Store {
     db_.prepare("UPDATE signing_keys SET status = 'retiring', not_after = ?1 WHERE status = 'active'")
         .bind_int64(1, old_not_after)
         .run();
-    Statement q = db_.prepare(
-        "INSERT INTO signing_keys(kid, alg, public_jwk, private_sealed, status, created_at, not_after) "
-        "VALUES (?1, ?2, ?3, ?4, 'active', " + std::string(kNow) + ", 0)");
-    q.bind_text(1, key.kid).bind_text(2, key.alg).bind_text(3, key.public_jwk).bind_blob(4, key.private_sealed);
-    try {
-      q.run();
-    } catch (const StoreError& e) {
-      throw StoreError("insert signing key " + key.kid + ": " + e.what(), e.kind());
-    }
+    insert_active_key(key);
     tx.commit();
   }
 
@@ -225,6 +228,18 @@ class SqliteStore final : public Store {
       "is_bootstrap, scopes FROM clients";
   static constexpr std::string_view kSelectTenant =
       "SELECT tenant_id, display_name, tier, status, created_at, updated_at, revision FROM tenants";
+
+  void insert_active_key(const SigningKeyRecord& key) {
+    Statement q = db_.prepare(
+        "INSERT INTO signing_keys(kid, alg, public_jwk, private_sealed, status, created_at, not_after) "
+        "VALUES (?1, ?2, ?3, ?4, 'active', " + std::string(kNow) + ", 0)");
+    q.bind_text(1, key.kid).bind_text(2, key.alg).bind_text(3, key.public_jwk).bind_blob(4, key.private_sealed);
+    try {
+      q.run();
+    } catch (const StoreError& e) {
+      throw StoreError("insert signing key " + key.kid + ": " + e.what(), e.kind());
+    }
+  }
 
   std::optional<TenantRecord> find_tenant_locked(std::string_view tenant_id) {
     Statement q = db_.prepare(std::string(kSelectTenant) + " WHERE tenant_id = ?1");

@@ -94,6 +94,9 @@ class Store {
   // ---- signing keys
   // Every key that is not retired, newest first.
   virtual std::vector<SigningKeyRecord> published_signing_keys() = 0;
+  // Inserts `key` as the active key unless one exists; false when one does (another gateway on
+  // the same store created it first). Atomic: the one-active-key index decides.
+  virtual bool insert_first_signing_key(const SigningKeyRecord& key) = 0;
   // In one transaction: the active key (if any) becomes retiring with not_after =
   // `old_not_after`, retiring keys whose not_after is before `now` become retired, and `key` is
   // inserted as the active key.

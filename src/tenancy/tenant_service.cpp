@@ -121,7 +121,7 @@ ClientWithSecret TenantService::rotate_client_secret(const std::string& tenant_i
   out.secret = crypto::random_token(32);
   if (!store_.update_client_secret(client_id, crypto::hash_secret(out.secret)))
     throw TenancyError(Kind::not_found, "no client '" + client_id + "'");
-  out.client = *c;
+  out.client = store_.find_client(client_id).value_or(*c);
   return out;
 }
 

@@ -1,0 +1,370 @@
+#include "api/guard.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <ctime>
+#include <future>
+#include <memory>
+#include <string>
+
+#include <boost/json.hpp>
+
+#include "jose/jws_test_util.h"
+#include "jose/sign.h"
+
+namespace pc::api {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+const std::string kIss = "https://idp.test";
+const std::string kAud = "api://portcullis";
+
+const jose::PrivateKey& signing_key() {
+  static const jose::PrivateKey k = jose::PrivateKey::generate(jose::Alg::ES256, "guard-1");
+  return k;
+}
+const jose::PrivateKey& later_key() {
+  static const jose::PrivateKey k = jose::PrivateKey::generate(jose::Alg::ES256, "guard-2");
+  return k;
+}
+
+std::string jwks_text(std::initializer_list<const jose::PrivateKey*> keys) {
+  json::array a;
+  for (const auto* k : keys) a.push_back(k->public_jwk());
+  return json::serialize(json::object{{"keys", a}});
+}
+
+std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+store::TenantRecord tenant_row(std::string id, std::string tier, std::string status, std::int64_t revision) {
+  store::TenantRecord r;
+  r.tenant_id = std::move(id);
+  r.tier = std::move(tier);
+  r.status = std::move(status);
+  r.revision = revision;
+  return r;
+}
+
+std::shared_ptr<net::Request> request(std::initializer_list<std::string> authorization) {
+  auto req = std::make_shared<net::Request>();
+  req->method = "GET";
+  req->path = req->target = "/v1/agents";
+  req->route = "/v1/agents";
+  req->request_id = "req-42";
+  for (const auto& a : authorization) req->headers.push_back({"Authorization", a});
+  return req;
+}
+
+const std::string* header(const net::Response& r, std::string_view name) {
+  for (const auto& h : r.headers)
+    if (net::iequals(h.name, name)) return &h.value;
+  return nullptr;
+}
+
+class GuardTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tenants.apply(tenant_row("acme", "standard", "active", 1));
+    tenants.apply(tenant_row("sleepy", "basic", "suspended", 2));
+    auto keys = std::make_shared<auth::PublishedKeys>();
+    keys->publish(std::make_shared<jose::JwkSet>(jose::JwkSet::parse(jwks_text({&signing_key()}))));
+    auth::TrustedIssuer is;
+    is.name = "corp";
+    is.issuer = kIss;
+    is.audiences = {kAud};
+    is.algorithms = {jose::Alg::ES256};
+    is.leeway_seconds = 30;
+    is.keys = keys;
+    is.tenants = {};
+    is.may_speak_for_platform = true;  // like the built-in issuer
+    authenticator.set_issuers({is});
+  }
+
+  static std::string token(const std::string& tenant, json::array roles, std::int64_t exp_in = 600,
+                           const jose::PrivateKey& key = signing_key(), const std::string& iss = kIss) {
+    json::object c{{"iss", iss},     {"aud", kAud},           {"sub", "user-1"}, {"exp", now() + exp_in},
+                   {"iat", now()},   {"tenantid", tenant},    {"appid", "app"},  {"roles", std::move(roles)}};
+    return jose::make_jws(key, {}, c);
+  }
+
+  Guard::Outcome check(std::shared_ptr<net::Request> req, const Access& access) {
+    std::promise<Guard::Outcome> p;
+    auto f = p.get_future();
+    guard.check(std::move(req), access, [&p](Guard::Outcome o) { p.set_value(std::move(o)); });
+    if (f.wait_for(3s) != std::future_status::ready) {
+      ADD_FAILURE() << "the guard never answered";
+      return net::Response{};
+    }
+    return f.get();
+  }
+
+  Guard::Outcome check_bearer(const std::string& t, const Access& access) {
+    return check(request({"Bearer " + t}), access);
+  }
+
+  tenancy::TenantDirectory tenants;
+  auth::Authenticator authenticator{tenants};
+  auth::KeyRefresher refresher;
+  Guard guard{authenticator, refresher};
+};
+
+::testing::AssertionResult allowed(const Guard::Outcome& o) {
+  if (const auto* c = std::get_if<Caller>(&o)) {
+    if (!c->principal) return ::testing::AssertionFailure() << "a Caller without a principal";
+    return ::testing::AssertionSuccess();
+  }
+  const auto& r = std::get<net::Response>(o);
+  return ::testing::AssertionFailure() << r.status << " " << r.body;
+}
+
+int status_of(const Guard::Outcome& o) {
+  if (std::holds_alternative<Caller>(o)) return 200;
+  return std::get<net::Response>(o).status;
+}
+
+// ---- bearer_token
+
+TEST(BearerToken, TakesTheTokenOfTheBearerScheme) {
+  auto one = [](std::string value) {
+    net::Request r;
+    r.headers.push_back({"Authorization", std::move(value)});
+    return std::string(bearer_token(r));
+  };
+  EXPECT_EQ(one("Bearer abc.def.ghi"), "abc.def.ghi");
+  EXPECT_EQ(one("bearer abc"), "abc");
+  EXPECT_EQ(one("BEARER abc"), "abc");
+  EXPECT_EQ(one("bEaReR abc"), "abc");
+  EXPECT_EQ(one("Bearer    abc"), "abc");
+  EXPECT_EQ(one("Bearer abc   "), "abc");
+  EXPECT_EQ(one("Bearer   abc   "), "abc");
+
+  for (const char* other : {"Basic dXNlcjpwYXNz", "Token abc", "Digest abc", "Bearerabc", "Bearer", "Bearer ",
+                            "Bearer     ", "", "  ", "Bear abc", "NotBearer abc", "DPoP abc"})
+    EXPECT_EQ(one(other), "") << "'" << other << "'";
+}
+
+TEST(BearerToken, AbsentHeaderAndHeaderNameCase) {
+  net::Request none;
+  EXPECT_EQ(bearer_token(none), "");
+  net::Request upper;
+  upper.headers.push_back({"AUTHORIZATION", "Bearer xyz"});
+  EXPECT_EQ(bearer_token(upper), "xyz");
+  net::Request other_header;
+  other_header.headers.push_back({"X-Authorization", "Bearer xyz"});
+  EXPECT_EQ(bearer_token(other_header), "");
+}
+
+// ---- 401: who are you?
+
+TEST_F(GuardTest, MissingTokenGetsAChallengeWithoutAnErrorCode) {
+  auto o = check(request({}), Access::authenticated());
+  ASSERT_EQ(status_of(o), 401);
+  const auto& r = std::get<net::Response>(o);
+  const std::string* challenge = header(r, "WWW-Authenticate");
+  ASSERT_NE(challenge, nullptr);
+  EXPECT_EQ(*challenge, "Bearer realm=\"portcullis\"");
+  auto body = json::parse(r.body).as_object();
+  EXPECT_EQ(body.at("error").at("code").as_string(), "unauthenticated");
+  EXPECT_EQ(body.at("error").at("requestId").as_string(), "req-42");
+}
+
+TEST_F(GuardTest, AnotherSchemeCountsAsNoToken) {
+  auto o = check(request({"Basic dXNlcjpwYXNz"}), Access::authenticated());
+  ASSERT_EQ(status_of(o), 401);
+  const std::string* challenge = header(std::get<net::Response>(o), "WWW-Authenticate");
+  ASSERT_NE(challenge, nullptr);
+  EXPECT_EQ(*challenge, "Bearer realm=\"portcullis\"");
+}
+
+TEST_F(GuardTest, InvalidTokenGetsAnInvalidTokenChallenge) {
+  auto o = check_bearer(token("acme", {}, /*exp_in=*/-3600), Access::authenticated());
+  ASSERT_EQ(status_of(o), 401);
+  const std::string* challenge = header(std::get<net::Response>(o), "WWW-Authenticate");
+  ASSERT_NE(challenge, nullptr);
+  EXPECT_EQ(challenge->rfind("Bearer realm=\"portcullis\", error=\"invalid_token\", error_description=\"", 0), 0u)
+      << *challenge;
+  EXPECT_NE(challenge->find("expired"), std::string::npos) << *challenge;
+  EXPECT_EQ(challenge->back(), '"');
+
+  auto garbage = check_bearer("garbage", Access::authenticated());
+  ASSERT_EQ(status_of(garbage), 401);
+  EXPECT_NE(header(std::get<net::Response>(garbage), "WWW-Authenticate")->find("error=\"invalid_token\""),
+            std::string::npos);
+}
+
+TEST_F(GuardTest, ChallengeNeverCarriesTokenControlledQuotesOrLineBreaks) {
+  // The typ value is echoed into the reason; it must not break out of the quoted-string.
+  const std::string header_json = R"({"alg":"ES256","kid":"guard-1","typ":"x\"y\\z\r\nSet-Cookie: a=b"})";
+  json::object c{{"iss", kIss}, {"aud", kAud}, {"sub", "u"}, {"exp", now() + 600}, {"tenantid", "acme"}, {"appid", "a"}};
+  const std::string t = jose::testing::sign_raw(signing_key(), header_json, json::serialize(c));
+  auto o = check_bearer(t, Access::authenticated());
+  ASSERT_EQ(status_of(o), 401);
+  const std::string* challenge = header(std::get<net::Response>(o), "WWW-Authenticate");
+  ASSERT_NE(challenge, nullptr);
+  const std::string prefix = "Bearer realm=\"portcullis\", error=\"invalid_token\", error_description=\"";
+  ASSERT_EQ(challenge->rfind(prefix, 0), 0u) << *challenge;
+  const std::string description = challenge->substr(prefix.size(), challenge->size() - prefix.size() - 1);
+  EXPECT_EQ(challenge->back(), '"');
+  EXPECT_NE(description.find("typ"), std::string::npos) << "the test token was refused for another reason";
+  for (char ch : description) {
+    EXPECT_NE(ch, '"') << *challenge;
+    EXPECT_NE(ch, '\\') << *challenge;
+    EXPECT_GE(static_cast<unsigned char>(ch), 0x20) << *challenge;
+    EXPECT_LT(static_cast<unsigned char>(ch), 0x7f) << *challenge;
+  }
+}
+
+TEST_F(GuardTest, TwoAuthorizationHeadersAreRefused) {
+  const std::string good = token("acme", {"Agent.Invoke"});
+  auto o = check(request({"Bearer " + good, "Bearer " + good}), Access::authenticated());
+  ASSERT_EQ(status_of(o), 401);
+  const std::string* challenge = header(std::get<net::Response>(o), "WWW-Authenticate");
+  ASSERT_NE(challenge, nullptr);
+  EXPECT_NE(challenge->find("error=\"invalid_token\""), std::string::npos);
+
+  auto mixed = request({"Bearer " + good});
+  mixed->headers.push_back({"authorization", "Basic dXNlcjpwYXNz"});
+  EXPECT_EQ(status_of(check(mixed, Access::authenticated())), 401);
+}
+
+TEST_F(GuardTest, SuspendedOrUnknownTenantIsUnauthenticated) {
+  EXPECT_EQ(status_of(check_bearer(token("sleepy", {"Agent.Invoke"}), Access::authenticated())), 401);
+  EXPECT_EQ(status_of(check_bearer(token("nobody", {"Agent.Invoke"}), Access::authenticated())), 401);
+}
+
+TEST_F(GuardTest, SuspensionAppliesToAnAlreadyAcceptedToken) {
+  const std::string t = token("acme", {"Agent.Invoke"});
+  ASSERT_TRUE(allowed(check_bearer(t, Access::tenant({"Agent.Invoke"}))));
+  tenants.apply(tenant_row("acme", "standard", "suspended", 5));
+  EXPECT_EQ(status_of(check_bearer(t, Access::tenant({"Agent.Invoke"}))), 401);
+}
+
+// ---- 403: who may call the route
+
+TEST_F(GuardTest, AuthenticatedAccessTakesAnyPrincipal) {
+  auto o = check_bearer(token("acme", {}), Access::authenticated());
+  ASSERT_TRUE(allowed(o));
+  const Caller& c = std::get<Caller>(o);
+  EXPECT_EQ(c->tenant, "acme");
+  EXPECT_EQ(c->subject, "user-1");
+  EXPECT_EQ(c.tier, "standard");
+  EXPECT_TRUE(allowed(check_bearer(token("platform", {"Platform.Operator"}), Access::authenticated())));
+}
+
+TEST_F(GuardTest, TenantRoutesNeedOneOfTheRoles) {
+  const Access access = Access::tenant({"Agent.Invoke", "Machine.Invoke"});
+  EXPECT_TRUE(allowed(check_bearer(token("acme", {"Machine.Invoke"}), access)));
+  EXPECT_TRUE(allowed(check_bearer(token("acme", {"Agent.Invoke", "Agent.Developer"}), access)));
+
+  auto o = check_bearer(token("acme", {"Agent.Developer", "SelfService.Admin"}), access);
+  ASSERT_EQ(status_of(o), 403);
+  const auto& r = std::get<net::Response>(o);
+  EXPECT_EQ(header(r, "WWW-Authenticate"), nullptr) << "403 carries no challenge";
+  auto body = json::parse(r.body).as_object();
+  EXPECT_EQ(body.at("error").at("code").as_string(), "forbidden");
+  EXPECT_EQ(body.at("error").at("requestId").as_string(), "req-42");
+  EXPECT_EQ(status_of(check_bearer(token("acme", {}), access)), 403);
+}
+
+TEST_F(GuardTest, TenantRoutesRefusePlatformPrincipals) {
+  EXPECT_EQ(status_of(check_bearer(token("platform", {"Platform.Admin"}), Access::tenant())), 403);
+  EXPECT_EQ(status_of(check_bearer(token("platform", {"Platform.Admin", "Agent.Invoke"}), Access::tenant({"Agent.Invoke"}))),
+            403);
+  EXPECT_TRUE(allowed(check_bearer(token("acme", {}), Access::tenant())));
+}
+
+TEST_F(GuardTest, PlatformRoutesTakePlatformPrincipalsWithTheRole) {
+  const Access admin = Access::platform({"Platform.Admin"});
+  EXPECT_TRUE(allowed(check_bearer(token("platform", {"Platform.Admin"}), admin)));
+  EXPECT_EQ(status_of(check_bearer(token("platform", {"Platform.Operator"}), admin)), 403);
+  // A tenant principal never passes, whatever roles its token names.
+  EXPECT_EQ(status_of(check_bearer(token("acme", {"Platform.Admin", "SelfService.Admin"}), admin)), 403);
+  EXPECT_EQ(status_of(check_bearer(token("acme", {"Platform.Admin"}), Access::platform({}))), 403);
+
+  const Access readers = Access::platform({"Platform.Admin", "Platform.Operator"});
+  EXPECT_TRUE(allowed(check_bearer(token("platform", {"Platform.Operator"}), readers)));
+  EXPECT_EQ(status_of(check_bearer(token("platform", {"Agent.Invoke"}), readers)), 403);
+}
+
+// ---- keys the issuer publishes later
+
+class GuardRefetchTest : public GuardTest {
+ protected:
+  void use_remote_keys(bool idp_up) {
+    core::IssuerConfig cfg;
+    cfg.name = "corp";
+    cfg.issuer = kIss;
+    cfg.discovery = false;
+    cfg.jwks_uri = kIss + "/keys";
+    remote = std::make_shared<auth::RemoteKeys>(
+        cfg,
+        [this, idp_up](const std::string&) {
+          ++fetches;
+          if (!idp_up) return auth::FetchedDocument{503, "", ""};
+          return auth::FetchedDocument{200, "max-age=600", jwks_text({&signing_key(), &later_key()})};
+        },
+        [this] { authenticator.keys_changed(); });
+    auth::TrustedIssuer is;
+    is.name = "corp";
+    is.issuer = kIss;
+    is.audiences = {kAud};
+    is.algorithms = {jose::Alg::ES256};
+    is.keys = remote;
+    is.remote = remote;
+    authenticator.set_issuers({is});
+  }
+  std::shared_ptr<auth::RemoteKeys> remote;
+  std::atomic<int> fetches{0};
+};
+
+TEST_F(GuardRefetchTest, ATokenWithANewKeyIsAcceptedAfterARefetch) {
+  use_remote_keys(/*idp_up=*/true);
+  auto o = check_bearer(token("acme", {"Agent.Invoke"}, 600, later_key()), Access::tenant({"Agent.Invoke"}));
+  EXPECT_TRUE(allowed(o));
+  EXPECT_EQ(fetches.load(), 1);
+  // Now known: no further fetch.
+  EXPECT_TRUE(allowed(check_bearer(token("acme", {"Agent.Invoke"}, 600, later_key()), Access::tenant({"Agent.Invoke"}))));
+  EXPECT_EQ(fetches.load(), 1);
+}
+
+TEST_F(GuardRefetchTest, IdpDownMeansUnauthenticated) {
+  use_remote_keys(/*idp_up=*/false);
+  auto o = check_bearer(token("acme", {"Agent.Invoke"}), Access::tenant({"Agent.Invoke"}));
+  ASSERT_EQ(status_of(o), 401);
+  EXPECT_EQ(fetches.load(), 1);
+  // Rate-limited: the next unknown key answers at once, without another fetch.
+  EXPECT_EQ(status_of(check_bearer(token("acme", {"Agent.Invoke"}), Access::tenant({"Agent.Invoke"}))), 401);
+  EXPECT_EQ(fetches.load(), 1);
+}
+
+// ---- protect(): the route wrapper
+
+TEST_F(GuardTest, ProtectCallsTheHandlerOnlyForAllowedCallers) {
+  int handled = 0;
+  net::Handler h = guard.protect(Access::tenant({"Agent.Invoke"}),
+                                 [&](std::shared_ptr<net::Request>, Caller c, net::Responder reply) {
+                                   ++handled;
+                                   reply(net::Response::json(200, "{\"tenant\":\"" + c->tenant + "\"}"));
+                                 });
+  auto call = [&](std::shared_ptr<net::Request> req) {
+    std::promise<net::Response> p;
+    auto f = p.get_future();
+    h(std::move(req), net::Responder([&p](net::Response&& r) { p.set_value(std::move(r)); }));
+    EXPECT_EQ(f.wait_for(3s), std::future_status::ready);
+    return f.get();
+  };
+  auto ok = call(request({"Bearer " + token("acme", {"Agent.Invoke"})}));
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, R"({"tenant":"acme"})");
+  EXPECT_EQ(handled, 1);
+  EXPECT_EQ(call(request({})).status, 401);
+  EXPECT_EQ(call(request({"Bearer " + token("acme", {"Machine.Invoke"})})).status, 403);
+  EXPECT_EQ(call(request({"Bearer " + token("platform", {"Platform.Admin"})})).status, 403);
+  EXPECT_EQ(handled, 1);
+}
+
+}  // namespace
+}  // namespace pc::api

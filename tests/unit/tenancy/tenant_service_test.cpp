@@ -1,0 +1,336 @@
+#include "tenancy/tenant_service.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <set>
+#include <string>
+
+#include "crypto/secret_hash.h"
+#include "store/store.h"
+#include "support/temp_dir.h"
+
+namespace pc::tenancy {
+namespace {
+
+using Kind = TenancyError::Kind;
+
+const char* kind_name(Kind k) {
+  switch (k) {
+    case Kind::invalid: return "invalid";
+    case Kind::not_found: return "not_found";
+    case Kind::conflict: return "conflict";
+  }
+  return "?";
+}
+
+// Runs `f`, which must throw TenancyError of `kind`.
+template <class F>
+::testing::AssertionResult refused(Kind kind, F&& f) {
+  try {
+    f();
+  } catch (const TenancyError& e) {
+    if (e.kind() == kind) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "kind " << kind_name(e.kind()) << " (" << e.what() << "), wanted "
+                                         << kind_name(kind);
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << "threw something else: " << e.what();
+  }
+  return ::testing::AssertionFailure() << "did not throw";
+}
+
+class TenantServiceTest : public ::testing::Test {
+ protected:
+  pc::testing::TempDir dir{"pc-tenant-service"};
+  std::unique_ptr<store::Store> store = store::Store::open_sqlite(dir.file("portcullis.db"));
+  TenantDirectory directory;
+  std::set<std::string> tiers{"basic", "standard", "premium"};
+  TenantService svc{*store, directory, [this](const std::string& t) { return tiers.count(t) > 0; }};
+
+  static NewClient client(std::vector<std::string> roles, std::string name = "ci bot") {
+    NewClient c;
+    c.name = std::move(name);
+    c.roles = std::move(roles);
+    return c;
+  }
+};
+
+// ---- tenants
+
+TEST_F(TenantServiceTest, CreateStoresAndPublishesTheTenant) {
+  auto t = svc.create("acme", "Acme Corp", "basic");
+  EXPECT_EQ(t.tenant_id, "acme");
+  EXPECT_EQ(t.display_name, "Acme Corp");
+  EXPECT_EQ(t.tier, "basic");
+  EXPECT_EQ(t.status, "active");
+  EXPECT_FALSE(t.created_at.empty());
+  EXPECT_GT(t.revision, 0);
+
+  auto stored = svc.get("acme");
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->tier, "basic");
+  // The directory knows it at once, without a refresh.
+  const TenantInfo* info = directory.find("acme");
+  ASSERT_NE(info, nullptr);
+  EXPECT_TRUE(info->active());
+  EXPECT_EQ(info->tier, "basic");
+}
+
+TEST_F(TenantServiceTest, DisplayNameDefaultsToTheId) {
+  EXPECT_EQ(svc.create("demo", "", "standard").display_name, "demo");
+}
+
+TEST_F(TenantServiceTest, CreateRefusesIdsOutsideThePattern) {
+  for (const char* id : {"", "ab", "A-corp", "1abc", "abc-", "a_b", "acme ", "abcdefghijklmnopqrstuvwxyz0123456"})
+    EXPECT_TRUE(refused(Kind::invalid, [&] { svc.create(id, "", "basic"); })) << id;
+  EXPECT_EQ(svc.list("", 100).size(), 0u);
+}
+
+TEST_F(TenantServiceTest, CreateRefusesReservedIds) {
+  for (const char* id : {"platform", "admin", "root", "system", "stub"})
+    EXPECT_TRUE(refused(Kind::invalid, [&] { svc.create(id, "", "basic"); })) << id;
+  EXPECT_FALSE(store->find_tenant("platform"));
+}
+
+TEST_F(TenantServiceTest, CreateRefusesAnUnknownTier) {
+  EXPECT_TRUE(refused(Kind::invalid, [&] { svc.create("acme", "", "gold"); }));
+  EXPECT_TRUE(refused(Kind::invalid, [&] { svc.create("acme", "", ""); }));
+  EXPECT_FALSE(svc.get("acme"));
+  EXPECT_EQ(directory.find("acme"), nullptr);
+  // The tier set is read per call: a reload that adds a tier counts at once.
+  tiers.insert("gold");
+  EXPECT_EQ(svc.create("acme", "", "gold").tier, "gold");
+}
+
+TEST_F(TenantServiceTest, CreateRefusesALongDisplayName) {
+  EXPECT_TRUE(refused(Kind::invalid, [&] { svc.create("acme", std::string(201, 'x'), "basic"); }));
+  EXPECT_EQ(svc.create("acme", std::string(200, 'x'), "basic").display_name.size(), 200u);
+}
+
+TEST_F(TenantServiceTest, DuplicateIsAConflict) {
+  svc.create("acme", "", "basic");
+  EXPECT_TRUE(refused(Kind::conflict, [&] { svc.create("acme", "Other", "premium"); }));
+  EXPECT_EQ(svc.get("acme")->tier, "basic");
+  EXPECT_EQ(directory.find("acme")->tier, "basic");
+}
+
+TEST_F(TenantServiceTest, ListIsOrderedAndPaged) {
+  svc.create("charlie", "", "basic");
+  svc.create("alpha", "", "basic");
+  svc.create("bravo", "", "basic");
+  auto page = svc.list("", 2);
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].tenant_id, "alpha");
+  EXPECT_EQ(page[1].tenant_id, "bravo");
+  auto rest = svc.list("bravo", 2);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].tenant_id, "charlie");
+}
+
+TEST_F(TenantServiceTest, UpdateValidatesTierAndStatus) {
+  svc.create("acme", "", "basic");
+  store::TenantPatch p;
+  p.tier = "gold";
+  EXPECT_TRUE(refused(Kind::invalid, [&] { svc.update("acme", p); }));
+  for (const char* status : {"deleted", "Active", "", "paused"}) {
+    store::TenantPatch s;
+    s.status = status;
+    EXPECT_TRUE(refused(Kind::invalid, [&] { svc.update("acme", s); })) << status;
+  }
+  store::TenantPatch name;
+  name.display_name = std::string(201, 'n');
+  EXPECT_TRUE(refused(Kind::invalid, [&] { svc.update("acme", name); }));
+
+  auto after = svc.get("acme");
+  EXPECT_EQ(after->tier, "basic");
+  EXPECT_EQ(after->status, "active");
+}
+
+TEST_F(TenantServiceTest, UpdateOfAnUnknownTenantIsNotFound) {
+  store::TenantPatch p;
+  p.tier = "premium";
+  EXPECT_TRUE(refused(Kind::not_found, [&] { svc.update("nobody", p); }));
+  EXPECT_TRUE(refused(Kind::not_found, [&] { svc.update("platform", p); }));
+}
+
+TEST_F(TenantServiceTest, UpdateOfADeletedTenantIsAConflict) {
+  svc.create("acme", "", "basic");
+  store::TenantPatch del;
+  del.status = "deleted";
+  store->update_tenant("acme", del);
+  store::TenantPatch p;
+  p.status = "active";
+  EXPECT_TRUE(refused(Kind::conflict, [&] { svc.update("acme", p); }));
+  EXPECT_EQ(svc.get("acme")->status, "deleted");
+}
+
+TEST_F(TenantServiceTest, SuspendAndReactivateUpdateTheDirectoryAtOnce) {
+  svc.create("acme", "", "basic");
+  store::TenantPatch suspend;
+  suspend.status = "suspended";
+  auto s = svc.update("acme", suspend);
+  EXPECT_EQ(s.status, "suspended");
+  ASSERT_NE(directory.find("acme"), nullptr);
+  EXPECT_FALSE(directory.find("acme")->active());
+  EXPECT_EQ(directory.find("acme")->revision, s.revision);
+
+  store::TenantPatch activate;
+  activate.status = "active";
+  activate.tier = "premium";
+  auto a = svc.update("acme", activate);
+  EXPECT_EQ(a.status, "active");
+  EXPECT_GT(a.revision, s.revision);
+  EXPECT_TRUE(directory.find("acme")->active());
+  EXPECT_EQ(directory.find("acme")->tier, "premium");
+  EXPECT_EQ(svc.get("acme")->tier, "premium");
+}
+
+// ---- clients
+
+TEST_F(TenantServiceTest, CreateClientReturnsTheSecretOnceAndStoresOnlyItsHash) {
+  svc.create("acme", "", "basic");
+  NewClient nc = client({"Machine.Invoke", "Agent.Invoke"});
+  nc.scopes = {"agents:invoke", "tools.read"};
+  auto out = svc.create_client("acme", nc);
+
+  EXPECT_GE(out.secret.size(), 43u);  // 256 bits, base64url
+  EXPECT_EQ(out.client.tenant_id, "acme");
+  EXPECT_EQ(out.client.client_id.rfind("acme-", 0), 0u) << out.client.client_id;
+  EXPECT_EQ(out.client.roles, (std::vector<std::string>{"Machine.Invoke", "Agent.Invoke"}));
+  EXPECT_EQ(out.client.scopes, (std::vector<std::string>{"agents:invoke", "tools.read"}));
+  EXPECT_EQ(out.client.grant_types, (std::vector<std::string>{"client_credentials"}));
+  EXPECT_EQ(out.client.status, "active");
+  EXPECT_FALSE(out.client.created_at.empty());
+
+  auto stored = store->find_client(out.client.client_id);
+  ASSERT_TRUE(stored);
+  EXPECT_NE(stored->secret_hash, out.secret);
+  EXPECT_EQ(stored->secret_hash.find(out.secret), std::string::npos);
+  EXPECT_TRUE(crypto::verify_secret(out.secret, stored->secret_hash));
+  EXPECT_FALSE(crypto::verify_secret(out.secret + "x", stored->secret_hash));
+  EXPECT_EQ(out.client.secret_hash, stored->secret_hash);
+
+  // Two clients never share an id or a secret.
+  auto other = svc.create_client("acme", client({"Machine.Invoke"}));
+  EXPECT_NE(other.client.client_id, out.client.client_id);
+  EXPECT_NE(other.secret, out.secret);
+  EXPECT_EQ(svc.list_clients("acme").size(), 2u);
+}
+
+TEST_F(TenantServiceTest, CreateClientForAnUnknownOrDeletedTenantIsNotFound) {
+  EXPECT_TRUE(refused(Kind::not_found, [&] { svc.create_client("nobody", client({"Machine.Invoke"})); }));
+  svc.create("acme", "", "basic");
+  store::TenantPatch del;
+  del.status = "deleted";
+  store->update_tenant("acme", del);
+  EXPECT_TRUE(refused(Kind::not_found, [&] { svc.create_client("acme", client({"Machine.Invoke"})); }));
+  EXPECT_TRUE(svc.list_clients("acme").empty());
+}
+
+TEST_F(TenantServiceTest, TenantClientsGetTenantRolesOnly) {
+  svc.create("acme", "", "basic");
+  for (const char* r : {"Agent.Developer", "Agent.Invoke", "SelfService.Admin", "Machine.Invoke"})
+    EXPECT_NO_THROW(svc.create_client("acme", client({r}))) << r;
+  for (const char* r : {"Platform.Admin", "Platform.Operator", "Platform.Anything", "Root", "", "machine.invoke"})
+    EXPECT_TRUE(refused(Kind::invalid, [&] { svc.create_client("acme", client({"Machine.Invoke", r})); })) << r;
+  EXPECT_EQ(svc.list_clients("acme").size(), 4u);
+}
+
+TEST_F(TenantServiceTest, PlatformClientsGetPlatformRolesOnly) {
+  // The reserved tenant has no row, yet platform clients may be made.
+  auto admin = svc.create_client("platform", client({"Platform.Admin"}));
+  EXPECT_EQ(admin.client.tenant_id, "platform");
+  EXPECT_NO_THROW(svc.create_client("platform", client({"Platform.Operator", "Platform.Admin"})));
+  for (const char* r : {"Agent.Invoke", "Machine.Invoke", "SelfService.Admin", "Agent.Developer", "Platform.Root"})
+    EXPECT_TRUE(refused(Kind::invalid, [&] { svc.create_client("platform", client({r})); })) << r;
+}
+
+TEST_F(TenantServiceTest, CreateClientValidatesNameAndRoles) {
+  svc.create("acme", "", "basic");
+  EXPECT_TRUE(refused(Kind::invalid, [&] { svc.create_client("acme", client({})); }));
+  EXPECT_TRUE(refused(Kind::invalid, [&] { svc.create_client("acme", client({"Machine.Invoke"}, "")); }));
+  EXPECT_TRUE(refused(Kind::invalid, [&] { svc.create_client("acme", client({"Machine.Invoke"}, std::string(101, 'n'))); }));
+  EXPECT_NO_THROW(svc.create_client("acme", client({"Machine.Invoke"}, std::string(100, 'n'))));
+}
+
+TEST_F(TenantServiceTest, CreateClientValidatesScopes) {
+  svc.create("acme", "", "basic");
+  for (std::string bad : {std::string(""), std::string("two words"), std::string("quote\"d"), std::string("back\\slash"),
+                          std::string("tab\t"), std::string("caf\xc3\xa9"), std::string(129, 's'), std::string("nul\0x", 5)}) {
+    NewClient nc = client({"Machine.Invoke"});
+    nc.scopes = {"ok", bad};
+    EXPECT_TRUE(refused(Kind::invalid, [&] { svc.create_client("acme", nc); })) << bad;
+  }
+  NewClient nc = client({"Machine.Invoke"});
+  nc.scopes = {"read:agents", "a!#$%&'()*+,-./:;<=>?@[]^_`{|}~", std::string(128, 's')};
+  EXPECT_NO_THROW(svc.create_client("acme", nc));
+}
+
+TEST_F(TenantServiceTest, CreateClientValidatesGrantTypes) {
+  svc.create("acme", "", "basic");
+  NewClient none = client({"Machine.Invoke"});
+  none.grant_types = {};
+  EXPECT_TRUE(refused(Kind::invalid, [&] { svc.create_client("acme", none); }));
+  for (const char* g : {"password", "authorization_code", "refresh_token", "implicit", "CLIENT_CREDENTIALS"}) {
+    NewClient nc = client({"Machine.Invoke"});
+    nc.grant_types = {"client_credentials", g};
+    EXPECT_TRUE(refused(Kind::invalid, [&] { svc.create_client("acme", nc); })) << g;
+  }
+  NewClient both = client({"Machine.Invoke"});
+  both.grant_types = {"client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"};
+  EXPECT_EQ(svc.create_client("acme", both).client.grant_types, both.grant_types);
+}
+
+TEST_F(TenantServiceTest, RotateSecretReplacesTheHash) {
+  svc.create("acme", "", "basic");
+  auto made = svc.create_client("acme", client({"Machine.Invoke"}));
+  const std::string id = made.client.client_id;
+
+  auto rotated = svc.rotate_client_secret("acme", id);
+  EXPECT_EQ(rotated.client.client_id, id);
+  EXPECT_EQ(rotated.client.tenant_id, "acme");
+  EXPECT_NE(rotated.secret, made.secret);
+  auto stored = store->find_client(id);
+  ASSERT_TRUE(stored);
+  EXPECT_TRUE(crypto::verify_secret(rotated.secret, stored->secret_hash));
+  EXPECT_FALSE(crypto::verify_secret(made.secret, stored->secret_hash)) << "the old secret still verifies";
+  EXPECT_EQ(stored->secret_hash.find(rotated.secret), std::string::npos);
+}
+
+TEST_F(TenantServiceTest, RotateSecretReturnsTheClientAsItNowIs) {
+  svc.create("acme", "", "basic");
+  auto made = svc.create_client("acme", client({"Machine.Invoke"}));
+  auto rotated = svc.rotate_client_secret("acme", made.client.client_id);
+  EXPECT_TRUE(crypto::verify_secret(rotated.secret, rotated.client.secret_hash));
+}
+
+TEST_F(TenantServiceTest, RotateSecretOfAnotherTenantsClientIsNotFound) {
+  svc.create("acme", "", "basic");
+  svc.create("globex", "", "basic");
+  auto theirs = svc.create_client("globex", client({"Machine.Invoke"}));
+  const std::string before = store->find_client(theirs.client.client_id)->secret_hash;
+
+  EXPECT_TRUE(refused(Kind::not_found, [&] { svc.rotate_client_secret("acme", theirs.client.client_id); }));
+  EXPECT_TRUE(refused(Kind::not_found, [&] { svc.rotate_client_secret("acme", "acme-doesnotexist"); }));
+  EXPECT_TRUE(refused(Kind::not_found, [&] { svc.rotate_client_secret("platform", theirs.client.client_id); }));
+  // The other tenant's secret is untouched.
+  EXPECT_EQ(store->find_client(theirs.client.client_id)->secret_hash, before);
+  EXPECT_TRUE(crypto::verify_secret(theirs.secret, before));
+}
+
+TEST_F(TenantServiceTest, ListClientsIsPerTenant) {
+  svc.create("acme", "", "basic");
+  svc.create("globex", "", "basic");
+  svc.create_client("acme", client({"Machine.Invoke"}));
+  svc.create_client("globex", client({"Machine.Invoke"}));
+  svc.create_client("globex", client({"Agent.Invoke"}));
+  auto a = svc.list_clients("acme");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].tenant_id, "acme");
+  auto g = svc.list_clients("globex");
+  ASSERT_EQ(g.size(), 2u);
+  for (const auto& c : g) EXPECT_EQ(c.tenant_id, "globex");
+}
+
+}  // namespace
+}  // namespace pc::tenancy
