@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "api/paging.h"
+
 namespace pc::api {
 namespace {
 
@@ -20,11 +22,24 @@ net::Response no_such_agent(const net::Request& req) {
 }  // namespace
 
 void add_agent_routes(net::Router& router, AgentRoutesDeps d) {
-  router.add("GET", "/v1/agents", d.guard->protect(Access::tenant(), [d](auto, Caller caller, net::Responder reply) {
+  router.add("GET", "/v1/agents", d.guard->protect(Access::tenant(), [d](auto req, Caller caller, net::Responder reply) {
+    auto page = page_of(req->query);
+    if (!page) return reply(net::error_response(400, "invalid_request", "limit must be 1 to 1000", req->request_id));
     boost::json::array items;
-    for (const auto& a : d.catalog->visible_to(caller.tier)) items.push_back(agent_json(a));
-    reply(net::Response::json(200, boost::json::serialize(boost::json::object{{"agents", std::move(items)},
-                                                                              {"nextCursor", nullptr}})));
+    std::string last;
+    bool more = false;
+    for (const auto& a : d.catalog->visible_to(caller.tier)) {  // sorted by name
+      if (!page->cursor.empty() && a.name <= page->cursor) continue;
+      if (items.size() == page->limit) {
+        more = true;
+        break;
+      }
+      items.push_back(agent_json(a));
+      last = a.name;
+    }
+    boost::json::object o{{"agents", std::move(items)}};
+    o["nextCursor"] = more ? boost::json::value(last) : nullptr;
+    reply(net::Response::json(200, boost::json::serialize(o)));
   }));
 
   router.add("GET", "/v1/agents/{name}", d.guard->protect(Access::tenant(), [d](auto req, Caller caller, net::Responder reply) {

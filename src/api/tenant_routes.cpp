@@ -1,11 +1,10 @@
 #include "api/tenant_routes.h"
 
-#include <charconv>
-
 #include <boost/json.hpp>
 
 #include "api/blocking.h"
 #include "api/json_body.h"
+#include "api/paging.h"
 #include "core/log.h"
 
 namespace pc::api {
@@ -35,30 +34,6 @@ net::Response json(int status, const boost::json::object& o) {
   return net::Response::json(status, boost::json::serialize(o));
 }
 
-// Query parameter by name (first occurrence, not decoded: our values are plain ids and numbers).
-std::string_view query_param(std::string_view query, std::string_view name) {
-  std::size_t i = 0;
-  while (i <= query.size()) {
-    std::size_t j = query.find('&', i);
-    if (j == std::string_view::npos) j = query.size();
-    auto pair = query.substr(i, j - i);
-    if (pair.starts_with(name) && pair.size() > name.size() && pair[name.size()] == '=')
-      return pair.substr(name.size() + 1);
-    i = j + 1;
-  }
-  return {};
-}
-
-// ?limit= (1-1000, default 100) and ?cursor= (the last id of the previous page).
-std::optional<std::size_t> page_limit(std::string_view query) {
-  auto v = query_param(query, "limit");
-  if (v.empty()) return 100;
-  std::size_t n = 0;
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc() || end != v.data() + v.size() || n < 1 || n > 1000) return std::nullopt;
-  return n;
-}
-
 }  // namespace
 
 void add_tenant_routes(net::Router& router, TenantRoutesDeps d) {
@@ -85,15 +60,14 @@ void add_tenant_routes(net::Router& router, TenantRoutesDeps d) {
   }));
 
   router.add("GET", "/v1/tenants", d.guard->protect(reader, [d](auto req, Caller, net::Responder reply) {
-    auto limit = page_limit(req->query);
-    if (!limit) return reply(net::error_response(400, "invalid_request", "limit must be 1 to 1000", req->request_id));
-    std::string cursor(query_param(req->query, "cursor"));
-    run_blocking(*d.pool, req, reply, [d, limit, cursor] {
-      auto rows = d.tenants->list(cursor, *limit + 1);
+    auto page = page_of(req->query);
+    if (!page) return reply(net::error_response(400, "invalid_request", "limit must be 1 to 1000", req->request_id));
+    run_blocking(*d.pool, req, reply, [d, page = *page] {
+      auto rows = d.tenants->list(page.cursor, page.limit + 1);
       boost::json::array items;
-      for (std::size_t i = 0; i < rows.size() && i < *limit; ++i) items.push_back(tenant_json(rows[i]));
+      for (std::size_t i = 0; i < rows.size() && i < page.limit; ++i) items.push_back(tenant_json(rows[i]));
       boost::json::object o{{"tenants", std::move(items)}};
-      o["nextCursor"] = rows.size() > *limit ? boost::json::value(rows[*limit - 1].tenant_id) : nullptr;
+      o["nextCursor"] = rows.size() > page.limit ? boost::json::value(rows[page.limit - 1].tenant_id) : nullptr;
       return json(200, o);
     });
   }));

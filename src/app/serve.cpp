@@ -217,7 +217,7 @@ int serve(const ServeOptions& opts) {
   const std::string token_url = gateway->issuer() + "/oauth2/token";
   DemoSeed seeded;
   try {
-    auto boot = first_start(cfg, *store, token_url);
+    auto boot = first_start(cfg, *store, gateway->issuer());
     if (boot.created_admin)
       log::info("bootstrap admin client created", {{"credentials_file", boot.bootstrap_file}});
     if (opts.demo) {

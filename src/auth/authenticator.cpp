@@ -90,6 +90,8 @@ bool contains(const std::vector<std::string>& list, std::string_view x) {
   return false;
 }
 
+constexpr int kMaxActorChain = 8;
+
 // The claims an issuer's token must carry, mapped per the issuer's claim names (SPEC §3).
 std::shared_ptr<const Principal> to_principal(const TrustedIssuer& is, const boost::json::object& c,
                                               std::string& why) {
@@ -131,9 +133,16 @@ std::shared_ptr<const Principal> to_principal(const TrustedIssuer& is, const boo
   if (!string_claim(c, is.claims.email, p->email, why) || !string_claim(c, is.claims.name, p->name, why) ||
       !string_claim(c, "jti", p->token_id, why))
     return nullptr;
-  if (const auto* act = c.if_contains("act"); act && !act->is_null()) {
-    if (!act->is_object()) return why = "claim act is not an object", nullptr;  // RFC 8693 §4.1
-    if (!string_claim(act->get_object(), "sub", p->actor, why)) return nullptr;
+  // RFC 8693 §4.1: act names the current actor, and nests the earlier ones.
+  const boost::json::value* act = c.if_contains("act");
+  for (int depth = 0; act && !act->is_null(); ++depth) {
+    if (!act->is_object()) return why = "claim act is not an object", nullptr;
+    if (depth == kMaxActorChain) return why = "delegation chain (act) is too long", nullptr;
+    std::string sub;
+    if (!string_claim(act->get_object(), "sub", sub, why)) return nullptr;
+    if (depth == 0) p->actor = std::move(sub);
+    else p->prior_actors.push_back(std::move(sub));
+    act = act->get_object().if_contains("act");
   }
   p->expires_at = static_cast<std::int64_t>(c.at("exp").to_number<double>());  // checked by check_claims
   return p;

@@ -36,6 +36,7 @@ struct Principal {
   std::string email;
   std::string name;
   std::string actor;        // "act.sub" of a delegated (token-exchange) token, else ""
+  std::vector<std::string> prior_actors;  // act.act.sub, act.act.act.sub, … (RFC 8693 §4.1)
   std::string token_id;     // "jti", else ""
   std::int64_t expires_at = 0;  // "exp", unix seconds
 

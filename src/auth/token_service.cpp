@@ -186,7 +186,12 @@ std::variant<IssuedToken, OAuthError> TokenService::token_exchange(const store::
   claims.email = p.email;
   claims.name = p.name;
   claims.actor = c.client_id;
-  claims.prior_actor = p.actor;
+  if (!p.actor.empty()) {
+    claims.prior_actors.push_back(p.actor);
+    claims.prior_actors.insert(claims.prior_actors.end(), p.prior_actors.begin(), p.prior_actors.end());
+  }
+  // The verifier accepts at most eight nested actors; never mint what it would refuse.
+  if (claims.prior_actors.size() >= 8) return error("invalid_grant", "the delegation chain is too long");
   // The delegated token never outlives the token it was made from.
   const std::int64_t ttl = settings_.read()->ttl_seconds;
   claims.expires_at = std::min(now + ttl, p.expires_at);
@@ -220,9 +225,16 @@ std::string TokenService::mint(const AccessTokenClaims& c, std::int64_t now) con
   if (!c.email.empty()) payload["email"] = c.email;
   if (!c.name.empty()) payload["name"] = c.name;
   if (!c.actor.empty()) {
-    boost::json::object act{{"sub", c.actor}};
-    if (!c.prior_actor.empty()) act["act"] = boost::json::object{{"sub", c.prior_actor}};
-    payload["act"] = std::move(act);
+    // Innermost (earliest) actor first, each wrapped by the one that followed it.
+    boost::json::object act;
+    for (auto it = c.prior_actors.rbegin(); it != c.prior_actors.rend(); ++it) {
+      boost::json::object outer{{"sub", *it}};
+      if (!act.empty()) outer["act"] = std::move(act);
+      act = std::move(outer);
+    }
+    boost::json::object top{{"sub", c.actor}};
+    if (!act.empty()) top["act"] = std::move(act);
+    payload["act"] = std::move(top);
   }
   return jose::make_jws(*key, boost::json::object{{"typ", "at+jwt"}}, payload);
 }

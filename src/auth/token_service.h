@@ -69,7 +69,7 @@ struct AccessTokenClaims {
   std::string email;
   std::string name;
   std::string actor;        // act.sub
-  std::string prior_actor;  // act.act.sub: the actor of the subject token, for a chain
+  std::vector<std::string> prior_actors;  // act.act.sub, …: the subject token's actors, nearest first
   std::int64_t expires_at = 0;
 };
 

@@ -151,6 +151,22 @@ Task<> reject(Stream& s, const Settings& st, const std::string& request_id, cons
   record(st, req, status, start, {});
 }
 
+// RFC 9112 §9.6: closing a socket that still has unread request bytes makes the kernel send a
+// reset, which can destroy the error response still in flight (the client sees EPIPE instead of
+// our 431/413). After the response and our FIN, read and drop what the client is still sending,
+// for a bounded time and amount, then close.
+Task<> discard_unread(TcpStream& s) {
+  constexpr std::size_t kMaxDiscard = 4u << 20;
+  std::array<char, 16384> sink;
+  std::size_t total = 0;
+  s.expires_after(std::chrono::seconds(2));
+  while (total < kMaxDiscard) {
+    auto [ec, n] = co_await s.async_read_some(asio::buffer(sink), use_task);
+    if (ec) break;
+    total += n;
+  }
+}
+
 template <typename Stream>
 Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
   Shared& sh = *w.shared;
@@ -164,6 +180,7 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
 
   beast::flat_buffer buffer;
   bool first = true;
+  bool linger = false;  // refused a request whose bytes may still be arriving
   for (;;) {
     auto settings = sh.settings.load(std::memory_order_acquire);
     const auto& lim = settings->limits;
@@ -190,14 +207,17 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
     if (hec) {
       const std::string fresh_id = new_request_id();
       if (hec == http::error::header_limit || hec == http::error::buffer_overflow) {
+        linger = true;
         co_await reject(stream, *settings, fresh_id, remote, 431, "headers_too_large",
                         "request headers exceed the limit", start);
       } else if (hec == http::error::body_limit) {  // Content-Length over the limit, seen in the head
+        linger = true;
         co_await reject(stream, *settings, fresh_id, remote, 413, "body_too_large",
                         "request body exceeds the limit", start);
       } else if (hec != beast::error::timeout && hec != http::error::end_of_stream &&
                  hec != asio::error::eof && hec != asio::error::connection_reset &&
                  hec != asio::error::operation_aborted) {
+        linger = true;
         co_await reject(stream, *settings, fresh_id, remote, 400, "bad_request",
                         "malformed HTTP request", start);
       }
@@ -208,6 +228,7 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
     // Beast enforces header_limit only while a head is incomplete; one that arrives whole in a
     // single read passes its check. The bytes it consumed are the head's size: check them too.
     if (hn > lim.max_header_bytes) {
+      linger = true;
       co_await reject(stream, *settings, request_id, remote, 431, "headers_too_large",
                       "request headers exceed the limit", start);
       break;
@@ -223,6 +244,7 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
       tcp_layer(stream).expires_after(milliseconds(lim.body_timeout_ms));
       auto [bec, bn] = co_await http::async_read(stream, buffer, parser, use_task);
       if (bec) {
+        linger = true;
         if (bec == http::error::body_limit)
           co_await reject(stream, *settings, request_id, remote, 413, "body_too_large",
                           "request body exceeds the limit", start);
@@ -269,6 +291,7 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
   // Close politely: flush what we wrote, tell the peer we are done.
   beast::error_code ignored;
   tcp_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
+  if (linger) co_await discard_unread(tcp_layer(stream));
   tcp_layer(stream).close();
 }
 

@@ -424,6 +424,35 @@ TEST_F(TokenServiceTest, ExchangingAnExchangedTokenNestsTheActors) {
   auto c = payload_of(twice.access_token);
   EXPECT_EQ(c.at("sub").as_string(), "user-1");
   EXPECT_EQ(c.at("act"), json::value(json::object{{"sub", second.first}, {"act", json::object{{"sub", first.first}}}}));
+
+  // A third exchange keeps the whole chain, nearest actor outermost (RFC 8693 §4.1).
+  auto third = client("acme", {"Machine.Invoke"}, {}, {std::string(kGrantTokenExchange)});
+  IssuedToken thrice = issued(exchange(third, twice.access_token));
+  json::value want = json::object{
+      {"sub", third.first},
+      {"act", json::object{{"sub", second.first}, {"act", json::object{{"sub", first.first}}}}}};
+  EXPECT_EQ(payload_of(thrice.access_token).at("act"), want);
+  auto r = auth.authenticate(thrice.access_token, kNow);
+  ASSERT_EQ(r.status, AuthResult::Status::ok) << r.detail;
+  EXPECT_EQ(r.principal->actor, third.first);
+  EXPECT_EQ(r.principal->prior_actors, (std::vector<std::string>{second.first, first.first}));
+}
+
+TEST_F(TokenServiceTest, DelegationChainsAreBounded) {
+  std::string token = user_token("acme");
+  int issued_count = 0;
+  for (int i = 0; i < 12; ++i) {
+    auto agent = client("acme", {"Machine.Invoke"}, {}, {std::string(kGrantTokenExchange)});
+    auto out = ts.handle(exchange(agent, token), kNow);
+    if (auto* e = std::get_if<OAuthError>(&out)) {
+      EXPECT_EQ(e->error, "invalid_grant");
+      break;
+    }
+    token = std::get<IssuedToken>(out).access_token;
+    ++issued_count;
+  }
+  EXPECT_EQ(issued_count, 8);  // act nests at most eight actors
+  EXPECT_EQ(auth.authenticate(token, kNow).status, AuthResult::Status::ok);
 }
 
 TEST_F(TokenServiceTest, ExchangeCannotWidenScope) {
