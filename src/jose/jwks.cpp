@@ -101,13 +101,15 @@ JwksVerifyResult verify_jws_with_set(std::string_view token, const JwkSet& set,
                                      const VerifyOptions& options) {
   JwksVerifyResult out;
   try {
-    ParsedJws parsed;
+    // Parsed once; each candidate key then runs verify_jws's remaining steps on the same parse.
+    detail::JwsView view;
     try {
-      parsed = parse_jws(token, options.jws);
+      view = detail::parse_jws_view(token, options.jws);
     } catch (const JoseError& e) {
       out.reason = e.what();
       return out;
     }
+    const ParsedJws& parsed = view.parsed;
     if (std::find(allowed_algs.begin(), allowed_algs.end(), parsed.alg) == allowed_algs.end()) {
       out.reason = "alg '" + std::string(alg_name(parsed.alg)) + "' is not allowed for this issuer";
       return out;
@@ -121,7 +123,7 @@ JwksVerifyResult verify_jws_with_set(std::string_view token, const JwkSet& set,
       return out;
     }
     for (const PublicKey* key : cands) {
-      VerifyResult r = verify_jws(token, *key, options);
+      VerifyResult r = detail::verify_parsed(view, *key, options);
       if (r.ok) {
         static_cast<VerifyResult&>(out) = std::move(r);
         return out;

@@ -1,6 +1,8 @@
 #include "jose/jws.h"
 
 #include <set>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/json/basic_parser_impl.hpp>
@@ -14,8 +16,92 @@ namespace json = boost::json;
 
 [[noreturn]] void fail(const std::string& why) { throw JoseError("jws: " + why); }
 
-// Streaming handler that only records member names per object to find duplicates (Boost.JSON's
-// value builder silently keeps the last one). Values are not materialized.
+// Builds the document exactly as boost::json::parse does (same value_stack calls) and counts every
+// member the parser reports. value_stack::push_object keeps only the last of members with equal
+// (unescaped) names, so the document holds a duplicate at some depth iff the built objects hold
+// fewer members in total than were parsed (see member_count).
+struct CountingValueHandler {
+  static constexpr std::size_t max_object_size = json::object::max_size();
+  static constexpr std::size_t max_array_size = json::array::max_size();
+  static constexpr std::size_t max_key_size = json::string::max_size();
+  static constexpr std::size_t max_string_size = json::string::max_size();
+
+  json::value_stack st;
+  std::size_t members = 0;
+
+  CountingValueHandler(unsigned char* temp, std::size_t size) : st({}, temp, size) {}
+
+  bool on_document_begin(json::error_code&) { return true; }
+  bool on_document_end(json::error_code&) { return true; }
+  bool on_object_begin(json::error_code&) { return true; }
+  bool on_object_end(std::size_t n, json::error_code&) {
+    members += n;
+    st.push_object(n);
+    return true;
+  }
+  bool on_array_begin(json::error_code&) { return true; }
+  bool on_array_end(std::size_t n, json::error_code&) {
+    st.push_array(n);
+    return true;
+  }
+  bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
+    st.push_chars(s);
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, json::error_code&) {
+    st.push_key(s);
+    return true;
+  }
+  bool on_string_part(json::string_view s, std::size_t, json::error_code&) {
+    st.push_chars(s);
+    return true;
+  }
+  bool on_string(json::string_view s, std::size_t, json::error_code&) {
+    st.push_string(s);
+    return true;
+  }
+  bool on_number_part(json::string_view, json::error_code&) { return true; }
+  bool on_int64(std::int64_t i, json::string_view, json::error_code&) {
+    st.push_int64(i);
+    return true;
+  }
+  bool on_uint64(std::uint64_t u, json::string_view, json::error_code&) {
+    st.push_uint64(u);
+    return true;
+  }
+  bool on_double(double d, json::string_view, json::error_code&) {
+    st.push_double(d);
+    return true;
+  }
+  bool on_bool(bool b, json::error_code&) {
+    st.push_bool(b);
+    return true;
+  }
+  bool on_null(json::error_code&) {
+    st.push_null();
+    return true;
+  }
+  bool on_comment_part(json::string_view, json::error_code&) { return true; }
+  bool on_comment(json::string_view, json::error_code&) { return true; }
+};
+
+// Members held by the objects in `v`, at every depth. Recursion is bounded by kMaxJsonDepth.
+std::size_t member_count(const json::value& v) {
+  std::size_t n = 0;
+  if (const auto* o = v.if_object()) {
+    n = o->size();
+    for (const auto& kv : *o)
+      if (kv.value().is_structured()) n += member_count(kv.value());
+  } else if (const auto* a = v.if_array()) {
+    for (const auto& e : *a)
+      if (e.is_structured()) n += member_count(e);
+  }
+  return n;
+}
+
+// Error path only (the text is already known to be invalid JSON): whether a duplicate member name
+// comes before the syntax error, in which case the text is reported as a duplicate rather than as
+// invalid JSON. Records member names per object; values are not materialized.
 struct DuplicateKeyHandler {
   static constexpr std::size_t max_array_size = std::size_t(-1);
   static constexpr std::size_t max_object_size = std::size_t(-1);
@@ -99,8 +185,41 @@ json::object decode_object(std::string_view b64, const char* what) {
   }
 }
 
-Alg header_alg(const json::object& h) {
-  const auto* v = h.if_contains("alg");
+// The header members the rules look at, found in one pass over the header (a handful of
+// members) instead of one lookup per name. Member names are unique (duplicates are rejected
+// before), so each pointer is that member or null when absent.
+struct HeaderMembers {
+  const json::value* alg = nullptr;
+  const json::value* jwk = nullptr;
+  const json::value* jku = nullptr;
+  const json::value* x5u = nullptr;
+  const json::value* x5c = nullptr;
+  const json::value* crit = nullptr;
+  const json::value* typ = nullptr;
+  const json::value* cty = nullptr;
+  const json::value* kid = nullptr;
+
+  explicit HeaderMembers(const json::object& h) {
+    for (const auto& kv : h) {
+      const std::string_view k = kv.key();
+      const json::value* v = &kv.value();
+      if (k.size() == 3) {
+        if (k == "alg") alg = v;
+        else if (k == "typ") typ = v;
+        else if (k == "kid") kid = v;
+        else if (k == "cty") cty = v;
+        else if (k == "jwk") jwk = v;
+        else if (k == "jku") jku = v;
+        else if (k == "x5u") x5u = v;
+        else if (k == "x5c") x5c = v;
+      } else if (k == "crit") {
+        crit = v;
+      }
+    }
+  }
+};
+
+Alg header_alg(const json::value* v) {
   if (!v) fail("missing alg");
   if (!v->is_string()) fail("alg is not a string");
   const std::string_view name = v->get_string();
@@ -112,23 +231,27 @@ Alg header_alg(const json::object& h) {
   return *alg;
 }
 
+// The rules run in a fixed order (alg first, so "alg none" is named as such), whatever the
+// order of the members in the header.
 void check_header(const json::object& h, const JwsOptions& options, ParsedJws& out) {
-  out.alg = header_alg(h);
+  const HeaderMembers m(h);
+  out.alg = header_alg(m.alg);
 
   // Keys embedded in or referenced by the token are never trusted: the key comes from the
   // issuer's configured JWKS only. (x5t / x5t#S256 are ignored, never used.)
-  for (const char* name : {"jwk", "jku", "x5u", "x5c"})
-    if (h.contains(name)) fail(std::string("header carries a key ('") + name + "'), not allowed");
+  for (const auto& [name, member] : {std::pair{"jwk", m.jwk}, std::pair{"jku", m.jku},
+                                      std::pair{"x5u", m.x5u}, std::pair{"x5c", m.x5c}})
+    if (member) fail(std::string("header carries a key ('") + name + "'), not allowed");
 
   // We understand no extensions, so any crit fails; an empty or non-array crit is malformed
   // (RFC 7515 §4.1.11).
-  if (const auto* crit = h.if_contains("crit")) {
+  if (const auto* crit = m.crit) {
     if (!crit->is_array()) fail("crit is not an array");
     if (crit->get_array().empty()) fail("crit is empty");
     fail("crit names an unsupported extension");
   }
 
-  if (const auto* typ = h.if_contains("typ")) {
+  if (const auto* typ = m.typ) {
     if (!typ->is_string()) fail("typ is not a string");
     const std::string_view t = strip_application(typ->get_string());
     if (!iequals(t, "JWT") && !iequals(t, "at+jwt"))
@@ -138,13 +261,13 @@ void check_header(const json::object& h, const JwsOptions& options, ParsedJws& o
     fail("missing typ");
   }
 
-  if (const auto* cty = h.if_contains("cty")) {
+  if (const auto* cty = m.cty) {
     if (!cty->is_string()) fail("cty is not a string");
     if (iequals(strip_application(cty->get_string()), "JWT"))
       fail("nested token (cty JWT) is not supported");
   }
 
-  if (const auto* kid = h.if_contains("kid")) {
+  if (const auto* kid = m.kid) {
     if (!kid->is_string()) fail("kid is not a string");
     const auto& s = kid->get_string();
     if (s.empty() || s.size() > kMaxKidLength) fail("kid length must be 1..256");
@@ -156,21 +279,37 @@ void check_header(const json::object& h, const JwsOptions& options, ParsedJws& o
 
 json::object parse_json_object_strict(std::string_view text) {
   const json::parse_options opt = strict_options();
-  {
-    json::basic_parser<DuplicateKeyHandler> p(opt);
-    json::error_code ec;
-    p.write_some(false, text.data(), text.size(), ec);
-    if (p.handler().duplicate) throw JoseError("json: duplicate member name");
-    if (ec) throw JoseError("json: invalid JSON (" + ec.message() + ")");
-  }
+  // One pass: the parser's own stack buffer, as json::parse uses.
+  unsigned char temp[BOOST_JSON_STACK_BUFFER_SIZE];
+  json::basic_parser<CountingValueHandler> p(opt, temp, sizeof temp);
+  p.handler().st.reset();
   json::error_code ec;
-  json::value v = json::parse(json::string_view(text.data(), text.size()), ec, {}, opt);
-  if (ec) throw JoseError("json: invalid JSON (" + ec.message() + ")");
+  const std::size_t used = p.write_some(false, text.data(), text.size(), ec);
+  if (ec) {
+    json::basic_parser<DuplicateKeyHandler> dup(opt);
+    json::error_code dup_ec;
+    dup.write_some(false, text.data(), text.size(), dup_ec);
+    if (dup.handler().duplicate) throw JoseError("json: duplicate member name");
+    throw JoseError("json: invalid JSON (" + ec.message() + ")");
+  }
+  const std::size_t parsed_members = p.handler().members;
+  json::value v = p.handler().st.release();
+  if (member_count(v) != parsed_members) throw JoseError("json: duplicate member name");
+  if (used < text.size()) {  // what json::parse calls extra_data
+    throw JoseError("json: invalid JSON (" +
+                    json::error_code(json::make_error_code(json::error::extra_data)).message() +
+                    ")");
+  }
   if (!v.is_object()) throw JoseError("json: not an object");
   return std::move(v.get_object());
 }
 
-ParsedJws parse_jws(std::string_view token, const JwsOptions& options) {
+namespace {
+
+// parse_jws's work. With `fill_copies` (parse_jws), ParsedJws::signing_input and payload_bytes
+// are filled too; verify_jws needs neither (it verifies over the view into the token), so it
+// skips those copies.
+detail::JwsView parse_view(std::string_view token, const JwsOptions& options, bool fill_copies) {
   if (token.size() > kMaxJwsSize) fail("token larger than 16 KiB");
   const auto d1 = token.find('.');
   const auto d2 = d1 == std::string_view::npos ? d1 : token.find('.', d1 + 1);
@@ -181,7 +320,8 @@ ParsedJws parse_jws(std::string_view token, const JwsOptions& options) {
   const std::string_view s64 = token.substr(d2 + 1);
   if (h64.empty()) fail("empty header");
 
-  ParsedJws out;
+  detail::JwsView v;
+  ParsedJws& out = v.parsed;
   out.header = decode_object(h64, "header");
   check_header(out.header, options, out);  // first, so "alg none" is named as such
   if (s64.empty()) fail("empty signature");
@@ -195,54 +335,84 @@ ParsedJws parse_jws(std::string_view token, const JwsOptions& options) {
       fail(std::string("payload: ") + e.what());
     }
   }
-  out.payload_bytes = std::move(*payload);
+  if (fill_copies || !options.require_json_payload) out.payload_bytes = std::move(*payload);
 
   auto sig = core::base64url_decode(s64);
   if (!sig) fail("signature is not canonical base64url");
   out.signature = std::move(*sig);
-  out.signing_input = std::string(token.substr(0, d2));
-  return out;
+  v.signing_input = token.substr(0, d2);
+  if (fill_copies) out.signing_input = std::string(v.signing_input);
+  return v;
 }
 
-VerifyResult verify_jws(std::string_view token, const PublicKey& key,
-                        const VerifyOptions& options) {
+}  // namespace
+
+namespace detail {
+
+JwsView parse_jws_view(std::string_view token, const JwsOptions& options) {
+  return parse_view(token, options, false);
+}
+
+VerifyResult verify_parsed(JwsView& jws, const PublicKey& key, const VerifyOptions& options) {
   VerifyResult r;
   try {
-    ParsedJws jws = parse_jws(token, options.jws);
+    const Alg alg = jws.parsed.alg;
     if (!key.use().empty() && key.use() != "sig") {
       r.reason = "jws: key is not a signing key (use=" + key.use() + ")";
       return r;
     }
-    if (!key_fits(key, jws.alg)) {
-      r.reason = "jws: alg " + std::string(alg_name(jws.alg)) + " does not fit the key type";
+    if (!key_fits(key, alg)) {
+      r.reason = "jws: alg " + std::string(alg_name(alg)) + " does not fit the key type";
       return r;
     }
-    if (!key.alg().empty() && key.alg() != alg_name(jws.alg)) {
-      r.reason = "jws: alg " + std::string(alg_name(jws.alg)) + " differs from the key's alg " +
+    if (!key.alg().empty() && key.alg() != alg_name(alg)) {
+      r.reason = "jws: alg " + std::string(alg_name(alg)) + " differs from the key's alg " +
                  key.alg();
       return r;
     }
-    if (jws.kid && !key.kid().empty() && *jws.kid != key.kid()) {
+    if (jws.parsed.kid && !key.kid().empty() && *jws.parsed.kid != key.kid()) {
       r.reason = "jws: token kid does not match the key's kid";
       return r;
     }
-    if (!verify(key, jws.alg, jws.signing_input, jws.signature)) {
+    if (!verify(key, alg, jws.signing_input, jws.parsed.signature)) {
       r.reason = "jws: signature verification failed";
       return r;
     }
-    if (auto bad = check_claims(jws.payload, options.claims)) {
+    if (auto bad = check_claims(jws.parsed.payload, options.claims)) {
       r.reason = *bad;
       return r;
     }
     r.ok = true;
-    r.header = std::move(jws.header);
-    r.payload = std::move(jws.payload);
+    r.header = std::move(jws.parsed.header);
+    r.payload = std::move(jws.parsed.payload);
   } catch (const JoseError& e) {
     r.reason = e.what();
   } catch (const std::exception& e) {
     r.reason = std::string("jws: internal error: ") + e.what();
   }
   return r;
+}
+
+}  // namespace detail
+
+ParsedJws parse_jws(std::string_view token, const JwsOptions& options) {
+  return std::move(parse_view(token, options, true).parsed);
+}
+
+VerifyResult verify_jws(std::string_view token, const PublicKey& key,
+                        const VerifyOptions& options) {
+  try {
+    detail::JwsView jws = detail::parse_jws_view(token, options.jws);
+    return detail::verify_parsed(jws, key, options);  // catches its own errors
+  } catch (const JoseError& e) {
+    VerifyResult r;
+    r.reason = e.what();
+    return r;
+  } catch (const std::exception& e) {
+    VerifyResult r;
+    r.reason = std::string("jws: internal error: ") + e.what();
+    return r;
+  }
 }
 
 }  // namespace pc::jose

@@ -70,4 +70,23 @@ struct VerifyResult {
 // kid) is the caller's job.
 VerifyResult verify_jws(std::string_view token, const PublicKey& key, const VerifyOptions& options);
 
+// The two halves of verify_jws, for verify_jws_with_set (parse once, then try each candidate key).
+// Not for other callers: use parse_jws / verify_jws.
+namespace detail {
+
+// parse_jws's checks without its copies: `parsed.signing_input` stays empty (`signing_input`
+// views the token, which must outlive it) and `parsed.payload_bytes` is only filled when
+// options.require_json_payload is off.
+struct JwsView {
+  ParsedJws parsed;
+  std::string_view signing_input;
+};
+JwsView parse_jws_view(std::string_view token, const JwsOptions& options);
+
+// verify_jws after its parse: key checks, signature, claims. On success the header and payload
+// are moved into the result; on failure `jws` is left intact for the next key. Never throws.
+VerifyResult verify_parsed(JwsView& jws, const PublicKey& key, const VerifyOptions& options);
+
+}  // namespace detail
+
 }  // namespace pc::jose
