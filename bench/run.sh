@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Portcullis vs nginx, side by side, in one run; prints req/s and p99 ratios.
+# Portcullis vs nginx and HAProxy, side by side, in one run; prints req/s and p99 ratios.
 # Called by `make bench` after the release build. See bench/README.md.
+#
+# Scenarios: GET /healthz (gateway vs nginx), the proxied invoke with a bearer token of the
+# gateway's own issuer (gateway vs nginx), and GET /v1/agents with an RS256 token of an external
+# issuer (gateway vs HAProxy 2.6 jwt_verify + http-request return).
 #
 # Knobs (environment):
 #   BENCH_SECONDS=10        measured run per scenario and peer
@@ -13,12 +17,18 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_DIR="$ROOT/bench"
 RESULTS_DIR="$BENCH_DIR/results"
 POST_LUA="$BENCH_DIR/post.lua"
+BEARER_LUA="$BENCH_DIR/bearer.lua"
 BIN=${PORTCULLIS_BIN:-$ROOT/build/portcullis}
 DURATION=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNECTIONS:-50}
 WARMUP=${BENCH_WARMUP:-2}
 START_TIMEOUT=15  # seconds to wait for anything to come up
 GOAL=0.90         # gateway req/s must be >= GOAL x nginx req/s
+AUTH_GOAL=1.20    # GET /v1/agents: gateway req/s must be >= AUTH_GOAL x HAProxy req/s ...
+AUTH_P99_GOAL=1.00  # ... and its p99 no worse (gateway p99 / HAProxy p99 <= AUTH_P99_GOAL)
+# The external issuer whose RS256 token both the gateway and HAProxy verify.
+BENCH_ISSUER=https://bench.example
+BENCH_AUDIENCE=bench
 
 die() {
   echo "bench: error: $*" >&2
@@ -31,13 +41,22 @@ for v in DURATION CONNS; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_SECONDS / BENCH_CONNECTIONS must be positive integers (got ${!v})"
 done
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a non-negative integer (got $WARMUP)"
-for tool in wrk nginx curl awk timeout setsid; do
+for tool in wrk nginx haproxy curl awk timeout setsid openssl node; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found (install the bench tools: make deps-bench)"
 done
 [[ -x $BIN ]] || die "gateway binary not found at $BIN (build it first: make build)"
-[[ -f $POST_LUA ]] || die "missing $POST_LUA"
+for f in "$POST_LUA" "$BEARER_LUA" "$BENCH_DIR/make-token.mjs"; do [[ -f $f ]] || die "missing $f"; done
+[[ -f $ROOT/node_modules/jose/package.json ]] ||
+  die "the 'jose' npm package is missing (install it: bash scripts/install-npm.sh, or make deps-bench)"
+# jwt_verify arrived in HAProxy 2.5; the peer we compare with is Debian bookworm's 2.6.
+HAPROXY_VERSION=$(haproxy -v 2>/dev/null | awk '/version/ {print $3; exit}')
+case $HAPROXY_VERSION in
+  2.6.*) ;;
+  2.[5-9].* | 2.[1-9][0-9].* | 3.*) note "warning: HAProxy $HAPROXY_VERSION, not 2.6: the HAProxy row is not comparable with earlier runs" ;;
+  *) die "HAProxy ${HAPROXY_VERSION:-?} has no jwt_verify (need >= 2.5; Debian bookworm ships 2.6)" ;;
+esac
 
-# Pinning: gateway and nginx on core 0 (one at a time under load), wrk and the
+# Pinning: gateway, nginx and HAProxy on core 0 (one at a time under load), wrk and the
 # example agent on core 1. Without two usable cores we run unpinned and say so.
 PIN=0
 if command -v taskset >/dev/null 2>&1 && [[ $(nproc 2>/dev/null || echo 1) -ge 2 ]] &&
@@ -141,19 +160,56 @@ free_port() { # a free loopback port: bind port 0, read it back, close
   return 1
 }
 
-# check_response NAME METHOD URL EXPECT : one request by hand before benchmarking it
+# http_probe METHOD URL [TOKEN] : one request the way wrk sends it; prints the body, a newline
+# and the status code
+http_probe() {
+  local method=$1 url=$2 token=${3:-} args=(-s --max-time 5 -w '\n%{http_code}')
+  [[ -n $token ]] && args+=(-H "Authorization: Bearer $token")
+  [[ $method == POST ]] && args+=(-X POST -H 'Content-Type: application/json' --data '{"input":"hello"}')
+  curl "${args[@]}" "$url" 2>/dev/null || true
+}
+
+# check_response NAME METHOD URL EXPECT [TOKEN] : one request by hand before benchmarking it
 check_response() {
-  local name=$1 method=$2 url=$3 expect=$4 out code
-  if [[ $method == POST ]]; then
-    out=$(curl -s --max-time 5 -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' \
-      --data '{"input":"hello"}' "$url" 2>/dev/null || true)
-  else
-    out=$(curl -s --max-time 5 -w '\n%{http_code}' "$url" 2>/dev/null || true)
-  fi
+  local name=$1 method=$2 url=$3 expect=$4 token=${5:-} out code
+  out=$(http_probe "$method" "$url" "$token")
   code=${out##*$'\n'}
   if [[ $code != 200 || $out != *"$expect"* ]]; then
     die "$name: $method $url answered ${code:-nothing} (expected 200 containing $expect): ${out%$'\n'*}"
   fi
+}
+
+# check_refused NAME METHOD URL WHAT [TOKEN] : must answer 401 or 403 (proves the peer checks tokens)
+check_refused() {
+  local name=$1 method=$2 url=$3 what=$4 token=${5:-} out code
+  out=$(http_probe "$method" "$url" "$token")
+  code=${out##*$'\n'}
+  if [[ $code != 401 && $code != 403 ]]; then
+    die "$name: $method $url with $what answered ${code:-nothing}, expected 401 or 403: ${out%$'\n'*}"
+  fi
+}
+
+# demo_token : a fresh access token of the gateway's built-in issuer for tenant "demo", obtained
+# the way a client does: the client credentials --demo wrote, POST /oauth2/token, HTTP Basic.
+demo_token() {
+  local creds=$TMP/gw-data/demo-credentials.json fields out
+  [[ -s $creds ]] || die "gateway: $creds was not written (serve --demo)"
+  fields=$(node -e '
+    const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const t = (c.tenants || {}).demo || {};
+    if (!c.token_url || !t.client_id || !t.client_secret) process.exit(1);
+    console.log([c.token_url, t.client_id, t.client_secret].join("\n"));' "$creds") ||
+    die "gateway: $creds has no token_url or demo client credentials"
+  local url=${fields%%$'\n'*} rest=${fields#*$'\n'}
+  local id=${rest%%$'\n'*} secret=${rest#*$'\n'}
+  [[ $url == "$GW"/* ]] || die "gateway: token_url $url is not on the gateway under test ($GW)"
+  out=$(curl -s --max-time 5 -w '\n%{http_code}' -u "$id:$secret" --data grant_type=client_credentials "$url" \
+    2>/dev/null || true)
+  [[ ${out##*$'\n'} == 200 ]] || die "gateway: POST $url answered ${out##*$'\n'}: ${out%$'\n'*}"
+  node -e '
+    const r = JSON.parse(process.argv[1]);
+    if (typeof r.access_token !== "string" || !r.access_token) process.exit(1);
+    console.log(r.access_token);' "${out%$'\n'*}" || die "gateway: no access_token in the token response"
 }
 
 # ---------------------------------------------------------------- start the peers
@@ -163,6 +219,21 @@ AGENT_PID=$LAST_PID
 wait_listening "example agent" "$AGENT_PID" "$AGENT_OUT" "$TMP/agent.err"
 AGENT_PORT=$LISTEN_PORT
 
+# The external issuer of the GET /v1/agents scenario: an RSA key pair made now, its public half
+# as a JWKS file for the gateway and as PEM for HAProxy, one RS256 token (valid for a day) and
+# the same token with a changed claim and the original signature.
+AUTH=$TMP/auth
+mkdir -p "$AUTH"
+if ! openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$AUTH/priv.pem" 2>"$AUTH/openssl.err" ||
+  ! openssl pkey -in "$AUTH/priv.pem" -pubout -out "$AUTH/pub.pem" 2>>"$AUTH/openssl.err"; then
+  show_logs "$AUTH/openssl.err"
+  die "openssl could not make the RSA key pair"
+fi
+(cd "$ROOT" && node "$BENCH_DIR/make-token.mjs" "$AUTH/priv.pem" "$AUTH" "$BENCH_ISSUER" "$BENCH_AUDIENCE" demo) \
+  >"$AUTH/node.log" 2>&1 || { show_logs "$AUTH/node.log"; die "bench/make-token.mjs failed"; }
+RS_TOKEN=$(<"$AUTH/token")
+RS_TAMPERED=$(<"$AUTH/tampered")
+
 mkdir -p "$TMP/gw-data"
 cat >"$TMP/portcullis.yaml" <<EOF
 data_dir: $TMP/gw-data
@@ -170,8 +241,16 @@ server:
   listen: "127.0.0.1:0"
   threads: 1
 # info level so the "listening" line is printed; nothing else is logged per request
-# because the access log is off (as it is for nginx).
+# because the access log is off (as it is for nginx and HAProxy).
 log: {level: info, access: false}
+# The external issuer of the GET /v1/agents scenario (tokens for tenant "demo", seeded by --demo).
+issuers:
+  - name: bench
+    issuer: "$BENCH_ISSUER"
+    discovery: false
+    jwks_file: $AUTH/jwks.json
+    audiences: ["$BENCH_AUDIENCE"]
+    algorithms: [RS256]
 EOF
 GW_OUT=$TMP/gateway.log
 start_bg 0 "$GW_OUT" "$TMP/gateway.err" "$BIN" serve --config "$TMP/portcullis.yaml" --demo \
@@ -220,6 +299,8 @@ http {
       proxy_pass http://agent_upstream/invocations;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+      # The gateway never forwards the caller's Authorization header; an empty value drops it.
+      proxy_set_header Authorization "";
       proxy_set_header X-Request-Id \$request_id;
       proxy_set_header X-Forwarded-For \$remote_addr;
       proxy_set_header X-Forwarded-Proto \$scheme;
@@ -240,19 +321,82 @@ wait_http "nginx" "$NGINX_PID" "http://127.0.0.1:$NGINX_PORT/healthz" "$TMP/ngin
 GW=http://127.0.0.1:$GW_PORT
 NG=http://127.0.0.1:$NGINX_PORT
 AG=http://127.0.0.1:$AGENT_PORT
+DEMO_TOKEN=$(demo_token)
 check_response "gateway" GET "$GW/healthz" '"status":"ok"'
 check_response "nginx" GET "$NG/healthz" '"status":"ok"'
-check_response "gateway" POST "$GW/v1/agents/echo/invoke" '"echo":"hello"'
-check_response "nginx" POST "$NG/v1/agents/echo/invoke" '"echo":"hello"'
-check_response "example agent" POST "$AG/invocations" '"echo":"hello"'
+check_refused "gateway" POST "$GW/v1/agents/echo/invoke" "no token"
+check_response "gateway" POST "$GW/v1/agents/echo/invoke" '"echo":"hello"' "$DEMO_TOKEN"
+check_response "nginx" POST "$NG/v1/agents/echo/invoke" '"echo":"hello"' "$DEMO_TOKEN"
+check_response "example agent" POST "$AG/invocations" '"echo":"hello"' "$DEMO_TOKEN"
+check_response "gateway" GET "$GW/v1/agents" '"name":"echo"' "$RS_TOKEN"
+check_refused "gateway" GET "$GW/v1/agents" "a tampered RS256 token" "$RS_TAMPERED"
+check_refused "gateway" GET "$GW/v1/agents" "no token"
+
+# HAProxy answers GET /v1/agents with the very bytes the gateway sends (same body, same length).
+curl -s --max-time 5 -o "$AUTH/agents.json" -H "Authorization: Bearer $RS_TOKEN" "$GW/v1/agents" ||
+  die "gateway: GET /v1/agents failed"
+HAPROXY_PORT=$(free_port) || die "could not find a free port for HAProxy"
+HAPROXY_PLAIN_PORT=$(free_port) || die "could not find a free port for HAProxy"
+[[ $HAPROXY_PORT != "$HAPROXY_PLAIN_PORT" ]] || die "could not find two free ports for HAProxy"
+cat >"$TMP/haproxy.cfg" <<EOF
+# generated by bench/run.sh
+global
+  nbthread 1
+  maxconn 4096
+  pidfile $TMP/haproxy.pid
+defaults
+  mode http
+  maxconn 4096
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  timeout http-keep-alive 30s
+# What the gateway does for GET /v1/agents with an external issuer's token: the bearer token,
+# alg RS256 only, the signature against the issuer's key, iss, aud, exp and the tenant claim, then
+# the agents list. Like the gateway it stamps a request id on the response. No logging (the
+# gateway's access log is off too). HAProxy 2.6 has no verified-token cache: jwt_verify checks the
+# RSA signature on every request.
+frontend jwt
+  bind 127.0.0.1:$HAPROXY_PORT
+  http-request set-var(txn.bearer) http_auth_bearer
+  http-request set-var(txn.alg) var(txn.bearer),jwt_header_query('\$.alg')
+  http-request deny deny_status 401 unless { var(txn.alg) -m str RS256 }
+  http-request deny deny_status 401 unless { var(txn.bearer),jwt_verify(txn.alg,"$AUTH/pub.pem") -m int 1 }
+  http-request deny deny_status 401 unless { var(txn.bearer),jwt_payload_query('\$.iss') -m str "$BENCH_ISSUER" }
+  http-request deny deny_status 401 unless { var(txn.bearer),jwt_payload_query('\$.aud') -m str "$BENCH_AUDIENCE" }
+  http-request set-var(txn.now) date
+  http-request set-var(txn.exp) var(txn.bearer),jwt_payload_query('\$.exp','int')
+  http-request deny deny_status 401 if { var(txn.exp),sub(txn.now) -m int le 0 }
+  http-request deny deny_status 401 unless { var(txn.bearer),jwt_payload_query('\$.tenantid') -m str demo }
+  http-request return status 200 content-type "application/json" hdr X-Request-Id "%[uuid]" file $AUTH/agents.json
+# Reference: the same answer with no token check, HAProxy's own HTTP cost.
+frontend nojwt
+  bind 127.0.0.1:$HAPROXY_PLAIN_PORT
+  http-request return status 200 content-type "application/json" hdr X-Request-Id "%[uuid]" file $AUTH/agents.json
+EOF
+if ! timeout 10 haproxy -c -q -f "$TMP/haproxy.cfg" >"$TMP/haproxy-check.log" 2>&1; then
+  show_logs "$TMP/haproxy-check.log"
+  die "HAProxy rejected the generated configuration"
+fi
+# -db: foreground, no daemon, no master process: one process, one thread, pinned like the others.
+start_bg 0 "$TMP/haproxy.out" "$TMP/haproxy.err" haproxy -db -f "$TMP/haproxy.cfg"
+HAPROXY_PID=$LAST_PID
+wait_http "HAProxy" "$HAPROXY_PID" "http://127.0.0.1:$HAPROXY_PLAIN_PORT/v1/agents" "$TMP/haproxy.err"
+HA=http://127.0.0.1:$HAPROXY_PORT
+HA_PLAIN=http://127.0.0.1:$HAPROXY_PLAIN_PORT
+check_response "HAProxy" GET "$HA/v1/agents" '"name":"echo"' "$RS_TOKEN"
+check_refused "HAProxy" GET "$HA/v1/agents" "a tampered RS256 token" "$RS_TAMPERED"
+check_refused "HAProxy" GET "$HA/v1/agents" "no token"
+check_response "HAProxy (no JWT check)" GET "$HA_PLAIN/v1/agents" '"name":"echo"' "$RS_TOKEN"
 
 # ---------------------------------------------------------------- measure
-check_alive() { # check_alive WHEN : all three servers still running?
+check_alive() { # check_alive WHEN : all four servers still running?
   local name pid
-  for name in "example agent:$AGENT_PID" "gateway:$GW_PID" "nginx:$NGINX_PID"; do
+  for name in "example agent:$AGENT_PID" "gateway:$GW_PID" "nginx:$NGINX_PID" "HAProxy:$HAPROXY_PID"; do
     pid=${name##*:}
     if ! kill -0 "$pid" 2>/dev/null; then
-      show_logs "$GW_OUT" "$TMP/gateway.err" "$AGENT_OUT" "$TMP/agent.err" "$TMP/nginx-error.log" "$TMP/nginx.err"
+      show_logs "$GW_OUT" "$TMP/gateway.err" "$AGENT_OUT" "$TMP/agent.err" "$TMP/nginx-error.log" "$TMP/nginx.err" \
+        "$TMP/haproxy.err"
       die "${name%:*} (pid $pid) died $1"
     fi
   done
@@ -272,8 +416,10 @@ to_ms() { # wrk latency ("812.00us", "1.23ms", "2.01s", "1.50m") -> milliseconds
   }'
 }
 
-wrk_cmd() { # wrk_cmd SECONDS URL [LUA] &  (run in the background only: it execs) wrk on core 1, bounded by timeout
-  local secs=$1 url=$2 lua=${3:-}
+wrk_cmd() { # wrk_cmd SECONDS URL [LUA] [TOKEN] &  (background only: it execs) wrk on core 1, bounded by timeout
+  local secs=$1 url=$2 lua=${3:-} token=${4:-}
+  # the lua scripts read the token from the environment (not on the command line, not in the output)
+  [[ -n $token ]] && export BENCH_BEARER=$token
   local cmd=(wrk -t1 -c"$CONNS" -d"${secs}s" --timeout 5s --latency)
   [[ -n $lua ]] && cmd+=(-s "$lua")
   cmd+=("$url")
@@ -281,19 +427,19 @@ wrk_cmd() { # wrk_cmd SECONDS URL [LUA] &  (run in the background only: it execs
   exec timeout -k 5 $((secs + 30)) "${cmd[@]}" # exec: WRK_PID is then timeout itself
 }
 
-# measure KEY PEER URL [LUA] : warm-up, then the measured run; results into the arrays
+# measure KEY PEER URL [LUA] [TOKEN] : warm-up, then the measured run; results into the arrays
 measure() {
-  local key=$1 peer=$2 url=$3 lua=${4:-} out id=$1/$2 rc=0
+  local key=$1 peer=$2 url=$3 lua=${4:-} token=${5:-} out id=$1/$2 rc=0
   out="$RAW_DIR/${key}-${peer}.txt"
   note "$key / $peer: warm-up ${WARMUP}s, then ${DURATION}s ($url)"
   if ((WARMUP > 0)); then
-    wrk_cmd "$WARMUP" "$url" "$lua" >"$out.warmup" 2>&1 &
+    wrk_cmd "$WARMUP" "$url" "$lua" "$token" >"$out.warmup" 2>&1 &
     WRK_PID=$!
     wait "$WRK_PID" || rc=$?
     WRK_PID=
     ((rc == 0)) || { cat "$out.warmup" >&2; die "wrk warm-up failed for $key / $peer (exit $rc)"; }
   fi
-  wrk_cmd "$DURATION" "$url" "$lua" >"$out" 2>&1 &
+  wrk_cmd "$DURATION" "$url" "$lua" "$token" >"$out" 2>&1 &
   WRK_PID=$!
   wait "$WRK_PID" || rc=$?
   WRK_PID=
@@ -313,19 +459,27 @@ measure() {
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 STARTED_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-note "gateway :$GW_PORT, nginx :$NGINX_PORT, example agent :$AGENT_PORT; load average $LOAD_START"
+note "gateway :$GW_PORT, nginx :$NGINX_PORT, HAProxy :$HAPROXY_PORT (no JWT check :$HAPROXY_PLAIN_PORT), example agent :$AGENT_PORT; load average $LOAD_START"
 
 measure healthz gateway "$GW/healthz"
 measure healthz nginx "$NG/healthz"
-measure invoke gateway "$GW/v1/agents/echo/invoke" "$POST_LUA"
-measure invoke nginx "$NG/v1/agents/echo/invoke" "$POST_LUA"
-measure direct agent "$AG/invocations" "$POST_LUA"
+# A fresh token (they live 15 minutes): the same one for all three invoke rows, so the requests
+# from wrk are byte for byte the same.
+DEMO_TOKEN=$(demo_token)
+measure invoke gateway "$GW/v1/agents/echo/invoke" "$POST_LUA" "$DEMO_TOKEN"
+measure invoke nginx "$NG/v1/agents/echo/invoke" "$POST_LUA" "$DEMO_TOKEN"
+measure direct agent "$AG/invocations" "$POST_LUA" "$DEMO_TOKEN"
+measure agents gateway "$GW/v1/agents" "$BEARER_LUA" "$RS_TOKEN"
+measure agents haproxy "$HA/v1/agents" "$BEARER_LUA" "$RS_TOKEN"
+measure nojwt haproxy "$HA_PLAIN/v1/agents" "$BEARER_LUA" "$RS_TOKEN"
 
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 
 # ---------------------------------------------------------------- report
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a != "") printf "%.2f", a / b; else print "n/a" }'; }
-meets() { awk -v r="$1" -v g="$GOAL" 'BEGIN { print (r != "n/a" && r + 0 >= g) ? "yes" : "no" }'; }
+at_least() { awk -v r="$1" -v g="$2" 'BEGIN { print (r != "n/a" && r + 0 >= g) ? "yes" : "no" }'; }
+at_most() { awk -v r="$1" -v g="$2" 'BEGIN { print (r != "n/a" && r + 0 <= g) ? "yes" : "no" }'; }
+usec() { awk -v r="$1" 'BEGIN { if (r + 0 > 0) printf "%.1f", 1e6 / r; else print "n/a" }'; }
 flag() { # flag ID : error column text
   local id=$1 f=()
   ((${NON2XX[$id]} > 0)) && f+=("NON-2XX: ${NON2XX[$id]}")
@@ -339,41 +493,60 @@ flag() { # flag ID : error column text
   fi
 }
 
-declare -A LABEL=([healthz]="GET /healthz" [invoke]="POST invoke (proxy)" [direct]="POST agent direct")
+# Scenarios in table order; each compared row has a reference peer and goals.
+SCENARIOS=(healthz invoke direct agents nojwt)
+PEERS=(gateway nginx haproxy agent)
+declare -A LABEL=([healthz]="GET /healthz" [invoke]="POST invoke (proxy)" [direct]="POST agent direct"
+  [agents]="GET /v1/agents RS256" [nojwt]="GET, no JWT check")
+declare -A REF=([healthz]=nginx [invoke]=nginx [agents]=haproxy)
+declare -A GOAL_RPS=([healthz]=$GOAL [invoke]=$GOAL [agents]=$AUTH_GOAL)
+declare -A GOAL_P99=([agents]=$AUTH_P99_GOAL)
 declare -A R_RPS R_P99 R_MET
-for key in healthz invoke; do
-  R_RPS[$key]=$(ratio "${RPS[$key/gateway]}" "${RPS[$key/nginx]}")
-  R_P99[$key]=$(ratio "${P99[$key/gateway]}" "${P99[$key/nginx]}")
-  R_MET[$key]=$(meets "${R_RPS[$key]}")
+for key in "${!REF[@]}"; do
+  ref=${REF[$key]}
+  R_RPS[$key]=$(ratio "${RPS[$key/gateway]}" "${RPS[$key/$ref]}")
+  R_P99[$key]=$(ratio "${P99[$key/gateway]}" "${P99[$key/$ref]}")
+  R_MET[$key]=$(at_least "${R_RPS[$key]}" "${GOAL_RPS[$key]}")
+  if [[ -n ${GOAL_P99[$key]:-} && $(at_most "${R_P99[$key]}" "${GOAL_P99[$key]}") != yes ]]; then R_MET[$key]=no; fi
 done
 
-row() { printf '%-20s %-8s %12s %10s %10s  %s\n' "$@"; }
-pinning="gateway & nginx on core 0 (benchmarked one at a time), wrk & example agent on core 1"
+row() { printf '%-21s %-10s %12s %10s %10s  %s\n' "$@"; }
+pinning="gateway, nginx & HAProxy on core 0 (benchmarked one at a time), wrk & example agent on core 1"
 ((PIN)) || pinning="UNPINNED (fewer than 2 usable cores)"
 echo
-echo "Portcullis vs nginx  ($STARTED_AT, $(nproc) CPUs, load avg at start $LOAD_START / end $LOAD_END)"
+echo "Portcullis vs nginx and HAProxy  ($STARTED_AT, $(nproc) CPUs, load avg at start $LOAD_START / end $LOAD_END)"
 echo "wrk: 1 thread, $CONNS connections, ${WARMUP}s warm-up + ${DURATION}s measured per row"
 echo "pinning: $pinning"
-echo "access logs off on both (gateway log.access: false, nginx access_log off); gateway threads: 1, nginx 1 worker"
-echo "proxy rows: both forward to the same example agent over pooled keep-alive connections; the agent shares"
-echo "core 1 with wrk in both, so the ratio is fair. 'agent direct' is the reference ceiling for the proxy rows."
+echo "access logs off on all (gateway log.access: false, nginx access_log off, no HAProxy log); one thread each"
+echo "invoke rows: every request carries the same 'Authorization: Bearer' (an ES256 token of the gateway's own issuer);"
+echo "the gateway verifies it, nginx does not; both forward to the same example agent over pooled keep-alive"
+echo "connections. 'agent direct' is the reference ceiling for the proxy rows."
+echo "/v1/agents rows: the same RS256 token of an external issuer; the gateway verifies it once and then answers"
+echo "from its verified-token cache, HAProxy $HAPROXY_VERSION runs jwt_verify (RSA) on every request and answers the"
+echo "same bytes with http-request return. 'no JWT check' is HAProxy answering them without the checks."
 echo
 row "scenario" "peer" "req/s" "p50 ms" "p99 ms" "errors"
 row "--------" "----" "-----" "------" "------" "------"
-for key in healthz invoke direct; do
-  for peer in gateway nginx agent; do
+for key in "${SCENARIOS[@]}"; do
+  for peer in "${PEERS[@]}"; do
     id=$key/$peer
     [[ -n ${RPS[$id]:-} ]] || continue
     row "${LABEL[$key]}" "$peer" "${RPS[$id]}" "${P50[$id]}" "${P99[$id]}" "$(flag "$id")"
   done
-  if [[ $key != direct ]]; then
-    row "" "gw/nginx" "${R_RPS[$key]}x" "" "${R_P99[$key]}x" "req/s goal >= ${GOAL}x: ${R_MET[$key]}"
+  if [[ -n ${REF[$key]:-} ]]; then
+    goal="req/s goal >= ${GOAL_RPS[$key]}x"
+    [[ -n ${GOAL_P99[$key]:-} ]] && goal+=", p99 <= ${GOAL_P99[$key]}x"
+    row "" "gw/${REF[$key]}" "${R_RPS[$key]}x" "" "${R_P99[$key]}x" "$goal: ${R_MET[$key]}"
   fi
 done
 echo
-echo "req/s ratio: higher is better (1.00 = as fast as nginx). p99 ratio: lower is better (1.00 = same tail)."
+echo "req/s ratio: higher is better (1.00 = as fast as the peer). p99 ratio: lower is better (1.00 = same tail)."
 printf 'share of the direct-agent ceiling: gateway %s, nginx %s\n' \
   "$(ratio "${RPS[invoke/gateway]}" "${RPS[direct/agent]}")" "$(ratio "${RPS[invoke/nginx]}" "${RPS[direct/agent]}")"
+printf 'core-0 time per request (1/req/s, µs; while core 0 is the bottleneck): gateway healthz %s, /v1/agents %s;\n' \
+  "$(usec "${RPS[healthz/gateway]}")" "$(usec "${RPS[agents/gateway]}")"
+printf '  nginx healthz %s; HAProxy no JWT check %s, jwt_verify %s\n' \
+  "$(usec "${RPS[healthz/nginx]}")" "$(usec "${RPS[nojwt/haproxy]}")" "$(usec "${RPS[agents/haproxy]}")"
 if awk -v l="${LOAD_START%% *}" 'BEGIN { exit !(l + 0 > 0.5) }'; then
   echo "warning: the machine was not idle (1-min load $LOAD_START at start); other work competes for the pinned"
   echo "         cores, so absolute numbers are noisy. Compare ratios from the same run only."
@@ -386,21 +559,22 @@ fi
 mkdir -p "$RESULTS_DIR"
 git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [[ $git_rev != unknown && -n $(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null) ]]; then git_rev+="-dirty"; fi
-json_num() { [[ -n $1 ]] && echo "$1" || echo null; }
+json_num() { [[ -n $1 && $1 != n/a ]] && echo "$1" || echo null; }
 {
   printf '{\n'
   printf '  "started_at": "%s",\n  "git": "%s",\n  "cpus": %s,\n' "$STARTED_AT" "$git_rev" "$(nproc)"
   printf '  "load_avg_start": "%s",\n  "load_avg_end": "%s",\n' "$LOAD_START" "$LOAD_END"
   printf '  "duration_s": %s,\n  "warmup_s": %s,\n  "connections": %s,\n  "wrk_threads": 1,\n' "$DURATION" "$WARMUP" "$CONNS"
+  printf '  "haproxy_version": "%s",\n' "$HAPROXY_VERSION"
   if ((PIN)); then
-    printf '  "pinning": {"gateway": 0, "nginx": 0, "agent": 1, "wrk": 1},\n'
+    printf '  "pinning": {"gateway": 0, "nginx": 0, "haproxy": 0, "agent": 1, "wrk": 1},\n'
   else
     printf '  "pinning": null,\n'
   fi
   printf '  "access_logs": false,\n  "goal_rps_ratio": %s,\n  "runs": [\n' "$GOAL"
   first=1
-  for key in healthz invoke direct; do
-    for peer in gateway nginx agent; do
+  for key in "${SCENARIOS[@]}"; do
+    for peer in "${PEERS[@]}"; do
       id=$key/$peer
       [[ -n ${RPS[$id]:-} ]] || continue
       ((first)) || printf ',\n'
@@ -413,16 +587,16 @@ json_num() { [[ -n $1 ]] && echo "$1" || echo null; }
     done
   done
   printf '\n  ],\n  "ratios": {\n'
-  for key in healthz invoke; do
-    rr=${R_RPS[$key]}
-    rp=${R_P99[$key]}
-    [[ $rr == n/a ]] && rr=null
-    [[ $rp == n/a ]] && rp=null
-    printf '    "%s": {"rps": %s, "p99": %s, "goal_met": %s}' "$key" "$rr" "$rp" \
-      "$([[ ${R_MET[$key]} == yes ]] && echo true || echo false)"
-    [[ $key == healthz ]] && printf ',\n' || printf '\n'
+  first=1
+  for key in "${SCENARIOS[@]}"; do
+    [[ -n ${REF[$key]:-} ]] || continue
+    ((first)) || printf ',\n'
+    first=0
+    printf '    "%s": {"vs": "%s", "rps": %s, "p99": %s, "goal_rps": %s, "goal_p99": %s, "goal_met": %s}' \
+      "$key" "${REF[$key]}" "$(json_num "${R_RPS[$key]}")" "$(json_num "${R_P99[$key]}")" "${GOAL_RPS[$key]}" \
+      "$(json_num "${GOAL_P99[$key]:-}")" "$([[ ${R_MET[$key]} == yes ]] && echo true || echo false)"
   done
-  printf '  },\n  "errors": %s\n}\n' "$([[ $ANY_ERRORS == 1 ]] && echo true || echo false)"
+  printf '\n  },\n  "errors": %s\n}\n' "$([[ $ANY_ERRORS == 1 ]] && echo true || echo false)"
 } >"$RESULTS_DIR/latest.json.tmp"
 mv "$RESULTS_DIR/latest.json.tmp" "$RESULTS_DIR/latest.json"
 rm -rf "$RESULTS_DIR/raw"
