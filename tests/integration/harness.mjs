@@ -128,7 +128,8 @@ export const DEFAULT_LIMITS = Object.freeze({
 });
 
 // The brief's example config with overrides. `dataDir` is required.
-export function gatewayConfig(dataDir, { limits = {}, upstream = {}, drainTimeoutMs = 3000, log = {}, extraServer = {} } = {}) {
+// `extra`: further top-level sections (e.g. issuers: [...], tokens: {...}).
+export function gatewayConfig(dataDir, { limits = {}, upstream = {}, drainTimeoutMs = 3000, log = {}, extraServer = {}, extra = {} } = {}) {
   return toYaml({
     data_dir: dataDir,
     server: {
@@ -139,6 +140,7 @@ export function gatewayConfig(dataDir, { limits = {}, upstream = {}, drainTimeou
       ...extraServer,
     },
     log: { level: 'info', format: 'json', ...log },
+    ...extra,
   });
 }
 
@@ -254,6 +256,22 @@ async function stopHandle(h, { signal = 'SIGTERM', timeoutMs = 8000 } = {}) {
   }
 }
 
+// The data_dir a config file names; a relative one resolves against the directory the harness runs
+// the binary in (os.tmpdir()). null when the file names none (the built-in default ./var).
+export function dataDirOf(configPath) {
+  let text;
+  try { text = fs.readFileSync(configPath, 'utf8'); } catch { return null; }
+  const m = text.match(/^data_dir:[ \t]*(.+?)[ \t]*$/m);
+  if (!m) return null;
+  let v = m[1];
+  if (v.startsWith('"')) {
+    try { v = JSON.parse(v); } catch { /* keep as written */ }
+  } else if (v.startsWith("'") && v.endsWith("'")) {
+    v = v.slice(1, -1).replace(/''/g, "'");
+  }
+  return path.isAbsolute(v) ? v : path.resolve(os.tmpdir(), v);
+}
+
 // Starts `portcullis serve`. Pass `config` (YAML text, written to `dir`) or `configPath`.
 // Resolves once the gateway's "listening" line appeared and its /healthz answers.
 export async function startGateway({ config, configPath, dir, args = [], env, startTimeoutMs = 15000 } = {}) {
@@ -292,6 +310,7 @@ export async function startGateway({ config, configPath, dir, args = [], env, st
     ...h,
     configPath,
     dir,
+    dataDir: dataDirOf(configPath),
     port,
     baseUrl: `http://127.0.0.1:${port}`,
     logs: () => h.output(),
@@ -570,4 +589,80 @@ export function parseMetrics(text) {
 export async function getMetrics(port) {
   const r = await request(port, { path: '/metrics' });
   return { ...r, samples: parseMetrics(r.body) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// identity: the built-in issuer's credentials files and tokens
+
+export const TOKEN_PATH = '/oauth2/token';
+export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+export const bearer = (token) => ({ authorization: `Bearer ${token}` });
+
+function readJsonFile(file) {
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+function dataDirOrThrow(gw) {
+  if (!gw.dataDir) throw new Error('the gateway handle has no dataDir (config without data_dir?)');
+  return gw.dataDir;
+}
+
+// <data_dir>/demo-credentials.json of a gateway started with --demo (waits for it, bounded):
+// {token_url, tenants: {demo: {client_id, client_secret}, acme: {…}}}.
+export async function demoCredentials(gw, { timeoutMs = 3000 } = {}) {
+  const file = path.join(dataDirOrThrow(gw), 'demo-credentials.json');
+  return waitFor(() => readJsonFile(file), timeoutMs, { what: `${file} readable` });
+}
+
+// <data_dir>/bootstrap-admin.json: {client_id, client_secret, token_url}.
+export async function bootstrapAdmin(gw, { timeoutMs = 3000 } = {}) {
+  const file = path.join(dataDirOrThrow(gw), 'bootstrap-admin.json');
+  return waitFor(() => readJsonFile(file), timeoutMs, { what: `${file} readable` });
+}
+
+// POST /oauth2/token on the gateway. `params`: form fields (an array of [k, v] pairs allows
+// repeated names; undefined values are left out). `basic`: [client_id, client_secret] for client_secret_basic (RFC 6749 §2.3.1
+// form-encodes both before base64). Resolves the harness response.
+export function tokenRequest(gw, params, { basic, headers = {}, body, contentType = 'application/x-www-form-urlencoded', timeoutMs = 5000 } = {}) {
+  const pairs = Array.isArray(params) ? params : Object.entries(params ?? {});
+  const form = body ?? new URLSearchParams(pairs.filter(([, v]) => v !== undefined)).toString();
+  const h = { 'content-type': contentType, 'content-length': Buffer.byteLength(form), ...headers };
+  if (basic) {
+    const enc = (x) => encodeURIComponent(x).replace(/%20/g, '+');
+    h.authorization = `Basic ${Buffer.from(`${enc(basic[0])}:${enc(basic[1])}`).toString('base64')}`;
+  }
+  return request(gw.port ?? gw, { method: 'POST', path: TOKEN_PATH, headers: h, body: form, timeoutMs });
+}
+
+// An access token for a client (client_credentials, client_secret_basic); throws unless 200.
+export async function clientToken(gw, clientId, clientSecret, params = {}) {
+  const r = await tokenRequest(gw, { grant_type: 'client_credentials', ...params }, { basic: [clientId, clientSecret] });
+  if (r.status !== 200 || !r.json?.access_token) {
+    throw new Error(`token request for ${clientId} answered ${r.status}: ${r.body.slice(0, 300)}`);
+  }
+  return r.json.access_token;
+}
+
+// An access token of the demo machine client of `tenant` ('demo' or 'acme'); the gateway must run
+// with --demo.
+export async function demoToken(gw, tenant = 'demo', params = {}) {
+  const creds = await demoCredentials(gw);
+  const c = creds.tenants?.[tenant];
+  if (!c) throw new Error(`demo-credentials.json has no tenant ${tenant}: ${JSON.stringify(Object.keys(creds.tenants ?? {}))}`);
+  return clientToken(gw, c.client_id, c.client_secret, params);
+}
+
+// An access token of the bootstrap platform admin.
+export async function adminToken(gw, params = {}) {
+  const c = await bootstrapAdmin(gw);
+  return clientToken(gw, c.client_id, c.client_secret, params);
+}
+
+// The decoded (not verified) header and payload of a compact JWT.
+export function decodeJwt(jwt) {
+  const [h, p] = String(jwt).split('.');
+  const dec = (x) => JSON.parse(Buffer.from(x, 'base64url').toString('utf8'));
+  return { header: dec(h), payload: dec(p) };
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 
 import {
   startGateway, startAgent, gatewayConfig, makeTempDir, removeDir, writeConfig, request, rawRequest,
-  RawConn, waitFor, sleep, toYaml, DEFAULT_LIMITS,
+  RawConn, waitFor, sleep, toYaml, DEFAULT_LIMITS, demoToken,
 } from './harness.mjs';
 
 const INVOKE = '/v1/agents/echo/invoke';
@@ -17,10 +17,11 @@ function jsonBodyOfSize(n) {
   return JSON.stringify({ input: 'a'.repeat(n - skeleton.length) });
 }
 
-function postRaw(port, body) {
+// `token`: a bearer token of the demo tenant (the invoke route requires one).
+function postRaw(port, body, token) {
   return rawRequest(
     port,
-    `POST ${INVOKE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `POST ${INVOKE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 
@@ -94,17 +95,18 @@ describe('reload on SIGHUP', { timeout: 40000 }, () => {
     const agent = track(await startAgent());
     const cfg = writeConfig(dir, gatewayConfig(dir, { limits: { max_body_bytes: 1024 } }));
     const gw = track(await startGateway({ configPath: cfg, args: ['--demo', '--demo-agent', agent.url] }));
+    const token = await demoToken(gw);
 
     const body2000 = jsonBodyOfSize(2000);
     const body5000 = jsonBodyOfSize(5000);
-    const before = await postRaw(gw.port, body2000);
+    const before = await postRaw(gw.port, body2000, token);
     assert.equal(before.status, 413, `before reload: ${before.status} ${before.body}`);
 
     // 1) valid change: max_body_bytes 1024 → 4096
     writeConfig(dir, gatewayConfig(dir, { limits: { max_body_bytes: 4096 } }));
     gw.signal('SIGHUP');
     const ok = await waitFor(async () => {
-      const r = await postRaw(gw.port, body2000);
+      const r = await postRaw(gw.port, body2000, token);
       return r.status === 200 ? r : null;
     }, 3000, { interval: 100, what: '2000-byte body accepted after reload' });
     assert.equal(ok.json?.output?.echo, JSON.parse(body2000).input);
@@ -130,8 +132,8 @@ describe('reload on SIGHUP', { timeout: 40000 }, () => {
     await sleep(200);
     assert.equal(gw.exitInfo(), null, 'gateway exited after a bad reload');
     assert.equal((await request(gw.port, { path: '/healthz' })).status, 200);
-    assert.equal((await postRaw(gw.port, body2000)).status, 200, 'previous max_body_bytes (4096) no longer in force');
-    assert.equal((await postRaw(gw.port, body5000)).status, 413, 'limit must still be 4096');
+    assert.equal((await postRaw(gw.port, body2000, token)).status, 200, 'previous max_body_bytes (4096) no longer in force');
+    assert.equal((await postRaw(gw.port, body5000, token)).status, 413, 'limit must still be 4096');
 
     // 3) unknown key next to an otherwise different valid value: nothing of it is applied
     mark = gw.mark();
@@ -153,7 +155,7 @@ describe('reload on SIGHUP', { timeout: 40000 }, () => {
     );
     await sleep(200);
     assert.equal(gw.exitInfo(), null, 'gateway exited after a bad reload');
-    assert.equal((await postRaw(gw.port, body2000)).status, 200, 'a rejected config was partially applied');
+    assert.equal((await postRaw(gw.port, body2000, token)).status, 200, 'a rejected config was partially applied');
 
     const ex = await gw.stop();
     assert.equal(ex.code, 0);
@@ -178,12 +180,12 @@ async function probeNewConnection(port) {
   }
 }
 
-function slowCall(port, delayMs) {
+function slowCall(port, delayMs, token) {
   const body = JSON.stringify({ input: 'inflight', delay_ms: delayMs });
   return new Promise((resolve) => {
     const req = http.request({
       host: '127.0.0.1', port, method: 'POST', path: INVOKE, agent: false,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` },
     }, (res) => {
       const chunks = [];
       res.on('data', (d) => chunks.push(d));
@@ -208,7 +210,7 @@ describe('graceful shutdown', { timeout: 40000 }, () => {
     const cfg = writeConfig(dir, gatewayConfig(dir, { drainTimeoutMs: 3000, upstream: { response_timeout_ms: 10000 } }));
     const gw = track(await startGateway({ configPath: cfg, args: ['--demo', '--demo-agent', agent.url] }));
 
-    const inflight = slowCall(gw.port, 1500);
+    const inflight = slowCall(gw.port, 1500, await demoToken(gw));
     await sleep(300);
     const tSig = Date.now();
     gw.signal('SIGTERM');
@@ -244,7 +246,7 @@ describe('graceful shutdown', { timeout: 40000 }, () => {
     const cfg = writeConfig(dir, gatewayConfig(dir, { drainTimeoutMs: drain, upstream: { response_timeout_ms: 20000 } }));
     const gw = track(await startGateway({ configPath: cfg, args: ['--demo', '--demo-agent', agent.url] }));
 
-    const inflight = slowCall(gw.port, 10000);
+    const inflight = slowCall(gw.port, 10000, await demoToken(gw));
     await sleep(300);
     const tSig = Date.now();
     gw.signal('SIGTERM');

@@ -1,17 +1,22 @@
 // Request limits and timeouts: header size, body size, malformed requests, connection cap,
-// slow headers, slow bodies, idle keep-alive connections.
+// slow headers, slow bodies, idle keep-alive connections. Requests to the invoke route carry a
+// valid bearer token, so what decides their fate is the limit under test, never authentication.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
   startGateway, startAgent, gatewayConfig, makeTempDir, removeDir, request, postJson, rawRequest,
-  RawConn, errorOf, sleep,
+  RawConn, errorOf, sleep, demoToken,
 } from './harness.mjs';
 
 const INVOKE = '/v1/agents/echo/invoke';
 
+// The bearer token of the demo tenant's client, set once the gateway runs.
+let token = '';
+const authLine = () => `Authorization: Bearer ${token}\r\n`;
+
 function postBytes(body, extraHeaders = '') {
-  return `POST ${INVOKE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extraHeaders}\r\n${body}`;
+  return `POST ${INVOKE} HTTP/1.1\r\nHost: x\r\n${authLine()}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extraHeaders}\r\n${body}`;
 }
 
 function jsonBodyOfSize(n) {
@@ -42,6 +47,7 @@ describe('limits', { timeout: 90000 }, () => {
       config: gatewayConfig(dir, { limits: { body_timeout_ms: 800 } }),
       args: ['--demo', '--demo-agent', agent.url],
     });
+    token = await demoToken(gw);
   });
 
   after(async () => {
@@ -86,7 +92,7 @@ describe('limits', { timeout: 90000 }, () => {
   it('announced Content-Length over the limit → 413 without waiting for the body', async () => {
     const c = await RawConn.connect(gw.port);
     try {
-      await c.write(`POST ${INVOKE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n`);
+      await c.write(`POST ${INVOKE} HTTP/1.1\r\nHost: x\r\n${authLine()}Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n`);
       const r = await c.readResponse({ timeoutMs: 2000 });
       assert.ok(r, 'no response before the body arrived');
       assertErrorResponse(r, 413, 'body_too_large');
@@ -101,7 +107,7 @@ describe('limits', { timeout: 90000 }, () => {
     const chunks = `${(part.length).toString(16)}\r\n${part}\r\n`.repeat(3) + '0\r\n\r\n';
     const r = await rawRequest(
       gw.port,
-      `POST ${INVOKE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}`,
+      `POST ${INVOKE} HTTP/1.1\r\nHost: x\r\n${authLine()}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}`,
     );
     assertErrorResponse(r, 413, 'body_too_large');
     assert.equal(r.closed, true);
@@ -114,7 +120,7 @@ describe('limits', { timeout: 90000 }, () => {
     const chunks = parts.map((p) => `${p.length.toString(16)}\r\n${p}\r\n`).join('') + '0\r\n\r\n';
     const r = await rawRequest(
       gw.port,
-      `POST ${INVOKE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunks}`,
+      `POST ${INVOKE} HTTP/1.1\r\nHost: x\r\n${authLine()}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunks}`,
     );
     assert.equal(r.status, 200, r.body);
     assert.equal(r.json?.output?.echo, 'chunky');
@@ -177,7 +183,7 @@ describe('limits', { timeout: 90000 }, () => {
     const c = await RawConn.connect(gw.port);
     try {
       const t0 = Date.now();
-      await c.write(`POST ${INVOKE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"input":`);
+      await c.write(`POST ${INVOKE} HTTP/1.1\r\nHost: x\r\n${authLine()}Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"input":`);
       const closed = await c.waitClose(800 + 1500);
       const elapsed = (c.closedAt ?? Date.now()) - t0;
       assert.equal(closed, true, `not closed within ${800 + 1500} ms`);

@@ -1,12 +1,13 @@
 // The demo proxy route against a real example-agent process: forwarding, header hygiene,
-// request ids, SSE relay, upstream failures, client aborts, access logs.
+// request ids, SSE relay, upstream failures, client aborts, access logs. Every call carries a
+// bearer token of the demo tenant's machine client (the invoke route requires one).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 
 import {
   startGateway, startAgent, gatewayConfig, makeTempDir, removeDir, request, postJson, rawRequest,
-  errorOf, waitFor, sleep, closedPort, getMetrics, withTimeout,
+  errorOf, waitFor, sleep, closedPort, getMetrics, withTimeout, demoToken, bearer,
 } from './harness.mjs';
 
 const INVOKE = '/v1/agents/echo/invoke';
@@ -76,6 +77,8 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
   let dir;
   let agent;
   let gw;
+  let token;
+  let auth;
 
   before(async () => {
     dir = makeTempDir('portcullis-proxy-');
@@ -85,12 +88,22 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
       config: gatewayConfig(dir, { limits: { max_body_bytes: 65536, header_timeout_ms: 2000, idle_timeout_ms: 5000 } }),
       args: ['--demo', '--demo-agent', agent.url],
     });
+    token = await demoToken(gw);
+    auth = bearer(token);
   });
 
   after(async () => {
     if (gw) await gw.stop();
     if (agent) await agent.stop();
     removeDir(dir);
+  });
+
+  it('without a bearer token the invoke route answers 401', async () => {
+    const r = await postJson(gw.port, INVOKE, { input: 'no-token' }, { headers: { 'x-request-id': 'no-token-1' } });
+    assert.equal(r.status, 401, r.body);
+    assert.equal(errorOf(r).code, 'unauthenticated');
+    assert.match(r.headers['www-authenticate'] ?? '', /^Bearer realm="portcullis"/);
+    assert.equal(r.json.output, undefined, 'the agent answered a call without a token');
   });
 
   it('the example agent itself answers /ping and /invocations (sanity)', async () => {
@@ -104,7 +117,7 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
 
   it('forwards the body and returns the upstream status and JSON', async () => {
     const input = { text: 'hello', n: [1, 2, 3], nested: { ok: true, s: 'ünïcødé' } };
-    const r = await postJson(gw.port, INVOKE, { input });
+    const r = await postJson(gw.port, INVOKE, { input }, { headers: auth });
     assert.equal(r.status, 200, r.body);
     assert.match(r.headers['content-type'] ?? '', /^application\/json/);
     assert.deepEqual(r.json.output, { echo: input });
@@ -119,7 +132,7 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
     const body = '{ "input" :  { "b": 2,  "a": 1 }   ,  "stream" :false  }';
     const r = await request(gw.port, {
       method: 'POST', path: INVOKE, body,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...auth },
     });
     assert.equal(r.status, 200, r.body);
     assert.deepEqual(r.json.output, { echo: { b: 2, a: 1 } });
@@ -131,25 +144,25 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
     const body = '{"input": nope';
     const r = await request(gw.port, {
       method: 'POST', path: INVOKE, body,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...auth },
     });
     assert.equal(r.status, 400, r.body);
     assert.ok(r.headers['x-request-id']);
   });
 
   it('forwards X-Request-Id (given and generated) and sets X-Forwarded-For', async () => {
-    const a = await postJson(gw.port, INVOKE, { input: 1 }, { headers: { 'x-request-id': 'fwd-req-42' } });
+    const a = await postJson(gw.port, INVOKE, { input: 1 }, { headers: { 'x-request-id': 'fwd-req-42', ...auth } });
     assert.equal(a.status, 200);
     assert.equal(a.headers['x-request-id'], 'fwd-req-42');
     assert.equal(a.json.headers['x-request-id'], 'fwd-req-42');
     assert.match(a.json.headers['x-forwarded-for'] ?? '', /127\.0\.0\.1/);
 
-    const b = await postJson(gw.port, INVOKE, { input: 2 });
+    const b = await postJson(gw.port, INVOKE, { input: 2 }, { headers: auth });
     assert.equal(b.status, 200);
     assert.match(b.headers['x-request-id'] ?? '', /^[0-9a-f]{32}$/);
     assert.equal(b.json.headers['x-request-id'], b.headers['x-request-id']);
 
-    const c = await postJson(gw.port, INVOKE, { input: 3 }, { headers: { 'x-request-id': 'bad id with spaces' } });
+    const c = await postJson(gw.port, INVOKE, { input: 3 }, { headers: { 'x-request-id': 'bad id with spaces', ...auth } });
     assert.equal(c.status, 200);
     assert.match(c.headers['x-request-id'] ?? '', /^[0-9a-f]{32}$/);
     assert.equal(c.json.headers['x-request-id'], c.headers['x-request-id']);
@@ -162,7 +175,7 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
       'Host: gateway.test\r\n' +
       'Content-Type: application/json\r\n' +
       `Content-Length: ${body.length}\r\n` +
-      'Authorization: Bearer SECRET-TOKEN-123\r\n' +
+      `Authorization: Bearer ${token}\r\n` +
       'Cookie: session=SECRET-COOKIE-456\r\n' +
       'Connection: keep-alive, X-Drop-Me\r\n' +
       'Keep-Alive: timeout=5, max=100\r\n' +
@@ -187,7 +200,9 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
     assert.equal(up['x-request-id'], 'hop-by-hop-1');
     assert.match(up['x-forwarded-for'] ?? '', /127\.0\.0\.1/);
     const all = JSON.stringify(up);
-    assert.ok(!all.includes('SECRET-TOKEN-123') && !all.includes('SECRET-COOKIE-456'));
+    assert.ok(!all.includes(token), 'the caller\'s bearer token reached the upstream');
+    assert.ok(!all.includes(token.split('.')[2]), 'the caller\'s token signature reached the upstream');
+    assert.ok(!all.includes('SECRET-COOKIE-456'));
   });
 
   it('a chunked request body is forwarded without the inbound Transfer-Encoding', async () => {
@@ -196,14 +211,14 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
     const chunks = parts.map((p) => `${p.length.toString(16)}\r\n${p}\r\n`).join('') + '0\r\n\r\n';
     const r = await rawRequest(
       gw.port,
-      `POST ${INVOKE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunks}`,
+      `POST ${INVOKE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunks}`,
     );
     assert.equal(r.status, 200, r.body);
     assert.deepEqual(r.json.output, { echo: { chunked: true } });
   });
 
   it('SSE: events are relayed as they are produced, not buffered', async () => {
-    const s = await streamEvents(gw.port, { input: 'x', stream: true, chunks: 5, interval_ms: 300 });
+    const s = await streamEvents(gw.port, { input: 'x', stream: true, chunks: 5, interval_ms: 300 }, { headers: auth });
     assert.equal(s.status, 200);
     assert.match(s.headers['content-type'] ?? '', /^text\/event-stream/);
     assert.ok(s.headers['x-request-id']);
@@ -230,7 +245,7 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
     const c = await RawConn.connect(gw.port);
     try {
       const body = JSON.stringify({ input: 'f', stream: true, chunks: 2, interval_ms: 10 });
-      await c.write(`POST ${INVOKE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      await c.write(`POST ${INVOKE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
       const r = await c.readResponse({ timeoutMs: 3000 });
       assert.equal(r?.status, 200);
       assert.match(r.body, /chunk 1/);
@@ -251,7 +266,7 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
     const s = await streamEvents(
       gw.port,
       { input: 'y', chunks: 2, interval_ms: 100 },
-      { headers: { accept: 'text/event-stream' } },
+      { headers: { accept: 'text/event-stream', ...auth } },
     );
     assert.equal(s.status, 200);
     assert.match(s.headers['content-type'] ?? '', /^text\/event-stream/);
@@ -262,13 +277,13 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
   });
 
   it('client abort mid-stream: the gateway stays healthy and keeps serving', async () => {
-    const s = await streamEvents(gw.port, { input: 'z', stream: true, chunks: 50, interval_ms: 100 }, { abortAfterEvents: 2 });
+    const s = await streamEvents(gw.port, { input: 'z', stream: true, chunks: 50, interval_ms: 100 }, { abortAfterEvents: 2, headers: auth });
     assert.equal(s.status, 200);
     assert.equal(s.aborted, true);
     await sleep(200);
     const h = await request(gw.port, { path: '/healthz' });
     assert.equal(h.status, 200);
-    const r = await postJson(gw.port, INVOKE, { input: 'after-abort' });
+    const r = await postJson(gw.port, INVOKE, { input: 'after-abort' }, { headers: auth });
     assert.equal(r.status, 200);
     assert.equal(r.json.output.echo, 'after-abort');
   });
@@ -278,7 +293,7 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
     await new Promise((resolve) => {
       const req = http.request({
         host: '127.0.0.1', port: gw.port, method: 'POST', path: INVOKE, agent: false,
-        headers: { 'content-type': 'application/json', 'content-length': body.length },
+        headers: { 'content-type': 'application/json', 'content-length': body.length, ...auth },
       });
       req.on('error', () => resolve());
       req.on('response', () => resolve());
@@ -288,18 +303,18 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
     await sleep(100);
     const h = await request(gw.port, { path: '/healthz' });
     assert.equal(h.status, 200);
-    const r = await postJson(gw.port, INVOKE, { input: 'after-abort-2' });
+    const r = await postJson(gw.port, INVOKE, { input: 'after-abort-2' }, { headers: auth });
     assert.equal(r.status, 200);
     assert.equal(r.json.output.echo, 'after-abort-2');
     // After the aborted call has run its course the gateway still serves streams too.
     await sleep(800);
-    const s = await streamEvents(gw.port, { input: 'q', stream: true, chunks: 2, interval_ms: 50 });
+    const s = await streamEvents(gw.port, { input: 'q', stream: true, chunks: 2, interval_ms: 50 }, { headers: auth });
     assert.equal(s.status, 200);
     assert.equal(s.events.filter((e) => e.event !== 'done').length, 2);
   });
 
   it('many concurrent proxied calls all succeed', async () => {
-    const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => postJson(gw.port, INVOKE, { input: i, delay_ms: 100 })));
+    const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => postJson(gw.port, INVOKE, { input: i, delay_ms: 100 }, { headers: auth })));
     rs.forEach((r, i) => {
       assert.equal(r.status, 200);
       assert.equal(r.json.output.echo, i);
@@ -310,18 +325,24 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
     const r = await postJson(gw.port, INVOKE, { input: 'logged' }, {
       headers: {
         'x-request-id': 'proxy-access-1',
-        authorization: 'Bearer SECRET-TOKEN-123',
+        authorization: `Bearer ${token}`,
         cookie: 'session=SECRET-COOKIE-456',
       },
     });
     assert.equal(r.status, 200);
+    // A refused token must not be logged either.
+    const bad = await postJson(gw.port, INVOKE, { input: 'refused' }, {
+      headers: { 'x-request-id': 'proxy-access-2', authorization: 'Bearer SECRET-TOKEN-123' },
+    });
+    assert.equal(bad.status, 401);
     await waitFor(
-      () => gw.logLines().some((l) => l.msg === 'access' && l.request_id === 'proxy-access-1'),
+      () => ['proxy-access-1', 'proxy-access-2'].every((id) => gw.logLines().some((l) => l.msg === 'access' && l.request_id === id)),
       3000,
-      { what: 'access log for proxy-access-1' },
+      { what: 'access logs for proxy-access-1 and -2' },
     );
     const out = gw.logs();
-    assert.ok(!out.includes('SECRET-TOKEN-123'), 'Authorization value leaked into logs');
+    assert.ok(!out.includes(token.split('.')[2]), 'Authorization value (a valid token) leaked into logs');
+    assert.ok(!out.includes('SECRET-TOKEN-123'), 'Authorization value (a refused token) leaked into logs');
     assert.ok(!out.includes('SECRET-COOKIE-456'), 'Cookie value leaked into logs');
   });
 });
@@ -330,6 +351,7 @@ describe('upstream timeout', { timeout: 30000 }, () => {
   let dir;
   let agent;
   let gw;
+  let auth;
 
   before(async () => {
     dir = makeTempDir('portcullis-uptimeout-');
@@ -339,6 +361,7 @@ describe('upstream timeout', { timeout: 30000 }, () => {
       config: gatewayConfig(dir, { upstream: { response_timeout_ms: 1000 } }),
       args: ['--demo', '--demo-agent', agent.url],
     });
+    auth = bearer(await demoToken(gw));
   });
 
   after(async () => {
@@ -349,7 +372,7 @@ describe('upstream timeout', { timeout: 30000 }, () => {
 
   it('upstream slower than response_timeout_ms → 504 upstream_timeout', async () => {
     const t0 = Date.now();
-    const r = await postJson(gw.port, INVOKE, { input: 'slow', delay_ms: 3000 }, { timeoutMs: 6000, headers: { 'x-request-id': 'timeout-1' } });
+    const r = await postJson(gw.port, INVOKE, { input: 'slow', delay_ms: 3000 }, { timeoutMs: 6000, headers: { 'x-request-id': 'timeout-1', ...auth } });
     const took = Date.now() - t0;
     assert.equal(r.status, 504, r.body);
     assert.match(r.headers['content-type'] ?? '', /^application\/json/);
@@ -369,7 +392,7 @@ describe('upstream timeout', { timeout: 30000 }, () => {
     assert.equal(gw.exitInfo(), null, `gateway died: ${JSON.stringify(gw.exitInfo())}\n${gw.logs().slice(-1500)}`);
     const h = await request(gw.port, { path: '/healthz' });
     assert.equal(h.status, 200);
-    const r = await postJson(gw.port, INVOKE, { input: 'after-timeout' });
+    const r = await postJson(gw.port, INVOKE, { input: 'after-timeout' }, { headers: auth });
     assert.equal(r.status, 200);
     assert.equal(r.json.output.echo, 'after-timeout');
   });
@@ -386,6 +409,7 @@ describe('upstream timeout', { timeout: 30000 }, () => {
 describe('upstream down', { timeout: 30000 }, () => {
   let dir;
   let gw;
+  let auth;
 
   before(async () => {
     dir = makeTempDir('portcullis-updown-');
@@ -395,6 +419,7 @@ describe('upstream down', { timeout: 30000 }, () => {
       config: gatewayConfig(dir),
       args: ['--demo', '--demo-agent', `http://127.0.0.1:${port}`],
     });
+    auth = bearer(await demoToken(gw));
   });
 
   after(async () => {
@@ -403,7 +428,7 @@ describe('upstream down', { timeout: 30000 }, () => {
   });
 
   it('nothing listening upstream → 502 upstream_unavailable, counted in metrics', async () => {
-    const r = await withTimeout(postJson(gw.port, INVOKE, { input: 'x' }, { headers: { 'x-request-id': 'down-1' } }), 5000, 'proxied call');
+    const r = await withTimeout(postJson(gw.port, INVOKE, { input: 'x' }, { headers: { 'x-request-id': 'down-1', ...auth } }), 5000, 'proxied call');
     assert.equal(r.status, 502, r.body);
     assert.match(r.headers['content-type'] ?? '', /^application\/json/);
     const e = errorOf(r);
@@ -420,7 +445,7 @@ describe('upstream down', { timeout: 30000 }, () => {
   });
 
   it('streaming request to a dead upstream → 502 JSON error as well', async () => {
-    const r = await postJson(gw.port, INVOKE, { input: 'x', stream: true }, { headers: { accept: 'text/event-stream' } });
+    const r = await postJson(gw.port, INVOKE, { input: 'x', stream: true }, { headers: { accept: 'text/event-stream', ...auth } });
     assert.equal(r.status, 502);
     assert.equal(errorOf(r).code, 'upstream_unavailable');
   });
