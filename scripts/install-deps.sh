@@ -8,7 +8,7 @@ libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libsqlite
 libpq-dev libhiredis-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libre2-dev
 libhyperscan-dev libgtest-dev libgmock-dev libbenchmark-dev curl"
 TEST_PKGS="redis-server postgresql sqlite3"
-BENCH_PKGS="wrk nginx haproxy hyperfine"
+BENCH_PKGS="wrk nginx haproxy hyperfine openssl"
 
 want="$BUILD_PKGS"
 for arg in "$@"; do
