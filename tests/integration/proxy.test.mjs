@@ -450,3 +450,71 @@ describe('upstream down', { timeout: 30000 }, () => {
     assert.equal(errorOf(r).code, 'upstream_unavailable');
   });
 });
+
+// A hand-written upstream, byte by byte, for the relay's handling of what the upstream sends:
+// hop-by-hop fields (also those named in Connection), its own X-Request-Id, a known length.
+describe('response relay from a raw upstream', { timeout: 30000 }, () => {
+  let dir;
+  let gw;
+  let auth;
+  let upstream;
+  let connections = 0;
+  let requests = 0;
+  const body = '{"ok":true}';
+
+  before(async () => {
+    const net = await import('node:net');
+    upstream = net.createServer((sock) => {
+      connections++;
+      let buf = '';
+      sock.on('data', (d) => {
+        buf += d.toString('latin1');
+        for (;;) {
+          const end = buf.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const head = buf.slice(0, end);
+          const m = head.match(/content-length:\s*(\d+)/i);
+          const len = m ? Number(m[1]) : 0;
+          if (buf.length < end + 4 + len) return;
+          buf = buf.slice(end + 4 + len);
+          requests++;
+          sock.write('HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n' +
+            `Content-Length: ${body.length}\r\nConnection: keep-alive, X-Hop\r\nX-Hop: secret\r\n` +
+            'Keep-Alive: timeout=5\r\nX-Request-Id: upstream-id\r\nX-Custom: yes\r\n\r\n' + body);
+        }
+      });
+      sock.on('error', () => {});
+    });
+    await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
+    dir = makeTempDir('portcullis-rawup-');
+    gw = await startGateway({
+      dir,
+      // One worker: each worker keeps its own upstream pool, and reuse is what is checked here.
+      config: gatewayConfig(dir, { extraServer: { threads: 1 } }),
+      args: ['--demo', '--demo-agent', `http://127.0.0.1:${upstream.address().port}`],
+    });
+    auth = bearer(await demoToken(gw));
+  });
+
+  after(async () => {
+    if (gw) await gw.stop();
+    if (upstream) await new Promise((r) => upstream.close(r));
+    removeDir(dir);
+  });
+
+  it('relays status, body and end-to-end fields; drops hop-by-hop ones; sets our X-Request-Id and length; pools the connection', async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await postJson(gw.port, INVOKE, { input: i }, { headers: { ...auth, 'x-request-id': `relay-${i}` } });
+      assert.equal(r.status, 201);
+      assert.equal(r.body, body);
+      assert.equal(r.headers['content-length'], String(body.length));
+      assert.equal(r.headers['content-type'], 'application/json');
+      assert.equal(r.headers['x-custom'], 'yes');
+      assert.equal(r.headers['x-request-id'], `relay-${i}`);
+      assert.equal(r.headers['x-hop'], undefined, 'a field named in Connection crossed the proxy');
+      assert.equal(r.headers['keep-alive'], undefined, 'Keep-Alive crossed the proxy');
+    }
+    assert.equal(requests, 3);
+    assert.equal(connections, 1, `the upstream connection was not reused (${connections} connections)`);
+  });
+});
