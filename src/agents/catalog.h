@@ -30,12 +30,13 @@ class AgentCatalog {
   void publish(std::vector<AgentEntry> agents);
   // The agents a tenant of `tier` may invoke, by name.
   std::vector<AgentEntry> visible_to(std::string_view tier) const;
-  // The agent if it exists and `tier` meets its minimum; otherwise nullopt (the caller cannot
-  // tell an agent above its tier from one that does not exist).
-  std::optional<AgentEntry> find_for(std::string_view name, std::string_view tier) const;
+  // The agent if it exists and `tier` meets its minimum; otherwise nullptr (the caller cannot
+  // tell an agent above its tier from one that does not exist). Shared, not copied: this runs
+  // on every invocation.
+  std::shared_ptr<const AgentEntry> find_for(std::string_view name, std::string_view tier) const;
 
  private:
-  core::Published<std::vector<AgentEntry>> agents_;
+  core::Published<std::vector<std::shared_ptr<const AgentEntry>>> agents_;
 };
 
 }  // namespace pc::agents

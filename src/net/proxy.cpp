@@ -4,6 +4,8 @@
 // for the client to hang up; if it does, the upstream call is cancelled and its connection
 // dropped rather than returned to the pool.
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <memory>
+#include <unordered_map>
 #include <sys/socket.h>
 
 #include <array>
@@ -132,6 +134,31 @@ std::string flat_response_head(const Head& head, const Request& req, std::uint64
   return out;
 }
 
+// The success metrics of one upstream, looked up once per thread: labels() takes a lock and
+// builds a key, which the hot path should not pay per request. Upstream names are bounded (one
+// per agent or tool), so the map stays small.
+struct UpstreamOkMetrics {
+  core::Histogram* duration = nullptr;
+  core::Counter* ok = nullptr;
+};
+UpstreamOkMetrics& ok_metrics(std::string_view name) {
+  thread_local std::unordered_map<std::string, UpstreamOkMetrics> cache;
+  auto it = cache.find(std::string(name));
+  if (it != cache.end()) return it->second;
+  auto& m = Metrics::get();
+  UpstreamOkMetrics um{&m.upstream_duration.labels({name}), &m.upstream_requests.labels({name, "ok"})};
+  return cache.emplace(std::string(name), um).first->second;
+}
+
+void record_ok(std::string_view name, Clock::time_point start) {
+  auto& um = ok_metrics(name);
+  um.duration->observe(std::chrono::duration<double>(Clock::now() - start).count());
+  um.ok->inc();
+}
+
+// What exchange() answers when the client hung up: nothing was (or will be) sent to it.
+constexpr ProxyResult kClientGone{499, false};
+
 struct Failure {
   int status;
   std::string_view code;
@@ -171,26 +198,41 @@ bool is_stale_error(const beast::error_code& ec) {
          ec == asio::error::broken_pipe;
 }
 
-// Completes when the client hangs up. Readiness alone proves nothing (the reactor may wake a
-// wait spuriously), so peek: 0 bytes is an orderly close, an error is a reset, data means a
-// pipelined request from a live client (then park until cancelled), EAGAIN means wait again.
-Task<> client_gone(Socket& socket) {
-  for (;;) {
-    auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_task);
-    if (ec) co_return;
-    char byte;
-    ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0) co_return;
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) co_return;
-    if (n > 0) break;
+// Watches the client socket while a request is proxied, so that a client who hangs up cancels
+// the upstream call. A plain callback on the socket's read readiness, not a second coroutine
+// raced against the exchange: that (an awaitable `||`) cost two coroutine spawns and a parallel
+// group per request. Readiness alone proves nothing (the reactor may wake a wait spuriously), so
+// it peeks: 0 bytes is an orderly close, an error is a reset, data means a pipelined request
+// from a live client (then it stops watching), EAGAIN means wait again.
+struct ClientWatch : std::enable_shared_from_this<ClientWatch> {
+  explicit ClientWatch(Socket& s) : socket(s) {}
+  Socket& socket;
+  TcpStream* upstream = nullptr;  // the upstream connection in use, cancelled when the client goes
+  bool gone = false;
+  bool finished = false;  // the exchange is over: nothing to cancel any more
+
+  void arm() {
+    socket.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+      if (self->finished || ec) return;
+      char byte;
+      const ssize_t n = ::recv(self->socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n > 0) return;  // a pipelined request: the client is alive
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return self->arm();
+      self->gone = true;
+      if (self->upstream) self->upstream->cancel();
+    });
   }
-  Timer never(co_await asio::this_coro::executor, Timer::time_point::max());
-  co_await never.async_wait(use_task);
-}
+  void finish() {
+    finished = true;
+    upstream = nullptr;
+    beast::error_code ignored;
+    socket.cancel(ignored);  // completes the pending wait (no system call)
+  }
+};
 
 template <typename Stream>
 Task<ProxyResult> exchange(Worker& w, Stream& client, const Request& req, const ForwardTo& to,
-                           bool client_keep_alive, const Settings& st) {
+                           bool client_keep_alive, const Settings& st, ClientWatch& watch) {
   auto& m = Metrics::get();
   const auto& up = st.upstream;
   const std::string key = to.host + ":" + std::to_string(to.port);
@@ -207,13 +249,18 @@ Task<ProxyResult> exchange(Worker& w, Stream& client, const Request& req, const 
   for (int attempt = 0; !failure; ++attempt) {
     conn = attempt == 0 ? w.pool.take(key, milliseconds(up.pool_idle_timeout_ms)) : nullptr;
     bool reused = conn != nullptr;
+    watch.upstream = nullptr;
     if (!conn) {
       conn = std::make_unique<UpstreamConn>(ex);
+      watch.upstream = &conn->stream;
       failure = co_await connect(*conn, to, milliseconds(up.connect_timeout_ms));
+      if (watch.gone) co_return kClientGone;
       if (failure) break;
     }
+    watch.upstream = &conn->stream;
     conn->stream.expires_after(milliseconds(up.response_timeout_ms));
     auto [wec, wn] = co_await asio::async_write(conn->stream, asio::buffer(ureq), use_task);
+    if (watch.gone) co_return kClientGone;
     if (wec) {
       if (reused && attempt == 0) continue;
       failure.emplace(Failure{502, "upstream_unavailable", "write", "sending to the upstream failed"});
@@ -224,6 +271,7 @@ Task<ProxyResult> exchange(Worker& w, Stream& client, const Request& req, const 
     if (req.method == "HEAD") parser->skip(true);
     conn->stream.expires_after(milliseconds(up.response_timeout_ms));
     auto [rec, rn] = co_await http::async_read_header(conn->stream, conn->buffer, *parser, use_task);
+    if (watch.gone) co_return kClientGone;
     if (!rec) break;
     if (reused && attempt == 0 && is_stale_error(rec)) continue;
     if (rec == beast::error::timeout)
@@ -262,10 +310,10 @@ Task<ProxyResult> exchange(Worker& w, Stream& client, const Request& req, const 
     tcp_layer(client).expires_never();
     if (ec) co_return ProxyResult{head_status, false};  // client gone: drop the upstream connection too
     conn->buffer.consume(*length);
-    m.upstream_duration.labels({name}).observe(std::chrono::duration<double>(Clock::now() - start).count());
-    m.upstream_requests.labels({name, "ok"}).inc();
+    record_ok(name, start);
     // Bytes beyond the body would be an upstream protocol error: such a connection is not reused.
     if (upstream_keep_alive && conn->buffer.size() == 0) {
+      watch.upstream = nullptr;
       conn->stream.expires_never();
       w.pool.give(key, std::move(conn), up.pool_max_idle_per_host);
     }
@@ -302,6 +350,7 @@ Task<ProxyResult> exchange(Worker& w, Stream& client, const Request& req, const 
       head.body().size = sizeof buf;
       conn->stream.expires_after(milliseconds(up.response_timeout_ms));
       auto [ec, n] = co_await http::async_read_some(conn->stream, conn->buffer, *parser, use_task);
+      if (watch.gone) co_return kClientGone;
       if (ec == http::error::need_buffer) ec = {};
       if (ec) {
         upstream_ok = false;
@@ -328,10 +377,11 @@ Task<ProxyResult> exchange(Worker& w, Stream& client, const Request& req, const 
   } while (!parser->is_done() && !sr.is_done());
   tcp_layer(client).expires_never();
 
-  m.upstream_duration.labels({name}).observe(std::chrono::duration<double>(Clock::now() - start).count());
+  ok_metrics(name).duration->observe(std::chrono::duration<double>(Clock::now() - start).count());
   if (!upstream_ok) co_return ProxyResult{status, false};  // the client saw a truncated body
-  m.upstream_requests.labels({name, "ok"}).inc();
+  ok_metrics(name).ok->inc();
   if (upstream_keep_alive && parser->is_done()) {
+    watch.upstream = nullptr;
     conn->stream.expires_never();
     w.pool.give(key, std::move(conn), up.pool_max_idle_per_host);
   }
@@ -363,11 +413,14 @@ void UpstreamPool::give(const std::string& key, std::unique_ptr<UpstreamConn> co
 template <typename Stream>
 Task<ProxyResult> proxy(Worker& w, Stream& client, const Request& req, const ForwardTo& to,
                         bool client_keep_alive, const Settings& st) {
-  auto r = co_await (exchange(w, client, req, to, client_keep_alive, st) ||
-                     client_gone(tcp_layer(client).socket()));
-  if (r.index() == 0) co_return std::get<0>(r);
+  auto watch = std::make_shared<ClientWatch>(tcp_layer(client).socket());
+  watch->arm();
+  ProxyResult r = co_await exchange(w, client, req, to, client_keep_alive, st, *watch);
+  watch->finish();
+  if (r.status != kClientGone.status) co_return r;  // a late hang-up after a complete answer is no abort
   log::info("client went away; upstream call cancelled", {{"request_id", req.request_id}});
-  Metrics::get().upstream_errors.labels({to.upstream_name.empty() ? std::string_view("upstream") : std::string_view(to.upstream_name), "client_gone"}).inc();
+  const std::string_view name = to.upstream_name.empty() ? std::string_view("upstream") : std::string_view(to.upstream_name);
+  Metrics::get().upstream_errors.labels({name, "client_gone"}).inc();
   co_return ProxyResult{499, false};
 }
 
