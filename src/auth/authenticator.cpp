@@ -9,7 +9,11 @@
 namespace pc::auth {
 
 struct Authenticator::Issuers {
-  std::unordered_map<std::string, TrustedIssuer> by_iss;
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, TrustedIssuer, Hash, std::equal_to<>> by_iss;
 };
 
 namespace {
@@ -23,23 +27,6 @@ AuthResult invalid(std::string_view reason, std::string detail, std::string issu
   r.detail = std::move(detail);
   r.issuer_name = std::move(issuer);
   return r;
-}
-
-// The iss of a token whose signature is not checked yet: only used to pick the issuer whose keys
-// and rules then decide.
-std::optional<std::string> unverified_issuer(std::string_view token, std::string& why) {
-  try {
-    jose::ParsedJws jws = jose::parse_jws(token);
-    const auto* iss = jws.payload.if_contains("iss");
-    if (!iss || !iss->is_string()) {
-      why = "token has no issuer (iss)";
-      return std::nullopt;
-    }
-    return std::string(iss->get_string());
-  } catch (const std::exception& e) {
-    why = e.what();
-    return std::nullopt;
-  }
 }
 
 // An optional string claim: absent -> "", present and not a string -> error.
@@ -234,11 +221,19 @@ AuthResult Authenticator::authenticate(std::string_view token, std::int64_t now,
 
 AuthResult Authenticator::verify_uncached(std::string_view token, std::int64_t now, bool allow_refetch,
                                           std::int64_t& valid_until) const {
+  // One parse serves both: the unverified iss picks the issuer whose keys and rules then decide.
   std::string why;
-  auto iss = unverified_issuer(token, why);
-  if (!iss) return invalid(failure_label(why), why);
+  jose::detail::JwsView view;
+  try {
+    view = jose::detail::parse_jws_view(token, jose::JwsOptions{});
+  } catch (const std::exception& e) {
+    why = e.what();
+    return invalid(failure_label(why), why);
+  }
+  const auto* iss = view.parsed.payload.if_contains("iss");
+  if (!iss || !iss->is_string()) return invalid("issuer", "token has no issuer (iss)");
   const Issuers* all = issuers_.read();
-  auto it = all->by_iss.find(*iss);
+  auto it = all->by_iss.find(std::string_view(iss->get_string()));
   if (it == all->by_iss.end()) return invalid("issuer", "token issuer is not trusted");
   const TrustedIssuer& is = it->second;
 
@@ -261,7 +256,7 @@ AuthResult Authenticator::verify_uncached(std::string_view token, std::int64_t n
   opts.claims.leeway_seconds = is.leeway_seconds;
   opts.claims.now = now;
   opts.claims.max_lifetime_seconds = is.max_lifetime_seconds;
-  jose::JwksVerifyResult v = jose::verify_jws_with_set(token, *keys, is.algorithms, opts);
+  jose::JwksVerifyResult v = jose::detail::verify_view_with_set(view, *keys, is.algorithms, opts);
   if (v.unknown_kid) return need_keys("no key of the issuer matches the token's kid");
   if (!v.ok) return invalid(failure_label(v.reason), v.reason, is.name);
 

@@ -99,16 +99,28 @@ std::vector<const PublicKey*> JwkSet::candidates(const ParsedJws& jws) const {
 JwksVerifyResult verify_jws_with_set(std::string_view token, const JwkSet& set,
                                      const std::vector<Alg>& allowed_algs,
                                      const VerifyOptions& options) {
+  // Parsed once; each candidate key then runs verify_jws's remaining steps on the same parse.
+  detail::JwsView view;
+  try {
+    view = detail::parse_jws_view(token, options.jws);
+  } catch (const JoseError& e) {
+    JwksVerifyResult out;
+    out.reason = e.what();
+    return out;
+  } catch (const std::exception& e) {
+    JwksVerifyResult out;
+    out.reason = std::string("jwks: ") + e.what();
+    return out;
+  }
+  return detail::verify_view_with_set(view, set, allowed_algs, options);
+}
+
+namespace detail {
+
+JwksVerifyResult verify_view_with_set(JwsView& view, const JwkSet& set, const std::vector<Alg>& allowed_algs,
+                                      const VerifyOptions& options) {
   JwksVerifyResult out;
   try {
-    // Parsed once; each candidate key then runs verify_jws's remaining steps on the same parse.
-    detail::JwsView view;
-    try {
-      view = detail::parse_jws_view(token, options.jws);
-    } catch (const JoseError& e) {
-      out.reason = e.what();
-      return out;
-    }
     const ParsedJws& parsed = view.parsed;
     if (std::find(allowed_algs.begin(), allowed_algs.end(), parsed.alg) == allowed_algs.end()) {
       out.reason = "alg '" + std::string(alg_name(parsed.alg)) + "' is not allowed for this issuer";
@@ -123,7 +135,7 @@ JwksVerifyResult verify_jws_with_set(std::string_view token, const JwkSet& set,
       return out;
     }
     for (const PublicKey* key : cands) {
-      VerifyResult r = detail::verify_parsed(view, *key, options);
+      VerifyResult r = verify_parsed(view, *key, options);
       if (r.ok) {
         static_cast<VerifyResult&>(out) = std::move(r);
         return out;
@@ -137,5 +149,7 @@ JwksVerifyResult verify_jws_with_set(std::string_view token, const JwkSet& set,
     return fail;
   }
 }
+
+}  // namespace detail
 
 }  // namespace pc::jose

@@ -61,4 +61,11 @@ JwksVerifyResult verify_jws_with_set(std::string_view token, const JwkSet& set,
                                      const std::vector<Alg>& allowed_algs,
                                      const VerifyOptions& options);
 
+namespace detail {
+// verify_jws_with_set after the parse, for a caller that parsed the token itself (to read its
+// unverified `iss` and pick the issuer): one parse per token. Consumes `view` on success.
+JwksVerifyResult verify_view_with_set(JwsView& view, const JwkSet& set, const std::vector<Alg>& allowed_algs,
+                                      const VerifyOptions& options);
+}  // namespace detail
+
 }  // namespace pc::jose
