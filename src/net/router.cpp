@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "core/percent.h"
+
 namespace pc::net {
 namespace {
 
@@ -19,32 +21,11 @@ std::vector<std::string_view> split_path(std::string_view path) {
 
 bool is_param(std::string_view seg) { return seg.size() > 2 && seg.front() == '{' && seg.back() == '}'; }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 bool decode_segment(std::string_view in, std::string& out) {
-  out.clear();
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
-    if (hi < 0 || lo < 0) return false;
-    char c = static_cast<char>(hi * 16 + lo);
-    if (c == '/' || c == '\0') return false;
-    out += c;
-    i += 2;
-  }
-  return true;
+  // A segment holds no literal '/', so any '/' after decoding was encoded: refused.
+  return core::percent_decode(in, out, false) && out.find('/') == std::string::npos;
 }
 
 Router::Pattern& Router::pattern_for(const std::string& text) {
