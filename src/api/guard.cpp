@@ -2,16 +2,12 @@
 
 #include <chrono>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
 
 namespace pc::api {
 namespace {
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 struct AuthMetrics {
   core::CounterFamily& failures = core::metrics().counter(
@@ -129,7 +125,7 @@ auth::AuthResult Guard::authenticate(const net::Request& req, bool allow_refetch
     r.detail = "more than one Authorization header";
     return r;
   }
-  return auth_.authenticate(bearer_token(req), unix_now(), allow_refetch);
+  return auth_.authenticate(bearer_token(req), core::unix_now(), allow_refetch);
 }
 
 void Guard::check(std::shared_ptr<net::Request> req, const Access& access, std::function<void(Outcome)> done) const {

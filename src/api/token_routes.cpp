@@ -6,17 +6,13 @@
 
 #include "api/form.h"
 #include "core/base64url.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/work_pool.h"
 
 namespace pc::api {
 namespace {
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // RFC 6749 §5.1: token responses must not be cached.
 net::Response no_store(net::Response r) {
@@ -144,7 +140,7 @@ void add_token_routes(net::Router& router, TokenRoutesDeps deps) {
     auto job = [deps, req, reply, t = std::move(std::get<auth::TokenRequest>(parsed))]() mutable {
       std::variant<auth::IssuedToken, auth::OAuthError> out;
       try {
-        out = deps.service->handle(t, unix_now());
+        out = deps.service->handle(t, core::unix_now());
       } catch (const std::exception& e) {
         log::error("token endpoint failed", {{"request_id", req->request_id}, {"error", e.what()}});
         return reply(net::error_response(500, "internal", "the token could not be issued", req->request_id));

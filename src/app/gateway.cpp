@@ -19,6 +19,7 @@
 #include "auth/key_refresher.h"
 #include "auth/signing_keys.h"
 #include "auth/token_service.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/work_pool.h"
 #include "tenancy/tenant_directory.h"
@@ -33,11 +34,6 @@ constexpr auto kRefreshInterval = std::chrono::seconds(2);
 constexpr std::int64_t kMaxOwnTokenLifetime = 3600;
 // How long a token exchange waits for an issuer's keys to be refetched.
 constexpr auto kRefetchWait = std::chrono::seconds(10);
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::shared_ptr<auth::PublishedKeys> keys_from_file(const core::IssuerConfig& c) {
   auto keys = std::make_shared<auth::PublishedKeys>();
@@ -89,8 +85,8 @@ struct Gateway::Parts {
     std::lock_guard lock(mu);
     return issuer_locked();
   }
-  std::string issuer_locked() const { return base_url.empty() && cfg.tokens.issuer.empty() ? "" : issuer_of(cfg); }
-  std::string issuer_of(const core::Config& c) const { return c.tokens.issuer.empty() ? base_url : c.tokens.issuer; }
+  // tokens.issuer when configured, else the bound address ("" until the server has bound).
+  std::string issuer_locked() const { return cfg.tokens.issuer.empty() ? base_url : cfg.tokens.issuer; }
 
   // Rebuilds the verifier's issuers and the token service's settings from cfg and base_url.
   void configure_locked() {
@@ -148,7 +144,7 @@ struct Gateway::Parts {
     auto fut = done->get_future();
     refresher.refetch(r.refetch, [done] { done->set_value(); });
     fut.wait_for(kRefetchWait);
-    return authenticator.authenticate(token, unix_now(), /*allow_refetch=*/false);
+    return authenticator.authenticate(token, core::unix_now(), /*allow_refetch=*/false);
   }
 
   void refresh_once() {
@@ -158,7 +154,7 @@ struct Gateway::Parts {
       log::warn("tenant refresh failed", {{"error", e.what()}});
     }
     try {
-      if (keys.load(store, unix_now())) {
+      if (keys.load(store, core::unix_now())) {
         authenticator.keys_changed();
         log::info("signing keys reloaded", {{"active_kid", keys.active()->kid()}});
       }
@@ -182,7 +178,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     : p_(std::make_unique<Parts>(cfg, store, master_key, pool)) {
   Parts& p = *p_;
   p.directory.refresh(store);
-  p.keys.load(store, unix_now());
+  p.keys.load(store, core::unix_now());
   p.token_service = std::make_unique<auth::TokenService>(
       store, p.keys, p.directory, [&p](const std::string& t, std::int64_t now) { return p.verify_subject(t, now); },
       auth::TokenSettings{});

@@ -6,6 +6,7 @@
 
 #include "app/commands.h"
 #include "auth/signing_keys.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "crypto/master_key.h"
 #include "store/store.h"
@@ -27,9 +28,7 @@ int keys_rotate(const std::string& config_path) {
     // signing key where no running gateway can open it.
     crypto::MasterKey mk = crypto::load_master_key(cfg.master_key_path());
     auto store = store::Store::open_sqlite(cfg.sqlite_path());
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const std::int64_t now = core::unix_now();
     const std::int64_t lifetime = cfg.tokens.access_token_ttl_seconds + cfg.tokens.leeway_seconds;
     std::string kid = auth::SigningKeys::rotate(*store, mk, lifetime, now);
     std::cout << "new signing key " << kid << " is active; the previous key stays published until every token it "

@@ -41,11 +41,6 @@ std::string Config::token_issuer() const {
   return std::string(server.tls.enabled() ? "https://" : "http://") + server.listen;
 }
 
-std::vector<std::string> Config::token_audiences() const {
-  if (!tokens.audiences.empty()) return tokens.audiences;
-  return {token_issuer()};
-}
-
 namespace {
 
 using YAML::Node;

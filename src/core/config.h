@@ -165,9 +165,9 @@ struct Config {
   // Paths with their data_dir-relative defaults filled in.
   std::string sqlite_path() const;
   std::string master_key_path() const;
-  // The built-in issuer's identifier and audiences with their defaults filled in.
+  // The built-in issuer's identifier with its default filled in (for validation; a running
+  // gateway uses the address it actually bound, see app/gateway.cpp).
   std::string token_issuer() const;
-  std::vector<std::string> token_audiences() const;
   bool operator==(const Config&) const = default;
 };
 
