@@ -64,9 +64,119 @@ CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys(status) WHERE status
 ALTER TABLE clients ADD COLUMN scopes TEXT NOT NULL DEFAULT '[]';
 )sql";
 
+
+// Migration 3: tenancy and data (issue 4). Every tenant-owned table carries tenant_id first in
+// its key, so a tenant's rows are found (and purged) by prefix. Sealed columns hold
+// crypto::seal output: the row's identity is the associated data, so a ciphertext copied to
+// another row does not decrypt. audit_log is append-only (no UPDATE path exists); seq has no
+// gaps and each row's hash covers its predecessor's.
+constexpr std::string_view kV3TenancyData = R"sql(
+ALTER TABLE tenants ADD COLUMN purge_after INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE signing_keys ADD COLUMN master_key_id TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE data_keys (
+  tenant_id     TEXT NOT NULL,
+  data_class    TEXT NOT NULL,
+  version       INTEGER NOT NULL,
+  wrapped       BLOB NOT NULL,
+  master_key_id TEXT NOT NULL,
+  created_at    TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, data_class, version)
+);
+
+CREATE TABLE secrets (
+  tenant_id  TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  version    INTEGER NOT NULL,
+  sealed     BLOB NOT NULL,
+  created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, name, version)
+);
+
+CREATE TABLE audit_log (
+  seq        INTEGER PRIMARY KEY,
+  time       TEXT NOT NULL,
+  tenant_id  TEXT NOT NULL,
+  actor      TEXT NOT NULL,
+  action     TEXT NOT NULL,
+  resource   TEXT NOT NULL,
+  outcome    TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  details    TEXT NOT NULL,
+  prev_hash  TEXT NOT NULL,
+  hash       TEXT NOT NULL
+);
+CREATE INDEX audit_by_tenant ON audit_log(tenant_id, seq);
+CREATE INDEX audit_by_time ON audit_log(time);
+
+CREATE TABLE capabilities (
+  name               TEXT PRIMARY KEY,
+  enabled            INTEGER NOT NULL DEFAULT 0,
+  rollout_percentage INTEGER NOT NULL DEFAULT 100,
+  tier_allow_list    TEXT NOT NULL DEFAULT '[]',
+  tenant_allow_list  TEXT NOT NULL DEFAULT '[]',
+  killed             INTEGER NOT NULL DEFAULT 0,
+  description        TEXT NOT NULL DEFAULT '',
+  updated_at         TEXT NOT NULL
+);
+
+CREATE TABLE agents (
+  name         TEXT PRIMARY KEY,
+  description  TEXT NOT NULL,
+  tier_minimum TEXT NOT NULL,
+  protocol     TEXT NOT NULL,
+  created_at   TEXT NOT NULL,
+  updated_at   TEXT NOT NULL
+);
+
+CREATE TABLE agent_versions (
+  agent      TEXT NOT NULL REFERENCES agents(name) ON DELETE CASCADE,
+  version    TEXT NOT NULL,
+  endpoint   TEXT NOT NULL,
+  status     TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (agent, version)
+);
+-- One promoted version per agent.
+CREATE UNIQUE INDEX agent_versions_one_promoted ON agent_versions(agent) WHERE status = 'promoted';
+
+CREATE TABLE invocations (
+  invocation_id  TEXT PRIMARY KEY,
+  tenant_id      TEXT NOT NULL,
+  agent          TEXT NOT NULL,
+  agent_version  TEXT NOT NULL,
+  session_id     TEXT NOT NULL,
+  principal      TEXT NOT NULL,
+  status         TEXT NOT NULL,
+  http_status    INTEGER NOT NULL,
+  latency_ms     INTEGER NOT NULL,
+  input_tokens   INTEGER NOT NULL,
+  output_tokens  INTEGER NOT NULL,
+  created_at     TEXT NOT NULL,
+  content_sealed BLOB
+);
+CREATE INDEX invocations_by_tenant ON invocations(tenant_id, invocation_id);
+CREATE INDEX invocations_by_time ON invocations(created_at);
+
+CREATE TABLE sessions (
+  session_id   TEXT PRIMARY KEY,
+  tenant_id    TEXT NOT NULL,
+  principal    TEXT NOT NULL,
+  agent        TEXT NOT NULL,
+  status       TEXT NOT NULL,
+  created_at   TEXT NOT NULL,
+  last_seen_at TEXT NOT NULL
+);
+CREATE INDEX sessions_by_tenant ON sessions(tenant_id);
+CREATE INDEX sessions_by_last_seen ON sessions(last_seen_at);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "platform clients and meta", kV1Platform},
     {2, "tenants, signing keys, client scopes", kV2Identity},
+    {3, "tenancy and data: data keys, secrets, audit, capabilities, agents, invocations, sessions", kV3TenancyData},
 };
 
 constexpr std::string_view kCreateTable = R"sql(

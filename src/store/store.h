@@ -1,63 +1,25 @@
-// The gateway's handle to its store. Store is the backend-neutral interface (SQLite now,
-// PostgreSQL later, both to pass one shared test suite); services depend on it, never on SQL.
+// The gateway's handle to its store. Store is the backend-neutral interface: SQLite (embedded,
+// one node) and PostgreSQL (many nodes) implement it and pass one shared test suite. Services
+// depend on it, never on SQL; tenant data is reached through a TenantStore (store/tenant_store.h)
+// bound to one tenant.
 //
-// Every call blocks (disk, locks): make them from a core::WorkPool, never from an I/O thread.
-// Calls are thread-safe. Errors throw StoreError (store/sqlite_db.h), whose kind() tells a
-// duplicate key or a busy database apart from other failures.
+// Every call blocks (disk, network, locks): make them from a core::WorkPool, never from an I/O
+// thread. Calls are thread-safe. Errors throw StoreError (store/store_error.h), whose kind()
+// tells a duplicate key or a busy database apart from other failures.
 #pragma once
 
-#include <memory>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "store/records.h"
 #include "store/sqlite_db.h"  // StoreError
 
 namespace pc::store {
-
-// An OAuth client of the built-in issuer. Platform rows use tenant_id "platform".
-struct ClientRecord {
-  std::string client_id;
-  std::string tenant_id;
-  std::string name;
-  std::string secret_hash;  // crypto::hash_secret output; the secret itself is never stored
-  std::vector<std::string> roles;
-  std::vector<std::string> grant_types;
-  std::vector<std::string> scopes;  // the scopes this client may be granted (empty: none)
-  std::string status = "active";
-  std::string created_at;  // RFC 3339 UTC; left empty on insert, the store stamps the time
-  bool is_bootstrap = false;
-};
-
-// A tenant (SPEC §6). `revision` increases on every change to any tenant row.
-struct TenantRecord {
-  std::string tenant_id;
-  std::string display_name;
-  std::string tier;
-  std::string status = "active";  // active | suspended | deleted
-  std::string created_at;         // RFC 3339 UTC, stamped by the store
-  std::string updated_at;
-  std::int64_t revision = 0;
-};
-
-struct TenantPatch {
-  std::optional<std::string> display_name;
-  std::optional<std::string> tier;
-  std::optional<std::string> status;
-};
-
-// A token-signing key of the built-in issuer. The private key is stored only sealed.
-struct SigningKeyRecord {
-  std::string kid;
-  std::string alg;             // "ES256"
-  std::string public_jwk;      // JSON text, as published
-  std::string private_sealed;  // crypto::seal(master key, PKCS#8 DER, aad = "signing-key:" + kid)
-  std::string status;          // active | retiring | retired
-  std::string created_at;
-  std::int64_t not_after = 0;  // retiring keys: unix time after which no token it signed is valid
-};
 
 class Store {
  public:
@@ -71,6 +33,7 @@ class Store {
   virtual bool ping() = 0;  // the store answers a trivial query (readiness probe)
   virtual int schema_version() = 0;
 
+  // ---- clients
   // Throws StoreError with kind duplicate when the client_id exists, or when `c` is a bootstrap
   // client and one exists already (there is at most one).
   virtual void insert_client(const ClientRecord& c) = 0;
@@ -90,6 +53,13 @@ class Store {
   virtual std::optional<TenantRecord> update_tenant(std::string_view tenant_id, const TenantPatch& patch) = 0;
   // Rows changed after `revision`, oldest change first (for incremental caches).
   virtual std::vector<TenantRecord> tenants_changed_since(std::int64_t revision) = 0;
+  // Status becomes deleted with `purge_after` (unix seconds); nullopt when no such tenant.
+  virtual std::optional<TenantRecord> mark_tenant_deleted(std::string_view tenant_id, std::int64_t purge_after) = 0;
+  // Deleted tenants whose purge_after is at or before `now`.
+  virtual std::vector<std::string> tenants_due_for_purge(std::int64_t now) = 0;
+  // In one transaction removes every row the tenant owns (clients, data keys, secrets,
+  // invocations, sessions) and the tenant row. Audit entries stay: the chain must not break.
+  virtual void purge_tenant(std::string_view tenant_id) = 0;
 
   // ---- signing keys
   // Every key that is not retired, newest first.
@@ -101,6 +71,79 @@ class Store {
   // `old_not_after`, retiring keys whose not_after is before `now` become retired, and `key` is
   // inserted as the active key.
   virtual void rotate_signing_key(const SigningKeyRecord& key, std::int64_t old_not_after, std::int64_t now) = 0;
+
+  // ---- data keys (envelope encryption)
+  // Every version of one tenant's key for `data_class`, newest first.
+  virtual std::vector<DataKeyRecord> data_keys(std::string_view tenant_id, std::string_view data_class) = 0;
+  // False when that (tenant, class, version) exists already (another node created it first).
+  virtual bool insert_data_key(const DataKeyRecord& key) = 0;
+  // Master-key rotation: every data key and every signing key, to re-wrap.
+  virtual std::vector<DataKeyRecord> all_data_keys() = 0;
+  virtual std::vector<SigningKeyRecord> all_signing_keys() = 0;
+  // In one transaction replaces `wrapped`/`private_sealed` and `master_key_id` of the given rows
+  // (matched by their identity).
+  virtual void rewrap(const std::vector<DataKeyRecord>& data_keys, const std::vector<SigningKeyRecord>& signing_keys) = 0;
+
+  // ---- secrets
+  // Throws StoreError kind duplicate when (tenant, name, version) exists.
+  virtual void insert_secret(const SecretRecord& s) = 0;
+  // `version` 0 = the newest.
+  virtual std::optional<SecretRecord> find_secret(std::string_view tenant_id, std::string_view name, int version) = 0;
+  // The newest version of each secret of the tenant, by name, without `sealed`.
+  virtual std::vector<SecretRecord> list_secrets(std::string_view tenant_id) = 0;
+  // Removes every version; false when there was none.
+  virtual bool delete_secret(std::string_view tenant_id, std::string_view name) = 0;
+
+  // ---- audit log
+  // Appends `batch` in order, in one durable transaction, serialised against every other writer
+  // (other processes included): assigns each record's seq, then calls `link(record, prev_hash)`
+  // which must set record.prev_hash and record.hash. prev_hash of the very first record is "".
+  using AuditLinker = std::function<void(AuditRecord& record, const std::string& prev_hash)>;
+  virtual void append_audit(std::vector<AuditRecord>& batch, const AuditLinker& link) = 0;
+  // Matching records in seq order.
+  virtual std::vector<AuditRecord> query_audit(const AuditQuery& q) = 0;
+  // Removes records with time < `before`; the newest removed one becomes the anchor. Returns the
+  // number removed.
+  virtual std::int64_t purge_audit_before(std::string_view before) = 0;
+  virtual std::optional<AuditAnchor> audit_anchor() = 0;
+
+  // ---- capabilities
+  virtual void upsert_capability(const CapabilityRecord& c) = 0;
+  virtual bool delete_capability(std::string_view name) = 0;
+  virtual std::vector<CapabilityRecord> list_capabilities() = 0;  // by name
+
+  // ---- agents and versions
+  virtual void insert_agent(const AgentRecord& a) = 0;  // duplicate when the name exists
+  virtual std::optional<AgentRecord> find_agent(std::string_view name) = 0;
+  virtual std::vector<AgentRecord> list_agents() = 0;  // by name
+  virtual bool update_agent(const AgentRecord& a) = 0;  // description, tier_minimum, protocol
+  virtual bool delete_agent(std::string_view name) = 0;  // and its versions
+  virtual void insert_agent_version(const AgentVersionRecord& v) = 0;  // duplicate when it exists
+  virtual std::vector<AgentVersionRecord> agent_versions(std::string_view agent) = 0;  // newest first
+  // In one transaction: `version` becomes promoted and the previously promoted one (if any)
+  // becomes `previous_status` (superseded on promotion, rolled_back on a rollback). False when
+  // the version does not exist.
+  virtual bool promote_agent_version(std::string_view agent, std::string_view version,
+                                     std::string_view previous_status) = 0;
+  // Every agent with its promoted version (agents without one are left out).
+  virtual std::vector<std::pair<AgentRecord, AgentVersionRecord>> promoted_agents() = 0;
+
+  // ---- invocations (metadata; content sealed) and sessions
+  virtual void insert_invocation(const InvocationRecord& r) = 0;
+  virtual std::optional<InvocationRecord> find_invocation(std::string_view invocation_id) = 0;  // with content
+  virtual std::vector<InvocationRecord> list_invocations(const InvocationQuery& q) = 0;  // by id, no content
+  // Clears content_sealed of invocations created before `before`; returns how many.
+  virtual std::int64_t purge_invocation_content_before(std::string_view before) = 0;
+  // Per-tenant counts since `since`, most invocations first, at most `limit` tenants; an empty
+  // `tenant_id` means all tenants.
+  virtual std::vector<TenantUsage> usage_since(std::string_view since, std::string_view tenant_id,
+                                               std::size_t limit) = 0;
+
+  virtual void insert_session(const SessionRecord& s) = 0;
+  virtual std::optional<SessionRecord> find_session(std::string_view session_id) = 0;
+  virtual bool end_session(std::string_view session_id) = 0;
+  // Removes sessions whose last_seen_at is before `before`; returns how many.
+  virtual std::int64_t purge_sessions_before(std::string_view before) = 0;
 };
 
 }  // namespace pc::store

@@ -35,6 +35,66 @@ class ForwardingStore : public store::Store {
     real_.rotate_signing_key(k, a, n);
   }
 
+  std::optional<store::TenantRecord> mark_tenant_deleted(std::string_view id, std::int64_t p) override {
+    return real_.mark_tenant_deleted(id, p);
+  }
+  std::vector<std::string> tenants_due_for_purge(std::int64_t n) override { return real_.tenants_due_for_purge(n); }
+  void purge_tenant(std::string_view id) override { real_.purge_tenant(id); }
+
+  std::vector<store::DataKeyRecord> data_keys(std::string_view t, std::string_view c) override { return real_.data_keys(t, c); }
+  bool insert_data_key(const store::DataKeyRecord& k) override { return real_.insert_data_key(k); }
+  std::vector<store::DataKeyRecord> all_data_keys() override { return real_.all_data_keys(); }
+  std::vector<store::SigningKeyRecord> all_signing_keys() override { return real_.all_signing_keys(); }
+  void rewrap(const std::vector<store::DataKeyRecord>& d, const std::vector<store::SigningKeyRecord>& s) override {
+    real_.rewrap(d, s);
+  }
+
+  void insert_secret(const store::SecretRecord& s) override { real_.insert_secret(s); }
+  std::optional<store::SecretRecord> find_secret(std::string_view t, std::string_view n, int v) override {
+    return real_.find_secret(t, n, v);
+  }
+  std::vector<store::SecretRecord> list_secrets(std::string_view t) override { return real_.list_secrets(t); }
+  bool delete_secret(std::string_view t, std::string_view n) override { return real_.delete_secret(t, n); }
+
+  void append_audit(std::vector<store::AuditRecord>& b, const AuditLinker& l) override { real_.append_audit(b, l); }
+  std::vector<store::AuditRecord> query_audit(const store::AuditQuery& q) override { return real_.query_audit(q); }
+  std::int64_t purge_audit_before(std::string_view b) override { return real_.purge_audit_before(b); }
+  std::optional<store::AuditAnchor> audit_anchor() override { return real_.audit_anchor(); }
+
+  void upsert_capability(const store::CapabilityRecord& c) override { real_.upsert_capability(c); }
+  bool delete_capability(std::string_view n) override { return real_.delete_capability(n); }
+  std::vector<store::CapabilityRecord> list_capabilities() override { return real_.list_capabilities(); }
+
+  void insert_agent(const store::AgentRecord& a) override { real_.insert_agent(a); }
+  std::optional<store::AgentRecord> find_agent(std::string_view n) override { return real_.find_agent(n); }
+  std::vector<store::AgentRecord> list_agents() override { return real_.list_agents(); }
+  bool update_agent(const store::AgentRecord& a) override { return real_.update_agent(a); }
+  bool delete_agent(std::string_view n) override { return real_.delete_agent(n); }
+  void insert_agent_version(const store::AgentVersionRecord& v) override { real_.insert_agent_version(v); }
+  std::vector<store::AgentVersionRecord> agent_versions(std::string_view a) override { return real_.agent_versions(a); }
+  bool promote_agent_version(std::string_view a, std::string_view v, std::string_view p) override {
+    return real_.promote_agent_version(a, v, p);
+  }
+  std::vector<std::pair<store::AgentRecord, store::AgentVersionRecord>> promoted_agents() override {
+    return real_.promoted_agents();
+  }
+
+  void insert_invocation(const store::InvocationRecord& r) override { real_.insert_invocation(r); }
+  std::optional<store::InvocationRecord> find_invocation(std::string_view id) override { return real_.find_invocation(id); }
+  std::vector<store::InvocationRecord> list_invocations(const store::InvocationQuery& q) override {
+    return real_.list_invocations(q);
+  }
+  std::int64_t purge_invocation_content_before(std::string_view b) override {
+    return real_.purge_invocation_content_before(b);
+  }
+  std::vector<store::TenantUsage> usage_since(std::string_view s, std::string_view t, std::size_t l) override {
+    return real_.usage_since(s, t, l);
+  }
+  void insert_session(const store::SessionRecord& s) override { real_.insert_session(s); }
+  std::optional<store::SessionRecord> find_session(std::string_view id) override { return real_.find_session(id); }
+  bool end_session(std::string_view id) override { return real_.end_session(id); }
+  std::int64_t purge_sessions_before(std::string_view b) override { return real_.purge_sessions_before(b); }
+
  protected:
   store::Store& real_;
 };

@@ -1,0 +1,185 @@
+// The rows the store keeps, backend-neutral. Timestamps are RFC 3339 UTC text with milliseconds
+// ("2026-11-23T13:05:00.123Z", so they sort as text); JSON arrays are vectors here. A record's
+// `tenant_id` says who owns it: a tenant id, or "platform" for platform rows.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pc::store {
+
+// An OAuth client of the built-in issuer. Platform rows use tenant_id "platform".
+struct ClientRecord {
+  std::string client_id;
+  std::string tenant_id;
+  std::string name;
+  std::string secret_hash;  // crypto::hash_secret output; the secret itself is never stored
+  std::vector<std::string> roles;
+  std::vector<std::string> grant_types;
+  std::vector<std::string> scopes;  // the scopes this client may be granted (empty: none)
+  std::string status = "active";
+  std::string created_at;  // RFC 3339 UTC; left empty on insert, the store stamps the time
+  bool is_bootstrap = false;
+};
+
+// A tenant (SPEC §6). `revision` increases on every change to any tenant row.
+struct TenantRecord {
+  std::string tenant_id;
+  std::string display_name;
+  std::string tier;
+  std::string status = "active";  // active | suspended | deleted
+  std::string created_at;         // RFC 3339 UTC, stamped by the store
+  std::string updated_at;
+  std::int64_t revision = 0;
+  std::int64_t purge_after = 0;  // deleted tenants: unix time after which their data is purged
+};
+
+struct TenantPatch {
+  std::optional<std::string> display_name;
+  std::optional<std::string> tier;
+  std::optional<std::string> status;
+};
+
+// A token-signing key of the built-in issuer. The private key is stored only sealed.
+struct SigningKeyRecord {
+  std::string kid;
+  std::string alg;             // "ES256"
+  std::string public_jwk;      // JSON text, as published
+  std::string private_sealed;  // crypto::seal(master key, PKCS#8 DER, aad = "signing-key:" + kid)
+  std::string status;          // active | retiring | retired
+  std::string created_at;
+  std::int64_t not_after = 0;  // retiring keys: unix time after which no token it signed is valid
+  std::string master_key_id;   // which master key sealed private_sealed ("" = the first one)
+};
+
+// A data key of one tenant and data class ("invocation", "secret"), wrapped by a master key.
+// Versions start at 1; the newest encrypts, every version decrypts.
+struct DataKeyRecord {
+  std::string tenant_id;
+  std::string data_class;
+  int version = 1;
+  std::string wrapped;        // crypto::seal(master key, 32 key bytes, aad = data-key identity)
+  std::string master_key_id;  // which master key wrapped it
+  std::string created_at;
+};
+
+// One version of a named secret. `sealed` is encrypted under the tenant's "secret" data key.
+struct SecretRecord {
+  std::string tenant_id;
+  std::string name;
+  int version = 1;
+  std::string sealed;  // empty in listings
+  std::string created_at;
+  std::string created_by;
+};
+
+// One audit event, a link in the hash chain: hash = H(prev_hash, the event's fields).
+struct AuditRecord {
+  std::int64_t seq = 0;  // assigned by the store, 1, 2, 3, ... without gaps
+  std::string time;      // RFC 3339 UTC, set by the writer
+  std::string tenant_id;
+  std::string actor;
+  std::string action;  // "tenant.create", "security.tenant_access_violation", "http.GET /v1/agents", ...
+  std::string resource;
+  std::string outcome;  // "success", "denied", "failure", or an HTTP status
+  std::string request_id;
+  std::string details;  // JSON object text, "{}" when none
+  std::string prev_hash;
+  std::string hash;
+};
+
+struct AuditQuery {
+  std::string tenant_id;      // "" = every tenant
+  std::string action_prefix;  // "" = any; "security." for security events
+  std::string actor;          // "" = any
+  std::string since;          // time >= since ("" = no bound)
+  std::string until;          // time < until ("" = no bound)
+  std::int64_t after_seq = 0;
+  std::size_t limit = 100;
+};
+
+// The last purged link: verification starts from it once old entries were removed by retention.
+struct AuditAnchor {
+  std::int64_t seq = 0;
+  std::string hash;
+};
+
+// A capability switch (SPEC §6). Missing or failing evaluates to deny; `killed` is the global
+// kill list and overrides everything else.
+struct CapabilityRecord {
+  std::string name;
+  bool enabled = false;
+  int rollout_percentage = 100;  // 0..100, by a stable hash of the tenant id
+  std::vector<std::string> tier_allow_list;    // empty: every tier
+  std::vector<std::string> tenant_allow_list;  // empty: every tenant
+  bool killed = false;
+  std::string description;
+  std::string updated_at;
+};
+
+// A registered agent (platform row) and its versions (SPEC §8).
+struct AgentRecord {
+  std::string name;
+  std::string description;
+  std::string tier_minimum = "basic";
+  std::string protocol = "http";  // http | a2a
+  std::string created_at;
+  std::string updated_at;
+};
+
+struct AgentVersionRecord {
+  std::string agent;
+  std::string version;
+  std::string endpoint;  // runtime base URL
+  std::string status = "built";  // built | promoted | superseded | rolled_back | failed
+  std::string created_at;
+  std::string updated_at;
+};
+
+// One agent invocation: metadata kept for the retention period of audit, content (input and
+// output, sealed under the tenant's "invocation" data key) purged after invocation_content_days.
+struct InvocationRecord {
+  std::string invocation_id;
+  std::string tenant_id;
+  std::string agent;
+  std::string agent_version;
+  std::string session_id;
+  std::string principal;  // subject of the caller
+  std::string status;     // completed | failed | ...
+  int http_status = 0;
+  std::int64_t latency_ms = 0;
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+  std::string created_at;
+  std::optional<std::string> content_sealed;  // never loaded by listings
+};
+
+struct InvocationQuery {
+  std::string tenant_id;  // "" = every tenant (platform reads)
+  std::string agent;      // "" = any
+  std::string since;      // created_at >= since
+  std::string after_id;   // cursor: invocation ids greater than this
+  std::size_t limit = 100;
+};
+
+// Invocation counts of one tenant in a window (top tenants, error rate, quotas).
+struct TenantUsage {
+  std::string tenant_id;
+  std::int64_t invocations = 0;
+  std::int64_t errors = 0;
+};
+
+// A conversation session with an agent, bound to tenant, principal and agent (SPEC §8).
+struct SessionRecord {
+  std::string session_id;
+  std::string tenant_id;
+  std::string principal;
+  std::string agent;
+  std::string status = "active";  // active | ended
+  std::string created_at;
+  std::string last_seen_at;
+};
+
+}  // namespace pc::store

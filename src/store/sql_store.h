@@ -1,0 +1,109 @@
+// The one Store implementation over SQL, shared by the backends: each domain's methods live in
+// their own file (sql_store_*.cpp) and reach the database through conn(), a lease on one
+// connection held for the duration of a call. Private to the store layer.
+//
+// SQL here is written once for both backends: `?N` placeholders, portable types, timestamps
+// bound from C++ (core::rfc3339_now) rather than computed by the database.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/sqlite_db.h"
+#include "store/store.h"
+
+namespace pc::store {
+
+// JSON arrays of strings, as stored in text columns.
+std::string to_json_array(const std::vector<std::string>& items);
+// Throws StoreError naming the row and column when `text` is not a JSON array of strings.
+std::vector<std::string> from_json_array(const std::string& text, std::string_view column, std::string_view row_id);
+
+class SqlStore final : public Store {
+ public:
+  explicit SqlStore(SqliteDb db) : db_(std::move(db)) {}
+
+  // Exclusive use of one connection for the duration of a call.
+  class Lease {
+   public:
+    Lease(std::mutex& mu, SqliteDb& db) : lock_(mu), db_(&db) {}
+    SqliteDb* operator->() const { return db_; }
+    SqliteDb& operator*() const { return *db_; }
+
+   private:
+    std::unique_lock<std::mutex> lock_;
+    SqliteDb* db_;
+  };
+  Lease conn() { return Lease(mu_, db_); }
+
+  bool ping() override;
+  int schema_version() override;
+
+  void insert_client(const ClientRecord& c) override;
+  std::optional<ClientRecord> find_client(std::string_view client_id) override;
+  std::optional<ClientRecord> find_bootstrap_client() override;
+  std::vector<ClientRecord> list_clients(std::string_view tenant_id) override;
+  bool update_client_secret(std::string_view client_id, std::string_view secret_hash) override;
+
+  TenantRecord insert_tenant(const TenantRecord& t) override;
+  std::optional<TenantRecord> find_tenant(std::string_view tenant_id) override;
+  std::vector<TenantRecord> list_tenants(std::string_view after, std::size_t limit) override;
+  std::optional<TenantRecord> update_tenant(std::string_view tenant_id, const TenantPatch& patch) override;
+  std::vector<TenantRecord> tenants_changed_since(std::int64_t revision) override;
+  std::optional<TenantRecord> mark_tenant_deleted(std::string_view tenant_id, std::int64_t purge_after) override;
+  std::vector<std::string> tenants_due_for_purge(std::int64_t now) override;
+  void purge_tenant(std::string_view tenant_id) override;
+
+  std::vector<SigningKeyRecord> published_signing_keys() override;
+  bool insert_first_signing_key(const SigningKeyRecord& key) override;
+  void rotate_signing_key(const SigningKeyRecord& key, std::int64_t old_not_after, std::int64_t now) override;
+
+  std::vector<DataKeyRecord> data_keys(std::string_view tenant_id, std::string_view data_class) override;
+  bool insert_data_key(const DataKeyRecord& key) override;
+  std::vector<DataKeyRecord> all_data_keys() override;
+  std::vector<SigningKeyRecord> all_signing_keys() override;
+  void rewrap(const std::vector<DataKeyRecord>& data_keys, const std::vector<SigningKeyRecord>& signing_keys) override;
+
+  void insert_secret(const SecretRecord& s) override;
+  std::optional<SecretRecord> find_secret(std::string_view tenant_id, std::string_view name, int version) override;
+  std::vector<SecretRecord> list_secrets(std::string_view tenant_id) override;
+  bool delete_secret(std::string_view tenant_id, std::string_view name) override;
+
+  void append_audit(std::vector<AuditRecord>& batch, const AuditLinker& link) override;
+  std::vector<AuditRecord> query_audit(const AuditQuery& q) override;
+  std::int64_t purge_audit_before(std::string_view before) override;
+  std::optional<AuditAnchor> audit_anchor() override;
+
+  void upsert_capability(const CapabilityRecord& c) override;
+  bool delete_capability(std::string_view name) override;
+  std::vector<CapabilityRecord> list_capabilities() override;
+
+  void insert_agent(const AgentRecord& a) override;
+  std::optional<AgentRecord> find_agent(std::string_view name) override;
+  std::vector<AgentRecord> list_agents() override;
+  bool update_agent(const AgentRecord& a) override;
+  bool delete_agent(std::string_view name) override;
+  void insert_agent_version(const AgentVersionRecord& v) override;
+  std::vector<AgentVersionRecord> agent_versions(std::string_view agent) override;
+  bool promote_agent_version(std::string_view agent, std::string_view version, std::string_view previous_status) override;
+  std::vector<std::pair<AgentRecord, AgentVersionRecord>> promoted_agents() override;
+
+  void insert_invocation(const InvocationRecord& r) override;
+  std::optional<InvocationRecord> find_invocation(std::string_view invocation_id) override;
+  std::vector<InvocationRecord> list_invocations(const InvocationQuery& q) override;
+  std::int64_t purge_invocation_content_before(std::string_view before) override;
+  std::vector<TenantUsage> usage_since(std::string_view since, std::string_view tenant_id, std::size_t limit) override;
+
+  void insert_session(const SessionRecord& s) override;
+  std::optional<SessionRecord> find_session(std::string_view session_id) override;
+  bool end_session(std::string_view session_id) override;
+  std::int64_t purge_sessions_before(std::string_view before) override;
+
+ private:
+  std::mutex mu_;  // one connection; SQLite serialises writers anyway
+  SqliteDb db_;
+};
+
+}  // namespace pc::store
