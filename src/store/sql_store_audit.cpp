@@ -1,23 +1,195 @@
-// SqlStore: the audit log.
-#include "core/clock.h"
+// SqlStore: the audit log. Rows are only ever inserted and, by retention, deleted from the old
+// end; nothing updates them. The last purged link is kept in `meta` as the anchor
+// ("seq:hash") so that the chain stays verifiable, and so that a log emptied by a purge
+// continues from it instead of restarting at seq 1.
+#include <charconv>
+
 #include "store/sql_store.h"
 
 namespace pc::store {
+namespace {
 
-void SqlStore::append_audit(std::vector<AuditRecord>&, const AuditLinker&) {
-  throw StoreError("not built yet");
+constexpr std::string_view kAnchorKey = "audit_anchor";
+
+constexpr std::string_view kSelectAudit =
+    "SELECT seq, time, tenant_id, actor, action, resource, outcome, request_id, details, prev_hash, hash "
+    "FROM audit_log";
+
+std::vector<AuditRecord> read_audit(Statement& q) {
+  std::vector<AuditRecord> out;
+  while (q.step()) {
+    AuditRecord r;
+    r.seq = q.column_int64(0);
+    r.time = q.column_text(1);
+    r.tenant_id = q.column_text(2);
+    r.actor = q.column_text(3);
+    r.action = q.column_text(4);
+    r.resource = q.column_text(5);
+    r.outcome = q.column_text(6);
+    r.request_id = q.column_text(7);
+    r.details = q.column_text(8);
+    r.prev_hash = q.column_text(9);
+    r.hash = q.column_text(10);
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
-std::vector<AuditRecord> SqlStore::query_audit(const AuditQuery&) {
-  throw StoreError("not built yet");
+// "seq:hash" as written by purge_audit_before. A damaged anchor must stop writers rather than
+// let them restart the chain at seq 1, which would look like a valid log with history removed.
+AuditAnchor parse_anchor(const std::string& text) {
+  auto colon = text.find(':');
+  AuditAnchor a;
+  if (colon != std::string::npos) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + colon, a.seq);
+    if (ec == std::errc() && end == text.data() + colon && a.seq > 0) {
+      a.hash = text.substr(colon + 1);
+      return a;
+    }
+  }
+  throw StoreError("audit anchor in meta is malformed: \"" + text + "\" (expected \"seq:hash\")");
 }
 
-std::int64_t SqlStore::purge_audit_before(std::string_view) {
-  throw StoreError("not built yet");
+std::optional<AuditAnchor> read_anchor(SqliteDb& db) {
+  Statement q = db.prepare("SELECT value FROM meta WHERE key = ?1");
+  q.bind_text(1, kAnchorKey);
+  if (!q.step()) return std::nullopt;
+  return parse_anchor(q.column_text(0));
+}
+
+// The link the next appended record follows: the newest row, else the anchor left by a purge
+// that emptied the table, else the start of the chain.
+AuditAnchor last_link(SqliteDb& db) {
+  Statement q = db.prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+  if (q.step()) return AuditAnchor{q.column_int64(0), q.column_text(1)};
+  if (auto anchor = read_anchor(db)) return *anchor;
+  return AuditAnchor{};
+}
+
+// LIKE treats % and _ as wildcards; the escape character must be escaped too.
+std::string like_prefix(std::string_view prefix) {
+  std::string out;
+  out.reserve(prefix.size() + 1);
+  for (char ch : prefix) {
+    if (ch == '%' || ch == '_' || ch == '\\') out.push_back('\\');
+    out.push_back(ch);
+  }
+  out.push_back('%');
+  return out;
+}
+
+}  // namespace
+
+void SqlStore::append_audit(std::vector<AuditRecord>& batch, const AuditLinker& link) {
+  if (batch.empty()) return;
+  // Linked on a copy: if the transaction fails, the caller's batch is untouched and can be
+  // retried, rather than carrying seqs and hashes that were never stored.
+  std::vector<AuditRecord> linked = batch;
+  auto c = conn();
+  try {
+    // Immediate: the write lock is taken before the last link is read, so two writers (two
+    // gateways on one SQLite file) cannot both read seq N and both insert N+1.
+    Transaction tx(*c);
+    // TODO(lock_for_write): call c->lock_for_write("audit_log") here once the connection has it;
+    // PostgreSQL needs an explicit table lock for this read-then-insert (SQLite's BEGIN
+    // IMMEDIATE already serialises writers).
+    AuditAnchor prev = last_link(*c);
+    Statement ins = c->prepare(
+        "INSERT INTO audit_log(seq, time, tenant_id, actor, action, resource, outcome, request_id, details, "
+        "prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    for (AuditRecord& r : linked) {
+      r.seq = prev.seq + 1;
+      link(r, prev.hash);
+      ins.reset();
+      ins.bind_int64(1, r.seq)
+          .bind_text(2, r.time)
+          .bind_text(3, r.tenant_id)
+          .bind_text(4, r.actor)
+          .bind_text(5, r.action)
+          .bind_text(6, r.resource)
+          .bind_text(7, r.outcome)
+          .bind_text(8, r.request_id)
+          .bind_text(9, r.details)
+          .bind_text(10, r.prev_hash)
+          .bind_text(11, r.hash);
+      ins.run();
+      prev = AuditAnchor{r.seq, r.hash};
+    }
+    tx.commit();
+  } catch (const StoreError& e) {
+    throw StoreError("append " + std::to_string(batch.size()) + " audit records: " + e.what(), e.kind());
+  }
+  batch = std::move(linked);
+}
+
+std::vector<AuditRecord> SqlStore::query_audit(const AuditQuery& q) {
+  std::string sql(kSelectAudit);
+  sql += " WHERE seq > ?1";
+  int n = 1;
+  auto cond = [&](std::string_view text) {
+    sql += " AND ";
+    sql += text;
+  };
+  auto param = [&]() { return "?" + std::to_string(++n); };
+  if (!q.tenant_id.empty()) cond("tenant_id = " + param());
+  if (!q.action_prefix.empty()) {
+    // LIKE narrows; the substr comparison keeps the match case-sensitive, which SQLite's LIKE is
+    // not (PostgreSQL's is), so both backends answer the same.
+    std::string like = param();
+    std::string exact = param();
+    cond("action LIKE " + like + " ESCAPE '\\' AND substr(action, 1, length(" + exact + ")) = " + exact);
+  }
+  if (!q.actor.empty()) cond("actor = " + param());
+  if (!q.since.empty()) cond("time >= " + param());
+  if (!q.until.empty()) cond("time < " + param());
+  sql += " ORDER BY seq LIMIT " + param();
+
+  auto c = conn();
+  Statement st = c->prepare(sql);
+  int i = 1;
+  st.bind_int64(i, q.after_seq);
+  if (!q.tenant_id.empty()) st.bind_text(++i, q.tenant_id);
+  if (!q.action_prefix.empty()) {
+    st.bind_text(++i, like_prefix(q.action_prefix));
+    st.bind_text(++i, q.action_prefix);
+  }
+  if (!q.actor.empty()) st.bind_text(++i, q.actor);
+  if (!q.since.empty()) st.bind_text(++i, q.since);
+  if (!q.until.empty()) st.bind_text(++i, q.until);
+  st.bind_int64(++i, static_cast<std::int64_t>(q.limit));
+  return read_audit(st);
+}
+
+std::int64_t SqlStore::purge_audit_before(std::string_view before) {
+  auto c = conn();
+  try {
+    Transaction tx(*c);
+    // TODO(lock_for_write): call c->lock_for_write("audit_log") here once the connection has it,
+    // so that no append interleaves between choosing the anchor and deleting up to it.
+    Statement newest = c->prepare("SELECT seq, hash FROM audit_log WHERE time < ?1 ORDER BY seq DESC LIMIT 1");
+    newest.bind_text(1, before);
+    if (!newest.step()) return 0;
+    AuditAnchor anchor{newest.column_int64(0), newest.column_text(1)};
+    newest.reset();  // finished before the table it reads is written
+    c->prepare("INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind_text(1, kAnchorKey)
+        .bind_text(2, std::to_string(anchor.seq) + ":" + anchor.hash)
+        .run();
+    // By seq rather than by time: rows are appended in time order, and deleting a contiguous
+    // prefix is what keeps the remaining chain verifiable from the anchor even if two writers'
+    // clocks disagree slightly.
+    c->prepare("DELETE FROM audit_log WHERE seq <= ?1").bind_int64(1, anchor.seq).run();
+    std::int64_t removed = c->changes();
+    tx.commit();
+    return removed;
+  } catch (const StoreError& e) {
+    throw StoreError("purge audit records before " + std::string(before) + ": " + e.what(), e.kind());
+  }
 }
 
 std::optional<AuditAnchor> SqlStore::audit_anchor() {
-  throw StoreError("not built yet");
+  auto c = conn();
+  return read_anchor(*c);
 }
 
 }  // namespace pc::store
