@@ -51,12 +51,14 @@ integration:
 	@PORTCULLIS_BIN=$(CURDIR)/build/portcullis node --test --test-concurrency=2 --test-reporter=spec tests/integration/
 
 # Load (gateway vs nginx and HAProxy), then the one-core micro-benchmarks (JWT verification vs
-# openssl speed, Authenticator cache hits). All of them run even when one fails; the target
-# fails only on errors (a peer that failed, non-2xx responses), never on a missed goal.
+# openssl speed, Authenticator cache hits), then durable audit appends. All of them run even
+# when one fails; the target fails only on errors (a peer that failed, non-2xx responses), never
+# on a missed goal.
 bench: deps-bench build
 	@rc=0; \
 	bash bench/run.sh || rc=1; \
 	bash bench/verify.sh $(BUILD_DIR) || rc=1; \
+	bash bench/audit.sh $(BUILD_DIR) || rc=1; \
 	exit $$rc
 
 # Unit and integration tests against an AddressSanitizer + UBSan build (leaks checked at exit).
