@@ -1,6 +1,11 @@
 // `portcullis keys rotate`: a new signing key for the built-in issuer, straight in the store.
 // Running gateways sharing the store pick it up within seconds (their background refresh); the
 // previous key stays in the JWKS until every token it signed has expired.
+//
+// `portcullis keys rotate-master`: a new master key; every data key and signing key is re-wrapped
+// under it in one store transaction (vault/rewrap.h has the steps and why each crash point is
+// safe), then the old key file is kept as `<master_key_file>.old-<unix time>` and the new one
+// takes its place. Gateways hold the master key in memory: restart them afterwards.
 #include <chrono>
 #include <iostream>
 
@@ -10,6 +15,7 @@
 #include "core/config.h"
 #include "crypto/master_key.h"
 #include "store/store.h"
+#include "vault/rewrap.h"
 
 namespace pc::app {
 
@@ -36,6 +42,45 @@ int keys_rotate(const std::string& config_path) {
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "portcullis: keys rotate: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int keys_rotate_master(const std::string& config_path) {
+  core::Config cfg;
+  if (!config_path.empty()) {
+    auto loaded = core::load_config_file(config_path);
+    if (!loaded.errors.empty()) {
+      std::cerr << "portcullis: " << loaded.errors.front().to_string() << "\n";
+      return 2;
+    }
+    cfg = *loaded.config;
+  }
+  const std::string key_path = cfg.master_key_path();
+  try {
+    auto store = store::Store::open_sqlite(cfg.sqlite_path());
+    const vault::MasterKeyRotation r = vault::rotate_master_key(*store, key_path, core::unix_now());
+    // Ids only: they name keys without revealing them. Key bytes are never printed.
+    if (r.resumed)
+      std::cout << "resumed an interrupted rotation with its pending key " << r.rewrapped.new_key_id << "\n";
+    std::cout << "master key rotated: " << r.old_key_id << " -> " << r.rewrapped.new_key_id << "\n"
+              << "re-wrapped " << r.rewrapped.data_keys << " data key(s) and " << r.rewrapped.signing_keys
+              << " signing key(s)";
+    std::string from;
+    for (const auto& [id, n] : r.rewrapped.rows_by_old_key)
+      from += (from.empty() ? "" : ", ") + std::to_string(n) + " from " + (id.empty() ? "(no id, the old key)" : id);
+    if (!from.empty()) std::cout << " (" << from << ")";
+    std::cout << "; no data was re-encrypted\n"
+              << "the old key is kept at " << r.retired_path << "\n"
+              << "next: restart every gateway that shares this store; then keep " << r.retired_path
+              << " only as long as backups taken before this rotation must stay readable, and delete it\n";
+    return 0;
+  } catch (const std::exception& e) {
+    // Whatever step failed, every row stays readable with the key file plus `<key>.new`, and a
+    // rerun finishes the rotation (vault/rewrap.h).
+    std::cerr << "portcullis: keys rotate-master: " << e.what() << "\n"
+              << "portcullis: keep " << key_path << ".new if it exists; once the cause is fixed, run the command "
+              << "again to finish (docs/operations.md, \"If a rotation is interrupted\")\n";
     return 1;
   }
 }

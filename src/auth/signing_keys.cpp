@@ -7,13 +7,12 @@
 #include <boost/json.hpp>
 
 #include "crypto/aead.h"
+#include "crypto/associated_data.h"
 #include "crypto/random.h"
 #include "jose/jwks.h"
 
 namespace pc::auth {
 namespace {
-
-std::string aad_for(const std::string& kid) { return "signing-key:" + kid; }
 
 store::SigningKeyRecord new_key(const crypto::MasterKey& mk) {
   const std::string kid = "pc-" + crypto::random_hex(8);
@@ -23,14 +22,18 @@ store::SigningKeyRecord new_key(const crypto::MasterKey& mk) {
   r.kid = kid;
   r.alg = "ES256";
   r.public_jwk = boost::json::serialize(key.public_jwk());
-  r.private_sealed = crypto::seal(mk.bytes(), der, aad_for(kid));
+  r.private_sealed = crypto::seal(mk.bytes(), der, crypto::signing_key_aad(kid));
+  r.master_key_id = crypto::master_key_id(mk);  // so a master-key rotation knows which key to unwrap with
   OPENSSL_cleanse(der.data(), der.size());
   return r;
 }
 
 }  // namespace
 
-SigningKeys::SigningKeys(const crypto::MasterKey& master_key) : master_key_(master_key) {}
+SigningKeys::SigningKeys(const crypto::MasterKey& master_key)
+    : master_key_(&master_key), master_key_id_(crypto::master_key_id(master_key)) {}
+
+SigningKeys::SigningKeys(const crypto::MasterKeyring& keyring) : keyring_(&keyring) {}
 
 bool SigningKeys::ensure_key(store::Store& store, const crypto::MasterKey& mk) {
   for (const auto& k : store.published_signing_keys())
@@ -67,11 +70,23 @@ bool SigningKeys::load(store::Store& store, std::int64_t now) {
     jwks.push_back(boost::json::parse(r.public_jwk));
     if (r.status != "active") continue;
     std::string der;
-    try {
-      der = crypto::open(master_key_.bytes(), r.private_sealed, aad_for(r.kid));
-    } catch (const crypto::AeadError&) {
-      throw std::runtime_error("signing key " + r.kid +
-                               " does not unseal with this master key (wrong keys.master_key_file?)");
+    if (keyring_) {
+      try {
+        der = keyring_->unwrap(r.master_key_id, r.private_sealed, crypto::signing_key_aad(r.kid));
+      } catch (const crypto::AeadError& e) {
+        throw std::runtime_error("signing key " + r.kid + " " + e.what());
+      }
+    } else {
+      if (!r.master_key_id.empty() && r.master_key_id != master_key_id_)
+        throw std::runtime_error("signing key " + r.kid + " is sealed by master key " + r.master_key_id +
+                                 ", not by the loaded one (" + master_key_id_ +
+                                 "); an interrupted `portcullis keys rotate-master`? see docs/operations.md");
+      try {
+        der = crypto::open(master_key_->bytes(), r.private_sealed, crypto::signing_key_aad(r.kid));
+      } catch (const crypto::AeadError&) {
+        throw std::runtime_error("signing key " + r.kid +
+                                 " does not unseal with this master key (wrong keys.master_key_file?)");
+      }
     }
     active = std::make_shared<jose::PrivateKey>(jose::PrivateKey::from_pkcs8_der(der, jose::Alg::ES256, r.kid));
     OPENSSL_cleanse(der.data(), der.size());

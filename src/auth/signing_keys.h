@@ -14,6 +14,7 @@
 #include "auth/key_source.h"
 #include "core/published.h"
 #include "crypto/master_key.h"
+#include "crypto/master_keyring.h"
 #include "jose/sign.h"
 #include "store/store.h"
 
@@ -22,8 +23,12 @@ namespace pc::auth {
 class SigningKeys {
  public:
   explicit SigningKeys(const crypto::MasterKey& master_key);
+  // Unseals each key with the keyring's key its row names (SigningKeyRecord::master_key_id), so
+  // keys re-wrapped by an interrupted master-key rotation still load (crypto/master_keyring.h).
+  explicit SigningKeys(const crypto::MasterKeyring& keyring);
 
   // First start: creates the first key when the store has none. Returns true when it did.
+  // New keys record master_key_id(master_key); with a keyring, pass keyring.current().
   static bool ensure_key(store::Store& store, const crypto::MasterKey& master_key);
   // Adds a new active key; the old active key keeps verifying until `now + max_token_lifetime`
   // (plus leeway) and is then dropped from the JWKS by a later rotation. Returns the new kid.
@@ -44,7 +49,11 @@ class SigningKeys {
   std::shared_ptr<PublishedKeys> verification_keys() const { return verify_; }
 
  private:
-  const crypto::MasterKey& master_key_;
+  // Exactly one of these is set. With a single key, a row naming another master key is refused
+  // with a message that says so (rather than a bare authentication failure).
+  const crypto::MasterKey* master_key_ = nullptr;
+  const crypto::MasterKeyring* keyring_ = nullptr;
+  std::string master_key_id_;  // of master_key_
   std::string loaded_fingerprint_;  // kid:status of the last load, to skip unchanged reloads
   core::Published<jose::PrivateKey> active_;
   core::Published<std::string> jwks_json_;
