@@ -1,6 +1,5 @@
 // The agents the gateway can route to, as an immutable snapshot read on every request.
-// Today it holds what start-up registers (the demo's echo agent); the agent registry with
-// versions and promotion (SPEC §8) will publish into the same snapshot.
+// The agent registry (agents/registry.h) publishes every agent's promoted version into it.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +21,7 @@ struct AgentEntry {
   std::string version = "1";
   std::string host;  // runtime endpoint
   std::uint16_t port = 0;
+  bool operator==(const AgentEntry&) const = default;
 };
 
 class AgentCatalog {

@@ -15,6 +15,18 @@ boost::json::object agent_json(const agents::AgentEntry& a) {
           {"version", a.version}};
 }
 
+// Tier, then capabilities (SPEC §6): `agents.invoke` for the tenant and `agents.<name>` for this
+// agent. An agent the tenant may not use is indistinguishable from one that does not exist.
+bool usable(const AgentRoutesDeps& d, const Caller& caller, const agents::AgentEntry& a) {
+  return d.capabilities->allows("agents.invoke", caller->tenant, caller.tier) &&
+         d.capabilities->allows("agents." + a.name, caller->tenant, caller.tier);
+}
+
+std::shared_ptr<const agents::AgentEntry> find(const AgentRoutesDeps& d, const Caller& caller, std::string_view name) {
+  auto a = d.catalog->find_for(name, caller.tier);
+  return a && usable(d, caller, *a) ? a : nullptr;
+}
+
 net::Response no_such_agent(const net::Request& req) {
   return net::error_response(404, "not_found", "no agent of that name is available to this tenant", req.request_id);
 }
@@ -30,6 +42,7 @@ void add_agent_routes(net::Router& router, AgentRoutesDeps d) {
     bool more = false;
     for (const auto& a : d.catalog->visible_to(caller.tier)) {  // sorted by name
       if (!page->cursor.empty() && a.name <= page->cursor) continue;
+      if (!usable(d, caller, a)) continue;
       if (items.size() == page->limit) {
         more = true;
         break;
@@ -43,14 +56,14 @@ void add_agent_routes(net::Router& router, AgentRoutesDeps d) {
   }));
 
   router.add("GET", "/v1/agents/{name}", d.guard->protect(Access::tenant(), [d](auto req, Caller caller, net::Responder reply) {
-    auto a = d.catalog->find_for(req->param("name"), caller.tier);
+    auto a = find(d, caller, req->param("name"));
     if (!a) return reply(no_such_agent(*req));
     reply(net::Response::json(200, boost::json::serialize(agent_json(*a))));
   }));
 
   const Access invoke = Access::tenant({auth::roles::kAgentInvoke, auth::roles::kMachineInvoke});
   router.add("POST", "/v1/agents/{name}/invoke", d.guard->protect(invoke, [d](auto req, Caller caller, net::Responder reply) {
-    auto a = d.catalog->find_for(req->param("name"), caller.tier);
+    auto a = find(d, caller, req->param("name"));
     if (!a) return reply(no_such_agent(*req));
     net::ForwardTo to;
     to.host = a->host;

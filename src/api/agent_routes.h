@@ -1,17 +1,20 @@
 // Tenant-facing agent routes (SPEC §5): what the caller's tenant may invoke, and the invocation
-// itself (forwarded to the agent's runtime as a streamed proxy). Tier-filtered today; capability
-// filtering and the full invocation contract (sessions, jobs, usage) come with the registry.
+// itself (forwarded to the agent's runtime as a streamed proxy). Filtered by tier and by the
+// capabilities agents.invoke and agents.<name>; the full invocation contract (sessions, jobs,
+// usage) comes with issue 8.
 #pragma once
 
 #include "agents/catalog.h"
 #include "api/guard.h"
 #include "net/router.h"
+#include "tenancy/capabilities.h"
 
 namespace pc::api {
 
 struct AgentRoutesDeps {
   const Guard* guard = nullptr;
   const agents::AgentCatalog* catalog = nullptr;
+  const tenancy::Capabilities* capabilities = nullptr;
 };
 
 // GET /v1/agents, GET /v1/agents/{name}, POST /v1/agents/{name}/invoke.

@@ -3,10 +3,19 @@
 #include "api/json_body.h"
 #include "core/log.h"
 #include "core/work_pool.h"
+#include "agents/registry.h"
 #include "store/store.h"
+#include "store/tenant_store.h"
 #include "tenancy/tenant_service.h"
 
 namespace pc::api {
+
+net::Response violation_response(const net::Request& req, std::string_view message) {
+  log::warn("tenant access violation", {{"request_id", req.request_id}, {"route", req.route}, {"detail", message}});
+  auto r = net::error_response(403, "forbidden", "tenant access violation: " + std::string(message), req.request_id);
+  r.audit_action = "security.tenant_access_violation";
+  return r;
+}
 
 void run_blocking(core::WorkPool& pool, std::shared_ptr<net::Request> req, net::Responder reply,
                   std::function<net::Response()> job) {
@@ -15,6 +24,15 @@ void run_blocking(core::WorkPool& pool, std::shared_ptr<net::Request> req, net::
     try {
       reply(job());
     } catch (const BadField& e) {
+      reply(net::error_response(400, "invalid_request", e.what(), id));
+    } catch (const store::TenantAccessViolation& e) {
+      reply(violation_response(*req, e.what()));
+    } catch (const agents::RegistryError& e) {
+      using K = agents::RegistryError::Kind;
+      const int status = e.kind() == K::not_found ? 404 : e.kind() == K::conflict ? 409 : 400;
+      const char* code = e.kind() == K::not_found ? "not_found" : e.kind() == K::conflict ? "conflict" : "invalid_request";
+      reply(net::error_response(status, code, e.what(), id));
+    } catch (const std::invalid_argument& e) {
       reply(net::error_response(400, "invalid_request", e.what(), id));
     } catch (const tenancy::TenancyError& e) {
       using K = tenancy::TenancyError::Kind;

@@ -89,8 +89,8 @@ std::string_view bearer_token(const net::Request& req) {
   return v;
 }
 
-Guard::Guard(const auth::Authenticator& authenticator, auth::KeyRefresher& refresher)
-    : auth_(authenticator), refresher_(refresher) {
+Guard::Guard(const auth::Authenticator& authenticator, auth::KeyRefresher& refresher, const AuditTrail* trail)
+    : auth_(authenticator), refresher_(refresher), trail_(trail) {
   AuthMetrics::get();
 }
 
@@ -140,18 +140,25 @@ void Guard::check(std::shared_ptr<net::Request> req, const Access& access, std::
 
 net::Handler Guard::protect(Access access, AuthedHandler handler) const {
   // The handler is shared, not copied, into the rare refetch continuation; the common path (a
-  // cache hit) allocates nothing here.
+  // cache hit) allocates nothing here beyond the audit trail's responder.
   auto h = std::make_shared<const AuthedHandler>(std::move(handler));
   return [this, access = std::move(access), h](std::shared_ptr<net::Request> req, net::Responder reply) {
-    auto deliver = [](const AuthedHandler& handler, std::shared_ptr<net::Request> req, net::Responder reply,
-                      Outcome o) {
-      if (auto* caller = std::get_if<Caller>(&o)) return handler(std::move(req), std::move(*caller), std::move(reply));
-      reply(std::move(std::get<net::Response>(o)));
+    auto deliver = [this](const AuthedHandler& handler, std::shared_ptr<net::Request> req, net::Responder reply,
+                          const auth::AuthResult& r, Outcome o) {
+      if (auto* caller = std::get_if<Caller>(&o)) {
+        if (trail_) reply = trail_->record(req, caller->principal, std::move(reply));
+        return handler(std::move(req), std::move(*caller), std::move(reply));
+      }
+      auto& refusal = std::get<net::Response>(o);
+      if (trail_) trail_->refusal(*req, r.principal.get(), refusal);
+      reply(std::move(refusal));
     };
     auth::AuthResult r = authenticate(*req, /*allow_refetch=*/true);
-    if (r.status != auth::AuthResult::Status::refetch) return deliver(*h, req, std::move(reply), decide(*req, access, r));
+    if (r.status != auth::AuthResult::Status::refetch)
+      return deliver(*h, req, std::move(reply), r, decide(*req, access, r));
     refresher_.refetch(r.refetch, [this, access, h, req, reply, deliver]() mutable {
-      deliver(*h, req, std::move(reply), decide(*req, access, authenticate(*req, /*allow_refetch=*/false)));
+      auth::AuthResult again = authenticate(*req, /*allow_refetch=*/false);
+      deliver(*h, req, std::move(reply), again, decide(*req, access, again));
     });
   };
 }

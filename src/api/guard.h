@@ -17,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "api/audit_trail.h"
 #include "auth/authenticator.h"
 #include "auth/key_refresher.h"
 #include "net/http.h"
@@ -45,7 +46,9 @@ struct Access {
 
 class Guard {
  public:
-  Guard(const auth::Authenticator& authenticator, auth::KeyRefresher& refresher);
+  // With a trail, every call that passes is recorded (and state changes acknowledged only once
+  // durable), and every refusal is recorded as a security event.
+  Guard(const auth::Authenticator& authenticator, auth::KeyRefresher& refresher, const AuditTrail* trail = nullptr);
 
   net::Handler protect(Access access, AuthedHandler handler) const;
 
@@ -61,6 +64,7 @@ class Guard {
 
   const auth::Authenticator& auth_;
   auth::KeyRefresher& refresher_;
+  const AuditTrail* trail_;
 };
 
 // The bearer token of an Authorization header, or "" (absent, another scheme, malformed).

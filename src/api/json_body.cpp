@@ -42,4 +42,19 @@ std::optional<std::vector<std::string>> strings_field(const boost::json::object&
   return out;
 }
 
+std::optional<bool> bool_field(const boost::json::object& o, std::string_view name) {
+  const auto* v = o.if_contains(name);
+  if (!v || v->is_null()) return std::nullopt;
+  if (!v->is_bool()) throw BadField(std::string(name) + " must be true or false");
+  return v->get_bool();
+}
+
+std::optional<std::int64_t> int_field(const boost::json::object& o, std::string_view name) {
+  const auto* v = o.if_contains(name);
+  if (!v || v->is_null()) return std::nullopt;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) return static_cast<std::int64_t>(v->get_uint64());
+  throw BadField(std::string(name) + " must be an integer");
+}
+
 }  // namespace pc::api

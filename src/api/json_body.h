@@ -27,5 +27,7 @@ struct BadField : std::runtime_error {
 };
 std::optional<std::string> string_field(const boost::json::object& o, std::string_view name);
 std::optional<std::vector<std::string>> strings_field(const boost::json::object& o, std::string_view name);
+std::optional<bool> bool_field(const boost::json::object& o, std::string_view name);
+std::optional<std::int64_t> int_field(const boost::json::object& o, std::string_view name);
 
 }  // namespace pc::api

@@ -5,38 +5,29 @@
 #include "api/blocking.h"
 #include "api/json_body.h"
 #include "api/paging.h"
+#include "api/render.h"
+#include "core/clock.h"
 #include "core/log.h"
+#include "tenancy/tenant_service.h"
 
 namespace pc::api {
 namespace {
 
 using auth::roles::kPlatformAdmin;
 using auth::roles::kPlatformOperator;
-using auth::roles::kSelfServiceAdmin;
 
-boost::json::object tenant_json(const store::TenantRecord& t) {
-  return {{"tenantId", t.tenant_id}, {"displayName", t.display_name}, {"tier", t.tier},
-          {"status", t.status},      {"createdAt", t.created_at},     {"updatedAt", t.updated_at}};
+net::Response bad_request(const net::Request& req, const std::string& message) {
+  return net::error_response(400, "invalid_request", message, req.request_id);
 }
 
-boost::json::object client_json(const store::ClientRecord& c) {
-  return {{"clientId", c.client_id},
-          {"tenantId", c.tenant_id},
-          {"name", c.name},
-          {"roles", boost::json::array(c.roles.begin(), c.roles.end())},
-          {"scopes", boost::json::array(c.scopes.begin(), c.scopes.end())},
-          {"grantTypes", boost::json::array(c.grant_types.begin(), c.grant_types.end())},
-          {"status", c.status},
-          {"createdAt", c.created_at}};
-}
-
-net::Response json(int status, const boost::json::object& o) {
-  return net::Response::json(status, boost::json::serialize(o));
+net::Response no_store(net::Response r) {
+  r.headers.push_back({"Cache-Control", "no-store"});  // the answer holds a secret shown once
+  return r;
 }
 
 }  // namespace
 
-void add_tenant_routes(net::Router& router, TenantRoutesDeps d) {
+void add_tenant_routes(net::Router& router, const AdminDeps& d) {
   const Access admin = Access::platform({kPlatformAdmin});
   const Access reader = Access::platform({kPlatformAdmin, kPlatformOperator});
 
@@ -50,25 +41,23 @@ void add_tenant_routes(net::Router& router, TenantRoutesDeps d) {
       name = string_field(o, "displayName").value_or("");
       tier = string_field(o, "tier").value_or("standard");
     } catch (const BadField& e) {
-      return reply(net::error_response(400, "invalid_request", e.what(), req->request_id));
+      return reply(bad_request(*req, e.what()));
     }
     run_blocking(*d.pool, req, reply, [d, id, name, tier, caller, req] {
       auto t = d.tenants->create(id, name, tier);
       log::info("tenant created", {{"request_id", req->request_id}, {"tenant", id}, {"by", caller->subject}});
-      return json(201, tenant_json(t));
+      return json_response(201, tenant_json(t));
     });
   }));
 
   router.add("GET", "/v1/tenants", d.guard->protect(reader, [d](auto req, Caller, net::Responder reply) {
     auto page = page_of(req->query);
-    if (!page) return reply(net::error_response(400, "invalid_request", "limit must be 1 to 1000", req->request_id));
+    if (!page) return reply(bad_request(*req, "limit must be 1 to 1000"));
     run_blocking(*d.pool, req, reply, [d, page = *page] {
       auto rows = d.tenants->list(page.cursor, page.limit + 1);
       boost::json::array items;
       for (std::size_t i = 0; i < rows.size() && i < page.limit; ++i) items.push_back(tenant_json(rows[i]));
-      boost::json::object o{{"tenants", std::move(items)}};
-      o["nextCursor"] = rows.size() > page.limit ? boost::json::value(rows[page.limit - 1].tenant_id) : nullptr;
-      return json(200, o);
+      return page_response("tenants", std::move(items), rows.size() > page.limit ? rows[page.limit - 1].tenant_id : "");
     });
   }));
 
@@ -77,7 +66,7 @@ void add_tenant_routes(net::Router& router, TenantRoutesDeps d) {
     run_blocking(*d.pool, req, reply, [d, id, req] {
       auto t = d.tenants->get(id);
       if (!t) return net::error_response(404, "not_found", "no tenant '" + id + "'", req->request_id);
-      return json(200, tenant_json(*t));
+      return json_response(200, tenant_json(*t));
     });
   }));
 
@@ -91,14 +80,30 @@ void add_tenant_routes(net::Router& router, TenantRoutesDeps d) {
       patch.tier = string_field(o, "tier");
       patch.status = string_field(o, "status");
     } catch (const BadField& e) {
-      return reply(net::error_response(400, "invalid_request", e.what(), req->request_id));
+      return reply(bad_request(*req, e.what()));
     }
     std::string id(req->param("id"));
     run_blocking(*d.pool, req, reply, [d, id, patch, caller, req] {
       auto t = d.tenants->update(id, patch);
       log::info("tenant updated", {{"request_id", req->request_id}, {"tenant", id}, {"status", t.status},
                                    {"tier", t.tier}, {"by", caller->subject}});
-      return json(200, tenant_json(t));
+      return json_response(200, tenant_json(t));
+    });
+  }));
+
+  // SPEC §5: DELETE → 202, the purge is scheduled. The tenant stops working at once (its
+  // tokens are refused: the tenant is no longer active); the retention job removes its data
+  // after retention.tenant_purge_days.
+  router.add("DELETE", "/v1/tenants/{id}", d.guard->protect(admin, [d](auto req, Caller caller, net::Responder reply) {
+    std::string id(req->param("id"));
+    const std::int64_t grace = static_cast<std::int64_t>(d.config().retention.tenant_purge_days) * 86400;
+    run_blocking(*d.pool, req, reply, [d, id, grace, caller, req] {
+      auto t = d.tenants->remove(id, core::unix_now() + grace);
+      log::info("tenant deleted", {{"request_id", req->request_id}, {"tenant", id}, {"purge_after", t.purge_after},
+                                   {"by", caller->subject}});
+      return json_response(202, {{"tenantId", t.tenant_id},
+                                 {"status", t.status},
+                                 {"purgeAfter", core::rfc3339_from_unix(t.purge_after)}});
     });
   }));
 
@@ -107,7 +112,7 @@ void add_tenant_routes(net::Router& router, TenantRoutesDeps d) {
     run_blocking(*d.pool, req, reply, [d, id] {
       boost::json::array items;
       for (const auto& c : d.tenants->list_clients(id)) items.push_back(client_json(c));
-      return json(200, {{"clients", std::move(items)}, {"nextCursor", nullptr}});
+      return page_response("clients", std::move(items), "");
     });
   }));
 
@@ -122,7 +127,7 @@ void add_tenant_routes(net::Router& router, TenantRoutesDeps d) {
       nc.scopes = strings_field(o, "scopes").value_or(std::vector<std::string>{});
       if (auto g = strings_field(o, "grantTypes")) nc.grant_types = *g;
     } catch (const BadField& e) {
-      return reply(net::error_response(400, "invalid_request", e.what(), req->request_id));
+      return reply(bad_request(*req, e.what()));
     }
     std::string id(req->param("id"));
     run_blocking(*d.pool, req, reply, [d, id, nc, caller, req] {
@@ -131,32 +136,22 @@ void add_tenant_routes(net::Router& router, TenantRoutesDeps d) {
                                    {"client_id", created.client.client_id}, {"by", caller->subject}});
       auto o = client_json(created.client);
       o["clientSecret"] = created.secret;  // shown once
-      auto r = json(201, o);
-      r.headers.push_back({"Cache-Control", "no-store"});
-      return r;
+      return no_store(json_response(201, o));
     });
   }));
 
-  // Platform admins rotate any tenant's clients; a tenant's SelfService.Admin only its own tenant's.
+  // Platform admins rotate any tenant's clients; a tenant's SelfService.Admin only its own
+  // tenant's — the tenant of its token; naming another one in the path is a violation.
   router.add("POST", "/v1/tenants/{id}/clients/{clientId}/rotate",
              d.guard->protect(Access::authenticated(), [d](auto req, Caller caller, net::Responder reply) {
                std::string id(req->param("id")), client_id(req->param("clientId"));
-               const bool platform_admin = caller->is_platform() && caller->has_role(kPlatformAdmin);
-               const bool self_service = caller->tenant == id && caller->has_role(kSelfServiceAdmin);
-               if (!platform_admin && !self_service) {
-                 log::warn("access denied", {{"request_id", req->request_id}, {"route", req->route},
-                                             {"tenant", caller->tenant}, {"path_tenant", id}});
-                 return reply(net::error_response(403, "forbidden",
-                                                  "only a platform admin or this tenant's SelfService.Admin may rotate its clients",
-                                                  req->request_id));
-               }
+               if (auto refused = tenant_gate(*req, caller, id, /*platform_admin_only=*/true, /*self_service=*/true))
+                 return reply(std::move(*refused));
                run_blocking(*d.pool, req, reply, [d, id, client_id, caller, req] {
                  auto rotated = d.tenants->rotate_client_secret(id, client_id);
                  log::info("client secret rotated", {{"request_id", req->request_id}, {"tenant", id},
                                                      {"client_id", client_id}, {"by", caller->subject}});
-                 auto r = json(200, {{"clientId", client_id}, {"clientSecret", rotated.secret}});
-                 r.headers.push_back({"Cache-Control", "no-store"});
-                 return r;
+                 return no_store(json_response(200, {{"clientId", client_id}, {"clientSecret", rotated.secret}}));
                });
              }));
 }

@@ -1,7 +1,12 @@
 // The subcommands of the `portcullis` binary. Each returns the process exit code.
 #pragma once
 
+#include <functional>
 #include <string>
+
+namespace CLI {
+class App;
+}
 
 namespace pc::app {
 
@@ -15,5 +20,18 @@ int serve(const ServeOptions& opts);
 int check_config(const std::string& config_path);
 int example_agent(const std::string& listen);
 int keys_rotate(const std::string& config_path);
+// `portcullis keys rotate-master`: 0 done, 1 failed (a rerun finishes the job), 2 bad config.
+int keys_rotate_master(const std::string& config_path);
+// `portcullis audit verify`: 0 the chain is intact, 1 broken (first broken link printed), 2 bad config.
+int audit_verify(const std::string& config_path);
+
+// `portcullis ops …`: adds the operator CLI (its whole command tree, app/ops_command.cpp) under
+// `parent`. After a successful parse, when *command was chosen, run() performs it and returns
+// the exit code.
+struct OpsCommand {
+  CLI::App* command = nullptr;
+  std::function<int()> run;
+};
+OpsCommand add_ops_command(CLI::App& parent);
 
 }  // namespace pc::app

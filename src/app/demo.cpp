@@ -4,11 +4,37 @@
 
 #include <boost/json.hpp>
 
+#include "app/bootstrap.h"
+#include "core/clock.h"
 #include "crypto/master_key.h"
+#include "crypto/random.h"
 
 namespace pc::app {
 
-DemoSeed seed_demo(tenancy::TenantService& tenants, const core::Config& cfg, const std::string& token_url) {
+namespace {
+
+void register_echo(agents::Registry& registry, store::Store& store, const std::string& endpoint) {
+  ensure_capability(store, "agents.invoke", "invoke agents at all (the platform-wide switch)");
+  if (!registry.get("echo")) {
+    store::AgentRecord a;
+    a.name = "echo";
+    a.description = "The example agent: echoes its input, or streams it back in chunks";
+    a.tier_minimum = "basic";
+    a.protocol = "http";
+    registry.create(a);
+  }
+  for (const auto& v : registry.get("echo")->versions)
+    if (v.status == "promoted" && v.endpoint == endpoint) return;
+  const std::string version = "demo-" + std::to_string(core::unix_now()) + "-" + crypto::random_hex(2);
+  registry.add_version("echo", version, endpoint);
+  registry.promote("echo", version);
+}
+
+}  // namespace
+
+DemoSeed seed_demo(tenancy::TenantService& tenants, agents::Registry& registry, store::Store& store,
+                   const core::Config& cfg, const std::string& token_url, const std::string& echo_endpoint) {
+  register_echo(registry, store, echo_endpoint);
   struct Seed {
     const char* id;
     const char* name;

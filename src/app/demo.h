@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "agents/registry.h"
 #include "core/config.h"
 #include "tenancy/tenant_service.h"
 
@@ -18,6 +19,10 @@ struct DemoSeed {
 
 // Idempotent: existing tenants are kept; clients and the file are created only when the file
 // does not exist. Blocking (store, disk).
-DemoSeed seed_demo(tenancy::TenantService& tenants, const core::Config& cfg, const std::string& token_url);
+// The echo agent is registered (with its capability) and a version pointing at `echo_endpoint`
+// is promoted unless the promoted one already points there: the example agent listens on a
+// fresh port at every start.
+DemoSeed seed_demo(tenancy::TenantService& tenants, agents::Registry& registry, store::Store& store,
+                   const core::Config& cfg, const std::string& token_url, const std::string& echo_endpoint);
 
 }  // namespace pc::app

@@ -10,11 +10,18 @@
 #include <thread>
 
 #include "agents/catalog.h"
+#include "agents/registry.h"
+#include "api/activity_routes.h"
 #include "api/agent_routes.h"
+#include "api/audit_trail.h"
+#include "api/platform_routes.h"
+#include "api/tenant_data_routes.h"
 #include "api/guard.h"
 #include "api/system_routes.h"
 #include "api/tenant_routes.h"
 #include "api/token_routes.h"
+#include "app/retention.h"
+#include "audit/audit_log.h"
 #include "auth/authenticator.h"
 #include "auth/key_refresher.h"
 #include "auth/signing_keys.h"
@@ -22,6 +29,10 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/work_pool.h"
+#include "crypto/master_keyring.h"
+#include "vault/data_keys.h"
+#include "vault/secrets.h"
+#include "tenancy/capabilities.h"
 #include "tenancy/tenant_directory.h"
 #include "tenancy/tenant_service.h"
 
@@ -56,15 +67,30 @@ std::shared_ptr<auth::PublishedKeys> keys_from_file(const core::IssuerConfig& c)
 
 }  // namespace
 
+struct Gateway::Parts;
+namespace {
+core::Config admin_config(Gateway::Parts& p);
+}
+
 struct Gateway::Parts {
-  Parts(const core::Config& c, store::Store& s, const crypto::MasterKey& mk, core::WorkPool& wp)
-      : cfg(c), store(s), pool(wp), keys(mk), authenticator(directory, c.tokens.cache_entries_per_thread) {}
+  Parts(const core::Config& c, store::Store& s, const crypto::MasterKeyring& mk, core::WorkPool& wp)
+      : cfg(c),
+        store(s),
+        pool(wp),
+        keyring(mk),
+        keys(mk),
+        authenticator(directory, c.tokens.cache_entries_per_thread),
+        audit_log(s),
+        trail(&audit_log),
+        data_keys(s, keyring),
+        vault(s, data_keys) {}
 
   mutable std::mutex mu;  // cfg, base_url, remote
   core::Config cfg;
   std::string base_url;
   store::Store& store;
   core::WorkPool& pool;
+  const crypto::MasterKeyring& keyring;
   tenancy::TenantDirectory directory;
   auth::SigningKeys keys;
   auth::Authenticator authenticator;
@@ -73,6 +99,12 @@ struct Gateway::Parts {
   std::unique_ptr<auth::TokenService> token_service;
   std::unique_ptr<tenancy::TenantService> tenant_service;
   agents::AgentCatalog catalog;
+  std::unique_ptr<agents::Registry> registry;
+  tenancy::Capabilities capabilities;
+  audit::AuditLog audit_log;  // before the guard and routes that record into it, so it outlives them
+  api::AuditTrail trail;
+  vault::DataKeys data_keys;
+  vault::SecretsVault vault;
   std::unique_ptr<api::Guard> guard;
   std::shared_ptr<net::Router> router = std::make_shared<net::Router>();
 
@@ -147,11 +179,30 @@ struct Gateway::Parts {
     return authenticator.authenticate(token, core::unix_now(), /*allow_refetch=*/false);
   }
 
+  // The capability table is small (one row per switch): re-read whole, published when changed.
+  void refresh_capabilities() {
+    auto rows = store.list_capabilities();
+    auto current = capabilities.all();
+    auto same = [](const store::CapabilityRecord& a, const store::CapabilityRecord& b) {
+      return a.name == b.name && a.updated_at == b.updated_at && a.enabled == b.enabled && a.killed == b.killed &&
+             a.rollout_percentage == b.rollout_percentage && a.tier_allow_list == b.tier_allow_list &&
+             a.tenant_allow_list == b.tenant_allow_list;
+    };
+    if (rows.size() == current.size() && std::equal(rows.begin(), rows.end(), current.begin(), same)) return;
+    capabilities.publish(std::move(rows));
+  }
+
   void refresh_once() {
     try {
       directory.refresh(store);
     } catch (const std::exception& e) {
       log::warn("tenant refresh failed", {{"error", e.what()}});
+    }
+    try {
+      refresh_capabilities();
+      registry->publish();
+    } catch (const std::exception& e) {
+      log::warn("capability or agent refresh failed", {{"error", e.what()}});
     }
     try {
       if (keys.load(store, core::unix_now())) {
@@ -163,17 +214,43 @@ struct Gateway::Parts {
     }
   }
 
+  // Retention runs shortly after start, then every retention.interval_minutes.
+  std::chrono::steady_clock::time_point next_retention = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+
+  void retention_if_due() {
+    if (std::chrono::steady_clock::now() < next_retention) return;
+    core::RetentionConfig rc;
+    {
+      std::lock_guard lock(mu);
+      rc = cfg.retention;
+    }
+    next_retention = std::chrono::steady_clock::now() + std::chrono::minutes(rc.interval_minutes);
+    try {
+      run_retention(store, audit_log, rc, core::unix_now());
+    } catch (const std::exception& e) {
+      log::error("retention run failed; retrying at the next interval", {{"error", e.what()}});
+    }
+  }
+
   void run_background() {
     std::unique_lock lock(stop_mu);
     while (!stop_cv.wait_for(lock, kRefreshInterval, [this] { return stopping; })) {
       lock.unlock();
       refresh_once();
+      retention_if_due();
       lock.lock();
     }
   }
 };
 
-Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::MasterKey& master_key,
+namespace {
+core::Config admin_config(Gateway::Parts& p) {
+  std::lock_guard lock(p.mu);
+  return p.cfg;
+}
+}  // namespace
+
+Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::MasterKeyring& master_key,
                  core::WorkPool& pool)
     : p_(std::make_unique<Parts>(cfg, store, master_key, pool)) {
   Parts& p = *p_;
@@ -186,7 +263,10 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     std::lock_guard lock(p.mu);
     return p.cfg.tiers.count(tier) > 0;
   });
-  p.guard = std::make_unique<api::Guard>(p.authenticator, p.refresher);
+  p.registry = std::make_unique<agents::Registry>(store, p.catalog);
+  p.refresh_capabilities();
+  p.registry->publish();
+  p.guard = std::make_unique<api::Guard>(p.authenticator, p.refresher, &p.trail);
   {
     std::lock_guard lock(p.mu);
     p.configure_locked();
@@ -194,8 +274,32 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
 
   net::Router& r = *p.router;
   api::add_token_routes(r, {p.token_service.get(), &p.keys, &pool, [&p] { return p.issuer(); }});
-  api::add_tenant_routes(r, {p.guard.get(), p.tenant_service.get(), &pool});
-  api::add_agent_routes(r, {p.guard.get(), &p.catalog});
+  api::AdminDeps admin;
+  admin.guard = p.guard.get();
+  admin.pool = &pool;
+  admin.store = &store;
+  admin.tenants = p.tenant_service.get();
+  admin.capabilities = &p.capabilities;
+  admin.registry = p.registry.get();
+  admin.vault = &p.vault;
+  admin.config = [&p] {
+    std::lock_guard lock(p.mu);
+    return p.cfg;
+  };
+  admin.capabilities_changed = [&p] { p.refresh_capabilities(); };
+  admin.rotate_signing_key = [&p] {
+    core::Config cfg = admin_config(p);
+    const std::int64_t lifetime = cfg.tokens.access_token_ttl_seconds + cfg.tokens.leeway_seconds;
+    std::string kid = auth::SigningKeys::rotate(p.store, p.keyring.current(), lifetime, core::unix_now());
+    p.refresh_once();  // this node signs with the new key at once; others within their refresh interval
+    return kid;
+  };
+  api::add_tenant_routes(r, admin);
+  api::add_tenant_data_routes(r, admin);
+  api::add_platform_routes(r, admin);
+  api::add_agent_admin_routes(r, admin);
+  api::add_activity_routes(r, admin);
+  api::add_agent_routes(r, {p.guard.get(), &p.catalog, &p.capabilities});
 }
 
 Gateway::~Gateway() { stop(); }
@@ -217,6 +321,8 @@ std::vector<std::string> Gateway::start() {
   return failures;
 }
 
+void Gateway::refresh() { p_->refresh_once(); }
+
 void Gateway::apply(const core::Config& cfg) {
   std::lock_guard lock(p_->mu);
   p_->cfg = cfg;
@@ -224,6 +330,7 @@ void Gateway::apply(const core::Config& cfg) {
 }
 
 void Gateway::stop() {
+  p_->audit_log.flush();
   {
     std::lock_guard lock(p_->stop_mu);
     p_->stopping = true;
@@ -234,6 +341,7 @@ void Gateway::stop() {
 }
 
 agents::AgentCatalog& Gateway::catalog() { return p_->catalog; }
+agents::Registry& Gateway::registry() { return *p_->registry; }
 tenancy::TenantService& Gateway::tenants() { return *p_->tenant_service; }
 
 }  // namespace pc::app

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/config.h"
-#include "crypto/master_key.h"
+#include "crypto/master_keyring.h"
 #include "net/router.h"
 #include "store/store.h"
 
@@ -19,6 +19,7 @@ class WorkPool;
 }
 namespace pc::agents {
 class AgentCatalog;
+class Registry;
 }
 namespace pc::tenancy {
 class TenantService;
@@ -30,7 +31,7 @@ class Gateway {
  public:
   // Blocking (store reads): call before the server starts. Throws when the signing keys cannot be
   // loaded (no key, or a master key that does not unseal them).
-  Gateway(const core::Config& cfg, store::Store& store, const crypto::MasterKey& master_key, core::WorkPool& pool);
+  Gateway(const core::Config& cfg, store::Store& store, const crypto::MasterKeyring& master_keys, core::WorkPool& pool);
   ~Gateway();
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
@@ -48,11 +49,15 @@ class Gateway {
   // Starts the background refresh (tenants, signing keys) and the JWKS fetches of external
   // issuers. Returns failures of the first fetch ("issuer: reason") for the caller to log.
   std::vector<std::string> start();
+  // Re-reads tenants, signing keys, capabilities and agents now (the background thread does it
+  // every few seconds). Blocking.
+  void refresh();
   // A reloaded configuration: issuers, token settings, cache size.
   void apply(const core::Config& cfg);
   void stop();
 
   agents::AgentCatalog& catalog();
+  agents::Registry& registry();
   tenancy::TenantService& tenants();
 
   struct Parts;

@@ -25,10 +25,21 @@ int main(int argc, char** argv) {
   agent_cmd->add_option("--listen", agent_listen, "host:port to listen on (port 0 picks one)");
 
   std::string keys_config;
-  auto* keys_cmd = app.add_subcommand("keys", "manage the built-in issuer's signing keys");
+  auto* keys_cmd = app.add_subcommand("keys", "manage keys: the built-in issuer's signing keys and the master key");
   keys_cmd->require_subcommand(1);
   auto* rotate_cmd = keys_cmd->add_subcommand("rotate", "make a new signing key active; the old one stays published until its tokens expire");
   rotate_cmd->add_option("--config", keys_config, "YAML configuration file (default: built-in defaults)");
+  auto* rotate_master_cmd = keys_cmd->add_subcommand(
+      "rotate-master", "new master key: re-wrap every data and signing key under it, keep the old key file as .old-<time>");
+  rotate_master_cmd->add_option("--config", keys_config, "YAML configuration file (default: built-in defaults)");
+
+  std::string audit_config;
+  auto* audit_cmd = app.add_subcommand("audit", "the hash-chained audit log");
+  audit_cmd->require_subcommand(1);
+  auto* audit_verify_cmd = audit_cmd->add_subcommand("verify", "check the audit log's hash chain; exit 1 at the first broken link");
+  audit_verify_cmd->add_option("--config", audit_config, "YAML configuration file (default: built-in defaults)");
+
+  auto ops = pc::app::add_ops_command(app);
 
   try {
     app.parse(argc, argv);
@@ -45,5 +56,8 @@ int main(int argc, char** argv) {
   if (*check_cmd) return pc::app::check_config(check_path);
   if (*agent_cmd) return pc::app::example_agent(agent_listen);
   if (*rotate_cmd) return pc::app::keys_rotate(keys_config);
+  if (*rotate_master_cmd) return pc::app::keys_rotate_master(keys_config);
+  if (*audit_verify_cmd) return pc::app::audit_verify(audit_config);
+  if (*ops.command) return ops.run();
   return 2;
 }

@@ -95,16 +95,6 @@ DemoUpstream demo_upstream(const std::string& url) {
   return d;
 }
 
-agents::AgentEntry echo_agent(const DemoUpstream& up) {
-  agents::AgentEntry a;
-  a.name = "echo";
-  a.description = "The example agent: echoes its input, or streams it back in chunks";
-  a.tier_minimum = "basic";
-  a.host = up.host;
-  a.port = up.port;
-  return a;
-}
-
 void print_demo_banner(const std::string& base, const std::string& creds_file) {
   // Reads the demo client's credentials from the file with sed, so the banner (a log line)
   // never carries a secret and the commands need nothing beyond curl and sed.
@@ -172,11 +162,14 @@ int serve(const ServeOptions& opts) {
   core::metrics().gauge("portcullis_build_info", "Build information", {"version"}).labels({PORTCULLIS_VERSION}).set(1);
 
   std::unique_ptr<store::Store> store;
-  std::optional<crypto::MasterKey> master_key;
+  std::optional<crypto::MasterKeyring> master_keys;
   try {
-    master_key.emplace(ensure_master_key(cfg));
+    ensure_master_key(cfg);  // creates it on first start
+    // The keyring: the key file plus what an interrupted or recent master-key rotation left
+    // (crypto/master_keyring.h), so every row opens whichever key wrapped it.
+    master_keys.emplace(crypto::load_master_keyring(cfg.master_key_path()));
     store = store::Store::open_sqlite(cfg.sqlite_path());
-    if (auth::SigningKeys::ensure_key(*store, *master_key)) log::info("token signing key created");
+    if (auth::SigningKeys::ensure_key(*store, master_keys->current())) log::info("token signing key created");
   } catch (const std::exception& e) {
     std::cerr << "portcullis: " << e.what() << "\n";
     return 1;
@@ -186,7 +179,7 @@ int serve(const ServeOptions& opts) {
 
   std::unique_ptr<Gateway> gateway;
   try {
-    gateway = std::make_unique<Gateway>(cfg, *store, *master_key, pool);
+    gateway = std::make_unique<Gateway>(cfg, *store, *master_keys, pool);
   } catch (const std::exception& e) {
     std::cerr << "portcullis: " << e.what() << "\n";
     return 1;
@@ -202,7 +195,6 @@ int serve(const ServeOptions& opts) {
       std::cerr << "portcullis: " << e.what() << "\n";
       return 2;
     }
-    gateway->catalog().publish({echo_agent(demo)});
   }
 
   net::Server server(cfg, gateway->router());
@@ -221,10 +213,12 @@ int serve(const ServeOptions& opts) {
     if (boot.created_admin)
       log::info("bootstrap admin client created", {{"credentials_file", boot.bootstrap_file}});
     if (opts.demo) {
-      seeded = seed_demo(gateway->tenants(), cfg, token_url);
+      seeded = seed_demo(gateway->tenants(), gateway->registry(), *store, cfg, token_url,
+                         "http://" + demo.host + ":" + std::to_string(demo.port));
       if (seeded.wrote_credentials)
         log::info("demo tenants and clients created", {{"credentials_file", seeded.credentials_file}});
     }
+    gateway->refresh();  // serve what first start and the demo just wrote, not 2 s later
   } catch (const std::exception& e) {
     log::error("first start failed", {{"error", e.what()}});
     server.shutdown(std::chrono::milliseconds(0));

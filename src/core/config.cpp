@@ -678,6 +678,8 @@ Handler config_document(Reader& r, Config& c) {
                         {"invocation_content_days", r.integer(rt.invocation_content_days, 1)},
                         {"audit_years", r.integer(rt.audit_years, 1)},
                         {"sessions_hours", r.integer(rt.sessions_hours, 1)},
+                        {"tenant_purge_days", r.integer(rt.tenant_purge_days, 0)},
+                        {"interval_minutes", r.integer(rt.interval_minutes, 1)},
                     })},
       {"redaction",
        r.fields({

@@ -122,6 +122,8 @@ struct RetentionConfig {
   std::uint32_t invocation_content_days = 90;
   std::uint32_t audit_years = 7;
   std::uint32_t sessions_hours = 24;
+  std::uint32_t tenant_purge_days = 30;  // grace period between DELETE of a tenant and its purge
+  std::uint32_t interval_minutes = 60;   // how often the retention job runs
   bool operator==(const RetentionConfig&) const = default;
 };
 

@@ -57,6 +57,9 @@ struct Response {
   std::vector<Header> headers;
   std::string body;
   std::optional<ForwardTo> forward;  // set: proxy instead of answering
+  // An extra audit event this answer stands for (e.g. "security.tenant_access_violation"),
+  // recorded by the API layer's audit trail beside the call itself; never sent.
+  std::string audit_action;
 
   static Response json(int status, std::string body);
   static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");

@@ -4,6 +4,7 @@
 
 #include "crypto/random.h"
 #include "crypto/secret_hash.h"
+#include "store/tenant_store.h"
 #include "tenancy/tenant_id.h"
 
 namespace pc::tenancy {
@@ -108,25 +109,37 @@ ClientWithSecret TenantService::create_client(const std::string& tenant_id, cons
   c.roles = nc.roles;
   c.scopes = nc.scopes;
   c.grant_types = nc.grant_types;
-  store_.insert_client(c);
-  if (auto stored = store_.find_client(c.client_id)) c = *stored;  // with the store's timestamps
+  store::TenantStore tenant(store_, tenant_id);
+  tenant.insert_client(c);
+  if (auto stored = tenant.find_client(c.client_id)) c = *stored;  // with the store's timestamps
   return out;
 }
 
 ClientWithSecret TenantService::rotate_client_secret(const std::string& tenant_id, const std::string& client_id) {
-  auto c = store_.find_client(client_id);
-  // Another tenant's client reads as missing: the caller learns nothing about it.
-  if (!c || c->tenant_id != tenant_id) throw TenancyError(Kind::not_found, "no client '" + client_id + "'");
+  // Another tenant's client is a tenant-access violation (403, audited), not a silent miss.
+  store::TenantStore tenant(store_, tenant_id);
+  auto c = tenant.find_client(client_id);
+  if (!c) throw TenancyError(Kind::not_found, "no client '" + client_id + "'");
   ClientWithSecret out;
   out.secret = crypto::random_token(32);
-  if (!store_.update_client_secret(client_id, crypto::hash_secret(out.secret)))
+  if (!tenant.update_client_secret(client_id, crypto::hash_secret(out.secret)))
     throw TenancyError(Kind::not_found, "no client '" + client_id + "'");
-  out.client = store_.find_client(client_id).value_or(*c);
+  out.client = tenant.find_client(client_id).value_or(*c);
   return out;
 }
 
 std::vector<store::ClientRecord> TenantService::list_clients(const std::string& tenant_id) {
-  return store_.list_clients(tenant_id);
+  return store::TenantStore(store_, tenant_id).clients();
+}
+
+store::TenantRecord TenantService::remove(const std::string& id, std::int64_t purge_after) {
+  auto current = store_.find_tenant(id);
+  if (!current) throw TenancyError(Kind::not_found, "no tenant '" + id + "'");
+  if (current->status == "deleted") return *current;  // DELETE is idempotent
+  auto deleted = store_.mark_tenant_deleted(id, purge_after);
+  if (!deleted) throw TenancyError(Kind::not_found, "no tenant '" + id + "'");
+  directory_.apply(*deleted);
+  return *deleted;
 }
 
 }  // namespace pc::tenancy

@@ -46,11 +46,15 @@ class TenantService {
   store::TenantRecord create(const std::string& tenant_id, const std::string& display_name, const std::string& tier);
   std::optional<store::TenantRecord> get(const std::string& tenant_id);
   std::vector<store::TenantRecord> list(const std::string& after, std::size_t limit);
-  // Status changes: active <-> suspended. Deletion is its own operation (not built yet).
+  // Status changes: active <-> suspended. Deletion is its own operation.
   store::TenantRecord update(const std::string& tenant_id, const store::TenantPatch& patch);
+  // Marks the tenant deleted (its tokens stop working at once); the retention job purges its
+  // data after `purge_after` (unix seconds). Deleting a deleted tenant changes nothing.
+  store::TenantRecord remove(const std::string& tenant_id, std::int64_t purge_after);
 
   ClientWithSecret create_client(const std::string& tenant_id, const NewClient& c);
-  // New secret for a client of `tenant_id`; a client of another tenant is not found.
+  // New secret for a client of `tenant_id`; a client of another tenant raises
+  // store::TenantAccessViolation.
   ClientWithSecret rotate_client_secret(const std::string& tenant_id, const std::string& client_id);
   std::vector<store::ClientRecord> list_clients(const std::string& tenant_id);
 

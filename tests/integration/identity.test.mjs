@@ -541,7 +541,7 @@ describe('built-in issuer, roles and tenants', { timeout: 60000 }, () => {
       assert403(await get(gw, '/v1/tenants', tok));
     });
 
-    it('self-service rotate: own tenant OK, old secret refused, other tenant 403, other tenant\'s client id 404', async () => {
+    it('self-service rotate: own tenant OK, old secret refused, other tenant 403, other tenant\'s client id 403 (a violation)', async () => {
       const tok = await clientToken(gw, client.clientId, client.clientSecret);
       const r = await post(gw, `/v1/tenants/${tid}/clients/${client.clientId}/rotate`, {}, tok);
       assert.equal(r.status, 200, r.body);
@@ -556,8 +556,10 @@ describe('built-in issuer, roles and tenants', { timeout: 60000 }, () => {
 
       const acme = creds.tenants.acme.client_id;
       assert403(await post(gw, `/v1/tenants/acme/clients/${acme}/rotate`, {}, fresh));
+      // SPEC §6: touching another tenant's row through one's own tenant is a tenant-access
+      // violation: 403 (and an audit event, checked in tenancy.test.mjs).
       const cross = await post(gw, `/v1/tenants/${tid}/clients/${acme}/rotate`, {}, fresh);
-      assert.equal(cross.status, 404, cross.body);
+      assert.equal(cross.status, 403, cross.body);
       // The acme client was not touched.
       await demoToken(gw, 'acme');
 

@@ -1,5 +1,7 @@
 #include "tenancy/tenant_service.h"
 
+#include "store/tenant_store.h"
+
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -304,15 +306,16 @@ TEST_F(TenantServiceTest, RotateSecretReturnsTheClientAsItNowIs) {
   EXPECT_TRUE(crypto::verify_secret(rotated.secret, rotated.client.secret_hash));
 }
 
-TEST_F(TenantServiceTest, RotateSecretOfAnotherTenantsClientIsNotFound) {
+TEST_F(TenantServiceTest, RotateSecretOfAnotherTenantsClientIsAViolation) {
   svc.create("acme", "", "basic");
   svc.create("globex", "", "basic");
   auto theirs = svc.create_client("globex", client({"Machine.Invoke"}));
   const std::string before = store->find_client(theirs.client.client_id)->secret_hash;
 
-  EXPECT_TRUE(refused(Kind::not_found, [&] { svc.rotate_client_secret("acme", theirs.client.client_id); }));
+  EXPECT_THROW(svc.rotate_client_secret("acme", theirs.client.client_id), store::TenantAccessViolation);
   EXPECT_TRUE(refused(Kind::not_found, [&] { svc.rotate_client_secret("acme", "acme-doesnotexist"); }));
-  EXPECT_TRUE(refused(Kind::not_found, [&] { svc.rotate_client_secret("platform", theirs.client.client_id); }));
+  // Platform principals act as the tenant "platform", which does not own tenant rows either.
+  EXPECT_THROW(svc.rotate_client_secret("platform", theirs.client.client_id), store::TenantAccessViolation);
   // The other tenant's secret is untouched.
   EXPECT_EQ(store->find_client(theirs.client.client_id)->secret_hash, before);
   EXPECT_TRUE(crypto::verify_secret(theirs.secret, before));

@@ -1,0 +1,196 @@
+#include "agents/registry.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "core/clock.h"
+#include "tenancy/tiers.h"
+
+namespace pc::agents {
+namespace {
+
+using Kind = RegistryError::Kind;
+
+bool is_valid_version(const std::string& v) {
+  if (v.empty() || v.size() > 64) return false;
+  return std::all_of(v.begin(), v.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' || c == '+';
+  });
+}
+
+void check_fields(const store::AgentRecord& a) {
+  if (tenancy::tier_rank(a.tier_minimum) < 0)
+    throw RegistryError(Kind::invalid, "tierMinimum must be basic, standard or premium");
+  if (a.protocol != "http" && a.protocol != "a2a") throw RegistryError(Kind::invalid, "protocol must be http or a2a");
+  if (a.description.size() > 1000) throw RegistryError(Kind::invalid, "description is longer than 1000 characters");
+}
+
+bool duplicate(const store::StoreError& e) { return e.kind() == store::StoreError::Kind::duplicate; }
+
+}  // namespace
+
+bool is_valid_agent_name(const std::string& name) {
+  // Same shape as a tenant id: it appears in paths and in the capability name agents.<name>.
+  if (name.size() < 2 || name.size() > 64 || !(name.front() >= 'a' && name.front() <= 'z')) return false;
+  if (name.back() == '-') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+}
+
+std::optional<Endpoint> parse_endpoint(const std::string& url) {
+  constexpr std::string_view scheme = "http://";
+  if (url.rfind(scheme, 0) != 0) return std::nullopt;
+  std::string_view rest = std::string_view(url).substr(scheme.size());
+  rest = rest.substr(0, rest.find('/'));
+  const auto colon = rest.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  Endpoint e;
+  e.host = std::string(rest.substr(0, colon));
+  if (e.host.find('@') != std::string::npos) return std::nullopt;  // no userinfo
+  const auto port = rest.substr(colon + 1);
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc() || ptr != port.data() + port.size() || value == 0 || value > 65535) return std::nullopt;
+  e.port = static_cast<std::uint16_t>(value);
+  return e;
+}
+
+Registry::Registry(store::Store& store, AgentCatalog& catalog) : store_(store), catalog_(catalog) {}
+
+store::AgentRecord Registry::create(const store::AgentRecord& in) {
+  if (!is_valid_agent_name(in.name))
+    throw RegistryError(Kind::invalid, "name must be 2 to 64 characters of a-z, 0-9 and '-', starting with a letter");
+  check_fields(in);
+  store::AgentRecord a = in;
+  a.created_at = a.updated_at = core::rfc3339_now();
+  try {
+    store_.insert_agent(a);
+  } catch (const store::StoreError& e) {
+    if (duplicate(e)) throw RegistryError(Kind::conflict, "agent '" + a.name + "' exists");
+    throw;
+  }
+  // Deny by default applies to capabilities, so a new agent gets its own switch, on for
+  // everyone; an existing switch (set up before the agent) is left as the operator set it.
+  const std::string cap = "agents." + a.name;
+  auto caps = store_.list_capabilities();
+  if (std::none_of(caps.begin(), caps.end(), [&](const auto& c) { return c.name == cap; })) {
+    store::CapabilityRecord c;
+    c.name = cap;
+    c.enabled = true;
+    c.description = "invoke the agent " + a.name;
+    c.updated_at = a.created_at;
+    store_.upsert_capability(c);
+  }
+  return a;
+}
+
+store::AgentRecord Registry::update(const std::string& name, const std::optional<std::string>& description,
+                                    const std::optional<std::string>& tier_minimum,
+                                    const std::optional<std::string>& protocol) {
+  auto a = store_.find_agent(name);
+  if (!a) throw RegistryError(Kind::not_found, "no agent '" + name + "'");
+  if (description) a->description = *description;
+  if (tier_minimum) a->tier_minimum = *tier_minimum;
+  if (protocol) a->protocol = *protocol;
+  check_fields(*a);
+  a->updated_at = core::rfc3339_now();
+  if (!store_.update_agent(*a)) throw RegistryError(Kind::not_found, "no agent '" + name + "'");
+  publish();
+  return *a;
+}
+
+void Registry::remove(const std::string& name) {
+  if (!store_.delete_agent(name)) throw RegistryError(Kind::not_found, "no agent '" + name + "'");
+  publish();
+}
+
+std::optional<AgentView> Registry::get(const std::string& name) {
+  auto a = store_.find_agent(name);
+  if (!a) return std::nullopt;
+  AgentView v{*a, store_.agent_versions(name), std::nullopt};
+  for (const auto& ver : v.versions)
+    if (ver.status == "promoted") v.promoted_version = ver.version;
+  return v;
+}
+
+std::vector<AgentView> Registry::list() {
+  std::vector<AgentView> out;
+  auto promoted = store_.promoted_agents();
+  for (auto& a : store_.list_agents()) {
+    AgentView v{std::move(a), {}, std::nullopt};
+    for (const auto& [pa, pv] : promoted)
+      if (pa.name == v.agent.name) v.promoted_version = pv.version;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+store::AgentVersionRecord Registry::add_version(const std::string& name, const std::string& version,
+                                                const std::string& endpoint) {
+  if (!store_.find_agent(name)) throw RegistryError(Kind::not_found, "no agent '" + name + "'");
+  if (!is_valid_version(version))
+    throw RegistryError(Kind::invalid, "version must be 1 to 64 characters of letters, digits and . - _ +");
+  if (!parse_endpoint(endpoint))
+    throw RegistryError(Kind::invalid, "endpoint must be an http://host:port URL of the agent's runtime");
+  store::AgentVersionRecord v;
+  v.agent = name;
+  v.version = version;
+  v.endpoint = endpoint;
+  v.status = "built";
+  v.created_at = v.updated_at = core::rfc3339_now();
+  try {
+    store_.insert_agent_version(v);
+  } catch (const store::StoreError& e) {
+    if (duplicate(e)) throw RegistryError(Kind::conflict, "version '" + version + "' of '" + name + "' exists");
+    throw;
+  }
+  return v;
+}
+
+store::AgentVersionRecord Registry::promote(const std::string& name, const std::string& version) {
+  if (!store_.find_agent(name)) throw RegistryError(Kind::not_found, "no agent '" + name + "'");
+  if (!store_.promote_agent_version(name, version, "superseded"))
+    throw RegistryError(Kind::not_found, "no version '" + version + "' of '" + name + "'");
+  publish();
+  for (auto& v : store_.agent_versions(name))
+    if (v.version == version) return v;
+  throw RegistryError(Kind::not_found, "no version '" + version + "' of '" + name + "'");
+}
+
+store::AgentVersionRecord Registry::rollback(const std::string& name) {
+  if (!store_.find_agent(name)) throw RegistryError(Kind::not_found, "no agent '" + name + "'");
+  auto versions = store_.agent_versions(name);  // newest first
+  auto target = std::find_if(versions.begin(), versions.end(), [](const auto& v) { return v.status == "superseded"; });
+  if (target == versions.end())
+    throw RegistryError(Kind::conflict, "agent '" + name + "' has no earlier promoted version to roll back to");
+  if (!store_.promote_agent_version(name, target->version, "rolled_back"))
+    throw RegistryError(Kind::not_found, "no version '" + target->version + "' of '" + name + "'");
+  publish();
+  for (auto& v : store_.agent_versions(name))
+    if (v.version == target->version) return v;
+  return *target;
+}
+
+bool Registry::publish() {
+  std::vector<AgentEntry> entries;
+  for (const auto& [a, v] : store_.promoted_agents()) {
+    auto ep = parse_endpoint(v.endpoint);
+    if (!ep) continue;  // validated on insert; a hand-edited row is skipped rather than trusted
+    AgentEntry e;
+    e.name = a.name;
+    e.description = a.description;
+    e.tier_minimum = a.tier_minimum;
+    e.protocol = a.protocol;
+    e.version = v.version;
+    e.host = ep->host;
+    e.port = ep->port;
+    entries.push_back(std::move(e));
+  }
+  std::sort(entries.begin(), entries.end(), [](const auto& x, const auto& y) { return x.name < y.name; });
+  std::lock_guard lock(mu_);
+  if (entries == published_) return false;
+  published_ = entries;
+  catalog_.publish(std::move(entries));
+  return true;
+}
+
+}  // namespace pc::agents

@@ -1,0 +1,30 @@
+#include "api/admin_deps.h"
+
+#include "api/blocking.h"
+#include "core/log.h"
+#include "store/tenant_store.h"
+
+namespace pc::api {
+
+std::optional<net::Response> tenant_gate(const net::Request& req, const Caller& caller, std::string_view path_tenant,
+                                         bool platform_admin_only, bool self_service) {
+  using namespace auth::roles;
+  if (caller->is_platform()) {
+    if (caller->has_role(kPlatformAdmin) || (!platform_admin_only && caller->has_role(kPlatformOperator)))
+      return std::nullopt;
+    return net::error_response(403, "forbidden", "this route requires the role Platform.Admin", req.request_id);
+  }
+  // A tenant principal: only self-service routes, only its own tenant (from the token).
+  if (caller->tenant != path_tenant) {
+    store::count_tenant_access_violation();
+    return violation_response(req, "the path names another tenant than the caller's");
+  }
+  if (self_service && caller->has_role(kSelfServiceAdmin)) return std::nullopt;
+  log::warn("access denied", {{"request_id", req.request_id}, {"route", req.route}, {"tenant", caller->tenant}});
+  return net::error_response(403, "forbidden",
+                             self_service ? "this route requires SelfService.Admin of this tenant or a platform role"
+                                          : "this route is for platform principals",
+                             req.request_id);
+}
+
+}  // namespace pc::api

@@ -1,0 +1,51 @@
+// What the Admin REST API's handlers need (docs/admin-api.md). Handlers stay thin: parse,
+// check who may act on which tenant, call a service or the store on the work pool, render.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "api/guard.h"
+#include "core/config.h"
+
+namespace pc::core {
+class WorkPool;
+}
+namespace pc::store {
+class Store;
+}
+namespace pc::tenancy {
+class TenantService;
+class Capabilities;
+}  // namespace pc::tenancy
+namespace pc::agents {
+class Registry;
+}
+namespace pc::vault {
+class SecretsVault;
+}
+
+namespace pc::api {
+
+struct AdminDeps {
+  const Guard* guard = nullptr;
+  core::WorkPool* pool = nullptr;
+  store::Store* store = nullptr;
+  tenancy::TenantService* tenants = nullptr;
+  tenancy::Capabilities* capabilities = nullptr;
+  agents::Registry* registry = nullptr;
+  vault::SecretsVault* vault = nullptr;                 // nullptr: the secrets routes answer 503
+  std::function<core::Config()> config;                 // the current configuration (tiers, retention)
+  std::function<void()> capabilities_changed;           // republish the capability snapshot now
+  std::function<std::string()> rotate_signing_key;      // `keys rotate` in-process; returns the new kid
+};
+
+// Who may act on the tenant named in a path. Platform principals with one of the platform
+// roles pass; with `self_service`, so does a SelfService.Admin whose token's tenant is that
+// tenant. A tenant principal naming another tenant is a tenant-access violation (403, counted,
+// audited); anyone else gets a plain 403. nullopt = allowed.
+std::optional<net::Response> tenant_gate(const net::Request& req, const Caller& caller, std::string_view path_tenant,
+                                         bool platform_admin_only, bool self_service);
+
+}  // namespace pc::api

@@ -1,0 +1,191 @@
+#include "api/tenant_data_routes.h"
+
+#include <openssl/crypto.h>
+
+#include <boost/json.hpp>
+#include <charconv>
+
+#include "api/blocking.h"
+#include "api/json_body.h"
+#include "api/paging.h"
+#include "api/render.h"
+#include "api/window.h"
+#include "audit/export.h"
+#include "core/log.h"
+#include "store/tenant_store.h"
+#include "tenancy/capabilities.h"
+#include "tenancy/tenant_service.h"
+#include "vault/secrets.h"
+
+namespace pc::api {
+namespace {
+
+using auth::roles::kPlatformAdmin;
+using auth::roles::kPlatformOperator;
+
+constexpr std::size_t kExportPage = 10000;  // audit events per export answer; X-Next-Cursor continues
+
+net::Response bad_request(const net::Request& req, const std::string& message) {
+  return net::error_response(400, "invalid_request", message, req.request_id);
+}
+
+// The tenant named in the path must exist (deleted tenants included: their data is still there).
+store::TenantRecord existing_tenant(const AdminDeps& d, const std::string& id) {
+  auto t = d.tenants->get(id);
+  if (!t) throw tenancy::TenancyError(tenancy::TenancyError::Kind::not_found, "no tenant '" + id + "'");
+  return *t;
+}
+
+// Routes whose caller is any authenticated principal and whose tenant check is tenant_gate's.
+template <class Fn>
+net::Handler gated(const AdminDeps& d, bool admin_only, bool self_service, Fn fn) {
+  return d.guard->protect(Access::authenticated(), [d, admin_only, self_service, fn](auto req, Caller caller,
+                                                                                    net::Responder reply) {
+    std::string tenant(req->param("id"));
+    if (auto refused = tenant_gate(*req, caller, tenant, admin_only, self_service)) return reply(std::move(*refused));
+    fn(std::move(req), std::move(caller), std::move(reply), std::move(tenant));
+  });
+}
+
+}  // namespace
+
+void add_tenant_data_routes(net::Router& router, const AdminDeps& d) {
+  router.add("GET", "/v1/tenants/{id}/capabilities",
+             gated(d, false, false, [d](auto req, Caller, net::Responder reply, std::string tenant) {
+               run_blocking(*d.pool, req, reply, [d, tenant] {
+                 auto t = existing_tenant(d, tenant);
+                 boost::json::array items;
+                 for (const auto& c : d.capabilities->all()) {
+                   auto decision = d.capabilities->evaluate(c.name, t.tenant_id, t.tier);
+                   items.push_back({{"name", c.name}, {"allowed", decision.allowed}, {"reason", decision.reason}});
+                 }
+                 return json_response(200, {{"tenantId", t.tenant_id}, {"tier", t.tier}, {"capabilities", std::move(items)}});
+               });
+             }));
+
+  // ---- secrets: write-only through the API
+  router.add("GET", "/v1/tenants/{id}/secrets", gated(d, true, false, [d](auto req, Caller, net::Responder reply, std::string tenant) {
+    if (!d.vault) return reply(net::error_response(503, "unavailable", "the secrets vault is not configured", req->request_id));
+    run_blocking(*d.pool, req, reply, [d, tenant] {
+      if (tenant != auth::kPlatformTenant) existing_tenant(d, tenant);
+      boost::json::array items;
+      for (const auto& s : d.vault->list(tenant))
+        items.push_back(secret_info_json(s.name, s.version, s.created_at, s.created_by));
+      return page_response("secrets", std::move(items), "");
+    });
+  }));
+
+  router.add("PUT", "/v1/tenants/{id}/secrets/{name}",
+             gated(d, true, false, [d](auto req, Caller caller, net::Responder reply, std::string tenant) {
+               if (!d.vault)
+                 return reply(net::error_response(503, "unavailable", "the secrets vault is not configured", req->request_id));
+               std::string name(req->param("name"));
+               if (!vault::SecretsVault::valid_name(name))
+                 return reply(bad_request(*req, "a secret name is 1 to 128 characters of A-Z a-z 0-9 . _ -"));
+               auto body = json_object_body(*req, {"value"});
+               if (auto* r = std::get_if<net::Response>(&body)) return reply(std::move(*r));
+               std::optional<std::string> value;
+               try {
+                 value = string_field(std::get<boost::json::object>(body), "value");
+               } catch (const BadField& e) {
+                 return reply(bad_request(*req, e.what()));
+               }
+               if (!value) return reply(bad_request(*req, "value is required"));
+               // The request body held the value too; it is dropped with the request.
+               run_blocking(*d.pool, req, reply, [d, tenant, name, value = std::move(*value), caller, req]() mutable {
+                 if (tenant != auth::kPlatformTenant) existing_tenant(d, tenant);
+                 const int version = d.vault->put(tenant, name, value, caller->subject);
+                 OPENSSL_cleanse(value.data(), value.size());
+                 log::info("secret stored", {{"request_id", req->request_id}, {"tenant", tenant}, {"name", name},
+                                             {"version", version}, {"by", caller->subject}});
+                 return json_response(201, {{"name", name}, {"version", version}});
+               });
+             }));
+
+  router.add("DELETE", "/v1/tenants/{id}/secrets/{name}",
+             gated(d, true, false, [d](auto req, Caller caller, net::Responder reply, std::string tenant) {
+               if (!d.vault)
+                 return reply(net::error_response(503, "unavailable", "the secrets vault is not configured", req->request_id));
+               std::string name(req->param("name"));
+               run_blocking(*d.pool, req, reply, [d, tenant, name, caller, req] {
+                 if (!d.vault->remove(tenant, name))
+                   return net::error_response(404, "not_found", "no secret '" + name + "'", req->request_id);
+                 log::info("secret deleted", {{"request_id", req->request_id}, {"tenant", tenant}, {"name", name},
+                                              {"by", caller->subject}});
+                 return net::Response::text(204, "");
+               });
+             }));
+
+  // ---- invocations (metadata only) and quotas
+  router.add("GET", "/v1/tenants/{id}/invocations",
+             gated(d, false, false, [d](auto req, Caller, net::Responder reply, std::string tenant) {
+               auto page = page_of(req->query);
+               if (!page) return reply(bad_request(*req, "limit must be 1 to 1000"));
+               store::InvocationQuery q;
+               q.agent = query_param(req->query, "agent");
+               if (auto since = query_param(req->query, "since"); !since.empty()) {
+                 auto t = parse_time_filter(since);
+                 if (!t) return reply(bad_request(*req, "since must be an RFC 3339 UTC time"));
+                 q.since = *t;
+               }
+               q.after_id = page->cursor;
+               q.limit = page->limit + 1;
+               run_blocking(*d.pool, req, reply, [d, tenant, q, limit = page->limit] {
+                 existing_tenant(d, tenant);
+                 auto rows = store::TenantStore(*d.store, tenant).list_invocations(q);
+                 boost::json::array items;
+                 for (std::size_t i = 0; i < rows.size() && i < limit; ++i) items.push_back(invocation_json(rows[i]));
+                 return page_response("invocations", std::move(items), rows.size() > limit ? rows[limit - 1].invocation_id : "");
+               });
+             }));
+
+  router.add("GET", "/v1/tenants/{id}/quotas", gated(d, false, false, [d](auto req, Caller, net::Responder reply, std::string tenant) {
+    const core::Config cfg = d.config();
+    run_blocking(*d.pool, req, reply, [d, tenant, tiers = cfg.tiers] {
+      auto t = existing_tenant(d, tenant);
+      auto usage = store::TenantStore(*d.store, tenant).usage_since(start_of_today());
+      auto tier = tiers.find(t.tier);
+      core::TierConfig limits = tier != tiers.end() ? tier->second : core::TierConfig{};
+      const std::int64_t used = usage ? usage->invocations : 0;
+      boost::json::object o{{"tenantId", t.tenant_id}, {"tier", t.tier},   {"rps", limits.rps},
+                            {"burst", limits.burst},   {"dailyQuota", limits.daily_quota}, {"usedToday", used}};
+      o["remainingToday"] = limits.daily_quota == 0
+                                ? boost::json::value(nullptr)  // unlimited
+                                : boost::json::value(std::max<std::int64_t>(0, static_cast<std::int64_t>(limits.daily_quota) - used));
+      return json_response(200, o);
+    });
+  }));
+
+  // ---- the tenant's audit export: platform readers, or the tenant's own SelfService.Admin
+  router.add("GET", "/v1/tenants/{id}/audit-export",
+             gated(d, false, true, [d](auto req, Caller, net::Responder reply, std::string tenant) {
+               std::int64_t after = 0;
+               if (auto c = query_param(req->query, "cursor"); !c.empty()) {
+                 auto [p, ec] = std::from_chars(c.data(), c.data() + c.size(), after);
+                 if (ec != std::errc() || p != c.data() + c.size() || after < 0)
+                   return reply(bad_request(*req, "cursor must be the seq of the last exported event"));
+               }
+               run_blocking(*d.pool, req, reply, [d, tenant, after] {
+                 if (tenant != auth::kPlatformTenant) existing_tenant(d, tenant);
+                 store::TenantStore handle(*d.store, tenant);
+                 std::string body;
+                 std::int64_t last = after;
+                 std::size_t lines = 0;
+                 while (lines < kExportPage) {
+                   store::AuditQuery q;
+                   q.after_seq = last;
+                   q.limit = std::min<std::size_t>(1000, kExportPage - lines);
+                   auto rows = handle.query_audit(q);
+                   for (const auto& r : rows) body += audit::to_json_line(r);
+                   lines += rows.size();
+                   if (!rows.empty()) last = rows.back().seq;
+                   if (rows.size() < q.limit) break;
+                 }
+                 auto r = net::Response::text(200, std::move(body), "application/x-ndjson");
+                 if (lines == kExportPage) r.headers.push_back({"X-Next-Cursor", std::to_string(last)});
+                 return r;
+               });
+             }));
+}
+
+}  // namespace pc::api

@@ -1,0 +1,51 @@
+#include "api/window.h"
+
+#include <cctype>
+#include <charconv>
+#include <chrono>
+
+#include "core/clock.h"
+
+namespace pc::api {
+
+std::optional<std::int64_t> parse_window(std::string_view text) {
+  if (text.size() < 2) return std::nullopt;
+  const char unit = text.back();
+  std::string_view digits = text.substr(0, text.size() - 1);
+  std::int64_t n = 0;
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (ec != std::errc() || ptr != digits.data() + digits.size() || n <= 0) return std::nullopt;
+  const std::int64_t unit_seconds = unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
+  if (unit_seconds == 0 || n > 90 * 86400 / unit_seconds) return std::nullopt;
+  return n * unit_seconds;
+}
+
+std::string since_seconds_ago(std::int64_t seconds) {
+  return core::rfc3339(std::chrono::system_clock::now() - std::chrono::seconds(seconds));
+}
+
+std::string start_of_today() {
+  const std::int64_t now = core::unix_now();
+  return core::rfc3339_from_unix(now - now % 86400);
+}
+
+std::optional<std::string> parse_time_filter(std::string_view t) {
+  // The shapes: YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS with optional .fff, ending in Z.
+  auto digits = [&](std::size_t from, std::size_t n) {
+    for (std::size_t i = from; i < from + n; ++i)
+      if (i >= t.size() || !std::isdigit(static_cast<unsigned char>(t[i]))) return false;
+    return true;
+  };
+  const bool date = t.size() >= 10 && digits(0, 4) && t[4] == '-' && digits(5, 2) && t[7] == '-' && digits(8, 2);
+  if (!date) return std::nullopt;
+  if (t.size() == 10) return std::string(t) + "T00:00:00.000Z";
+  if (t.size() < 20 || t[10] != 'T' || !digits(11, 2) || t[13] != ':' || !digits(14, 2) || t[16] != ':' || !digits(17, 2))
+    return std::nullopt;
+  std::string out(t.substr(0, 19));
+  std::string_view rest = t.substr(19);
+  if (rest == "Z") return out + ".000Z";
+  if (rest.size() == 5 && rest[0] == '.' && digits(20, 3) && rest[4] == 'Z') return std::string(t);
+  return std::nullopt;
+}
+
+}  // namespace pc::api
