@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Runs the unit tests (ctest) and the integration tests (Node's runner) and ends with one plain
-# "N passed, N failed" line over both. Exit status: non-zero if either runner failed.
+# Runs the unit tests (ctest) and the integration tests (Node's runner) under a throwaway
+# PostgreSQL server and ends with one plain "N passed, N failed" line over both. Exit status:
+# non-zero if either runner failed.
 set -uo pipefail
 build_dir=${1:?build dir}
+# The whole run shares one throwaway PostgreSQL server (scripts/with-postgres.sh exports
+# PORTCULLIS_TEST_PG_URL), so the store suite runs on both backends and integration tests can
+# use it too.
+if [ -z "${PORTCULLIS_TEST_PG_URL:-}" ]; then
+  exec bash "$(dirname "$0")/with-postgres.sh" bash "$0" "$@"
+fi
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 

@@ -40,12 +40,21 @@ std::optional<Endpoint> parse_endpoint(const std::string& url) {
   constexpr std::string_view scheme = "http://";
   if (url.rfind(scheme, 0) != 0) return std::nullopt;
   std::string_view rest = std::string_view(url).substr(scheme.size());
-  rest = rest.substr(0, rest.find('/'));
+  const auto slash = rest.find('/');
+  // The invocation contract lives at the runtime's root (POST /invocations): a base path would
+  // be dropped silently, so it is refused.
+  if (slash != std::string_view::npos && rest.substr(slash) != "/") return std::nullopt;
+  rest = rest.substr(0, slash);
   const auto colon = rest.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return std::nullopt;
   Endpoint e;
   e.host = std::string(rest.substr(0, colon));
-  if (e.host.find('@') != std::string::npos) return std::nullopt;  // no userinfo
+  // A host name or IPv4 address only: the host goes into the forwarded request's Host line, so
+  // anything else (userinfo, spaces, control characters, IPv6 brackets) is refused.
+  if (!std::all_of(e.host.begin(), e.host.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+      }))
+    return std::nullopt;
   const auto port = rest.substr(colon + 1);
   unsigned value = 0;
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
@@ -159,7 +168,11 @@ store::AgentVersionRecord Registry::promote(const std::string& name, const std::
 store::AgentVersionRecord Registry::rollback(const std::string& name) {
   if (!store_.find_agent(name)) throw RegistryError(Kind::not_found, "no agent '" + name + "'");
   auto versions = store_.agent_versions(name);  // newest first
-  auto target = std::find_if(versions.begin(), versions.end(), [](const auto& v) { return v.status == "superseded"; });
+  // The version live before the current one is the one superseded last (the newest
+  // updated_at), not the newest by creation: versions may be promoted in any order.
+  auto target = versions.end();
+  for (auto it = versions.begin(); it != versions.end(); ++it)
+    if (it->status == "superseded" && (target == versions.end() || it->updated_at > target->updated_at)) target = it;
   if (target == versions.end())
     throw RegistryError(Kind::conflict, "agent '" + name + "' has no earlier promoted version to roll back to");
   if (!store_.promote_agent_version(name, target->version, "rolled_back"))
@@ -171,6 +184,9 @@ store::AgentVersionRecord Registry::rollback(const std::string& name) {
 }
 
 bool Registry::publish() {
+  // Held across the read: a background refresh that read the store before a promotion must
+  // not publish its older view after the promotion's own publish.
+  std::lock_guard lock(mu_);
   std::vector<AgentEntry> entries;
   for (const auto& [a, v] : store_.promoted_agents()) {
     auto ep = parse_endpoint(v.endpoint);
@@ -186,7 +202,6 @@ bool Registry::publish() {
     entries.push_back(std::move(e));
   }
   std::sort(entries.begin(), entries.end(), [](const auto& x, const auto& y) { return x.name < y.name; });
-  std::lock_guard lock(mu_);
   if (entries == published_) return false;
   published_ = entries;
   catalog_.publish(std::move(entries));

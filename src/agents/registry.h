@@ -34,7 +34,8 @@ struct AgentView {
   std::optional<std::string> promoted_version;
 };
 
-// "http://host:port[/base]" → catalog endpoint parts; nullopt when not a plain http URL with a port.
+// "http://host:port" (a trailing "/" allowed) → catalog endpoint parts; nullopt for anything else
+// (another scheme, no port, a base path, userinfo, IPv6 literals, odd characters in the host).
 struct Endpoint {
   std::string host;
   std::uint16_t port = 0;

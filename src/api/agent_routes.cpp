@@ -1,5 +1,10 @@
 #include "api/agent_routes.h"
 
+#include <chrono>
+
+#include "agents/invocation_log.h"
+#include "core/clock.h"
+
 #include <boost/json.hpp>
 
 #include "api/paging.h"
@@ -70,6 +75,23 @@ void add_agent_routes(net::Router& router, AgentRoutesDeps d) {
     to.port = a->port;
     to.target = "/invocations";
     to.upstream_name = "agent:" + a->name;
+    if (d.invocations) {
+      // Recorded when the exchange ends: metadata plus the input, sealed by the log's writer.
+      agents::Invocation inv;
+      inv.invocation_id = agents::new_invocation_id();
+      inv.tenant_id = caller->tenant;
+      inv.agent = a->name;
+      inv.agent_version = a->version;
+      inv.principal = caller->subject;
+      inv.created_at = core::rfc3339_now();
+      inv.input = req->body;
+      to.on_complete = [log = d.invocations, inv = std::move(inv), start = std::chrono::steady_clock::now()](int status) mutable {
+        inv.http_status = status;
+        inv.latency_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+        log->record(std::move(inv));
+      };
+    }
     reply(net::Response::proxy(std::move(to)));
   }));
 }

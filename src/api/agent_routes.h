@@ -9,12 +9,17 @@
 #include "net/router.h"
 #include "tenancy/capabilities.h"
 
+namespace pc::agents {
+class InvocationLog;
+}
+
 namespace pc::api {
 
 struct AgentRoutesDeps {
   const Guard* guard = nullptr;
   const agents::AgentCatalog* catalog = nullptr;
   const tenancy::Capabilities* capabilities = nullptr;
+  agents::InvocationLog* invocations = nullptr;  // nullptr: invocations are not recorded
 };
 
 // GET /v1/agents, GET /v1/agents/{name}, POST /v1/agents/{name}/invoke.

@@ -23,14 +23,8 @@ int audit_verify(const std::string& config_path) {
     }
     cfg = *loaded.config;
   }
-  if (cfg.storage.backend != "sqlite") {
-    // Until the PostgreSQL backend lands there is no store to open for it.
-    std::cerr << "portcullis: storage.backend: " << cfg.storage.backend
-              << " is not supported by audit verify in this build\n";
-    return 2;
-  }
   try {
-    auto store = store::Store::open_sqlite(cfg.sqlite_path());
+    auto store = store::Store::open(cfg.storage, cfg.sqlite_path());
     const audit::VerifyResult r = audit::verify(*store);
     if (r.ok) {
       std::cout << "audit log OK: " << r.checked << " events checked\n";

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "agents/catalog.h"
+#include "agents/invocation_log.h"
 #include "agents/registry.h"
 #include "api/activity_routes.h"
 #include "api/agent_routes.h"
@@ -83,7 +84,8 @@ struct Gateway::Parts {
         audit_log(s),
         trail(&audit_log),
         data_keys(s, keyring),
-        vault(s, data_keys) {}
+        vault(s, data_keys),
+        invocations(s, data_keys) {}
 
   mutable std::mutex mu;  // cfg, base_url, remote
   core::Config cfg;
@@ -105,6 +107,7 @@ struct Gateway::Parts {
   api::AuditTrail trail;
   vault::DataKeys data_keys;
   vault::SecretsVault vault;
+  agents::InvocationLog invocations;
   std::unique_ptr<api::Guard> guard;
   std::shared_ptr<net::Router> router = std::make_shared<net::Router>();
 
@@ -299,7 +302,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   api::add_platform_routes(r, admin);
   api::add_agent_admin_routes(r, admin);
   api::add_activity_routes(r, admin);
-  api::add_agent_routes(r, {p.guard.get(), &p.catalog, &p.capabilities});
+  api::add_agent_routes(r, {p.guard.get(), &p.catalog, &p.capabilities, &p.invocations});
 }
 
 Gateway::~Gateway() { stop(); }
@@ -330,6 +333,7 @@ void Gateway::apply(const core::Config& cfg) {
 }
 
 void Gateway::stop() {
+  p_->invocations.flush();
   p_->audit_log.flush();
   {
     std::lock_guard lock(p_->stop_mu);

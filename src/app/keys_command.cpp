@@ -33,7 +33,7 @@ int keys_rotate(const std::string& config_path) {
     // The key must exist already: rotating under a freshly made master key would seal the new
     // signing key where no running gateway can open it.
     crypto::MasterKey mk = crypto::load_master_key(cfg.master_key_path());
-    auto store = store::Store::open_sqlite(cfg.sqlite_path());
+    auto store = store::Store::open(cfg.storage, cfg.sqlite_path());
     const std::int64_t now = core::unix_now();
     const std::int64_t lifetime = cfg.tokens.access_token_ttl_seconds + cfg.tokens.leeway_seconds;
     std::string kid = auth::SigningKeys::rotate(*store, mk, lifetime, now);
@@ -58,7 +58,7 @@ int keys_rotate_master(const std::string& config_path) {
   }
   const std::string key_path = cfg.master_key_path();
   try {
-    auto store = store::Store::open_sqlite(cfg.sqlite_path());
+    auto store = store::Store::open(cfg.storage, cfg.sqlite_path());
     const vault::MasterKeyRotation r = vault::rotate_master_key(*store, key_path, core::unix_now());
     // Ids only: they name keys without revealing them. Key bytes are never printed.
     if (r.resumed)

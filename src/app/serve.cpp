@@ -168,7 +168,7 @@ int serve(const ServeOptions& opts) {
     // The keyring: the key file plus what an interrupted or recent master-key rotation left
     // (crypto/master_keyring.h), so every row opens whichever key wrapped it.
     master_keys.emplace(crypto::load_master_keyring(cfg.master_key_path()));
-    store = store::Store::open_sqlite(cfg.sqlite_path());
+    store = store::Store::open(cfg.storage, cfg.sqlite_path());
     if (auth::SigningKeys::ensure_key(*store, master_keys->current())) log::info("token signing key created");
   } catch (const std::exception& e) {
     std::cerr << "portcullis: " << e.what() << "\n";

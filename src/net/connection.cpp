@@ -279,6 +279,7 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
       status = pr.status;
       keep_alive = pr.keep_alive;
       upstream = res.forward->upstream_name;
+      if (res.forward->on_complete) res.forward->on_complete(status);
     } else {
       status = res.status;
       if (!co_await write_response(stream, *req, res, keep_alive, milliseconds(lim.idle_timeout_ms)))

@@ -49,6 +49,9 @@ struct ForwardTo {
   std::vector<Header> set_headers;       // added after the inbound headers are copied
   std::optional<std::string> body;       // replaces the inbound body when set
   std::string upstream_name;             // for metrics and logs, e.g. "agent:echo"
+  // Called on the connection's thread once the exchange ended, with the status the client saw
+  // (499: the client went away). Keep it short: it runs on an I/O thread.
+  std::function<void(int status)> on_complete;
 };
 
 struct Response {

@@ -1,8 +1,10 @@
 #include "store/migrations.h"
 
+#include <algorithm>
 #include <string>
 
-#include "store/sqlite_db.h"
+#include "core/clock.h"
+#include "store/db.h"
 
 namespace pc::store {
 namespace {
@@ -187,6 +189,9 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )
 )sql";
 
+// Any fixed number, the same in every process (advisory lock keys are scoped to one database).
+constexpr std::string_view kPgMigrationLock = "SELECT pg_advisory_xact_lock(31632277023582567)";
+
 void check_order(std::span<const Migration> migrations) {
   for (std::size_t i = 0; i < migrations.size(); ++i)
     if (migrations[i].version != static_cast<int>(i) + 1)
@@ -194,46 +199,110 @@ void check_order(std::span<const Migration> migrations) {
                        " is out of order; versions must be 1, 2, 3, ... without gaps");
 }
 
+bool is_word_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+bool same_word(std::string_view word, std::string_view upper) {
+  if (word.size() != upper.size()) return false;
+  for (std::size_t i = 0; i < word.size(); ++i)
+    if ((word[i] >= 'a' && word[i] <= 'z' ? word[i] - 'a' + 'A' : word[i]) != upper[i]) return false;
+  return true;
+}
+
+bool has_migrations_table(Db& db) {
+  Statement q = db.prepare(db.dialect() == Db::Dialect::postgres
+                               ? "SELECT to_regclass('schema_migrations') IS NOT NULL"
+                               : "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'");
+  return q.step() && q.column_int64(0) != 0;
+}
+
 }  // namespace
 
 std::span<const Migration> sqlite_migrations() { return kMigrations; }
 
-int schema_version(SqliteDb& db) {
-  db.exec(kCreateTable);
+std::string postgres_ddl(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  std::size_t i = 0;
+  auto skip_to = [&](std::size_t end) {
+    end = end == std::string_view::npos ? sql.size() : std::min(end, sql.size());
+    out.append(sql.substr(i, end - i));
+    i = end;
+  };
+  while (i < sql.size()) {
+    const char c = sql[i];
+    const char next = i + 1 < sql.size() ? sql[i + 1] : '\0';
+    if (c == '\'' || c == '"') {
+      std::size_t close = sql.find(c, i + 1);
+      skip_to(close == std::string_view::npos ? close : close + 1);
+    } else if (c == '-' && next == '-') {
+      skip_to(sql.find('\n', i));
+    } else if (c == '/' && next == '*') {
+      std::size_t close = sql.find("*/", i + 2);
+      skip_to(close == std::string_view::npos ? close : close + 2);
+    } else if (is_word_char(c)) {
+      std::size_t j = i;
+      while (j < sql.size() && is_word_char(sql[j])) ++j;
+      std::string_view word = sql.substr(i, j - i);
+      if (same_word(word, "INTEGER"))
+        out.append("BIGINT");
+      else if (same_word(word, "BLOB"))
+        out.append("BYTEA");
+      else
+        out.append(word);
+      i = j;
+    } else {
+      out.push_back(c);
+      ++i;
+    }
+  }
+  return out;
+}
+
+int schema_version(Db& db) {
+  if (!has_migrations_table(db)) return 0;
   Statement q = db.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
   q.step();
   return static_cast<int>(q.column_int64(0));
 }
 
-int migrate(SqliteDb& db) { return migrate(db, sqlite_migrations()); }
+int migrate(Db& db) { return migrate(db, sqlite_migrations()); }
 
-int migrate(SqliteDb& db, std::span<const Migration> migrations) {
+int migrate(Db& db, std::span<const Migration> migrations) {
   check_order(migrations);
+  const bool pg = db.dialect() == Db::Dialect::postgres;
+  auto dialect_sql = [pg](std::string_view sql) { return pg ? postgres_ddl(sql) : std::string(sql); };
   const int known = static_cast<int>(migrations.size());
-  db.exec(kCreateTable);
   for (;;) {
     Transaction tx(db, Transaction::Mode::immediate);
-    // Read inside the write transaction: another process may have migrated meanwhile.
+    // PostgreSQL: one migrator at a time, even the first CREATE TABLE IF NOT EXISTS (two of
+    // those at once can both try to create the table).
+    if (pg) db.exec(kPgMigrationLock);
+    db.exec(dialect_sql(kCreateTable));
+    // Read inside the locked transaction: another process may have migrated meanwhile.
     int current = schema_version(db);
     if (current > known)
       throw StoreError("database " + db.path() + " has schema version " + std::to_string(current) +
                        ", newer than the newest this binary knows (" + std::to_string(known) +
                        "); run a newer portcullis or restore a matching backup");
-    if (current == known) return current;
+    if (current == known) {
+      tx.commit();  // keeps schema_migrations if this run created it
+      return current;
+    }
 
     const Migration& m = migrations[static_cast<std::size_t>(current)];
     try {
-      db.exec(m.sql);
+      db.exec(dialect_sql(m.sql));
     } catch (const StoreError& e) {
       throw StoreError("migration " + std::to_string(m.version) + " (" + std::string(m.name) +
                            ") failed: " + e.what(),
                        e.kind());
     }
-    db.prepare(
-          "INSERT INTO schema_migrations(version, name, applied_at) "
-          "VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))")
+    db.prepare("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?1, ?2, ?3)")
         .bind_int64(1, m.version)
         .bind_text(2, m.name)
+        .bind_text(3, core::rfc3339_now())
         .run();
     tx.commit();
   }

@@ -1,17 +1,21 @@
 // The one Store implementation over SQL, shared by the backends: each domain's methods live in
 // their own file (sql_store_*.cpp) and reach the database through conn(), a lease on one
-// connection held for the duration of a call. Private to the store layer.
+// connection (store/db.h) held for the duration of a call: SQLite's one connection, or one of a
+// PostgreSQL pool (store/connection_source.h). Private to the store layer.
 //
 // SQL here is written once for both backends: `?N` placeholders, portable types, timestamps
-// bound from C++ (core::rfc3339_now) rather than computed by the database.
+// bound from C++ (core::rfc3339_now) rather than computed by the database. A transaction that
+// reads a maximum and inserts the next value starts with lock_for_write (see store/db.h).
 #pragma once
 
-#include <mutex>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
-#include "store/sqlite_db.h"
+#include "store/connection_source.h"
+#include "store/db.h"
 #include "store/store.h"
 
 namespace pc::store {
@@ -23,20 +27,26 @@ std::vector<std::string> from_json_array(const std::string& text, std::string_vi
 
 class SqlStore final : public Store {
  public:
-  explicit SqlStore(SqliteDb db) : db_(std::move(db)) {}
+  explicit SqlStore(std::unique_ptr<ConnectionSource> source) : source_(std::move(source)) {}
 
-  // Exclusive use of one connection for the duration of a call.
+  // Exclusive use of one connection for the duration of a call. Declare a Transaction after the
+  // lease, so that it ends (rolling back if need be) before the connection goes back.
   class Lease {
    public:
-    Lease(std::mutex& mu, SqliteDb& db) : lock_(mu), db_(&db) {}
-    SqliteDb* operator->() const { return db_; }
-    SqliteDb& operator*() const { return *db_; }
+    explicit Lease(ConnectionSource& source) : source_(&source), db_(&source.acquire()) {}
+    ~Lease() {
+      if (db_) source_->release(*db_);
+    }
+    Lease(Lease&& other) noexcept : source_(other.source_), db_(std::exchange(other.db_, nullptr)) {}
+    Lease& operator=(Lease&&) = delete;
+    Db* operator->() const { return db_; }
+    Db& operator*() const { return *db_; }
 
    private:
-    std::unique_lock<std::mutex> lock_;
-    SqliteDb* db_;
+    ConnectionSource* source_;
+    Db* db_;
   };
-  Lease conn() { return Lease(mu_, db_); }
+  Lease conn() { return Lease(*source_); }
 
   bool ping() override;
   int schema_version() override;
@@ -91,6 +101,7 @@ class SqlStore final : public Store {
   std::vector<std::pair<AgentRecord, AgentVersionRecord>> promoted_agents() override;
 
   void insert_invocation(const InvocationRecord& r) override;
+  void insert_invocations(const std::vector<InvocationRecord>& rows) override;
   std::optional<InvocationRecord> find_invocation(std::string_view invocation_id) override;
   std::vector<InvocationRecord> list_invocations(const InvocationQuery& q) override;
   std::int64_t purge_invocation_content_before(std::string_view before) override;
@@ -102,8 +113,7 @@ class SqlStore final : public Store {
   std::int64_t purge_sessions_before(std::string_view before) override;
 
  private:
-  std::mutex mu_;  // one connection; SQLite serialises writers anyway
-  SqliteDb db_;
+  std::unique_ptr<ConnectionSource> source_;
 };
 
 }  // namespace pc::store

@@ -32,31 +32,40 @@ InvocationRecord read_invocation(Statement& q) {
 
 }  // namespace
 
-void SqlStore::insert_invocation(const InvocationRecord& r) {
+void SqlStore::insert_invocation(const InvocationRecord& r) { insert_invocations({r}); }
+
+void SqlStore::insert_invocations(const std::vector<InvocationRecord>& rows) {
+  if (rows.empty()) return;
   auto c = conn();
+  // One transaction for the batch: the invocation log writes many records per commit.
+  Transaction tx(*c);
   Statement q = c->prepare("INSERT INTO invocations(" + std::string(kInvocationColumns) +
                            ", content_sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
-  q.bind_text(1, r.invocation_id)
-      .bind_text(2, r.tenant_id)
-      .bind_text(3, r.agent)
-      .bind_text(4, r.agent_version)
-      .bind_text(5, r.session_id)
-      .bind_text(6, r.principal)
-      .bind_text(7, r.status)
-      .bind_int64(8, r.http_status)
-      .bind_int64(9, r.latency_ms)
-      .bind_int64(10, r.input_tokens)
-      .bind_int64(11, r.output_tokens)
-      .bind_text(12, r.created_at.empty() ? core::rfc3339_now() : r.created_at);
-  if (r.content_sealed)
-    q.bind_blob(13, *r.content_sealed);
-  else
-    q.bind_null(13);
-  try {
-    q.run();
-  } catch (const StoreError& e) {
-    throw StoreError("insert invocation " + r.tenant_id + "/" + r.invocation_id + ": " + e.what(), e.kind());
+  for (const auto& r : rows) {
+    q.reset();
+    q.bind_text(1, r.invocation_id)
+        .bind_text(2, r.tenant_id)
+        .bind_text(3, r.agent)
+        .bind_text(4, r.agent_version)
+        .bind_text(5, r.session_id)
+        .bind_text(6, r.principal)
+        .bind_text(7, r.status)
+        .bind_int64(8, r.http_status)
+        .bind_int64(9, r.latency_ms)
+        .bind_int64(10, r.input_tokens)
+        .bind_int64(11, r.output_tokens)
+        .bind_text(12, r.created_at.empty() ? core::rfc3339_now() : r.created_at);
+    if (r.content_sealed)
+      q.bind_blob(13, *r.content_sealed);
+    else
+      q.bind_null(13);
+    try {
+      q.run();
+    } catch (const StoreError& e) {
+      throw StoreError("insert invocation " + r.tenant_id + "/" + r.invocation_id + ": " + e.what(), e.kind());
+    }
   }
+  tx.commit();
 }
 
 std::optional<InvocationRecord> SqlStore::find_invocation(std::string_view invocation_id) {

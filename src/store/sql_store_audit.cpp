@@ -50,7 +50,7 @@ AuditAnchor parse_anchor(const std::string& text) {
   throw StoreError("audit anchor in meta is malformed: \"" + text + "\" (expected \"seq:hash\")");
 }
 
-std::optional<AuditAnchor> read_anchor(SqliteDb& db) {
+std::optional<AuditAnchor> read_anchor(Db& db) {
   Statement q = db.prepare("SELECT value FROM meta WHERE key = ?1");
   q.bind_text(1, kAnchorKey);
   if (!q.step()) return std::nullopt;
@@ -59,7 +59,7 @@ std::optional<AuditAnchor> read_anchor(SqliteDb& db) {
 
 // The link the next appended record follows: the newest row, else the anchor left by a purge
 // that emptied the table, else the start of the chain.
-AuditAnchor last_link(SqliteDb& db) {
+AuditAnchor last_link(Db& db) {
   Statement q = db.prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
   if (q.step()) return AuditAnchor{q.column_int64(0), q.column_text(1)};
   if (auto anchor = read_anchor(db)) return *anchor;
@@ -90,9 +90,9 @@ void SqlStore::append_audit(std::vector<AuditRecord>& batch, const AuditLinker& 
     // Immediate: the write lock is taken before the last link is read, so two writers (two
     // gateways on one SQLite file) cannot both read seq N and both insert N+1.
     Transaction tx(*c);
-    // TODO(lock_for_write): call c->lock_for_write("audit_log") here once the connection has it;
     // PostgreSQL needs an explicit table lock for this read-then-insert (SQLite's BEGIN
     // IMMEDIATE already serialises writers).
+    c->lock_for_write("audit_log");
     AuditAnchor prev = last_link(*c);
     Statement ins = c->prepare(
         "INSERT INTO audit_log(seq, time, tenant_id, actor, action, resource, outcome, request_id, details, "
@@ -164,8 +164,8 @@ std::int64_t SqlStore::purge_audit_before(std::string_view before) {
   auto c = conn();
   try {
     Transaction tx(*c);
-    // TODO(lock_for_write): call c->lock_for_write("audit_log") here once the connection has it,
-    // so that no append interleaves between choosing the anchor and deleting up to it.
+    // No append may interleave between choosing the anchor and deleting up to it.
+    c->lock_for_write("audit_log");
     Statement newest = c->prepare("SELECT seq, hash FROM audit_log WHERE time < ?1 ORDER BY seq DESC LIMIT 1");
     newest.bind_text(1, before);
     if (!newest.step()) return 0;

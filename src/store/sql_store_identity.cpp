@@ -65,7 +65,7 @@ std::vector<SigningKeyRecord> read_signing_keys(Statement& q) {
   return out;
 }
 
-std::optional<TenantRecord> find_tenant_in(SqliteDb& db, std::string_view tenant_id) {
+std::optional<TenantRecord> find_tenant_in(Db& db, std::string_view tenant_id) {
   Statement q = db.prepare(std::string(kSelectTenant) + " WHERE tenant_id = ?1");
   q.bind_text(1, tenant_id);
   auto rows = read_tenants(q);
@@ -73,14 +73,15 @@ std::optional<TenantRecord> find_tenant_in(SqliteDb& db, std::string_view tenant
   return std::move(rows.front());
 }
 
-// The next tenant revision. Called inside a write transaction, which serialises it.
-std::int64_t next_tenant_revision(SqliteDb& db) {
+// The next tenant revision. Called inside a transaction that began with
+// lock_for_write("tenants"), which serialises it across processes.
+std::int64_t next_tenant_revision(Db& db) {
   Statement q = db.prepare("SELECT COALESCE(MAX(revision), 0) + 1 FROM tenants");
   q.step();
   return q.column_int64(0);
 }
 
-void insert_active_key(SqliteDb& db, const SigningKeyRecord& key) {
+void insert_active_key(Db& db, const SigningKeyRecord& key) {
   Statement q = db.prepare(
       "INSERT INTO signing_keys(kid, alg, public_jwk, private_sealed, status, created_at, not_after, master_key_id) "
       "VALUES (?1, ?2, ?3, ?4, 'active', ?5, 0, ?6)");
@@ -168,6 +169,7 @@ bool SqlStore::update_client_secret(std::string_view client_id, std::string_view
 TenantRecord SqlStore::insert_tenant(const TenantRecord& t) {
   auto c = conn();
   Transaction tx(*c);
+  c->lock_for_write("tenants");
   const std::string now = core::rfc3339_now();
   Statement q = c->prepare(
       "INSERT INTO tenants(tenant_id, display_name, tier, status, created_at, updated_at, revision) "
@@ -203,6 +205,7 @@ std::vector<TenantRecord> SqlStore::list_tenants(std::string_view after, std::si
 std::optional<TenantRecord> SqlStore::update_tenant(std::string_view tenant_id, const TenantPatch& p) {
   auto c = conn();
   Transaction tx(*c);
+  c->lock_for_write("tenants");
   c->prepare("UPDATE tenants SET display_name = COALESCE(?2, display_name), tier = COALESCE(?3, tier), "
              "status = COALESCE(?4, status), updated_at = ?5, revision = ?6 WHERE tenant_id = ?1")
       .bind_text(1, tenant_id)
@@ -251,6 +254,9 @@ bool SqlStore::insert_first_signing_key(const SigningKeyRecord& key) {
 void SqlStore::rotate_signing_key(const SigningKeyRecord& key, std::int64_t old_not_after, std::int64_t now) {
   auto c = conn();
   Transaction tx(*c);
+  // Two rotations at once (two gateways, PostgreSQL) would both demote the old key and then
+  // collide on the one-active-key index; one at a time, both succeed.
+  c->lock_for_write("signing_keys");
   c->prepare("UPDATE signing_keys SET status = 'retired' WHERE status = 'retiring' AND not_after < ?1")
       .bind_int64(1, now)
       .run();
@@ -268,6 +274,7 @@ namespace pc::store {
 std::optional<TenantRecord> SqlStore::mark_tenant_deleted(std::string_view tenant_id, std::int64_t purge_after) {
   auto c = conn();
   Transaction tx(*c);
+  c->lock_for_write("tenants");
   c->prepare("UPDATE tenants SET status = 'deleted', purge_after = ?2, updated_at = ?3, revision = ?4 "
              "WHERE tenant_id = ?1")
       .bind_text(1, tenant_id)

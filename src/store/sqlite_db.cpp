@@ -39,87 +39,64 @@ bool is_blank(std::string_view s) {
   return s.find_first_not_of(" \t\r\n;") == std::string_view::npos;
 }
 
+// ---- SqliteStatement ---------------------------------------------------------------------
+
+class SqliteStatement final : public StatementImpl {
+ public:
+  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~SqliteStatement() override { sqlite3_finalize(stmt_); }
+  SqliteStatement(const SqliteStatement&) = delete;
+  SqliteStatement& operator=(const SqliteStatement&) = delete;
+
+  void bind_text(int index, std::string_view value) override {
+    check_bind(sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
+               index);
+  }
+  void bind_int64(int index, std::int64_t value) override {
+    check_bind(sqlite3_bind_int64(stmt_, index, value), index);
+  }
+  void bind_blob(int index, std::string_view bytes) override {
+    check_bind(sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT), index);
+  }
+  void bind_null(int index) override { check_bind(sqlite3_bind_null(stmt_, index), index); }
+
+  bool step() override {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw_error(db_, rc, describe(stmt_));
+  }
+
+  void reset() override {
+    sqlite3_reset(stmt_);  // returns the last step's error, which step() has already thrown
+    sqlite3_clear_bindings(stmt_);
+  }
+
+  int column_count() const override { return sqlite3_column_count(stmt_); }
+  bool column_is_null(int index) const override { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
+  std::string column_text(int index) const override {
+    const unsigned char* p = sqlite3_column_text(stmt_, index);
+    if (!p) return {};
+    return {reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index))};
+  }
+  std::int64_t column_int64(int index) const override { return sqlite3_column_int64(stmt_, index); }
+  std::string column_blob(int index) const override {
+    const void* p = sqlite3_column_blob(stmt_, index);
+    if (!p) return {};
+    return {static_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index))};
+  }
+
+ private:
+  void check_bind(int rc, int index) {
+    if (rc != SQLITE_OK)
+      throw_error(db_, rc, "bind parameter " + std::to_string(index) + " of " + describe(stmt_));
+  }
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
 }  // namespace
-
-// ---- Statement -----------------------------------------------------------------------------
-
-Statement::~Statement() { sqlite3_finalize(stmt_); }
-
-Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
-
-Statement& Statement::operator=(Statement&& other) noexcept {
-  if (this != &other) {
-    sqlite3_finalize(stmt_);
-    db_ = other.db_;
-    stmt_ = std::exchange(other.stmt_, nullptr);
-  }
-  return *this;
-}
-
-void Statement::check_bind(int rc, int index) {
-  if (rc != SQLITE_OK)
-    throw_error(db_, rc, "bind parameter " + std::to_string(index) + " of " + describe(stmt_));
-}
-
-Statement& Statement::bind_text(int index, std::string_view value) {
-  check_bind(sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT,
-                                 SQLITE_UTF8),
-             index);
-  return *this;
-}
-
-Statement& Statement::bind_int64(int index, std::int64_t value) {
-  check_bind(sqlite3_bind_int64(stmt_, index, value), index);
-  return *this;
-}
-
-Statement& Statement::bind_blob(int index, std::string_view bytes) {
-  check_bind(sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT), index);
-  return *this;
-}
-
-Statement& Statement::bind_null(int index) {
-  check_bind(sqlite3_bind_null(stmt_, index), index);
-  return *this;
-}
-
-bool Statement::step() {
-  int rc = sqlite3_step(stmt_);
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  throw_error(db_, rc, describe(stmt_));
-}
-
-void Statement::run() {
-  while (step()) {
-  }
-}
-
-void Statement::reset() {
-  sqlite3_reset(stmt_);  // returns the last step's error, which step() has already thrown
-  sqlite3_clear_bindings(stmt_);
-}
-
-int Statement::column_count() const { return sqlite3_column_count(stmt_); }
-
-bool Statement::column_is_null(int index) const {
-  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
-}
-
-std::string Statement::column_text(int index) const {
-  const unsigned char* p = sqlite3_column_text(stmt_, index);
-  if (!p) return {};
-  return {reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index))};
-}
-
-std::int64_t Statement::column_int64(int index) const { return sqlite3_column_int64(stmt_, index); }
-
-std::string Statement::column_blob(int index) const {
-  const void* p = sqlite3_column_blob(stmt_, index);
-  if (!p) return {};
-  return {static_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index))};
-}
 
 // ---- SqliteDb ------------------------------------------------------------------------------
 
@@ -158,7 +135,7 @@ SqliteDb::~SqliteDb() {
 }
 
 SqliteDb::SqliteDb(SqliteDb&& other) noexcept
-    : path_(std::move(other.path_)), db_(std::exchange(other.db_, nullptr)) {}
+    : Db(std::move(other)), path_(std::move(other.path_)), db_(std::exchange(other.db_, nullptr)) {}
 
 SqliteDb& SqliteDb::operator=(SqliteDb&& other) noexcept {
   if (this != &other) {
@@ -186,7 +163,7 @@ Statement SqliteDb::prepare(std::string_view sql) {
   const char* tail = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), 0, &stmt, &tail);
   if (rc != SQLITE_OK) throw_error(db_, rc, "prepare \"" + std::string(sql.substr(0, 100)) + "\"");
-  Statement s(db_, stmt);  // owns stmt from here on, even if we throw below
+  Statement s(std::make_unique<SqliteStatement>(db_, stmt));  // owns stmt from here on, even if we throw below
   if (!stmt) throw StoreError("sqlite: prepare: empty statement");
   std::size_t used = static_cast<std::size_t>(tail - sql.data());
   if (!is_blank(sql.substr(used)))
@@ -201,24 +178,12 @@ int SqliteDb::changes() const { return sqlite3_changes(db_); }
 
 bool SqliteDb::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
-// ---- Transaction ---------------------------------------------------------------------------
-
-Transaction::Transaction(SqliteDb& db, Mode mode) : db_(db) {
-  db_.exec(mode == Mode::immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+void SqliteDb::begin(Transaction::Mode mode) {
+  exec(mode == Transaction::Mode::immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
 }
 
-Transaction::~Transaction() {
-  if (done_ || !db_.in_transaction()) return;  // SQLite may already have rolled back on error
-  try {
-    db_.exec("ROLLBACK");
-  } catch (...) {
-    // Nothing sensible to do in a destructor; the connection rolls back when closed anyway.
-  }
-}
+void SqliteDb::commit() { exec("COMMIT"); }
 
-void Transaction::commit() {
-  db_.exec("COMMIT");  // on failure (e.g. busy) the transaction stays open and ~Transaction rolls back
-  done_ = true;
-}
+void SqliteDb::rollback() { exec("ROLLBACK"); }
 
 }  // namespace pc::store

@@ -8,9 +8,12 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/config.h"
 #include "crypto/master_key.h"  // ensure_private_dir
 #include "store/migrations.h"
+#include "store/pg_db.h"
 #include "store/sql_store.h"
+#include "store/sqlite_db.h"
 
 namespace pc::store {
 namespace {
@@ -54,9 +57,21 @@ std::unique_ptr<Store> Store::open_sqlite(const std::string& path) {
   std::string parent = std::filesystem::path(path).parent_path().string();
   if (!parent.empty()) crypto::ensure_private_dir(parent);
   create_private_db_file(path);
-  SqliteDb db(path);
-  migrate(db);
-  return std::make_unique<SqlStore>(std::move(db));
+  auto db = std::make_unique<SqliteDb>(path);
+  migrate(*db);
+  return std::make_unique<SqlStore>(std::make_unique<SqliteConnection>(std::move(db)));
+}
+
+std::unique_ptr<Store> Store::open_postgres(const std::string& url, std::size_t pool_size) {
+  auto db = std::make_unique<PgDb>(url);
+  migrate(*db);
+  return std::make_unique<SqlStore>(std::make_unique<PgPool>(url, pool_size, std::move(db)));
+}
+
+std::unique_ptr<Store> Store::open(const core::StorageConfig& config, const std::string& sqlite_path) {
+  if (config.backend == "postgres") return open_postgres(config.postgres_url);
+  if (config.backend == "sqlite") return open_sqlite(sqlite_path);
+  throw StoreError("unknown storage backend \"" + config.backend + "\" (expected sqlite or postgres)");
 }
 
 }  // namespace pc::store

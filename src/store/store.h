@@ -17,7 +17,11 @@
 #include <vector>
 
 #include "store/records.h"
-#include "store/sqlite_db.h"  // StoreError
+#include "store/store_error.h"
+
+namespace pc::core {
+struct StorageConfig;
+}
 
 namespace pc::store {
 
@@ -29,6 +33,14 @@ class Store {
   // schema. A missing parent directory is created with mode 0700; a new database file is
   // created with mode 0600 (SQLite gives its -wal and -shm files the same mode).
   static std::unique_ptr<Store> open_sqlite(const std::string& path);
+  // Connects to the PostgreSQL database at `url` (a libpq URL, postgresql://user@host/db),
+  // migrates it to the newest schema and keeps a pool of up to `pool_size` connections, opened
+  // as concurrent calls need them. Many gateways may share the database.
+  static std::unique_ptr<Store> open_postgres(const std::string& url, std::size_t pool_size = 8);
+  // The backend `config` names: open_postgres(config.postgres_url) for "postgres",
+  // open_sqlite(sqlite_path) for "sqlite" (the caller resolves the default path against the
+  // data dir).
+  static std::unique_ptr<Store> open(const core::StorageConfig& config, const std::string& sqlite_path);
 
   virtual bool ping() = 0;  // the store answers a trivial query (readiness probe)
   virtual int schema_version() = 0;
@@ -130,6 +142,8 @@ class Store {
 
   // ---- invocations (metadata; content sealed) and sessions
   virtual void insert_invocation(const InvocationRecord& r) = 0;
+  // All or nothing, in one transaction (the invocation log's batches).
+  virtual void insert_invocations(const std::vector<InvocationRecord>& rows) = 0;
   virtual std::optional<InvocationRecord> find_invocation(std::string_view invocation_id) = 0;  // with content
   virtual std::vector<InvocationRecord> list_invocations(const InvocationQuery& q) = 0;  // by id, no content
   // Clears content_sealed of invocations created before `before`; returns how many.

@@ -2,34 +2,48 @@
 
 #include <gtest/gtest.h>
 
-#include "store/sqlite_db.h"
-#include "support/temp_dir.h"
+#include <thread>
+
+#include "store/db.h"
+#include "support/test_store.h"
 
 namespace pc::store {
 namespace {
 
-class MigrationsTest : public ::testing::Test {
+using pc::testing::Backend;
+
+class MigrationsTest : public ::testing::TestWithParam<Backend> {
  protected:
-  static bool has_table(SqliteDb& db, const std::string& name) {
-    Statement q = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+  static bool has_table(Db& db, const std::string& name) {
+    Statement q = db.prepare(db.dialect() == Db::Dialect::postgres
+                                 ? "SELECT to_regclass(?1) IS NOT NULL"
+                                 : "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1");
     q.bind_text(1, name);
-    return q.step();
+    return q.step() && q.column_int64(0) == 1;
+  }
+  static std::int64_t count(Db& db, const std::string& table) {
+    Statement q = db.prepare("SELECT COUNT(*) FROM " + table);
+    q.step();
+    return q.column_int64(0);
   }
 
-  pc::testing::TempDir dir{"pc-store"};
-  std::string path = dir.file("test.db");
+  pc::testing::TestDatabase database{GetParam()};
+  std::unique_ptr<Db> db = database.connect();
+  const int newest = static_cast<int>(sqlite_migrations().size());
 };
+PC_ALL_BACKENDS(MigrationsTest);
 
-TEST_F(MigrationsTest, FreshDatabaseGetsEveryMigration) {
-  SqliteDb db(path);
-  EXPECT_EQ(schema_version(db), 0);
-  int v = migrate(db);
-  EXPECT_EQ(v, static_cast<int>(sqlite_migrations().size()));
-  EXPECT_EQ(schema_version(db), v);
-  EXPECT_TRUE(has_table(db, "clients"));
-  EXPECT_TRUE(has_table(db, "meta"));
+TEST_P(MigrationsTest, FreshDatabaseGetsEveryMigration) {
+  EXPECT_EQ(schema_version(*db), 0);
+  EXPECT_FALSE(has_table(*db, "schema_migrations"));  // asking does not create it
+  int v = migrate(*db);
+  EXPECT_EQ(v, newest);
+  EXPECT_EQ(schema_version(*db), v);
+  for (const char* table : {"clients", "meta", "tenants", "signing_keys", "data_keys", "secrets", "audit_log",
+                            "capabilities", "agents", "agent_versions", "invocations", "sessions"})
+    EXPECT_TRUE(has_table(*db, table)) << table;
 
-  Statement q = db.prepare("SELECT version, name, applied_at FROM schema_migrations ORDER BY version");
+  Statement q = db->prepare("SELECT version, name, applied_at FROM schema_migrations ORDER BY version");
   ASSERT_TRUE(q.step());
   EXPECT_EQ(q.column_int64(0), 1);
   EXPECT_FALSE(q.column_text(1).empty());
@@ -38,74 +52,151 @@ TEST_F(MigrationsTest, FreshDatabaseGetsEveryMigration) {
   EXPECT_EQ(q.column_text(2).back(), 'Z');
 }
 
-TEST_F(MigrationsTest, IsIdempotent) {
-  {
-    SqliteDb db(path);
-    migrate(db);
-  }
-  SqliteDb db(path);
-  EXPECT_EQ(migrate(db), static_cast<int>(sqlite_migrations().size()));
-  Statement q = db.prepare("SELECT COUNT(*) FROM schema_migrations");
-  q.step();
-  EXPECT_EQ(q.column_int64(0), static_cast<std::int64_t>(sqlite_migrations().size()));
+TEST_P(MigrationsTest, IsIdempotent) {
+  migrate(*database.connect());
+  EXPECT_EQ(migrate(*db), newest);
+  EXPECT_EQ(count(*db, "schema_migrations"), newest);
 }
 
-TEST_F(MigrationsTest, RefusesANewerDatabase) {
-  SqliteDb db(path);
-  migrate(db);
-  db.exec("INSERT INTO schema_migrations VALUES (999, 'from the future', '2999-01-01T00:00:00Z')");
+TEST_P(MigrationsTest, RefusesANewerDatabase) {
+  migrate(*db);
+  db->exec("INSERT INTO schema_migrations VALUES (999, 'from the future', '2999-01-01T00:00:00Z')");
   try {
-    migrate(db);
+    migrate(*db);
     FAIL() << "migrated a database newer than this binary";
   } catch (const StoreError& e) {
     std::string msg = e.what();
     EXPECT_NE(msg.find("999"), std::string::npos) << msg;
     EXPECT_NE(msg.find("newer"), std::string::npos) << msg;
-    EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    EXPECT_NE(msg.find(db->path()), std::string::npos) << msg;
   }
-  EXPECT_EQ(schema_version(db), 999);  // untouched
+  EXPECT_EQ(schema_version(*db), 999);  // untouched
 }
 
-TEST_F(MigrationsTest, AppliesOnlyPendingOnesInOrder) {
-  const Migration v1[] = {{1, "one", "CREATE TABLE a(x)"}};
-  const Migration v2[] = {{1, "one", "CREATE TABLE a(x)"}, {2, "two", "CREATE TABLE b(x)"}};
-  SqliteDb db(path);
-  EXPECT_EQ(migrate(db, v1), 1);
-  EXPECT_EQ(migrate(db, v2), 2);  // would fail if migration 1 ran again (table a exists)
-  EXPECT_TRUE(has_table(db, "b"));
+TEST_P(MigrationsTest, AppliesOnlyPendingOnesInOrder) {
+  const Migration v1[] = {{1, "one", "CREATE TABLE a(x INTEGER)"}};
+  const Migration v2[] = {{1, "one", "CREATE TABLE a(x INTEGER)"}, {2, "two", "CREATE TABLE b(x INTEGER)"}};
+  EXPECT_EQ(migrate(*db, v1), 1);
+  EXPECT_EQ(migrate(*db, v2), 2);  // would fail if migration 1 ran again (table a exists)
+  EXPECT_TRUE(has_table(*db, "b"));
 }
 
-TEST_F(MigrationsTest, FailedMigrationLeavesTheLastGoodVersion) {
-  const Migration ms[] = {{1, "one", "CREATE TABLE a(x)"},
-                          {2, "broken", "CREATE TABLE c(x); CREATE TABLE a(x)"}};
-  SqliteDb db(path);
+TEST_P(MigrationsTest, FailedMigrationLeavesTheLastGoodVersion) {
+  const Migration ms[] = {{1, "one", "CREATE TABLE a(x INTEGER)"},
+                          {2, "broken", "CREATE TABLE c(x INTEGER); CREATE TABLE a(x INTEGER)"}};
   try {
-    migrate(db, ms);
+    migrate(*db, ms);
     FAIL();
   } catch (const StoreError& e) {
     EXPECT_NE(std::string(e.what()).find("migration 2 (broken)"), std::string::npos) << e.what();
   }
-  EXPECT_EQ(schema_version(db), 1);
-  EXPECT_FALSE(has_table(db, "c"));  // its first statement was rolled back too
+  EXPECT_EQ(schema_version(*db), 1);
+  EXPECT_FALSE(has_table(*db, "c"));  // its first statement was rolled back too
 }
 
-TEST_F(MigrationsTest, RejectsMisnumberedLists) {
+TEST_P(MigrationsTest, RejectsMisnumberedLists) {
   const Migration gap[] = {{1, "one", "SELECT 1"}, {3, "three", "SELECT 1"}};
-  SqliteDb db(path);
-  EXPECT_THROW(migrate(db, gap), StoreError);
-  EXPECT_EQ(schema_version(db), 0);
+  EXPECT_THROW(migrate(*db, gap), StoreError);
+  EXPECT_EQ(schema_version(*db), 0);
 }
 
-TEST_F(MigrationsTest, AtMostOneBootstrapClient) {
-  SqliteDb db(path);
-  migrate(db);
+// Several gateways starting at once on an empty database: one migrates, the others wait and
+// then find nothing left to do.
+TEST_P(MigrationsTest, ConcurrentMigratorsApplyEachMigrationOnce) {
+  constexpr int kMigrators = 4;
+  std::vector<std::unique_ptr<Db>> conns;
+  for (int i = 0; i < kMigrators; ++i) conns.push_back(database.connect());
+  std::vector<int> versions(kMigrators, -1);
+  std::vector<std::string> errors(kMigrators);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kMigrators; ++i)
+    threads.emplace_back([&, i] {
+      try {
+        versions[i] = migrate(*conns[i]);
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kMigrators; ++i) {
+    EXPECT_EQ(versions[i], newest) << errors[i];
+  }
+  EXPECT_EQ(count(*db, "schema_migrations"), newest);
+}
+
+TEST_P(MigrationsTest, AtMostOneBootstrapClient) {
+  migrate(*db);
   const char* ins =
       "INSERT INTO clients(client_id, tenant_id, name, secret_hash, roles, grant_types, created_at, "
       "updated_at, is_bootstrap) VALUES (?1, 'platform', 'n', 'h', '[]', '[]', 't', 't', ?2)";
-  db.prepare(ins).bind_text(1, "a").bind_int64(2, 1).run();
-  db.prepare(ins).bind_text(1, "b").bind_int64(2, 0).run();
-  db.prepare(ins).bind_text(1, "c").bind_int64(2, 0).run();
-  EXPECT_THROW(db.prepare(ins).bind_text(1, "d").bind_int64(2, 1).run(), StoreError);
+  db->prepare(ins).bind_text(1, "a").bind_int64(2, 1).run();
+  db->prepare(ins).bind_text(1, "b").bind_int64(2, 0).run();
+  db->prepare(ins).bind_text(1, "c").bind_int64(2, 0).run();
+  try {
+    db->prepare(ins).bind_text(1, "d").bind_int64(2, 1).run();
+    FAIL() << "second bootstrap client accepted";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), StoreError::Kind::duplicate) << e.what();
+  }
+}
+
+TEST_P(MigrationsTest, OnePromotedVersionPerAgentAndVersionsGoWithTheirAgent) {
+  migrate(*db);
+  db->exec("INSERT INTO agents VALUES ('a', 'd', 'basic', 'http', 't', 't')");
+  const char* ins = "INSERT INTO agent_versions VALUES ('a', ?1, 'http://x', ?2, 't', 't')";
+  db->prepare(ins).bind_text(1, "v1").bind_text(2, "promoted").run();
+  db->prepare(ins).bind_text(1, "v2").bind_text(2, "superseded").run();
+  try {
+    db->prepare(ins).bind_text(1, "v3").bind_text(2, "promoted").run();
+    FAIL() << "second promoted version accepted";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), StoreError::Kind::duplicate) << e.what();
+  }
+  db->exec("DELETE FROM agents WHERE name = 'a'");
+  EXPECT_EQ(count(*db, "agent_versions"), 0);  // ON DELETE CASCADE
+}
+
+// SQLite's INTEGER is 64-bit: on PostgreSQL it must become BIGINT, not the 32-bit INTEGER, and
+// BLOB must become BYTEA.
+TEST_P(MigrationsTest, PostgresColumnsGetSixtyFourBitIntegersAndBytea) {
+  if (GetParam() != Backend::postgres) GTEST_SKIP() << "PostgreSQL column types";
+  migrate(*db);
+  auto type_of = [&](const char* table, const char* column) {
+    Statement q = db->prepare(
+        "SELECT data_type FROM information_schema.columns WHERE table_name = ?1 AND column_name = ?2");
+    q.bind_text(1, table).bind_text(2, column);
+    return q.step() ? q.column_text(0) : "missing";
+  };
+  EXPECT_EQ(type_of("audit_log", "seq"), "bigint");
+  EXPECT_EQ(type_of("tenants", "revision"), "bigint");
+  EXPECT_EQ(type_of("tenants", "purge_after"), "bigint");  // added by ALTER TABLE
+  EXPECT_EQ(type_of("schema_migrations", "version"), "bigint");
+  EXPECT_EQ(type_of("signing_keys", "private_sealed"), "bytea");
+  EXPECT_EQ(type_of("invocations", "content_sealed"), "bytea");
+  EXPECT_EQ(type_of("clients", "scopes"), "text");
+}
+
+// ---- the DDL translation itself (no server needed) ----------------------------------------
+
+TEST(PostgresDdl, TranslatesTypeWordsOnly) {
+  EXPECT_EQ(postgres_ddl("CREATE TABLE t(a INTEGER PRIMARY KEY, b blob, c Integer NOT NULL)"),
+            "CREATE TABLE t(a BIGINT PRIMARY KEY, b BYTEA, c BIGINT NOT NULL)");
+  // Longer words, literals, quoted identifiers and comments stay as written.
+  EXPECT_EQ(postgres_ddl("INTEGERS BLOBS x_INTEGER DEFAULT 'INTEGER' \"BLOB\" -- INTEGER\n/* BLOB */ INTEGER"),
+            "INTEGERS BLOBS x_INTEGER DEFAULT 'INTEGER' \"BLOB\" -- INTEGER\n/* BLOB */ BIGINT");
+  EXPECT_EQ(postgres_ddl("DEFAULT 'it''s INTEGER' INTEGER"), "DEFAULT 'it''s INTEGER' BIGINT");
+}
+
+TEST(PostgresDdl, ReleasedMigrationsKeepEverythingButTheTypes) {
+  for (const Migration& m : sqlite_migrations()) {
+    std::string pg = postgres_ddl(m.sql);
+    std::string back = pg;
+    for (auto [from, to] : {std::pair{"BIGINT", "INTEGER"}, std::pair{"BYTEA", "BLOB"}})
+      for (std::size_t at; (at = back.find(from)) != std::string::npos;) back.replace(at, std::string(from).size(), to);
+    EXPECT_EQ(back, m.sql) << "migration " << m.version;
+    EXPECT_EQ(pg.find("INTEGER"), std::string::npos) << "migration " << m.version;
+    EXPECT_EQ(pg.find("BLOB"), std::string::npos) << "migration " << m.version;
+  }
 }
 
 }  // namespace

@@ -80,6 +80,7 @@ class ForwardingStore : public store::Store {
   }
 
   void insert_invocation(const store::InvocationRecord& r) override { real_.insert_invocation(r); }
+  void insert_invocations(const std::vector<store::InvocationRecord>& r) override { real_.insert_invocations(r); }
   std::optional<store::InvocationRecord> find_invocation(std::string_view id) override { return real_.find_invocation(id); }
   std::vector<store::InvocationRecord> list_invocations(const store::InvocationQuery& q) override {
     return real_.list_invocations(q);

@@ -187,6 +187,92 @@ TEST_F(TenantServiceTest, SuspendAndReactivateUpdateTheDirectoryAtOnce) {
   EXPECT_EQ(svc.get("acme")->tier, "premium");
 }
 
+// ---- remove
+
+TEST_F(TenantServiceTest, RemoveMarksTheTenantDeletedWithItsPurgeTime) {
+  auto made = svc.create("acme", "", "standard");
+  const std::int64_t purge_after = 1'900'000'000;
+  auto t = svc.remove("acme", purge_after);
+  EXPECT_EQ(t.tenant_id, "acme");
+  EXPECT_EQ(t.status, "deleted");
+  EXPECT_EQ(t.purge_after, purge_after);
+  EXPECT_EQ(t.tier, "standard");
+  EXPECT_GT(t.revision, made.revision);
+
+  // Stored, not just returned: the retention job finds it due at purge_after, not before.
+  auto stored = store->find_tenant("acme");
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->status, "deleted");
+  EXPECT_EQ(stored->purge_after, purge_after);
+  EXPECT_EQ(store->tenants_due_for_purge(purge_after - 1), std::vector<std::string>{});
+  EXPECT_EQ(store->tenants_due_for_purge(purge_after), std::vector<std::string>{"acme"});
+}
+
+TEST_F(TenantServiceTest, ADeletedTenantIsInactiveInTheDirectoryAtOnce) {
+  svc.create("acme", "", "basic");
+  svc.create("globex", "", "basic");
+  ASSERT_TRUE(directory.find("acme")->active());
+  auto t = svc.remove("acme", 1'900'000'000);
+  // Its tokens stop working at once: the guard asks the directory, without a refresh.
+  const TenantInfo* info = directory.find("acme");
+  ASSERT_NE(info, nullptr);
+  EXPECT_FALSE(info->active());
+  EXPECT_EQ(info->status, "deleted");
+  EXPECT_EQ(info->revision, t.revision);
+  EXPECT_TRUE(directory.find("globex")->active()) << "another tenant was affected";
+
+  // A refresh from the store (as another gateway would see it) agrees.
+  TenantDirectory other;
+  other.refresh(*store);
+  ASSERT_NE(other.find("acme"), nullptr);
+  EXPECT_FALSE(other.find("acme")->active());
+}
+
+TEST_F(TenantServiceTest, RemoveOfASuspendedTenantDeletesItToo) {
+  svc.create("acme", "", "basic");
+  store::TenantPatch suspend;
+  suspend.status = "suspended";
+  svc.update("acme", suspend);
+  auto t = svc.remove("acme", 1'900'000'000);
+  EXPECT_EQ(t.status, "deleted");
+  EXPECT_EQ(directory.find("acme")->status, "deleted");
+}
+
+TEST_F(TenantServiceTest, RemoveIsIdempotentAndKeepsTheFirstPurgeTime) {
+  svc.create("acme", "", "basic");
+  auto first = svc.remove("acme", 1'900'000'000);
+  // A repeated DELETE neither extends nor shortens the grace period, and changes no revision.
+  auto again = svc.remove("acme", 2'000'000'000);
+  EXPECT_EQ(again.status, "deleted");
+  EXPECT_EQ(again.purge_after, 1'900'000'000);
+  EXPECT_EQ(again.revision, first.revision);
+  EXPECT_EQ(store->find_tenant("acme")->purge_after, 1'900'000'000);
+  EXPECT_EQ(store->find_tenant("acme")->revision, first.revision);
+  EXPECT_NO_THROW(svc.remove("acme", 1));
+  EXPECT_EQ(store->find_tenant("acme")->purge_after, 1'900'000'000);
+}
+
+TEST_F(TenantServiceTest, RemoveOfAnUnknownTenantIsNotFound) {
+  EXPECT_TRUE(refused(Kind::not_found, [&] { svc.remove("nobody", 1'900'000'000); }));
+  // The reserved platform tenant has no row and cannot be deleted.
+  EXPECT_TRUE(refused(Kind::not_found, [&] { svc.remove("platform", 1'900'000'000); }));
+  ASSERT_NE(directory.find("platform"), nullptr);
+  EXPECT_TRUE(directory.find("platform")->active());
+  EXPECT_EQ(directory.find("nobody"), nullptr) << "a refused delete published a tenant";
+}
+
+TEST_F(TenantServiceTest, ADeletedTenantCannotBeReactivatedOrGetClients) {
+  svc.create("acme", "", "basic");
+  svc.remove("acme", 1'900'000'000);
+  store::TenantPatch p;
+  p.status = "active";
+  EXPECT_TRUE(refused(Kind::conflict, [&] { svc.update("acme", p); }));
+  EXPECT_TRUE(refused(Kind::not_found, [&] { svc.create_client("acme", client({"Machine.Invoke"})); }));
+  EXPECT_FALSE(directory.find("acme")->active());
+  // The id stays taken until the purge.
+  EXPECT_TRUE(refused(Kind::conflict, [&] { svc.create("acme", "", "basic"); }));
+}
+
 // ---- clients
 
 TEST_F(TenantServiceTest, CreateClientReturnsTheSecretOnceAndStoresOnlyItsHash) {

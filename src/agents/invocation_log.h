@@ -1,0 +1,83 @@
+// The invocation log: one record per agent invocation (SPEC §6) — metadata (who, which agent
+// and version, status, latency) kept like audit, content (the input) sealed under the tenant's
+// "invocation" data key with the row's identity as associated data, and purged by retention
+// after invocation_content_days.
+//
+// Invocations are the data plane's hot path, so records are queued and written in batches by
+// one background thread (one transaction per batch, as the audit log does). Unlike audit events
+// they are not waited for: a full queue drops the record (counted in
+// portcullis_invocation_records_dropped_total) rather than slow or refuse the call, because the
+// audit trail already holds the call itself.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace pc::store {
+class Store;
+}
+namespace pc::vault {
+class DataKeys;
+}
+
+namespace pc::agents {
+
+struct Invocation {
+  std::string invocation_id;  // from new_invocation_id()
+  std::string tenant_id;      // of the verified principal
+  std::string agent;
+  std::string agent_version;
+  std::string session_id;
+  std::string principal;
+  int http_status = 0;
+  std::int64_t latency_ms = 0;
+  std::string created_at;  // RFC 3339, when the call arrived
+  std::string input;       // the request body; sealed before it is stored
+};
+
+// "inv_" + 12 hex digits of milliseconds since the epoch + 16 random hex digits: unique, and
+// sorted by time so that the id is also the listing cursor.
+std::string new_invocation_id();
+
+class InvocationLog {
+ public:
+  struct Options {
+    std::size_t max_batch = 1024;
+    std::size_t max_queue = 1 << 16;
+  };
+  InvocationLog(store::Store& store, vault::DataKeys& keys);
+  InvocationLog(store::Store& store, vault::DataKeys& keys, Options options);
+  ~InvocationLog();  // stop()
+  InvocationLog(const InvocationLog&) = delete;
+  InvocationLog& operator=(const InvocationLog&) = delete;
+
+  // Queues the record; false (and counted) when the queue is full or the log stopped.
+  bool record(Invocation inv);
+  // Blocks until everything queued so far is written (or failed).
+  void flush();
+  // Writes what is queued, then joins the writer. Idempotent.
+  void stop();
+
+ private:
+  void run();
+  void write(std::deque<Invocation>& batch);
+
+  store::Store& store_;
+  vault::DataKeys& keys_;
+  const Options opts_;
+  std::mutex mu_;
+  std::condition_variable work_;
+  std::condition_variable progress_;
+  std::deque<Invocation> queue_;
+  std::uint64_t queued_ = 0;
+  std::uint64_t finished_ = 0;
+  bool stopping_ = false;
+  std::once_flag joined_;
+  std::thread writer_;
+};
+
+}  // namespace pc::agents

@@ -1,0 +1,72 @@
+#include "store/connection_source.h"
+
+#include "store/pg_db.h"
+#include "store/sqlite_db.h"
+
+namespace pc::store {
+
+// ---- SqliteConnection --------------------------------------------------------------------
+
+SqliteConnection::SqliteConnection(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+SqliteConnection::~SqliteConnection() = default;
+
+Db& SqliteConnection::acquire() {
+  mu_.lock();
+  return *db_;
+}
+
+void SqliteConnection::release(Db&) noexcept { mu_.unlock(); }
+
+// ---- PgPool ------------------------------------------------------------------------------
+
+PgPool::PgPool(std::string url, std::size_t max_size, std::unique_ptr<PgDb> first)
+    : url_(std::move(url)), max_size_(max_size < 1 ? 1 : max_size) {
+  idle_.reserve(max_size_);  // so that release(), which must not throw, never allocates
+  if (first) {
+    idle_.push_back(std::move(first));
+    open_ = 1;
+  }
+}
+
+PgPool::~PgPool() = default;
+
+Db& PgPool::acquire() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    freed_.wait(lock, [&] { return !idle_.empty() || open_ < max_size_; });
+    if (idle_.empty()) break;
+    std::unique_ptr<PgDb> db = std::move(idle_.back());
+    idle_.pop_back();
+    if (db->usable()) return *db.release();
+    --open_;  // the server closed it while idle: open a fresh one instead of failing a call
+  }
+  ++open_;  // reserve the slot, then connect without holding the lock
+  lock.unlock();
+  try {
+    return *new PgDb(url_);
+  } catch (...) {
+    lock.lock();
+    --open_;
+    freed_.notify_one();
+    throw;
+  }
+}
+
+void PgPool::release(Db& db) noexcept {
+  std::unique_ptr<PgDb> owned(static_cast<PgDb*>(&db));
+  const bool reusable = owned->usable() && !owned->in_transaction();
+  if (!reusable) owned.reset();  // closed outside the lock: PQfinish may wait on the network
+  std::lock_guard lock(mu_);
+  if (owned)
+    idle_.push_back(std::move(owned));
+  else
+    --open_;
+  freed_.notify_one();
+}
+
+std::size_t PgPool::open_connections() {
+  std::lock_guard lock(mu_);
+  return open_;
+}
+
+}  // namespace pc::store

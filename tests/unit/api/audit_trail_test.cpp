@@ -1,0 +1,417 @@
+// The API's audit trail (SPEC §6: every API call and security event is audited) with a real
+// AuditLog over a real SQLite store: reads pass through at once, changes are answered only once
+// their event is durable (503 audit_unavailable when it cannot be), security events ride along.
+#include "api/audit_trail.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "audit/audit_log.h"
+#include "audit/audit_test_support.h"
+#include "audit/verify.h"
+#include "store/store.h"
+#include "support/temp_dir.h"
+
+namespace pc::api {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using audit::testing::all_records;
+using audit::testing::FailingStore;
+using audit::testing::GatedStore;
+
+// What a Responder was answered with, from whichever thread answered it.
+class Answer {
+ public:
+  net::Responder responder() {
+    return net::Responder([this](net::Response&& r) {
+      std::lock_guard lk(mu_);
+      ++calls_;
+      response_ = std::move(r);
+      cv_.notify_all();
+    });
+  }
+  bool fired() {
+    std::lock_guard lk(mu_);
+    return calls_ > 0;
+  }
+  int calls() {
+    std::lock_guard lk(mu_);
+    return calls_;
+  }
+  // Waits up to 5 s for the answer.
+  std::optional<net::Response> wait() {
+    std::unique_lock lk(mu_);
+    if (!cv_.wait_for(lk, 5s, [&] { return calls_ > 0; })) return std::nullopt;
+    return response_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int calls_ = 0;
+  net::Response response_;
+};
+
+// Opens a GatedStore's gate when a test ends, before the AuditLog (declared earlier) is
+// destroyed: the log's stop() waits for its writer, which would otherwise wait at the gate
+// forever after a failed assertion.
+struct OpenOnExit {
+  GatedStore& gated;
+  ~OpenOnExit() { gated.open(); }
+};
+
+std::shared_ptr<net::Request> request(std::string method, std::string path = "/v1/tenants/acme/clients",
+                                      std::string_view route = "/v1/tenants/{id}/clients") {
+  auto req = std::make_shared<net::Request>();
+  req->method = std::move(method);
+  req->path = req->target = std::move(path);
+  req->route = route;
+  req->request_id = "req-77";
+  req->remote_address = "10.0.0.7";
+  return req;
+}
+
+std::shared_ptr<const auth::Principal> principal(std::string tenant = "acme", std::string subject = "client:ci") {
+  auto p = std::make_shared<auth::Principal>();
+  p->subject = std::move(subject);
+  p->tenant = std::move(tenant);
+  p->roles = {"SelfService.Admin"};
+  return p;
+}
+
+std::string error_code(const net::Response& r) {
+  return std::string(json::parse(r.body).at("error").at("code").as_string());
+}
+
+class AuditTrailTest : public ::testing::Test {
+ protected:
+  pc::testing::TempDir dir{"pc-audit-trail"};
+  std::unique_ptr<store::Store> store = store::Store::open_sqlite(dir.file("portcullis.db"));
+};
+
+// ---- reads
+
+TEST_F(AuditTrailTest, AGetIsAnsweredAtOnceAndRecorded) {
+  GatedStore gated(*store);
+  audit::AuditLog log(gated);
+  OpenOnExit open{gated};
+  AuditTrail trail(&log);
+
+  Answer answer;
+  auto req = request("GET");
+  net::Responder wrapped = trail.record(req, principal(), answer.responder());
+  wrapped(net::Response::json(200, R"({"clients":[]})"));
+  // The writer is held at the gate, so the event is not durable yet: the read did not wait.
+  ASSERT_TRUE(answer.fired()) << "a read waited for its audit event";
+  auto r = answer.wait();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, R"({"clients":[]})");
+
+  gated.open();
+  log.flush();
+  auto rows = all_records(*store);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].tenant_id, "acme");
+  EXPECT_EQ(rows[0].actor, "client:ci");
+  EXPECT_EQ(rows[0].action, "http.GET /v1/tenants/{id}/clients");
+  EXPECT_EQ(rows[0].resource, "/v1/tenants/acme/clients");
+  EXPECT_EQ(rows[0].outcome, "200");
+  EXPECT_EQ(rows[0].request_id, "req-77");
+  EXPECT_TRUE(audit::verify(*store).ok);
+}
+
+TEST_F(AuditTrailTest, TheOutcomeIsTheStatusTheHandlerAnswered) {
+  audit::AuditLog log(*store);
+  AuditTrail trail(&log);
+  Answer answer;
+  trail.record(request("GET"), principal(), answer.responder())(net::error_response(404, "not_found", "no", "req-77"));
+  EXPECT_EQ(answer.wait()->status, 404);
+  log.flush();
+  auto rows = all_records(*store);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].outcome, "404");
+}
+
+TEST_F(AuditTrailTest, ADelegatedCallerIsRecordedWithWhomItActsFor) {
+  audit::AuditLog log(*store);
+  AuditTrail trail(&log);
+  auto p = std::make_shared<auth::Principal>();
+  p->subject = "agent:echo";
+  p->tenant = "acme";
+  p->actor = "user-9";
+  Answer answer;
+  trail.record(request("GET"), p, answer.responder())(net::Response::json(200, "{}"));
+  ASSERT_TRUE(answer.wait());
+  log.flush();
+  auto rows = all_records(*store);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].actor, "agent:echo");
+  EXPECT_EQ(json::parse(rows[0].details).at("onBehalfOf").as_string(), "user-9");
+}
+
+// ---- changes: acknowledged only once durable
+
+TEST_F(AuditTrailTest, APostIsAnsweredOnlyOnceItsEventIsDurable) {
+  GatedStore gated(*store);
+  audit::AuditLog log(gated);
+  OpenOnExit open{gated};
+  AuditTrail trail(&log);
+
+  Answer answer;
+  net::Responder wrapped = trail.record(request("POST"), principal(), answer.responder());
+  wrapped(net::Response::json(201, R"({"clientId":"acme-1"})"));
+  gated.wait_calls(1);  // the writer holds the event's batch at the gate
+  std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(answer.fired()) << "a change was acknowledged before its audit event was durable";
+  EXPECT_TRUE(all_records(*store).empty());
+
+  gated.open();
+  auto r = answer.wait();
+  ASSERT_TRUE(r) << "never answered after the event became durable";
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(r->body, R"({"clientId":"acme-1"})");
+  EXPECT_EQ(answer.calls(), 1);
+  // Durable means in the store by the time the answer went out.
+  auto rows = all_records(*store);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].action, "http.POST /v1/tenants/{id}/clients");
+  EXPECT_EQ(rows[0].outcome, "201");
+  EXPECT_EQ(rows[0].request_id, "req-77");
+}
+
+TEST_F(AuditTrailTest, EveryStateChangingMethodWaitsAndHeadDoesNot) {
+  GatedStore gated(*store);
+  audit::AuditLog log(gated);
+  OpenOnExit open{gated};
+  AuditTrail trail(&log);
+
+  std::vector<std::unique_ptr<Answer>> changes;
+  for (const char* method : {"POST", "PUT", "PATCH", "DELETE"}) {
+    changes.push_back(std::make_unique<Answer>());
+    trail.record(request(method), principal(), changes.back()->responder())(net::Response::json(200, "{}"));
+  }
+  Answer head;
+  trail.record(request("HEAD"), principal(), head.responder())(net::Response::json(200, ""));
+  gated.wait_calls(1);
+  EXPECT_TRUE(head.fired()) << "HEAD is a read";
+  for (auto& a : changes) EXPECT_FALSE(a->fired());
+
+  gated.open();
+  for (auto& a : changes) {
+    auto r = a->wait();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  log.flush();
+  EXPECT_EQ(all_records(*store).size(), 5u);
+}
+
+TEST_F(AuditTrailTest, AProxiedPostIsForwardedWithoutWaiting) {
+  GatedStore gated(*store);
+  audit::AuditLog log(gated);
+  OpenOnExit open{gated};
+  AuditTrail trail(&log);
+
+  net::ForwardTo to;
+  to.host = "127.0.0.1";
+  to.port = 9000;
+  to.target = "/invocations";
+  Answer answer;
+  trail.record(request("POST", "/v1/agents/echo/invoke", "/v1/agents/{name}/invoke"), principal(),
+               answer.responder())(net::Response::proxy(to));
+  ASSERT_TRUE(answer.fired()) << "a forwarded call waited for its audit event";
+  auto r = answer.wait();
+  ASSERT_TRUE(r->forward);
+  EXPECT_EQ(r->forward->port, 9000);
+
+  gated.open();
+  log.flush();
+  auto rows = all_records(*store);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].action, "http.POST /v1/agents/{name}/invoke");
+}
+
+TEST_F(AuditTrailTest, APostWhoseEventCannotBeWrittenBecomes503) {
+  FailingStore failing(*store);  // every append_audit throws
+  audit::AuditLog log(failing);
+  AuditTrail trail(&log);
+
+  Answer answer;
+  trail.record(request("POST"), principal(), answer.responder())(net::Response::json(201, R"({"secret":"s3cr3t"})"));
+  auto r = answer.wait();  // after the log's bounded retries
+  ASSERT_TRUE(r) << "never answered";
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(error_code(*r), "audit_unavailable");
+  EXPECT_EQ(json::parse(r->body).at("error").at("requestId").as_string(), "req-77");
+  EXPECT_EQ(r->body.find("s3cr3t"), std::string::npos) << "the unaudited answer leaked";
+  EXPECT_EQ(answer.calls(), 1);
+  EXPECT_GE(failing.attempts(), 1);
+  EXPECT_TRUE(all_records(*store).empty());
+}
+
+TEST_F(AuditTrailTest, APostMeetingAFullQueueIs503AtOnce) {
+  GatedStore gated(*store);
+  audit::AuditLog log(gated, audit::AuditLog::Options{.max_batch = 100, .max_queue = 1});
+  OpenOnExit open{gated};
+  AuditTrail trail(&log);
+
+  audit::Event filler;
+  filler.tenant_id = "platform";
+  filler.actor = "system";
+  filler.action = "test.fill";
+  ASSERT_TRUE(log.record(filler));
+  gated.wait_calls(1);              // the writer holds the first event at the gate
+  ASSERT_TRUE(log.record(filler));  // and the one queue place is taken
+
+  Answer post;
+  trail.record(request("POST"), principal(), post.responder())(net::Response::json(201, "{}"));
+  ASSERT_TRUE(post.fired()) << "a refused event must be answered at once, not after the queue drains";
+  auto r = post.wait();
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(error_code(*r), "audit_unavailable");
+
+  // A read that cannot be recorded is not served either.
+  Answer get;
+  trail.record(request("GET"), principal(), get.responder())(net::Response::json(200, R"({"clients":[]})"));
+  ASSERT_TRUE(get.fired());
+  EXPECT_EQ(get.wait()->status, 503);
+
+  gated.open();
+  log.flush();
+  auto rows = all_records(*store);
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& row : rows) EXPECT_EQ(row.action, "test.fill");
+}
+
+TEST_F(AuditTrailTest, APostAfterTheLogStoppedIs503) {
+  audit::AuditLog log(*store);
+  AuditTrail trail(&log);
+  log.stop();
+
+  Answer answer;
+  trail.record(request("POST"), principal(), answer.responder())(net::Response::json(201, "{}"));
+  ASSERT_TRUE(answer.fired());
+  auto r = answer.wait();
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(error_code(*r), "audit_unavailable");
+  EXPECT_TRUE(all_records(*store).empty());
+}
+
+// ---- security events
+
+TEST_F(AuditTrailTest, AnAnswerWithAnAuditActionRecordsASecurityEventToo) {
+  audit::AuditLog log(*store);
+  AuditTrail trail(&log);
+  net::Response refused = net::error_response(403, "forbidden", "tenant access violation", "req-77");
+  refused.audit_action = "security.tenant_access_violation";
+
+  Answer answer;
+  trail.record(request("GET", "/v1/tenants/globex/clients"), principal(), answer.responder())(std::move(refused));
+  auto r = answer.wait();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  log.flush();
+
+  auto rows = all_records(*store);
+  ASSERT_EQ(rows.size(), 2u);
+  const store::AuditRecord* security = nullptr;
+  const store::AuditRecord* call = nullptr;
+  for (const auto& row : rows) (row.action.rfind("security.", 0) == 0 ? security : call) = &row;
+  ASSERT_NE(security, nullptr);
+  ASSERT_NE(call, nullptr);
+  EXPECT_EQ(security->action, "security.tenant_access_violation");
+  EXPECT_EQ(security->tenant_id, "acme");
+  EXPECT_EQ(security->actor, "client:ci");
+  EXPECT_EQ(security->outcome, "denied");
+  EXPECT_EQ(security->resource, "/v1/tenants/globex/clients");
+  EXPECT_EQ(security->request_id, "req-77");
+  auto details = json::parse(security->details).as_object();
+  EXPECT_EQ(details.at("route").as_string(), "GET /v1/tenants/{id}/clients");
+  EXPECT_EQ(details.at("status").to_number<int>(), 403);
+  EXPECT_EQ(details.at("remoteAddress").as_string(), "10.0.0.7");
+  EXPECT_EQ(call->action, "http.GET /v1/tenants/{id}/clients");
+  EXPECT_EQ(call->outcome, "403");
+}
+
+TEST_F(AuditTrailTest, AMarkedChangeRecordsBothAndStillWaits) {
+  GatedStore gated(*store);
+  audit::AuditLog log(gated);
+  OpenOnExit open{gated};
+  AuditTrail trail(&log);
+  net::Response refused = net::error_response(403, "forbidden", "tenant access violation", "req-77");
+  refused.audit_action = "security.tenant_access_violation";
+
+  Answer answer;
+  trail.record(request("POST"), principal(), answer.responder())(std::move(refused));
+  gated.wait_calls(1);
+  EXPECT_FALSE(answer.fired());
+  gated.open();
+  ASSERT_TRUE(answer.wait());
+  log.flush();
+  auto rows = all_records(*store);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].action, "security.tenant_access_violation");
+  EXPECT_EQ(rows[1].action, "http.POST /v1/tenants/{id}/clients");
+}
+
+TEST_F(AuditTrailTest, RefusalsAreSecurityEvents) {
+  audit::AuditLog log(*store);
+  AuditTrail trail(&log);
+  auto req = request("GET");
+
+  // 401: nobody was authenticated.
+  trail.refusal(*req, nullptr, net::error_response(401, "unauthenticated", "no token", "req-77"));
+  // 403: authenticated, not allowed.
+  const auto who = principal("acme", "user-5");
+  trail.refusal(*req, who.get(), net::error_response(403, "forbidden", "no role", "req-77"));
+  log.flush();
+
+  auto rows = all_records(*store);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].action, "security.authentication_failed");
+  EXPECT_EQ(rows[0].actor, "anonymous");
+  EXPECT_EQ(rows[0].tenant_id, "platform");
+  EXPECT_EQ(rows[0].outcome, "denied");
+  EXPECT_EQ(rows[0].request_id, "req-77");
+  EXPECT_EQ(json::parse(rows[0].details).at("status").to_number<int>(), 401);
+
+  EXPECT_EQ(rows[1].action, "security.access_denied");
+  EXPECT_EQ(rows[1].actor, "user-5");
+  EXPECT_EQ(rows[1].tenant_id, "acme");
+  EXPECT_EQ(rows[1].outcome, "denied");
+  EXPECT_EQ(json::parse(rows[1].details).at("status").to_number<int>(), 403);
+  EXPECT_EQ(json::parse(rows[1].details).at("remoteAddress").as_string(), "10.0.0.7");
+}
+
+// ---- auditing off
+
+TEST_F(AuditTrailTest, WithoutALogEverythingPassesThrough) {
+  AuditTrail trail(nullptr);
+  for (const char* method : {"GET", "POST", "DELETE"}) {
+    Answer answer;
+    net::Response r = net::Response::json(201, R"({"ok":true})");
+    r.audit_action = "security.tenant_access_violation";
+    trail.record(request(method), principal(), answer.responder())(std::move(r));
+    ASSERT_TRUE(answer.fired()) << method;
+    auto got = answer.wait();
+    EXPECT_EQ(got->status, 201) << method;
+    EXPECT_EQ(got->body, R"({"ok":true})") << method;
+  }
+  auto req = request("GET");
+  EXPECT_NO_THROW(trail.refusal(*req, nullptr, net::error_response(401, "unauthenticated", "x", "req-77")));
+}
+
+}  // namespace
+}  // namespace pc::api
