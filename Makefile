@@ -51,7 +51,8 @@ integration:
 	@PORTCULLIS_BIN=$(CURDIR)/build/portcullis node --test --test-concurrency=2 --test-reporter=spec tests/integration/
 
 # Load (gateway vs nginx and HAProxy), then the one-core micro-benchmarks (JWT verification vs
-# openssl speed, Authenticator cache hits), then durable audit appends. All of them run even
+# openssl speed, Authenticator cache hits), then durable audit appends, then the admin list with
+# 100,000 tenants. All of them run even
 # when one fails; the target fails only on errors (a peer that failed, non-2xx responses), never
 # on a missed goal.
 bench: deps-bench build
@@ -59,6 +60,7 @@ bench: deps-bench build
 	bash bench/run.sh || rc=1; \
 	bash bench/verify.sh $(BUILD_DIR) || rc=1; \
 	bash bench/audit.sh $(BUILD_DIR) || rc=1; \
+	bash bench/admin_list.sh $(BUILD_DIR) || rc=1; \
 	exit $$rc
 
 # Unit and integration tests against an AddressSanitizer + UBSan build (leaks checked at exit).

@@ -238,8 +238,26 @@ wrk_cmd() { # wrk_cmd SECONDS URL &  (background only: it execs) wrk on core 1, 
   exec timeout -k 5 $((secs + 30)) "${cmd[@]}"
 }
 
-declare -A RPS P50 P99 NON2XX SOCKERR REQS
+declare -A RPS P50 P99 NON2XX SOCKERR REQS CPU_US POOL_US
 ANY_ERRORS=0
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+# cpu_ticks [store] : CPU time (user + system, clock ticks) of the gateway, or of its store
+# work-pool threads ("store-N") only
+cpu_ticks() {
+  local t sum=0 comm fields
+  for t in /proc/"$GW_PID"/task/*; do
+    if [[ ${1:-} == store ]]; then
+      comm=$(<"$t/comm") 2>/dev/null || continue
+      [[ $comm == store-* ]] || continue
+    fi
+    fields=$(<"$t/stat") 2>/dev/null || continue
+    fields=${fields##*) } # after "pid (comm) ": field 3 is the first
+    read -r -a f <<<"$fields"
+    sum=$((sum + f[11] + f[12])) # utime, stime (fields 14 and 15)
+  done
+  echo "$sum"
+}
 AUDIT_BEFORE=$(sqlite3 -batch "$DB" 'SELECT COALESCE(MAX(seq), 0) FROM audit_log')
 
 # measure KEY URL : warm-up, then the measured run; results into the arrays
@@ -253,11 +271,17 @@ measure() {
     WRK_PID=
     ((rc == 0)) || { cat "$out.warmup" >&2; die "wrk warm-up failed for $key (exit $rc)"; }
   fi
+  local cpu0 pool0
+  cpu0=$(cpu_ticks)
+  pool0=$(cpu_ticks store)
   wrk_cmd "$DURATION" "$url" >"$out" 2>&1 &
   WRK_PID=$!
   wait "$WRK_PID" || rc=$?
   WRK_PID=
   ((rc == 0)) || { cat "$out" >&2; die "wrk failed for $key (exit $rc)"; }
+  local cpu1 pool1
+  cpu1=$(cpu_ticks)
+  pool1=$(cpu_ticks store)
   kill -0 "$GW_PID" 2>/dev/null || { show_logs "$TMP/gateway.log" "$TMP/gateway.log.err"; die "the gateway died during $key"; }
   RPS[$key]=$(awk '/^Requests\/sec:/ {print $2}' "$out")
   REQS[$key]=$(awk '/ requests in / {print $1; exit}' "$out")
@@ -268,6 +292,11 @@ measure() {
   SOCKERR[$key]=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' "$out")
   SOCKERR[$key]=${SOCKERR[$key]:-0}
   [[ -n ${RPS[$key]} && -n ${P99[$key]} ]] || { cat "$out" >&2; die "could not parse wrk output for $key"; }
+  # the gateway's CPU time per request while wrk ran (all threads; the store work pool alone)
+  CPU_US[$key]=$(awk -v t=$((cpu1 - cpu0)) -v hz="$CLK_TCK" -v n="${REQS[$key]:-0}" \
+    'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "n/a" }')
+  POOL_US[$key]=$(awk -v t=$((pool1 - pool0)) -v hz="$CLK_TCK" -v n="${REQS[$key]:-0}" \
+    'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "n/a" }')
   if ((${NON2XX[$key]} > 0 || ${SOCKERR[$key]} > 0 || ${REQS[$key]:-0} == 0)); then ANY_ERRORS=1; fi
 }
 
@@ -296,7 +325,7 @@ flag() { # flag KEY : error column text
     echo "ok"
   fi
 }
-row() { printf '%-34s %10s %9s %9s %12s  %s\n' "$@"; }
+row() { printf '%-34s %10s %9s %9s %9s %10s  %s\n' "$@"; }
 pinning="gateway on core 0, wrk on core 1"
 ((PIN)) || pinning="UNPINNED (fewer than 2 usable cores)"
 declare -A LABEL=([start]="GET /v1/tenants?limit=$LIMIT" [middle]="  ... &cursor=$MID")
@@ -307,16 +336,18 @@ echo "wrk: 1 thread, $CONNS connections, ${WARMUP}s warm-up + ${DURATION}s measu
 echo "gateway: server.threads 1, access log off, SQLite store; Platform.Admin token of the bootstrap client"
 echo "data: $TENANTS tenants inserted with sqlite3 in ${INSERT_MS} ms; gateway start with them ${STARTUP_MS} ms; RSS after the run ${RSS_KB} kB"
 echo
-row "scenario" "req/s" "p50 ms" "p99 ms" "p99/goal" "errors"
-row "--------" "-----" "------" "------" "--------" "------"
+row "scenario" "req/s" "p50 ms" "p99 ms" "p99/goal" "CPU µs/req" "errors"
+row "--------" "-----" "------" "------" "--------" "----------" "------"
 MET=yes
 for key in start middle; do
   r=$(ratio "${P99[$key]}" "$GOAL_P99_MS")
   awk -v r="$r" 'BEGIN { exit !(r != "n/a" && r + 0 <= 1) }' || MET=no
-  row "${LABEL[$key]}" "${RPS[$key]}" "${P50[$key]}" "${P99[$key]}" "${r}x" "$(flag "$key")"
+  row "${LABEL[$key]}" "${RPS[$key]}" "${P50[$key]}" "${P99[$key]}" "${r}x" "${CPU_US[$key]}" "$(flag "$key")"
 done
 echo
 echo "goal: p99 <= ${GOAL_P99_MS} ms on both rows (p99/goal <= 1.00): $MET"
+echo "CPU µs/req: the gateway's CPU time (all threads) per request during the measured run; of it, the store work"
+echo "pool (the SQL read and the JSON page): start ${POOL_US[start]} µs, middle ${POOL_US[middle]} µs. The rest is the I/O thread and the audit writer."
 echo "audit events written during the runs (warm-ups included): $((AUDIT_AFTER - AUDIT_BEFORE)) (every GET is audited)"
 if awk -v l="${LOAD_START%% *}" 'BEGIN { exit !(l + 0 > 0.5) }'; then
   echo "warning: the machine was not idle (1-min load $LOAD_START at start); numbers are noisy."
