@@ -15,10 +15,6 @@ namespace {
 using auth::roles::kPlatformAdmin;
 using auth::roles::kPlatformOperator;
 
-net::Response bad_request(const net::Request& req, const std::string& message) {
-  return net::error_response(400, "invalid_request", message, req.request_id);
-}
-
 // ?tenant=&action=&actor=&since=&until=&limit=&cursor= → an AuditQuery, or the 400 answer.
 std::variant<store::AuditQuery, net::Response> audit_query(const net::Request& req, bool security_only) {
   auto page = page_of(req.query);
@@ -66,24 +62,11 @@ void add_activity_routes(net::Router& router, const AdminDeps& d) {
   const Access reader = Access::platform({kPlatformAdmin, kPlatformOperator});
 
   router.add("GET", "/v1/platform/invocations", d.guard->protect(reader, [d](auto req, Caller, net::Responder reply) {
-    auto page = page_of(req->query);
-    if (!page) return reply(bad_request(*req, "limit must be 1 to 1000"));
-    store::InvocationQuery q;
-    q.tenant_id = query_param(req->query, "tenant");
-    q.agent = query_param(req->query, "agent");
-    if (auto since = query_param(req->query, "since"); !since.empty()) {
-      auto t = parse_time_filter(since);
-      if (!t) return reply(bad_request(*req, "since must be an RFC 3339 UTC time"));
-      q.since = *t;
-    }
-    q.after_id = page->cursor;
-    q.limit = page->limit + 1;
-    run_blocking(*d.pool, req, reply, [d, q, limit = page->limit] {
-      auto rows = d.store->list_invocations(q);
-      boost::json::array items;
-      for (std::size_t i = 0; i < rows.size() && i < limit; ++i) items.push_back(invocation_json(rows[i]));
-      return page_response("invocations", std::move(items), rows.size() > limit ? rows[limit - 1].invocation_id : "");
-    });
+    auto q = invocation_query(*req);
+    if (auto* r = std::get_if<net::Response>(&q)) return reply(std::move(*r));
+    auto& query = std::get<store::InvocationQuery>(q);
+    query.tenant_id = query_param(req->query, "tenant");
+    run_blocking(*d.pool, req, reply, [d, query] { return invocation_page(d.store->list_invocations(query), query.limit - 1); });
   }));
 
   router.add("GET", "/v1/platform/audit", audit_search(d, reader, false));

@@ -48,4 +48,18 @@ struct AdminDeps {
 std::optional<net::Response> tenant_gate(const net::Request& req, const Caller& caller, std::string_view path_tenant,
                                          bool platform_admin_only, bool self_service);
 
+// A route under /v1/tenants/{id}: any authenticated principal reaches tenant_gate, so a tenant
+// principal naming another tenant is always a violation (not only on self-service routes), and
+// `fn(req, caller, reply, tenant)` runs only for callers tenant_gate lets through.
+template <class Fn>
+net::Handler gated(const AdminDeps& d, bool platform_admin_only, bool self_service, Fn fn) {
+  return d.guard->protect(Access::authenticated(), [d, platform_admin_only, self_service, fn](
+                                                       std::shared_ptr<net::Request> req, Caller caller, net::Responder reply) {
+    std::string tenant(req->param("id"));
+    if (auto refused = tenant_gate(*req, caller, tenant, platform_admin_only, self_service))
+      return reply(std::move(*refused));
+    fn(std::move(req), std::move(caller), std::move(reply), std::move(tenant));
+  });
+}
+
 }  // namespace pc::api

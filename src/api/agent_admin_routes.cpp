@@ -14,10 +14,6 @@ namespace {
 using auth::roles::kPlatformAdmin;
 using auth::roles::kPlatformOperator;
 
-net::Response bad_request(const net::Request& req, const std::string& message) {
-  return net::error_response(400, "invalid_request", message, req.request_id);
-}
-
 boost::json::object view_json(const agents::AgentView& v, bool with_versions) {
   auto o = agent_json(v.agent);
   o["promotedVersion"] = v.promoted_version ? boost::json::value(*v.promoted_version) : nullptr;

@@ -17,10 +17,6 @@ namespace {
 using auth::roles::kPlatformAdmin;
 using auth::roles::kPlatformOperator;
 
-net::Response bad_request(const net::Request& req, const std::string& message) {
-  return net::error_response(400, "invalid_request", message, req.request_id);
-}
-
 }  // namespace
 
 void add_platform_routes(net::Router& router, const AdminDeps& d) {

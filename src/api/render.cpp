@@ -86,6 +86,10 @@ net::Response json_response(int status, const boost::json::object& o) {
   return net::Response::json(status, boost::json::serialize(o));
 }
 
+net::Response bad_request(const net::Request& req, const std::string& message) {
+  return net::error_response(400, "invalid_request", message, req.request_id);
+}
+
 net::Response page_response(std::string_view key, boost::json::array items, const std::string& next_cursor) {
   boost::json::object o;
   o[key] = std::move(items);

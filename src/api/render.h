@@ -22,6 +22,8 @@ boost::json::object secret_info_json(const std::string& name, int version, const
 boost::json::object audit_json(const store::AuditRecord& r);
 
 net::Response json_response(int status, const boost::json::object& o);
+// 400 invalid_request with `message`.
+net::Response bad_request(const net::Request& req, const std::string& message);
 // A list page: {"<key>": items, "nextCursor": cursor or null}.
 net::Response page_response(std::string_view key, boost::json::array items, const std::string& next_cursor);
 

@@ -25,26 +25,11 @@ using auth::roles::kPlatformOperator;
 
 constexpr std::size_t kExportPage = 10000;  // audit events per export answer; X-Next-Cursor continues
 
-net::Response bad_request(const net::Request& req, const std::string& message) {
-  return net::error_response(400, "invalid_request", message, req.request_id);
-}
-
 // The tenant named in the path must exist (deleted tenants included: their data is still there).
 store::TenantRecord existing_tenant(const AdminDeps& d, const std::string& id) {
   auto t = d.tenants->get(id);
   if (!t) throw tenancy::TenancyError(tenancy::TenancyError::Kind::not_found, "no tenant '" + id + "'");
   return *t;
-}
-
-// Routes whose caller is any authenticated principal and whose tenant check is tenant_gate's.
-template <class Fn>
-net::Handler gated(const AdminDeps& d, bool admin_only, bool self_service, Fn fn) {
-  return d.guard->protect(Access::authenticated(), [d, admin_only, self_service, fn](auto req, Caller caller,
-                                                                                    net::Responder reply) {
-    std::string tenant(req->param("id"));
-    if (auto refused = tenant_gate(*req, caller, tenant, admin_only, self_service)) return reply(std::move(*refused));
-    fn(std::move(req), std::move(caller), std::move(reply), std::move(tenant));
-  });
 }
 
 }  // namespace
@@ -119,23 +104,11 @@ void add_tenant_data_routes(net::Router& router, const AdminDeps& d) {
   // ---- invocations (metadata only) and quotas
   router.add("GET", "/v1/tenants/{id}/invocations",
              gated(d, false, false, [d](auto req, Caller, net::Responder reply, std::string tenant) {
-               auto page = page_of(req->query);
-               if (!page) return reply(bad_request(*req, "limit must be 1 to 1000"));
-               store::InvocationQuery q;
-               q.agent = query_param(req->query, "agent");
-               if (auto since = query_param(req->query, "since"); !since.empty()) {
-                 auto t = parse_time_filter(since);
-                 if (!t) return reply(bad_request(*req, "since must be an RFC 3339 UTC time"));
-                 q.since = *t;
-               }
-               q.after_id = page->cursor;
-               q.limit = page->limit + 1;
-               run_blocking(*d.pool, req, reply, [d, tenant, q, limit = page->limit] {
+               auto q = invocation_query(*req);
+               if (auto* r = std::get_if<net::Response>(&q)) return reply(std::move(*r));
+               run_blocking(*d.pool, req, reply, [d, tenant, q = std::get<store::InvocationQuery>(q)] {
                  existing_tenant(d, tenant);
-                 auto rows = store::TenantStore(*d.store, tenant).list_invocations(q);
-                 boost::json::array items;
-                 for (std::size_t i = 0; i < rows.size() && i < limit; ++i) items.push_back(invocation_json(rows[i]));
-                 return page_response("invocations", std::move(items), rows.size() > limit ? rows[limit - 1].invocation_id : "");
+                 return invocation_page(store::TenantStore(*d.store, tenant).list_invocations(q), q.limit - 1);
                });
              }));
 

@@ -16,10 +16,6 @@ namespace {
 using auth::roles::kPlatformAdmin;
 using auth::roles::kPlatformOperator;
 
-net::Response bad_request(const net::Request& req, const std::string& message) {
-  return net::error_response(400, "invalid_request", message, req.request_id);
-}
-
 net::Response no_store(net::Response r) {
   r.headers.push_back({"Cache-Control", "no-store"});  // the answer holds a secret shown once
   return r;
@@ -61,8 +57,7 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
     });
   }));
 
-  router.add("GET", "/v1/tenants/{id}", d.guard->protect(reader, [d](auto req, Caller, net::Responder reply) {
-    std::string id(req->param("id"));
+  router.add("GET", "/v1/tenants/{id}", gated(d, false, false, [d](auto req, Caller, net::Responder reply, std::string id) {
     run_blocking(*d.pool, req, reply, [d, id, req] {
       auto t = d.tenants->get(id);
       if (!t) return net::error_response(404, "not_found", "no tenant '" + id + "'", req->request_id);
@@ -70,7 +65,7 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
     });
   }));
 
-  router.add("PATCH", "/v1/tenants/{id}", d.guard->protect(admin, [d](auto req, Caller caller, net::Responder reply) {
+  router.add("PATCH", "/v1/tenants/{id}", gated(d, true, false, [d](auto req, Caller caller, net::Responder reply, std::string id) {
     auto body = json_object_body(*req, {"displayName", "tier", "status"});
     if (auto* r = std::get_if<net::Response>(&body)) return reply(std::move(*r));
     store::TenantPatch patch;
@@ -82,7 +77,6 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
     } catch (const BadField& e) {
       return reply(bad_request(*req, e.what()));
     }
-    std::string id(req->param("id"));
     run_blocking(*d.pool, req, reply, [d, id, patch, caller, req] {
       auto t = d.tenants->update(id, patch);
       log::info("tenant updated", {{"request_id", req->request_id}, {"tenant", id}, {"status", t.status},
@@ -94,8 +88,7 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
   // SPEC §5: DELETE → 202, the purge is scheduled. The tenant stops working at once (its
   // tokens are refused: the tenant is no longer active); the retention job removes its data
   // after retention.tenant_purge_days.
-  router.add("DELETE", "/v1/tenants/{id}", d.guard->protect(admin, [d](auto req, Caller caller, net::Responder reply) {
-    std::string id(req->param("id"));
+  router.add("DELETE", "/v1/tenants/{id}", gated(d, true, false, [d](auto req, Caller caller, net::Responder reply, std::string id) {
     const std::int64_t grace = static_cast<std::int64_t>(d.config().retention.tenant_purge_days) * 86400;
     run_blocking(*d.pool, req, reply, [d, id, grace, caller, req] {
       auto t = d.tenants->remove(id, core::unix_now() + grace);
@@ -107,8 +100,7 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
     });
   }));
 
-  router.add("GET", "/v1/tenants/{id}/clients", d.guard->protect(reader, [d](auto req, Caller, net::Responder reply) {
-    std::string id(req->param("id"));
+  router.add("GET", "/v1/tenants/{id}/clients", gated(d, false, false, [d](auto req, Caller, net::Responder reply, std::string id) {
     run_blocking(*d.pool, req, reply, [d, id] {
       boost::json::array items;
       for (const auto& c : d.tenants->list_clients(id)) items.push_back(client_json(c));
@@ -116,7 +108,7 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
     });
   }));
 
-  router.add("POST", "/v1/tenants/{id}/clients", d.guard->protect(admin, [d](auto req, Caller caller, net::Responder reply) {
+  router.add("POST", "/v1/tenants/{id}/clients", gated(d, true, false, [d](auto req, Caller caller, net::Responder reply, std::string id) {
     auto body = json_object_body(*req, {"name", "roles", "scopes", "grantTypes"});
     if (auto* r = std::get_if<net::Response>(&body)) return reply(std::move(*r));
     tenancy::NewClient nc;
@@ -129,7 +121,6 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
     } catch (const BadField& e) {
       return reply(bad_request(*req, e.what()));
     }
-    std::string id(req->param("id"));
     run_blocking(*d.pool, req, reply, [d, id, nc, caller, req] {
       auto created = d.tenants->create_client(id, nc);
       log::info("client created", {{"request_id", req->request_id}, {"tenant", id},
@@ -143,10 +134,9 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
   // Platform admins rotate any tenant's clients; a tenant's SelfService.Admin only its own
   // tenant's — the tenant of its token; naming another one in the path is a violation.
   router.add("POST", "/v1/tenants/{id}/clients/{clientId}/rotate",
-             d.guard->protect(Access::authenticated(), [d](auto req, Caller caller, net::Responder reply) {
-               std::string id(req->param("id")), client_id(req->param("clientId"));
-               if (auto refused = tenant_gate(*req, caller, id, /*platform_admin_only=*/true, /*self_service=*/true))
-                 return reply(std::move(*refused));
+             gated(d, /*platform_admin_only=*/true, /*self_service=*/true,
+                   [d](auto req, Caller caller, net::Responder reply, std::string id) {
+               std::string client_id(req->param("clientId"));
                run_blocking(*d.pool, req, reply, [d, id, client_id, caller, req] {
                  auto rotated = d.tenants->rotate_client_secret(id, client_id);
                  log::info("client secret rotated", {{"request_id", req->request_id}, {"tenant", id},

@@ -4,7 +4,11 @@
 #include <charconv>
 #include <chrono>
 
+#include "api/paging.h"
+#include "api/render.h"
 #include "core/clock.h"
+
+#include <boost/json.hpp>
 
 namespace pc::api {
 
@@ -46,6 +50,27 @@ std::optional<std::string> parse_time_filter(std::string_view t) {
   if (rest == "Z") return out + ".000Z";
   if (rest.size() == 5 && rest[0] == '.' && digits(20, 3) && rest[4] == 'Z') return std::string(t);
   return std::nullopt;
+}
+
+std::variant<store::InvocationQuery, net::Response> invocation_query(const net::Request& req) {
+  auto page = page_of(req.query);
+  if (!page) return bad_request(req, "limit must be 1 to 1000");
+  store::InvocationQuery q;
+  q.agent = query_param(req.query, "agent");
+  if (auto since = query_param(req.query, "since"); !since.empty()) {
+    auto t = parse_time_filter(since);
+    if (!t) return bad_request(req, "since must be an RFC 3339 UTC time");
+    q.since = *t;
+  }
+  q.after_id = page->cursor;
+  q.limit = page->limit + 1;
+  return q;
+}
+
+net::Response invocation_page(const std::vector<store::InvocationRecord>& rows, std::size_t limit) {
+  boost::json::array items;
+  for (std::size_t i = 0; i < rows.size() && i < limit; ++i) items.push_back(invocation_json(rows[i]));
+  return page_response("invocations", std::move(items), rows.size() > limit ? rows[limit - 1].invocation_id : "");
 }
 
 }  // namespace pc::api

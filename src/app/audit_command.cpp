@@ -15,14 +15,7 @@ namespace pc::app {
 
 int audit_verify(const std::string& config_path) {
   core::Config cfg;
-  if (!config_path.empty()) {
-    auto loaded = core::load_config_file(config_path);
-    if (!loaded.errors.empty()) {
-      std::cerr << "portcullis: " << loaded.errors.front().to_string() << "\n";
-      return 2;
-    }
-    cfg = *loaded.config;
-  }
+  if (!load_command_config(config_path, cfg)) return 2;
   try {
     auto store = store::Store::open(cfg.storage, cfg.sqlite_path());
     const audit::VerifyResult r = audit::verify(*store);

@@ -8,7 +8,15 @@ namespace CLI {
 class App;
 }
 
+namespace pc::core {
+struct Config;
+}
+
 namespace pc::app {
+
+// For commands that read state: the configuration at `config_path` (built-in defaults when
+// empty) into `cfg`. On a bad file prints the one-line error and returns false (exit code 2).
+bool load_command_config(const std::string& config_path, core::Config& cfg);
 
 struct ServeOptions {
   std::string config_path;  // empty = built-in defaults

@@ -19,16 +19,20 @@
 
 namespace pc::app {
 
+bool load_command_config(const std::string& config_path, core::Config& cfg) {
+  if (config_path.empty()) return true;
+  auto loaded = core::load_config_file(config_path);
+  if (!loaded.errors.empty()) {
+    std::cerr << "portcullis: " << loaded.errors.front().to_string() << "\n";
+    return false;
+  }
+  cfg = *loaded.config;
+  return true;
+}
+
 int keys_rotate(const std::string& config_path) {
   core::Config cfg;
-  if (!config_path.empty()) {
-    auto loaded = core::load_config_file(config_path);
-    if (!loaded.errors.empty()) {
-      std::cerr << "portcullis: " << loaded.errors.front().to_string() << "\n";
-      return 2;
-    }
-    cfg = *loaded.config;
-  }
+  if (!load_command_config(config_path, cfg)) return 2;
   try {
     // The key must exist already: rotating under a freshly made master key would seal the new
     // signing key where no running gateway can open it.
@@ -48,14 +52,7 @@ int keys_rotate(const std::string& config_path) {
 
 int keys_rotate_master(const std::string& config_path) {
   core::Config cfg;
-  if (!config_path.empty()) {
-    auto loaded = core::load_config_file(config_path);
-    if (!loaded.errors.empty()) {
-      std::cerr << "portcullis: " << loaded.errors.front().to_string() << "\n";
-      return 2;
-    }
-    cfg = *loaded.config;
-  }
+  if (!load_command_config(config_path, cfg)) return 2;
   const std::string key_path = cfg.master_key_path();
   try {
     auto store = store::Store::open(cfg.storage, cfg.sqlite_path());

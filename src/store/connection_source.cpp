@@ -1,5 +1,7 @@
 #include "store/connection_source.h"
 
+#include <chrono>
+
 #include "store/pg_db.h"
 #include "store/sqlite_db.h"
 
@@ -7,8 +9,42 @@ namespace pc::store {
 
 // ---- SqliteConnection --------------------------------------------------------------------
 
-SqliteConnection::SqliteConnection(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
-SqliteConnection::~SqliteConnection() = default;
+namespace {
+constexpr auto kCheckpointInterval = std::chrono::milliseconds(200);
+}
+
+SqliteConnection::SqliteConnection(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {
+  if (db_->path() == ":memory:" || db_->path().empty()) return;  // no WAL there
+  auto checkpointer = std::make_unique<SqliteDb>(db_->path());
+  db_->exec("PRAGMA wal_autocheckpoint=0");
+  checkpointer_ = std::thread([this, c = std::move(checkpointer)]() mutable { checkpoint_loop(std::move(c)); });
+}
+
+SqliteConnection::~SqliteConnection() {
+  {
+    std::lock_guard lock(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
+}
+
+void SqliteConnection::checkpoint_loop(std::unique_ptr<SqliteDb> c) {
+  std::unique_lock lock(stop_mu_);
+  for (;;) {
+    const bool stop = stop_cv_.wait_for(lock, kCheckpointInterval, [this] { return stopping_; });
+    lock.unlock();
+    try {
+      // PASSIVE: copies what it can without waiting for readers or writers; the next writer
+      // restarts the WAL from the beginning once everything was copied.
+      c->exec(stop ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)");
+    } catch (const std::exception&) {
+      // A busy or failed checkpoint is retried at the next tick; the WAL only grows meanwhile.
+    }
+    if (stop) return;
+    lock.lock();
+  }
+}
 
 Db& SqliteConnection::acquire() {
   mu_.lock();

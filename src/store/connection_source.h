@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,10 @@ class ConnectionSource {
   virtual void release(Db& db) noexcept = 0;
 };
 
+// For a database file it also runs the WAL checkpoints on a connection and thread of their own
+// (the main connection's automatic checkpoints are turned off): a checkpoint syncs the disk
+// (tens of ms), and done by whichever commit crossed the WAL size limit it would hold the one
+// connection — and every read queued behind it — for that long.
 class SqliteConnection final : public ConnectionSource {
  public:
   explicit SqliteConnection(std::unique_ptr<SqliteDb> db);
@@ -35,8 +40,14 @@ class SqliteConnection final : public ConnectionSource {
   void release(Db& db) noexcept override;
 
  private:
+  void checkpoint_loop(std::unique_ptr<SqliteDb> checkpointer);
+
   std::mutex mu_;
   std::unique_ptr<SqliteDb> db_;
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread checkpointer_;
 };
 
 // Opens connections lazily, up to `max_size`, and keeps the idle ones (newest first). A

@@ -36,7 +36,8 @@ after(async () => {
 const sqlite = (db, sql) => execFileSync('sqlite3', ['-batch', '-bail', db, sql], { encoding: 'utf8', timeout: 10000 });
 const q = (s) => `'${String(s).replace(/'/g, "''")}'`;
 
-// Every audit row, by request id (the sqlite3 CLI reads the WAL a killed gateway left behind).
+// Every audit row, by request id (read with the sqlite3 CLI, next to the restarted gateway: WAL
+// readers do not block it).
 function auditRows(db) {
   const out = new Map();
   const text = sqlite(db, "SELECT seq, request_id, action, resource, outcome FROM audit_log ORDER BY seq");
