@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Durable audit appends per second through AuditLog on SQLite (bench_audit), against the goal
 # of >= 50,000 per second, with the parts an append is made of: the store's transaction at a few
-# batch sizes, the chain hash, and the caller's record() cost. PostgreSQL rows run too when
-# PORTCULLIS_TEST_PG_URL is set (skipped with a note until the store has that backend).
+# batch sizes, the chain hash, and the caller's record() cost; and the same AuditLog rate on
+# PostgreSQL, on a throwaway server (scripts/with-postgres.sh) unless PORTCULLIS_TEST_PG_URL
+# names one.
 #
 #   bash bench/audit.sh [BUILD_DIR]        # default build/release
 #   BENCH_CPUS=0 bash bench/audit.sh       # pin everything to these cores (taskset list; default: unpinned)
@@ -13,6 +14,11 @@
 # them all to one core measures the scheduler more than the log. The script fails only when it
 # cannot measure; a missed goal is reported.
 set -euo pipefail
+
+# The PostgreSQL rows need a server: run this script again under a throwaway one.
+if [[ -z "${PORTCULLIS_TEST_PG_URL:-}" && -z "${AUDIT_BENCH_NO_PG:-}" ]]; then
+  exec bash "$(dirname "$0")/../scripts/with-postgres.sh" bash "$0" "$@"
+fi
 
 BUILD_DIR=${1:-build/release}
 GOAL=50000
@@ -86,5 +92,12 @@ for (const n of [1, 64, 4096]) {
 const h = need('BM_LinkHash'), rec = need('BM_RecordOnly');
 console.log(`| audit::link_hash (encoding + SHA-256), CPU time | ${fmt(h)} | ${(1e6 / h).toFixed(2)} |`);
 console.log(`| AuditLog::record() in the caller, CPU time | ${fmt(rec)} | ${(1e6 / rec).toFixed(2)} |`);
+for (const p of [1, 8]) {
+  const r = rate[`BM_AuditLog_PostgreSQL/producers:${p}/real_time`];
+  if (r > 0) {
+    if (p === 1) console.log('\n| PostgreSQL (fsync off in the throwaway test server) | events/s | µs per event |\n|---|---:|---:|');
+    console.log(`| AuditLog, ${p} producer thread${p > 1 ? 's' : ''}, record() + flush() | ${fmt(r)} | ${(1e6 / r).toFixed(2)} |`);
+  }
+}
 for (const n of notes) console.log(`\nnote: ${n}`);
 JS

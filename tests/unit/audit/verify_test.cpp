@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -9,8 +10,6 @@
 
 #include "audit/audit_test_support.h"
 #include "audit/chain.h"
-#include "store/sqlite_db.h"
-#include "support/temp_dir.h"
 #include "support/test_store.h"
 
 namespace pc::audit {
@@ -87,50 +86,47 @@ TEST_P(VerifyTest, AfterPurgingEverythingTheNextEntryFollowsTheAnchor) {
 
 PC_ALL_BACKENDS(VerifyTest);
 
-// ---- SQLite: rows tampered with behind the store's back (raw SQL on the file)
+// ---- on every backend: rows tampered with behind the store's back (raw SQL on a connection of
+// its own)
 
-class VerifyTamperTest : public ::testing::Test {
+class VerifyTamperTest : public pc::testing::BackendTest {
  protected:
   void SetUp() override {
-    store_ = store::Store::open_sqlite(path_);
-    fill(*store_, 10, 3);
-    ASSERT_TRUE(verify(*store_).ok);
+    BackendTest::SetUp();
+    fill(store(), 10, 3);
+    ASSERT_TRUE(verify(store()).ok);
   }
 
-  void sql(const std::string& statement) { store::SqliteDb(path_).exec(statement); }
+  void sql(const std::string& statement) { connect()->exec(statement); }
   std::string hash_of(std::int64_t seq) {
-    store::SqliteDb db(path_);
-    auto q = db.prepare("SELECT hash FROM audit_log WHERE seq = ?1");
+    auto db = connect();
+    store::Statement q = db->prepare("SELECT hash FROM audit_log WHERE seq = ?1");
     q.bind_int64(1, seq);
     EXPECT_TRUE(q.step());
     return q.column_text(0);
   }
   void expect_broken(std::int64_t seq, const std::string& reason_part, std::int64_t checked) {
-    const VerifyResult v = verify(*store_);
+    const VerifyResult v = verify(store());
     EXPECT_FALSE(v.ok);
     EXPECT_EQ(v.first_broken_seq, seq) << v.reason;
     EXPECT_NE(v.reason.find(reason_part), std::string::npos) << v.reason;
     EXPECT_EQ(v.checked, checked);
   }
-
-  pc::testing::TempDir dir_{"pc-audit-verify"};
-  std::string path_ = dir_.file("portcullis.db");
-  std::unique_ptr<store::Store> store_;
 };
 
-TEST_F(VerifyTamperTest, EditedField) {
+TEST_P(VerifyTamperTest, EditedField) {
   sql("UPDATE audit_log SET outcome = 'success' WHERE seq = 4");  // seq 4 was denied
   expect_broken(4, "content", 3);
 }
 
-TEST_F(VerifyTamperTest, EditedDetailsOfTheLastEntry) {
+TEST_P(VerifyTamperTest, EditedDetailsOfTheLastEntry) {
   sql(R"(UPDATE audit_log SET details = '{"n":2}' WHERE seq = 10)");
   expect_broken(10, "content", 9);
 }
 
-TEST_F(VerifyTamperTest, EditedEntryWithItsHashRecomputed) {
+TEST_P(VerifyTamperTest, EditedEntryWithItsHashRecomputed) {
   // A careful forger fixes the edited entry's own hash; the next entry's link still breaks.
-  auto rows = all_records(*store_);
+  auto rows = all_records(store());
   store::AuditRecord r = rows[4];  // seq 5
   r.actor = "someone-else";
   link(r, r.prev_hash);
@@ -138,24 +134,24 @@ TEST_F(VerifyTamperTest, EditedEntryWithItsHashRecomputed) {
   expect_broken(6, "prev_hash does not match the hash of seq 5", 5);
 }
 
-TEST_F(VerifyTamperTest, DeletedMiddleRow) {
+TEST_P(VerifyTamperTest, DeletedMiddleRow) {
   sql("DELETE FROM audit_log WHERE seq = 5");
   expect_broken(5, "missing", 4);
 }
 
-TEST_F(VerifyTamperTest, DeletedFirstRows) {
+TEST_P(VerifyTamperTest, DeletedFirstRows) {
   sql("DELETE FROM audit_log WHERE seq <= 2");  // without the anchor a purge would leave
   expect_broken(1, "missing", 0);
 }
 
-TEST_F(VerifyTamperTest, SwappedHashes) {
+TEST_P(VerifyTamperTest, SwappedHashes) {
   const std::string h6 = hash_of(6), h7 = hash_of(7);
   sql("UPDATE audit_log SET hash = '" + h7 + "' WHERE seq = 6");
   sql("UPDATE audit_log SET hash = '" + h6 + "' WHERE seq = 7");
   expect_broken(6, "content", 5);
 }
 
-TEST_F(VerifyTamperTest, ReorderedPair) {
+TEST_P(VerifyTamperTest, ReorderedPair) {
   // Entries 3 and 4 trade places (their seqs swapped), each keeping its fields and hashes.
   sql("UPDATE audit_log SET seq = -3 WHERE seq = 3");
   sql("UPDATE audit_log SET seq = 3 WHERE seq = 4");
@@ -163,26 +159,28 @@ TEST_F(VerifyTamperTest, ReorderedPair) {
   expect_broken(3, "prev_hash does not match the hash of seq 2", 2);
 }
 
-TEST_F(VerifyTamperTest, FirstEntryNotLinkedToTheStart) {
+TEST_P(VerifyTamperTest, FirstEntryNotLinkedToTheStart) {
   sql("UPDATE audit_log SET prev_hash = 'x' WHERE seq = 1");
   expect_broken(1, "the start of the log", 0);
 }
 
-TEST_F(VerifyTamperTest, TamperingAfterAPurgeIsFoundFromTheAnchor) {
-  ASSERT_EQ(store_->purge_audit_before("2024-01-01T00:00:04.000Z"), 4);
-  ASSERT_TRUE(verify(*store_).ok);
+TEST_P(VerifyTamperTest, TamperingAfterAPurgeIsFoundFromTheAnchor) {
+  ASSERT_EQ(store().purge_audit_before("2024-01-01T00:00:04.000Z"), 4);
+  ASSERT_TRUE(verify(store()).ok);
   sql("UPDATE audit_log SET resource = '/v1/elsewhere' WHERE seq = 7");
   expect_broken(7, "content", 2);
 }
 
-TEST_F(VerifyTamperTest, AnchorThatDoesNotMatchTheFirstRemainingEntry) {
+TEST_P(VerifyTamperTest, AnchorThatDoesNotMatchTheFirstRemainingEntry) {
   // Purging more than retention allows and re-pointing the anchor to hide it.
-  ASSERT_EQ(store_->purge_audit_before("2024-01-01T00:00:04.000Z"), 4);
+  ASSERT_EQ(store().purge_audit_before("2024-01-01T00:00:04.000Z"), 4);
   sql("DELETE FROM audit_log WHERE seq = 5");
   // The anchor's row is the store's own ("seq:hash" under meta key audit_anchor).
   sql("UPDATE meta SET value = '5:" + std::string(64, 'a') + "' WHERE key = 'audit_anchor'");
   expect_broken(6, "retention anchor (seq 5)", 0);
 }
+
+PC_ALL_BACKENDS(VerifyTamperTest);
 
 }  // namespace
 }  // namespace pc::audit

@@ -3,19 +3,18 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "store/store.h"
-#include "support/temp_dir.h"
 #include "support/test_store.h"
 
 namespace pc::store {
 namespace {
-
-using pc::testing::Backend;
 
 // A stand-in for the audit module's hash: anything that depends on the predecessor's hash, so a
 // record linked to the wrong predecessor gets a different hash.
@@ -67,18 +66,13 @@ class AuditRowsTest : public pc::testing::BackendTest {
  protected:
   void append(std::vector<AuditRecord> batch) { store().append_audit(batch, test_link); }
 
-  // Two gateways sharing one database: two Store objects, each with its own connection.
-  // test_store.h has no helper that reopens the same database yet, so this is SQLite-only.
+  // Two gateways sharing one database: two more Store objects on store()'s database, each with
+  // its own connections (its own pool on PostgreSQL), as two processes would open it.
   std::pair<std::unique_ptr<Store>, std::unique_ptr<Store>> two_gateways() {
-    if (GetParam() != Backend::sqlite) return {};
-    std::string path = shared_dir_.file("shared.db");
-    auto a = Store::open_sqlite(path);
-    auto b = Store::open_sqlite(path);
+    auto a = open_again();
+    auto b = open_again();
     return {std::move(a), std::move(b)};
   }
-
- private:
-  pc::testing::TempDir shared_dir_{"pc-audit-shared"};
 };
 
 TEST_P(AuditRowsTest, AppendAssignsSeqFromOneAndLinksEachRecordToItsPredecessor) {
@@ -155,7 +149,6 @@ TEST_P(AuditRowsTest, AFailingLinkerStoresNoneOfTheBatchAndLeavesItUntouched) {
 
 TEST_P(AuditRowsTest, TwoGatewaysOnOneDatabaseShareOneChain) {
   auto [a, b] = two_gateways();
-  if (!a) GTEST_SKIP() << "needs a second Store on the same database (SQLite only for now)";
   std::vector<AuditRecord> b1 = {event("a1"), event("a2")};
   a->append_audit(b1, test_link);
   std::vector<AuditRecord> b2 = {event("b1")};
@@ -174,7 +167,6 @@ TEST_P(AuditRowsTest, TwoGatewaysOnOneDatabaseShareOneChain) {
 
 TEST_P(AuditRowsTest, ConcurrentWritersOnTwoGatewaysNeverDuplicateOrSkipASeq) {
   auto [a, b] = two_gateways();
-  if (!a) GTEST_SKIP() << "needs a second Store on the same database (SQLite only for now)";
   constexpr int kBatches = 25;
   // An exception escaping a thread would abort the whole test binary: report it instead.
   auto writer = [](Store* s, std::string who, std::string* error) {
@@ -191,7 +183,8 @@ TEST_P(AuditRowsTest, ConcurrentWritersOnTwoGatewaysNeverDuplicateOrSkipASeq) {
   std::string error_a, error_b, error_c;
   std::thread ta(writer, a.get(), "a", &error_a);
   std::thread tb(writer, b.get(), "b", &error_b);
-  // A third writer on gateway a's thread pool: two threads of one gateway share its connection.
+  // A third writer on gateway a's thread pool: two threads of one gateway share its connection
+  // (SQLite) or its pool (PostgreSQL).
   writer(a.get(), "c", &error_c);
   ta.join();
   tb.join();
@@ -350,7 +343,6 @@ TEST_P(AuditRowsTest, AppendAfterPurgingEverythingContinuesFromTheAnchor) {
 
 TEST_P(AuditRowsTest, AnotherGatewayContinuesFromTheAnchorAfterAPurge) {
   auto [a, b] = two_gateways();
-  if (!a) GTEST_SKIP() << "needs a second Store on the same database (SQLite only for now)";
   std::vector<AuditRecord> old = {event("o1", "2026-01-01T00:00:00.000Z")};
   a->append_audit(old, test_link);
   EXPECT_EQ(a->purge_audit_before("2027-01-01T00:00:00.000Z"), 1);

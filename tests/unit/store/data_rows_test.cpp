@@ -5,9 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "store/sqlite_db.h"
 #include "store/store.h"
-#include "support/temp_dir.h"
 #include "support/test_store.h"
 
 namespace pc::store {
@@ -142,29 +140,33 @@ TEST_P(DataRowsTest, RewrapReplacesWrappingOfTheGivenRowsOnly) {
 }
 
 TEST_P(DataRowsTest, RewrapIsAllOrNothing) {
-  if (GetParam() != Backend::sqlite) GTEST_SKIP() << "forces a failure with an SQLite trigger";
-  pc::testing::TempDir dir{"pc-rewrap"};
-  std::string path = dir.file("rewrap.db");
-  auto s = Store::open_sqlite(path);
-  s->insert_data_key(data_key("acme", "invocation", 1, "under-mk1"));
-  ASSERT_TRUE(s->insert_first_signing_key(signing_key("k1")));
+  Store& s = store();
+  s.insert_data_key(data_key("acme", "invocation", 1, "under-mk1"));
+  ASSERT_TRUE(s.insert_first_signing_key(signing_key("k1")));
   {
-    // Stands in for any failure after the data keys were updated (disk full, a lost connection).
-    SqliteDb db(path);
-    db.exec("CREATE TRIGGER fail_rewrap BEFORE UPDATE ON signing_keys BEGIN SELECT RAISE(ABORT, 'boom'); END");
+    // Stands in for any failure after the data keys were updated (disk full, a lost connection):
+    // a trigger, made behind the store's back, that refuses every update of a signing key.
+    auto db = connect();
+    if (GetParam() == Backend::sqlite) {
+      db->exec("CREATE TRIGGER fail_rewrap BEFORE UPDATE ON signing_keys BEGIN SELECT RAISE(ABORT, 'boom'); END");
+    } else {
+      db->exec(
+          "CREATE FUNCTION fail_rewrap() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$;"
+          "CREATE TRIGGER fail_rewrap BEFORE UPDATE ON signing_keys FOR EACH ROW EXECUTE FUNCTION fail_rewrap()");
+    }
   }
   DataKeyRecord dk = data_key("acme", "invocation", 1, "under-mk2");
   dk.master_key_id = "mk2";
   SigningKeyRecord k1 = signing_key("k1");
   k1.master_key_id = "mk2";
   try {
-    s->rewrap({dk}, {k1});
+    s.rewrap({dk}, {k1});
     FAIL() << "rewrap should have failed";
   } catch (const StoreError& e) {
     EXPECT_NE(std::string(e.what()).find("rewrap signing key k1"), std::string::npos) << e.what();
   }
   // Half a rotation would leave keys under a master key the operator is about to retire.
-  auto keys = s->data_keys("acme", "invocation");
+  auto keys = s.data_keys("acme", "invocation");
   ASSERT_EQ(keys.size(), 1u);
   EXPECT_EQ(keys[0].wrapped, "under-mk1");
   EXPECT_EQ(keys[0].master_key_id, "mk1");
