@@ -57,6 +57,9 @@ bool InvocationLog::record(Invocation inv) {
     }
     queue_.push_back(std::move(inv));
     ++queued_;
+    // The writer sleeps until the first record and lingers for the rest (run()): waking it per
+    // record would cost a context switch per invocation on a busy core.
+    if (queue_.size() != 1 && queue_.size() != opts_.max_batch) return true;
   }
   work_.notify_one();
   return true;
@@ -64,6 +67,8 @@ bool InvocationLog::record(Invocation inv) {
 
 void InvocationLog::flush() {
   std::unique_lock lock(mu_);
+  urgent_ = true;
+  work_.notify_one();
   const std::uint64_t target = queued_;
   progress_.wait(lock, [&] { return finished_ >= target; });
 }
@@ -86,6 +91,10 @@ void InvocationLog::run() {
       std::unique_lock lock(mu_);
       work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything is written
+      // Nobody waits for these records: let a batch gather (one commit for many invocations).
+      if (!urgent_ && !stopping_ && queue_.size() < opts_.max_batch)
+        work_.wait_for(lock, opts_.linger, [&] { return urgent_ || stopping_ || queue_.size() >= opts_.max_batch; });
+      urgent_ = false;
       const std::size_t n = std::min(queue_.size(), opts_.max_batch);
       batch.insert(batch.end(), std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
       queue_.erase(queue_.begin(), queue_.begin() + n);

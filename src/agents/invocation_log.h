@@ -10,6 +10,7 @@
 // audit trail already holds the call itself.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -48,6 +49,7 @@ class InvocationLog {
   struct Options {
     std::size_t max_batch = 1024;
     std::size_t max_queue = 1 << 16;
+    std::chrono::milliseconds linger{20};  // how long a batch may gather before it is written
   };
   InvocationLog(store::Store& store, vault::DataKeys& keys);
   InvocationLog(store::Store& store, vault::DataKeys& keys, Options options);
@@ -76,6 +78,7 @@ class InvocationLog {
   std::uint64_t queued_ = 0;
   std::uint64_t finished_ = 0;
   bool stopping_ = false;
+  bool urgent_ = false;  // flush() is waiting: write without lingering
   std::once_flag joined_;
   std::thread writer_;
 };

@@ -81,11 +81,17 @@ bool AuditLog::record(Event e, std::function<void(bool ok)> durable) {
     // Stamped under the lock, so times never go backwards along the queue (and so along seq,
     // which purge_audit_before relies on: it removes a prefix by time).
     r.time = core::rfc3339_now();
+    const bool waited_on = static_cast<bool>(durable);
     queue_.push_back(Pending{std::move(r), std::move(durable)});
     ++queued_;
     metrics().depth.set(static_cast<double>(queue_.size()));
     // Only the first event after the writer went to sleep pays for a wake-up; the rest of a
-    // burst just queues behind it and goes out in the same batch.
+    // burst just queues behind it and goes out in the same batch. An event someone waits on
+    // also cuts a linger short.
+    if (waited_on && !urgent_) {
+      urgent_ = true;
+      wake = true;
+    }
     if (writer_idle_) {
       writer_idle_ = false;
       wake = true;
@@ -104,6 +110,8 @@ bool AuditLog::record_sync(Event e) {
 
 void AuditLog::flush() {
   std::unique_lock lk(mu_);
+  urgent_ = true;
+  work_.notify_one();
   const std::uint64_t target = queued_;
   progress_.wait(lk, [&] { return finished_ >= target; });
 }
@@ -133,6 +141,11 @@ void AuditLog::run() {
       }
       writer_idle_ = false;
       if (queue_.empty()) return;  // stopping, and everything queued was written
+      // Linger: events nobody waits on gather for a moment, so that a stream of reads costs
+      // one commit per few milliseconds instead of one per request.
+      if (!urgent_ && !stopping_ && queue_.size() < opts_.max_batch)
+        work_.wait_for(lk, opts_.linger, [&] { return urgent_ || stopping_ || queue_.size() >= opts_.max_batch; });
+      urgent_ = false;
       // Group commit: everything waiting, up to max_batch, goes out in one transaction.
       const std::size_t n = std::min(queue_.size(), opts_.max_batch);
       batch.reserve(n);

@@ -14,6 +14,7 @@
 // portcullis_audit_rejected_total (queue full or stopped), portcullis_audit_queue_depth.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -43,6 +44,11 @@ class AuditLog {
   struct Options {
     std::size_t max_batch = 4096;      // events per transaction at most
     std::size_t max_queue = 1 << 18;   // events waiting at most; beyond it record() refuses
+    // How long events nobody waits on (no `durable` callback: reads, refusals) may wait for
+    // company before they are written. A commit per handful of events costs more than the
+    // events themselves, and waking the writer per request costs a context switch on a busy
+    // core; an event someone waits on (or flush()) is written at once.
+    std::chrono::milliseconds linger{5};
   };
 
   explicit AuditLog(store::Store& store);
@@ -82,6 +88,7 @@ class AuditLog {
   std::deque<Pending> queue_;
   bool stopping_ = false;
   bool writer_idle_ = false;  // the writer is (about to be) asleep on work_: wake it
+  bool urgent_ = false;       // a queued event has a waiter (or flush() was called): no lingering
   std::uint64_t queued_ = 0;    // events ever accepted
   std::uint64_t finished_ = 0;  // events whose batch committed or failed for good
 

@@ -108,7 +108,7 @@ class Db {
   virtual Dialect dialect() const = 0;
   // Runs one or more statements that return nothing (DDL, SET, ...).
   virtual void exec(std::string_view sql) = 0;
-  // Compiles one statement with `?N` placeholders.
+  // Compiles one statement with `?N` placeholders (or only bare `?`s, numbered in order).
   virtual Statement prepare(std::string_view sql) = 0;
   // Rows changed by the last INSERT/UPDATE/DELETE on this connection.
   virtual int changes() const = 0;

@@ -83,6 +83,7 @@ PgSql pg_placeholders(std::string_view sql) {
   PgSql out;
   out.text.reserve(sql.size() + 8);
   std::size_t i = 0;
+  bool bare = false, numbered = false;
   auto copy_through = [&](std::size_t end) {  // copies sql[i, end) and moves i there
     end = std::min(end, sql.size());
     out.text.append(sql.substr(i, end - i));
@@ -105,13 +106,24 @@ PgSql pg_placeholders(std::string_view sql) {
       std::size_t j = i + 1;
       while (j < sql.size() && sql[j] >= '0' && sql[j] <= '9') ++j;
       int n = 0;
-      auto [end, ec] = std::from_chars(sql.data() + i + 1, sql.data() + j, n);
-      if (j == i + 1 || ec != std::errc() || n < 1 || n > 65535)
-        throw StoreError("postgres: placeholders must be ?1 ... ?65535 in \"" + head(sql) + "\"");
+      if (j == i + 1) {
+        // A bare `?` takes the next number, as in SQLite (used by long multi-row INSERTs, where
+        // SQLite's parsing of ?NNN grows quadratically). Mixing both forms is refused.
+        if (numbered) throw StoreError("postgres: ? and ?N placeholders mixed in \"" + head(sql) + "\"");
+        bare = true;
+        n = static_cast<int>(out.used.size()) + 1;
+        if (n > 65535) throw StoreError("postgres: more than 65535 placeholders in \"" + head(sql) + "\"");
+      } else {
+        if (bare) throw StoreError("postgres: ? and ?N placeholders mixed in \"" + head(sql) + "\"");
+        numbered = true;
+        auto [end, ec] = std::from_chars(sql.data() + i + 1, sql.data() + j, n);
+        if (ec != std::errc() || n < 1 || n > 65535)
+          throw StoreError("postgres: placeholders must be ?1 ... ?65535 in \"" + head(sql) + "\"");
+      }
       if (out.used.size() < static_cast<std::size_t>(n)) out.used.resize(static_cast<std::size_t>(n), false);
       out.used[static_cast<std::size_t>(n) - 1] = true;
       out.text.push_back('$');
-      out.text.append(sql.substr(i + 1, j - i - 1));
+      out.text.append(std::to_string(n));
       i = j;
     } else {
       out.text.push_back(c);

@@ -28,8 +28,15 @@ TEST(PgPlaceholders, NumberedOnesBecomeDollarsOutsideLiteralsAndComments) {
   EXPECT_TRUE(pg_placeholders("SELECT 1").used.empty());
 }
 
-TEST(PgPlaceholders, RejectsUnnumberedAndOutOfRange) {
-  EXPECT_THROW(pg_placeholders("SELECT ?"), StoreError);
+TEST(PgPlaceholders, BareOnesAreNumberedInOrder) {
+  auto p = pg_placeholders("INSERT INTO t VALUES (?, ?), (?, '?', ?)");
+  EXPECT_EQ(p.text, "INSERT INTO t VALUES ($1, $2), ($3, '?', $4)");
+  EXPECT_EQ(p.used.size(), 4u);
+}
+
+TEST(PgPlaceholders, RejectsMixedFormsAndOutOfRange) {
+  EXPECT_THROW(pg_placeholders("SELECT ?, ?1"), StoreError);
+  EXPECT_THROW(pg_placeholders("SELECT ?1, ?"), StoreError);
   EXPECT_THROW(pg_placeholders("SELECT ?0"), StoreError);
   EXPECT_THROW(pg_placeholders("SELECT ?65536"), StoreError);
   EXPECT_THROW(pg_placeholders("SELECT ?99999999999999999999"), StoreError);
