@@ -506,8 +506,12 @@ describe('portcullis ops', { timeout: 180000 }, () => {
     });
 
     it('invocations list: metadata of the demo tenant\'s call, filtered by tenant, agent and since', async () => {
-      const j = json(await O('--json', 'invocations', 'list', '--tenant', 'demo', '--agent', 'echo', '--since', '1h'), 'invocations');
-      assert.ok(j.invocations.length >= 1, JSON.stringify(j));
+      // Invocation records are written in batches a few milliseconds after the call.
+      let j;
+      await waitFor(async () => {
+        j = json(await O('--json', 'invocations', 'list', '--tenant', 'demo', '--agent', 'echo', '--since', '1h'), 'invocations');
+        return j.invocations.length >= 1;
+      }, 5000, { what: 'the demo tenant\'s invocation record' });
       assert.ok(!JSON.stringify(j).includes('ops-test'), 'invocation content in the metadata');
       const none = json(await O('--json', 'invocations', 'list', '--tenant', 'acme'), 'acme');
       assert.equal(none.invocations.length, 0);
