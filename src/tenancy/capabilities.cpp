@@ -35,7 +35,9 @@ CapabilityDecision evaluate(const store::CapabilityRecord* c, std::string_view t
   if (c->rollout_percentage < 0 || c->rollout_percentage > 100) return {false, "invalid"};
   if (!c->tier_allow_list.empty() && !contains(c->tier_allow_list, tier)) return {false, "tier"};
   if (!c->tenant_allow_list.empty() && !contains(c->tenant_allow_list, tenant_id)) return {false, "tenant"};
-  if (rollout_bucket(c->name, tenant_id) >= c->rollout_percentage) return {false, "rollout"};
+  // At 100% every bucket is in: skip the hash (this runs on every agent request).
+  if (c->rollout_percentage < 100 && rollout_bucket(c->name, tenant_id) >= c->rollout_percentage)
+    return {false, "rollout"};
   return {true, "allowed"};
 }
 
