@@ -114,16 +114,6 @@ void InvocationLog::write(std::deque<Invocation>& batch) {
   rows.reserve(batch.size());
   for (auto& inv : batch) {
     store::InvocationRecord r;
-    r.invocation_id = inv.invocation_id;
-    r.tenant_id = inv.tenant_id;
-    r.agent = inv.agent;
-    r.agent_version = inv.agent_version;
-    r.session_id = inv.session_id;
-    r.principal = inv.principal;
-    r.http_status = inv.http_status;
-    r.status = inv.http_status >= 200 && inv.http_status < 300 ? "completed" : "failed";
-    r.latency_ms = inv.latency_ms;
-    r.created_at = inv.created_at;
     try {
       // Bound to tenant, table, row and column: a sealed input copied to another row or tenant
       // does not open.
@@ -134,6 +124,16 @@ void InvocationLog::write(std::deque<Invocation>& batch) {
       log::error("invocation content could not be sealed; stored without it",
                  {{"invocation_id", inv.invocation_id}, {"error", e.what()}});
     }
+    r.invocation_id = std::move(inv.invocation_id);
+    r.tenant_id = std::move(inv.tenant_id);
+    r.agent = std::move(inv.agent);
+    r.agent_version = std::move(inv.agent_version);
+    r.session_id = std::move(inv.session_id);
+    r.principal = std::move(inv.principal);
+    r.http_status = inv.http_status;
+    r.status = inv.http_status >= 200 && inv.http_status < 300 ? "completed" : "failed";
+    r.latency_ms = inv.latency_ms;
+    r.created_at = std::move(inv.created_at);
     rows.push_back(std::move(r));
   }
   try {
