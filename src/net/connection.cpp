@@ -309,7 +309,9 @@ Task<bool> write_response(Stream& s, const Request& req, Response& res, bool kee
   head += ' ';
   head += http::obsolete_reason(static_cast<http::status>(res.status));
   head += "\r\n";
-  if (!res.body.empty() || res.status >= 400) {
+  // Every answer that may carry content says what it is (an empty NDJSON export is still
+  // NDJSON); 204 and 304 have no content.
+  if (res.status != 204 && res.status != 304 && !res.content_type.empty()) {
     head += "Content-Type: ";
     head += res.content_type;
     head += "\r\n";
