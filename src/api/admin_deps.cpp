@@ -5,6 +5,17 @@
 #include "store/tenant_store.h"
 
 namespace pc::api {
+namespace {
+
+// A plain refusal (not a violation): logged, and audited as a security event like the guard's.
+net::Response denied(const net::Request& req, const Caller& caller, std::string_view message) {
+  log::warn("access denied", {{"request_id", req.request_id}, {"route", req.route}, {"tenant", caller->tenant}});
+  auto r = net::error_response(403, "forbidden", message, req.request_id);
+  r.audit_action = "security.access_denied";
+  return r;
+}
+
+}  // namespace
 
 std::optional<net::Response> tenant_gate(const net::Request& req, const Caller& caller, std::string_view path_tenant,
                                          bool platform_admin_only, bool self_service) {
@@ -12,7 +23,7 @@ std::optional<net::Response> tenant_gate(const net::Request& req, const Caller& 
   if (caller->is_platform()) {
     if (caller->has_role(kPlatformAdmin) || (!platform_admin_only && caller->has_role(kPlatformOperator)))
       return std::nullopt;
-    return net::error_response(403, "forbidden", "this route requires the role Platform.Admin", req.request_id);
+    return denied(req, caller, "this route requires the role Platform.Admin");
   }
   // A tenant principal: only self-service routes, only its own tenant (from the token).
   if (caller->tenant != path_tenant) {
@@ -20,11 +31,9 @@ std::optional<net::Response> tenant_gate(const net::Request& req, const Caller& 
     return violation_response(req, "the path names another tenant than the caller's");
   }
   if (self_service && caller->has_role(kSelfServiceAdmin)) return std::nullopt;
-  log::warn("access denied", {{"request_id", req.request_id}, {"route", req.route}, {"tenant", caller->tenant}});
-  return net::error_response(403, "forbidden",
-                             self_service ? "this route requires SelfService.Admin of this tenant or a platform role"
-                                          : "this route is for platform principals",
-                             req.request_id);
+  return denied(req, caller,
+                self_service ? "this route requires SelfService.Admin of this tenant or a platform role"
+                             : "this route is for platform principals");
 }
 
 }  // namespace pc::api

@@ -45,9 +45,11 @@ void add_agent_routes(net::Router& router, AgentRoutesDeps d) {
     boost::json::array items;
     std::string last;
     bool more = false;
-    for (const auto& a : d.catalog->visible_to(caller.tier)) {  // sorted by name
+    // agents.invoke is the tenant's switch for all of them: checked once, not per agent.
+    const bool invoke_allowed = d.capabilities->allows("agents.invoke", caller->tenant, caller.tier);
+    for (const auto& a : invoke_allowed ? d.catalog->visible_to(caller.tier) : std::vector<agents::AgentEntry>{}) {
       if (!page->cursor.empty() && a.name <= page->cursor) continue;
-      if (!usable(d, caller, a)) continue;
+      if (!d.capabilities->allows("agents." + a.name, caller->tenant, caller.tier)) continue;
       if (items.size() == page->limit) {
         more = true;
         break;

@@ -43,6 +43,8 @@ void run_blocking(core::WorkPool& pool, std::shared_ptr<net::Request> req, net::
       log::error("store error", {{"request_id", id}, {"route", req->route}, {"error", e.what()}});
       if (e.kind() == store::StoreError::Kind::busy)
         reply(net::error_response(503, "overloaded", "the store is busy; try again later", id));
+      else if (e.kind() == store::StoreError::Kind::duplicate)  // lost a race with a concurrent change
+        reply(net::error_response(409, "conflict", "a concurrent change conflicted with this one; try again", id));
       else
         reply(net::error_response(500, "internal", "internal error", id));
     } catch (const std::exception& e) {

@@ -183,7 +183,10 @@ struct Gateway::Parts {
   }
 
   // The capability table is small (one row per switch): re-read whole, published when changed.
+  std::mutex capabilities_mu;  // a refresh that read the table earlier must not publish after a newer one
+
   void refresh_capabilities() {
+    std::lock_guard lock(capabilities_mu);
     auto rows = store.list_capabilities();
     auto current = capabilities.all();
     auto same = [](const store::CapabilityRecord& a, const store::CapabilityRecord& b) {
@@ -229,7 +232,9 @@ struct Gateway::Parts {
     }
     next_retention = std::chrono::steady_clock::now() + std::chrono::minutes(rc.interval_minutes);
     try {
-      run_retention(store, audit_log, rc, core::unix_now());
+      // A purged tenant's data keys leave this node's memory with its data.
+      for (const auto& tenant : run_retention(store, audit_log, rc, core::unix_now()).tenants_purged)
+        data_keys.forget(tenant);
     } catch (const std::exception& e) {
       log::error("retention run failed; retrying at the next interval", {{"error", e.what()}});
     }

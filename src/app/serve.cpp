@@ -222,6 +222,7 @@ int serve(const ServeOptions& opts) {
   } catch (const std::exception& e) {
     log::error("first start failed", {{"error", e.what()}});
     server.shutdown(std::chrono::milliseconds(0));
+    pool.stop();  // before the gateway its queued jobs use goes away
     log::flush();
     std::cerr << "portcullis: " << e.what() << "\n";
     return 1;

@@ -77,7 +77,7 @@ class PgDb final : public Db {
 
 // `sql` with every `?N` placeholder outside string literals, quoted identifiers and comments
 // written as `$N`. `used[n - 1]` tells whether `?n` appears; `used.size()` is the highest N.
-// Throws StoreError on a bare `?` (positional parameters must be numbered). Does not know
+// Bare `?`s are numbered in order (as SQLite does); mixing them with `?N` throws. Does not know
 // E'...' or dollar-quoted strings, which the store's shared SQL never uses.
 struct PgSql {
   std::string text;

@@ -36,6 +36,9 @@ struct TenantRecord {
   std::int64_t purge_after = 0;  // deleted tenants: unix time after which their data is purged
 };
 
+// TenantRecord::purge_after of a tenant whose data was purged (9999-12-31): never due again.
+inline constexpr std::int64_t kPurged = 253402300799;
+
 struct TenantPatch {
   std::optional<std::string> display_name;
   std::optional<std::string> tier;

@@ -289,6 +289,7 @@ std::optional<TenantRecord> SqlStore::mark_tenant_deleted(std::string_view tenan
 }
 
 std::vector<std::string> SqlStore::tenants_due_for_purge(std::int64_t now) {
+  static_assert(kPurged > 0, "a purged tenant must never be due again");
   auto c = conn();
   Statement q = c->prepare("SELECT tenant_id FROM tenants WHERE status = 'deleted' AND purge_after <= ?1 ORDER BY tenant_id");
   q.bind_int64(1, now);
@@ -300,9 +301,21 @@ std::vector<std::string> SqlStore::tenants_due_for_purge(std::int64_t now) {
 void SqlStore::purge_tenant(std::string_view tenant_id) {
   auto c = conn();
   Transaction tx(*c);
+  c->lock_for_write("tenants");
   // Every tenant-owned table; audit_log stays (the chain must not break).
-  for (std::string_view table : {"clients", "data_keys", "secrets", "invocations", "sessions", "tenants"})
+  for (std::string_view table : {"clients", "data_keys", "secrets", "invocations", "sessions"})
     c->prepare("DELETE FROM " + std::string(table) + " WHERE tenant_id = ?1").bind_text(1, tenant_id).run();
+  // The tenant row stays as a tombstone (deleted, nothing left to purge): its id is never handed
+  // to a new customer (who would inherit the old one's audit entries and still-valid tokens),
+  // and tenant revisions, MAX(revision) + 1, never go backwards for the gateways that follow
+  // them incrementally.
+  c->prepare("UPDATE tenants SET status = 'deleted', display_name = '', purge_after = ?2, updated_at = ?3, revision = ?4 "
+             "WHERE tenant_id = ?1")
+      .bind_text(1, tenant_id)
+      .bind_int64(2, kPurged)
+      .bind_text(3, core::rfc3339_now())
+      .bind_int64(4, next_tenant_revision(*c))
+      .run();
   tx.commit();
 }
 

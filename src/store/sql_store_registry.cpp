@@ -194,6 +194,9 @@ bool SqlStore::promote_agent_version(std::string_view agent, std::string_view ve
   auto c = conn();
   try {
     Transaction tx(*c);
+    // Two promotions at once (two admins, two gateways) must not both demote before either
+    // promotes: on PostgreSQL the one-promoted index would refuse the second with a duplicate.
+    c->lock_for_write("agent_versions");
     Statement current = c->prepare("SELECT status FROM agent_versions WHERE agent = ?1 AND version = ?2");
     current.bind_text(1, agent).bind_text(2, version);
     if (!current.step()) return false;

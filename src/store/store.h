@@ -70,7 +70,8 @@ class Store {
   // Deleted tenants whose purge_after is at or before `now`.
   virtual std::vector<std::string> tenants_due_for_purge(std::int64_t now) = 0;
   // In one transaction removes every row the tenant owns (clients, data keys, secrets,
-  // invocations, sessions) and the tenant row. Audit entries stay: the chain must not break.
+  // invocations, sessions). Audit entries stay: the chain must not break. The tenant row stays
+  // as a tombstone (status deleted, purge_after = kPurged), so the id is never reused.
   virtual void purge_tenant(std::string_view tenant_id) = 0;
 
   // ---- signing keys

@@ -74,8 +74,9 @@ TEST(TenantGate, PlatformOperatorPassesOnlyWhereReadsSuffice) {
     EXPECT_EQ(refused->status, 403);
     EXPECT_EQ(error_code(*refused), "forbidden");
     EXPECT_EQ(json::parse(refused->body).at("error").at("requestId").as_string(), "req-gate");
-    // A missing role is not an isolation breach: no security event, no violation counted.
-    EXPECT_EQ(refused->audit_action, "");
+    // A missing role is not an isolation breach: a plain refusal (audited as access denied, like
+    // the guard's), no violation counted.
+    EXPECT_EQ(refused->audit_action, "security.access_denied");
   }
   EXPECT_EQ(violations(), before);
 }
@@ -87,7 +88,7 @@ TEST(TenantGate, PlatformPrincipalWithoutAPlatformRoleIsRefused) {
       auto refused = tenant_gate(req, caller("platform", roles), "acme", admin_only, self_service);
       ASSERT_TRUE(refused) << admin_only << self_service;
       EXPECT_EQ(refused->status, 403);
-      EXPECT_EQ(refused->audit_action, "");
+      EXPECT_EQ(refused->audit_action, "security.access_denied");
     }
   }
 }
@@ -105,7 +106,7 @@ TEST(TenantGate, SelfServiceAdminOfTheSameTenantPassesSelfServiceRoutesOnly) {
     ASSERT_TRUE(refused);
     EXPECT_EQ(refused->status, 403);
     EXPECT_EQ(error_code(*refused), "forbidden");
-    EXPECT_EQ(refused->audit_action, "") << "its own tenant is no violation";
+    EXPECT_EQ(refused->audit_action, "security.access_denied") << "its own tenant is no violation";
   }
   EXPECT_EQ(violations(), before);
 }
@@ -121,7 +122,7 @@ TEST(TenantGate, TenantPrincipalWithoutSelfServiceAdminIsRefusedOnItsOwnTenant) 
       auto refused = tenant_gate(req, caller("acme", roles), "acme", admin_only, self_service);
       ASSERT_TRUE(refused) << admin_only << self_service << " roles " << roles.size();
       EXPECT_EQ(refused->status, 403);
-      EXPECT_EQ(refused->audit_action, "");
+      EXPECT_EQ(refused->audit_action, "security.access_denied");
     }
   }
   EXPECT_EQ(violations(), before);

@@ -302,7 +302,11 @@ TEST_P(DataRowsTest, PurgeTenantRemovesEveryRowOfThatTenantOnlyAndKeepsItsAudit)
 
   store().purge_tenant("acme");
 
-  EXPECT_FALSE(store().find_tenant("acme").has_value());
+  // The tenant row stays as a tombstone: deleted, nothing left to purge, its id never reused.
+  ASSERT_TRUE(store().find_tenant("acme").has_value());
+  EXPECT_EQ(store().find_tenant("acme")->status, "deleted");
+  EXPECT_EQ(store().find_tenant("acme")->purge_after, kPurged);
+  EXPECT_TRUE(store().tenants_due_for_purge(kPurged - 1).empty());
   EXPECT_FALSE(store().find_client("acme-client").has_value());
   EXPECT_TRUE(store().list_clients("acme").empty());
   EXPECT_TRUE(store().data_keys("acme", "invocation").empty());
