@@ -86,8 +86,10 @@ void add_agent_routes(net::Router& router, AgentRoutesDeps d) {
       inv.agent_version = a->version;
       inv.principal = caller->subject;
       inv.created_at = core::rfc3339_now();
-      inv.input = req->body;
-      to.on_complete = [log = d.invocations, inv = std::move(inv), start = std::chrono::steady_clock::now()](int status) mutable {
+      // The body is taken when the exchange is over (the proxy has sent it by then), not copied
+      // on the way in.
+      to.on_complete = [log = d.invocations, inv = std::move(inv), req, start = std::chrono::steady_clock::now()](int status) mutable {
+        inv.input = std::move(req->body);
         inv.http_status = status;
         inv.latency_ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();

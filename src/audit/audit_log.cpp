@@ -71,6 +71,9 @@ bool AuditLog::record(Event e, std::function<void(bool ok)> durable) {
   r.request_id = std::move(e.request_id);
   r.details = e.details.empty() ? std::string("{}") : std::move(e.details);
 
+  // Formatted before the lock (every request records an event, so the lock stays short); the
+  // lock only keeps times from going backwards along the queue.
+  std::string time = core::rfc3339_now();
   bool wake = false;
   {
     std::lock_guard lk(mu_);
@@ -78,9 +81,11 @@ bool AuditLog::record(Event e, std::function<void(bool ok)> durable) {
       metrics().rejected.inc();
       return false;
     }
-    // Stamped under the lock, so times never go backwards along the queue (and so along seq,
+    // Clamped under the lock, so times never go backwards along the queue (and so along seq,
     // which purge_audit_before relies on: it removes a prefix by time).
-    r.time = core::rfc3339_now();
+    if (time < last_time_) time = last_time_;
+    else last_time_ = time;
+    r.time = std::move(time);
     const bool waited_on = static_cast<bool>(durable);
     queue_.push_back(Pending{std::move(r), std::move(durable)});
     ++queued_;

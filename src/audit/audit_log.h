@@ -88,7 +88,8 @@ class AuditLog {
   std::deque<Pending> queue_;
   bool stopping_ = false;
   bool writer_idle_ = false;  // the writer is (about to be) asleep on work_: wake it
-  bool urgent_ = false;       // a queued event has a waiter (or flush() was called): no lingering
+  bool urgent_ = false;
+  std::string last_time_;     // the newest time stamped so far (RFC 3339 compares as text)       // a queued event has a waiter (or flush() was called): no lingering
   std::uint64_t queued_ = 0;    // events ever accepted
   std::uint64_t finished_ = 0;  // events whose batch committed or failed for good
 
