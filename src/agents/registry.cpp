@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/clock.h"
+#include "tenancy/capabilities.h"
 #include "tenancy/tiers.h"
 
 namespace pc::agents {
@@ -79,16 +80,7 @@ store::AgentRecord Registry::create(const store::AgentRecord& in) {
   }
   // Deny by default applies to capabilities, so a new agent gets its own switch, on for
   // everyone; an existing switch (set up before the agent) is left as the operator set it.
-  const std::string cap = "agents." + a.name;
-  auto caps = store_.list_capabilities();
-  if (std::none_of(caps.begin(), caps.end(), [&](const auto& c) { return c.name == cap; })) {
-    store::CapabilityRecord c;
-    c.name = cap;
-    c.enabled = true;
-    c.description = "invoke the agent " + a.name;
-    c.updated_at = a.created_at;
-    store_.upsert_capability(c);
-  }
+  tenancy::ensure_capability(store_, "agents." + a.name, "invoke the agent " + a.name);
   return a;
 }
 

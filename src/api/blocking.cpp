@@ -10,6 +10,19 @@
 
 namespace pc::api {
 
+namespace {
+
+// A service's refusal (TenancyError, RegistryError: kinds invalid, not_found, conflict) → 400, 404, 409.
+template <class Error>
+net::Response refusal(const Error& e, std::string_view request_id) {
+  using K = typename Error::Kind;
+  if (e.kind() == K::not_found) return net::error_response(404, "not_found", e.what(), request_id);
+  if (e.kind() == K::conflict) return net::error_response(409, "conflict", e.what(), request_id);
+  return net::error_response(400, "invalid_request", e.what(), request_id);
+}
+
+}  // namespace
+
 net::Response violation_response(const net::Request& req, std::string_view message) {
   log::warn("tenant access violation", {{"request_id", req.request_id}, {"route", req.route}, {"detail", message}});
   auto r = net::error_response(403, "forbidden", "tenant access violation: " + std::string(message), req.request_id);
@@ -28,17 +41,11 @@ void run_blocking(core::WorkPool& pool, std::shared_ptr<net::Request> req, net::
     } catch (const store::TenantAccessViolation& e) {
       reply(violation_response(*req, e.what()));
     } catch (const agents::RegistryError& e) {
-      using K = agents::RegistryError::Kind;
-      const int status = e.kind() == K::not_found ? 404 : e.kind() == K::conflict ? 409 : 400;
-      const char* code = e.kind() == K::not_found ? "not_found" : e.kind() == K::conflict ? "conflict" : "invalid_request";
-      reply(net::error_response(status, code, e.what(), id));
+      reply(refusal(e, id));
     } catch (const std::invalid_argument& e) {
       reply(net::error_response(400, "invalid_request", e.what(), id));
     } catch (const tenancy::TenancyError& e) {
-      using K = tenancy::TenancyError::Kind;
-      const int status = e.kind() == K::not_found ? 404 : e.kind() == K::conflict ? 409 : 400;
-      const char* code = e.kind() == K::not_found ? "not_found" : e.kind() == K::conflict ? "conflict" : "invalid_request";
-      reply(net::error_response(status, code, e.what(), id));
+      reply(refusal(e, id));
     } catch (const store::StoreError& e) {
       log::error("store error", {{"request_id", id}, {"route", req->route}, {"error", e.what()}});
       if (e.kind() == store::StoreError::Kind::busy)

@@ -1,6 +1,7 @@
 #include "app/bootstrap.h"
 
 #include "core/clock.h"
+#include "tenancy/capabilities.h"
 
 #include <openssl/crypto.h>
 
@@ -41,17 +42,6 @@ store::ClientRecord admin_client(const std::string& secret) {
 
 }  // namespace
 
-void ensure_capability(store::Store& store, const std::string& name, const std::string& description) {
-  for (const auto& c : store.list_capabilities())
-    if (c.name == name) return;
-  store::CapabilityRecord c;
-  c.name = name;
-  c.enabled = true;
-  c.description = description;
-  c.updated_at = core::rfc3339_now();
-  store.upsert_capability(c);
-}
-
 crypto::MasterKey ensure_master_key(const core::Config& cfg) {
   const std::string path = cfg.master_key_path();
   if (!cfg.keys.master_key_file.empty()) return crypto::load_master_key(path);
@@ -67,7 +57,7 @@ BootstrapResult first_start(const core::Config& cfg, store::Store& store, const 
 
   // Capabilities deny by default; the platform-wide switch for invoking agents starts on, so a
   // fresh gateway's promoted agents are reachable (each agent has its own agents.<name> too).
-  ensure_capability(store, "agents.invoke", "invoke agents at all (the platform-wide switch)");
+  tenancy::ensure_capability(store, "agents.invoke", "invoke agents at all (the platform-wide switch)");
 
   Wiped secret{crypto::random_token(32)};
   store::ClientRecord client = admin_client(secret.value);

@@ -37,8 +37,4 @@ struct BootstrapResult {
 // Blocking (store, disk): call it at start-up or from a WorkPool, never from an I/O thread.
 BootstrapResult first_start(const core::Config& cfg, store::Store& store, const std::string& public_base_url);
 
-// Creates the capability `name`, enabled for everyone, unless it exists (whatever its state:
-// an operator's choice is never overwritten). Blocking.
-void ensure_capability(store::Store& store, const std::string& name, const std::string& description);
-
 }  // namespace pc::app

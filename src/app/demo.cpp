@@ -8,13 +8,14 @@
 #include "core/clock.h"
 #include "crypto/master_key.h"
 #include "crypto/random.h"
+#include "tenancy/capabilities.h"
 
 namespace pc::app {
 
 namespace {
 
 void register_echo(agents::Registry& registry, store::Store& store, const std::string& endpoint) {
-  ensure_capability(store, "agents.invoke", "invoke agents at all (the platform-wide switch)");
+  tenancy::ensure_capability(store, "agents.invoke", "invoke agents at all (the platform-wide switch)");
   if (!registry.get("echo")) {
     store::AgentRecord a;
     a.name = "echo";

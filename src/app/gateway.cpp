@@ -68,11 +68,6 @@ std::shared_ptr<auth::PublishedKeys> keys_from_file(const core::IssuerConfig& c)
 
 }  // namespace
 
-struct Gateway::Parts;
-namespace {
-core::Config admin_config(Gateway::Parts& p);
-}
-
 struct Gateway::Parts {
   Parts(const core::Config& c, store::Store& s, const crypto::MasterKeyring& mk, core::WorkPool& wp)
       : cfg(c),
@@ -119,6 +114,10 @@ struct Gateway::Parts {
   std::string issuer() const {
     std::lock_guard lock(mu);
     return issuer_locked();
+  }
+  core::Config config() const {
+    std::lock_guard lock(mu);
+    return cfg;
   }
   // tokens.issuer when configured, else the bound address ("" until the server has bound).
   std::string issuer_locked() const { return cfg.tokens.issuer.empty() ? base_url : cfg.tokens.issuer; }
@@ -251,13 +250,6 @@ struct Gateway::Parts {
   }
 };
 
-namespace {
-core::Config admin_config(Gateway::Parts& p) {
-  std::lock_guard lock(p.mu);
-  return p.cfg;
-}
-}  // namespace
-
 Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::MasterKeyring& master_key,
                  core::WorkPool& pool)
     : p_(std::make_unique<Parts>(cfg, store, master_key, pool)) {
@@ -290,13 +282,10 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   admin.capabilities = &p.capabilities;
   admin.registry = p.registry.get();
   admin.vault = &p.vault;
-  admin.config = [&p] {
-    std::lock_guard lock(p.mu);
-    return p.cfg;
-  };
+  admin.config = [&p] { return p.config(); };
   admin.capabilities_changed = [&p] { p.refresh_capabilities(); };
   admin.rotate_signing_key = [&p] {
-    core::Config cfg = admin_config(p);
+    core::Config cfg = p.config();
     const std::int64_t lifetime = cfg.tokens.access_token_ttl_seconds + cfg.tokens.leeway_seconds;
     std::string kid = auth::SigningKeys::rotate(p.store, p.keyring.current(), lifetime, core::unix_now());
     p.refresh_once();  // this node signs with the new key at once; others within their refresh interval

@@ -6,17 +6,12 @@
 #include <memory>
 #include <stdexcept>
 
+#include "crypto/associated_data.h"  // append_length_prefixed: the same unambiguous field encoding
+
 namespace pc::audit {
 namespace {
 
 constexpr std::string_view kTag = "portcullis-audit-v1\n";
-
-void append_field(std::string& out, std::string_view field) {
-  out += std::to_string(field.size());
-  out += ':';
-  out += field;
-  out += ',';
-}
 
 // SHA-256 fetched once: in OpenSSL 3 EVP_sha256() makes every EVP_DigestInit look the
 // implementation up again, which costs about as much as hashing a short entry.
@@ -40,16 +35,16 @@ std::string link_encoding(const store::AuditRecord& r, std::string_view prev_has
   out.reserve(kTag.size() + 10 * 6 + prev_hash.size() + r.time.size() + r.tenant_id.size() + r.actor.size() +
               r.action.size() + r.resource.size() + r.outcome.size() + r.request_id.size() + r.details.size() + 20);
   out += kTag;
-  append_field(out, prev_hash);
-  append_field(out, std::to_string(r.seq));
-  append_field(out, r.time);
-  append_field(out, r.tenant_id);
-  append_field(out, r.actor);
-  append_field(out, r.action);
-  append_field(out, r.resource);
-  append_field(out, r.outcome);
-  append_field(out, r.request_id);
-  append_field(out, r.details);
+  crypto::append_length_prefixed(out, prev_hash);
+  crypto::append_length_prefixed(out, std::to_string(r.seq));
+  crypto::append_length_prefixed(out, r.time);
+  crypto::append_length_prefixed(out, r.tenant_id);
+  crypto::append_length_prefixed(out, r.actor);
+  crypto::append_length_prefixed(out, r.action);
+  crypto::append_length_prefixed(out, r.resource);
+  crypto::append_length_prefixed(out, r.outcome);
+  crypto::append_length_prefixed(out, r.request_id);
+  crypto::append_length_prefixed(out, r.details);
   return out;
 }
 

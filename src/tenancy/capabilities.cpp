@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/clock.h"
+#include "store/store.h"
 #include "tenancy/tiers.h"
 
 namespace pc::tenancy {
@@ -50,6 +52,17 @@ bool is_valid_capability_name(std::string_view name) {
     prev = ch;
   }
   return true;
+}
+
+void ensure_capability(store::Store& store, const std::string& name, const std::string& description) {
+  for (const auto& c : store.list_capabilities())
+    if (c.name == name) return;
+  store::CapabilityRecord c;
+  c.name = name;
+  c.enabled = true;
+  c.description = description;
+  c.updated_at = core::rfc3339_now();
+  store.upsert_capability(c);
 }
 
 Capabilities::Capabilities() : table_(std::make_shared<const std::vector<store::CapabilityRecord>>()) {}

@@ -13,6 +13,10 @@
 #include "core/published.h"
 #include "store/records.h"
 
+namespace pc::store {
+class Store;
+}
+
 namespace pc::tenancy {
 
 struct CapabilityDecision {
@@ -30,6 +34,10 @@ CapabilityDecision evaluate(const store::CapabilityRecord* record, std::string_v
 
 // Capability names: lower-case dotted words, e.g. "agents.echo", "tools.search-web".
 bool is_valid_capability_name(std::string_view name);
+
+// Creates the capability `name`, enabled for everyone, unless it exists (whatever its state: an
+// operator's choice is never overwritten). Blocking (store).
+void ensure_capability(store::Store& store, const std::string& name, const std::string& description);
 
 class Capabilities {
  public:
