@@ -1,0 +1,153 @@
+// The upstream lease and the per-worker pool it draws from (see net/detail/upstream_lease.h).
+#include "net/detail/upstream_lease.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/write.hpp>
+#include <cerrno>
+#include <vector>
+
+#include "net/http.h"
+
+namespace pc::net::detail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+bool is_connection_lost(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe;
+}
+
+constexpr UpstreamFailure kBadResponse{502, "upstream_bad_response", "protocol", "the upstream answer was not valid HTTP"};
+
+}  // namespace
+
+bool quiet(Socket& socket) {
+  if (!socket.is_open()) return false;
+  char byte;
+  ssize_t n;
+  do n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+std::unique_ptr<UpstreamConn> UpstreamPool::take(const std::string& key, milliseconds max_idle) {
+  auto it = idle_.find(key);
+  if (it == idle_.end()) return nullptr;
+  auto& list = it->second;
+  auto now = Clock::now();
+  while (!list.empty()) {
+    auto c = std::move(list.back());
+    list.pop_back();
+    // Bytes that arrived while idle belong to no caller; a close means the upstream gave it up.
+    if (now - c->idle_since < max_idle && quiet(c->stream.socket())) return c;
+  }
+  return nullptr;
+}
+
+void UpstreamPool::give(const std::string& key, std::unique_ptr<UpstreamConn> conn, std::size_t max_per_host) {
+  auto& list = idle_[key];
+  if (list.size() >= max_per_host) return;
+  conn->idle_since = Clock::now();
+  list.push_back(std::move(conn));
+}
+
+bool UpstreamLease::take(milliseconds max_idle) {
+  conn_ = pool_.take(key_, max_idle);
+  if (!conn_) return false;
+  state_ = State::reused;
+  reused_ = true;
+  bytes_sent_ = 0;
+  return true;
+}
+
+Task<std::optional<UpstreamFailure>> UpstreamLease::connect(const ForwardTo& to, milliseconds timeout) {
+  auto ex = co_await asio::this_coro::executor;
+  conn_ = std::make_unique<UpstreamConn>(ex);
+  state_ = State::dirty;  // until connected
+  reused_ = false;
+  bytes_sent_ = 0;
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(to.host, ec);
+  std::vector<tcp::endpoint> endpoints;
+  if (!ec) {
+    endpoints.emplace_back(addr, to.port);
+  } else {
+    using namespace asio::experimental::awaitable_operators;
+    asio::ip::basic_resolver<tcp, Executor> resolver(ex);
+    Timer timer(ex, timeout);
+    auto r = co_await (resolver.async_resolve(to.host, std::to_string(to.port), use_task) ||
+                       timer.async_wait(use_task));
+    if (r.index() == 1)
+      co_return UpstreamFailure{504, "upstream_timeout", "timeout", "resolving the upstream timed out"};
+    auto& [rec, results] = std::get<0>(r);
+    if (rec)
+      co_return UpstreamFailure{502, "upstream_unavailable", "resolve", "the upstream host could not be resolved"};
+    for (const auto& e : results) endpoints.push_back(e.endpoint());
+  }
+  conn_->stream.expires_after(timeout);
+  auto [cec, ep] = co_await conn_->stream.async_connect(endpoints, use_task);
+  conn_->stream.expires_never();
+  if (cec == beast::error::timeout)
+    co_return UpstreamFailure{504, "upstream_timeout", "timeout", "connecting to the upstream timed out"};
+  if (cec) co_return UpstreamFailure{502, "upstream_unavailable", "connect", "the upstream is not reachable"};
+  conn_->stream.socket().set_option(tcp::no_delay(true), ec);
+  state_ = State::fresh;
+  co_return std::nullopt;
+}
+
+Task<std::optional<UpstreamFailure>> UpstreamLease::send(std::string_view request, milliseconds timeout) {
+  conn_->stream.expires_after(timeout);
+  auto [ec, n] = co_await asio::async_write(conn_->stream, asio::buffer(request.data(), request.size()), use_task);
+  bytes_sent_ = n;
+  if (ec) {
+    state_ = State::dirty;
+    co_return UpstreamFailure{502, "upstream_unavailable", "write", "sending to the upstream failed",
+                              is_connection_lost(ec)};
+  }
+  state_ = State::sent;
+  co_return std::nullopt;
+}
+
+Task<std::optional<UpstreamFailure>> UpstreamLease::read_final_head(std::optional<ResponseParser>& parser,
+                                                                    bool head_request, milliseconds timeout) {
+  conn_->stream.expires_after(timeout);
+  state_ = State::dirty;  // until the final head is in
+  for (int interim = 0; interim <= kMaxInterimHeads; ++interim) {
+    parser.emplace();  // one parser per head: each 1xx is a complete message of its own
+    parser->body_limit(boost::none);
+    if (head_request) parser->skip(true);
+    auto [ec, n] = co_await http::async_read_header(conn_->stream, conn_->buffer, *parser, use_task);
+    if (ec == beast::error::timeout)
+      co_return UpstreamFailure{504, "upstream_timeout", "timeout", "the upstream did not answer in time"};
+    if (ec) {
+      UpstreamFailure f = kBadResponse;
+      f.connection_lost = interim == 0 && !parser->got_some() && is_connection_lost(ec);
+      co_return f;
+    }
+    const int status = parser->get().result_int();
+    // Anything outside 100..599 is not HTTP; 101 would hand the connection to a protocol we
+    // never asked for. Neither is relayed.
+    if (status < 100 || status > 599 || status == 101) co_return kBadResponse;
+    if (status >= 200) {
+      state_ = State::head;
+      co_return std::nullopt;
+    }
+    // An interim answer (100 Continue, 103 Early Hints) is not the caller's answer: dropped.
+  }
+  co_return kBadResponse;  // an endless run of interim answers
+}
+
+void UpstreamLease::release(std::size_t max_idle_per_host) {
+  if (state_ == State::clean && conn_ && conn_->buffer.size() == 0 && quiet(conn_->stream.socket())) {
+    conn_->stream.expires_never();
+    pool_.give(key_, std::move(conn_), max_idle_per_host);
+  }
+  conn_.reset();  // closes a connection that was not pooled
+  state_ = State::none;
+}
+
+}  // namespace pc::net::detail
