@@ -518,3 +518,125 @@ describe('response relay from a raw upstream', { timeout: 30000 }, () => {
     assert.equal(connections, 1, `the upstream connection was not reused (${connections} connections)`);
   });
 });
+
+// An upstream that answers each request it reads with exactly the scripted bytes, as an agent
+// that misbehaves would: interim heads, bodies where none may be, odd statuses, a close instead of
+// an answer. One worker thread, so every call shares one upstream pool. Calls alternate between
+// the two demo tenants: whatever one tenant's call leaves on a pooled connection, the other
+// tenant's next call would read.
+describe('scripted upstream: every caller gets its own answer', { timeout: 60000 }, () => {
+  let dir;
+  let gw;
+  let upstream;
+  let script = [];
+  let seen = [];
+  let connections = 0;
+  const tenants = {};
+  const ok = (body) => `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+
+  before(async () => {
+    const net = await import('node:net');
+    upstream = net.createServer((sock) => {
+      connections++;
+      let buf = '';
+      sock.on('data', (d) => {
+        buf += d.toString('latin1');
+        for (;;) {
+          const end = buf.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const m = buf.slice(0, end).match(/content-length:\s*(\d+)/i);
+          const len = m ? Number(m[1]) : 0;
+          if (buf.length < end + 4 + len) return;
+          seen.push(buf.slice(0, end + 4 + len));
+          buf = buf.slice(end + 4 + len);
+          const reply = script.shift() ?? { closeInstead: true };
+          if (reply.closeInstead) { sock.destroy(); return; }
+          sock.write(reply.bytes);
+        }
+      });
+      sock.on('error', () => {});
+    });
+    await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
+    dir = makeTempDir('portcullis-scripted-');
+    gw = await startGateway({
+      dir,
+      config: gatewayConfig(dir, { extraServer: { threads: 1 } }),
+      args: ['--demo', '--demo-agent', `http://127.0.0.1:${upstream.address().port}`],
+    });
+    tenants.demo = bearer(await demoToken(gw, 'demo'));
+    tenants.acme = bearer(await demoToken(gw, 'acme'));
+  });
+
+  after(async () => {
+    if (gw) await gw.stop();
+    if (upstream) await new Promise((r) => upstream.close(r));
+    removeDir(dir);
+  });
+
+  const invoke = (tenant, input, headers = {}) =>
+    postJson(gw.port, INVOKE, { input }, { headers: { ...tenants[tenant], ...headers } });
+
+  it('an agent answering 103 Early Hints first: the interim head is skipped, the other tenant gets its own answer', async () => {
+    script = [
+      { bytes: 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n' + ok('{"output":"for demo"}') },
+      { bytes: ok('{"output":"for acme"}') },
+    ];
+    const a = await invoke('demo', 'a');
+    assert.equal(a.status, 200, a.body);
+    assert.equal(a.json.output, 'for demo');
+    const b = await invoke('acme', 'b');
+    assert.equal(b.status, 200, b.body);
+    assert.equal(b.json.output, 'for acme', 'acme received the answer meant for demo');
+  });
+
+  it('204 with body bytes, and 100 Continue before the answer: nothing shifts to the next caller', async () => {
+    script = [
+      { bytes: 'HTTP/1.1 204 No Content\r\n\r\n' + ok('{"output":"leaked"}') },
+      { bytes: 'HTTP/1.1 100 Continue\r\n\r\n' + ok('{"output":"for acme"}') },
+      { bytes: ok('{"output":"for demo"}') },
+    ];
+    const a = await invoke('demo', 'a');
+    assert.equal(a.status, 204);
+    const b = await invoke('acme', 'b');
+    assert.equal(b.json?.output, 'for acme', b.body);
+    const c = await invoke('demo', 'c');
+    assert.equal(c.json?.output, 'for demo', c.body);
+  });
+
+  it('statuses outside 100..599 and 101 are 502 upstream_bad_response, never relayed', async () => {
+    for (const status of ['000', '999', '101']) {
+      script = [{ bytes: `HTTP/1.1 ${status} Odd\r\nContent-Length: 2\r\n\r\nhi` }];
+      const r = await invoke('demo', status, { 'x-request-id': `odd-${status}` });
+      assert.equal(r.status, 502, `${status}: ${r.body}`);
+      assert.equal(errorOf(r).code, 'upstream_bad_response');
+      assert.equal(errorOf(r).requestId, `odd-${status}`);
+    }
+    script = [{ bytes: ok('{"output":"fine"}') }];
+    assert.equal((await invoke('acme', 'after')).json?.output, 'fine');
+  });
+
+  it('a POST invoke lost on a reused connection reaches the agent once (502, not a second run)', async () => {
+    script = [{ bytes: ok('{"output":"first"}') }];
+    assert.equal((await invoke('demo', 'warm')).json?.output, 'first');
+    seen = [];
+    script = [{ closeInstead: true }, { bytes: ok('{"output":"ran twice"}') }];
+    const r = await invoke('demo', 'charge-once', { 'x-request-id': 'post-once' });
+    assert.equal(r.status, 502, r.body);
+    assert.equal(errorOf(r).code, 'upstream_bad_response');
+    assert.equal(seen.filter((s) => s.includes('charge-once')).length, 1, 'the invoke reached the agent twice');
+    script = [];
+  });
+
+  it('client-address claims (X-Real-IP, True-Client-IP, CF-Connecting-IP, X-Client-IP) never reach the agent', async () => {
+    seen = [];
+    script = [{ bytes: ok('{"output":"ip"}') }];
+    const r = await invoke('demo', 'ip', {
+      'x-real-ip': '10.6.6.1', 'true-client-ip': '10.6.6.2', 'cf-connecting-ip': '10.6.6.3', 'x-client-ip': '10.6.6.4',
+      'x-forwarded-for': '10.6.6.5',
+    });
+    assert.equal(r.status, 200, r.body);
+    assert.equal(seen.length, 1);
+    assert.ok(!seen[0].includes('10.6.6.'), `a client-supplied address reached the agent:\n${seen[0]}`);
+    assert.match(seen[0], /\r\nX-Forwarded-For: 127\.0\.0\.1\r\n/);
+  });
+});
