@@ -246,8 +246,8 @@ Task<ProxyResult> exchange(Worker& w, Stream& client, const Request& req, const 
     result = co_await relay_buffered(client, req, *parser, lease, client_keep_alive, st, t.name, start);
   else
     result = co_await relay_streamed(client, req, *parser, lease, client_keep_alive, st, watch, t.name, start);
-  if (watch.gone && result.status == kClientGone.status) co_return result;
-  // The only way back into the pool: a clean lease with nothing buffered or readable.
+  // The only way back into the pool: a clean lease with nothing buffered or readable. An
+  // exchange cut short (client gone, upstream error) never left its lease clean.
   watch.upstream = nullptr;
   lease.release(st.upstream.pool_max_idle_per_host);
   co_return result;
