@@ -100,6 +100,8 @@ Task<std::optional<UpstreamFailure>> obtain_head(UpstreamLease& lease, std::opti
   for (int attempt = 0;; ++attempt) {
     watch.upstream = nullptr;
     if (attempt > 0 || !lease.take(milliseconds(up.pool_idle_timeout_ms))) {
+      lease.renew(co_await asio::this_coro::executor);
+      watch.upstream = &lease.stream();  // a client hang-up cancels the connect too
       auto failure = co_await lease.connect(to, milliseconds(up.connect_timeout_ms));
       if (failure || watch.gone) co_return failure;
     }

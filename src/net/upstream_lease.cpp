@@ -64,12 +64,15 @@ bool UpstreamLease::take(milliseconds max_idle) {
   return true;
 }
 
-Task<std::optional<UpstreamFailure>> UpstreamLease::connect(const ForwardTo& to, milliseconds timeout) {
-  auto ex = co_await asio::this_coro::executor;
+void UpstreamLease::renew(Executor ex) {
   conn_ = std::make_unique<UpstreamConn>(ex);
   state_ = State::dirty;  // until connected
   reused_ = false;
   bytes_sent_ = 0;
+}
+
+Task<std::optional<UpstreamFailure>> UpstreamLease::connect(const ForwardTo& to, milliseconds timeout) {
+  auto ex = conn_->stream.get_executor();
   beast::error_code ec;
   auto addr = asio::ip::make_address(to.host, ec);
   std::vector<tcp::endpoint> endpoints;

@@ -54,7 +54,10 @@ class UpstreamLease {
 
   // An idle pooled connection (state reused); false when there is none.
   bool take(std::chrono::milliseconds max_idle);
-  // A new connection (state fresh), replacing any connection held.
+  // A new, unconnected stream replacing any connection held: stream() is valid from here on, so
+  // the caller can cancel the connect.
+  void renew(Executor ex);
+  // Connects the renewed stream (state fresh).
   Task<std::optional<UpstreamFailure>> connect(const ForwardTo& to, std::chrono::milliseconds timeout);
   // Writes the whole request (state sent).
   Task<std::optional<UpstreamFailure>> send(std::string_view request, std::chrono::milliseconds timeout);
