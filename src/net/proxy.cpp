@@ -97,10 +97,11 @@ Task<std::optional<UpstreamFailure>> obtain_head(UpstreamLease& lease, std::opti
                                                  const Request& req, const ForwardTo& to, const Target& t,
                                                  const core::UpstreamConfig& up, ClientWatch& watch) {
   const auto ureq = upstream_request(req, to);
+  const auto ex = co_await asio::this_coro::executor;
   for (int attempt = 0;; ++attempt) {
     watch.upstream = nullptr;
     if (attempt > 0 || !lease.take(milliseconds(up.pool_idle_timeout_ms))) {
-      lease.renew(co_await asio::this_coro::executor);
+      lease.renew(ex);
       watch.upstream = &lease.stream();  // a client hang-up cancels the connect too
       auto failure = co_await lease.connect(to, milliseconds(up.connect_timeout_ms));
       if (failure || watch.gone) co_return failure;
