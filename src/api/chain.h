@@ -6,7 +6,7 @@
 //
 //   router.add("POST", "/v1/agents/{name}/invoke",
 //              chain.route(Policy::tenant_only({kAgentInvoke, kMachineInvoke}), handler));
-//   chain.route(Policy::platform_only({kPlatformAdmin}).capability("keys.rotate"), handler);
+//   chain.route(Policy::tenant_only().capability("tools.search"), handler);
 //
 // Each route's stage list is built once, at registration, from the shared stages and the few
 // the policy needs; serving a request walks a fixed vector of stage pointers. Whatever a stage

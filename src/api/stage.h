@@ -38,7 +38,7 @@ struct Context {
   // A stage that answers fills these: the answer, and a short fixed reason for the metrics,
   // the log and the audit event of the refusal.
   std::optional<net::Response> answer;
-  std::string_view reason;
+  std::string reason;
   // Where the chain stands, for a parked request to resume.
   const RouteChain* chain = nullptr;
   std::size_t at = 0;
