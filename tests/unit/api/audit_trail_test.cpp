@@ -505,6 +505,29 @@ TEST_F(AuditTrailTest, AuthenticatedRefusalsAndViolationsStayIndividual) {
   EXPECT_EQ(violations, 20);
 }
 
+TEST_F(AuditTrailTest, AWindowsSummaryIsWrittenByTheNextTickAfterItEnds) {
+  audit::AuditLog log(*store);
+  AuditTrail trail(&log);
+  RefusalRecorder refusals(&trail, RefusalOptions{.window = 50ms, .audited_per_source = 2});
+  for (int i = 0; i < 30; ++i) {
+    auto req = request("GET", "/v1/agents", "/v1/agents");
+    req->request_id = "r-" + std::to_string(i);
+    refusals.refused(*req, nullptr, garbage_token_answer(), "expired");
+  }
+  refusals.tick();  // the window is still open: nothing more
+  log.flush();
+  EXPECT_EQ(all_records(*store).size(), 2u);
+  std::this_thread::sleep_for(80ms);
+  refusals.tick();
+  log.flush();
+  auto rows = all_records(*store);
+  ASSERT_EQ(rows.size(), 3u);
+  auto d = json::parse(rows[2].details).as_object();
+  EXPECT_EQ(d.at("count").to_number<int>(), 28);
+  EXPECT_EQ(d.at("route").as_string(), "GET /v1/agents");
+  EXPECT_EQ(rows[2].request_id, "r-2") << "the first refusal the summary stands for";
+}
+
 TEST(ClientNetwork, RefusalsAreAttributedToANetwork) {
   EXPECT_EQ(client_network("198.51.100.77"), "198.51.100.0/24");
   EXPECT_EQ(client_network("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
