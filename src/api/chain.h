@@ -77,7 +77,8 @@ class Policy {
 using AuthedHandler = std::function<void(std::shared_ptr<net::Request>, Caller, net::Responder)>;
 
 // One route's chain: its stages in order, then its handler.
-class RouteChain {
+// Shared: a parked request keeps its route's chain alive until it resumes.
+class RouteChain : public std::enable_shared_from_this<RouteChain> {
  public:
   RouteChain(std::vector<const Stage*> stages, std::vector<std::unique_ptr<const Stage>> owned, AuthedHandler handler,
              RefusalRecorder* refusals);

@@ -1,6 +1,7 @@
 #include "api/guard.h"
 
 #include "api/admin_deps.h"
+#include "api/chain.h"
 #include "core/clock.h"
 #include "core/metrics.h"
 #include "tenancy/capabilities.h"
@@ -49,7 +50,7 @@ class Authenticate final : public Stage {
     // shared with other requests waiting for the same issuer, rate-limited), then decide on
     // that thread without refetching again.
     auto keys = ctx.auth.refetch;
-    refresher_.refetch(keys, [this, ctx = std::move(ctx)]() mutable {
+    refresher_.refetch(keys, [this, keep = ctx.chain->shared_from_this(), ctx = std::move(ctx)]() mutable {
       ctx.auth = authenticate(*ctx.req, /*allow_refetch=*/false);
       const Verdict v = decide(ctx);
       ctx.chain->resume(std::move(ctx), v);
