@@ -1,4 +1,4 @@
-// The audit trail of the HTTP API (SPEC §6: every API call and security event). The guard wraps
+// The audit trail of the HTTP API (SPEC §6: every API call and security event). The audit stage wraps
 // each protected handler's responder with record(): when the handler answers, one event is
 // recorded (actor and tenant from the verified principal, action "http.<METHOD> <route>", the
 // path as resource, the status as outcome, the request id). Answers to state-changing methods

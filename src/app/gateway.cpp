@@ -98,7 +98,7 @@ struct Gateway::Parts {
   agents::AgentCatalog catalog;
   std::unique_ptr<agents::Registry> registry;
   tenancy::Capabilities capabilities;
-  audit::AuditLog audit_log;  // before the guard and routes that record into it, so it outlives them
+  audit::AuditLog audit_log;  // before the chain and routes that record into it, so it outlives them
   api::AuditTrail trail;
   vault::DataKeys data_keys;
   vault::SecretsVault vault;
