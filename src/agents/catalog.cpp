@@ -2,9 +2,19 @@
 
 #include <algorithm>
 
+#include "tenancy/capabilities.h"
 #include "tenancy/tiers.h"
 
 namespace pc::agents {
+
+bool may_use_agent(const AgentEntry& a, const tenancy::Capabilities& caps, std::string_view tenant, std::string_view tier) {
+  if (!tenancy::tier_meets(tier, a.tier_minimum)) return false;
+  if (!caps.allows("agents.invoke", tenant, tier)) return false;
+  std::string own;
+  own.reserve(7 + a.name.size());
+  own.append("agents.").append(a.name);
+  return caps.allows(own, tenant, tier);
+}
 
 AgentCatalog::AgentCatalog() { publish({}); }
 
@@ -26,6 +36,21 @@ std::shared_ptr<const AgentEntry> AgentCatalog::find_for(std::string_view name, 
   for (const auto& a : *agents_.read())
     if (a->name == name) return tenancy::tier_meets(tier, a->tier_minimum) ? a : nullptr;
   return nullptr;
+}
+
+std::shared_ptr<const AgentEntry> AgentCatalog::usable(std::string_view name, const tenancy::Capabilities& caps,
+                                                       std::string_view tenant, std::string_view tier) const {
+  for (const auto& a : *agents_.read())
+    if (a->name == name) return may_use_agent(*a, caps, tenant, tier) ? a : nullptr;
+  return nullptr;
+}
+
+std::vector<std::shared_ptr<const AgentEntry>> AgentCatalog::all_usable(const tenancy::Capabilities& caps,
+                                                                        std::string_view tenant, std::string_view tier) const {
+  std::vector<std::shared_ptr<const AgentEntry>> out;
+  for (const auto& a : *agents_.read())
+    if (may_use_agent(*a, caps, tenant, tier)) out.push_back(a);
+  return out;
 }
 
 }  // namespace pc::agents

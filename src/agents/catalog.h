@@ -11,6 +11,10 @@
 
 #include "core/published.h"
 
+namespace pc::tenancy {
+class Capabilities;
+}
+
 namespace pc::agents {
 
 struct AgentEntry {
@@ -24,6 +28,13 @@ struct AgentEntry {
   bool operator==(const AgentEntry&) const = default;
 };
 
+// Whether a tenant may use an agent (SPEC §6): its tier meets the agent's minimum and the
+// capabilities `agents.invoke` (the tenant's switch for all agents) and `agents.<name>` allow
+// it. The one rule for agents, used by listing and by invoking alike, so an agent that is not
+// listed cannot be invoked either.
+bool may_use_agent(const AgentEntry& agent, const tenancy::Capabilities& capabilities, std::string_view tenant,
+                   std::string_view tier);
+
 class AgentCatalog {
  public:
   AgentCatalog();
@@ -34,6 +45,13 @@ class AgentCatalog {
   // tell an agent above its tier from one that does not exist). Shared, not copied: this runs
   // on every invocation.
   std::shared_ptr<const AgentEntry> find_for(std::string_view name, std::string_view tier) const;
+
+  // What the tenant may use (may_use_agent): one agent by name, or all of them by name.
+  // Tenant-facing routes ask these, never the tier-only lookups above.
+  std::shared_ptr<const AgentEntry> usable(std::string_view name, const tenancy::Capabilities& capabilities,
+                                           std::string_view tenant, std::string_view tier) const;
+  std::vector<std::shared_ptr<const AgentEntry>> all_usable(const tenancy::Capabilities& capabilities,
+                                                            std::string_view tenant, std::string_view tier) const;
 
  private:
   core::Published<std::vector<std::shared_ptr<const AgentEntry>>> agents_;

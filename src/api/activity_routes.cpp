@@ -43,8 +43,8 @@ std::variant<store::AuditQuery, net::Response> audit_query(const net::Request& r
   return q;
 }
 
-net::Handler audit_search(const AdminDeps& d, const Access& access, bool security_only) {
-  return d.guard->protect(access, [d, security_only](auto req, Caller, net::Responder reply) {
+net::Handler audit_search(const AdminDeps& d, const Policy& access, bool security_only) {
+  return d.chain->route(access, [d, security_only](auto req, Caller, net::Responder reply) {
     auto q = audit_query(*req, security_only);
     if (auto* r = std::get_if<net::Response>(&q)) return reply(std::move(*r));
     run_blocking(*d.pool, req, reply, [d, q = std::get<store::AuditQuery>(q)] {
@@ -59,9 +59,9 @@ net::Handler audit_search(const AdminDeps& d, const Access& access, bool securit
 }  // namespace
 
 void add_activity_routes(net::Router& router, const AdminDeps& d) {
-  const Access reader = Access::platform({kPlatformAdmin, kPlatformOperator});
+  const Policy reader = Policy::platform_only({kPlatformAdmin, kPlatformOperator});
 
-  router.add("GET", "/v1/platform/invocations", d.guard->protect(reader, [d](auto req, Caller, net::Responder reply) {
+  router.add("GET", "/v1/platform/invocations", d.chain->route(reader, [d](auto req, Caller, net::Responder reply) {
     auto q = invocation_query(*req);
     if (auto* r = std::get_if<net::Response>(&q)) return reply(std::move(*r));
     auto& query = std::get<store::InvocationQuery>(q);
@@ -72,7 +72,7 @@ void add_activity_routes(net::Router& router, const AdminDeps& d) {
   router.add("GET", "/v1/platform/audit", audit_search(d, reader, false));
   router.add("GET", "/v1/platform/security-events", audit_search(d, reader, true));
 
-  router.add("GET", "/v1/platform/top-tenants", d.guard->protect(reader, [d](auto req, Caller, net::Responder reply) {
+  router.add("GET", "/v1/platform/top-tenants", d.chain->route(reader, [d](auto req, Caller, net::Responder reply) {
     std::string window = query_param(req->query, "window");
     if (window.empty()) window = "24h";
     auto seconds = parse_window(window);
@@ -91,7 +91,7 @@ void add_activity_routes(net::Router& router, const AdminDeps& d) {
     });
   }));
 
-  router.add("GET", "/v1/platform/error-rate", d.guard->protect(reader, [d](auto req, Caller, net::Responder reply) {
+  router.add("GET", "/v1/platform/error-rate", d.chain->route(reader, [d](auto req, Caller, net::Responder reply) {
     std::string window = query_param(req->query, "window");
     if (window.empty()) window = "1h";
     auto seconds = parse_window(window);

@@ -7,9 +7,8 @@
 namespace pc::api {
 namespace {
 
-// A plain refusal (not a violation): logged, and audited as a security event like the guard's.
-net::Response denied(const net::Request& req, const Caller& caller, std::string_view message) {
-  log::warn("access denied", {{"request_id", req.request_id}, {"route", req.route}, {"tenant", caller->tenant}});
+// A plain refusal (not a violation), audited as a security event; the chain logs and counts it.
+net::Response denied(const net::Request& req, const Caller&, std::string_view message) {
   auto r = net::error_response(403, "forbidden", message, req.request_id);
   r.audit_action = "security.access_denied";
   return r;

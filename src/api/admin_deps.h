@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "api/guard.h"
+#include "api/chain.h"
 #include "core/config.h"
 
 namespace pc::core {
@@ -29,7 +29,7 @@ class SecretsVault;
 namespace pc::api {
 
 struct AdminDeps {
-  const Guard* guard = nullptr;
+  const Chain* chain = nullptr;
   core::WorkPool* pool = nullptr;
   store::Store* store = nullptr;
   tenancy::TenantService* tenants = nullptr;
@@ -48,16 +48,14 @@ struct AdminDeps {
 std::optional<net::Response> tenant_gate(const net::Request& req, const Caller& caller, std::string_view path_tenant,
                                          bool platform_admin_only, bool self_service);
 
-// A route under /v1/tenants/{id}: any authenticated principal reaches tenant_gate, so a tenant
-// principal naming another tenant is always a violation (not only on self-service routes), and
-// `fn(req, caller, reply, tenant)` runs only for callers tenant_gate lets through.
+// A route under /v1/tenants/{id}, declared with the tenant-in-path stage of `rule`: any
+// authenticated principal reaches it, so a tenant principal naming another tenant is always a
+// violation (not only on self-service routes); `fn(req, caller, reply, tenant)` runs only for
+// callers the stage lets through.
 template <class Fn>
-net::Handler gated(const AdminDeps& d, bool platform_admin_only, bool self_service, Fn fn) {
-  return d.guard->protect(Access::authenticated(), [d, platform_admin_only, self_service, fn](
-                                                       std::shared_ptr<net::Request> req, Caller caller, net::Responder reply) {
+net::Handler gated(const AdminDeps& d, PathTenant rule, Fn fn) {
+  return d.chain->route(Policy::tenant_in_path(rule), [fn](std::shared_ptr<net::Request> req, Caller caller, net::Responder reply) {
     std::string tenant(req->param("id"));
-    if (auto refused = tenant_gate(*req, caller, tenant, platform_admin_only, self_service))
-      return reply(std::move(*refused));
     fn(std::move(req), std::move(caller), std::move(reply), std::move(tenant));
   });
 }

@@ -32,10 +32,10 @@ void log_change(const net::Request& req, const Caller& caller, std::string_view 
 }  // namespace
 
 void add_agent_admin_routes(net::Router& router, const AdminDeps& d) {
-  const Access admin = Access::platform({kPlatformAdmin});
-  const Access reader = Access::platform({kPlatformAdmin, kPlatformOperator});
+  const Policy admin = Policy::platform_only({kPlatformAdmin});
+  const Policy reader = Policy::platform_only({kPlatformAdmin, kPlatformOperator});
 
-  router.add("GET", "/v1/platform/agents", d.guard->protect(reader, [d](auto req, Caller, net::Responder reply) {
+  router.add("GET", "/v1/platform/agents", d.chain->route(reader, [d](auto req, Caller, net::Responder reply) {
     run_blocking(*d.pool, req, reply, [d] {
       boost::json::array items;
       for (const auto& v : d.registry->list()) items.push_back(view_json(v, false));
@@ -43,7 +43,7 @@ void add_agent_admin_routes(net::Router& router, const AdminDeps& d) {
     });
   }));
 
-  router.add("POST", "/v1/platform/agents", d.guard->protect(admin, [d](auto req, Caller caller, net::Responder reply) {
+  router.add("POST", "/v1/platform/agents", d.chain->route(admin, [d](auto req, Caller caller, net::Responder reply) {
     auto body = json_object_body(*req, {"name", "description", "tierMinimum", "protocol"});
     if (auto* r = std::get_if<net::Response>(&body)) return reply(std::move(*r));
     store::AgentRecord a;
@@ -64,7 +64,7 @@ void add_agent_admin_routes(net::Router& router, const AdminDeps& d) {
     });
   }));
 
-  router.add("GET", "/v1/platform/agents/{name}", d.guard->protect(reader, [d](auto req, Caller, net::Responder reply) {
+  router.add("GET", "/v1/platform/agents/{name}", d.chain->route(reader, [d](auto req, Caller, net::Responder reply) {
     std::string name(req->param("name"));
     run_blocking(*d.pool, req, reply, [d, name, req] {
       auto v = d.registry->get(name);
@@ -73,7 +73,7 @@ void add_agent_admin_routes(net::Router& router, const AdminDeps& d) {
     });
   }));
 
-  router.add("PATCH", "/v1/platform/agents/{name}", d.guard->protect(admin, [d](auto req, Caller caller, net::Responder reply) {
+  router.add("PATCH", "/v1/platform/agents/{name}", d.chain->route(admin, [d](auto req, Caller caller, net::Responder reply) {
     auto body = json_object_body(*req, {"description", "tierMinimum", "protocol"});
     if (auto* r = std::get_if<net::Response>(&body)) return reply(std::move(*r));
     std::optional<std::string> description, tier, protocol;
@@ -93,7 +93,7 @@ void add_agent_admin_routes(net::Router& router, const AdminDeps& d) {
     });
   }));
 
-  router.add("DELETE", "/v1/platform/agents/{name}", d.guard->protect(admin, [d](auto req, Caller caller, net::Responder reply) {
+  router.add("DELETE", "/v1/platform/agents/{name}", d.chain->route(admin, [d](auto req, Caller caller, net::Responder reply) {
     std::string name(req->param("name"));
     run_blocking(*d.pool, req, reply, [d, name, caller, req] {
       d.registry->remove(name);
@@ -102,7 +102,7 @@ void add_agent_admin_routes(net::Router& router, const AdminDeps& d) {
     });
   }));
 
-  router.add("POST", "/v1/platform/agents/{name}/versions", d.guard->protect(admin, [d](auto req, Caller caller, net::Responder reply) {
+  router.add("POST", "/v1/platform/agents/{name}/versions", d.chain->route(admin, [d](auto req, Caller caller, net::Responder reply) {
     auto body = json_object_body(*req, {"version", "endpoint"});
     if (auto* r = std::get_if<net::Response>(&body)) return reply(std::move(*r));
     std::string version, endpoint;
@@ -122,7 +122,7 @@ void add_agent_admin_routes(net::Router& router, const AdminDeps& d) {
   }));
 
   router.add("POST", "/v1/platform/agents/{name}/versions/{version}/promote",
-             d.guard->protect(admin, [d](auto req, Caller caller, net::Responder reply) {
+             d.chain->route(admin, [d](auto req, Caller caller, net::Responder reply) {
                std::string name(req->param("name")), version(req->param("version"));
                run_blocking(*d.pool, req, reply, [d, name, version, caller, req] {
                  auto v = d.registry->promote(name, version);
@@ -131,7 +131,7 @@ void add_agent_admin_routes(net::Router& router, const AdminDeps& d) {
                });
              }));
 
-  router.add("POST", "/v1/platform/agents/{name}/rollback", d.guard->protect(admin, [d](auto req, Caller caller, net::Responder reply) {
+  router.add("POST", "/v1/platform/agents/{name}/rollback", d.chain->route(admin, [d](auto req, Caller caller, net::Responder reply) {
     std::string name(req->param("name"));
     run_blocking(*d.pool, req, reply, [d, name, caller, req] {
       auto v = d.registry->rollback(name);

@@ -20,16 +20,10 @@ boost::json::object agent_json(const agents::AgentEntry& a) {
           {"version", a.version}};
 }
 
-// Tier, then capabilities (SPEC §6): `agents.invoke` for the tenant and `agents.<name>` for this
-// agent. An agent the tenant may not use is indistinguishable from one that does not exist.
-bool usable(const AgentRoutesDeps& d, const Caller& caller, const agents::AgentEntry& a) {
-  return d.capabilities->allows("agents.invoke", caller->tenant, caller.tier) &&
-         d.capabilities->allows("agents." + a.name, caller->tenant, caller.tier);
-}
-
+// What the tenant may not use (agents::may_use_agent, the same rule as the list) is
+// indistinguishable from what does not exist.
 std::shared_ptr<const agents::AgentEntry> find(const AgentRoutesDeps& d, const Caller& caller, std::string_view name) {
-  auto a = d.catalog->find_for(name, caller.tier);
-  return a && usable(d, caller, *a) ? a : nullptr;
+  return d.catalog->usable(name, *d.capabilities, caller->tenant, caller.tier);
 }
 
 net::Response no_such_agent(const net::Request& req) {
@@ -39,37 +33,34 @@ net::Response no_such_agent(const net::Request& req) {
 }  // namespace
 
 void add_agent_routes(net::Router& router, AgentRoutesDeps d) {
-  router.add("GET", "/v1/agents", d.guard->protect(Access::tenant(), [d](auto req, Caller caller, net::Responder reply) {
+  router.add("GET", "/v1/agents", d.chain->route(Policy::tenant_only(), [d](auto req, Caller caller, net::Responder reply) {
     auto page = page_of(req->query);
     if (!page) return reply(net::error_response(400, "invalid_request", "limit must be 1 to 1000", req->request_id));
     boost::json::array items;
     std::string last;
     bool more = false;
-    // agents.invoke is the tenant's switch for all of them: checked once, not per agent.
-    const bool invoke_allowed = d.capabilities->allows("agents.invoke", caller->tenant, caller.tier);
-    for (const auto& a : invoke_allowed ? d.catalog->visible_to(caller.tier) : std::vector<agents::AgentEntry>{}) {
-      if (!page->cursor.empty() && a.name <= page->cursor) continue;
-      if (!d.capabilities->allows("agents." + a.name, caller->tenant, caller.tier)) continue;
+    for (const auto& a : d.catalog->all_usable(*d.capabilities, caller->tenant, caller.tier)) {
+      if (!page->cursor.empty() && a->name <= page->cursor) continue;
       if (items.size() == page->limit) {
         more = true;
         break;
       }
-      items.push_back(agent_json(a));
-      last = a.name;
+      items.push_back(agent_json(*a));
+      last = a->name;
     }
     boost::json::object o{{"agents", std::move(items)}};
     o["nextCursor"] = more ? boost::json::value(last) : nullptr;
     reply(net::Response::json(200, boost::json::serialize(o)));
   }));
 
-  router.add("GET", "/v1/agents/{name}", d.guard->protect(Access::tenant(), [d](auto req, Caller caller, net::Responder reply) {
+  router.add("GET", "/v1/agents/{name}", d.chain->route(Policy::tenant_only(), [d](auto req, Caller caller, net::Responder reply) {
     auto a = find(d, caller, req->param("name"));
     if (!a) return reply(no_such_agent(*req));
     reply(net::Response::json(200, boost::json::serialize(agent_json(*a))));
   }));
 
-  const Access invoke = Access::tenant({auth::roles::kAgentInvoke, auth::roles::kMachineInvoke});
-  router.add("POST", "/v1/agents/{name}/invoke", d.guard->protect(invoke, [d](auto req, Caller caller, net::Responder reply) {
+  const Policy invoke = Policy::tenant_only({auth::roles::kAgentInvoke, auth::roles::kMachineInvoke});
+  router.add("POST", "/v1/agents/{name}/invoke", d.chain->route(invoke, [d](auto req, Caller caller, net::Responder reply) {
     auto a = find(d, caller, req->param("name"));
     if (!a) return reply(no_such_agent(*req));
     net::ForwardTo to;

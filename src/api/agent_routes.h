@@ -1,11 +1,11 @@
 // Tenant-facing agent routes (SPEC §5): what the caller's tenant may invoke, and the invocation
-// itself (forwarded to the agent's runtime as a streamed proxy). Filtered by tier and by the
-// capabilities agents.invoke and agents.<name>; the full invocation contract (sessions, jobs,
+// itself (forwarded to the agent's runtime as a streamed proxy). Both ask one rule,
+// agents::may_use_agent (tier, capabilities agents.invoke and agents.<name>); the full invocation contract (sessions, jobs,
 // usage) comes with issue 8.
 #pragma once
 
 #include "agents/catalog.h"
-#include "api/guard.h"
+#include "api/chain.h"
 #include "net/router.h"
 #include "tenancy/capabilities.h"
 
@@ -16,7 +16,7 @@ class InvocationLog;
 namespace pc::api {
 
 struct AgentRoutesDeps {
-  const Guard* guard = nullptr;
+  const Chain* chain = nullptr;
   const agents::AgentCatalog* catalog = nullptr;
   const tenancy::Capabilities* capabilities = nullptr;
   agents::InvocationLog* invocations = nullptr;  // nullptr: invocations are not recorded

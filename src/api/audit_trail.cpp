@@ -5,6 +5,7 @@
 #include "audit/audit_log.h"
 #include "auth/principal.h"
 #include "core/log.h"
+#include "core/metrics.h"
 
 namespace pc::api {
 namespace {
@@ -33,6 +34,15 @@ audit::Event security_event(const net::Request& req, const auth::Principal* who,
   return e;
 }
 
+core::Counter& refusals_dropped() {
+  static core::Counter& c =
+      core::metrics()
+          .counter("portcullis_audit_refusals_dropped_total",
+                   "Refusal audit events not queued: the refusals' share of the audit queue was used up", {})
+          .labels({});
+  return c;
+}
+
 net::Response unavailable(const net::Request& req) {
   return net::error_response(503, "audit_unavailable",
                              "the audit log cannot record this request right now; try again later", req.request_id);
@@ -40,37 +50,94 @@ net::Response unavailable(const net::Request& req) {
 
 }  // namespace
 
+void AuditTrail::answer(const std::shared_ptr<net::Request>& req, const std::shared_ptr<const auth::Principal>& who,
+                        net::Response&& r, net::Responder reply) const {
+  if (!log_) return reply(std::move(r));
+  if (!r.audit_action.empty() && !log_->record(security_event(*req, who.get(), r.audit_action, r.status)))
+    log::warn("audit queue full; security event dropped", {{"request_id", req->request_id}, {"action", r.audit_action}});
+  audit::Event e = call_event(*req, who.get(), r.status);
+  // A proxied call is recorded when it is forwarded; what the upstream answers is not known
+  // here, and the forward itself is not a change this gateway must not acknowledge early.
+  if (!changes_state(req->method) || r.forward) {
+    if (!log_->record(std::move(e))) return reply(unavailable(*req));
+    return reply(std::move(r));
+  }
+  auto held = std::make_shared<net::Response>(std::move(r));
+  const bool queued = log_->record(std::move(e), [req, reply, held](bool ok) mutable {
+    if (ok) return reply(std::move(*held));
+    log::error("audit write failed; answering 503 to a change that may have been applied",
+               {{"request_id", req->request_id}, {"route", req->route}});
+    reply(unavailable(*req));
+  });
+  if (!queued) reply(unavailable(*req));
+}
+
 net::Responder AuditTrail::record(std::shared_ptr<net::Request> req, std::shared_ptr<const auth::Principal> who,
                                   net::Responder reply) const {
   if (!log_) return reply;
-  audit::AuditLog* log = log_;
-  return net::Responder([log, req = std::move(req), who = std::move(who), reply](net::Response&& r) mutable {
-    if (!r.audit_action.empty() && !log->record(security_event(*req, who.get(), r.audit_action, r.status)))
-      log::warn("audit queue full; security event dropped", {{"request_id", req->request_id}, {"action", r.audit_action}});
-    audit::Event e = call_event(*req, who.get(), r.status);
-    // A proxied call is recorded when it is forwarded; what the upstream answers is not known
-    // here, and the forward itself is not a change this gateway must not acknowledge early.
-    if (!changes_state(req->method) || r.forward) {
-      if (!log->record(std::move(e))) return reply(unavailable(*req));
-      return reply(std::move(r));
-    }
-    auto answer = std::make_shared<net::Response>(std::move(r));
-    const bool queued = log->record(std::move(e), [req, reply, answer](bool ok) mutable {
-      if (ok) return reply(std::move(*answer));
-      log::error("audit write failed; answering 503 to a change that may have been applied",
-                 {{"request_id", req->request_id}, {"route", req->route}});
-      reply(unavailable(*req));
-    });
-    if (!queued) reply(unavailable(*req));
+  return net::Responder([this, req = std::move(req), who = std::move(who), reply](net::Response&& r) mutable {
+    answer(req, who, std::move(r), std::move(reply));
   });
 }
 
-void AuditTrail::refusal(const net::Request& req, const auth::Principal* who, const net::Response& answer) const {
-  if (!log_) return;
-  const char* action = answer.status == 401 ? "security.authentication_failed" : "security.access_denied";
-  // Not waited on and dropped when the queue is full: refusals are what a flood is made of, and
-  // a flood must not crowd out the events of served requests.
-  log_->record(security_event(req, who, action, answer.status));
+bool AuditTrail::queue_refusal(audit::Event&& e) const {
+  // Refusals are what a flood is made of: they get their own bounded share of the queue and are
+  // dropped beyond it, so served calls (which answer 503 when their event cannot be queued)
+  // always find room.
+  if (refusals_queued_->fetch_add(1, std::memory_order_acq_rel) >= refusal_budget_ ||
+      !log_->record(std::move(e), [n = refusals_queued_](bool) { n->fetch_sub(1, std::memory_order_acq_rel); })) {
+    refusals_queued_->fetch_sub(1, std::memory_order_acq_rel);
+    refusals_dropped().inc();
+    return false;
+  }
+  return true;
 }
+
+bool AuditTrail::refusal(const net::Request& req, const auth::Principal* who, const net::Response& answer) const {
+  if (!log_) return false;
+  std::string action = !answer.audit_action.empty() ? answer.audit_action
+                       : answer.status == 401   ? "security.authentication_failed"
+                                                : "security.access_denied";
+  return queue_refusal(security_event(req, who, std::move(action), answer.status));
+}
+
+bool AuditTrail::refusal_summary(const Summary& s) const {
+  if (!log_) return false;
+  audit::Event e;
+  e.tenant_id = s.tenant;
+  e.actor = s.actor;
+  e.action = s.action;
+  e.outcome = "denied";
+  e.request_id = s.first_request_id;
+  e.details = boost::json::serialize(boost::json::object{{"summary", true},
+                                                         {"count", s.count},
+                                                         {"reason", s.reason},
+                                                         {"route", s.route},
+                                                         {"status", s.status},
+                                                         {"remoteNetwork", s.network},
+                                                         {"windowSeconds", s.window.count() / 1000.0}});
+  return queue_refusal(std::move(e));
+}
+
+namespace {
+
+class AuditStage final : public Stage {
+ public:
+  explicit AuditStage(const AuditTrail& trail) : trail_(trail) {}
+  std::string_view name() const override { return "audit"; }
+  Verdict on_request(Context&) const override { return Verdict::proceed; }
+  bool sees_response() const override { return true; }
+  void on_response(const std::shared_ptr<net::Request>& req, const std::shared_ptr<const auth::Principal>& who,
+                   net::Response&& answer, net::Responder next) const override {
+    trail_.answer(req, who, std::move(answer), std::move(next));
+  }
+
+ private:
+  const AuditTrail& trail_;
+};
+
+}  // namespace
+
+std::unique_ptr<const Stage> audit_stage(const AuditTrail& trail) { return std::make_unique<AuditStage>(trail); }
 
 }  // namespace pc::api

@@ -1,73 +1,34 @@
-// The stages every protected request walks before its handler (docs/life-of-a-request.md §4):
-// take the bearer token, authenticate it (verified-token cache, JOSE verification, a JWKS
-// refetch off the I/O thread when the token names a new key), bind the tenant and its tier from
-// the tenant record, and check the route's role requirement (SPEC §5). A handler behind the
-// guard receives a Caller and never sees an unauthenticated or unauthorised request.
-//
-// 401 answers carry `WWW-Authenticate: Bearer …` (RFC 6750 §3); 403 means authenticated but not
-// allowed. Each refusal is counted in portcullis_auth_failures_total{reason} and logged with the
-// request id and the reason, never the token.
+// The stages that decide who is calling and whether it may (docs/life-of-a-request.md §4),
+// each one job of a route's chain (api/chain.h):
+// - authenticate: the bearer token (verified-token cache, JOSE verification, a JWKS refetch off
+//   the I/O thread when the token names a new key) → 401 with `WWW-Authenticate: Bearer …`
+//   (RFC 6750 §3), never echoing the token;
+// - bind tenant: the caller gets its tenant's tier (the authenticator has already refused a
+//   tenant that is unknown or not active, on every request, cached or not);
+// - roles: platform-only or tenant-only principals, any of the route's roles (SPEC §5) → 403;
+// - tenant in path: who may act on the tenant a path names (tenant_gate) → 403, a violation
+//   when a tenant principal names another tenant;
+// - capability: a named capability must allow the caller's tenant (SPEC §6) → 403.
 #pragma once
 
-#include <functional>
-#include <initializer_list>
 #include <memory>
 #include <string>
-#include <string_view>
-#include <variant>
 #include <vector>
 
-#include "api/audit_trail.h"
-#include "auth/authenticator.h"
-#include "auth/key_refresher.h"
-#include "net/http.h"
+#include "api/chain.h"
+#include "api/stage.h"
+
+namespace pc::tenancy {
+class Capabilities;
+}
 
 namespace pc::api {
 
-struct Caller {
-  std::shared_ptr<const auth::Principal> principal;
-  std::string tier;  // the tenant's tier, from the tenant record
-  const auth::Principal& operator*() const { return *principal; }
-  const auth::Principal* operator->() const { return principal.get(); }
-};
-
-using AuthedHandler = std::function<void(std::shared_ptr<net::Request>, Caller, net::Responder)>;
-
-// Who may call a route.
-struct Access {
-  std::vector<std::string> any_of_roles;  // empty: any authenticated principal
-  bool tenant_principals_only = false;    // refuse platform principals (tenant-facing routes)
-  bool platform_only = false;             // only principals of the platform tenant
-
-  static Access authenticated() { return {}; }
-  static Access tenant(std::initializer_list<std::string_view> roles = {});
-  static Access platform(std::initializer_list<std::string_view> roles);
-};
-
-class Guard {
- public:
-  // With a trail, every call that passes is recorded (and state changes acknowledged only once
-  // durable), and every refusal is recorded as a security event.
-  Guard(const auth::Authenticator& authenticator, auth::KeyRefresher& refresher, const AuditTrail* trail = nullptr);
-
-  net::Handler protect(Access access, AuthedHandler handler) const;
-
-  // The whole check, for callers that are not a route (other protocols). `done` gets a Caller or
-  // the error Response to send; it runs on this thread, or on the key-refresh thread when the
-  // token needed a JWKS refetch.
-  using Outcome = std::variant<Caller, net::Response>;
-  void check(std::shared_ptr<net::Request> req, const Access& access, std::function<void(Outcome)> done) const;
-
- private:
-  auth::AuthResult authenticate(const net::Request& req, bool allow_refetch) const;
-  Outcome decide(const net::Request& req, const Access& access, const auth::AuthResult& r) const;
-
-  const auth::Authenticator& auth_;
-  auth::KeyRefresher& refresher_;
-  const AuditTrail* trail_;
-};
-
-// The bearer token of an Authorization header, or "" (absent, another scheme, malformed).
-std::string_view bearer_token(const net::Request& req);
+std::unique_ptr<const Stage> authenticate_stage(const auth::Authenticator& authenticator, auth::KeyRefresher& refresher);
+std::unique_ptr<const Stage> bind_tenant_stage();
+// nullptr when the policy admits every authenticated principal.
+std::unique_ptr<const Stage> roles_stage(const Policy& policy);
+std::unique_ptr<const Stage> tenant_in_path_stage(PathTenant rule);
+std::unique_ptr<const Stage> capability_stage(const tenancy::Capabilities& capabilities, std::string name);
 
 }  // namespace pc::api

@@ -20,10 +20,10 @@ using auth::roles::kPlatformOperator;
 }  // namespace
 
 void add_platform_routes(net::Router& router, const AdminDeps& d) {
-  const Access admin = Access::platform({kPlatformAdmin});
-  const Access reader = Access::platform({kPlatformAdmin, kPlatformOperator});
+  const Policy admin = Policy::platform_only({kPlatformAdmin});
+  const Policy reader = Policy::platform_only({kPlatformAdmin, kPlatformOperator});
 
-  router.add("GET", "/v1/platform/tiers", d.guard->protect(reader, [d](auto, Caller, net::Responder reply) {
+  router.add("GET", "/v1/platform/tiers", d.chain->route(reader, [d](auto, Caller, net::Responder reply) {
     boost::json::array items;
     for (const auto& [name, t] : d.config().tiers)
       items.push_back({{"name", name}, {"rps", t.rps}, {"burst", t.burst}, {"dailyQuota", t.daily_quota},
@@ -31,7 +31,7 @@ void add_platform_routes(net::Router& router, const AdminDeps& d) {
     reply(json_response(200, {{"tiers", std::move(items)}}));
   }));
 
-  router.add("GET", "/v1/platform/capabilities", d.guard->protect(reader, [d](auto req, Caller, net::Responder reply) {
+  router.add("GET", "/v1/platform/capabilities", d.chain->route(reader, [d](auto req, Caller, net::Responder reply) {
     run_blocking(*d.pool, req, reply, [d] {
       boost::json::array items;
       for (const auto& c : d.store->list_capabilities()) items.push_back(capability_json(c));
@@ -41,7 +41,7 @@ void add_platform_routes(net::Router& router, const AdminDeps& d) {
 
   // PUT replaces the whole switch; fields left out take their defaults (disabled, 100%, no
   // lists, not killed), so what is stored is exactly what was sent.
-  router.add("PUT", "/v1/platform/capabilities/{name}", d.guard->protect(admin, [d](auto req, Caller caller, net::Responder reply) {
+  router.add("PUT", "/v1/platform/capabilities/{name}", d.chain->route(admin, [d](auto req, Caller caller, net::Responder reply) {
     std::string name(req->param("name"));
     if (!tenancy::is_valid_capability_name(name))
       return reply(bad_request(*req, "a capability name is lower-case dotted words, e.g. agents.echo"));
@@ -75,7 +75,7 @@ void add_platform_routes(net::Router& router, const AdminDeps& d) {
     });
   }));
 
-  router.add("DELETE", "/v1/platform/capabilities/{name}", d.guard->protect(admin, [d](auto req, Caller caller, net::Responder reply) {
+  router.add("DELETE", "/v1/platform/capabilities/{name}", d.chain->route(admin, [d](auto req, Caller caller, net::Responder reply) {
     std::string name(req->param("name"));
     run_blocking(*d.pool, req, reply, [d, name, caller, req] {
       if (!d.store->delete_capability(name))
@@ -86,7 +86,7 @@ void add_platform_routes(net::Router& router, const AdminDeps& d) {
     });
   }));
 
-  router.add("GET", "/v1/platform/keys", d.guard->protect(reader, [d](auto req, Caller, net::Responder reply) {
+  router.add("GET", "/v1/platform/keys", d.chain->route(reader, [d](auto req, Caller, net::Responder reply) {
     run_blocking(*d.pool, req, reply, [d] {
       boost::json::array items;
       for (const auto& k : d.store->all_signing_keys()) items.push_back(signing_key_json(k));
@@ -94,7 +94,7 @@ void add_platform_routes(net::Router& router, const AdminDeps& d) {
     });
   }));
 
-  router.add("POST", "/v1/platform/keys/rotate", d.guard->protect(admin, [d](auto req, Caller caller, net::Responder reply) {
+  router.add("POST", "/v1/platform/keys/rotate", d.chain->route(admin, [d](auto req, Caller caller, net::Responder reply) {
     run_blocking(*d.pool, req, reply, [d, caller, req] {
       std::string kid = d.rotate_signing_key();
       log::info("signing key rotated", {{"request_id", req->request_id}, {"kid", kid}, {"by", caller->subject}});

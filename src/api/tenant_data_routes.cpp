@@ -36,7 +36,7 @@ store::TenantRecord existing_tenant(const AdminDeps& d, const std::string& id) {
 
 void add_tenant_data_routes(net::Router& router, const AdminDeps& d) {
   router.add("GET", "/v1/tenants/{id}/capabilities",
-             gated(d, false, false, [d](auto req, Caller, net::Responder reply, std::string tenant) {
+             gated(d, PathTenant::platform_read, [d](auto req, Caller, net::Responder reply, std::string tenant) {
                run_blocking(*d.pool, req, reply, [d, tenant] {
                  auto t = existing_tenant(d, tenant);
                  boost::json::array items;
@@ -49,7 +49,7 @@ void add_tenant_data_routes(net::Router& router, const AdminDeps& d) {
              }));
 
   // ---- secrets: write-only through the API
-  router.add("GET", "/v1/tenants/{id}/secrets", gated(d, true, false, [d](auto req, Caller, net::Responder reply, std::string tenant) {
+  router.add("GET", "/v1/tenants/{id}/secrets", gated(d, PathTenant::platform_admin, [d](auto req, Caller, net::Responder reply, std::string tenant) {
     if (!d.vault) return reply(net::error_response(503, "unavailable", "the secrets vault is not configured", req->request_id));
     run_blocking(*d.pool, req, reply, [d, tenant] {
       if (tenant != auth::kPlatformTenant) existing_tenant(d, tenant);
@@ -61,7 +61,7 @@ void add_tenant_data_routes(net::Router& router, const AdminDeps& d) {
   }));
 
   router.add("PUT", "/v1/tenants/{id}/secrets/{name}",
-             gated(d, true, false, [d](auto req, Caller caller, net::Responder reply, std::string tenant) {
+             gated(d, PathTenant::platform_admin, [d](auto req, Caller caller, net::Responder reply, std::string tenant) {
                if (!d.vault)
                  return reply(net::error_response(503, "unavailable", "the secrets vault is not configured", req->request_id));
                std::string name(req->param("name"));
@@ -88,7 +88,7 @@ void add_tenant_data_routes(net::Router& router, const AdminDeps& d) {
              }));
 
   router.add("DELETE", "/v1/tenants/{id}/secrets/{name}",
-             gated(d, true, false, [d](auto req, Caller caller, net::Responder reply, std::string tenant) {
+             gated(d, PathTenant::platform_admin, [d](auto req, Caller caller, net::Responder reply, std::string tenant) {
                if (!d.vault)
                  return reply(net::error_response(503, "unavailable", "the secrets vault is not configured", req->request_id));
                std::string name(req->param("name"));
@@ -103,7 +103,7 @@ void add_tenant_data_routes(net::Router& router, const AdminDeps& d) {
 
   // ---- invocations (metadata only) and quotas
   router.add("GET", "/v1/tenants/{id}/invocations",
-             gated(d, false, false, [d](auto req, Caller, net::Responder reply, std::string tenant) {
+             gated(d, PathTenant::platform_read, [d](auto req, Caller, net::Responder reply, std::string tenant) {
                auto q = invocation_query(*req);
                if (auto* r = std::get_if<net::Response>(&q)) return reply(std::move(*r));
                run_blocking(*d.pool, req, reply, [d, tenant, q = std::get<store::InvocationQuery>(q)] {
@@ -112,7 +112,7 @@ void add_tenant_data_routes(net::Router& router, const AdminDeps& d) {
                });
              }));
 
-  router.add("GET", "/v1/tenants/{id}/quotas", gated(d, false, false, [d](auto req, Caller, net::Responder reply, std::string tenant) {
+  router.add("GET", "/v1/tenants/{id}/quotas", gated(d, PathTenant::platform_read, [d](auto req, Caller, net::Responder reply, std::string tenant) {
     const core::Config cfg = d.config();
     run_blocking(*d.pool, req, reply, [d, tenant, tiers = cfg.tiers] {
       auto t = existing_tenant(d, tenant);
@@ -131,7 +131,7 @@ void add_tenant_data_routes(net::Router& router, const AdminDeps& d) {
 
   // ---- the tenant's audit export: platform readers, or the tenant's own SelfService.Admin
   router.add("GET", "/v1/tenants/{id}/audit-export",
-             gated(d, false, true, [d](auto req, Caller, net::Responder reply, std::string tenant) {
+             gated(d, PathTenant::self_service, [d](auto req, Caller, net::Responder reply, std::string tenant) {
                std::int64_t after = 0;
                if (auto c = query_param(req->query, "cursor"); !c.empty()) {
                  auto [p, ec] = std::from_chars(c.data(), c.data() + c.size(), after);

@@ -24,10 +24,10 @@ net::Response no_store(net::Response r) {
 }  // namespace
 
 void add_tenant_routes(net::Router& router, const AdminDeps& d) {
-  const Access admin = Access::platform({kPlatformAdmin});
-  const Access reader = Access::platform({kPlatformAdmin, kPlatformOperator});
+  const Policy admin = Policy::platform_only({kPlatformAdmin});
+  const Policy reader = Policy::platform_only({kPlatformAdmin, kPlatformOperator});
 
-  router.add("POST", "/v1/tenants", d.guard->protect(admin, [d](auto req, Caller caller, net::Responder reply) {
+  router.add("POST", "/v1/tenants", d.chain->route(admin, [d](auto req, Caller caller, net::Responder reply) {
     auto body = json_object_body(*req, {"tenantId", "displayName", "tier"});
     if (auto* r = std::get_if<net::Response>(&body)) return reply(std::move(*r));
     std::string id, name, tier;
@@ -46,7 +46,7 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
     });
   }));
 
-  router.add("GET", "/v1/tenants", d.guard->protect(reader, [d](auto req, Caller, net::Responder reply) {
+  router.add("GET", "/v1/tenants", d.chain->route(reader, [d](auto req, Caller, net::Responder reply) {
     auto page = page_of(req->query);
     if (!page) return reply(bad_request(*req, "limit must be 1 to 1000"));
     run_blocking(*d.pool, req, reply, [d, page = *page] {
@@ -57,7 +57,7 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
     });
   }));
 
-  router.add("GET", "/v1/tenants/{id}", gated(d, false, false, [d](auto req, Caller, net::Responder reply, std::string id) {
+  router.add("GET", "/v1/tenants/{id}", gated(d, PathTenant::platform_read, [d](auto req, Caller, net::Responder reply, std::string id) {
     run_blocking(*d.pool, req, reply, [d, id, req] {
       auto t = d.tenants->get(id);
       if (!t) return net::error_response(404, "not_found", "no tenant '" + id + "'", req->request_id);
@@ -65,7 +65,7 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
     });
   }));
 
-  router.add("PATCH", "/v1/tenants/{id}", gated(d, true, false, [d](auto req, Caller caller, net::Responder reply, std::string id) {
+  router.add("PATCH", "/v1/tenants/{id}", gated(d, PathTenant::platform_admin, [d](auto req, Caller caller, net::Responder reply, std::string id) {
     auto body = json_object_body(*req, {"displayName", "tier", "status"});
     if (auto* r = std::get_if<net::Response>(&body)) return reply(std::move(*r));
     store::TenantPatch patch;
@@ -88,7 +88,7 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
   // SPEC §5: DELETE → 202, the purge is scheduled. The tenant stops working at once (its
   // tokens are refused: the tenant is no longer active); the retention job removes its data
   // after retention.tenant_purge_days.
-  router.add("DELETE", "/v1/tenants/{id}", gated(d, true, false, [d](auto req, Caller caller, net::Responder reply, std::string id) {
+  router.add("DELETE", "/v1/tenants/{id}", gated(d, PathTenant::platform_admin, [d](auto req, Caller caller, net::Responder reply, std::string id) {
     const std::int64_t grace = static_cast<std::int64_t>(d.config().retention.tenant_purge_days) * 86400;
     run_blocking(*d.pool, req, reply, [d, id, grace, caller, req] {
       auto t = d.tenants->remove(id, core::unix_now() + grace);
@@ -100,7 +100,7 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
     });
   }));
 
-  router.add("GET", "/v1/tenants/{id}/clients", gated(d, false, false, [d](auto req, Caller, net::Responder reply, std::string id) {
+  router.add("GET", "/v1/tenants/{id}/clients", gated(d, PathTenant::platform_read, [d](auto req, Caller, net::Responder reply, std::string id) {
     run_blocking(*d.pool, req, reply, [d, id] {
       boost::json::array items;
       for (const auto& c : d.tenants->list_clients(id)) items.push_back(client_json(c));
@@ -108,7 +108,7 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
     });
   }));
 
-  router.add("POST", "/v1/tenants/{id}/clients", gated(d, true, false, [d](auto req, Caller caller, net::Responder reply, std::string id) {
+  router.add("POST", "/v1/tenants/{id}/clients", gated(d, PathTenant::platform_admin, [d](auto req, Caller caller, net::Responder reply, std::string id) {
     auto body = json_object_body(*req, {"name", "roles", "scopes", "grantTypes"});
     if (auto* r = std::get_if<net::Response>(&body)) return reply(std::move(*r));
     tenancy::NewClient nc;
@@ -134,7 +134,7 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
   // Platform admins rotate any tenant's clients; a tenant's SelfService.Admin only its own
   // tenant's — the tenant of its token; naming another one in the path is a violation.
   router.add("POST", "/v1/tenants/{id}/clients/{clientId}/rotate",
-             gated(d, /*platform_admin_only=*/true, /*self_service=*/true,
+             gated(d, PathTenant::self_service_or_platform_admin,
                    [d](auto req, Caller caller, net::Responder reply, std::string id) {
                std::string client_id(req->param("clientId"));
                run_blocking(*d.pool, req, reply, [d, id, client_id, caller, req] {

@@ -17,7 +17,7 @@
 #include "api/audit_trail.h"
 #include "api/platform_routes.h"
 #include "api/tenant_data_routes.h"
-#include "api/guard.h"
+#include "api/chain.h"
 #include "api/system_routes.h"
 #include "api/tenant_routes.h"
 #include "api/token_routes.h"
@@ -98,12 +98,12 @@ struct Gateway::Parts {
   agents::AgentCatalog catalog;
   std::unique_ptr<agents::Registry> registry;
   tenancy::Capabilities capabilities;
-  audit::AuditLog audit_log;  // before the guard and routes that record into it, so it outlives them
+  audit::AuditLog audit_log;  // before the chain and routes that record into it, so it outlives them
   api::AuditTrail trail;
   vault::DataKeys data_keys;
   vault::SecretsVault vault;
   agents::InvocationLog invocations;
-  std::unique_ptr<api::Guard> guard;
+  std::unique_ptr<api::Chain> chain;
   std::shared_ptr<net::Router> router = std::make_shared<net::Router>();
 
   std::mutex stop_mu;
@@ -245,6 +245,7 @@ struct Gateway::Parts {
       lock.unlock();
       refresh_once();
       retention_if_due();
+      chain->refusals().tick();  // summed-up refusals are written even when no request follows
       lock.lock();
     }
   }
@@ -266,7 +267,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   p.registry = std::make_unique<agents::Registry>(store, p.catalog);
   p.refresh_capabilities();
   p.registry->publish();
-  p.guard = std::make_unique<api::Guard>(p.authenticator, p.refresher, &p.trail);
+  p.chain = std::make_unique<api::Chain>(p.authenticator, p.refresher, &p.trail, &p.capabilities);
   {
     std::lock_guard lock(p.mu);
     p.configure_locked();
@@ -275,7 +276,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   net::Router& r = *p.router;
   api::add_token_routes(r, {p.token_service.get(), &p.keys, &pool, [&p] { return p.issuer(); }});
   api::AdminDeps admin;
-  admin.guard = p.guard.get();
+  admin.chain = p.chain.get();
   admin.pool = &pool;
   admin.store = &store;
   admin.tenants = p.tenant_service.get();
@@ -296,7 +297,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   api::add_platform_routes(r, admin);
   api::add_agent_admin_routes(r, admin);
   api::add_activity_routes(r, admin);
-  api::add_agent_routes(r, {p.guard.get(), &p.catalog, &p.capabilities, &p.invocations});
+  api::add_agent_routes(r, {p.chain.get(), &p.catalog, &p.capabilities, &p.invocations});
 }
 
 Gateway::~Gateway() { stop(); }
@@ -327,6 +328,7 @@ void Gateway::apply(const core::Config& cfg) {
 }
 
 void Gateway::stop() {
+  p_->chain->refusals().flush();  // the open window's summaries, before the audit log drains
   p_->invocations.flush();
   p_->audit_log.flush();
   {

@@ -18,7 +18,9 @@
 
 #include "audit/audit_log.h"
 #include "audit/audit_test_support.h"
+#include "api/refusals.h"
 #include "audit/verify.h"
+#include "core/metrics.h"
 #include "store/store.h"
 #include "support/temp_dir.h"
 
@@ -393,6 +395,144 @@ TEST_F(AuditTrailTest, RefusalsAreSecurityEvents) {
   EXPECT_EQ(rows[1].outcome, "denied");
   EXPECT_EQ(json::parse(rows[1].details).at("status").to_number<int>(), 403);
   EXPECT_EQ(json::parse(rows[1].details).at("remoteAddress").as_string(), "10.0.0.7");
+}
+
+// ---- refusals at a bounded cost (issue 8 item 4)
+
+double auth_failures(std::string_view reason) {
+  return core::metrics().counter("portcullis_auth_failures_total", "", {"reason"}).labels({std::string(reason)}).value();
+}
+
+net::Response garbage_token_answer() { return net::error_response(401, "unauthenticated", "the bearer token is not valid", "x"); }
+
+TEST_F(AuditTrailTest, AFloodOfRefusalsCostsAFewRowsAndExactCountsWhileServedCallsAreStillAudited) {
+  // Before: every refusal was one audit row (and one warn line), so N garbage tokens were N rows.
+  audit::AuditLog log(*store);
+  AuditTrail trail(&log);
+  RefusalRecorder refusals(&trail);
+  const double before = auth_failures("malformed");
+  constexpr int kFlood = 20000;
+  Answer served;
+  for (int i = 0; i < kFlood; ++i) {
+    auto req = request("GET", "/v1/agents", "/v1/agents");
+    req->request_id = "flood-" + std::to_string(i);
+    req->remote_address = "198.51.100." + std::to_string(i % 200);  // one /24
+    refusals.refused(*req, nullptr, garbage_token_answer(), "malformed", "not a JWS");
+    if (i == kFlood / 2) {
+      // A served change in the middle of the flood is audited and acknowledged.
+      auto post = request("POST");
+      post->request_id = "served-1";
+      trail.record(post, principal(), served.responder())(net::Response::json(201, "{}"));
+    }
+  }
+  auto answer = served.wait();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 201);
+  refusals.flush();
+  log.flush();
+
+  EXPECT_EQ(auth_failures("malformed") - before, kFlood) << "metrics count every refusal";
+  auto rows = all_records(*store);
+  EXPECT_LE(rows.size(), 10u) << "a flood of refusals must not cost a row each";
+  std::uint64_t individual = 0, summed = 0;
+  bool served_row = false;
+  for (const auto& row : rows) {
+    if (row.request_id == "served-1") served_row = row.action == "http.POST /v1/tenants/{id}/clients";
+    if (row.action != "security.authentication_failed") continue;
+    auto d = json::parse(row.details).as_object();
+    if (d.contains("summary")) {
+      summed += d.at("count").to_number<std::uint64_t>();
+      EXPECT_EQ(d.at("remoteNetwork").as_string(), "198.51.100.0/24");
+      EXPECT_EQ(d.at("reason").as_string(), "malformed");
+      EXPECT_EQ(row.actor, "anonymous");
+    } else {
+      ++individual;
+    }
+  }
+  EXPECT_TRUE(served_row) << "the served call was not audited";
+  EXPECT_EQ(individual, RefusalOptions{}.audited_per_source);
+  EXPECT_EQ(individual + summed, static_cast<std::uint64_t>(kFlood)) << "the summary counts what was not recorded one by one";
+}
+
+TEST_F(AuditTrailTest, RefusalsHaveTheirOwnShareOfTheQueueAndNeverTakeServedCallsRoom) {
+  GatedStore gated(*store);
+  audit::AuditLog log(gated, audit::AuditLog::Options{.max_batch = 100, .max_queue = 64});
+  OpenOnExit open{gated};
+  AuditTrail trail(&log, /*refusal_budget=*/8);
+  auto req = request("GET");
+  int queued = 0;
+  for (int i = 0; i < 200; ++i) queued += trail.refusal(*req, nullptr, garbage_token_answer()) ? 1 : 0;
+  EXPECT_EQ(queued, 8) << "refusals beyond their budget are dropped, not queued";
+
+  Answer post;
+  trail.record(request("POST"), principal(), post.responder())(net::Response::json(201, "{}"));
+  gated.open();
+  auto r = post.wait();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 201) << "a served change found no room in the audit queue";
+  log.flush();
+  // Once written, the budget is free again.
+  EXPECT_TRUE(trail.refusal(*req, nullptr, garbage_token_answer()));
+}
+
+TEST_F(AuditTrailTest, AuthenticatedRefusalsAndViolationsStayIndividual) {
+  audit::AuditLog log(*store);
+  AuditTrail trail(&log);
+  RefusalRecorder refusals(&trail);
+  const auto who = principal("acme", "user-5");
+  for (int i = 0; i < 50; ++i) {
+    auto req = request("GET");
+    req->request_id = "denied-" + std::to_string(i);
+    refusals.refused(*req, who.get(), net::error_response(403, "forbidden", "no role", "x"), "role");
+  }
+  for (int i = 0; i < 20; ++i) {
+    auto req = request("GET");
+    req->request_id = "violation-" + std::to_string(i);
+    auto answer = net::error_response(403, "forbidden", "tenant access violation", "x");
+    answer.audit_action = "security.tenant_access_violation";
+    refusals.refused(*req, who.get(), answer, "tenant_violation");
+  }
+  refusals.flush();
+  log.flush();
+  int denied = 0, violations = 0;
+  for (const auto& row : all_records(*store)) {
+    EXPECT_EQ(row.tenant_id, "acme");
+    EXPECT_EQ(row.actor, "user-5");
+    denied += row.action == "security.access_denied";
+    violations += row.action == "security.tenant_access_violation";
+  }
+  EXPECT_EQ(denied, 50);
+  EXPECT_EQ(violations, 20);
+}
+
+TEST_F(AuditTrailTest, AWindowsSummaryIsWrittenByTheNextTickAfterItEnds) {
+  audit::AuditLog log(*store);
+  AuditTrail trail(&log);
+  RefusalRecorder refusals(&trail, RefusalOptions{.window = 50ms, .audited_per_source = 2});
+  for (int i = 0; i < 30; ++i) {
+    auto req = request("GET", "/v1/agents", "/v1/agents");
+    req->request_id = "r-" + std::to_string(i);
+    refusals.refused(*req, nullptr, garbage_token_answer(), "expired");
+  }
+  refusals.tick();  // the window is still open: nothing more
+  log.flush();
+  EXPECT_EQ(all_records(*store).size(), 2u);
+  std::this_thread::sleep_for(80ms);
+  refusals.tick();
+  log.flush();
+  auto rows = all_records(*store);
+  ASSERT_EQ(rows.size(), 3u);
+  auto d = json::parse(rows[2].details).as_object();
+  EXPECT_EQ(d.at("count").to_number<int>(), 28);
+  EXPECT_EQ(d.at("route").as_string(), "GET /v1/agents");
+  EXPECT_EQ(rows[2].request_id, "r-2") << "the first refusal the summary stands for";
+}
+
+TEST(ClientNetwork, RefusalsAreAttributedToANetwork) {
+  EXPECT_EQ(client_network("198.51.100.77"), "198.51.100.0/24");
+  EXPECT_EQ(client_network("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+  EXPECT_EQ(client_network("::1"), "::1");
+  EXPECT_EQ(client_network(""), "");
 }
 
 // ---- auditing off

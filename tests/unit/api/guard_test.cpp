@@ -6,11 +6,18 @@
 #include <ctime>
 #include <future>
 #include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
 #include <boost/json.hpp>
 
+#include "agents/catalog.h"
+#include "api/agent_routes.h"
 #include "jose/jws_test_util.h"
+#include "net/router.h"
+#include "tenancy/capabilities.h"
+#include "core/metrics.h"
 #include "jose/sign.h"
 
 namespace pc::api {
@@ -90,10 +97,10 @@ class GuardTest : public ::testing::Test {
     return jose::make_jws(key, {}, c);
   }
 
-  Guard::Outcome check(std::shared_ptr<net::Request> req, const Access& access) {
-    std::promise<Guard::Outcome> p;
+  Chain::Outcome check(std::shared_ptr<net::Request> req, const Policy& access) {
+    std::promise<Chain::Outcome> p;
     auto f = p.get_future();
-    guard.check(std::move(req), access, [&p](Guard::Outcome o) { p.set_value(std::move(o)); });
+    guard.check(std::move(req), access, [&p](Chain::Outcome o) { p.set_value(std::move(o)); });
     if (f.wait_for(3s) != std::future_status::ready) {
       ADD_FAILURE() << "the guard never answered";
       return net::Response{};
@@ -101,17 +108,17 @@ class GuardTest : public ::testing::Test {
     return f.get();
   }
 
-  Guard::Outcome check_bearer(const std::string& t, const Access& access) {
+  Chain::Outcome check_bearer(const std::string& t, const Policy& access) {
     return check(request({"Bearer " + t}), access);
   }
 
   tenancy::TenantDirectory tenants;
   auth::Authenticator authenticator{tenants};
   auth::KeyRefresher refresher;
-  Guard guard{authenticator, refresher};
+  Chain guard{authenticator, refresher};
 };
 
-::testing::AssertionResult allowed(const Guard::Outcome& o) {
+::testing::AssertionResult allowed(const Chain::Outcome& o) {
   if (const auto* c = std::get_if<Caller>(&o)) {
     if (!c->principal) return ::testing::AssertionFailure() << "a Caller without a principal";
     return ::testing::AssertionSuccess();
@@ -120,7 +127,7 @@ class GuardTest : public ::testing::Test {
   return ::testing::AssertionFailure() << r.status << " " << r.body;
 }
 
-int status_of(const Guard::Outcome& o) {
+int status_of(const Chain::Outcome& o) {
   if (std::holds_alternative<Caller>(o)) return 200;
   return std::get<net::Response>(o).status;
 }
@@ -160,7 +167,7 @@ TEST(BearerToken, AbsentHeaderAndHeaderNameCase) {
 // ---- 401: who are you?
 
 TEST_F(GuardTest, MissingTokenGetsAChallengeWithoutAnErrorCode) {
-  auto o = check(request({}), Access::authenticated());
+  auto o = check(request({}), Policy::authenticated());
   ASSERT_EQ(status_of(o), 401);
   const auto& r = std::get<net::Response>(o);
   const std::string* challenge = header(r, "WWW-Authenticate");
@@ -172,7 +179,7 @@ TEST_F(GuardTest, MissingTokenGetsAChallengeWithoutAnErrorCode) {
 }
 
 TEST_F(GuardTest, AnotherSchemeCountsAsNoToken) {
-  auto o = check(request({"Basic dXNlcjpwYXNz"}), Access::authenticated());
+  auto o = check(request({"Basic dXNlcjpwYXNz"}), Policy::authenticated());
   ASSERT_EQ(status_of(o), 401);
   const std::string* challenge = header(std::get<net::Response>(o), "WWW-Authenticate");
   ASSERT_NE(challenge, nullptr);
@@ -180,7 +187,7 @@ TEST_F(GuardTest, AnotherSchemeCountsAsNoToken) {
 }
 
 TEST_F(GuardTest, InvalidTokenGetsAnInvalidTokenChallenge) {
-  auto o = check_bearer(token("acme", {}, /*exp_in=*/-3600), Access::authenticated());
+  auto o = check_bearer(token("acme", {}, /*exp_in=*/-3600), Policy::authenticated());
   ASSERT_EQ(status_of(o), 401);
   const std::string* challenge = header(std::get<net::Response>(o), "WWW-Authenticate");
   ASSERT_NE(challenge, nullptr);
@@ -189,7 +196,7 @@ TEST_F(GuardTest, InvalidTokenGetsAnInvalidTokenChallenge) {
   EXPECT_NE(challenge->find("expired"), std::string::npos) << *challenge;
   EXPECT_EQ(challenge->back(), '"');
 
-  auto garbage = check_bearer("garbage", Access::authenticated());
+  auto garbage = check_bearer("garbage", Policy::authenticated());
   ASSERT_EQ(status_of(garbage), 401);
   EXPECT_NE(header(std::get<net::Response>(garbage), "WWW-Authenticate")->find("error=\"invalid_token\""),
             std::string::npos);
@@ -200,7 +207,7 @@ TEST_F(GuardTest, ChallengeNeverCarriesTokenControlledQuotesOrLineBreaks) {
   const std::string header_json = R"({"alg":"ES256","kid":"guard-1","typ":"x\"y\\z\r\nSet-Cookie: a=b"})";
   json::object c{{"iss", kIss}, {"aud", kAud}, {"sub", "u"}, {"exp", now() + 600}, {"tenantid", "acme"}, {"appid", "a"}};
   const std::string t = jose::testing::sign_raw(signing_key(), header_json, json::serialize(c));
-  auto o = check_bearer(t, Access::authenticated());
+  auto o = check_bearer(t, Policy::authenticated());
   ASSERT_EQ(status_of(o), 401);
   const std::string* challenge = header(std::get<net::Response>(o), "WWW-Authenticate");
   ASSERT_NE(challenge, nullptr);
@@ -219,7 +226,7 @@ TEST_F(GuardTest, ChallengeNeverCarriesTokenControlledQuotesOrLineBreaks) {
 
 TEST_F(GuardTest, TwoAuthorizationHeadersAreRefused) {
   const std::string good = token("acme", {"Agent.Invoke"});
-  auto o = check(request({"Bearer " + good, "Bearer " + good}), Access::authenticated());
+  auto o = check(request({"Bearer " + good, "Bearer " + good}), Policy::authenticated());
   ASSERT_EQ(status_of(o), 401);
   const std::string* challenge = header(std::get<net::Response>(o), "WWW-Authenticate");
   ASSERT_NE(challenge, nullptr);
@@ -227,35 +234,35 @@ TEST_F(GuardTest, TwoAuthorizationHeadersAreRefused) {
 
   auto mixed = request({"Bearer " + good});
   mixed->headers.push_back({"authorization", "Basic dXNlcjpwYXNz"});
-  EXPECT_EQ(status_of(check(mixed, Access::authenticated())), 401);
+  EXPECT_EQ(status_of(check(mixed, Policy::authenticated())), 401);
 }
 
 TEST_F(GuardTest, SuspendedOrUnknownTenantIsUnauthenticated) {
-  EXPECT_EQ(status_of(check_bearer(token("sleepy", {"Agent.Invoke"}), Access::authenticated())), 401);
-  EXPECT_EQ(status_of(check_bearer(token("nobody", {"Agent.Invoke"}), Access::authenticated())), 401);
+  EXPECT_EQ(status_of(check_bearer(token("sleepy", {"Agent.Invoke"}), Policy::authenticated())), 401);
+  EXPECT_EQ(status_of(check_bearer(token("nobody", {"Agent.Invoke"}), Policy::authenticated())), 401);
 }
 
 TEST_F(GuardTest, SuspensionAppliesToAnAlreadyAcceptedToken) {
   const std::string t = token("acme", {"Agent.Invoke"});
-  ASSERT_TRUE(allowed(check_bearer(t, Access::tenant({"Agent.Invoke"}))));
+  ASSERT_TRUE(allowed(check_bearer(t, Policy::tenant_only({"Agent.Invoke"}))));
   tenants.apply(tenant_row("acme", "standard", "suspended", 5));
-  EXPECT_EQ(status_of(check_bearer(t, Access::tenant({"Agent.Invoke"}))), 401);
+  EXPECT_EQ(status_of(check_bearer(t, Policy::tenant_only({"Agent.Invoke"}))), 401);
 }
 
 // ---- 403: who may call the route
 
 TEST_F(GuardTest, AuthenticatedAccessTakesAnyPrincipal) {
-  auto o = check_bearer(token("acme", {}), Access::authenticated());
+  auto o = check_bearer(token("acme", {}), Policy::authenticated());
   ASSERT_TRUE(allowed(o));
   const Caller& c = std::get<Caller>(o);
   EXPECT_EQ(c->tenant, "acme");
   EXPECT_EQ(c->subject, "user-1");
   EXPECT_EQ(c.tier, "standard");
-  EXPECT_TRUE(allowed(check_bearer(token("platform", {"Platform.Operator"}), Access::authenticated())));
+  EXPECT_TRUE(allowed(check_bearer(token("platform", {"Platform.Operator"}), Policy::authenticated())));
 }
 
 TEST_F(GuardTest, TenantRoutesNeedOneOfTheRoles) {
-  const Access access = Access::tenant({"Agent.Invoke", "Machine.Invoke"});
+  const Policy access = Policy::tenant_only({"Agent.Invoke", "Machine.Invoke"});
   EXPECT_TRUE(allowed(check_bearer(token("acme", {"Machine.Invoke"}), access)));
   EXPECT_TRUE(allowed(check_bearer(token("acme", {"Agent.Invoke", "Agent.Developer"}), access)));
 
@@ -270,21 +277,21 @@ TEST_F(GuardTest, TenantRoutesNeedOneOfTheRoles) {
 }
 
 TEST_F(GuardTest, TenantRoutesRefusePlatformPrincipals) {
-  EXPECT_EQ(status_of(check_bearer(token("platform", {"Platform.Admin"}), Access::tenant())), 403);
-  EXPECT_EQ(status_of(check_bearer(token("platform", {"Platform.Admin", "Agent.Invoke"}), Access::tenant({"Agent.Invoke"}))),
+  EXPECT_EQ(status_of(check_bearer(token("platform", {"Platform.Admin"}), Policy::tenant_only())), 403);
+  EXPECT_EQ(status_of(check_bearer(token("platform", {"Platform.Admin", "Agent.Invoke"}), Policy::tenant_only({"Agent.Invoke"}))),
             403);
-  EXPECT_TRUE(allowed(check_bearer(token("acme", {}), Access::tenant())));
+  EXPECT_TRUE(allowed(check_bearer(token("acme", {}), Policy::tenant_only())));
 }
 
 TEST_F(GuardTest, PlatformRoutesTakePlatformPrincipalsWithTheRole) {
-  const Access admin = Access::platform({"Platform.Admin"});
+  const Policy admin = Policy::platform_only({"Platform.Admin"});
   EXPECT_TRUE(allowed(check_bearer(token("platform", {"Platform.Admin"}), admin)));
   EXPECT_EQ(status_of(check_bearer(token("platform", {"Platform.Operator"}), admin)), 403);
   // A tenant principal never passes, whatever roles its token names.
   EXPECT_EQ(status_of(check_bearer(token("acme", {"Platform.Admin", "SelfService.Admin"}), admin)), 403);
-  EXPECT_EQ(status_of(check_bearer(token("acme", {"Platform.Admin"}), Access::platform({}))), 403);
+  EXPECT_EQ(status_of(check_bearer(token("acme", {"Platform.Admin"}), Policy::platform_only({}))), 403);
 
-  const Access readers = Access::platform({"Platform.Admin", "Platform.Operator"});
+  const Policy readers = Policy::platform_only({"Platform.Admin", "Platform.Operator"});
   EXPECT_TRUE(allowed(check_bearer(token("platform", {"Platform.Operator"}), readers)));
   EXPECT_EQ(status_of(check_bearer(token("platform", {"Agent.Invoke"}), readers)), 403);
 }
@@ -322,29 +329,29 @@ class GuardRefetchTest : public GuardTest {
 
 TEST_F(GuardRefetchTest, ATokenWithANewKeyIsAcceptedAfterARefetch) {
   use_remote_keys(/*idp_up=*/true);
-  auto o = check_bearer(token("acme", {"Agent.Invoke"}, 600, later_key()), Access::tenant({"Agent.Invoke"}));
+  auto o = check_bearer(token("acme", {"Agent.Invoke"}, 600, later_key()), Policy::tenant_only({"Agent.Invoke"}));
   EXPECT_TRUE(allowed(o));
   EXPECT_EQ(fetches.load(), 1);
   // Now known: no further fetch.
-  EXPECT_TRUE(allowed(check_bearer(token("acme", {"Agent.Invoke"}, 600, later_key()), Access::tenant({"Agent.Invoke"}))));
+  EXPECT_TRUE(allowed(check_bearer(token("acme", {"Agent.Invoke"}, 600, later_key()), Policy::tenant_only({"Agent.Invoke"}))));
   EXPECT_EQ(fetches.load(), 1);
 }
 
 TEST_F(GuardRefetchTest, IdpDownMeansUnauthenticated) {
   use_remote_keys(/*idp_up=*/false);
-  auto o = check_bearer(token("acme", {"Agent.Invoke"}), Access::tenant({"Agent.Invoke"}));
+  auto o = check_bearer(token("acme", {"Agent.Invoke"}), Policy::tenant_only({"Agent.Invoke"}));
   ASSERT_EQ(status_of(o), 401);
   EXPECT_EQ(fetches.load(), 1);
   // Rate-limited: the next unknown key answers at once, without another fetch.
-  EXPECT_EQ(status_of(check_bearer(token("acme", {"Agent.Invoke"}), Access::tenant({"Agent.Invoke"}))), 401);
+  EXPECT_EQ(status_of(check_bearer(token("acme", {"Agent.Invoke"}), Policy::tenant_only({"Agent.Invoke"}))), 401);
   EXPECT_EQ(fetches.load(), 1);
 }
 
-// ---- protect(): the route wrapper
+// ---- route(): the stage chain
 
-TEST_F(GuardTest, ProtectCallsTheHandlerOnlyForAllowedCallers) {
+TEST_F(GuardTest, TheRouteCallsTheHandlerOnlyForAllowedCallers) {
   int handled = 0;
-  net::Handler h = guard.protect(Access::tenant({"Agent.Invoke"}),
+  net::Handler h = guard.route(Policy::tenant_only({"Agent.Invoke"}),
                                  [&](std::shared_ptr<net::Request>, Caller c, net::Responder reply) {
                                    ++handled;
                                    reply(net::Response::json(200, "{\"tenant\":\"" + c->tenant + "\"}"));
@@ -364,6 +371,194 @@ TEST_F(GuardTest, ProtectCallsTheHandlerOnlyForAllowedCallers) {
   EXPECT_EQ(call(request({"Bearer " + token("acme", {"Machine.Invoke"})})).status, 403);
   EXPECT_EQ(call(request({"Bearer " + token("platform", {"Platform.Admin"})})).status, 403);
   EXPECT_EQ(handled, 1);
+}
+
+// Answers a handler synchronously (the stages here never park).
+net::Response call(const net::Handler& h, std::shared_ptr<net::Request> req) {
+  std::promise<net::Response> p;
+  auto f = p.get_future();
+  h(std::move(req), net::Responder([&p](net::Response&& r) { p.set_value(std::move(r)); }));
+  EXPECT_EQ(f.wait_for(3s), std::future_status::ready);
+  return f.get();
+}
+
+// A stage that records that it ran, for the order of a chain.
+class Trace final : public Stage {
+ public:
+  Trace(std::vector<std::string>& log, std::string name, bool refuse = false) : log_(log), name_(std::move(name)), refuse_(refuse) {}
+  std::string_view name() const override { return name_; }
+  Verdict on_request(Context& ctx) const override {
+    log_.push_back(name_ + (ctx.caller.principal ? " after authentication" : " before authentication"));
+    if (!refuse_) return Verdict::proceed;
+    ctx.refuse(net::error_response(429, "rate_limited", "slow down", ctx.req->request_id), "limit");
+    return Verdict::answered;
+  }
+  bool sees_response() const override { return true; }
+  void on_response(const std::shared_ptr<net::Request>&, const std::shared_ptr<const auth::Principal>& who,
+                   net::Response&& r, net::Responder next) const override {
+    log_.push_back(name_ + " saw " + std::to_string(r.status) + " of " + who->tenant);
+    r.headers.push_back({"X-Seen-By", name_});
+    next(std::move(r));
+  }
+
+ private:
+  std::vector<std::string>& log_;
+  std::string name_;
+  bool refuse_;
+};
+
+TEST_F(GuardTest, TheLimitSlotRunsAfterTheTenantIsBoundAndBeforeTheRoles) {
+  std::vector<std::string> trace;
+  Trace limit(trace, "limit");
+  Chain chain{authenticator, refresher};
+  chain.set_limit(&limit);
+  net::Handler h = chain.route(Policy::tenant_only({"Agent.Invoke"}), [&](auto, Caller, net::Responder reply) {
+    trace.push_back("handler");
+    reply(net::Response::json(200, "{}"));
+  });
+  // An unauthenticated request never reaches the limit; one without the role does (the limit
+  // counts the tenant's calls whatever the route's roles), and is refused by the roles stage.
+  EXPECT_EQ(call(h, request({})).status, 401);
+  EXPECT_TRUE(trace.empty());
+  EXPECT_EQ(call(h, request({"Bearer " + token("acme", {})})).status, 403);
+  EXPECT_EQ(trace, (std::vector<std::string>{"limit after authentication"}));
+  trace.clear();
+  auto ok = call(h, request({"Bearer " + token("acme", {"Agent.Invoke"})}));
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(trace, (std::vector<std::string>{"limit after authentication", "handler", "limit saw 200 of acme"}));
+  ASSERT_NE(header(ok, "X-Seen-By"), nullptr);
+}
+
+TEST_F(GuardTest, AStageThatAnswersEndsTheChain) {
+  std::vector<std::string> trace;
+  Trace limit(trace, "limit", /*refuse=*/true);
+  Chain chain{authenticator, refresher};
+  chain.set_limit(&limit);
+  bool handled = false;
+  net::Handler h = chain.route(Policy::authenticated(), [&](auto, Caller, net::Responder reply) {
+    handled = true;
+    reply(net::Response::json(200, "{}"));
+  });
+  const double before = core::metrics().counter("portcullis_auth_failures_total", "", {"reason"}).labels({"limit"}).value();
+  EXPECT_EQ(call(h, request({"Bearer " + token("acme", {})})).status, 429);
+  EXPECT_FALSE(handled);
+  EXPECT_EQ(core::metrics().counter("portcullis_auth_failures_total", "", {"reason"}).labels({"limit"}).value() - before, 1);
+}
+
+TEST_F(GuardTest, ACapabilityPolicyRefusesTenantsItDoesNotAllow) {
+  tenancy::Capabilities caps;
+  store::CapabilityRecord c;
+  c.name = "tools.search";
+  c.enabled = true;
+  c.tenant_allow_list = {"acme"};
+  caps.publish({c});
+  tenants.apply(tenant_row("other", "standard", "active", 3));
+  Chain chain{authenticator, refresher, nullptr, &caps};
+  net::Handler h = chain.route(Policy::tenant_only().capability("tools.search"),
+                               [](auto, Caller, net::Responder reply) { reply(net::Response::json(200, "{}")); });
+  EXPECT_EQ(call(h, request({"Bearer " + token("acme", {})})).status, 200);
+  EXPECT_EQ(call(h, request({"Bearer " + token("other", {})})).status, 403);
+  net::Handler unknown = chain.route(Policy::tenant_only().capability("tools.unknown"),
+                                     [](auto, Caller, net::Responder reply) { reply(net::Response::json(200, "{}")); });
+  EXPECT_EQ(call(unknown, request({"Bearer " + token("acme", {})})).status, 403) << "deny by default";
+}
+
+TEST_F(GuardRefetchTest, AParkedRequestResumesItsRouteAfterTheRefetch) {
+  use_remote_keys(/*idp_up=*/true);
+  std::atomic<int> handled{0};
+  net::Handler h = guard.route(Policy::tenant_only({"Agent.Invoke"}), [&](auto, Caller c, net::Responder reply) {
+    ++handled;
+    reply(net::Response::json(200, "{\"tenant\":\"" + c->tenant + "\"}"));
+  });
+  auto r = call(h, request({"Bearer " + token("acme", {"Agent.Invoke"}, 600, later_key())}));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(handled.load(), 1);
+  EXPECT_EQ(fetches.load(), 1);
+}
+
+// ---- agents: what is not listed cannot be used
+
+class AgentAccessTest : public GuardTest {
+ protected:
+  void SetUp() override {
+    GuardTest::SetUp();
+    tenants.apply(tenant_row("quiet", "premium", "active", 3));  // agents.invoke is off for it
+    tenants.apply(tenant_row("rich", "premium", "active", 4));
+    std::vector<agents::AgentEntry> list;
+    for (auto [name, tier] : {std::pair{"open", "basic"}, {"premium-only", "premium"}, {"switched-off", "basic"},
+                              {"killed", "basic"}, {"rich-only", "basic"}, {"no-capability", "basic"}}) {
+      agents::AgentEntry a;
+      a.name = name;
+      a.tier_minimum = tier;
+      a.host = "127.0.0.1";
+      a.port = 9;
+      list.push_back(a);
+    }
+    catalog.publish(list);
+    std::vector<store::CapabilityRecord> records;
+    auto cap = [&](std::string name, bool enabled = true) -> store::CapabilityRecord& {
+      store::CapabilityRecord c;
+      c.name = std::move(name);
+      c.enabled = enabled;
+      records.push_back(c);
+      return records.back();
+    };
+    cap("agents.invoke").tenant_allow_list = {"acme", "rich"};
+    cap("agents.open");
+    cap("agents.premium-only");
+    cap("agents.switched-off", /*enabled=*/false);
+    cap("agents.killed").killed = true;
+    cap("agents.rich-only").tenant_allow_list = {"rich"};
+    // agents.no-capability: missing, so denied
+    caps.publish(records);
+    api::add_agent_routes(router, {&guard, &catalog, &caps, nullptr});
+  }
+
+  net::Response get(const std::string& path, const std::string& tenant, std::string method = "GET") {
+    auto m = router.match(method, path);
+    EXPECT_EQ(m.kind, net::RouteMatch::Kind::found) << path;
+    auto req = request({"Bearer " + token(tenant, {"Agent.Invoke"})});
+    req->method = method;
+    req->path = req->target = path;
+    req->route = m.route->pattern;
+    req->params = m.params;
+    return call(m.route->handler, req);
+  }
+
+  std::set<std::string> listed(const std::string& tenant) {
+    auto r = get("/v1/agents", tenant);
+    EXPECT_EQ(r.status, 200);
+    std::set<std::string> names;
+    const json::value body = json::parse(r.body);
+    for (const auto& a : body.at("agents").as_array()) names.insert(std::string(a.at("name").as_string()));
+    return names;
+  }
+
+  agents::AgentCatalog catalog;
+  tenancy::Capabilities caps;
+  net::Router router;
+};
+
+TEST_F(AgentAccessTest, ListingAndInvokingAgreeForEveryRuleThatHidesAnAgent) {
+  const std::set<std::string> expected_acme{"open"};
+  const std::set<std::string> expected_rich{"open", "premium-only", "rich-only"};
+  EXPECT_EQ(listed("acme"), expected_acme);  // standard tier: not premium-only; not rich-only
+  EXPECT_EQ(listed("rich"), expected_rich);
+  EXPECT_TRUE(listed("quiet").empty()) << "agents.invoke is off for quiet";
+  for (const std::string tenant : {"acme", "rich", "quiet"}) {
+    const auto shown = listed(tenant);
+    for (const std::string name : {"open", "premium-only", "switched-off", "killed", "rich-only", "no-capability", "absent"}) {
+      const bool in_list = shown.count(name) > 0;
+      auto one = get("/v1/agents/" + name, tenant);
+      auto invoke = get("/v1/agents/" + name + "/invoke", tenant, "POST");
+      EXPECT_EQ(one.status, in_list ? 200 : 404) << tenant << " " << name;
+      EXPECT_EQ(invoke.forward.has_value(), in_list) << tenant << " " << name << ": listed and invocable disagree";
+      if (!in_list) {
+        EXPECT_EQ(invoke.status, 404) << tenant << " " << name;
+        EXPECT_EQ(one.body.find(name), std::string::npos) << "a hidden agent must look like an absent one";
+      }
+    }
+  }
 }
 
 }  // namespace
