@@ -260,15 +260,20 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
                  std::shared_ptr<net::Router> router)
     : p_(std::make_unique<Parts>(cfg, store, master_key, std::move(router))) {
   Parts& p = *p_;
-  // The writers and the refresher run since Parts was built; the pools start here. Whoever
-  // records into a log or waits on the refresher is stopped before it (started after it).
+  // The log writers run since Parts was built; the pools start here. Whoever records into a log
+  // is stopped before it (started after it), so every event is written and every durability
+  // callback runs.
   p.lifecycle.start({"audit log", {}, [&p] { p.audit_log.stop(); }});
   p.lifecycle.start({"invocation log", {}, [&p] { p.invocations.stop(); }});
-  p.lifecycle.start({"key refresher", {}, [&p] { p.refresher.stop(); }});
   p.lifecycle.start({"token work pool", {}, [&p] { p.token_pool->stop(); }},
                     [&p] { p.token_pool.emplace("token", kTokenPoolThreads, kTokenPoolQueue); });
   p.lifecycle.start({"admin work pool", {}, [&p] { p.admin_pool->stop(); }},
                     [&p] { p.admin_pool.emplace("admin", kAdminPoolThreads, kAdminPoolQueue); });
+  // Its thread runs since Parts was built too, but it is listed after the pools on purpose: it
+  // stops before them, answering the token jobs that wait for a refetch at once (they fail
+  // closed) instead of holding the pools' stop for an issuer's fetch timeout. Nothing needs it
+  // afterwards: a refetch asked of a stopped refresher is answered at once.
+  p.lifecycle.start({"key refresher", {}, [&p] { p.refresher.stop(); }});
   core::WorkPool& token_pool = *p.token_pool;
   core::WorkPool& pool = *p.admin_pool;
   p.directory.refresh(store);

@@ -64,9 +64,9 @@ class Gateway {
   void refresh();
   // A reloaded configuration: issuers, token settings, cache size.
   void apply(const core::Config& cfg);
-  // Stops its subsystems in reverse order of start: the background refresh, the admin and token
-  // pools (their queued jobs run), the key refresher (its waiters are answered), the invocation
-  // log and the audit log (written, their callbacks run). Idempotent. Everything these answer
+  // Stops its subsystems in reverse order of start: the background refresh, the key refresher
+  // (its waiters are answered), the admin and token pools (their queued jobs run), the
+  // invocation log and the audit log (written, their callbacks run). Idempotent. Everything these answer
   // through (the server's event loops) must still run.
   void stop();
   // The subsystems above, in start order (tests, docs).

@@ -349,67 +349,97 @@ describe('a taken port', { timeout: 40000 }, () => {
   });
 });
 
+// A gateway trusting an external issuer whose JWKS endpoint can be made to hang, and a way to
+// send token exchanges that wait on the token pool's threads for a refetch from it: the subject
+// token names a kid the issuer has not published.
+async function gatewayWithHangingIdp(prefix, { drainTimeoutMs = 3000 } = {}) {
+  const dir = tmp(prefix);
+  const signKey = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const knownKey = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const knownJwk = { ...knownKey.publicKey.export({ format: 'jwk' }), kid: 'known', alg: 'ES256', use: 'sig' };
+  const state = { hang: false, stalled: [] };
+  const idp = http.createServer((req, res) => {
+    if (state.hang) { state.stalled.push(res); return; }  // never answered: the fetch waits for its timeout
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=600' });
+    res.end(JSON.stringify({ keys: [knownJwk] }));
+  });
+  await new Promise((resolve) => idp.listen(0, '127.0.0.1', resolve));
+  const release = () => { state.hang = false; for (const r of state.stalled.splice(0)) r.destroy(); };
+  cleanups.push(() => new Promise((resolve) => { release(); idp.close(resolve); }));
+  const idpUrl = `http://127.0.0.1:${idp.address().port}`;
+  const AUD = 'api://portcullis-lifecycle';
+  const issuers = [{
+    name: 'slowidp',
+    issuer: idpUrl,
+    discovery: false,
+    jwks_uri: `${idpUrl}/jwks`,
+    audiences: [AUD],
+    tenants: ['demo'],
+    algorithms: ['ES256'],
+    claims: { tenant: 'tenantid', app: 'appid', roles: 'roles' },
+    jwks_cache: { min_seconds: 60, refetch_interval_seconds: 1 },
+  }];
+  const agent = track(await startAgent());
+  const cfg = writeConfig(dir, gatewayConfig(dir, { drainTimeoutMs, extra: { issuers } }));
+  const gw = track(await startGateway({ configPath: cfg, args: ['--demo', '--demo-agent', agent.url] }));
+  const creds = (await demoCredentials(gw)).tenants.demo;
+
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const input = `${b64({ alg: 'ES256', typ: 'at+jwt', kid: 'rotated-in' })}.${b64({
+    iss: idpUrl, aud: AUD, sub: 'user-1', tenantid: 'demo', appid: 'app', roles: ['Agent.Invoke'], iat: now, exp: now + 300,
+  })}`;
+  const sig = crypto.sign('sha256', Buffer.from(input), { key: signKey.privateKey, dsaEncoding: 'ieee-p1363' });
+  const subject = `${input}.${sig.toString('base64url')}`;
+  // Starts `n` exchanges that hang on the token pool; resolves to their outcomes.
+  const stuckExchanges = (n) => {
+    state.hang = true;
+    const all = [];
+    for (let i = 0; i < n; i++) {
+      all.push(tokenRequest(gw, { grant_type: TOKEN_EXCHANGE, subject_token: subject, subject_token_type: ACCESS_TOKEN_TYPE },
+        { basic: [creds.client_id, creds.client_secret], timeoutMs: 20000 }).catch((e) => ({ error: e.message })));
+    }
+    return all;
+  };
+  return { gw, stuckExchanges, release };
+}
+
 // The token endpoint, the admin API and the probes each have a bounded pool of their own: token
 // exchanges stuck waiting for an issuer's keys (its JWKS endpoint hangs) fill the token pool's
 // threads, and /readyz still answers at once.
-describe('readiness while the token pool is saturated', { timeout: 60000 }, () => {
+describe('work pools and shutdown', { timeout: 60000 }, () => {
   it('/readyz answers within a second while every token worker waits on a hanging JWKS endpoint', async () => {
-    const dir = tmp('portcullis-readyz-');
-    const signKey = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const knownKey = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const knownJwk = { ...knownKey.publicKey.export({ format: 'jwk' }), kid: 'known', alg: 'ES256', use: 'sig' };
-    let hang = false;
-    const stalled = [];
-    const idp = http.createServer((req, res) => {
-      if (hang) { stalled.push(res); return; }  // never answered: the fetch waits for its timeout
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=600' });
-      res.end(JSON.stringify({ keys: [knownJwk] }));
-    });
-    await new Promise((resolve) => idp.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise((resolve) => { for (const r of stalled) r.destroy(); idp.close(resolve); }));
-    const idpUrl = `http://127.0.0.1:${idp.address().port}`;
-    const AUD = 'api://portcullis-readyz';
-    const issuers = [{
-      name: 'slowidp',
-      issuer: idpUrl,
-      discovery: false,
-      jwks_uri: `${idpUrl}/jwks`,
-      audiences: [AUD],
-      tenants: ['demo'],
-      algorithms: ['ES256'],
-      claims: { tenant: 'tenantid', app: 'appid', roles: 'roles' },
-      jwks_cache: { min_seconds: 60, refetch_interval_seconds: 1 },
-    }];
-    const agent = track(await startAgent());
-    const cfg = writeConfig(dir, gatewayConfig(dir, { extra: { issuers } }));
-    const gw = track(await startGateway({ configPath: cfg, args: ['--demo', '--demo-agent', agent.url] }));
-    const creds = (await demoCredentials(gw)).tenants.demo;
+    const { gw, stuckExchanges, release } = await gatewayWithHangingIdp('portcullis-readyz-');
     assert.equal((await request(gw.port, { path: '/readyz' })).status, 200);
-
-    // A subject token of that issuer naming a kid it has not published: the exchange waits on
-    // a token worker for the refetch, which hangs until the fetch times out.
-    const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
-    const now = Math.floor(Date.now() / 1000);
-    const input = `${b64({ alg: 'ES256', typ: 'at+jwt', kid: 'rotated-in' })}.${b64({
-      iss: idpUrl, aud: AUD, sub: 'user-1', tenantid: 'demo', appid: 'app', roles: ['Agent.Invoke'], iat: now, exp: now + 300,
-    })}`;
-    const sig = crypto.sign('sha256', Buffer.from(input), { key: signKey.privateKey, dsaEncoding: 'ieee-p1363' });
-    const subject = `${input}.${sig.toString('base64url')}`;
-    hang = true;
-    const exchanges = [];
-    for (let i = 0; i < 4; i++) {
-      exchanges.push(tokenRequest(gw, { grant_type: TOKEN_EXCHANGE, subject_token: subject, subject_token_type: ACCESS_TOKEN_TYPE },
-        { basic: [creds.client_id, creds.client_secret], timeoutMs: 20000 }).catch((e) => ({ error: e.message })));
-    }
+    const exchanges = stuckExchanges(4);
     await sleep(500);  // the exchanges are now waiting on the token pool's threads
     for (let i = 0; i < 3; i++) {
       const t0 = Date.now();
       const r = await request(gw.port, { path: '/readyz', timeoutMs: 1000 }).catch((e) => ({ error: e.message }));
       assert.equal(r.status, 200, `/readyz while the token pool is busy: ${r.error ?? `${r.status} ${r.body}`} after ${Date.now() - t0} ms`);
     }
-    hang = false;  // let the stuck fetches end, so the exchanges answer soon
-    for (const r of stalled.splice(0)) r.destroy();
+    release();  // let the stuck fetches end, so the exchanges answer soon
     const results = await Promise.all(exchanges);
     for (const r of results) assert.ok(r.error || r.status >= 400, `the exchange of an unknown kid succeeded: ${r.status} ${r.body}`);
+    const ex = await gw.stop();
+    assert.equal(ex.code, 0);
+  });
+
+  // Work pool jobs still running when the drain deadline passes answer through their
+  // connection's event loop: shutdown must stop them before the event loops go away (under
+  // `make asan` an answer posted to a destroyed io_context is a heap-use-after-free). The
+  // refresher's thread may still be in the hanging fetch (5 s timeout), which bounds the exit.
+  it('SIGTERM while token jobs wait for a hanging issuer: they finish before the event loops stop; exit 0', async () => {
+    const { gw, stuckExchanges } = await gatewayWithHangingIdp('portcullis-stuckjobs-', { drainTimeoutMs: 500 });
+    const exchanges = stuckExchanges(3);
+    await sleep(500);
+    const tSig = Date.now();
+    gw.signal('SIGTERM');
+    const ex = await gw.waitExit(10000).catch(() => null);
+    assert.ok(ex, 'gateway did not exit within 10 s of SIGTERM');
+    assert.equal(ex.signal, null, `killed by a signal: ${JSON.stringify(ex)}\n${gw.logs().slice(-2000)}`);
+    assert.equal(ex.code, 0, `exit: ${JSON.stringify(ex)}\n${gw.logs().slice(-2000)}`);
+    assert.ok(ex.at - tSig < 500 + 5000 + 2000, `exit ${ex.at - tSig} ms after SIGTERM (drain_timeout_ms 500; the fetch timeout is 5 s)`);
+    await Promise.all(exchanges);
   });
 });
