@@ -4,7 +4,6 @@
 #include <signal.h>
 
 #include <chrono>
-
 #include <iostream>
 #include <optional>
 #include <sstream>
