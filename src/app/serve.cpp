@@ -1,5 +1,7 @@
-// `portcullis serve`: load the configuration, prepare the store and first-start material, wire
-// the routes, run the server, and react to signals (SIGHUP reload, SIGTERM/SIGINT drain and exit).
+// `portcullis serve`: load the configuration, bind the port, prepare the store and first-start
+// material, wire the routes, start serving, and react to signals (SIGHUP reload, SIGTERM/SIGINT
+// drain and exit). What runs is an ordered list of subsystems (app/lifecycle.h), stopped in
+// reverse order of start.
 #include <boost/url/parse.hpp>
 #include <signal.h>
 
