@@ -64,12 +64,17 @@ bench: deps-bench build
 	exit $$rc
 
 # Unit and integration tests against an AddressSanitizer + UBSan build (leaks checked at exit).
-asan:
+# Any finding fails the run: ASan aborts, UBSan halts (the options apply to both steps).
+# ASAN_IT: the integration test files to run (default: all of them).
+ASAN_IT ?= tests/integration/
+SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+asan: deps-test
 	@$(MAKE) --no-print-directory PRESET=asan configure
 	@cmake --build build/asan -j $(JOBS)
-	@ctest --test-dir build/asan --output-on-failure -j $(JOBS)
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  PORTCULLIS_BIN=$(CURDIR)/build/asan/portcullis node --test --test-concurrency=2 tests/integration/
+	@$(SANITIZER_ENV) ctest --test-dir build/asan --output-on-failure -j $(JOBS)
+	@$(SANITIZER_ENV) PORTCULLIS_BIN=$(CURDIR)/build/asan/portcullis \
+	  node --test --test-concurrency=2 $(ASAN_IT)
 
 clean:
 	rm -rf build

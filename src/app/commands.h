@@ -24,6 +24,8 @@ struct ServeOptions {
   std::string demo_agent_url;  // --demo-agent: use this runtime instead of starting the example agent
 };
 
+// serve and example_agent expect SIGHUP, SIGTERM and SIGINT blocked before they are called
+// (app/signals.h: main does it before any thread starts).
 int serve(const ServeOptions& opts);
 int check_config(const std::string& config_path);
 int example_agent(const std::string& listen);

@@ -1,6 +1,8 @@
 #include "app/demo.h"
 
 #include <filesystem>
+#include <optional>
+#include <stdexcept>
 
 #include <boost/json.hpp>
 
@@ -24,7 +26,11 @@ void register_echo(agents::Registry& registry, store::Store& store, const std::s
     a.protocol = "http";
     registry.create(a);
   }
-  for (const auto& v : registry.get("echo")->versions)
+  // Hold the view: a range-for over a member of the temporary get() returns would read its
+  // versions after the temporary is gone (use after scope).
+  const std::optional<agents::AgentView> echo = registry.get("echo");
+  if (!echo) throw std::runtime_error("demo: the echo agent is missing right after it was registered");
+  for (const auto& v : echo->versions)
     if (v.status == "promoted" && v.endpoint == endpoint) return;
   const std::string version = "demo-" + std::to_string(core::unix_now()) + "-" + crypto::random_hex(2);
   registry.add_version("echo", version, endpoint);

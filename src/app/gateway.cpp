@@ -6,6 +6,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -69,10 +70,9 @@ std::shared_ptr<auth::PublishedKeys> keys_from_file(const core::IssuerConfig& c)
 }  // namespace
 
 struct Gateway::Parts {
-  Parts(const core::Config& c, store::Store& s, const crypto::MasterKeyring& mk, core::WorkPool& wp)
+  Parts(const core::Config& c, store::Store& s, const crypto::MasterKeyring& mk, std::shared_ptr<net::Router> r)
       : cfg(c),
         store(s),
-        pool(wp),
         keyring(mk),
         keys(mk),
         authenticator(directory, c.tokens.cache_entries_per_thread),
@@ -80,13 +80,13 @@ struct Gateway::Parts {
         trail(&audit_log),
         data_keys(s, keyring),
         vault(s, data_keys),
-        invocations(s, data_keys) {}
+        invocations(s, data_keys),
+        router(std::move(r)) {}
 
   mutable std::mutex mu;  // cfg, base_url, remote
   core::Config cfg;
   std::string base_url;
   store::Store& store;
-  core::WorkPool& pool;
   const crypto::MasterKeyring& keyring;
   tenancy::TenantDirectory directory;
   auth::SigningKeys keys;
@@ -98,18 +98,24 @@ struct Gateway::Parts {
   agents::AgentCatalog catalog;
   std::unique_ptr<agents::Registry> registry;
   tenancy::Capabilities capabilities;
-  audit::AuditLog audit_log;  // before the chain and routes that record into it, so it outlives them
+  audit::AuditLog audit_log;
   api::AuditTrail trail;
   vault::DataKeys data_keys;
   vault::SecretsVault vault;
   agents::InvocationLog invocations;
   std::unique_ptr<api::Chain> chain;
-  std::shared_ptr<net::Router> router = std::make_shared<net::Router>();
+  std::shared_ptr<net::Router> router;
+  std::optional<core::WorkPool> token_pool;
+  std::optional<core::WorkPool> admin_pool;
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
   bool stopping = false;
   std::thread background;
+
+  // Every thread above stops through here, in reverse order of start (Gateway::stop). Declared
+  // last, so even a constructor that throws half-way stops them before any member goes away.
+  Lifecycle lifecycle;
 
   std::string issuer() const {
     std::lock_guard lock(mu);
@@ -252,9 +258,25 @@ struct Gateway::Parts {
 };
 
 Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::MasterKeyring& master_key,
-                 core::WorkPool& pool)
-    : p_(std::make_unique<Parts>(cfg, store, master_key, pool)) {
+                 std::shared_ptr<net::Router> router)
+    : p_(std::make_unique<Parts>(cfg, store, master_key, std::move(router))) {
   Parts& p = *p_;
+  // The log writers run since Parts was built; the pools start here. Whoever records into a log
+  // is stopped before it (started after it), so every event is written and every durability
+  // callback runs.
+  p.lifecycle.start({"audit log", {}, [&p] { p.audit_log.stop(); }});
+  p.lifecycle.start({"invocation log", {}, [&p] { p.invocations.stop(); }});
+  p.lifecycle.start({"token work pool", {}, [&p] { p.token_pool->stop(); }},
+                    [&p] { p.token_pool.emplace("token", kTokenPoolThreads, kTokenPoolQueue); });
+  p.lifecycle.start({"admin work pool", {}, [&p] { p.admin_pool->stop(); }},
+                    [&p] { p.admin_pool.emplace("admin", kAdminPoolThreads, kAdminPoolQueue); });
+  // Its thread runs since Parts was built too, but it is listed after the pools on purpose: it
+  // stops before them, answering the token jobs that wait for a refetch at once (they fail
+  // closed) instead of holding the pools' stop for an issuer's fetch timeout. Nothing needs it
+  // afterwards: a refetch asked of a stopped refresher is answered at once.
+  p.lifecycle.start({"key refresher", {}, [&p] { p.refresher.stop(); }});
+  core::WorkPool& token_pool = *p.token_pool;
+  core::WorkPool& pool = *p.admin_pool;
   p.directory.refresh(store);
   p.keys.load(store, core::unix_now());
   p.token_service = std::make_unique<auth::TokenService>(
@@ -268,13 +290,16 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   p.refresh_capabilities();
   p.registry->publish();
   p.chain = std::make_unique<api::Chain>(p.authenticator, p.refresher, &p.trail, &p.capabilities);
+  // Stops before the audit log (started after it): the open window's refusal summaries are
+  // queued while the log still takes them.
+  p.lifecycle.start({"refusal summaries", {}, [&p] { p.chain->refusals().flush(); }});
   {
     std::lock_guard lock(p.mu);
     p.configure_locked();
   }
 
   net::Router& r = *p.router;
-  api::add_token_routes(r, {p.token_service.get(), &p.keys, &pool, [&p] { return p.issuer(); }});
+  api::add_token_routes(r, {p.token_service.get(), &p.keys, &token_pool, [&p] { return p.issuer(); }});
   api::AdminDeps admin;
   admin.chain = p.chain.get();
   admin.pool = &pool;
@@ -314,8 +339,18 @@ void Gateway::set_public_base_url(const std::string& base_url) {
 std::string Gateway::issuer() const { return p_->issuer(); }
 
 std::vector<std::string> Gateway::start() {
-  auto failures = p_->refresher.refresh_all_now();
-  p_->background = std::thread([this] { p_->run_background(); });
+  Parts& p = *p_;
+  auto failures = p.refresher.refresh_all_now();
+  p.lifecycle.start({"background refresh", {},
+                     [&p] {
+                       {
+                         std::lock_guard lock(p.stop_mu);
+                         p.stopping = true;
+                       }
+                       p.stop_cv.notify_all();
+                       if (p.background.joinable()) p.background.join();
+                     }},
+                    [&p] { p.background = std::thread([&p] { p.run_background(); }); });
   return failures;
 }
 
@@ -327,18 +362,9 @@ void Gateway::apply(const core::Config& cfg) {
   p_->configure_locked();
 }
 
-void Gateway::stop() {
-  p_->chain->refusals().flush();  // the open window's summaries, before the audit log drains
-  p_->invocations.flush();
-  p_->audit_log.flush();
-  {
-    std::lock_guard lock(p_->stop_mu);
-    p_->stopping = true;
-  }
-  p_->stop_cv.notify_all();
-  if (p_->background.joinable()) p_->background.join();
-  p_->refresher.stop();
-}
+void Gateway::stop() { p_->lifecycle.shutdown(std::chrono::milliseconds(0)); }
+
+std::vector<std::string> Gateway::subsystems() const { return p_->lifecycle.names(); }
 
 agents::AgentCatalog& Gateway::catalog() { return p_->catalog; }
 agents::Registry& Gateway::registry() { return *p_->registry; }

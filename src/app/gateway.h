@@ -5,18 +5,17 @@
 // `portcullis keys rotate`) every few seconds, and apply() takes a reloaded configuration.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "app/lifecycle.h"
 #include "core/config.h"
 #include "crypto/master_keyring.h"
 #include "net/router.h"
 #include "store/store.h"
 
-namespace pc::core {
-class WorkPool;
-}
 namespace pc::agents {
 class AgentCatalog;
 class Registry;
@@ -27,12 +26,23 @@ class TenantService;
 
 namespace pc::app {
 
+// Blocking work of the routes runs on work pools of its own per class of route, each bounded, so
+// a flood of one class never queues the others: the token endpoint (client authentication, token
+// exchange waiting for an issuer's keys) and the admin API. The probes (/readyz) have theirs in
+// serve.cpp.
+constexpr unsigned kTokenPoolThreads = 2;
+constexpr std::size_t kTokenPoolQueue = 4096;
+constexpr unsigned kAdminPoolThreads = 2;
+constexpr std::size_t kAdminPoolQueue = 1024;
+
 class Gateway {
  public:
   // Blocking (store reads): call before the server starts. Throws when the signing keys cannot be
-  // loaded (no key, or a master key that does not unseal them).
-  Gateway(const core::Config& cfg, store::Store& store, const crypto::MasterKeyring& master_keys, core::WorkPool& pool);
-  ~Gateway();
+  // loaded (no key, or a master key that does not unseal them). Adds its routes to `router`.
+  // The audit and invocation log writers, the key refresher and the work pools run from here on.
+  Gateway(const core::Config& cfg, store::Store& store, const crypto::MasterKeyring& master_keys,
+          std::shared_ptr<net::Router> router);
+  ~Gateway();  // stop()
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
 
@@ -54,7 +64,13 @@ class Gateway {
   void refresh();
   // A reloaded configuration: issuers, token settings, cache size.
   void apply(const core::Config& cfg);
+  // Stops its subsystems in reverse order of start: the background refresh, the key refresher
+  // (its waiters are answered), the admin and token pools (their queued jobs run), the
+  // invocation log and the audit log (written, their callbacks run). Idempotent. Everything these answer
+  // through (the server's event loops) must still run.
   void stop();
+  // The subsystems above, in start order (tests, docs).
+  std::vector<std::string> subsystems() const;
 
   agents::AgentCatalog& catalog();
   agents::Registry& registry();

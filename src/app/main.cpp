@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "app/commands.h"
+#include "app/signals.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Portcullis: a multi-tenant, zero-trust gateway for AI agents"};
@@ -52,6 +53,9 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // Before anything that may start a thread (the log writer, the server, the agent): every
+  // thread inherits the blocked mask, so only the signal-handling thread ever sees them.
+  if (*serve_cmd || *agent_cmd) pc::app::block_process_signals();
   if (*serve_cmd) return pc::app::serve(serve);
   if (*check_cmd) return pc::app::check_config(check_path);
   if (*agent_cmd) return pc::app::example_agent(agent_listen);

@@ -1,8 +1,11 @@
-// `portcullis serve`: load the configuration, prepare the store and first-start material, wire
-// the routes, run the server, and react to signals (SIGHUP reload, SIGTERM/SIGINT drain and exit).
+// `portcullis serve`: load the configuration, bind the port, prepare the store and first-start
+// material, wire the routes, start serving, and react to signals (SIGHUP reload, SIGTERM/SIGINT
+// drain and exit). What runs is an ordered list of subsystems (app/lifecycle.h), stopped in
+// reverse order of start.
 #include <boost/url/parse.hpp>
 #include <signal.h>
 
+#include <chrono>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -13,6 +16,8 @@
 #include "app/commands.h"
 #include "app/demo.h"
 #include "app/gateway.h"
+#include "app/lifecycle.h"
+#include "app/signals.h"
 #include "auth/signing_keys.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -23,29 +28,6 @@
 
 namespace pc::app {
 namespace {
-
-sigset_t handled_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGHUP);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  return set;
-}
-
-// Called before any thread starts, so every thread inherits the mask and only the main thread's
-// sigwait sees these signals.
-void block_signals() {
-  sigset_t set = handled_signals();
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
-
-int wait_signal() {
-  sigset_t set = handled_signals();
-  int sig = 0;
-  sigwait(&set, &sig);
-  return sig;
-}
 
 core::ConfigResult load(const std::string& path) {
   if (path.empty()) return {core::Config{}, {}};
@@ -132,12 +114,11 @@ int check_config(const std::string& path) {
 
 int example_agent(const std::string& listen) {
   log::init("info", "json");
-  block_signals();
   try {
     examples::ExampleAgent agent(listen);
     log::info("listening", {{"address", agent.address()}, {"service", "example-agent"}});
     int sig;
-    while ((sig = wait_signal()) == SIGHUP) {
+    while ((sig = wait_process_signal()) == SIGHUP) {
     }
     agent.stop();
   } catch (const std::exception& e) {
@@ -149,7 +130,15 @@ int example_agent(const std::string& listen) {
   return 0;
 }
 
+// Blocking store work of /readyz runs on a pool of its own, so probes never queue behind the
+// token endpoint or the admin API (their pools are in the gateway). One thread: a probe is one
+// cheap query; a queue of a few, because an orchestrator probes rarely and a full queue answers
+// 503, which is the truth when the store does not keep up with even that.
+constexpr unsigned kProbePoolThreads = 1;
+constexpr std::size_t kProbePoolQueue = 16;
+
 int serve(const ServeOptions& opts) {
+  // SIGHUP, SIGTERM and SIGINT are blocked already (main, before any thread started).
   auto loaded = load(opts.config_path);
   if (!loaded.errors.empty()) {
     std::cerr << "portcullis: " << one_line(loaded.errors) << "\n";
@@ -157,12 +146,36 @@ int serve(const ServeOptions& opts) {
   }
   core::Config cfg = *loaded.config;
   log::init(cfg.log.level, cfg.log.format);
-  block_signals();
   auto& reloads = core::metrics().counter("portcullis_config_reloads_total", "Configuration reloads by outcome", {"outcome"});
   core::metrics().gauge("portcullis_build_info", "Build information", {"version"}).labels({PORTCULLIS_VERSION}).set(1);
 
+  // What the subsystems below use is declared before the lifecycle that stops them; the
+  // lifecycle alone decides the order they stop in (reverse order of start, see lifecycle.h).
+  auto router = std::make_shared<net::Router>();
+  net::Server server(cfg, router);
   std::unique_ptr<store::Store> store;
   std::optional<crypto::MasterKeyring> master_keys;
+  std::unique_ptr<Gateway> gateway;
+  std::optional<core::WorkPool> probe_pool;
+  DemoUpstream demo;
+  Lifecycle life;
+  auto fail = [&](int code, const std::string& why) {
+    life.shutdown(std::chrono::milliseconds(0));
+    log::flush();
+    std::cerr << "portcullis: " << why << "\n";
+    return code;
+  };
+
+  // 1. The port, before any file is created: a second gateway on the same port stops here with
+  // one line and leaves the data directory as it found it.
+  try {
+    life.start({"listening sockets and event loops", {}, [&] { server.stop(); }}, [&] { server.listen(); });
+  } catch (const std::exception& e) {
+    return fail(1, e.what());
+  }
+  const std::string base = std::string(cfg.server.tls.enabled() ? "https://" : "http://") + server.address();
+
+  // 2. Keys and the store.
   try {
     ensure_master_key(cfg);  // creates it on first start
     // The keyring: the key file plus what an interrupted or recent master-key rotation left
@@ -171,40 +184,33 @@ int serve(const ServeOptions& opts) {
     store = store::Store::open(cfg.storage, cfg.sqlite_path());
     if (auth::SigningKeys::ensure_key(*store, master_keys->current())) log::info("token signing key created");
   } catch (const std::exception& e) {
-    std::cerr << "portcullis: " << e.what() << "\n";
-    return 1;
+    return fail(1, e.what());
   }
-  // Blocking store work runs here, never on the I/O threads; a full queue answers 503.
-  core::WorkPool pool("store", 2, 4096);
 
-  std::unique_ptr<Gateway> gateway;
-  try {
-    gateway = std::make_unique<Gateway>(cfg, *store, *master_keys, pool);
-  } catch (const std::exception& e) {
-    std::cerr << "portcullis: " << e.what() << "\n";
-    return 1;
-  }
+  // 3. The gateway (its logs, key refresher and work pools) and the probes' pool.
   auto live = std::make_shared<std::atomic<bool>>(cfg.server.metrics_public);
-  api::add_system_routes(gateway->routes(),
-                         {[s = store.get()] { return s->ping(); }, &pool, [live] { return live->load(); }});
-  DemoUpstream demo;
+  try {
+    gateway = std::make_unique<Gateway>(cfg, *store, *master_keys, router);
+    life.start({"gateway", {}, [&] { gateway->stop(); }});
+    life.start({"probe work pool", {}, [&] { probe_pool->stop(); }},
+               [&] { probe_pool.emplace("probe", kProbePoolThreads, kProbePoolQueue); });
+  } catch (const std::exception& e) {
+    return fail(1, e.what());
+  }
+  api::add_system_routes(*router, {[s = store.get()] { return s->ping(); }, &*probe_pool,
+                                   [live] { return live->load(); }});
   if (opts.demo) {
     try {
-      demo = demo_upstream(opts.demo_agent_url);
+      life.start({"demo agent", {}, [&] {
+                    if (demo.agent) demo.agent->stop();
+                  }},
+                 [&] { demo = demo_upstream(opts.demo_agent_url); });
     } catch (const std::exception& e) {
-      std::cerr << "portcullis: " << e.what() << "\n";
-      return 2;
+      return fail(2, e.what());
     }
   }
 
-  net::Server server(cfg, gateway->router());
-  try {
-    server.start();
-  } catch (const std::exception& e) {
-    std::cerr << "portcullis: " << e.what() << "\n";
-    return 1;
-  }
-  const std::string base = std::string(cfg.server.tls.enabled() ? "https://" : "http://") + server.address();
+  // 4. First-start material, the demo seed, the first key fetches.
   gateway->set_public_base_url(base);
   const std::string token_url = gateway->issuer() + "/oauth2/token";
   DemoSeed seeded;
@@ -221,14 +227,16 @@ int serve(const ServeOptions& opts) {
     gateway->refresh();  // serve what first start and the demo just wrote, not 2 s later
   } catch (const std::exception& e) {
     log::error("first start failed", {{"error", e.what()}});
-    server.shutdown(std::chrono::milliseconds(0));
-    pool.stop();  // before the gateway its queued jobs use goes away
-    log::flush();
-    std::cerr << "portcullis: " << e.what() << "\n";
-    return 1;
+    return fail(1, e.what());
   }
   for (const auto& failure : gateway->start())
     log::warn("jwks: first fetch failed; that issuer's tokens are refused until it answers", {{"issuer", failure}});
+
+  // 5. Connections, last: drained first at shutdown.
+  life.start({"connections",
+              [&](std::chrono::milliseconds left) { server.drain(left); },
+              {}},
+             [&] { server.start(); });
   log::info("listening", {{"address", server.address()}, {"tls", cfg.server.tls.enabled()}, {"demo", opts.demo},
                           {"issuer", gateway->issuer()}});
   if (opts.demo) {
@@ -238,7 +246,7 @@ int serve(const ServeOptions& opts) {
   }
 
   for (;;) {
-    int sig = wait_signal();
+    int sig = wait_process_signal();
     if (sig != SIGHUP) {
       log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
                                   {"drain_timeout_ms", cfg.server.drain_timeout_ms}});
@@ -274,10 +282,10 @@ int serve(const ServeOptions& opts) {
     log::info("reload applied", {{"config", opts.config_path}});
   }
 
-  server.shutdown(std::chrono::milliseconds(cfg.server.drain_timeout_ms));
-  gateway->stop();
-  if (demo.agent) demo.agent->stop();
-  pool.stop();
+  // Signals that arrive from here on stay blocked and pending: nothing reacts to them, so a
+  // SIGHUP (or a second SIGTERM) during the drain neither reloads nor cuts the drain short.
+  // Connections drain first, the event loops stop last (lifecycle.h).
+  life.shutdown(std::chrono::milliseconds(cfg.server.drain_timeout_ms));
   log::info("stopped");
   log::flush();
   return 0;

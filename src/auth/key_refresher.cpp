@@ -11,22 +11,20 @@ KeyRefresher::KeyRefresher() : thread_([this] { run(); }) {}
 KeyRefresher::~KeyRefresher() { stop(); }
 
 void KeyRefresher::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  {
-    std::lock_guard join(join_mu_);  // two threads stopping at once must not both join
-    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
-  }
   std::map<std::shared_ptr<RemoteKeys>, Pending> waiting;
   {
     std::lock_guard lock(mu_);
+    stopping_ = true;
     waiting.swap(waiting_);
   }
+  cv_.notify_all();
+  // Answer the waiters before joining: the thread may be in a fetch that takes up to its
+  // timeout, and the waiters (token jobs on a work pool) must not wait it out at shutdown. They
+  // re-check the keys and fail closed. The thread finds their entry gone when its fetch ends.
   for (auto& [keys, pending] : waiting)
-    for (auto& fn : pending.waiters) fn();  // they re-check the keys and fail closed
+    for (auto& fn : pending.waiters) fn();
+  std::lock_guard join(join_mu_);  // two threads stopping at once must not both join
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
 void KeyRefresher::set_sources(std::vector<std::shared_ptr<RemoteKeys>> sources) {

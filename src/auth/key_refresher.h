@@ -40,6 +40,8 @@ class KeyRefresher {
   // keys). Returns the failures as "issuer: reason".
   std::vector<std::string> refresh_all_now();
 
+  // Refuses new refetches, answers every waiting one at once (before the thread's current fetch
+  // ends), then joins the thread. Idempotent.
   void stop();
 
  private:

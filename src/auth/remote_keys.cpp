@@ -91,6 +91,11 @@ std::string RemoteKeys::refresh(Clock::time_point now) {
     std::lock_guard lock(mu_);
     next_refresh_ = now + std::chrono::seconds(seconds);
   };
+  std::uint64_t generation;
+  {
+    std::lock_guard lock(mu_);
+    generation = ++started_generation_;
+  }
   try {
     const std::string url = jwks_url();
     FetchedDocument d = fetch_(url);
@@ -100,16 +105,23 @@ std::string RemoteKeys::refresh(Clock::time_point now) {
     for (const auto& why : skipped)
       log::warn("jwks: key skipped", {{"issuer", config_.name}, {"reason", why}});
     if (set->empty()) throw std::runtime_error("jwks: " + url + " has no usable signing key");
-    schedule(ttl_seconds(d.cache_control, cache));
     bool changed;
+    std::size_t count = set->size();
     {
+      // Compare and publish in one step: a refresh that started earlier but ends later than
+      // another must not replace the other's (newer) keys with the ones it fetched before.
       std::lock_guard lock(mu_);
+      if (generation < published_generation_) return "";
+      published_generation_ = generation;
+      next_refresh_ = now + std::chrono::seconds(ttl_seconds(d.cache_control, cache));
       changed = d.body != last_jwks_text_;
-      last_jwks_text_ = std::move(d.body);
+      if (changed) {
+        last_jwks_text_ = std::move(d.body);
+        keys_.publish(std::move(set));
+      }
     }
     if (changed) {
-      keys_.publish(std::move(set));
-      log::info("jwks: keys updated", {{"issuer", config_.name}, {"keys", keys_.load()->size()}});
+      log::info("jwks: keys updated", {{"issuer", config_.name}, {"keys", count}});
       if (on_change_) on_change_();
     }
     return "";

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -45,7 +46,9 @@ class RemoteKeys : public KeySource {
 
   // Discovery (when enabled) and the JWKS fetch. On success publishes the set and schedules the
   // next refresh by max-age; on failure keeps the old set and schedules a retry. Returns "" or the
-  // failure reason (logged by the caller; no secrets in it).
+  // failure reason (logged by the caller; no secrets in it). Refreshes may overlap (start-up's
+  // refresh_all_now and the refresher thread): each takes a generation number when it starts,
+  // and one that finishes after a later-started one published does not publish its older set.
   std::string refresh(Clock::time_point now);
   Clock::time_point next_refresh() const;
 
@@ -67,6 +70,8 @@ class RemoteKeys : public KeySource {
   core::Published<jose::JwkSet> keys_;
   mutable std::mutex mu_;
   std::string last_jwks_text_;
+  std::uint64_t started_generation_ = 0;    // refreshes begun
+  std::uint64_t published_generation_ = 0;  // the one whose set is published (0: none yet)
   Clock::time_point next_refresh_{};
   std::optional<Clock::time_point> last_refetch_;
 };

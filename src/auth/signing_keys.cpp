@@ -54,6 +54,7 @@ std::string SigningKeys::rotate(store::Store& store, const crypto::MasterKey& mk
 }
 
 bool SigningKeys::load(store::Store& store, std::int64_t now) {
+  std::lock_guard lock(load_mu_);
   auto rows = store.published_signing_keys();
   if (std::none_of(rows.begin(), rows.end(), [](const auto& r) { return r.status == "active"; }))
     throw std::runtime_error("the store has no active signing key");

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "auth/key_source.h"
@@ -38,7 +39,9 @@ class SigningKeys {
   // Reads the published keys, unseals the active one and publishes both sets when anything
   // changed. Blocking (store). Throws when there is no active key or the active key does not
   // unseal (a wrong master key must stop the gateway, not sign with nothing). Returns true when
-  // the keys changed.
+  // the keys changed. Safe to call from several threads (the background refresh, an admin
+  // rotation): loads run one at a time, each reading the store inside its turn, so an older read
+  // never publishes over a newer one.
   bool load(store::Store& store, std::int64_t now);
 
   // The key new tokens are signed with (nullptr before the first load).
@@ -54,6 +57,7 @@ class SigningKeys {
   const crypto::MasterKey* master_key_ = nullptr;
   const crypto::MasterKeyring* keyring_ = nullptr;
   std::string master_key_id_;  // of master_key_
+  std::mutex load_mu_;  // one load() at a time: it guards loaded_fingerprint_ and the publish order
   std::string loaded_fingerprint_;  // kid:status of the last load, to skip unchanged reloads
   core::Published<jose::PrivateKey> active_;
   core::Published<std::string> jwks_json_;

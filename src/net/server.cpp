@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
+#include <cctype>
 #include <stdexcept>
 
 #include "core/log.h"
@@ -68,14 +69,43 @@ tcp::endpoint parse_listen(const std::string& listen) {
   return {addr, static_cast<unsigned short>(port)};
 }
 
-void open_acceptor(Acceptor& a, const tcp::endpoint& ep) {
-  a.open(ep.protocol());
-  a.set_option(asio::socket_base::reuse_address(true));
+// "address already in use": the system's message without Boost's source location, lower case
+// to read as the second half of one line.
+std::string bind_error(const std::string& listen, const beast::error_code& ec) {
+  std::string why = ec.message();
+  if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
+  return "listen " + listen + ": " + why;
+}
+
+// SO_REUSEPORT lets any socket of the same user join a port whose sockets all have it set, so
+// a second gateway on our port would bind without an error and share our connections. A probe
+// bound WITHOUT it fails when anybody holds the port, whatever options they used. It also picks
+// the port when 0 was asked for. It is closed before the workers bind, so two gateways started
+// within the same few microseconds could still both pass it; the check is for the operator's
+// mistake of starting a second one, not for a race between two.
+tcp::endpoint probe_port(const tcp::endpoint& ep, const std::string& listen) {
+  asio::io_context tmp;
+  Acceptor probe(tmp.get_executor());
+  beast::error_code ec;
+  probe.open(ep.protocol(), ec);
+  if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);  // TIME_WAIT leftovers are fine
+  if (!ec) probe.bind(ep, ec);
+  if (ec) throw std::runtime_error(bind_error(listen, ec));
+  tcp::endpoint bound = probe.local_endpoint(ec);
+  if (ec) throw std::runtime_error(bind_error(listen, ec));
+  return bound;
+}
+
+void open_acceptor(Acceptor& a, const tcp::endpoint& ep, const std::string& listen) {
+  beast::error_code ec;
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
   // Each worker has its own listening socket on the same port; the kernel spreads new
   // connections across them, so accepting never contends on a shared queue.
-  a.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
-  a.bind(ep);
-  a.listen(asio::socket_base::max_listen_connections);
+  if (!ec) a.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error(bind_error(listen, ec));
 }
 
 // Over the connection limit: say so in the error shape and close, without reading anything.
@@ -161,28 +191,33 @@ Server::~Server() {
   if (!impl_->shared.workers.empty()) shutdown(milliseconds(0));
 }
 
-void Server::start() {
+void Server::listen() {
   auto& sh = impl_->shared;
+  if (!sh.workers.empty()) return;
   if (impl_->config.tls.enabled()) make_tls(sh, impl_->config.tls);
   unsigned n = impl_->config.threads ? impl_->config.threads : std::max(1u, std::thread::hardware_concurrency());
-  auto ep = parse_listen(impl_->config.listen);
+  const std::string& listen = impl_->config.listen;
+  // Port 0 picks a port once (the probe's); every worker joins that same port.
+  auto ep = probe_port(parse_listen(listen), listen);
+  std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned i = 0; i < n; ++i) {
     auto w = std::make_unique<Worker>();
     w->shared = &sh;
     w->acceptor.emplace(w->ioc.get_executor());
-    try {
-      open_acceptor(*w->acceptor, ep);
-    } catch (const std::exception& e) {
-      throw std::runtime_error("cannot listen on " + impl_->config.listen + ": " + e.what());
-    }
-    // Port 0 picks a port once; the other workers join that same port.
-    if (i == 0) ep.port(w->acceptor->local_endpoint().port());
-    sh.workers.push_back(std::move(w));
+    open_acceptor(*w->acceptor, ep, listen);
+    workers.push_back(std::move(w));
   }
+  sh.workers = std::move(workers);
   auto local = sh.workers.front()->acceptor->local_endpoint();
   impl_->bound = (local.address().is_v6() ? "[" + local.address().to_string() + "]" : local.address().to_string()) +
                  ":" + std::to_string(local.port());
+}
+
+void Server::start() {
+  listen();
+  auto& sh = impl_->shared;
   for (auto& w : sh.workers) {
+    if (w->thread.joinable()) continue;
     asio::co_spawn(w->ioc, accept_loop(*w), asio::detached);
     w->thread = std::thread([wp = w.get()] {
       auto guard = asio::make_work_guard(wp->ioc);
@@ -195,10 +230,9 @@ std::string Server::address() const { return impl_->bound; }
 
 void Server::apply(const core::Config& config) { impl_->shared.settings.store(make_settings(config)); }
 
-void Server::shutdown(milliseconds drain) {
+void Server::drain(milliseconds drain) {
   auto& sh = impl_->shared;
-  if (sh.workers.empty()) return;
-  sh.draining.store(true);
+  if (sh.workers.empty() || sh.draining.exchange(true)) return;
   // Stop accepting and close connections that sit between requests; busy ones close after
   // their current response.
   for (auto& w : sh.workers)
@@ -213,6 +247,20 @@ void Server::shutdown(milliseconds drain) {
     std::this_thread::sleep_for(milliseconds(10));
   if (sh.open.load() > 0)
     log::warn("drain deadline passed; closing remaining connections", {{"open", static_cast<std::int64_t>(sh.open.load())}});
+  // Close what is left; the event loops keep running, so answers still on their way from other
+  // threads (work pool jobs, audit callbacks) land in a live io_context and are dropped there.
+  for (auto& w : sh.workers)
+    asio::post(w->ioc, [wp = w.get()] {
+      beast::error_code ec;
+      wp->acceptor->close(ec);
+      for (auto* c : wp->connections) c->tcp->socket().close(ec);
+    });
+}
+
+void Server::stop() {
+  auto& sh = impl_->shared;
+  if (sh.workers.empty()) return;
+  drain(milliseconds(0));
   for (auto& w : sh.workers) {
     asio::post(w->ioc, [wp = w.get()] {
       beast::error_code ec;
@@ -224,6 +272,11 @@ void Server::shutdown(milliseconds drain) {
   for (auto& w : sh.workers)
     if (w->thread.joinable()) w->thread.join();
   sh.workers.clear();
+}
+
+void Server::shutdown(milliseconds drain_for) {
+  drain(drain_for);
+  stop();
 }
 
 }  // namespace pc::net

@@ -37,11 +37,11 @@ std::string rewrap_one(const crypto::MasterKeyring& old_keys, const crypto::Mast
 
 }  // namespace
 
-RewrapResult rewrap_all(store::Store& store, const crypto::MasterKeyring& old_keys, const crypto::MasterKey& new_key) {
-  RewrapResult result;
-  result.new_key_id = crypto::master_key_id(new_key);
+namespace {
 
-  std::vector<store::DataKeyRecord> data_keys = store.all_data_keys();
+// Re-wraps `data_keys` and `signing_keys` under `new_key` (in place) and counts them in `result`.
+void rewrap_rows(std::vector<store::DataKeyRecord>& data_keys, std::vector<store::SigningKeyRecord>& signing_keys,
+                 const crypto::MasterKeyring& old_keys, const crypto::MasterKey& new_key, RewrapResult& result) {
   for (auto& row : data_keys) {
     const std::string what = "data key " + row.tenant_id + "/" + row.data_class + " v" + std::to_string(row.version);
     row.wrapped = rewrap_one(old_keys, new_key, row.master_key_id, row.wrapped,
@@ -50,7 +50,6 @@ RewrapResult rewrap_all(store::Store& store, const crypto::MasterKeyring& old_ke
     ++result.rows_by_old_key[row.master_key_id];
     row.master_key_id = result.new_key_id;
   }
-  std::vector<store::SigningKeyRecord> signing_keys = store.all_signing_keys();
   for (auto& row : signing_keys) {
     // PKCS#8 DER has no fixed size: 0 skips the size check.
     row.private_sealed = rewrap_one(old_keys, new_key, row.master_key_id, row.private_sealed,
@@ -58,10 +57,40 @@ RewrapResult rewrap_all(store::Store& store, const crypto::MasterKeyring& old_ke
     ++result.rows_by_old_key[row.master_key_id];
     row.master_key_id = result.new_key_id;
   }
+  result.data_keys += data_keys.size();
+  result.signing_keys += signing_keys.size();
+}
+
+// Passes after the first: a running gateway may create a data key (a new tenant's first secret)
+// or a signing key (a rotation) under its current master key while the rotation runs, after the
+// first pass read the rows. Each pass takes what is not yet under the new key; a few suffice
+// unless keys are created faster than they are re-wrapped.
+constexpr int kMaxCatchUpPasses = 10;
+
+}  // namespace
+
+RewrapResult rewrap_all(store::Store& store, const crypto::MasterKeyring& old_keys, const crypto::MasterKey& new_key) {
+  RewrapResult result;
+  result.new_key_id = crypto::master_key_id(new_key);
+
+  // First pass: every row, those already under the new key included (a rerun after a crash).
+  std::vector<store::DataKeyRecord> data_keys = store.all_data_keys();
+  std::vector<store::SigningKeyRecord> signing_keys = store.all_signing_keys();
+  rewrap_rows(data_keys, signing_keys, old_keys, new_key, result);
   store.rewrap(data_keys, signing_keys);
-  result.data_keys = data_keys.size();
-  result.signing_keys = signing_keys.size();
-  return result;
+
+  for (int pass = 0; pass < kMaxCatchUpPasses; ++pass) {
+    data_keys = store.all_data_keys();
+    std::erase_if(data_keys, [&](const auto& r) { return r.master_key_id == result.new_key_id; });
+    signing_keys = store.all_signing_keys();
+    std::erase_if(signing_keys, [&](const auto& r) { return r.master_key_id == result.new_key_id; });
+    if (data_keys.empty() && signing_keys.empty()) return result;
+    rewrap_rows(data_keys, signing_keys, old_keys, new_key, result);
+    store.rewrap(data_keys, signing_keys);
+  }
+  throw std::runtime_error("keys kept being created under another master key during " +
+                           std::to_string(kMaxCatchUpPasses) +
+                           " passes; the rows re-wrapped so far are committed, run the rotation again");
 }
 
 MasterKeyRotation rotate_master_key(store::Store& store, const std::string& key_path, std::int64_t now,

@@ -44,7 +44,10 @@ struct RewrapResult {
 // `old_keys` its row names, and writes them all in one Store::rewrap transaction. A row that
 // does not unwrap stops everything before anything is written (crypto::AeadError naming the row
 // and the key it needs), so a rotation never leaves rows that no key opens. Rows already under
-// `new_key` are re-wrapped too, harmlessly (a rerun after a crash). Blocking.
+// `new_key` are re-wrapped too, harmlessly (a rerun after a crash). Rows that running gateways
+// create while this runs (still under their loaded master key) are caught by further passes,
+// each re-wrapping what is not yet under `new_key`, until one finds nothing; rows created after
+// it (a gateway not yet restarted) stay readable through the retired key file. Blocking.
 RewrapResult rewrap_all(store::Store& store, const crypto::MasterKeyring& old_keys, const crypto::MasterKey& new_key);
 
 struct MasterKeyRotation {

@@ -1,13 +1,18 @@
-// Process lifecycle: first start files, SIGHUP reload (good and bad configs), graceful shutdown.
+// Process lifecycle: first start files, SIGHUP reload (good and bad configs), graceful shutdown,
+// signal bursts and signals during the drain, a second gateway on a taken port, readiness while
+// the token endpoint's pool is saturated.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import crypto from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 
 import {
   startGateway, startAgent, gatewayConfig, makeTempDir, removeDir, writeConfig, request, rawRequest,
-  RawConn, waitFor, sleep, toYaml, DEFAULT_LIMITS, demoToken,
+  RawConn, waitFor, sleep, toYaml, DEFAULT_LIMITS, demoToken, runBinary, demoCredentials, tokenRequest,
+  TOKEN_EXCHANGE, ACCESS_TOKEN_TYPE,
 } from './harness.mjs';
 
 const INVOKE = '/v1/agents/echo/invoke';
@@ -258,5 +263,183 @@ describe('graceful shutdown', { timeout: 40000 }, () => {
     assert.ok(took >= drain - 500, `exited after ${took} ms, before the drain deadline (${drain} ms) with a request in flight`);
     const res = await inflight; // settles: the connection is gone with the process
     assert.notEqual(res.status, 200, `the 10 s request cannot have completed: ${JSON.stringify(res)}`);
+  });
+});
+
+describe('signals', { timeout: 60000 }, () => {
+  // Every thread must have the signals blocked: one that does not (a thread started before they
+  // were blocked) receives the SIGHUPs that arrive while the main thread is busy reloading, and
+  // SIGHUP's default action ends the process.
+  it('a burst of 200 SIGHUPs while serving: the gateway stays up and answers', async () => {
+    const dir = tmp('portcullis-hupburst-');
+    const cfg = writeConfig(dir, gatewayConfig(dir));
+    const gw = track(await startGateway({ configPath: cfg }));
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 200; i++) gw.signal('SIGHUP');
+      await sleep(300);
+      assert.equal(gw.exitInfo(), null, `gateway died in SIGHUP burst ${round + 1}: ${JSON.stringify(gw.exitInfo())}\n${gw.logs().slice(-1500)}`);
+      const h = await request(gw.port, { path: '/healthz' });
+      assert.equal(h.status, 200);
+    }
+    assert.ok(/reload applied/.test(gw.logs()), 'no reload was applied');
+    const ex = await gw.stop();
+    assert.equal(ex.code, 0, `exit: ${JSON.stringify(ex)}`);
+  });
+
+  it('SIGTERM then SIGHUPs: the drain is not cut short, the in-flight request completes, exit 0', async () => {
+    const dir = tmp('portcullis-termhup-');
+    const agent = track(await startAgent());
+    const cfg = writeConfig(dir, gatewayConfig(dir, { drainTimeoutMs: 4000, upstream: { response_timeout_ms: 10000 } }));
+    const gw = track(await startGateway({ configPath: cfg, args: ['--demo', '--demo-agent', agent.url] }));
+    const inflight = slowCall(gw.port, 1500, await demoToken(gw));
+    await sleep(300);
+    gw.signal('SIGTERM');
+    await sleep(50);
+    for (let i = 0; i < 50; i++) gw.proc.kill('SIGHUP');
+    const res = await inflight;
+    assert.equal(res.status, 200, `in-flight request: ${JSON.stringify(res)}\n${gw.logs().slice(-1500)}`);
+    assert.equal(res.json?.output?.echo, 'inflight');
+    const ex = await gw.waitExit(8000).catch(() => null);
+    assert.ok(ex, 'gateway did not exit');
+    assert.equal(ex.code, 0, `exit: ${JSON.stringify(ex)}`);
+    assert.equal(ex.signal, null);
+    assert.ok(ex.at >= res.at - 50, 'exited before the in-flight response was delivered');
+    assert.ok(!/reload/.test(gw.logs().split('shutting down')[1] ?? ''), 'a SIGHUP during the drain reloaded');
+  });
+});
+
+describe('a taken port', { timeout: 40000 }, () => {
+  function listDir(d) {
+    return fs.existsSync(d) ? fs.readdirSync(d).sort() : [];
+  }
+
+  async function expectRefused(port, what) {
+    const dir = tmp('portcullis-second-');
+    const data = path.join(dir, 'data');
+    const cfg = writeConfig(dir, gatewayConfig(data, { extraServer: { listen: `127.0.0.1:${port}` } }));
+    const r = await runBinary(['serve', '--config', cfg], { timeoutMs: 10000 });
+    assert.equal(r.code, 1, `${what}: exit ${r.code}\n${r.output}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `${what}: one line expected on stderr, got:\n${r.stderr}`);
+    assert.equal(lines[0], `portcullis: listen 127.0.0.1:${port}: address already in use`, what);
+    assert.ok(!/boost|\.hpp|system:\d/i.test(r.output), `${what}: Boost internals printed:\n${r.output}`);
+    assert.deepEqual(listDir(data), [], `${what}: files created before the bind failed`);
+  }
+
+  it('a second serve on the port of a running gateway fails at start with one line and creates no file', async () => {
+    const dir = tmp('portcullis-first-owner-');
+    const gw = track(await startGateway({ configPath: writeConfig(dir, gatewayConfig(dir)) }));
+    const before = (await request(gw.port, { path: '/.well-known/jwks.json' })).body;
+    await expectRefused(gw.port, 'port of a running gateway');
+    // The first gateway still owns the port alone: every connection reaches it (same keys).
+    for (let i = 0; i < 20; i++) {
+      const r = await request(gw.port, { path: '/.well-known/jwks.json' });
+      assert.equal(r.status, 200);
+      assert.equal(r.body, before, 'a connection reached another process');
+    }
+    const ex = await gw.stop();
+    assert.equal(ex.code, 0);
+  });
+
+  it('a port held by another program (no SO_REUSEPORT) fails the same way', async () => {
+    const server = net.createServer();
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    await expectRefused(server.address().port, 'port of another program');
+  });
+});
+
+// A gateway trusting an external issuer whose JWKS endpoint can be made to hang, and a way to
+// send token exchanges that wait on the token pool's threads for a refetch from it: the subject
+// token names a kid the issuer has not published.
+async function gatewayWithHangingIdp(prefix, { drainTimeoutMs = 3000 } = {}) {
+  const dir = tmp(prefix);
+  const signKey = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const knownKey = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const knownJwk = { ...knownKey.publicKey.export({ format: 'jwk' }), kid: 'known', alg: 'ES256', use: 'sig' };
+  const state = { hang: false, stalled: [] };
+  const idp = http.createServer((req, res) => {
+    if (state.hang) { state.stalled.push(res); return; }  // never answered: the fetch waits for its timeout
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=600' });
+    res.end(JSON.stringify({ keys: [knownJwk] }));
+  });
+  await new Promise((resolve) => idp.listen(0, '127.0.0.1', resolve));
+  const release = () => { state.hang = false; for (const r of state.stalled.splice(0)) r.destroy(); };
+  cleanups.push(() => new Promise((resolve) => { release(); idp.close(resolve); }));
+  const idpUrl = `http://127.0.0.1:${idp.address().port}`;
+  const AUD = 'api://portcullis-lifecycle';
+  const issuers = [{
+    name: 'slowidp',
+    issuer: idpUrl,
+    discovery: false,
+    jwks_uri: `${idpUrl}/jwks`,
+    audiences: [AUD],
+    tenants: ['demo'],
+    algorithms: ['ES256'],
+    claims: { tenant: 'tenantid', app: 'appid', roles: 'roles' },
+    jwks_cache: { min_seconds: 60, refetch_interval_seconds: 1 },
+  }];
+  const agent = track(await startAgent());
+  const cfg = writeConfig(dir, gatewayConfig(dir, { drainTimeoutMs, extra: { issuers } }));
+  const gw = track(await startGateway({ configPath: cfg, args: ['--demo', '--demo-agent', agent.url] }));
+  const creds = (await demoCredentials(gw)).tenants.demo;
+
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const input = `${b64({ alg: 'ES256', typ: 'at+jwt', kid: 'rotated-in' })}.${b64({
+    iss: idpUrl, aud: AUD, sub: 'user-1', tenantid: 'demo', appid: 'app', roles: ['Agent.Invoke'], iat: now, exp: now + 300,
+  })}`;
+  const sig = crypto.sign('sha256', Buffer.from(input), { key: signKey.privateKey, dsaEncoding: 'ieee-p1363' });
+  const subject = `${input}.${sig.toString('base64url')}`;
+  // Starts `n` exchanges that hang on the token pool; resolves to their outcomes.
+  const stuckExchanges = (n) => {
+    state.hang = true;
+    const all = [];
+    for (let i = 0; i < n; i++) {
+      all.push(tokenRequest(gw, { grant_type: TOKEN_EXCHANGE, subject_token: subject, subject_token_type: ACCESS_TOKEN_TYPE },
+        { basic: [creds.client_id, creds.client_secret], timeoutMs: 20000 }).catch((e) => ({ error: e.message })));
+    }
+    return all;
+  };
+  return { gw, stuckExchanges, release };
+}
+
+// The token endpoint, the admin API and the probes each have a bounded pool of their own: token
+// exchanges stuck waiting for an issuer's keys (its JWKS endpoint hangs) fill the token pool's
+// threads, and /readyz still answers at once.
+describe('work pools and shutdown', { timeout: 60000 }, () => {
+  it('/readyz answers within a second while every token worker waits on a hanging JWKS endpoint', async () => {
+    const { gw, stuckExchanges, release } = await gatewayWithHangingIdp('portcullis-readyz-');
+    assert.equal((await request(gw.port, { path: '/readyz' })).status, 200);
+    const exchanges = stuckExchanges(4);
+    await sleep(500);  // the exchanges are now waiting on the token pool's threads
+    for (let i = 0; i < 3; i++) {
+      const t0 = Date.now();
+      const r = await request(gw.port, { path: '/readyz', timeoutMs: 1000 }).catch((e) => ({ error: e.message }));
+      assert.equal(r.status, 200, `/readyz while the token pool is busy: ${r.error ?? `${r.status} ${r.body}`} after ${Date.now() - t0} ms`);
+    }
+    release();  // let the stuck fetches end, so the exchanges answer soon
+    const results = await Promise.all(exchanges);
+    for (const r of results) assert.ok(r.error || r.status >= 400, `the exchange of an unknown kid succeeded: ${r.status} ${r.body}`);
+    const ex = await gw.stop();
+    assert.equal(ex.code, 0);
+  });
+
+  // Work pool jobs still running when the drain deadline passes answer through their
+  // connection's event loop: shutdown must stop them before the event loops go away (under
+  // `make asan` an answer posted to a destroyed io_context is a heap-use-after-free). The
+  // refresher's thread may still be in the hanging fetch (5 s timeout), which bounds the exit.
+  it('SIGTERM while token jobs wait for a hanging issuer: they finish before the event loops stop; exit 0', async () => {
+    const { gw, stuckExchanges } = await gatewayWithHangingIdp('portcullis-stuckjobs-', { drainTimeoutMs: 500 });
+    const exchanges = stuckExchanges(3);
+    await sleep(500);
+    const tSig = Date.now();
+    gw.signal('SIGTERM');
+    const ex = await gw.waitExit(10000).catch(() => null);
+    assert.ok(ex, 'gateway did not exit within 10 s of SIGTERM');
+    assert.equal(ex.signal, null, `killed by a signal: ${JSON.stringify(ex)}\n${gw.logs().slice(-2000)}`);
+    assert.equal(ex.code, 0, `exit: ${JSON.stringify(ex)}\n${gw.logs().slice(-2000)}`);
+    assert.ok(ex.at - tSig < 500 + 5000 + 2000, `exit ${ex.at - tSig} ms after SIGTERM (drain_timeout_ms 500; the fetch timeout is 5 s)`);
+    await Promise.all(exchanges);
   });
 });

@@ -235,12 +235,31 @@ TEST(KeyRefresher, StopRunsPendingCallbacks) {
   EXPECT_EQ(cb.count(), 3 + probes);
 }
 
+// At shutdown the waiters (token jobs on a work pool) are answered at once, not after the fetch
+// under way ends (up to its timeout): the pools' stop must not wait out a hanging issuer.
+TEST(KeyRefresher, StopAnswersWaitersWithoutWaitingForTheFetchUnderWay) {
+  Gate hanging;
+  Source a("corp");
+  a.gate = &hanging;
+  KeyRefresher r;
+  Callbacks cb;
+  r.refetch(a.keys, cb.make());
+  ASSERT_TRUE(hanging.wait_arrived());  // the refetch is being fetched, and hangs
+  std::thread stopper([&] { r.stop(); });
+  EXPECT_TRUE(cb.wait_for(1, 1000ms)) << "stop() waited for the hanging fetch before answering its waiters";
+  hanging.open();
+  stopper.join();
+  EXPECT_EQ(cb.count(), 1);
+}
+
 TEST(KeyRefresher, ScheduledRefreshHappensWhenDue) {
   Source a("corp", /*min_seconds=*/1);
   a.cache_control = "max-age=1";
   KeyRefresher r;
   r.set_sources({a.keys});  // new sources are fetched at once
-  for (int i = 0; i < 100 && a.fetches.load() < 1; ++i) std::this_thread::sleep_for(10ms);
+  // Wait for the published keys, not the fetch count: the count moves before the set is parsed
+  // and published.
+  for (int i = 0; i < 100 && !a.keys->has_keys(); ++i) std::this_thread::sleep_for(10ms);
   ASSERT_GE(a.fetches.load(), 1);
   EXPECT_TRUE(a.keys->has_keys());
   const auto start = std::chrono::steady_clock::now();

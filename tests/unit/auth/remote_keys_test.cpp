@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -334,6 +337,45 @@ TEST_F(RemoteKeysTest, RefetchIsRateLimited) {
   EXPECT_TRUE(quick->allow_refetch(t0));
   EXPECT_FALSE(quick->allow_refetch(t0 + 999ms));
   EXPECT_TRUE(quick->allow_refetch(t0 + 1s));
+}
+
+
+// Two refreshes overlap (start-up's refresh_all_now and the refresher thread): the one that
+// started first fetches the old set but finishes last. The newer set stays published.
+TEST_F(RemoteKeysTest, AnOlderFetchFinishingLastDoesNotReplaceANewerOne) {
+  auto c = config();
+  c.discovery = false;
+  c.jwks_uri = kJwksUri;
+  std::mutex mu;
+  std::condition_variable cv;
+  int calls = 0;
+  bool newer_published = false;
+  FetchFn fetch = [&](const std::string&) {
+    std::unique_lock lock(mu);
+    const int call = ++calls;
+    cv.notify_all();
+    if (call == 1) {  // the old document, handed over only after the newer refresh is done
+      cv.wait_for(lock, 5s, [&] { return newer_published; });
+      return FetchedDocument{200, "max-age=600", jwks_text({&key1()})};
+    }
+    return FetchedDocument{200, "max-age=600", jwks_text({&key1(), &key2()})};
+  };
+  RemoteKeys k(c, fetch);
+  std::thread older([&] { k.refresh(t0); });
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return calls == 1; }));
+  }
+  k.refresh(t0);
+  {
+    std::lock_guard lock(mu);
+    newer_published = true;
+    cv.notify_all();
+  }
+  older.join();
+  ASSERT_NE(k.current(), nullptr);
+  EXPECT_EQ(k.current()->size(), 2u) << "the older fetch's key set was published over the newer one";
+  EXPECT_EQ(k.current()->find("k2").size(), 1u);
 }
 
 }  // namespace

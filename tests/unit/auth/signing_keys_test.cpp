@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 
 #include <boost/json.hpp>
 
@@ -59,6 +63,28 @@ class NoKeysYetStore : public pc::testing::ForwardingStore {
  public:
   using ForwardingStore::ForwardingStore;
   std::vector<store::SigningKeyRecord> published_signing_keys() override { return {}; }
+};
+
+// The first read (the background refresh's, say) returns the rows as they were, then stalls
+// until another load finished or 500 ms passed: a slow read that an admin rotation's load
+// overtakes.
+class StalledFirstReadStore : public pc::testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  std::vector<store::SigningKeyRecord> published_signing_keys() override {
+    auto rows = ForwardingStore::published_signing_keys();
+    std::unique_lock lock(mu);
+    if (!first_read_done) {
+      first_read_done = true;
+      cv.notify_all();
+      cv.wait_for(lock, std::chrono::milliseconds(500), [this] { return other_load_done; });
+    }
+    return rows;
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  bool first_read_done = false;
+  bool other_load_done = false;
 };
 
 class SigningKeysTest : public ::testing::Test {
@@ -255,6 +281,37 @@ TEST_F(SigningKeysTest, ARetiringKeyLeavesTheJwksOnceItsTokensExpired) {
   std::set<std::string> published;
   for (const auto& row : store->published_signing_keys()) published.insert(row.kid);
   EXPECT_EQ(published, (std::set<std::string>{new_kid, third}));
+}
+
+}  // namespace
+}  // namespace pc::auth
+
+namespace pc::auth {
+namespace {
+
+// Two threads load at once (the background refresh and an admin rotation): the one that read the
+// store first must not publish its older rows over the newer ones the other published.
+TEST_F(SigningKeysTest, ConcurrentLoadsNeverPublishAnOlderReadOverANewerOne) {
+  ASSERT_TRUE(SigningKeys::ensure_key(*store, mk));
+  StalledFirstReadStore staged(*store);
+  SigningKeys keys(mk);
+  std::thread slow([&] { keys.load(staged, kNow); });  // reads the rows before the rotation
+  {
+    std::unique_lock lock(staged.mu);
+    ASSERT_TRUE(staged.cv.wait_for(lock, std::chrono::seconds(5), [&] { return staged.first_read_done; }));
+  }
+  const std::string rotated = SigningKeys::rotate(*store, mk, 3600, kNow);
+  std::thread fast([&] {
+    keys.load(staged, kNow);  // reads after the rotation
+    std::lock_guard lock(staged.mu);
+    staged.other_load_done = true;
+    staged.cv.notify_all();
+  });
+  slow.join();
+  fast.join();
+  ASSERT_NE(keys.active(), nullptr);
+  EXPECT_EQ(keys.active()->kid(), rotated) << "an older read was published last";
+  EXPECT_TRUE(kids_of(*keys.jwks_json()).count(rotated));
 }
 
 }  // namespace

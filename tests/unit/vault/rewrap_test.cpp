@@ -11,6 +11,7 @@
 #include <map>
 
 #include "crypto/associated_data.h"
+#include "support/forwarding_store.h"
 #include "support/temp_dir.h"
 #include "support/test_store.h"
 #include "vault/secrets.h"
@@ -194,6 +195,40 @@ TEST_P(RewrapTest, LegacyRowsAndRerunsAreHandled) {
   both.add(master_key(2));
   const RewrapResult again = rewrap_all(store(), both, master_key(2));
   EXPECT_EQ(again.rows_by_old_key, (std::map<std::string, std::size_t>{{first.new_key_id, 8u}}));
+  expect_readable(store(), crypto::MasterKeyring(master_key(2)), e);
+}
+
+// A running gateway creates a data key (a new tenant's first secret) under the old master key
+// while the rotation runs: after the rotation read the rows, before it committed. It must come
+// out under the new key like every other row.
+class KeyCreatedDuringRewrapStore : public pc::testing::ForwardingStore {
+ public:
+  KeyCreatedDuringRewrapStore(store::Store& real, const crypto::MasterKeyring& gateway_ring)
+      : ForwardingStore(real), ring_(gateway_ring) {}
+  void rewrap(const std::vector<store::DataKeyRecord>& d, const std::vector<store::SigningKeyRecord>& s) override {
+    if (!created_) {
+      created_ = true;
+      DataKeys keys(*this, ring_);
+      SecretsVault vault(*this, keys);
+      vault.put("late", "api-key", "late-1", "test");
+    }
+    ForwardingStore::rewrap(d, s);
+  }
+
+ private:
+  const crypto::MasterKeyring& ring_;
+  bool created_ = false;
+};
+
+TEST_P(RewrapTest, ADataKeyCreatedWhileItRunsIsRewrappedToo) {
+  Expected e = populate(store(), old_ring);
+  KeyCreatedDuringRewrapStore racing(store(), old_ring);
+  const RewrapResult r = rewrap_all(racing, old_ring, master_key(2));
+  e[{"late", "api-key", 1}] = "late-1";
+  for (const auto& k : store().all_data_keys())
+    EXPECT_EQ(k.master_key_id, r.new_key_id) << "data key " << k.tenant_id << "/" << k.data_class << " v" << k.version
+                                             << " was left under the old master key";
+  EXPECT_EQ(r.data_keys, 6u);
   expect_readable(store(), crypto::MasterKeyring(master_key(2)), e);
 }
 
