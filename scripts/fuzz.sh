@@ -21,6 +21,7 @@ for t in $TARGETS; do
   rc=0
   # -rss_limit_mb bounds memory; -timeout flags one input slower than 10 s as a hang.
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ASAN_SYMBOLIZER_PATH="$(command -v llvm-symbolizer-15 || command -v llvm-symbolizer || true)" \
     "build/fuzz/bin/fuzz_$t" -max_total_time="$SECONDS_EACH" -print_final_stats=1 -timeout=10 \
     -rss_limit_mb=2048 -max_len=16384 -artifact_prefix="build/fuzz/artifacts/$t-" \
     "$work" "fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
