@@ -4,6 +4,7 @@
 #   make build   release binary at build/portcullis
 #   make bench   benchmarks against nginx (see bench/README.md)
 #   make asan    unit and integration tests under AddressSanitizer and UBSan
+#   make fuzz    libFuzzer targets (HTTP, JOSE, JSON, config), FUZZ_SECONDS each (default 60)
 
 SHELL := /bin/bash
 JOBS  ?= $(shell nproc)
@@ -13,7 +14,7 @@ export CCACHE_DIR ?= $(HOME)/.cache/ccache
 # Paths relative to the checkout, so a second clone hits the same cache entries.
 export CCACHE_BASEDIR ?= $(CURDIR)
 
-.PHONY: all deps deps-test deps-bench configure build run test unit integration bench asan clean
+.PHONY: all deps deps-test deps-bench configure build run test unit integration bench asan fuzz clean
 
 all: build
 
@@ -75,6 +76,12 @@ asan: deps-test
 	@$(SANITIZER_ENV) ctest --test-dir build/asan --output-on-failure -j $(JOBS)
 	@$(SANITIZER_ENV) PORTCULLIS_BIN=$(CURDIR)/build/asan/portcullis \
 	  node --test --test-concurrency=2 $(ASAN_IT)
+
+# Each fuzz target for FUZZ_SECONDS from its seed corpus (fuzz/corpus/); prints executions and
+# crashes, fails on a crash. scripts/fuzz.sh 10 is the short run for CI.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build

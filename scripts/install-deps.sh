@@ -9,12 +9,15 @@ libpq-dev libhiredis-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev l
 libhyperscan-dev libgtest-dev libgmock-dev libbenchmark-dev curl"
 TEST_PKGS="redis-server postgresql sqlite3"
 BENCH_PKGS="wrk nginx haproxy hyperfine openssl"
+# libFuzzer targets (make fuzz, scripts/fuzz.sh): clang with its fuzzer runtime and sanitizers.
+FUZZ_PKGS="clang-15 libfuzzer-15-dev"
 
 want="$BUILD_PKGS"
 for arg in "$@"; do
   case "$arg" in
     test) want="$want $TEST_PKGS" ;;
     bench) want="$want $TEST_PKGS $BENCH_PKGS" ;;
+    fuzz) want="$want $FUZZ_PKGS" ;;
   esac
 done
 

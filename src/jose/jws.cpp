@@ -1,5 +1,6 @@
 #include "jose/jws.h"
 
+#include <cmath>
 #include <set>
 #include <string_view>
 #include <utility>
@@ -69,7 +70,13 @@ struct CountingValueHandler {
     st.push_uint64(u);
     return true;
   }
-  bool on_double(double d, json::string_view, json::error_code&) {
+  bool on_double(double d, json::string_view, json::error_code& ec) {
+    // A number beyond a double's range parses as infinity, which no JSON text can carry back
+    // out (re-serialised it no longer parses): refuse it (found by fuzz/json_fuzz.cpp).
+    if (!std::isfinite(d)) {
+      ec = json::error::exponent_overflow;
+      return false;
+    }
     st.push_double(d);
     return true;
   }

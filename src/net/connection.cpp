@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 
 #include "core/log.h"
+#include "net/detail/request_rules.h"
 #include "net/detail/server_state.h"
 #include "net/http.h"
 
@@ -22,7 +23,7 @@ using std::chrono::milliseconds;
 struct RouteMetrics {
   core::Histogram* duration = nullptr;
   struct Entry {
-    std::string method;
+    std::string_view method;  // a method_label: static storage
     int status;
     core::Counter* counter;
   };
@@ -36,22 +37,23 @@ void record(const Settings& st, const Request& req, int status, Clock::time_poin
   auto& rm = cache[route.data()];
   auto& m = Metrics::get();
   if (!rm.duration) rm.duration = &m.duration.labels({route});
+  // Clients choose the method: label it from a fixed set, or 20,000 made-up methods would make
+  // 20,000 series.
+  const std::string_view method = method_label(req.method);
   core::Counter* counter = nullptr;
   for (auto& e : rm.requests)
-    if (e.status == status && e.method == req.method) counter = e.counter;
+    if (e.status == status && e.method == method) counter = e.counter;
   if (!counter) {
     auto code = std::to_string(status);
-    counter = &m.requests.labels({route, req.method, code});
-    // Methods are bounded by the parser's verb table plus unknown tokens; cap the list so a
-    // client cycling made-up methods cannot grow it without end.
-    if (rm.requests.size() < 64) rm.requests.push_back({req.method, status, counter});
+    counter = &m.requests.labels({route, method, code});
+    if (rm.requests.size() < 64) rm.requests.push_back({method, status, counter});
   }
   counter->inc();
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
   rm.duration->observe(secs);
   if (st.access_log)
     log::info("access", {{"request_id", req.request_id},
-                         {"method", req.method},
+                         {"method", method},
                          {"path", req.path},
                          {"route", route},
                          {"status", status},
@@ -103,7 +105,11 @@ Response route_request(const Router& router, Request& req, const Route*& route) 
       return {};
     case RouteMatch::Kind::method_not_allowed: {
       req.route = "method_not_allowed";
-      auto r = error_response(405, "method_not_allowed", "method " + req.method + " is not allowed here",
+      // Only a method from the fixed set is named: the answer must not echo what a client made up.
+      const std::string_view label = method_label(req.method);
+      auto r = error_response(405, "method_not_allowed",
+                              label == "other" ? std::string("this method is not allowed here")
+                                               : "method " + std::string(label) + " is not allowed here",
                               req.request_id);
       r.headers.push_back({"Allow", m.allow});
       return r;
@@ -113,17 +119,6 @@ Response route_request(const Router& router, Request& req, const Route*& route) 
   }
   req.route = "not_found";
   return error_response(404, "not_found", "no such resource", req.request_id);
-}
-
-void fill_request(Request& req, http::request<http::string_body>& msg) {
-  req.method = msg.method_string();
-  req.target = msg.target();
-  auto q = req.target.find('?');
-  req.path = req.target.substr(0, q);
-  if (q != std::string::npos) req.query = req.target.substr(q + 1);
-  req.headers.reserve(16);
-  for (const auto& f : msg) req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
-  req.body = std::move(msg.body());
 }
 
 std::string pick_request_id(const http::request_parser<http::string_body>& parser) {
@@ -137,8 +132,10 @@ std::string pick_request_id(const http::request_parser<http::string_body>& parse
 // Arguments by reference and callers pass named values: GCC 12 may destroy by-value temporaries
 // of a co_await expression twice.
 template <typename Stream>
-Task<> reject(Stream& s, const Settings& st, const std::string& request_id, const std::string& remote, int status,
-              std::string_view code, std::string_view message, Clock::time_point start) {
+Task<> reject(Stream& s, const Settings& st, const std::string& request_id, const std::string& remote,
+              const Refusal& refusal, Clock::time_point start) {
+  const int status = refusal.status;
+  const std::string_view code = refusal.code, message = refusal.message;
   Request req;
   req.request_id = request_id;
   req.remote_address = remote;
@@ -149,6 +146,54 @@ Task<> reject(Stream& s, const Settings& st, const std::string& request_id, cons
                                  {"remote", req.remote_address}});
   co_await write_response(s, req, res, false, milliseconds(st.limits.header_timeout_ms));
   record(st, req, status, start, {});
+}
+
+// The body's deadline. Not the stream's own expiry: Beast closes the socket when that fires,
+// which leaves no way to send the 408. This one cancels the pending read instead.
+struct Deadline {
+  Deadline(Executor ex, TcpStream& s) : timer(ex), tcp(&s) {}
+  Timer timer;
+  TcpStream* tcp;  // touched only while armed: the connection outlives an armed deadline
+  bool armed = true;
+  bool fired = false;
+};
+
+// Reads the rest of a request whose head is parsed, within `timeout`, through a buffer of at
+// most max_header_bytes: chunk lines and trailers, the only bytes it keeps, are bounded by it.
+// Returns an empty code when the request is complete, beast::error::timeout when the deadline
+// passed, otherwise the parser's or the socket's error.
+template <typename Stream>
+Task<beast::error_code> read_body(Stream& s, beast::flat_buffer& buffer, RequestParser& parser, milliseconds timeout) {
+  auto& tcp = tcp_layer(s);
+  tcp.expires_never();
+  auto deadline = std::make_shared<Deadline>(co_await asio::this_coro::executor, tcp);
+  deadline->timer.expires_after(timeout);
+  deadline->timer.async_wait([deadline](beast::error_code ec) {
+    if (ec || !deadline->armed) return;
+    deadline->fired = true;
+    deadline->tcp->socket().cancel(ec);
+  });
+  struct Disarm {
+    Deadline& d;
+    ~Disarm() {
+      d.armed = false;
+      d.timer.cancel();
+    }
+  } disarm{*deadline};
+  for (;;) {
+    if (buffer.size() > 0) {
+      auto data = buffer.data();
+      const BodyStep step = feed_body(parser, {static_cast<const char*>(data.data()), data.size()});
+      buffer.consume(step.consumed);
+      if (step.ec != http::error::need_more) co_return step.ec;
+    }
+    const std::size_t room = buffer.max_size() - buffer.size();
+    if (room == 0) co_return beast::error_code(http::error::buffer_overflow);
+    auto [ec, n] = co_await s.async_read_some(buffer.prepare(std::min<std::size_t>(room, 65536)), use_task);
+    if (deadline->fired) co_return beast::error_code(beast::error::timeout);
+    if (ec) co_return ec;
+    buffer.commit(n);
+  }
 }
 
 // RFC 9112 §9.6: closing a socket that still has unread request bytes makes the kernel send a
@@ -184,6 +229,9 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
   for (;;) {
     auto settings = sh.settings.load(std::memory_order_acquire);
     const auto& lim = settings->limits;
+    // Unparsed bytes (a head, a chunk line, trailers, the start of a pipelined request) never
+    // take more than the header limit: Beast bounds none of chunk extensions and trailers.
+    buffer.max_size(std::max(lim.max_header_bytes, buffer.size()));
     if (sh.draining.load(std::memory_order_relaxed) && !first && buffer.size() == 0) break;
 
     // Wait for the next request's first byte. A new connection gets header_timeout to start
@@ -191,7 +239,8 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
     track.idle = true;
     if (buffer.size() == 0) {
       tcp_layer(stream).expires_after(milliseconds(first ? lim.header_timeout_ms : lim.idle_timeout_ms));
-      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_task);
+      auto [ec, n] = co_await stream.async_read_some(
+          buffer.prepare(std::min<std::size_t>(4096, buffer.max_size())), use_task);
       if (ec) break;  // timeout, close or drain: nothing to answer
       buffer.commit(n);
     }
@@ -199,27 +248,17 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
     first = false;
     auto start = Clock::now();
 
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
-    parser.body_limit(lim.max_body_bytes);
+    RequestParser parser;
+    ChunkExtensionBudget budget{0};
+    configure(parser, lim, budget);
     tcp_layer(stream).expires_after(milliseconds(lim.header_timeout_ms));
     auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_task);
     if (hec) {
-      const std::string fresh_id = new_request_id();
-      if (hec == http::error::header_limit || hec == http::error::buffer_overflow) {
+      // body_limit here is a Content-Length over the limit, seen in the head.
+      if (auto refusal = refusal_for(hec, false)) {
         linger = true;
-        co_await reject(stream, *settings, fresh_id, remote, 431, "headers_too_large",
-                        "request headers exceed the limit", start);
-      } else if (hec == http::error::body_limit) {  // Content-Length over the limit, seen in the head
-        linger = true;
-        co_await reject(stream, *settings, fresh_id, remote, 413, "body_too_large",
-                        "request body exceeds the limit", start);
-      } else if (hec != beast::error::timeout && hec != http::error::end_of_stream &&
-                 hec != asio::error::eof && hec != asio::error::connection_reset &&
-                 hec != asio::error::operation_aborted) {
-        linger = true;
-        co_await reject(stream, *settings, fresh_id, remote, 400, "bad_request",
-                        "malformed HTTP request", start);
+        const std::string fresh_id = new_request_id();
+        co_await reject(stream, *settings, fresh_id, remote, *refusal, start);
       }
       break;
     }
@@ -229,10 +268,17 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
     // single read passes its check. The bytes it consumed are the head's size: check them too.
     if (hn > lim.max_header_bytes) {
       linger = true;
-      co_await reject(stream, *settings, request_id, remote, 431, "headers_too_large",
-                      "request headers exceed the limit", start);
+      const Refusal refusal = *refusal_for(http::error::header_limit, false);
+      co_await reject(stream, *settings, request_id, remote, refusal, start);
       break;
     }
+    if (auto refusal = check_head(parser)) {
+      linger = true;
+      co_await reject(stream, *settings, request_id, remote, *refusal, start);
+      break;
+    }
+    auto req = std::make_shared<Request>();
+    fill_head(*req, parser);  // before the body: trailers are not headers
     if (!parser.is_done()) {
       auto& msg = parser.get();
       if (auto it = msg.find(http::field::expect); it != msg.end() && beast::iequals(it->value(), "100-continue")) {
@@ -241,31 +287,21 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
         auto [cec, cn] = co_await http::async_write(stream, cont, use_task);
         if (cec) break;
       }
-      tcp_layer(stream).expires_after(milliseconds(lim.body_timeout_ms));
-      auto [bec, bn] = co_await http::async_read(stream, buffer, parser, use_task);
+      auto bec = co_await read_body(stream, buffer, parser, milliseconds(lim.body_timeout_ms));
       if (bec) {
         linger = true;
-        if (bec == http::error::body_limit)
-          co_await reject(stream, *settings, request_id, remote, 413, "body_too_large",
-                          "request body exceeds the limit", start);
-        else if (bec == beast::error::timeout)
-          co_await reject(stream, *settings, request_id, remote, 408, "request_timeout",
-                          "the request body did not arrive in time", start);
-        else if (bec != http::error::end_of_stream && bec != asio::error::eof &&
-                 bec != asio::error::connection_reset && bec != asio::error::operation_aborted)
-          co_await reject(stream, *settings, request_id, remote, 400, "bad_request",
-                          "malformed request body", start);
+        if (auto refusal = refusal_for(bec, true))
+          co_await reject(stream, *settings, request_id, remote, *refusal, start);
         break;
       }
     }
     tcp_layer(stream).expires_never();
 
-    auto req = std::make_shared<Request>();
     req->request_id = std::move(request_id);
     req->remote_address = remote;
     req->tls = tls;
     bool keep_alive = parser.get().keep_alive();
-    fill_request(*req, parser.get());
+    fill_body(*req, parser);
 
     const Route* route = nullptr;
     Response res = route_request(*sh.router, *req, route);
@@ -331,6 +367,7 @@ Task<bool> write_response(Stream& s, const Request& req, Response& res, bool kee
     head += "\r\n";
   }
   if (!keep_alive) head += "Connection: close\r\n";
+  else if (req.version < 11) head += "Connection: keep-alive\r\n";  // HTTP/1.0 closes by default
   head += "Content-Length: ";
   head += std::to_string(res.body.size());  // for HEAD: the size a GET would have sent
   head += "\r\n\r\n";

@@ -15,6 +15,14 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+std::string_view method_label(std::string_view method) {
+  static constexpr std::string_view known[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
+                                               "OPTIONS", "TRACE", "CONNECT"};
+  for (auto k : known)
+    if (method == k) return k;
+  return "other";
+}
+
 const std::string* Request::header(std::string_view name) const {
   for (const auto& h : headers)
     if (iequals(h.name, name)) return &h.value;

@@ -20,6 +20,10 @@ struct Header {
 
 bool iequals(std::string_view a, std::string_view b);
 
+// The method as a metric label: one of GET HEAD POST PUT PATCH DELETE OPTIONS TRACE CONNECT,
+// else "other". Clients choose methods freely; labels must come from a fixed set.
+std::string_view method_label(std::string_view method);
+
 // A fully read request (bodies are bounded by server.limits.max_body_bytes, so buffering them
 // is safe, and the auth and interceptor stages need them whole anyway).
 struct Request {
@@ -27,6 +31,7 @@ struct Request {
   std::string target;  // as received: path and query
   std::string path;    // target before '?'
   std::string query;   // target after '?', without it
+  unsigned version = 11;  // HTTP/1.x as 10 or 11
   std::vector<Header> headers;
   std::string body;
   std::string request_id;

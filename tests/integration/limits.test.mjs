@@ -3,6 +3,7 @@
 // valid bearer token, so what decides their fate is the limit under test, never authentication.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 
 import {
   startGateway, startAgent, gatewayConfig, makeTempDir, removeDir, request, postJson, rawRequest,
@@ -32,6 +33,29 @@ function assertErrorResponse(r, status, code) {
   assert.equal(e.code, code);
   assert.equal(e.requestId, r.headers['x-request-id']);
   assert.ok(Array.isArray(e.details));
+}
+
+// The gateway's resident memory in KiB (Linux).
+function rssKiB(pid) {
+  const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+  return Number(m[1]);
+}
+
+// Streams `piece` on a raw connection until `totalBytes` are written, the gateway answered
+// (stop then: a close with unread bytes resets the connection, which can drop the answer), or it
+// stopped reading. Returns the connection and the bytes sent.
+async function flood(port, head, piece, totalBytes) {
+  const c = await RawConn.connect(port);
+  await c.write(head);
+  let sent = 0;
+  while (sent < totalBytes && !c.closed && !c.error && c.buf.length === 0) {
+    // write() resolves once the kernel took the bytes: a server that stops reading stops us.
+    const ok = await Promise.race([c.write(piece), sleep(2000).then(() => false)]);
+    if (!ok) break;
+    sent += piece.length;
+    await new Promise((r) => setImmediate(r));  // let the socket's reads run between writes
+  }
+  return { c, sent };
 }
 
 describe('limits', { timeout: 90000 }, () => {
@@ -126,6 +150,82 @@ describe('limits', { timeout: 90000 }, () => {
     assert.equal(r.json?.output?.echo, 'chunky');
   });
 
+  // Issue 8 item 2: 150 MB of trailers were buffered whole (four connections: 3.8 GB of RSS).
+  it('trailers streamed beyond max_header_bytes → 431 and close, RSS stays bounded', async () => {
+    const before = rssKiB(gw.proc.pid);
+    const head = `POST ${INVOKE} HTTP/1.1\r\nHost: x\r\n${authLine()}Content-Type: application/json\r\n` +
+      'Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n';
+    const piece = `X-Trailer: ${'t'.repeat(1000)}\r\n`.repeat(64);
+    const { c, sent } = await flood(gw.port, head, piece, 64 << 20);
+    try {
+      const r = await c.readResponse({ timeoutMs: 3000 });
+      assert.ok(r, `no answer after ${sent} bytes of trailers`);
+      assertErrorResponse(r, 431, 'headers_too_large');
+      assert.equal(await c.waitClose(4000), true, 'connection should be closed after 431');
+    } finally {
+      c.destroy();
+    }
+    const grown = rssKiB(gw.proc.pid) - before;
+    assert.ok(grown < 16 * 1024, `RSS grew by ${grown} KiB while trailers streamed`);
+  });
+
+  it('a chunk extension streamed beyond max_header_bytes → 431 and close, RSS stays bounded', async () => {
+    const before = rssKiB(gw.proc.pid);
+    const head = `POST ${INVOKE} HTTP/1.1\r\nHost: x\r\n${authLine()}Content-Type: application/json\r\n` +
+      'Transfer-Encoding: chunked\r\n\r\n2;ext=';
+    const { c, sent } = await flood(gw.port, head, 'e'.repeat(65536), 64 << 20);
+    try {
+      const r = await c.readResponse({ timeoutMs: 3000 });
+      assert.ok(r, `no answer after ${sent} bytes of chunk extension`);
+      assertErrorResponse(r, 431, 'headers_too_large');
+      assert.equal(await c.waitClose(4000), true);
+    } finally {
+      c.destroy();
+    }
+    const grown = rssKiB(gw.proc.pid) - before;
+    assert.ok(grown < 16 * 1024, `RSS grew by ${grown} KiB while a chunk extension streamed`);
+  });
+
+  // Issue 8 item 6 (RFC 9112 §6.3): a Transfer-Encoding whose last coding is not chunked made
+  // the gateway read no body and parse the body as a second request.
+  for (const te of ['chunked, identity', 'gzip', 'xchunked', 'gzip\r\nTransfer-Encoding: chunked',
+    'gzip\r\nContent-Length: 49']) {
+    it(`Transfer-Encoding: ${JSON.stringify(te)} → 400 and close; the smuggled request is never answered`, async () => {
+      const smuggled = 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: smuggled\r\n\r\n';
+      const c = await RawConn.connect(gw.port);
+      try {
+        await c.write(`POST ${INVOKE} HTTP/1.1\r\nHost: x\r\n${authLine()}Content-Type: application/json\r\n` +
+          `Transfer-Encoding: ${te}\r\n\r\n${smuggled}`);
+        const r = await c.readResponse({ timeoutMs: 3000 });
+        assert.ok(r, 'no answer');
+        assertErrorResponse(r, 400, 'bad_request');
+        assert.equal(await c.waitClose(3000), true, 'connection should be closed after the framing error');
+        assert.equal(await c.readResponse({ timeoutMs: 200 }), null, 'a second response was sent');
+        assert.ok(!c.buf.toString('latin1').includes('smuggled'), 'the smuggled request was answered');
+      } finally {
+        c.destroy();
+      }
+    });
+  }
+
+  // Issue 8 item 17: Beast waits for a CRLF a bare-LF chunk line never brings.
+  it('a chunked body with bare LF line endings → 400 at once, not a hang', async () => {
+    const c = await RawConn.connect(gw.port);
+    try {
+      const t0 = Date.now();
+      await c.write(`POST ${INVOKE} HTTP/1.1\r\nHost: x\r\n${authLine()}Content-Type: application/json\r\n` +
+        'Transfer-Encoding: chunked\r\n\r\n2\n{}\n0\n\n');
+      const r = await c.readResponse({ timeoutMs: 3000 });
+      const elapsed = Date.now() - t0;
+      assert.ok(r, 'no answer');
+      assertErrorResponse(r, 400, 'bad_request');
+      assert.ok(elapsed < 400, `answered after ${elapsed} ms (body_timeout_ms is 800)`);
+      assert.equal(await c.waitClose(3000), true);
+    } finally {
+      c.destroy();
+    }
+  });
+
   it('malformed HTTP → 400 bad_request, then close', async () => {
     const r = await rawRequest(gw.port, 'GARBAGE\r\n\r\n');
     assertErrorResponse(r, 400, 'bad_request');
@@ -179,17 +279,53 @@ describe('limits', { timeout: 90000 }, () => {
     }
   });
 
-  it('slow body: connection closed after ~body_timeout_ms (800)', async () => {
+  // Issue 8 item 17: the 408 was logged but never sent (Beast's stream closes the socket when
+  // its expiry fires).
+  it('slow body: 408 request_timeout after ~body_timeout_ms (800), then close', async () => {
     const c = await RawConn.connect(gw.port);
     try {
       const t0 = Date.now();
       await c.write(`POST ${INVOKE} HTTP/1.1\r\nHost: x\r\n${authLine()}Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"input":`);
-      const closed = await c.waitClose(800 + 1500);
+      const r = await c.readResponse({ timeoutMs: 800 + 1500 });
+      assert.ok(r, 'the 408 was not sent');
+      assertErrorResponse(r, 408, 'request_timeout');
+      const closed = await c.waitClose(800 + 1500 + 2500);
       const elapsed = (c.closedAt ?? Date.now()) - t0;
       assert.equal(closed, true, `not closed within ${800 + 1500} ms`);
       assert.ok(elapsed >= 700, `closed too early: ${elapsed} ms`);
     } finally {
       c.destroy();
+    }
+  });
+
+  // Issue 8 item 17: HTTP/1.0 has no chunked coding. A streamed (length-less) agent answer is
+  // relayed to an HTTP/1.0 client delimited by the close. (The relay is src/net/proxy.cpp.)
+  it('HTTP/1.0 client of a streamed agent answer: no chunked coding, body ends with the close', async () => {
+    const body = JSON.stringify({ input: 'x', stream: true });
+    const c = await RawConn.connect(gw.port);
+    let raw;
+    try {
+      await c.write(`POST ${INVOKE} HTTP/1.0\r\n${authLine()}Content-Type: application/json\r\n` +
+        `Content-Length: ${body.length}\r\n\r\n${body}`);
+      assert.equal(await c.waitClose(5000), true, 'an HTTP/1.0 answer without length must end with the close');
+      raw = c.buf.toString('latin1');
+    } finally {
+      c.destroy();
+    }
+    assert.match(raw, /^HTTP\/1\.[01] 200 /, raw.slice(0, 200));
+    const head = raw.slice(0, raw.indexOf('\r\n\r\n'));
+    assert.doesNotMatch(head, /transfer-encoding/i, head);
+    assert.match(raw, /chunk 0/);
+    assert.doesNotMatch(raw.slice(head.length + 4), /^[0-9a-f]+\r\n/m, 'chunk framing in the body');
+  });
+
+  it('HTTP/1.0 client of a local answer: Content-Length, never chunked', async () => {
+    for (const conn of ['', 'Connection: keep-alive\r\n']) {
+      const r = await rawRequest(gw.port, `GET /healthz HTTP/1.0\r\n${conn}\r\n`, { closeWaitMs: 1500 });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers['transfer-encoding'], undefined);
+      assert.equal(r.headers['content-length'], String(Buffer.byteLength(r.body)));
+      assert.equal(r.headers.connection?.toLowerCase(), conn ? 'keep-alive' : 'close');
     }
   });
 

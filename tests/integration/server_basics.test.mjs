@@ -165,6 +165,51 @@ describe('server basics', { timeout: 60000 }, () => {
     assert.equal(r.closed, true);
   });
 
+  // Issue 8 item 17 (RFC 9112 §3.2).
+  for (const [what, head] of [
+    ['missing', 'GET /healthz HTTP/1.1\r\n'],
+    ['doubled', 'GET /healthz HTTP/1.1\r\nHost: a\r\nHost: a\r\n'],
+    ['malformed', 'GET /healthz HTTP/1.1\r\nHost: a b/c@d\r\n'],
+    ['a bad port', 'GET /healthz HTTP/1.1\r\nHost: gw:http\r\n'],
+  ]) {
+    it(`HTTP/1.1 with a ${what} Host → 400 bad_request and close`, async () => {
+      const r = await rawRequest(gw.port, `${head}\r\n`);
+      assert.equal(r.status, 400, r.body);
+      assert.equal(errorOf(r).code, 'bad_request');
+      assert.equal(errorOf(r).requestId, r.headers['x-request-id']);
+      assert.equal(r.closed, true);
+    });
+  }
+
+  // Issue 8 item 5: 20,000 made-up methods made 20,000 series and a 78 MiB /metrics.
+  it('2,000 made-up methods add no metric series and are not echoed', async () => {
+    const before = await request(gw.port, { path: '/metrics' });
+    const { RawConn } = await import('./harness.mjs');
+    const conns = await Promise.all([0, 1, 2, 3].map(() => RawConn.connect(gw.port)));
+    try {
+      await Promise.all(conns.map(async (c, k) => {
+        for (let i = 0; i < 500; i++) {
+          const m = `JUNK${k}X${i}${'Q'.repeat(200)}`;
+          await c.write(`${m} ${i % 2 ? '/healthz' : '/nowhere'} HTTP/1.1\r\nHost: x\r\n\r\n`);
+          const r = await c.readResponse({ timeoutMs: 3000 });
+          assert.ok(r, `no answer to ${m}`);
+          assert.equal(r.status, i % 2 ? 405 : 404);
+          assert.ok(!r.body.includes('JUNK'), `the answer echoes the method: ${r.body}`);
+        }
+      }));
+    } finally {
+      for (const c of conns) c.destroy();
+    }
+    const after = await request(gw.port, { path: '/metrics' });
+    assert.ok(!after.body.includes('JUNK'), 'a made-up method became a label');
+    const methods = new Set(parseMetrics(after.body).filter((x) => x.labels.method).map((x) => x.labels.method));
+    for (const m of methods) {
+      assert.ok(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT', 'other', '-'].includes(m), m);
+    }
+    const grown = after.body.length - before.body.length;
+    assert.ok(grown < 4096, `/metrics grew by ${grown} bytes`);
+  });
+
   it('writes an access log line per request with the request id', async () => {
     const ids = ['access-ok-1', 'access-404-1', 'access-405-1'];
     await request(gw.port, { path: '/healthz', headers: { 'x-request-id': ids[0] } });

@@ -264,6 +264,8 @@ const InvalidCase kInvalidCases[] = {
     {"DataDirEmpty", "data_dir: ''", "data_dir", "must not be empty"},
     {"DuplicateKey", "log: { level: info, level: warn }", "log.level", "duplicate key"},
     {"TwoDocuments", "log: {}\n---\nlog: {}\n", "", "single YAML document"},
+    // yaml-cpp's LoadAll never returned on this (fuzz/config_fuzz.cpp found it).
+    {"EndlessEmptyDocuments", ",s\n  l%sten:`\":0\"\nl;og:\n x", "", "single YAML document"},
     // server.listen
     {"ListenWithoutPort", "server: { listen: localhost }", "server.listen", "host:port"},
     {"ListenBareIpv6", "server: { listen: '::1:8080' }", "server.listen", "host:port"},

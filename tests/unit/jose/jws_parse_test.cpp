@@ -123,6 +123,15 @@ std::string nest(int depth, std::string_view inner) {
   return s;
 }
 
+// 85e838 overflows a double: accepted as infinity, it serialised as "Infinity", which is not
+// JSON (found by fuzz/json_fuzz.cpp). Refused instead; the largest finite numbers still pass.
+TEST(JsonStrict, NumbersBeyondADoubleAreRefused) {
+  for (const char* text : {R"({"":1,"a-":85e838})", R"({"a":-1e400})", R"({"a":[1e99999]})"})
+    EXPECT_EQ(outcome(parse_json_object_strict, text).rfind("error json: invalid JSON", 0), 0u) << text;
+  EXPECT_EQ(outcome(parse_json_object_strict, R"({"a":1.7976931348623157e308})").rfind("ok ", 0), 0u);
+  EXPECT_EQ(outcome(parse_json_object_strict, R"({"a":1e-400})"), R"(ok {"a":0E0})");
+}
+
 TEST(JsonStrict, DuplicatesAtEveryDepthAreRejected) {
   for (int depth = 0; depth < int(kMaxJsonDepth); ++depth) {
     const std::string text = nest(depth, R"({"a":1,"b":2,"a":3})");
@@ -191,11 +200,13 @@ TEST(JsonStrict, DepthLimit) {
   for (const auto& t : {at_limit, over, arrays}) ASSERT_TRUE(same_as_reference(t));
 }
 
+// 1e999 is left out on purpose: the reference took it as infinity and serialised "Infinity";
+// NumbersBeyondADoubleAreRefused covers it.
 TEST(JsonStrict, SameOutcomeAsReferenceOnHandPickedTexts) {
   for (const char* text : {
            "", " ", "{}", " {} ", "{} x", "{}{}", "[]", "null", "1", "\"s\"", "{", "}", "{\"a\"}",
            "{\"a\":}", "{\"a\":1,}", "{\"a\":1 \"b\":2}", "{\"a\":1}//c", "{/*c*/\"a\":1}",
-           "{\"a\":[1,]}", "{\"a\":01}", "{\"a\":1e999}", "{\"a\":-0}", "{\"a\":1.5e3}",
+           "{\"a\":[1,]}", "{\"a\":01}", "{\"a\":-0}", "{\"a\":1.5e3}",
            "{\"a\":18446744073709551615}", "{\"a\":18446744073709551616}",
            "{\"a\":-9223372036854775808}", "{\"a\":\"\\x\"}", "{\"a\":\"\\ud800\"}",
            "{\"a\":\"\xff\"}", "{\"\xc3\xa9\":1}", "{\"a\":\"\x01\"}", "{\"a\":true,\"b\":false,"
