@@ -167,8 +167,18 @@ store::AgentVersionRecord Registry::rollback(const std::string& name) {
     if (it->status == "superseded" && (target == versions.end() || it->updated_at > target->updated_at)) target = it;
   if (target == versions.end())
     throw RegistryError(Kind::conflict, "agent '" + name + "' has no earlier promoted version to roll back to");
-  if (!store_.promote_agent_version(name, target->version, "rolled_back"))
-    throw RegistryError(Kind::not_found, "no version '" + target->version + "' of '" + name + "'");
+  std::string live;
+  for (const auto& v : versions)
+    if (v.status == "promoted") live = v.version;
+  try {
+    // Conditional on the live version read above: of N rollbacks racing from the same state one
+    // wins, the others get 409 instead of promoting the same target again (a lost update).
+    if (!store_.promote_agent_version(name, target->version, "rolled_back", live))
+      throw RegistryError(Kind::not_found, "no version '" + target->version + "' of '" + name + "'");
+  } catch (const store::StoreError& e) {
+    if (e.kind() != store::StoreError::Kind::conflict) throw;
+    throw RegistryError(Kind::conflict, "agent '" + name + "' was promoted or rolled back concurrently; try again");
+  }
   publish();
   for (auto& v : store_.agent_versions(name))
     if (v.version == target->version) return v;

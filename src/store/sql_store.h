@@ -25,6 +25,15 @@ std::string to_json_array(const std::vector<std::string>& items);
 // Throws StoreError naming the row and column when `text` is not a JSON array of strings.
 std::vector<std::string> from_json_array(const std::string& text, std::string_view column, std::string_view row_id);
 
+// A WHERE condition true unless the tenant named by parameter `param` is deleted or purged, for
+// writes of tenant-owned rows: `INSERT INTO t(...) SELECT ?1, ... WHERE <this>`. A tenant with
+// no row (the platform) passes. On PostgreSQL the tenant row is locked FOR SHARE until commit,
+// so a concurrent deletion waits for the write (and its purge then removes the row) or the write
+// sees the deletion; SQLite runs one writer at a time anyway.
+std::string tenant_is_live(const Db& db, int param);
+// Throws StoreError kind gone for `what` when the conditional insert above inserted nothing.
+void require_live_tenant(Db& db, std::string_view what);
+
 class SqlStore final : public Store {
  public:
   explicit SqlStore(std::unique_ptr<ConnectionSource> source) : source_(std::move(source)) {}
@@ -97,7 +106,8 @@ class SqlStore final : public Store {
   bool delete_agent(std::string_view name) override;
   void insert_agent_version(const AgentVersionRecord& v) override;
   std::vector<AgentVersionRecord> agent_versions(std::string_view agent) override;
-  bool promote_agent_version(std::string_view agent, std::string_view version, std::string_view previous_status) override;
+  bool promote_agent_version(std::string_view agent, std::string_view version, std::string_view previous_status,
+                             std::string_view expected_live = {}) override;
   std::vector<std::pair<AgentRecord, AgentVersionRecord>> promoted_agents() override;
 
   void insert_invocation(const InvocationRecord& r) override;

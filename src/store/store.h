@@ -61,11 +61,14 @@ class Store {
   virtual std::optional<TenantRecord> find_tenant(std::string_view tenant_id) = 0;
   // Ordered by id, ids greater than `after` (for cursors), at most `limit`.
   virtual std::vector<TenantRecord> list_tenants(std::string_view after, std::size_t limit) = 0;
-  // Applies the fields that are set; nullopt when the tenant does not exist.
+  // Applies the fields that are set, in one statement conditional on the tenant not being
+  // deleted: a deleted tenant comes back unchanged (status deleted), so a PATCH racing a DELETE
+  // cannot revive the tombstone. nullopt when the tenant does not exist.
   virtual std::optional<TenantRecord> update_tenant(std::string_view tenant_id, const TenantPatch& patch) = 0;
   // Rows changed after `revision`, oldest change first (for incremental caches).
   virtual std::vector<TenantRecord> tenants_changed_since(std::int64_t revision) = 0;
-  // Status becomes deleted with `purge_after` (unix seconds); nullopt when no such tenant.
+  // Status becomes deleted with `purge_after` (unix seconds); a tenant deleted already comes
+  // back unchanged (its purge is not moved); nullopt when no such tenant.
   virtual std::optional<TenantRecord> mark_tenant_deleted(std::string_view tenant_id, std::int64_t purge_after) = 0;
   // Deleted tenants whose purge_after is at or before `now`.
   virtual std::vector<std::string> tenants_due_for_purge(std::int64_t now) = 0;
@@ -96,6 +99,10 @@ class Store {
   // In one transaction replaces `wrapped`/`private_sealed` and `master_key_id` of the given rows
   // (matched by their identity).
   virtual void rewrap(const std::vector<DataKeyRecord>& data_keys, const std::vector<SigningKeyRecord>& signing_keys) = 0;
+
+  // Writes of tenant-owned rows (clients, data keys, secrets, sessions) into a deleted or purged
+  // tenant throw StoreError kind gone, atomically with the deletion (no row can outlive the
+  // purge); insert_invocations skips such rows.
 
   // ---- secrets
   // Throws StoreError kind duplicate when (tenant, name, version) exists.
@@ -135,9 +142,12 @@ class Store {
   virtual std::vector<AgentVersionRecord> agent_versions(std::string_view agent) = 0;  // newest first
   // In one transaction: `version` becomes promoted and the previously promoted one (if any)
   // becomes `previous_status` (superseded on promotion, rolled_back on a rollback). False when
-  // the version does not exist.
+  // the version does not exist. A non-empty `expected_live` makes it conditional: when the
+  // promoted version is no longer that one (a concurrent promotion or rollback won), nothing
+  // changes and StoreError kind conflict is thrown, so that read-decide-promote (rollback) runs
+  // once per live version however many callers race.
   virtual bool promote_agent_version(std::string_view agent, std::string_view version,
-                                     std::string_view previous_status) = 0;
+                                     std::string_view previous_status, std::string_view expected_live = {}) = 0;
   // Every agent with its promoted version (agents without one are left out).
   virtual std::vector<std::pair<AgentRecord, AgentVersionRecord>> promoted_agents() = 0;
 

@@ -70,11 +70,11 @@ store::TenantRecord TenantService::update(const std::string& id, const store::Te
     throw TenancyError(Kind::invalid, "status must be active or suspended");
   if (patch.display_name && patch.display_name->size() > 200)
     throw TenancyError(Kind::invalid, "displayName is longer than 200 characters");
-  auto current = store_.find_tenant(id);
-  if (!current) throw TenancyError(Kind::not_found, "no tenant '" + id + "'");
-  if (current->status == "deleted") throw TenancyError(Kind::conflict, "tenant '" + id + "' is deleted");
+  // One conditional update (no read first): a DELETE committed in between leaves the tenant
+  // deleted and this PATCH refused, never a revived tombstone.
   auto updated = store_.update_tenant(id, patch);
   if (!updated) throw TenancyError(Kind::not_found, "no tenant '" + id + "'");
+  if (updated->status == "deleted") throw TenancyError(Kind::conflict, "tenant '" + id + "' is deleted");
   directory_.apply(*updated);
   return *updated;
 }

@@ -323,6 +323,59 @@ TEST_P(RegistryTest, RollbackPromotesTheNewestSupersededAndMarksTheCurrentRolled
   EXPECT_EQ(catalog.find_for("echo", "basic")->version, "1");
 }
 
+// Issue 8 item 12: 20 rollbacks at once used to all answer 200 while the same version was
+// promoted several times (each read the same live version and target, then promoted). Now each
+// rollback is conditional on the live version it read: every success moves the agent one
+// promotion back, every other caller gets a conflict, and the history adds up.
+TEST_P(RegistryTest, ParallelRollbacksEachUndoOnePromotionAndLosersGetConflict) {
+  constexpr int kVersions = 21;
+  constexpr int kCallers = 20;
+  registry->create(agent("echo"));
+  for (int i = 1; i <= kVersions; ++i) {
+    registry->add_version("echo", std::to_string(i), "http://h" + std::to_string(i) + ":9000");
+    registry->promote("echo", std::to_string(i));
+    // Rollback targets are told apart by updated_at (milliseconds).
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  }
+
+  std::mutex mu;
+  std::vector<std::string> won;  // the versions successful rollbacks returned
+  std::atomic<int> conflicts{0};
+  std::atomic<int> other{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCallers; ++i)
+    callers.emplace_back([&] {
+      while (!go) std::this_thread::yield();
+      try {
+        auto v = registry->rollback("echo");
+        std::lock_guard lock(mu);
+        won.push_back(v.version);
+      } catch (const RegistryError& e) {
+        (e.kind() == Kind::conflict ? conflicts : other)++;
+      } catch (...) {
+        other++;
+      }
+    });
+  go = true;
+  for (auto& t : callers) t.join();
+
+  const int s = static_cast<int>(won.size());
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(s + conflicts.load(), kCallers);
+  ASSERT_GE(s, 1);
+  // Each success took a different version live: no version was promoted twice.
+  std::sort(won.begin(), won.end());
+  EXPECT_EQ(std::adjacent_find(won.begin(), won.end()), won.end()) << "a version was promoted by two rollbacks";
+  // s rollbacks from 21: 21-s is live, the s after it rolled back, the ones before superseded.
+  for (int i = 1; i <= kVersions; ++i) {
+    const std::string want = i < kVersions - s ? "superseded" : i == kVersions - s ? "promoted" : "rolled_back";
+    EXPECT_EQ(status_of("echo", std::to_string(i)), want) << "version " << i << " after " << s << " rollbacks";
+  }
+  ASSERT_NE(catalog.find_for("echo", "basic"), nullptr);
+  EXPECT_EQ(catalog.find_for("echo", "basic")->version, std::to_string(kVersions - s));
+}
+
 // A rollback undoes the last promotion: it returns to the version that was live before the
 // current one. When an older build was promoted after a newer one (3 promoted, then 1, then 2),
 // "the newest superseded" by creation time is 3 — a version an operator deliberately replaced —

@@ -72,8 +72,9 @@ class ForwardingStore : public store::Store {
   bool delete_agent(std::string_view n) override { return real_.delete_agent(n); }
   void insert_agent_version(const store::AgentVersionRecord& v) override { real_.insert_agent_version(v); }
   std::vector<store::AgentVersionRecord> agent_versions(std::string_view a) override { return real_.agent_versions(a); }
-  bool promote_agent_version(std::string_view a, std::string_view v, std::string_view p) override {
-    return real_.promote_agent_version(a, v, p);
+  bool promote_agent_version(std::string_view a, std::string_view v, std::string_view p,
+                             std::string_view live = {}) override {
+    return real_.promote_agent_version(a, v, p, live);
   }
   std::vector<std::pair<store::AgentRecord, store::AgentVersionRecord>> promoted_agents() override {
     return real_.promoted_agents();
