@@ -39,12 +39,15 @@ class SqlStore final : public Store {
   explicit SqlStore(std::unique_ptr<ConnectionSource> source) : source_(std::move(source)) {}
 
   // Exclusive use of one connection for the duration of a call. Declare a Transaction after the
-  // lease, so that it ends (rolling back if need be) before the connection goes back.
+  // lease, so that it ends (rolling back if need be) before the connection goes back. Inside
+  // audited()'s change, on its thread, every call shares the change's connection (a borrowed
+  // lease, released by audited()).
   class Lease {
    public:
     explicit Lease(ConnectionSource& source) : source_(&source), db_(&source.acquire()) {}
+    explicit Lease(Db& borrowed) : source_(nullptr), db_(&borrowed) {}
     ~Lease() {
-      if (db_) source_->release(*db_);
+      if (db_ && source_) source_->release(*db_);
     }
     Lease(Lease&& other) noexcept : source_(other.source_), db_(std::exchange(other.db_, nullptr)) {}
     Lease& operator=(Lease&&) = delete;
@@ -55,7 +58,7 @@ class SqlStore final : public Store {
     ConnectionSource* source_;
     Db* db_;
   };
-  Lease conn() { return Lease(*source_); }
+  Lease conn();
 
   bool ping() override;
   int schema_version() override;
@@ -91,6 +94,7 @@ class SqlStore final : public Store {
   bool delete_secret(std::string_view tenant_id, std::string_view name) override;
 
   void append_audit(std::vector<AuditRecord>& batch, const AuditLinker& link) override;
+  void audited(AuditRecord& event, const AuditLinker& link, const std::function<void()>& change) override;
   std::vector<AuditRecord> query_audit(const AuditQuery& q) override;
   std::int64_t purge_audit_before(std::string_view before) override;
   std::optional<AuditAnchor> audit_anchor() override;

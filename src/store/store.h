@@ -25,6 +25,13 @@ struct StorageConfig;
 
 namespace pc::store {
 
+// How a service has a change audited in the change's own transaction, without knowing the
+// audit layer: it calls `audited(tenant_id, action, resource, change)` around its store calls,
+// and the function (audit::change_audit, made per request with the actor and request id) runs
+// Store::audited. Empty: no event (tests, offline tools that audit otherwise).
+using AuditedChange = std::function<void(const std::string& tenant_id, const std::string& action,
+                                         const std::string& resource, const std::function<void()>& change)>;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -120,6 +127,13 @@ class Store {
   // which must set record.prev_hash and record.hash. prev_hash of the very first record is "".
   using AuditLinker = std::function<void(AuditRecord& record, const std::string& prev_hash)>;
   virtual void append_audit(std::vector<AuditRecord>& batch, const AuditLinker& link) = 0;
+  // A change and its audit event in one transaction: runs `change`, then appends `event`
+  // (linked by `link`, as append_audit does, after every record committed before it), then
+  // commits. Both are durable or neither is — a crash, a full disk or a failed append leaves no
+  // unaudited change, and a failed change no event. Store calls `change` makes on this thread
+  // through this Store join the transaction (do not call audited() from inside it); keep
+  // anything else out of `change`, it is not undone on rollback. Throws what failed.
+  virtual void audited(AuditRecord& event, const AuditLinker& link, const std::function<void()>& change) = 0;
   // Matching records in seq order.
   virtual std::vector<AuditRecord> query_audit(const AuditQuery& q) = 0;
   // Removes records with time < `before`; the newest removed one becomes the anchor. Returns the

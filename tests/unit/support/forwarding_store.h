@@ -57,6 +57,9 @@ class ForwardingStore : public store::Store {
   bool delete_secret(std::string_view t, std::string_view n) override { return real_.delete_secret(t, n); }
 
   void append_audit(std::vector<store::AuditRecord>& b, const AuditLinker& l) override { real_.append_audit(b, l); }
+  void audited(store::AuditRecord& e, const AuditLinker& l, const std::function<void()>& change) override {
+    real_.audited(e, l, change);
+  }
   std::vector<store::AuditRecord> query_audit(const store::AuditQuery& q) override { return real_.query_audit(q); }
   std::int64_t purge_audit_before(std::string_view b) override { return real_.purge_audit_before(b); }
   std::optional<store::AuditAnchor> audit_anchor() override { return real_.audit_anchor(); }
