@@ -36,15 +36,18 @@ after(async () => {
 const sqlite = (db, sql) => execFileSync('sqlite3', ['-batch', '-bail', db, sql], { encoding: 'utf8', timeout: 10000 });
 const q = (s) => `'${String(s).replace(/'/g, "''")}'`;
 
-// Every audit row, by request id (read with the sqlite3 CLI, next to the restarted gateway: WAL
-// readers do not block it).
+// The HTTP call's audit row, by request id (read with the sqlite3 CLI, next to the restarted
+// gateway: WAL readers do not block it); `changes` holds the request ids of the change events
+// (tenant.create, tenant.update) written in the change's own transaction.
 function auditRows(db) {
   const out = new Map();
+  out.changes = new Set();
   const text = sqlite(db, "SELECT seq, request_id, action, resource, outcome FROM audit_log ORDER BY seq");
   for (const line of text.split('\n')) {
     if (!line) continue;
     const [seq, requestId, action, resource, outcome] = line.split('|');
-    out.set(requestId, { seq: Number(seq), action, resource, outcome });
+    if (action.startsWith('tenant.')) out.changes.add(requestId);
+    else out.set(requestId, { seq: Number(seq), action, resource, outcome });
   }
   return out;
 }
@@ -233,11 +236,16 @@ describe('durability: kill -9 during a burst of audited writes', { timeout: 6000
           `round ${round}: tenant ${baseTenants[w]} is named ${JSON.stringify(now)}, expected one of ${JSON.stringify(allowed)}`);
       }
 
-      // Changes the kill cut off after their commit but before their audit event was durable:
-      // never acknowledged, so allowed; counted for the report.
+      // Changes the kill cut off after their commit but before their HTTP audit event was
+      // durable: never acknowledged, so allowed; counted for the report.
       const ackedIds = new Set(b.acked.map((a) => a.requestId));
-      const unaudited = b.sent.filter((s) => !ackedIds.has(s.requestId) && !rows.has(s.requestId) &&
-        (s.method === 'POST' ? tenants.has(s.tenantId) : tenants.get(s.tenantId)?.displayName === s.displayName));
+      const applied = (s) => (s.method === 'POST' ? tenants.has(s.tenantId) : tenants.get(s.tenantId)?.displayName === s.displayName);
+      const unaudited = b.sent.filter((s) => !ackedIds.has(s.requestId) && !rows.has(s.requestId) && applied(s));
+      // Issue 8 item 9: but every change in the store has its own audit event, written in the
+      // change's transaction: none is applied and unaudited, whenever the kill came.
+      const noChangeEvent = b.sent.filter((s) => applied(s) && !rows.changes.has(s.requestId));
+      assert.deepEqual(noChangeEvent.map((s) => `${s.method} ${s.tenantId} ${s.requestId}`), [],
+        `round ${round}: changes applied without their audit event`);
 
       // 3. The chain verifies (next to the running gateway, as the command allows).
       const v = await verify();
