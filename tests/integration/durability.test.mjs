@@ -261,7 +261,7 @@ describe('durability: kill -9 during a burst of audited writes', { timeout: 6000
     // edit is the only write.
     await gw.stop();
     const victim = allAcked[Math.floor(allAcked.length / 2)];
-    const seq = Number(sqlite(db, `SELECT seq FROM audit_log WHERE request_id = ${q(victim.requestId)}`).trim());
+    const seq = Number(sqlite(db, `SELECT seq FROM audit_log WHERE request_id = ${q(victim.requestId)} AND action LIKE 'http.%'`).trim());
     assert.ok(seq > 0, `no seq for ${victim.requestId}`);
     sqlite(db, `UPDATE audit_log SET outcome = '500' WHERE seq = ${seq}`);
     const v = await verify();
