@@ -269,3 +269,47 @@ describe('durability: kill -9 during a burst of audited writes', { timeout: 6000
     assert.match(v.stdout, new RegExp(`^audit log BROKEN at seq ${seq}: `, 'm'));
   });
 });
+
+// Issue 8 item 10: a deleted tenant takes no more writes (a secret PUT re-created rows no purge
+// would remove), a PATCH never revives it, and deleting it again does not move its purge.
+describe('a deleted tenant stays deleted', { timeout: 30000 }, () => {
+  it('secret PUT and client POST answer 404, PATCH 409, DELETE again 202 with the same purgeAfter', async () => {
+    const dir = makeTempDir('portcullis-dead-');
+    dirs.push(dir);
+    const configPath = writeConfig(dir, gatewayConfig(dir, { log: { access: false } }));
+    const gw = await startGateway({ configPath, dir });
+    gateways.push(gw);
+    const token = await adminToken(gw);
+    let n = 0;
+    const call = (method, p, body) => {
+      const requestId = `dead-${RUN}-${n++}`;
+      if (body !== undefined) return jsonRequest(gw, method, p, body, { token, requestId });
+      return request(gw.port, { method, path: p, timeoutMs: 10000, headers: { ...bearer(token), 'x-request-id': requestId } });
+    };
+
+    assert.equal((await call('POST', '/v1/tenants', { tenantId: 'gone-soon', tier: 'basic' })).status, 201);
+    assert.equal((await call('PUT', '/v1/tenants/gone-soon/secrets/db', { value: 'v1' })).status, 201);
+    const del = await call('DELETE', '/v1/tenants/gone-soon');
+    assert.equal(del.status, 202, del.body);
+    const purgeAfter = JSON.parse(del.body).purgeAfter;
+    assert.match(purgeAfter, /^20\d\d-/);
+
+    const put = await call('PUT', '/v1/tenants/gone-soon/secrets/db2', { value: 'late' });
+    assert.equal(put.status, 404, put.body);
+    assert.equal(JSON.parse(put.body).error.code, 'not_found');
+    const client = await call('POST', '/v1/tenants/gone-soon/clients', { name: 'late', roles: ['Machine.Invoke'] });
+    assert.equal(client.status, 404, client.body);
+    const patch = await call('PATCH', '/v1/tenants/gone-soon', { status: 'active' });
+    assert.equal(patch.status, 409, patch.body);
+    const again = await call('DELETE', '/v1/tenants/gone-soon');
+    assert.equal(again.status, 202, again.body);
+    assert.equal(JSON.parse(again.body).purgeAfter, purgeAfter);
+    const t = await call('GET', '/v1/tenants/gone-soon');
+    assert.equal(JSON.parse(t.body).status, 'deleted');
+
+    // Nothing of the late writes reached the store.
+    const db = path.join(dir, 'portcullis.db');
+    assert.equal(sqlite(db, "SELECT COUNT(*) FROM secrets WHERE tenant_id = 'gone-soon' AND name = 'db2'").trim(), '0');
+    assert.equal(sqlite(db, "SELECT COUNT(*) FROM clients WHERE tenant_id = 'gone-soon'").trim(), '0');
+  });
+});
