@@ -5,6 +5,7 @@
 
 #include "crypto/random.h"
 #include "crypto/secret_hash.h"
+#include "store/run_audited.h"
 #include "store/tenant_store.h"
 #include "tenancy/tenant_id.h"
 
@@ -29,15 +30,6 @@ bool valid_scope(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == 0x21 || (c >= 0x23 && c <= 0x5B) || (c >= 0x5D && c <= 0x7E); });
 }
 
-// The change inside its audit event's transaction when the caller passed one.
-void run(const store::AuditedChange& audited, const std::string& tenant, const std::string& action,
-         const std::string& resource, const std::function<void()>& change) {
-  if (audited)
-    audited(tenant, action, resource, change);
-  else
-    change();
-}
-
 }  // namespace
 
 TenantService::TenantService(store::Store& store, TenantDirectory& directory,
@@ -57,7 +49,7 @@ store::TenantRecord TenantService::create(const std::string& id, const std::stri
   t.tier = tier;
   t.status = "active";
   try {
-    run(audited, id, "tenant.create", "tenant/" + id, [&] { t = store_.insert_tenant(t); });
+    store::run_audited(audited, id, "tenant.create", "tenant/" + id, [&] { t = store_.insert_tenant(t); });
   } catch (const store::StoreError& e) {
     if (e.kind() == store::StoreError::Kind::duplicate)
       throw TenancyError(Kind::conflict, "tenant '" + id + "' exists");
@@ -84,7 +76,7 @@ store::TenantRecord TenantService::update(const std::string& id, const store::Te
   // One conditional update (no read first): a DELETE committed in between leaves the tenant
   // deleted and this PATCH refused, never a revived tombstone.
   std::optional<store::TenantRecord> updated;
-  run(audited, id, "tenant.update", "tenant/" + id, [&] {
+  store::run_audited(audited, id, "tenant.update", "tenant/" + id, [&] {
     updated = store_.update_tenant(id, patch);
     // Thrown inside the change: a refused PATCH leaves no audit event of a change.
     if (!updated) throw TenancyError(Kind::not_found, "no tenant '" + id + "'");
@@ -127,7 +119,7 @@ ClientWithSecret TenantService::create_client(const std::string& tenant_id, cons
   c.grant_types = nc.grant_types;
   store::TenantStore tenant(store_, tenant_id);
   try {
-    run(audited, tenant_id, "client.create", "client/" + c.client_id, [&] { tenant.insert_client(c); });
+    store::run_audited(audited, tenant_id, "client.create", "client/" + c.client_id, [&] { tenant.insert_client(c); });
   } catch (const store::StoreError& e) {
     // Deleted since the check above (or purged): the store refused the row.
     if (e.kind() == store::StoreError::Kind::gone) throw TenancyError(Kind::not_found, "no tenant '" + tenant_id + "'");
@@ -146,7 +138,7 @@ ClientWithSecret TenantService::rotate_client_secret(const std::string& tenant_i
   ClientWithSecret out;
   out.secret = crypto::random_token(32);
   const std::string hash = crypto::hash_secret(out.secret);
-  run(audited, tenant_id, "client.rotate_secret", "client/" + client_id, [&] {
+  store::run_audited(audited, tenant_id, "client.rotate_secret", "client/" + client_id, [&] {
     if (!tenant.update_client_secret(client_id, hash)) throw TenancyError(Kind::not_found, "no client '" + client_id + "'");
   });
   out.client = tenant.find_client(client_id).value_or(*c);
@@ -163,7 +155,7 @@ store::TenantRecord TenantService::remove(const std::string& id, std::int64_t pu
   if (!current) throw TenancyError(Kind::not_found, "no tenant '" + id + "'");
   if (current->status == "deleted") return *current;  // DELETE is idempotent
   std::optional<store::TenantRecord> deleted;
-  run(audited, id, "tenant.delete", "tenant/" + id, [&] {
+  store::run_audited(audited, id, "tenant.delete", "tenant/" + id, [&] {
     deleted = store_.mark_tenant_deleted(id, purge_after);
     if (!deleted) throw TenancyError(Kind::not_found, "no tenant '" + id + "'");
   });
