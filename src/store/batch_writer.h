@@ -228,9 +228,13 @@ class BatchWriter {
       std::this_thread::sleep_for(opts_.retry_pauses[tries]);
     }
     const bool store_unavailable = kind == StoreError::Kind::busy || kind == StoreError::Kind::full;
-    if (batch.size() == 1 || store_unavailable) {
+    if (store_unavailable) {
       log::error(opts_.name + " batch not written; its records are reported not written",
                  {{"reason", reason}, {"records", batch.size()}});
+      return;
+    }
+    if (batch.size() == 1) {  // refused on its own already
+      park(batch.front(), reason);
       return;
     }
     // A row can fail the whole batch (PostgreSQL refuses a value, a duplicate key): write them
@@ -250,10 +254,14 @@ class BatchWriter {
                    {{"reason", reason}, {"records", batch.size() - i}});
         return;
       }
-      if (metrics_.isolated) metrics_.isolated->inc();
-      log::error(opts_.name + " record parked: it cannot be written, the rest of its batch was",
-                 {{"record", hooks_.describe ? hooks_.describe(batch[i]) : std::string("?")}, {"reason", reason}});
+      park(batch[i], reason);
     }
+  }
+
+  void park(const Item& item, const std::string& reason) {
+    if (metrics_.isolated) metrics_.isolated->inc();
+    log::error(opts_.name + " record parked: the store refuses it; the rest of its batch is written",
+               {{"record", hooks_.describe ? hooks_.describe(item) : std::string("?")}, {"reason", reason}});
   }
 
   const Options opts_;

@@ -207,6 +207,54 @@ TEST_P(AuditLogTest, InvalidUtf8IsStoredCanonicallyAndNeverFailsItsBatch) {
   EXPECT_TRUE(verify(store()).ok);
 }
 
+// A store that refuses any batch holding an event with action "poison", as PostgreSQL refused a
+// whole batch for one bad value.
+class PoisonStore : public pc::testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  void append_audit(std::vector<store::AuditRecord>& batch, const AuditLinker& link) override {
+    for (const auto& r : batch)
+      if (r.action == "poison") throw store::StoreError("invalid byte sequence (injected)", store::StoreError::Kind::invalid);
+    real_.append_audit(batch, link);
+  }
+};
+
+// Issue 8 item 8: one record the database refuses never takes its batch down: the others are
+// written (durable), the bad one is parked (not durable, counted, logged).
+TEST_P(AuditLogTest, ARecordTheDatabaseRefusesIsParkedAndTheRestOfItsBatchIsWritten) {
+  PoisonStore poison(store());
+  const double parked_before = counter("portcullis_audit_parked_total");
+  std::mutex mu;
+  std::map<std::string, bool> outcome;
+  {
+    AuditLog::Options o;
+    o.linger = std::chrono::milliseconds(200);
+    AuditLog log(poison, o);
+    for (std::string a : {"one", "two", "poison", "three"}) {
+      auto done = [&, a](bool ok) {
+        std::lock_guard lk(mu);
+        outcome[a] = ok;
+      };
+      // Only the last is waited on (earlier waiters would cut the linger short): one batch.
+      if (a == "three") ASSERT_TRUE(log.record(event("acme", a), done));
+      else ASSERT_TRUE(log.record(event("acme", a)));
+    }
+    ASSERT_TRUE(log.record(event("acme", "poison"), [&](bool ok) {
+      std::lock_guard lk(mu);
+      outcome["poison (waited)"] = ok;
+    }));
+    log.flush();
+  }
+  EXPECT_TRUE(outcome["three"]);
+  EXPECT_FALSE(outcome["poison (waited)"]);
+  const auto rows = all_records(store());
+  std::vector<std::string> actions;
+  for (const auto& r : rows) actions.push_back(r.action);
+  EXPECT_EQ(actions, (std::vector<std::string>{"one", "two", "three"}));
+  EXPECT_EQ(counter("portcullis_audit_parked_total") - parked_before, 2);
+  EXPECT_TRUE(verify(store()).ok);
+}
+
 TEST_P(AuditLogTest, FailedWritesAreReportedNotDurableAndLeaveNoGap) {
   FailingStore failing(store());
   AuditLog log(failing);
