@@ -13,19 +13,30 @@
 namespace pc::agents {
 namespace {
 
-struct Metrics {
-  core::Counter& written = core::metrics()
-                               .counter("portcullis_invocation_records_total", "Invocation records written to the store", {})
-                               .labels({});
-  core::Counter& dropped = core::metrics()
-                               .counter("portcullis_invocation_records_dropped_total",
-                                        "Invocation records not written (queue full, stopped, or a failed batch)", {})
-                               .labels({});
-  static Metrics& get() {
-    static Metrics m;
-    return m;
-  }
-};
+const store::BatchMetrics& metrics() {
+  static const store::BatchMetrics m{
+      &core::metrics().counter("portcullis_invocation_records_total", "Invocation records written to the store").get(),
+      nullptr,
+      // Given up and refused alike count as dropped: either way the record is not stored.
+      &core::metrics()
+           .counter("portcullis_invocation_records_dropped_total",
+                    "Invocation records not written (queue full by count or bytes, stopped, or a failed batch)")
+           .get(),
+      &core::metrics()
+           .counter("portcullis_invocation_records_dropped_total",
+                    "Invocation records not written (queue full by count or bytes, stopped, or a failed batch)")
+           .get(),
+      &core::metrics()
+           .counter("portcullis_invocation_records_parked_total",
+                    "Invocation records the database refused on their own; the rest of their batch was written.")
+           .get(),
+      &core::metrics().gauge("portcullis_invocation_queue_depth", "Invocation records waiting to be written.").get(),
+      &core::metrics()
+           .gauge("portcullis_invocation_queue_bytes", "Bytes of invocation records waiting to be written.")
+           .get(),
+  };
+  return m;
+}
 
 }  // namespace
 
@@ -41,78 +52,38 @@ std::string new_invocation_id() {
 InvocationLog::InvocationLog(store::Store& store, vault::DataKeys& keys) : InvocationLog(store, keys, Options{}) {}
 
 InvocationLog::InvocationLog(store::Store& store, vault::DataKeys& keys, Options options)
-    : store_(store), keys_(keys), opts_(options) {
-  Metrics::get();
-  writer_ = std::thread([this] { run(); });
-}
+    : store_(store),
+      keys_(keys),
+      writer_(
+          store::BatchWriter<Invocation>::Options{
+              "invocation", options.max_batch, options.max_queue, options.max_queue_bytes, options.linger, {}},
+          store::BatchWriter<Invocation>::Hooks{
+              [](const Invocation& inv) {
+                return sizeof(Invocation) + inv.invocation_id.size() + inv.tenant_id.size() + inv.agent.size() +
+                       inv.agent_version.size() + inv.session_id.size() + inv.principal.size() +
+                       inv.created_at.size() + inv.input.size();
+              },
+              [this](std::vector<Invocation>& batch) { write(batch); },
+              {},
+              {},
+              [](const Invocation& inv) { return "invocation " + inv.invocation_id; },
+          },
+          metrics()) {}
 
 InvocationLog::~InvocationLog() { stop(); }
 
-bool InvocationLog::record(Invocation inv) {
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_ || queue_.size() >= opts_.max_queue) {
-      Metrics::get().dropped.inc();
-      return false;
-    }
-    queue_.push_back(std::move(inv));
-    ++queued_;
-    // The writer sleeps until the first record and lingers for the rest (run()): waking it per
-    // record would cost a context switch per invocation on a busy core.
-    if (queue_.size() != 1 && queue_.size() != opts_.max_batch) return true;
-  }
-  work_.notify_one();
-  return true;
-}
+bool InvocationLog::record(Invocation inv) { return writer_.push(std::move(inv)); }
 
-void InvocationLog::flush() {
-  std::unique_lock lock(mu_);
-  urgent_ = true;
-  work_.notify_one();
-  const std::uint64_t target = queued_;
-  progress_.wait(lock, [&] { return finished_ >= target; });
-}
+void InvocationLog::flush() { writer_.flush(); }
 
-void InvocationLog::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  work_.notify_all();
-  std::call_once(joined_, [this] {
-    if (writer_.joinable()) writer_.join();
-  });
-}
+void InvocationLog::stop() { writer_.stop(); }
 
-void InvocationLog::run() {
-  for (;;) {
-    std::deque<Invocation> batch;
-    {
-      std::unique_lock lock(mu_);
-      work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything is written
-      // Nobody waits for these records: let a batch gather (one commit for many invocations).
-      if (!urgent_ && !stopping_ && queue_.size() < opts_.max_batch)
-        work_.wait_for(lock, opts_.linger, [&] { return urgent_ || stopping_ || queue_.size() >= opts_.max_batch; });
-      urgent_ = false;
-      const std::size_t n = std::min(queue_.size(), opts_.max_batch);
-      batch.insert(batch.end(), std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
-      queue_.erase(queue_.begin(), queue_.begin() + n);
-    }
-    const std::size_t n = batch.size();
-    write(batch);
-    {
-      std::lock_guard lock(mu_);
-      finished_ += n;
-    }
-    progress_.notify_all();
-  }
-}
-
-void InvocationLog::write(std::deque<Invocation>& batch) {
+void InvocationLog::write(std::vector<Invocation>& batch) {
+  // The items stay as they are (copied, not moved, into rows): if the batch fails, the writer
+  // writes them again one by one.
   std::vector<store::InvocationRecord> rows;
   rows.reserve(batch.size());
-  for (auto& inv : batch) {
+  for (const auto& inv : batch) {
     store::InvocationRecord r;
     try {
       // Bound to tenant, table, row and column: a sealed input copied to another row or tenant
@@ -124,26 +95,19 @@ void InvocationLog::write(std::deque<Invocation>& batch) {
       log::error("invocation content could not be sealed; stored without it",
                  {{"invocation_id", inv.invocation_id}, {"error", e.what()}});
     }
-    r.invocation_id = std::move(inv.invocation_id);
-    r.tenant_id = std::move(inv.tenant_id);
-    r.agent = std::move(inv.agent);
-    r.agent_version = std::move(inv.agent_version);
-    r.session_id = std::move(inv.session_id);
-    r.principal = std::move(inv.principal);
+    r.invocation_id = inv.invocation_id;
+    r.tenant_id = inv.tenant_id;
+    r.agent = inv.agent;
+    r.agent_version = inv.agent_version;
+    r.session_id = inv.session_id;
+    r.principal = inv.principal;
     r.http_status = inv.http_status;
     r.status = inv.http_status >= 200 && inv.http_status < 300 ? "completed" : "failed";
     r.latency_ms = inv.latency_ms;
-    r.created_at = std::move(inv.created_at);
+    r.created_at = inv.created_at;
     rows.push_back(std::move(r));
   }
-  try {
-    store_.insert_invocations(rows);
-    Metrics::get().written.inc(static_cast<double>(rows.size()));
-  } catch (const std::exception& e) {
-    Metrics::get().dropped.inc(static_cast<double>(rows.size()));
-    log::error("invocation records lost: the batch could not be written",
-               {{"records", static_cast<std::int64_t>(rows.size())}, {"error", e.what()}});
-  }
+  store_.insert_invocations(rows);  // throws: the writer retries the records one by one
 }
 
 }  // namespace pc::agents

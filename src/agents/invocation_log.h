@@ -4,19 +4,18 @@
 // after invocation_content_days.
 //
 // Invocations are the data plane's hot path, so records are queued and written in batches by
-// one background thread (one transaction per batch, as the audit log does). Unlike audit events
-// they are not waited for: a full queue drops the record (counted in
-// portcullis_invocation_records_dropped_total) rather than slow or refuse the call, because the
-// audit trail already holds the call itself.
+// one background thread (store::BatchWriter, the audit log's writer too: bounded by count and
+// bytes, a bad record parked alone). Unlike audit events they are not waited for: a full queue
+// drops the record (counted in portcullis_invocation_records_dropped_total) rather than slow or
+// refuse the call, because the audit trail already holds the call itself.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
-#include <mutex>
 #include <string>
-#include <thread>
+#include <vector>
+
+#include "store/batch_writer.h"
 
 namespace pc::store {
 class Store;
@@ -49,6 +48,9 @@ class InvocationLog {
   struct Options {
     std::size_t max_batch = 1024;
     std::size_t max_queue = 1 << 16;
+    // Bytes waiting at most: an invocation carries its request body (up to max_body_bytes), so a
+    // count alone would let 65,536 one-MiB bodies wait in memory.
+    std::size_t max_queue_bytes = 64 << 20;
     std::chrono::milliseconds linger{20};  // how long a batch may gather before it is written
   };
   InvocationLog(store::Store& store, vault::DataKeys& keys);
@@ -57,7 +59,8 @@ class InvocationLog {
   InvocationLog(const InvocationLog&) = delete;
   InvocationLog& operator=(const InvocationLog&) = delete;
 
-  // Queues the record; false (and counted) when the queue is full or the log stopped.
+  // Queues the record; false (and counted as dropped) when the queue is full (count or bytes)
+  // or the log stopped.
   bool record(Invocation inv);
   // Blocks until everything queued so far is written (or failed).
   void flush();
@@ -65,22 +68,11 @@ class InvocationLog {
   void stop();
 
  private:
-  void run();
-  void write(std::deque<Invocation>& batch);
+  void write(std::vector<Invocation>& batch);
 
   store::Store& store_;
   vault::DataKeys& keys_;
-  const Options opts_;
-  std::mutex mu_;
-  std::condition_variable work_;
-  std::condition_variable progress_;
-  std::deque<Invocation> queue_;
-  std::uint64_t queued_ = 0;
-  std::uint64_t finished_ = 0;
-  bool stopping_ = false;
-  bool urgent_ = false;  // flush() is waiting: write without lingering
-  std::once_flag joined_;
-  std::thread writer_;
+  store::BatchWriter<Invocation> writer_;  // last: its thread uses the members above
 };
 
 }  // namespace pc::agents

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/clock.h"
+#include "store/run_audited.h"
 #include "tenancy/capabilities.h"
 #include "tenancy/tiers.h"
 
@@ -147,17 +148,20 @@ store::AgentVersionRecord Registry::add_version(const std::string& name, const s
   return v;
 }
 
-store::AgentVersionRecord Registry::promote(const std::string& name, const std::string& version) {
+store::AgentVersionRecord Registry::promote(const std::string& name, const std::string& version,
+                                            const store::AuditedChange& audited) {
   if (!store_.find_agent(name)) throw RegistryError(Kind::not_found, "no agent '" + name + "'");
-  if (!store_.promote_agent_version(name, version, "superseded"))
-    throw RegistryError(Kind::not_found, "no version '" + version + "' of '" + name + "'");
+  store::run_audited(audited, "platform", "agent.promote", "agent/" + name + "@" + version, [&] {
+    if (!store_.promote_agent_version(name, version, "superseded"))
+      throw RegistryError(Kind::not_found, "no version '" + version + "' of '" + name + "'");
+  });
   publish();
   for (auto& v : store_.agent_versions(name))
     if (v.version == version) return v;
   throw RegistryError(Kind::not_found, "no version '" + version + "' of '" + name + "'");
 }
 
-store::AgentVersionRecord Registry::rollback(const std::string& name) {
+store::AgentVersionRecord Registry::rollback(const std::string& name, const store::AuditedChange& audited) {
   if (!store_.find_agent(name)) throw RegistryError(Kind::not_found, "no agent '" + name + "'");
   auto versions = store_.agent_versions(name);  // newest first
   // The version live before the current one is the one superseded last (the newest
@@ -167,8 +171,20 @@ store::AgentVersionRecord Registry::rollback(const std::string& name) {
     if (it->status == "superseded" && (target == versions.end() || it->updated_at > target->updated_at)) target = it;
   if (target == versions.end())
     throw RegistryError(Kind::conflict, "agent '" + name + "' has no earlier promoted version to roll back to");
-  if (!store_.promote_agent_version(name, target->version, "rolled_back"))
-    throw RegistryError(Kind::not_found, "no version '" + target->version + "' of '" + name + "'");
+  std::string live;
+  for (const auto& v : versions)
+    if (v.status == "promoted") live = v.version;
+  try {
+    // Conditional on the live version read above: of N rollbacks racing from the same state one
+    // wins, the others get 409 instead of promoting the same target again (a lost update).
+    store::run_audited(audited, "platform", "agent.rollback", "agent/" + name + "@" + target->version, [&] {
+      if (!store_.promote_agent_version(name, target->version, "rolled_back", live))
+        throw RegistryError(Kind::not_found, "no version '" + target->version + "' of '" + name + "'");
+    });
+  } catch (const store::StoreError& e) {
+    if (e.kind() != store::StoreError::Kind::conflict) throw;
+    throw RegistryError(Kind::conflict, "agent '" + name + "' was promoted or rolled back concurrently; try again");
+  }
   publish();
   for (auto& v : store_.agent_versions(name))
     if (v.version == target->version) return v;

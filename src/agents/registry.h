@@ -54,9 +54,14 @@ class Registry {
   std::vector<AgentView> list();
 
   store::AgentVersionRecord add_version(const std::string& name, const std::string& version, const std::string& endpoint);
-  store::AgentVersionRecord promote(const std::string& name, const std::string& version);
+  // With an AuditedChange (audit::change_audit of the request), the promotion and its audit
+  // event (agent.promote, agent.rollback) commit in one transaction.
+  store::AgentVersionRecord promote(const std::string& name, const std::string& version,
+                                    const store::AuditedChange& audited = {});
   // The promoted version becomes rolled_back; the newest superseded one is promoted again.
-  store::AgentVersionRecord rollback(const std::string& name);
+  // Conditional on the live version it read: a concurrent promotion or rollback that changed it
+  // first makes this one a conflict (409) rather than a second promotion of the same target.
+  store::AgentVersionRecord rollback(const std::string& name, const store::AuditedChange& audited = {});
 
   // Reloads promoted agents from the store into the catalog (start-up, background refresh,
   // after each change here). Returns whether the catalog changed.

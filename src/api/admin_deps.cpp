@@ -1,6 +1,7 @@
 #include "api/admin_deps.h"
 
 #include "api/blocking.h"
+#include "audit/change_audit.h"
 #include "core/log.h"
 #include "store/tenant_store.h"
 
@@ -15,6 +16,11 @@ net::Response denied(const net::Request& req, const Caller&, std::string_view me
 }
 
 }  // namespace
+
+AuditedChange change_audit(const AdminDeps& d, const net::Request& req, const Caller& caller) {
+  if (!d.store) return {};
+  return audit::change_audit(*d.store, caller->subject, req.request_id);
+}
 
 std::optional<net::Response> tenant_gate(const net::Request& req, const Caller& caller, std::string_view path_tenant,
                                          bool platform_admin_only, bool self_service) {

@@ -41,6 +41,13 @@ struct AdminDeps {
   std::function<std::string()> rotate_signing_key;      // `keys rotate` in-process; returns the new kid
 };
 
+// The change of one admin request with its audit event in the change's own transaction
+// (audit::change_audit; store::AuditedChange spelled out: api does not include store/). Empty
+// when `d.store` is null (unit tests).
+using AuditedChange = std::function<void(const std::string& tenant_id, const std::string& action,
+                                         const std::string& resource, const std::function<void()>& change)>;
+AuditedChange change_audit(const AdminDeps& d, const net::Request& req, const Caller& caller);
+
 // Who may act on the tenant named in a path. Platform principals with one of the platform
 // roles pass; with `self_service`, so does a SelfService.Admin whose token's tenant is that
 // tenant. A tenant principal naming another tenant is a tenant-access violation (403, counted,

@@ -125,7 +125,7 @@ void add_agent_admin_routes(net::Router& router, const AdminDeps& d) {
              d.chain->route(admin, [d](auto req, Caller caller, net::Responder reply) {
                std::string name(req->param("name")), version(req->param("version"));
                run_blocking(*d.pool, req, reply, [d, name, version, caller, req] {
-                 auto v = d.registry->promote(name, version);
+                 auto v = d.registry->promote(name, version, change_audit(d, *req, caller));
                  log_change(*req, caller, "agent version promoted", name);
                  return json_response(200, version_json(v));
                });
@@ -134,7 +134,7 @@ void add_agent_admin_routes(net::Router& router, const AdminDeps& d) {
   router.add("POST", "/v1/platform/agents/{name}/rollback", d.chain->route(admin, [d](auto req, Caller caller, net::Responder reply) {
     std::string name(req->param("name"));
     run_blocking(*d.pool, req, reply, [d, name, caller, req] {
-      auto v = d.registry->rollback(name);
+      auto v = d.registry->rollback(name, change_audit(d, *req, caller));
       log_change(*req, caller, "agent rolled back", name);
       return json_response(200, version_json(v));
     });

@@ -50,7 +50,12 @@ void run_blocking(core::WorkPool& pool, std::shared_ptr<net::Request> req, net::
       log::error("store error", {{"request_id", id}, {"route", req->route}, {"error", e.what()}});
       if (e.kind() == store::StoreError::Kind::busy)
         reply(net::error_response(503, "overloaded", "the store is busy; try again later", id));
-      else if (e.kind() == store::StoreError::Kind::duplicate)  // lost a race with a concurrent change
+      else if (e.kind() == store::StoreError::Kind::full)  // out of space: nothing was changed
+        reply(net::error_response(503, "storage_full", "the store is out of space; the change was not made", id));
+      else if (e.kind() == store::StoreError::Kind::gone)  // a write into a deleted tenant: it no longer exists
+        reply(net::error_response(404, "not_found", "the tenant is deleted", id));
+      else if (e.kind() == store::StoreError::Kind::duplicate ||
+               e.kind() == store::StoreError::Kind::conflict)  // lost a race with a concurrent change
         reply(net::error_response(409, "conflict", "a concurrent change conflicted with this one; try again", id));
       else
         reply(net::error_response(500, "internal", "internal error", id));

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "store/store.h"
 #include "tenancy/capabilities.h"
+#include "tenancy/tenant_service.h"  // TenancyError
 #include "tenancy/tiers.h"
 
 namespace pc::api {
@@ -67,7 +68,9 @@ void add_platform_routes(net::Router& router, const AdminDeps& d) {
     }
     run_blocking(*d.pool, req, reply, [d, c, caller, req]() mutable {
       c.updated_at = core::rfc3339_now();
-      d.store->upsert_capability(c);
+      // The change and its capability.put audit event commit together (issue 8 item 9).
+      change_audit(d, *req, caller)("platform", "capability.put", "capability/" + c.name,
+                                    [&] { d.store->upsert_capability(c); });
       d.capabilities_changed();
       log::info("capability set", {{"request_id", req->request_id}, {"name", c.name}, {"enabled", c.enabled},
                                    {"killed", c.killed}, {"by", caller->subject}});
@@ -78,8 +81,11 @@ void add_platform_routes(net::Router& router, const AdminDeps& d) {
   router.add("DELETE", "/v1/platform/capabilities/{name}", d.chain->route(admin, [d](auto req, Caller caller, net::Responder reply) {
     std::string name(req->param("name"));
     run_blocking(*d.pool, req, reply, [d, name, caller, req] {
-      if (!d.store->delete_capability(name))
-        return net::error_response(404, "not_found", "no capability '" + name + "'", req->request_id);
+      change_audit(d, *req, caller)("platform", "capability.delete", "capability/" + name, [&] {
+        // Thrown inside the change: a miss rolls back and leaves no event (404 by run_blocking).
+        if (!d.store->delete_capability(name))
+          throw tenancy::TenancyError(tenancy::TenancyError::Kind::not_found, "no capability '" + name + "'");
+      });
       d.capabilities_changed();
       log::info("capability deleted", {{"request_id", req->request_id}, {"name", name}, {"by", caller->subject}});
       return net::Response::text(204, "");

@@ -40,7 +40,7 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
       return reply(bad_request(*req, e.what()));
     }
     run_blocking(*d.pool, req, reply, [d, id, name, tier, caller, req] {
-      auto t = d.tenants->create(id, name, tier);
+      auto t = d.tenants->create(id, name, tier, change_audit(d, *req, caller));
       log::info("tenant created", {{"request_id", req->request_id}, {"tenant", id}, {"by", caller->subject}});
       return json_response(201, tenant_json(t));
     });
@@ -78,7 +78,7 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
       return reply(bad_request(*req, e.what()));
     }
     run_blocking(*d.pool, req, reply, [d, id, patch, caller, req] {
-      auto t = d.tenants->update(id, patch);
+      auto t = d.tenants->update(id, patch, change_audit(d, *req, caller));
       log::info("tenant updated", {{"request_id", req->request_id}, {"tenant", id}, {"status", t.status},
                                    {"tier", t.tier}, {"by", caller->subject}});
       return json_response(200, tenant_json(t));
@@ -91,7 +91,7 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
   router.add("DELETE", "/v1/tenants/{id}", gated(d, PathTenant::platform_admin, [d](auto req, Caller caller, net::Responder reply, std::string id) {
     const std::int64_t grace = static_cast<std::int64_t>(d.config().retention.tenant_purge_days) * 86400;
     run_blocking(*d.pool, req, reply, [d, id, grace, caller, req] {
-      auto t = d.tenants->remove(id, core::unix_now() + grace);
+      auto t = d.tenants->remove(id, core::unix_now() + grace, change_audit(d, *req, caller));
       log::info("tenant deleted", {{"request_id", req->request_id}, {"tenant", id}, {"purge_after", t.purge_after},
                                    {"by", caller->subject}});
       return json_response(202, {{"tenantId", t.tenant_id},
@@ -122,7 +122,7 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
       return reply(bad_request(*req, e.what()));
     }
     run_blocking(*d.pool, req, reply, [d, id, nc, caller, req] {
-      auto created = d.tenants->create_client(id, nc);
+      auto created = d.tenants->create_client(id, nc, change_audit(d, *req, caller));
       log::info("client created", {{"request_id", req->request_id}, {"tenant", id},
                                    {"client_id", created.client.client_id}, {"by", caller->subject}});
       auto o = client_json(created.client);
@@ -138,7 +138,7 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
                    [d](auto req, Caller caller, net::Responder reply, std::string id) {
                std::string client_id(req->param("clientId"));
                run_blocking(*d.pool, req, reply, [d, id, client_id, caller, req] {
-                 auto rotated = d.tenants->rotate_client_secret(id, client_id);
+                 auto rotated = d.tenants->rotate_client_secret(id, client_id, change_audit(d, *req, caller));
                  log::info("client secret rotated", {{"request_id", req->request_id}, {"tenant", id},
                                                      {"client_id", client_id}, {"by", caller->subject}});
                  return no_store(json_response(200, {{"clientId", client_id}, {"clientSecret", rotated.secret}}));

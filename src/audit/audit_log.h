@@ -6,24 +6,26 @@
 // writer on the same store (other gateway nodes included).
 //
 // Acknowledged only once durable (DESIGN.md): `durable(ok)` runs after the batch holding the
-// event committed, or failed for good. The queue is bounded: when it is full record() returns
-// false at once and the caller answers 503 rather than serve a request it cannot audit.
+// event committed, or failed for good. The queue (store::BatchWriter, shared with the
+// invocation log) is bounded by count and bytes: when it is full record() returns false at once
+// and the caller answers 503 rather than serve a request it cannot audit. Every text field is
+// made canonical (audit/canonical.h) before it is hashed, so what is stored is what was hashed
+// on every backend; an event the database still refuses is parked alone, never with its batch.
 //
 // Metrics: portcullis_audit_events_total (written), portcullis_audit_batches_total (commits),
-// portcullis_audit_write_failures_total (batches lost after retries),
-// portcullis_audit_rejected_total (queue full or stopped), portcullis_audit_queue_depth.
+// portcullis_audit_write_failures_total (events given up after retries, parked ones included),
+// portcullis_audit_parked_total (events refused by the database on their own),
+// portcullis_audit_rejected_total (queue full or stopped), portcullis_audit_queue_depth,
+// portcullis_audit_queue_bytes.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
-#include <cstdint>
-#include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
-#include <thread>
+#include <vector>
 
+#include "store/batch_writer.h"
 #include "store/store.h"
 
 namespace pc::audit {
@@ -44,6 +46,7 @@ class AuditLog {
   struct Options {
     std::size_t max_batch = 4096;      // events per transaction at most
     std::size_t max_queue = 1 << 18;   // events waiting at most; beyond it record() refuses
+    std::size_t max_queue_bytes = 64 << 20;  // and bytes waiting at most (long paths, details)
     // How long events nobody waits on (no `durable` callback: reads, refusals) may wait for
     // company before they are written. A commit per handful of events costs more than the
     // events themselves, and waking the writer per request costs a context switch on a busy
@@ -58,10 +61,11 @@ class AuditLog {
   AuditLog& operator=(const AuditLog&) = delete;
 
   // Queues the event. `durable(ok)` runs on the writer thread once the batch holding it
-  // committed (ok = true) or failed (ok = false, after a log line and a bounded retry); keep it
-  // short, and never call record_sync() or flush() from it (the writer would wait on itself).
-  // Returns false (and never calls durable) when the queue is full or the log is stopped: the
-  // caller answers 503.
+  // committed (ok = true) or failed (ok = false, after a log line and a bounded retry; an event
+  // the database refuses on its own is parked and answered false, the rest of its batch is
+  // written); keep it short, and never call record_sync() or flush() from it (the writer would
+  // wait on itself). Returns false (and never calls durable) when the queue is full (by count or
+  // bytes) or the log is stopped: the caller answers 503, or drops and counts a refusal's event.
   bool record(Event e, std::function<void(bool ok)> durable = {});
   // Blocks until the event is durable; false on a failed write, a full queue or a stopped log.
   bool record_sync(Event e);
@@ -76,25 +80,12 @@ class AuditLog {
     std::function<void(bool)> durable;
   };
 
-  void run();
-  bool write(std::vector<store::AuditRecord>& records);
+  void write(std::vector<Pending>& batch);
 
   store::Store& store_;
-  const Options opts_;
-
-  std::mutex mu_;
-  std::condition_variable work_;      // the writer waits here for events (or stop)
-  std::condition_variable progress_;  // flush() waits here for batches to finish
-  std::deque<Pending> queue_;
-  bool stopping_ = false;
-  bool writer_idle_ = false;  // the writer is (about to be) asleep on work_: wake it
-  bool urgent_ = false;
-  std::string last_time_;     // the newest time stamped so far (RFC 3339 compares as text)       // a queued event has a waiter (or flush() was called): no lingering
-  std::uint64_t queued_ = 0;    // events ever accepted
-  std::uint64_t finished_ = 0;  // events whose batch committed or failed for good
-
-  std::once_flag joined_;
-  std::thread writer_;
+  std::vector<store::AuditRecord> records_;  // the writer thread's batch buffer
+  std::string last_time_;                    // the newest time written so far (writer thread)
+  store::BatchWriter<Pending> writer_;       // last: its thread uses the members above
 };
 
 }  // namespace pc::audit

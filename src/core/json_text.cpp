@@ -1,9 +1,7 @@
 #include "core/json_text.h"
 
 namespace pc::core {
-namespace {
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not valid.
 std::size_t utf8_len(std::string_view s, std::size_t i) {
   auto c = static_cast<unsigned char>(s[i]);
   std::size_t n;
@@ -24,8 +22,6 @@ std::size_t utf8_len(std::string_view s, std::size_t i) {
   if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return 0;
   return n;
 }
-
-}  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";

@@ -7,6 +7,10 @@
 
 namespace pc::core {
 
+// Length of the valid UTF-8 sequence (RFC 3629: no overlong forms, surrogates or values past
+// U+10FFFF) starting at s[i], or 0 when none starts there. `i` must be < s.size().
+std::size_t utf8_len(std::string_view s, std::size_t i);
+
 // Appends `s` as a quoted JSON string, escaping quotes, backslashes and control characters.
 // Invalid UTF-8 bytes are replaced by U+FFFD so the output is always valid JSON.
 void append_json_string(std::string& out, std::string_view s);

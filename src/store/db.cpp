@@ -59,10 +59,14 @@ void Db::lock_for_write(std::string_view table) {
 
 // ---- Transaction -------------------------------------------------------------------------
 
-Transaction::Transaction(Db& db, Mode mode) : db_(db) { db_.begin(mode); }
+Transaction::Transaction(Db& db, Mode mode) : db_(db), nested_(db.in_transaction()) {
+  if (!nested_) db_.begin(mode);
+}
 
 Transaction::~Transaction() {
-  if (done_ || !db_.in_transaction()) return;  // SQLite may already have rolled back on error
+  // A nested one leaves the outcome to the outer transaction, which an exception unwinding
+  // through here reaches as well.
+  if (nested_ || done_ || !db_.in_transaction()) return;  // SQLite may already have rolled back on error
   try {
     db_.rollback();
   } catch (...) {
@@ -72,7 +76,7 @@ Transaction::~Transaction() {
 }
 
 void Transaction::commit() {
-  db_.commit();  // on failure (e.g. busy) the transaction stays open and ~Transaction rolls back
+  if (!nested_) db_.commit();  // on failure (e.g. busy) the transaction stays open and ~Transaction rolls back
   done_ = true;
 }
 

@@ -79,6 +79,9 @@ class Db;
 // work leaves the database unchanged. On PostgreSQL a failed statement aborts the whole
 // transaction (later statements and commit() fail), unlike SQLite: SQL meant for both backends
 // must not catch an error and carry on inside a transaction (use ON CONFLICT instead).
+//
+// Begun on a connection already in a transaction (a store call made inside Store::audited's
+// change), it is nested: it neither begins, commits nor rolls back; the outer one decides.
 class Transaction {
  public:
   enum class Mode {
@@ -94,6 +97,7 @@ class Transaction {
 
  private:
   Db& db_;
+  bool nested_;
   bool done_ = false;
 };
 

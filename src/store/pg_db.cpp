@@ -25,6 +25,8 @@ using Result = std::unique_ptr<PGresult, ResultDeleter>;
 StoreError::Kind kind_of(std::string_view sqlstate, bool connection_lost) {
   if (connection_lost) return StoreError::Kind::busy;
   if (sqlstate == "23505") return StoreError::Kind::duplicate;  // unique_violation
+  if (sqlstate == "53100" || sqlstate == "53200") return StoreError::Kind::full;  // disk_full, out_of_memory
+  if (sqlstate.starts_with("22")) return StoreError::Kind::invalid;  // data exception (bad encoding, ...)
   if (sqlstate == "40001" ||  // serialization_failure
       sqlstate == "40P01" ||  // deadlock_detected
       sqlstate == "55P03" ||  // lock_not_available (lock_timeout)

@@ -25,17 +25,29 @@ std::string to_json_array(const std::vector<std::string>& items);
 // Throws StoreError naming the row and column when `text` is not a JSON array of strings.
 std::vector<std::string> from_json_array(const std::string& text, std::string_view column, std::string_view row_id);
 
+// A WHERE condition true unless the tenant named by parameter `param` is deleted or purged, for
+// writes of tenant-owned rows: `INSERT INTO t(...) SELECT ?1, ... WHERE <this>`. A tenant with
+// no row (the platform) passes. On PostgreSQL the tenant row is locked FOR SHARE until commit,
+// so a concurrent deletion waits for the write (and its purge then removes the row) or the write
+// sees the deletion; SQLite runs one writer at a time anyway.
+std::string tenant_is_live(const Db& db, int param);
+// Throws StoreError kind gone for `what` when the conditional insert above inserted nothing.
+void require_live_tenant(Db& db, std::string_view what);
+
 class SqlStore final : public Store {
  public:
   explicit SqlStore(std::unique_ptr<ConnectionSource> source) : source_(std::move(source)) {}
 
   // Exclusive use of one connection for the duration of a call. Declare a Transaction after the
-  // lease, so that it ends (rolling back if need be) before the connection goes back.
+  // lease, so that it ends (rolling back if need be) before the connection goes back. Inside
+  // audited()'s change, on its thread, every call shares the change's connection (a borrowed
+  // lease, released by audited()).
   class Lease {
    public:
     explicit Lease(ConnectionSource& source) : source_(&source), db_(&source.acquire()) {}
+    explicit Lease(Db& borrowed) : source_(nullptr), db_(&borrowed) {}
     ~Lease() {
-      if (db_) source_->release(*db_);
+      if (db_ && source_) source_->release(*db_);
     }
     Lease(Lease&& other) noexcept : source_(other.source_), db_(std::exchange(other.db_, nullptr)) {}
     Lease& operator=(Lease&&) = delete;
@@ -46,7 +58,7 @@ class SqlStore final : public Store {
     ConnectionSource* source_;
     Db* db_;
   };
-  Lease conn() { return Lease(*source_); }
+  Lease conn();
 
   bool ping() override;
   int schema_version() override;
@@ -82,6 +94,7 @@ class SqlStore final : public Store {
   bool delete_secret(std::string_view tenant_id, std::string_view name) override;
 
   void append_audit(std::vector<AuditRecord>& batch, const AuditLinker& link) override;
+  void audited(AuditRecord& event, const AuditLinker& link, const std::function<void()>& change) override;
   std::vector<AuditRecord> query_audit(const AuditQuery& q) override;
   std::int64_t purge_audit_before(std::string_view before) override;
   std::optional<AuditAnchor> audit_anchor() override;
@@ -97,7 +110,8 @@ class SqlStore final : public Store {
   bool delete_agent(std::string_view name) override;
   void insert_agent_version(const AgentVersionRecord& v) override;
   std::vector<AgentVersionRecord> agent_versions(std::string_view agent) override;
-  bool promote_agent_version(std::string_view agent, std::string_view version, std::string_view previous_status) override;
+  bool promote_agent_version(std::string_view agent, std::string_view version, std::string_view previous_status,
+                             std::string_view expected_live = {}) override;
   std::vector<std::pair<AgentRecord, AgentVersionRecord>> promoted_agents() override;
 
   void insert_invocation(const InvocationRecord& r) override;

@@ -37,10 +37,12 @@ void SqlStore::insert_invocation(const InvocationRecord& r) { insert_invocations
 void SqlStore::insert_invocations(const std::vector<InvocationRecord>& rows) {
   if (rows.empty()) return;
   auto c = conn();
-  // One transaction for the batch: the invocation log writes many records per commit.
+  // One transaction for the batch: the invocation log writes many records per commit. A row of a
+  // deleted tenant is skipped (the condition below): it would outlive the tenant's purge.
   Transaction tx(*c);
   Statement q = c->prepare("INSERT INTO invocations(" + std::string(kInvocationColumns) +
-                           ", content_sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+                           ", content_sealed) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 WHERE " +
+                           tenant_is_live(*c, 2));
   for (const auto& r : rows) {
     q.reset();
     q.bind_text(1, r.invocation_id)
@@ -139,7 +141,8 @@ void SqlStore::insert_session(const SessionRecord& s) {
   const std::string created = s.created_at.empty() ? core::rfc3339_now() : s.created_at;
   Statement q = c->prepare(
       "INSERT INTO sessions(session_id, tenant_id, principal, agent, status, created_at, last_seen_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE " +
+      tenant_is_live(*c, 2));
   q.bind_text(1, s.session_id)
       .bind_text(2, s.tenant_id)
       .bind_text(3, s.principal)
@@ -152,6 +155,7 @@ void SqlStore::insert_session(const SessionRecord& s) {
   } catch (const StoreError& e) {
     throw StoreError("insert session " + s.tenant_id + "/" + s.session_id + ": " + e.what(), e.kind());
   }
+  require_live_tenant(*c, "insert session " + s.tenant_id + "/" + s.session_id);
 }
 
 std::optional<SessionRecord> SqlStore::find_session(std::string_view session_id) {

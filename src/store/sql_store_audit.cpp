@@ -80,7 +80,55 @@ std::string like_prefix(std::string_view prefix) {
   return out;
 }
 
+// Links `batch` after the last record and inserts it, inside the caller's transaction.
+void append_in(Db& db, std::vector<AuditRecord>& linked, const Store::AuditLinker& link);
+
+// The connection audited() lends to the store calls its change makes on its thread.
+struct Ambient {
+  const SqlStore* owner = nullptr;
+  Db* db = nullptr;
+};
+thread_local Ambient ambient;
+
 }  // namespace
+
+SqlStore::Lease SqlStore::conn() {
+  if (ambient.owner == this) return Lease(*ambient.db);
+  return Lease(*source_);
+}
+
+void SqlStore::audited(AuditRecord& event, const AuditLinker& link, const std::function<void()>& change) {
+  if (ambient.owner == this) throw StoreError("audited() called inside an audited change");
+  std::vector<AuditRecord> one{std::move(event)};
+  auto c = conn();
+  try {
+    Transaction tx(*c);
+    {
+      struct Lend {  // lent for the change only, whatever it throws
+        explicit Lend(const SqlStore* s, Db* db) { ambient = Ambient{s, db}; }
+        ~Lend() { ambient = Ambient{}; }
+      } lend(this, &*c);
+      change();
+    }
+    // After the change: the audit table's lock is taken last and held only to commit, so
+    // appends from the writer thread wait for the commit, never for the change itself.
+    append_in(*c, one, link);
+    tx.commit();
+  } catch (const StoreError& e) {
+    event = std::move(one.front());
+    event.seq = 0;
+    event.prev_hash.clear();
+    event.hash.clear();
+    throw StoreError("audited change (" + event.action + "): " + e.what(), e.kind());
+  } catch (...) {
+    event = std::move(one.front());
+    event.seq = 0;
+    event.prev_hash.clear();
+    event.hash.clear();
+    throw;
+  }
+  event = std::move(one.front());
+}
 
 void SqlStore::append_audit(std::vector<AuditRecord>& batch, const AuditLinker& link) {
   if (batch.empty()) return;
@@ -100,6 +148,22 @@ void SqlStore::append_audit(std::vector<AuditRecord>& batch, const AuditLinker& 
     // Immediate: the write lock is taken before the last link is read, so two writers (two
     // gateways on one SQLite file) cannot both read seq N and both insert N+1.
     Transaction tx(*c);
+    append_in(*c, linked, link);
+    tx.commit();
+  } catch (const StoreError& e) {
+    unlink();
+    throw StoreError("append " + std::to_string(batch.size()) + " audit records: " + e.what(), e.kind());
+  } catch (...) {
+    unlink();
+    throw;
+  }
+}
+
+namespace {
+
+void append_in(Db& db, std::vector<AuditRecord>& linked, const Store::AuditLinker& link) {
+  Db* c = &db;
+  {
     // PostgreSQL needs an explicit table lock for this read-then-insert (SQLite's BEGIN
     // IMMEDIATE already serialises writers).
     c->lock_for_write("audit_log");
@@ -152,15 +216,10 @@ void SqlStore::append_audit(std::vector<AuditRecord>& batch, const AuditLinker& 
       }
       ins->run();
     }
-    tx.commit();
-  } catch (const StoreError& e) {
-    unlink();
-    throw StoreError("append " + std::to_string(batch.size()) + " audit records: " + e.what(), e.kind());
-  } catch (...) {
-    unlink();
-    throw;
   }
 }
+
+}  // namespace
 
 std::vector<AuditRecord> SqlStore::query_audit(const AuditQuery& q) {
   std::string sql(kSelectAudit);

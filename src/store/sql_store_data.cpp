@@ -46,7 +46,8 @@ bool SqlStore::insert_data_key(const DataKeyRecord& key) {
   auto c = conn();
   Statement q = c->prepare(
       "INSERT INTO data_keys(tenant_id, data_class, version, wrapped, master_key_id, created_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+      "SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE " +
+      tenant_is_live(*c, 1));
   q.bind_text(1, key.tenant_id)
       .bind_text(2, key.data_class)
       .bind_int64(3, key.version)
@@ -62,6 +63,7 @@ bool SqlStore::insert_data_key(const DataKeyRecord& key) {
                          e.what(),
                      e.kind());
   }
+  require_live_tenant(*c, "insert data key " + data_key_id(key.tenant_id, key.data_class, key.version));
   return true;
 }
 
@@ -109,7 +111,9 @@ void SqlStore::rewrap(const std::vector<DataKeyRecord>& data_keys, const std::ve
 void SqlStore::insert_secret(const SecretRecord& s) {
   auto c = conn();
   Statement q = c->prepare(
-      "INSERT INTO secrets(tenant_id, name, version, sealed, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+      "INSERT INTO secrets(tenant_id, name, version, sealed, created_at, created_by) SELECT ?1, ?2, ?3, ?4, ?5, ?6 "
+      "WHERE " +
+      tenant_is_live(*c, 1));
   q.bind_text(1, s.tenant_id)
       .bind_text(2, s.name)
       .bind_int64(3, s.version)
@@ -121,6 +125,7 @@ void SqlStore::insert_secret(const SecretRecord& s) {
   } catch (const StoreError& e) {
     throw StoreError("insert secret " + secret_id(s.tenant_id, s.name, s.version) + ": " + e.what(), e.kind());
   }
+  require_live_tenant(*c, "insert secret " + secret_id(s.tenant_id, s.name, s.version));
 }
 
 std::optional<SecretRecord> SqlStore::find_secret(std::string_view tenant_id, std::string_view name, int version) {

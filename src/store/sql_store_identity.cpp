@@ -116,7 +116,8 @@ void SqlStore::insert_client(const ClientRecord& r) {
   const std::string created = r.created_at.empty() ? core::rfc3339_now() : r.created_at;
   Statement q = c->prepare(
       "INSERT INTO clients(client_id, tenant_id, name, secret_hash, roles, grant_types, status, "
-      "created_at, updated_at, is_bootstrap, scopes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)");
+      "created_at, updated_at, is_bootstrap, scopes) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10 WHERE " +
+      tenant_is_live(*c, 2));
   q.bind_text(1, r.client_id)
       .bind_text(2, r.tenant_id)
       .bind_text(3, r.name)
@@ -132,6 +133,7 @@ void SqlStore::insert_client(const ClientRecord& r) {
   } catch (const StoreError& e) {
     throw StoreError("insert client " + r.client_id + ": " + e.what(), e.kind());
   }
+  require_live_tenant(*c, "insert client " + r.client_id);
 }
 
 std::optional<ClientRecord> SqlStore::find_client(std::string_view client_id) {
@@ -207,7 +209,7 @@ std::optional<TenantRecord> SqlStore::update_tenant(std::string_view tenant_id, 
   Transaction tx(*c);
   c->lock_for_write("tenants");
   c->prepare("UPDATE tenants SET display_name = COALESCE(?2, display_name), tier = COALESCE(?3, tier), "
-             "status = COALESCE(?4, status), updated_at = ?5, revision = ?6 WHERE tenant_id = ?1")
+             "status = COALESCE(?4, status), updated_at = ?5, revision = ?6 WHERE tenant_id = ?1 AND status <> 'deleted'")
       .bind_text(1, tenant_id)
       .bind_optional(2, p.display_name)
       .bind_optional(3, p.tier)
@@ -215,8 +217,12 @@ std::optional<TenantRecord> SqlStore::update_tenant(std::string_view tenant_id, 
       .bind_text(5, core::rfc3339_now())
       .bind_int64(6, next_tenant_revision(*c))
       .run();
-  if (c->changes() != 1) return std::nullopt;
+  // Conditional on the status in the same statement: a PATCH that read the tenant active before
+  // a concurrent DELETE committed must not write `active` over the tombstone. A deleted tenant
+  // comes back unchanged (the caller sees its status), a missing one as nullopt.
+  const bool changed = c->changes() == 1;
   auto row = find_tenant_in(*c, tenant_id);
+  if (!changed) return row;
   tx.commit();
   return row;
 }
@@ -275,16 +281,18 @@ std::optional<TenantRecord> SqlStore::mark_tenant_deleted(std::string_view tenan
   auto c = conn();
   Transaction tx(*c);
   c->lock_for_write("tenants");
+  // Only a live tenant: deleting again must not move a pending purge, nor make a purged
+  // tombstone (purge_after = kPurged) due for purging again.
   c->prepare("UPDATE tenants SET status = 'deleted', purge_after = ?2, updated_at = ?3, revision = ?4 "
-             "WHERE tenant_id = ?1")
+             "WHERE tenant_id = ?1 AND status <> 'deleted'")
       .bind_text(1, tenant_id)
       .bind_int64(2, purge_after)
       .bind_text(3, core::rfc3339_now())
       .bind_int64(4, next_tenant_revision(*c))
       .run();
-  if (c->changes() != 1) return std::nullopt;
+  const bool changed = c->changes() == 1;
   auto row = find_tenant_in(*c, tenant_id);
-  tx.commit();
+  if (changed) tx.commit();
   return row;
 }
 

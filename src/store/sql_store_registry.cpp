@@ -187,7 +187,7 @@ std::vector<AgentVersionRecord> SqlStore::agent_versions(std::string_view agent)
 }
 
 bool SqlStore::promote_agent_version(std::string_view agent, std::string_view version,
-                                     std::string_view previous_status) {
+                                     std::string_view previous_status, std::string_view expected_live) {
   const std::string what = "promote agent version " + std::string(agent) + "@" + std::string(version);
   if (previous_status == "promoted")
     throw StoreError(what + ": the previously promoted version cannot stay promoted");
@@ -197,6 +197,16 @@ bool SqlStore::promote_agent_version(std::string_view agent, std::string_view ve
     // Two promotions at once (two admins, two gateways) must not both demote before either
     // promotes: on PostgreSQL the one-promoted index would refuse the second with a duplicate.
     c->lock_for_write("agent_versions");
+    if (!expected_live.empty()) {
+      // Checked under the lock: of callers that all read the same live version, one changes it.
+      Statement live = c->prepare("SELECT version FROM agent_versions WHERE agent = ?1 AND status = 'promoted'");
+      live.bind_text(1, agent);
+      const bool same = live.step() && live.column_text(0) == expected_live;
+      live.reset();
+      if (!same)
+        throw StoreError("the live version is no longer " + std::string(expected_live) + " (a concurrent change won)",
+                         StoreError::Kind::conflict);
+    }
     Statement current = c->prepare("SELECT status FROM agent_versions WHERE agent = ?1 AND version = ?2");
     current.bind_text(1, agent).bind_text(2, version);
     if (!current.step()) return false;

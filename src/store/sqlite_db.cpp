@@ -16,6 +16,7 @@ StoreError::Kind kind_of(int extended_rc) {
   switch (extended_rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED: return StoreError::Kind::busy;
+    case SQLITE_FULL: return StoreError::Kind::full;
     default: return StoreError::Kind::other;
   }
 }

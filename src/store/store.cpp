@@ -53,6 +53,18 @@ std::vector<std::string> from_json_array(const std::string& text, std::string_vi
                    " is not a JSON array of strings");
 }
 
+std::string tenant_is_live(const Db& db, int param) {
+  std::string sql = "COALESCE((SELECT status FROM tenants WHERE tenant_id = ?" + std::to_string(param);
+  if (db.dialect() == Db::Dialect::postgres) sql += " FOR SHARE";
+  sql += "), '') <> 'deleted'";
+  return sql;
+}
+
+void require_live_tenant(Db& db, std::string_view what) {
+  if (db.changes() == 0)
+    throw StoreError(std::string(what) + ": the tenant is deleted; nothing is written into it", StoreError::Kind::gone);
+}
+
 std::unique_ptr<Store> Store::open_sqlite(const std::string& path) {
   std::string parent = std::filesystem::path(path).parent_path().string();
   if (!parent.empty()) crypto::ensure_private_dir(parent);

@@ -25,6 +25,13 @@ struct StorageConfig;
 
 namespace pc::store {
 
+// How a service has a change audited in the change's own transaction, without knowing the
+// audit layer: it calls `audited(tenant_id, action, resource, change)` around its store calls,
+// and the function (audit::change_audit, made per request with the actor and request id) runs
+// Store::audited. Empty: no event (tests, offline tools that audit otherwise).
+using AuditedChange = std::function<void(const std::string& tenant_id, const std::string& action,
+                                         const std::string& resource, const std::function<void()>& change)>;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -61,11 +68,14 @@ class Store {
   virtual std::optional<TenantRecord> find_tenant(std::string_view tenant_id) = 0;
   // Ordered by id, ids greater than `after` (for cursors), at most `limit`.
   virtual std::vector<TenantRecord> list_tenants(std::string_view after, std::size_t limit) = 0;
-  // Applies the fields that are set; nullopt when the tenant does not exist.
+  // Applies the fields that are set, in one statement conditional on the tenant not being
+  // deleted: a deleted tenant comes back unchanged (status deleted), so a PATCH racing a DELETE
+  // cannot revive the tombstone. nullopt when the tenant does not exist.
   virtual std::optional<TenantRecord> update_tenant(std::string_view tenant_id, const TenantPatch& patch) = 0;
   // Rows changed after `revision`, oldest change first (for incremental caches).
   virtual std::vector<TenantRecord> tenants_changed_since(std::int64_t revision) = 0;
-  // Status becomes deleted with `purge_after` (unix seconds); nullopt when no such tenant.
+  // Status becomes deleted with `purge_after` (unix seconds); a tenant deleted already comes
+  // back unchanged (its purge is not moved); nullopt when no such tenant.
   virtual std::optional<TenantRecord> mark_tenant_deleted(std::string_view tenant_id, std::int64_t purge_after) = 0;
   // Deleted tenants whose purge_after is at or before `now`.
   virtual std::vector<std::string> tenants_due_for_purge(std::int64_t now) = 0;
@@ -97,6 +107,10 @@ class Store {
   // (matched by their identity).
   virtual void rewrap(const std::vector<DataKeyRecord>& data_keys, const std::vector<SigningKeyRecord>& signing_keys) = 0;
 
+  // Writes of tenant-owned rows (clients, data keys, secrets, sessions) into a deleted or purged
+  // tenant throw StoreError kind gone, atomically with the deletion (no row can outlive the
+  // purge); insert_invocations skips such rows.
+
   // ---- secrets
   // Throws StoreError kind duplicate when (tenant, name, version) exists.
   virtual void insert_secret(const SecretRecord& s) = 0;
@@ -113,6 +127,13 @@ class Store {
   // which must set record.prev_hash and record.hash. prev_hash of the very first record is "".
   using AuditLinker = std::function<void(AuditRecord& record, const std::string& prev_hash)>;
   virtual void append_audit(std::vector<AuditRecord>& batch, const AuditLinker& link) = 0;
+  // A change and its audit event in one transaction: runs `change`, then appends `event`
+  // (linked by `link`, as append_audit does, after every record committed before it), then
+  // commits. Both are durable or neither is — a crash, a full disk or a failed append leaves no
+  // unaudited change, and a failed change no event. Store calls `change` makes on this thread
+  // through this Store join the transaction (do not call audited() from inside it); keep
+  // anything else out of `change`, it is not undone on rollback. Throws what failed.
+  virtual void audited(AuditRecord& event, const AuditLinker& link, const std::function<void()>& change) = 0;
   // Matching records in seq order.
   virtual std::vector<AuditRecord> query_audit(const AuditQuery& q) = 0;
   // Removes records with time < `before`; the newest removed one becomes the anchor. Returns the
@@ -135,9 +156,12 @@ class Store {
   virtual std::vector<AgentVersionRecord> agent_versions(std::string_view agent) = 0;  // newest first
   // In one transaction: `version` becomes promoted and the previously promoted one (if any)
   // becomes `previous_status` (superseded on promotion, rolled_back on a rollback). False when
-  // the version does not exist.
+  // the version does not exist. A non-empty `expected_live` makes it conditional: when the
+  // promoted version is no longer that one (a concurrent promotion or rollback won), nothing
+  // changes and StoreError kind conflict is thrown, so that read-decide-promote (rollback) runs
+  // once per live version however many callers race.
   virtual bool promote_agent_version(std::string_view agent, std::string_view version,
-                                     std::string_view previous_status) = 0;
+                                     std::string_view previous_status, std::string_view expected_live = {}) = 0;
   // Every agent with its promoted version (agents without one are left out).
   virtual std::vector<std::pair<AgentRecord, AgentVersionRecord>> promoted_agents() = 0;
 

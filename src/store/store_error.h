@@ -6,13 +6,18 @@
 
 namespace pc::store {
 
-// `kind` is backend-neutral so that services can map it (duplicate -> 409, busy -> 503) without
-// knowing SQLite's result codes or PostgreSQL's SQLSTATEs. busy means "try again later": a lock
-// not granted in time, a serialisation failure or deadlock, a cancelled statement, a lost
-// connection.
+// `kind` is backend-neutral so that services can map it (duplicate -> 409, busy -> 503, full ->
+// 503 storage_full) without knowing SQLite's result codes or PostgreSQL's SQLSTATEs. busy means
+// "try again later": a lock not granted in time, a serialisation failure or deadlock, a cancelled
+// statement, a lost connection. full: the database is out of space (SQLITE_FULL, PostgreSQL
+// class 53 disk_full/out_of_memory): nothing more can be written until an operator acts.
+// invalid: the database refused a value itself (PostgreSQL class 22, e.g. invalid UTF-8 in a
+// text column): retrying the same row fails again, other rows may pass. gone: a write into a
+// tenant that is deleted (or purged) was refused: such rows would outlive the purge. conflict: a
+// conditional change found the row changed by a concurrent one (409, like duplicate).
 class StoreError : public std::runtime_error {
  public:
-  enum class Kind { other, duplicate, busy };
+  enum class Kind { other, duplicate, busy, full, invalid, gone, conflict };
   explicit StoreError(const std::string& message, Kind kind = Kind::other)
       : std::runtime_error(message), kind_(kind) {}
   Kind kind() const { return kind_; }

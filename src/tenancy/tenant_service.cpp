@@ -1,9 +1,11 @@
 #include "tenancy/tenant_service.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "crypto/random.h"
 #include "crypto/secret_hash.h"
+#include "store/run_audited.h"
 #include "store/tenant_store.h"
 #include "tenancy/tenant_id.h"
 
@@ -35,7 +37,7 @@ TenantService::TenantService(store::Store& store, TenantDirectory& directory,
     : store_(store), directory_(directory), tier_exists_(std::move(tier_exists)) {}
 
 store::TenantRecord TenantService::create(const std::string& id, const std::string& display_name,
-                                          const std::string& tier) {
+                                          const std::string& tier, const store::AuditedChange& audited) {
   if (!is_valid_tenant_id(id))
     throw TenancyError(Kind::invalid, "tenantId must match ^[a-z](?:[a-z0-9-]{1,30}[a-z0-9])$");
   if (is_reserved_tenant_id(id)) throw TenancyError(Kind::invalid, "tenantId '" + id + "' is reserved");
@@ -47,7 +49,7 @@ store::TenantRecord TenantService::create(const std::string& id, const std::stri
   t.tier = tier;
   t.status = "active";
   try {
-    t = store_.insert_tenant(t);
+    store::run_audited(audited, id, "tenant.create", "tenant/" + id, [&] { t = store_.insert_tenant(t); });
   } catch (const store::StoreError& e) {
     if (e.kind() == store::StoreError::Kind::duplicate)
       throw TenancyError(Kind::conflict, "tenant '" + id + "' exists");
@@ -63,23 +65,29 @@ std::vector<store::TenantRecord> TenantService::list(const std::string& after, s
   return store_.list_tenants(after, limit);
 }
 
-store::TenantRecord TenantService::update(const std::string& id, const store::TenantPatch& patch) {
+store::TenantRecord TenantService::update(const std::string& id, const store::TenantPatch& patch,
+                                          const store::AuditedChange& audited) {
   if (patch.tier && !tier_exists_(*patch.tier))
     throw TenancyError(Kind::invalid, "tier '" + *patch.tier + "' is not configured");
   if (patch.status && *patch.status != "active" && *patch.status != "suspended")
     throw TenancyError(Kind::invalid, "status must be active or suspended");
   if (patch.display_name && patch.display_name->size() > 200)
     throw TenancyError(Kind::invalid, "displayName is longer than 200 characters");
-  auto current = store_.find_tenant(id);
-  if (!current) throw TenancyError(Kind::not_found, "no tenant '" + id + "'");
-  if (current->status == "deleted") throw TenancyError(Kind::conflict, "tenant '" + id + "' is deleted");
-  auto updated = store_.update_tenant(id, patch);
-  if (!updated) throw TenancyError(Kind::not_found, "no tenant '" + id + "'");
+  // One conditional update (no read first): a DELETE committed in between leaves the tenant
+  // deleted and this PATCH refused, never a revived tombstone.
+  std::optional<store::TenantRecord> updated;
+  store::run_audited(audited, id, "tenant.update", "tenant/" + id, [&] {
+    updated = store_.update_tenant(id, patch);
+    // Thrown inside the change: a refused PATCH leaves no audit event of a change.
+    if (!updated) throw TenancyError(Kind::not_found, "no tenant '" + id + "'");
+    if (updated->status == "deleted") throw TenancyError(Kind::conflict, "tenant '" + id + "' is deleted");
+  });
   directory_.apply(*updated);
   return *updated;
 }
 
-ClientWithSecret TenantService::create_client(const std::string& tenant_id, const NewClient& nc) {
+ClientWithSecret TenantService::create_client(const std::string& tenant_id, const NewClient& nc,
+                                              const store::AuditedChange& audited) {
   const bool platform = tenant_id == kPlatformTenant;
   if (!platform) {
     auto t = store_.find_tenant(tenant_id);
@@ -110,20 +118,29 @@ ClientWithSecret TenantService::create_client(const std::string& tenant_id, cons
   c.scopes = nc.scopes;
   c.grant_types = nc.grant_types;
   store::TenantStore tenant(store_, tenant_id);
-  tenant.insert_client(c);
+  try {
+    store::run_audited(audited, tenant_id, "client.create", "client/" + c.client_id, [&] { tenant.insert_client(c); });
+  } catch (const store::StoreError& e) {
+    // Deleted since the check above (or purged): the store refused the row.
+    if (e.kind() == store::StoreError::Kind::gone) throw TenancyError(Kind::not_found, "no tenant '" + tenant_id + "'");
+    throw;
+  }
   if (auto stored = tenant.find_client(c.client_id)) c = *stored;  // with the store's timestamps
   return out;
 }
 
-ClientWithSecret TenantService::rotate_client_secret(const std::string& tenant_id, const std::string& client_id) {
+ClientWithSecret TenantService::rotate_client_secret(const std::string& tenant_id, const std::string& client_id,
+                                                     const store::AuditedChange& audited) {
   // Another tenant's client is a tenant-access violation (403, audited), not a silent miss.
   store::TenantStore tenant(store_, tenant_id);
   auto c = tenant.find_client(client_id);
   if (!c) throw TenancyError(Kind::not_found, "no client '" + client_id + "'");
   ClientWithSecret out;
   out.secret = crypto::random_token(32);
-  if (!tenant.update_client_secret(client_id, crypto::hash_secret(out.secret)))
-    throw TenancyError(Kind::not_found, "no client '" + client_id + "'");
+  const std::string hash = crypto::hash_secret(out.secret);
+  store::run_audited(audited, tenant_id, "client.rotate_secret", "client/" + client_id, [&] {
+    if (!tenant.update_client_secret(client_id, hash)) throw TenancyError(Kind::not_found, "no client '" + client_id + "'");
+  });
   out.client = tenant.find_client(client_id).value_or(*c);
   return out;
 }
@@ -132,12 +149,16 @@ std::vector<store::ClientRecord> TenantService::list_clients(const std::string& 
   return store::TenantStore(store_, tenant_id).clients();
 }
 
-store::TenantRecord TenantService::remove(const std::string& id, std::int64_t purge_after) {
+store::TenantRecord TenantService::remove(const std::string& id, std::int64_t purge_after,
+                                          const store::AuditedChange& audited) {
   auto current = store_.find_tenant(id);
   if (!current) throw TenancyError(Kind::not_found, "no tenant '" + id + "'");
   if (current->status == "deleted") return *current;  // DELETE is idempotent
-  auto deleted = store_.mark_tenant_deleted(id, purge_after);
-  if (!deleted) throw TenancyError(Kind::not_found, "no tenant '" + id + "'");
+  std::optional<store::TenantRecord> deleted;
+  store::run_audited(audited, id, "tenant.delete", "tenant/" + id, [&] {
+    deleted = store_.mark_tenant_deleted(id, purge_after);
+    if (!deleted) throw TenancyError(Kind::not_found, "no tenant '" + id + "'");
+  });
   directory_.apply(*deleted);
   return *deleted;
 }

@@ -43,19 +43,30 @@ class TenantService {
   // `tier_exists` answers for the configured tiers (read per call, so a reload counts).
   TenantService(store::Store& store, TenantDirectory& directory, std::function<bool(const std::string&)> tier_exists);
 
-  store::TenantRecord create(const std::string& tenant_id, const std::string& display_name, const std::string& tier);
+  // Each change takes an optional store::AuditedChange (audit::change_audit for the request):
+  // with it, the change and its audit event (tenant.create, tenant.update, tenant.delete,
+  // client.create, client.rotate_secret) commit in one transaction.
+  store::TenantRecord create(const std::string& tenant_id, const std::string& display_name, const std::string& tier,
+                             const store::AuditedChange& audited = {});
   std::optional<store::TenantRecord> get(const std::string& tenant_id);
   std::vector<store::TenantRecord> list(const std::string& after, std::size_t limit);
   // Status changes: active <-> suspended. Deletion is its own operation.
-  store::TenantRecord update(const std::string& tenant_id, const store::TenantPatch& patch);
+  // A deleted tenant is a conflict, decided in the same statement as the update (a PATCH racing
+  // a DELETE never revives it).
+  store::TenantRecord update(const std::string& tenant_id, const store::TenantPatch& patch,
+                             const store::AuditedChange& audited = {});
   // Marks the tenant deleted (its tokens stop working at once); the retention job purges its
   // data after `purge_after` (unix seconds). Deleting a deleted tenant changes nothing.
-  store::TenantRecord remove(const std::string& tenant_id, std::int64_t purge_after);
+  store::TenantRecord remove(const std::string& tenant_id, std::int64_t purge_after,
+                             const store::AuditedChange& audited = {});
 
-  ClientWithSecret create_client(const std::string& tenant_id, const NewClient& c);
+  // Into a deleted tenant: not_found (checked atomically with the insert by the store).
+  ClientWithSecret create_client(const std::string& tenant_id, const NewClient& c,
+                                 const store::AuditedChange& audited = {});
   // New secret for a client of `tenant_id`; a client of another tenant raises
   // store::TenantAccessViolation.
-  ClientWithSecret rotate_client_secret(const std::string& tenant_id, const std::string& client_id);
+  ClientWithSecret rotate_client_secret(const std::string& tenant_id, const std::string& client_id,
+                                        const store::AuditedChange& audited = {});
   std::vector<store::ClientRecord> list_clients(const std::string& tenant_id);
 
  private:

@@ -36,15 +36,18 @@ after(async () => {
 const sqlite = (db, sql) => execFileSync('sqlite3', ['-batch', '-bail', db, sql], { encoding: 'utf8', timeout: 10000 });
 const q = (s) => `'${String(s).replace(/'/g, "''")}'`;
 
-// Every audit row, by request id (read with the sqlite3 CLI, next to the restarted gateway: WAL
-// readers do not block it).
+// The HTTP call's audit row, by request id (read with the sqlite3 CLI, next to the restarted
+// gateway: WAL readers do not block it); `changes` holds the request ids of the change events
+// (tenant.create, tenant.update) written in the change's own transaction.
 function auditRows(db) {
   const out = new Map();
+  out.changes = new Set();
   const text = sqlite(db, "SELECT seq, request_id, action, resource, outcome FROM audit_log ORDER BY seq");
   for (const line of text.split('\n')) {
     if (!line) continue;
     const [seq, requestId, action, resource, outcome] = line.split('|');
-    out.set(requestId, { seq: Number(seq), action, resource, outcome });
+    if (action.startsWith('tenant.')) out.changes.add(requestId);
+    else out.set(requestId, { seq: Number(seq), action, resource, outcome });
   }
   return out;
 }
@@ -233,11 +236,16 @@ describe('durability: kill -9 during a burst of audited writes', { timeout: 6000
           `round ${round}: tenant ${baseTenants[w]} is named ${JSON.stringify(now)}, expected one of ${JSON.stringify(allowed)}`);
       }
 
-      // Changes the kill cut off after their commit but before their audit event was durable:
-      // never acknowledged, so allowed; counted for the report.
+      // Changes the kill cut off after their commit but before their HTTP audit event was
+      // durable: never acknowledged, so allowed; counted for the report.
       const ackedIds = new Set(b.acked.map((a) => a.requestId));
-      const unaudited = b.sent.filter((s) => !ackedIds.has(s.requestId) && !rows.has(s.requestId) &&
-        (s.method === 'POST' ? tenants.has(s.tenantId) : tenants.get(s.tenantId)?.displayName === s.displayName));
+      const applied = (s) => (s.method === 'POST' ? tenants.has(s.tenantId) : tenants.get(s.tenantId)?.displayName === s.displayName);
+      const unaudited = b.sent.filter((s) => !ackedIds.has(s.requestId) && !rows.has(s.requestId) && applied(s));
+      // Issue 8 item 9: but every change in the store has its own audit event, written in the
+      // change's transaction: none is applied and unaudited, whenever the kill came.
+      const noChangeEvent = b.sent.filter((s) => applied(s) && !rows.changes.has(s.requestId));
+      assert.deepEqual(noChangeEvent.map((s) => `${s.method} ${s.tenantId} ${s.requestId}`), [],
+        `round ${round}: changes applied without their audit event`);
 
       // 3. The chain verifies (next to the running gateway, as the command allows).
       const v = await verify();
@@ -253,11 +261,55 @@ describe('durability: kill -9 during a burst of audited writes', { timeout: 6000
     // edit is the only write.
     await gw.stop();
     const victim = allAcked[Math.floor(allAcked.length / 2)];
-    const seq = Number(sqlite(db, `SELECT seq FROM audit_log WHERE request_id = ${q(victim.requestId)}`).trim());
+    const seq = Number(sqlite(db, `SELECT seq FROM audit_log WHERE request_id = ${q(victim.requestId)} AND action LIKE 'http.%'`).trim());
     assert.ok(seq > 0, `no seq for ${victim.requestId}`);
     sqlite(db, `UPDATE audit_log SET outcome = '500' WHERE seq = ${seq}`);
     const v = await verify();
     assert.equal(v.code, 1, v.output);
     assert.match(v.stdout, new RegExp(`^audit log BROKEN at seq ${seq}: `, 'm'));
+  });
+});
+
+// Issue 8 item 10: a deleted tenant takes no more writes (a secret PUT re-created rows no purge
+// would remove), a PATCH never revives it, and deleting it again does not move its purge.
+describe('a deleted tenant stays deleted', { timeout: 30000 }, () => {
+  it('secret PUT and client POST answer 404, PATCH 409, DELETE again 202 with the same purgeAfter', async () => {
+    const dir = makeTempDir('portcullis-dead-');
+    dirs.push(dir);
+    const configPath = writeConfig(dir, gatewayConfig(dir, { log: { access: false } }));
+    const gw = await startGateway({ configPath, dir });
+    gateways.push(gw);
+    const token = await adminToken(gw);
+    let n = 0;
+    const call = (method, p, body) => {
+      const requestId = `dead-${RUN}-${n++}`;
+      if (body !== undefined) return jsonRequest(gw, method, p, body, { token, requestId });
+      return request(gw.port, { method, path: p, timeoutMs: 10000, headers: { ...bearer(token), 'x-request-id': requestId } });
+    };
+
+    assert.equal((await call('POST', '/v1/tenants', { tenantId: 'gone-soon', tier: 'basic' })).status, 201);
+    assert.equal((await call('PUT', '/v1/tenants/gone-soon/secrets/db', { value: 'v1' })).status, 201);
+    const del = await call('DELETE', '/v1/tenants/gone-soon');
+    assert.equal(del.status, 202, del.body);
+    const purgeAfter = JSON.parse(del.body).purgeAfter;
+    assert.match(purgeAfter, /^20\d\d-/);
+
+    const put = await call('PUT', '/v1/tenants/gone-soon/secrets/db2', { value: 'late' });
+    assert.equal(put.status, 404, put.body);
+    assert.equal(JSON.parse(put.body).error.code, 'not_found');
+    const client = await call('POST', '/v1/tenants/gone-soon/clients', { name: 'late', roles: ['Machine.Invoke'] });
+    assert.equal(client.status, 404, client.body);
+    const patch = await call('PATCH', '/v1/tenants/gone-soon', { status: 'active' });
+    assert.equal(patch.status, 409, patch.body);
+    const again = await call('DELETE', '/v1/tenants/gone-soon');
+    assert.equal(again.status, 202, again.body);
+    assert.equal(JSON.parse(again.body).purgeAfter, purgeAfter);
+    const t = await call('GET', '/v1/tenants/gone-soon');
+    assert.equal(JSON.parse(t.body).status, 'deleted');
+
+    // Nothing of the late writes reached the store.
+    const db = path.join(dir, 'portcullis.db');
+    assert.equal(sqlite(db, "SELECT COUNT(*) FROM secrets WHERE tenant_id = 'gone-soon' AND name = 'db2'").trim(), '0');
+    assert.equal(sqlite(db, "SELECT COUNT(*) FROM clients WHERE tenant_id = 'gone-soon'").trim(), '0');
   });
 });

@@ -323,6 +323,137 @@ TEST_P(RegistryTest, RollbackPromotesTheNewestSupersededAndMarksTheCurrentRolled
   EXPECT_EQ(catalog.find_for("echo", "basic")->version, "1");
 }
 
+// Holds every caller's read of the versions until `callers` have read (or a second passed), so
+// that all rollbacks decide from the same state before any of them promotes: the race of
+// issue 8 item 12, made certain.
+class ReadBarrierStore : public pc::testing::ForwardingStore {
+ public:
+  ReadBarrierStore(store::Store& real, int callers) : ForwardingStore(real), callers_(callers) {}
+  std::vector<store::AgentVersionRecord> agent_versions(std::string_view a) override {
+    auto out = real_.agent_versions(a);
+    std::unique_lock lk(mu_);
+    if (armed_ && ++arrived_ >= callers_) cv_.notify_all();
+    if (armed_) cv_.wait_for(lk, std::chrono::seconds(1), [&] { return arrived_ >= callers_; });
+    return out;
+  }
+  void arm() {
+    std::lock_guard lk(mu_);
+    armed_ = true;
+  }
+  void disarm() {
+    std::lock_guard lk(mu_);
+    armed_ = false;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  const int callers_;
+  int arrived_ = 0;
+  bool armed_ = false;
+};
+
+// Issue 8 item 12: 20 rollbacks at once used to all answer 200 while the same version was
+// promoted several times (each read the same live version and target, then promoted). Now each
+// rollback is conditional on the live version it read: of rollbacks that read the same state one
+// wins and the others get a conflict, and the history adds up.
+TEST_P(RegistryTest, ParallelRollbacksFromOneStateOneWinsTheOthersGetConflict) {
+  constexpr int kVersions = 21;
+  constexpr int kCallers = 20;
+  ReadBarrierStore barrier(store(), kCallers);
+  AgentCatalog cat;
+  Registry reg(barrier, cat);
+  reg.create(agent("echo"));
+  for (int i = 1; i <= kVersions; ++i) {
+    reg.add_version("echo", std::to_string(i), "http://h" + std::to_string(i) + ":9000");
+    reg.promote("echo", std::to_string(i));
+    // Rollback targets are told apart by updated_at (milliseconds).
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  }
+
+  barrier.arm();
+  std::mutex mu;
+  std::vector<std::string> won;  // the versions successful rollbacks returned
+  std::atomic<int> conflicts{0};
+  std::atomic<int> other{0};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCallers; ++i)
+    callers.emplace_back([&] {
+      try {
+        auto v = reg.rollback("echo");
+        std::lock_guard lock(mu);
+        won.push_back(v.version);
+      } catch (const RegistryError& e) {
+        (e.kind() == Kind::conflict ? conflicts : other)++;
+      } catch (...) {
+        other++;
+      }
+    });
+  for (auto& t : callers) t.join();
+  barrier.disarm();
+
+  EXPECT_EQ(other.load(), 0);
+  ASSERT_EQ(won.size(), 1u) << "rollbacks that read the same live version all succeeded";
+  EXPECT_EQ(won.front(), "20");
+  EXPECT_EQ(conflicts.load(), kCallers - 1);
+  for (int i = 1; i <= kVersions; ++i) {
+    const std::string want = i < 20 ? "superseded" : i == 20 ? "promoted" : "rolled_back";
+    EXPECT_EQ(status_of("echo", std::to_string(i)), want) << "version " << i;
+  }
+  ASSERT_NE(cat.find_for("echo", "basic"), nullptr);
+  EXPECT_EQ(cat.find_for("echo", "basic")->version, "20");
+  // The losers may try again: each retry moves one promotion back.
+  EXPECT_EQ(reg.rollback("echo").version, "19");
+}
+
+// Without a barrier: however the 20 interleave, every success moves the agent one promotion
+// back, no version is promoted by two rollbacks, and the statuses add up.
+TEST_P(RegistryTest, ParallelRollbacksEachUndoOnePromotionAndLosersGetConflict) {
+  constexpr int kVersions = 21;
+  constexpr int kCallers = 20;
+  registry->create(agent("echo"));
+  for (int i = 1; i <= kVersions; ++i) {
+    registry->add_version("echo", std::to_string(i), "http://h" + std::to_string(i) + ":9000");
+    registry->promote("echo", std::to_string(i));
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  }
+
+  std::mutex mu;
+  std::vector<std::string> won;
+  std::atomic<int> conflicts{0};
+  std::atomic<int> other{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCallers; ++i)
+    callers.emplace_back([&] {
+      while (!go) std::this_thread::yield();
+      try {
+        auto v = registry->rollback("echo");
+        std::lock_guard lock(mu);
+        won.push_back(v.version);
+      } catch (const RegistryError& e) {
+        (e.kind() == Kind::conflict ? conflicts : other)++;
+      } catch (...) {
+        other++;
+      }
+    });
+  go = true;
+  for (auto& t : callers) t.join();
+
+  const int s = static_cast<int>(won.size());
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(s + conflicts.load(), kCallers);
+  ASSERT_GE(s, 1);
+  std::sort(won.begin(), won.end());
+  EXPECT_EQ(std::adjacent_find(won.begin(), won.end()), won.end()) << "a version was promoted by two rollbacks";
+  for (int i = 1; i <= kVersions; ++i) {
+    const std::string want = i < kVersions - s ? "superseded" : i == kVersions - s ? "promoted" : "rolled_back";
+    EXPECT_EQ(status_of("echo", std::to_string(i)), want) << "version " << i << " after " << s << " rollbacks";
+  }
+  ASSERT_NE(catalog.find_for("echo", "basic"), nullptr);
+  EXPECT_EQ(catalog.find_for("echo", "basic")->version, std::to_string(kVersions - s));
+}
+
 // A rollback undoes the last promotion: it returns to the version that was live before the
 // current one. When an older build was promoted after a newer one (3 promoted, then 1, then 2),
 // "the newest superseded" by creation time is 3 — a version an operator deliberately replaced —

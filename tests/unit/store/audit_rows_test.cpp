@@ -356,5 +356,92 @@ TEST_P(AuditRowsTest, AnotherGatewayContinuesFromTheAnchorAfterAPurge) {
 
 PC_ALL_BACKENDS(AuditRowsTest);
 
+// Issue 8 item 9: a change committed first and its audit event later could be separated by a
+// kill or a full disk (a change no audit row mentions). audited() commits both or neither.
+TEST_P(AuditRowsTest, AnAuditedChangeAndItsEventCommitTogetherOrNotAtAll) {
+  TenantRecord t;
+  t.tenant_id = "acme";
+  t.display_name = "Acme";
+  t.tier = "basic";
+  t.status = "active";
+  std::vector<AuditRecord> before{event("earlier")};
+  store().append_audit(before, test_link);
+
+  // Both: the change is visible and its event follows the chain.
+  AuditRecord created = event("tenant.create");
+  store().audited(created, test_link, [&] { store().insert_tenant(t); });
+  EXPECT_TRUE(store().find_tenant("acme"));
+  EXPECT_EQ(created.seq, 2);
+
+  // The change fails: no event.
+  AuditRecord dup = event("tenant.create again");
+  EXPECT_THROW(store().audited(dup, test_link, [&] { store().insert_tenant(t); }), StoreError);
+  EXPECT_EQ(dup.seq, 0);
+
+  // The event cannot be written (the linker stands in for a full disk at the audit insert):
+  // the change is rolled back with it.
+  TenantRecord other = t;
+  other.tenant_id = "globex";
+  AuditRecord lost = event("tenant.create globex");
+  auto failing_link = [](AuditRecord&, const std::string&) { throw StoreError("disk full (test)", StoreError::Kind::full); };
+  try {
+    store().audited(lost, failing_link, [&] { store().insert_tenant(other); });
+    FAIL() << "the audited change succeeded";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), StoreError::Kind::full);
+  }
+  EXPECT_FALSE(store().find_tenant("globex")) << "a change committed without its audit event";
+
+  // Several store calls in one change, each with its own (nested) transaction; then the log
+  // goes on from the change's event.
+  AuditRecord patched = event("tenant.update");
+  store().audited(patched, test_link, [&] {
+    TenantPatch p;
+    p.display_name = "Acme Inc";
+    ASSERT_TRUE(store().update_tenant("acme", p));
+    p.tier = "premium";
+    ASSERT_TRUE(store().update_tenant("acme", p));
+  });
+  EXPECT_EQ(store().find_tenant("acme")->tier, "premium");
+  std::vector<AuditRecord> after{event("later")};
+  store().append_audit(after, test_link);
+
+  AuditQuery q;
+  q.limit = 100;
+  const auto rows = store().query_audit(q);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0].action, "earlier");
+  EXPECT_EQ(rows[1].action, "tenant.create");
+  EXPECT_EQ(rows[2].action, "tenant.update");
+  EXPECT_EQ(rows[3].action, "later");
+  expect_chain(rows);
+}
+
+// The writer thread's batches and audited changes on other threads share one gapless chain.
+TEST_P(AuditRowsTest, AuditedChangesInterleaveWithBatchesInOneChain) {
+  constexpr int kEach = 30;
+  std::thread batches([&] {
+    for (int i = 0; i < kEach; ++i) {
+      std::vector<AuditRecord> b{event("batch-" + std::to_string(i) + "a"), event("batch-" + std::to_string(i) + "b")};
+      store().append_audit(b, test_link);
+    }
+  });
+  for (int i = 0; i < kEach; ++i) {
+    TenantRecord t;
+    t.tenant_id = "t-" + std::to_string(i);
+    t.display_name = t.tenant_id;
+    t.tier = "basic";
+    t.status = "active";
+    AuditRecord e = event("tenant.create " + t.tenant_id);
+    store().audited(e, test_link, [&] { store().insert_tenant(t); });
+  }
+  batches.join();
+  AuditQuery q;
+  q.limit = 1000;
+  const auto rows = store().query_audit(q);
+  EXPECT_EQ(rows.size(), 3u * kEach);
+  expect_chain(rows);
+}
+
 }  // namespace
 }  // namespace pc::store

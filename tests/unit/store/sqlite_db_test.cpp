@@ -71,6 +71,22 @@ TEST_F(SqliteDbTest, StatementsCanBeResetAndReused) {
   EXPECT_EQ(count(db, "t"), 3);
 }
 
+// Issue 8 item 9: a full disk answered 500. SQLITE_FULL is its own kind (the API answers 503
+// storage_full); max_page_count stands in for the disk.
+TEST_F(SqliteDbTest, OutOfSpaceIsKindFull) {
+  SqliteDb db(path);
+  db.exec("CREATE TABLE t(b BLOB)");
+  Statement q = db.prepare("SELECT page_count FROM pragma_page_count");
+  ASSERT_TRUE(q.step());
+  db.exec("PRAGMA max_page_count = " + std::to_string(q.column_int64(0) + 2));
+  try {
+    for (int i = 0; i < 100; ++i) db.prepare("INSERT INTO t VALUES (?1)").bind_blob(1, std::string(8192, 'x')).run();
+    FAIL() << "the database never filled up";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), StoreError::Kind::full) << e.what();
+  }
+}
+
 TEST_F(SqliteDbTest, ErrorsCarrySqliteMessageAndKind) {
   SqliteDb db(path);
   db.exec("CREATE TABLE t(id TEXT PRIMARY KEY)");

@@ -334,6 +334,97 @@ TEST_P(StoreTest, DeletedTenantIsPurgedWithItsRowsOnly) {
   EXPECT_TRUE(store().find_client("globex-bot"));
 }
 
+// Issue 8 item 10: a secret PUT (or a client, data key, session, invocation) into a deleted or
+// purged tenant was written, and no purge would ever remove it (the tenant was due once only).
+TEST_P(StoreTest, WritesIntoADeletedOrPurgedTenantAreRefused) {
+  store().insert_tenant(tenant("acme"));
+  store().insert_tenant(tenant("globex"));
+  auto kind_of = [](auto&& f) {
+    try {
+      f();
+    } catch (const StoreError& e) {
+      return e.kind();
+    }
+    return StoreError::Kind::other;  // (did not throw: the assertions below fail)
+  };
+  auto expect_refused = [&](const std::string& tenant_id, const std::string& tag) {
+    SecretRecord sec;
+    sec.tenant_id = tenant_id;
+    sec.name = "db-password-" + tag;
+    sec.version = 1;
+    sec.sealed = "sealed";
+    EXPECT_EQ(kind_of([&] { store().insert_secret(sec); }), StoreError::Kind::gone);
+    ClientRecord c = client("late-bot-" + tag);
+    c.tenant_id = tenant_id;
+    EXPECT_EQ(kind_of([&] { store().insert_client(c); }), StoreError::Kind::gone);
+    DataKeyRecord k;
+    k.tenant_id = tenant_id;
+    k.data_class = "secrets-" + tag;
+    k.version = 1;
+    k.wrapped = "wrapped";
+    k.master_key_id = "mk";
+    EXPECT_EQ(kind_of([&] { store().insert_data_key(k); }), StoreError::Kind::gone);
+    SessionRecord sess;
+    sess.session_id = "sess-" + tag;
+    sess.tenant_id = tenant_id;
+    sess.principal = "u";
+    sess.agent = "echo";
+    sess.status = "active";
+    EXPECT_EQ(kind_of([&] { store().insert_session(sess); }), StoreError::Kind::gone);
+    // The invocation log's batches skip the row (and keep the others).
+    InvocationRecord inv, ok;
+    inv.invocation_id = "inv-dead-" + tag;
+    inv.tenant_id = tenant_id;
+    ok.invocation_id = "inv-live-" + tag;
+    ok.tenant_id = "globex";
+    store().insert_invocations({inv, ok});
+    EXPECT_FALSE(store().find_invocation(inv.invocation_id));
+    EXPECT_TRUE(store().find_invocation(ok.invocation_id));
+    EXPECT_FALSE(store().find_secret(tenant_id, sec.name, 0));
+    EXPECT_FALSE(store().find_client(c.client_id));
+    EXPECT_TRUE(store().data_keys(tenant_id, k.data_class).empty());
+    EXPECT_FALSE(store().find_session(sess.session_id));
+  };
+  ASSERT_TRUE(store().mark_tenant_deleted("acme", 100));
+  expect_refused("acme", "deleted");
+  store().purge_tenant("acme");
+  expect_refused("acme", "purged");
+
+  // A live tenant, and one the store has no row for (the platform's clients), still take writes.
+  ClientRecord live = client("globex-bot");
+  live.tenant_id = "globex";
+  store().insert_client(live);
+  ClientRecord platform = client("platform-bot");
+  platform.tenant_id = "platform";
+  store().insert_client(platform);
+  EXPECT_TRUE(store().find_client("globex-bot"));
+  EXPECT_TRUE(store().find_client("platform-bot"));
+}
+
+// Issue 8 item 10: a PATCH that read the tenant active, racing a DELETE, wrote `active` over the
+// tombstone. The update is conditional in one statement: a deleted tenant comes back unchanged.
+// Deleting again neither moves the purge nor makes a purged tombstone due again.
+TEST_P(StoreTest, APatchNeverRevivesADeletedTenantAndDeletingAgainChangesNothing) {
+  store().insert_tenant(tenant("acme"));
+  ASSERT_TRUE(store().mark_tenant_deleted("acme", 100));
+  TenantPatch revive;
+  revive.status = "active";
+  revive.display_name = "Revived";
+  auto after = store().update_tenant("acme", revive);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, "deleted");
+  EXPECT_EQ(after->display_name, "Acme");
+  EXPECT_EQ(store().find_tenant("acme")->status, "deleted");
+  EXPECT_FALSE(store().update_tenant("nobody", revive));
+
+  const auto revision = store().find_tenant("acme")->revision;
+  EXPECT_EQ(store().mark_tenant_deleted("acme", 999)->purge_after, 100);
+  EXPECT_EQ(store().find_tenant("acme")->revision, revision);
+  store().purge_tenant("acme");
+  EXPECT_EQ(store().mark_tenant_deleted("acme", 5)->purge_after, kPurged);
+  EXPECT_TRUE(store().tenants_due_for_purge(1000).empty());
+}
+
 // Two gateways on one database, creating tenants at the same time: each revision is read as
 // MAX + 1, so without a write lock around the read both would pick the same one and the second
 // insert would fail on the unique revision index.

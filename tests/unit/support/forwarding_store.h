@@ -57,6 +57,9 @@ class ForwardingStore : public store::Store {
   bool delete_secret(std::string_view t, std::string_view n) override { return real_.delete_secret(t, n); }
 
   void append_audit(std::vector<store::AuditRecord>& b, const AuditLinker& l) override { real_.append_audit(b, l); }
+  void audited(store::AuditRecord& e, const AuditLinker& l, const std::function<void()>& change) override {
+    real_.audited(e, l, change);
+  }
   std::vector<store::AuditRecord> query_audit(const store::AuditQuery& q) override { return real_.query_audit(q); }
   std::int64_t purge_audit_before(std::string_view b) override { return real_.purge_audit_before(b); }
   std::optional<store::AuditAnchor> audit_anchor() override { return real_.audit_anchor(); }
@@ -72,8 +75,9 @@ class ForwardingStore : public store::Store {
   bool delete_agent(std::string_view n) override { return real_.delete_agent(n); }
   void insert_agent_version(const store::AgentVersionRecord& v) override { real_.insert_agent_version(v); }
   std::vector<store::AgentVersionRecord> agent_versions(std::string_view a) override { return real_.agent_versions(a); }
-  bool promote_agent_version(std::string_view a, std::string_view v, std::string_view p) override {
-    return real_.promote_agent_version(a, v, p);
+  bool promote_agent_version(std::string_view a, std::string_view v, std::string_view p,
+                             std::string_view live = {}) override {
+    return real_.promote_agent_version(a, v, p, live);
   }
   std::vector<std::pair<store::AgentRecord, store::AgentVersionRecord>> promoted_agents() override {
     return real_.promoted_agents();

@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "core/clock.h"
 #include "crypto/secret_hash.h"
 #include "store/store.h"
 #include "support/temp_dir.h"
@@ -419,6 +420,30 @@ TEST_F(TenantServiceTest, ListClientsIsPerTenant) {
   auto g = svc.list_clients("globex");
   ASSERT_EQ(g.size(), 2u);
   for (const auto& c : g) EXPECT_EQ(c.tenant_id, "globex");
+}
+
+// Issue 8 item 10: DELETE of a purged tenant answered a purgeAfter in 1816 (the tombstone's
+// 9999-12-31 overflowed a nanosecond clock on its way to RFC 3339).
+TEST_F(TenantServiceTest, DeletingAPurgedTenantAnswersItsTombstoneTime) {
+  svc.create("acme", "Acme", "basic");
+  svc.remove("acme", 100);
+  store->purge_tenant("acme");
+  auto t = svc.remove("acme", 200);
+  EXPECT_EQ(t.status, "deleted");
+  EXPECT_EQ(t.purge_after, store::kPurged);
+  EXPECT_EQ(core::rfc3339_from_unix(t.purge_after), "9999-12-31T23:59:59.000Z");
+  EXPECT_EQ(core::rfc3339_from_unix(0), "1970-01-01T00:00:00.000Z");
+}
+
+// Issue 8 item 10: a client (or any row) created in a deleted tenant is refused.
+TEST_F(TenantServiceTest, APatchOfADeletedTenantIsAConflictAndNeverRevivesIt) {
+  svc.create("acme", "Acme", "basic");
+  svc.remove("acme", 100);
+  store::TenantPatch p;
+  p.status = "active";
+  EXPECT_TRUE(refused(Kind::conflict, [&] { svc.update("acme", p); }));
+  EXPECT_EQ(svc.get("acme")->status, "deleted");
+  EXPECT_TRUE(refused(Kind::not_found, [&] { svc.create_client("acme", client({"Machine.Invoke"})); }));
 }
 
 }  // namespace
