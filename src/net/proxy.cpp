@@ -174,10 +174,14 @@ Task<ProxyResult> relay_streamed(Stream& client, const Request& req, ResponsePar
     else ++it;
   }
   head.set("X-Request-Id", req.request_id);
-  head.keep_alive(client_keep_alive);
   const int status = head.result_int();
   const bool bodiless = req.method == "HEAD" || status == 204 || status == 304;
-  if (!bodiless && !parser.content_length()) head.chunked(true);
+  if (!bodiless && !parser.content_length()) {
+    // HTTP/1.0 knows no chunked coding (RFC 9112 §6.1): such a client's body ends at the close.
+    if (req.version >= 11) head.chunked(true);
+    else client_keep_alive = false;
+  }
+  head.keep_alive(client_keep_alive);
   lease.relaying();
 
   http::response_serializer<http::buffer_body> sr{head};
