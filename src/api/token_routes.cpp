@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include "core/json_text.h"
+
 #include "api/form.h"
 #include "core/base64url.h"
 #include "core/clock.h"
@@ -23,7 +25,7 @@ net::Response no_store(net::Response r) {
 
 net::Response oauth_error(const auth::OAuthError& e, bool basic) {
   auto r = no_store(net::Response::json(
-      e.status, boost::json::serialize(boost::json::object{{"error", e.error}, {"error_description", e.description}})));
+      e.status, core::json_text(boost::json::object{{"error", e.error}, {"error_description", e.description}})));
   if (e.status == 401 && basic) r.headers.push_back({"WWW-Authenticate", "Basic realm=\"portcullis\""});
   return r;
 }
@@ -105,7 +107,7 @@ std::string metadata(const std::string& issuer) {
       {"token_endpoint_auth_methods_supported", {"client_secret_basic", "client_secret_post"}},
       {"subject_types_supported", {"public"}},
   };
-  return boost::json::serialize(o);
+  return core::json_text(o);
 }
 
 }  // namespace
@@ -163,7 +165,7 @@ void add_token_routes(net::Router& router, TokenRoutesDeps deps) {
                                {"expires_in", issued.expires_in}};
       if (!issued.scope.empty()) body["scope"] = issued.scope;
       if (!issued.issued_token_type.empty()) body["issued_token_type"] = issued.issued_token_type;
-      reply(no_store(net::Response::json(200, boost::json::serialize(body))));
+      reply(no_store(net::Response::json(200, core::json_text(body))));
     };
     if (!deps.pool->try_submit(job))
       reply(net::error_response(503, "overloaded", "the gateway is busy; try again later", req->request_id));

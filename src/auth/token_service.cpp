@@ -181,7 +181,11 @@ std::variant<IssuedToken, OAuthError> TokenService::token_exchange(const store::
   claims.client_id = c.client_id;
   claims.tenant = p.tenant;
   claims.app = p.app;
-  claims.roles = p.roles;
+  // RFC 8693 §1.1: the result must not exceed what the acting client itself may hold, so its roles
+  // are those both the subject token and the client carry (a Machine.Invoke client must not come
+  // out of a user's token holding SelfService.Admin). Scopes are narrowed the same way above.
+  for (const auto& r : p.roles)
+    if (contains(c.roles, r)) claims.roles.push_back(r);
   claims.scopes = std::get<std::vector<std::string>>(scopes);
   claims.email = p.email;
   claims.name = p.name;

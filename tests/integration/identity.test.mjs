@@ -360,6 +360,20 @@ describe('built-in issuer, roles and tenants', { timeout: 60000 }, () => {
       const x = await tokenRequest(gw, { grant_type: TOKEN_EXCHANGE, subject_token: own, subject_token_type: ACCESS_TOKEN_TYPE }, { basic: [r.json.clientId, r.json.clientSecret] });
       assertOAuthError(x, 400, 'unauthorized_client');
     });
+
+    it('a Machine.Invoke client cannot obtain SelfService.Admin from a token that has it (roles are intersected)', async () => {
+      const r = await post(gw, '/v1/tenants/demo/clients', { name: 'machine-x', roles: ['Machine.Invoke'], scopes: ['agents:invoke'], grantTypes: [TOKEN_EXCHANGE] }, adminTok);
+      assert.equal(r.status, 201, r.body);
+      const c = creds.tenants.demo;
+      const subject = await clientToken(gw, c.client_id, c.client_secret);
+      assert.ok(decodeJwt(subject).payload.roles.includes('SelfService.Admin'));
+      const x = await tokenRequest(gw, { grant_type: TOKEN_EXCHANGE, subject_token: subject, subject_token_type: ACCESS_TOKEN_TYPE }, { basic: [r.json.clientId, r.json.clientSecret] });
+      assert.equal(x.status, 200, x.body);
+      assert.deepEqual(decodeJwt(x.json.access_token).payload.roles, ['Machine.Invoke']);
+      // The self-service route the subject could use is closed to the exchanged token.
+      const rotate = await post(gw, `/v1/tenants/demo/clients/${r.json.clientId}/rotate`, {}, x.json.access_token);
+      assert403(rotate);
+    });
   });
 
   describe('route roles', () => {
