@@ -3,6 +3,7 @@
 // exchange) and its errors, route roles, tenants and clients through the admin API, self-service
 // secret rotation, tenant suspension, signing-key rotation by `portcullis keys rotate` while the
 // gateway runs, the identity metrics, and two gateway processes sharing one store.
+import http from 'node:http';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -620,6 +621,69 @@ describe('built-in issuer, roles and tenants', { timeout: 60000 }, () => {
       assert.equal(r.json.tier, 'premium');
       assert.equal(r.json.displayName, 'Renamed');
       assert.equal((await get(gw, `/v1/tenants/${tid}`, adminTok)).json.tier, 'premium');
+    });
+  });
+
+  describe('admin queries (issue 8 item 18)', () => {
+    // The answer's bytes, decoded strictly: invalid UTF-8 throws (Buffer.toString would hide it).
+    function strictGet(path, token) {
+      return new Promise((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: gw.port, path, headers: bearer(token) }, (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            try {
+              const text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+              resolve({ status: res.statusCode, json: JSON.parse(text), text });
+            } catch (e) { reject(e); }
+          });
+        }).on('error', reject);
+      });
+    }
+
+    it('invalid UTF-8 from a request path comes back as valid JSON in audit search answers', async () => {
+      // Raw bytes 0xFF and a truncated 0xC3 in the request target, as an attacker sends them.
+      const head = Buffer.concat([
+        Buffer.from('POST /v1/tenants/demo/clients/x'), Buffer.from([0xff, 0xc3]),
+        Buffer.from(`y/rotate HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${adminTok}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`),
+      ]);
+      const r = await rawRequest(gw.port, head);
+      assert.ok(r.status >= 400, `${r.status} ${r.body}`);
+      await waitFor(async () => {
+        const a = await strictGet('/v1/platform/audit?limit=1000', adminTok);
+        assert.equal(a.status, 200, a.text);
+        return a.json.events.some((e) => e.resource.startsWith('/v1/tenants/demo/clients/x') && e.resource.includes('\uFFFD'));
+      }, 5000, { what: 'the probe audited' });
+    });
+
+    it('every /v1/tenants/{id}/… route answers 404 not_found for an unknown tenant', async () => {
+      const routes = [
+        ['GET', '/v1/tenants/nosuch'], ['GET', '/v1/tenants/nosuch/clients'], ['GET', '/v1/tenants/nosuch/capabilities'],
+        ['GET', '/v1/tenants/nosuch/secrets'], ['GET', '/v1/tenants/nosuch/invocations'], ['GET', '/v1/tenants/nosuch/quotas'],
+        ['GET', '/v1/tenants/nosuch/audit-export'], ['DELETE', '/v1/tenants/nosuch/secrets/s1'],
+        ['POST', '/v1/tenants/nosuch/clients/c1/rotate', {}], ['POST', '/v1/tenants/nosuch/clients', { name: 'x', roles: ['Agent.Invoke'] }],
+        ['PUT', '/v1/tenants/nosuch/secrets/s1', { value: 'v' }], ['PATCH', '/v1/tenants/nosuch', { displayName: 'x' }],
+        ['DELETE', '/v1/tenants/nosuch'],
+      ];
+      for (const [method, path, body] of routes) {
+        const text = body === undefined ? undefined : JSON.stringify(body);
+        const headers = { ...bearer(adminTok), ...(text ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {}) };
+        const r = await request(gw.port, { method, path, headers, body: text });
+        assert.equal(r.status, 404, `${method} ${path}: ${r.status} ${r.body}`);
+        assert.equal(errorOf(r).code, 'not_found', `${method} ${path}`);
+      }
+    });
+
+    it('impossible dates in query windows → 400', async () => {
+      assert.equal((await get(gw, '/v1/platform/audit?until=2026-13-01', adminTok)).status, 400);
+      for (const q of ['since=2026-02-30', 'since=9999-99-99', 'since=2026-11-23T24:00:00Z']) {
+        for (const base of ['/v1/platform/audit', '/v1/tenants/demo/invocations']) {
+          const r = await get(gw, `${base}?${q}`, adminTok);
+          assert.equal(r.status, 400, `${base}?${q}: ${r.body}`);
+          assert.equal(errorOf(r).code, 'invalid_request');
+        }
+      }
+      assert.equal((await get(gw, '/v1/platform/audit?since=2028-02-29', adminTok)).status, 200);
     });
   });
 
