@@ -7,6 +7,7 @@
 #include "core/json_text.h"
 
 #include "api/form.h"
+#include "audit/audit_log.h"
 #include "core/base64url.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -98,6 +99,35 @@ struct TokenMetrics {
   }
 };
 
+audit::Event token_event(const net::Request& req, std::string tenant, std::string actor, std::string action,
+                         std::string outcome, boost::json::object details) {
+  audit::Event e;
+  e.tenant_id = tenant.empty() ? std::string(auth::kPlatformTenant) : std::move(tenant);
+  e.actor = std::move(actor);
+  e.action = std::move(action);
+  e.resource = req.path;
+  e.outcome = std::move(outcome);
+  e.request_id = req.request_id;
+  e.details = core::json_text(details);
+  return e;
+}
+
+// A refusal: not waited on, dropped when the audit queue is full (a flood of bad credentials
+// must not crowd out the events of served requests). The client id is only claimed here, so it
+// goes into the details, not the actor.
+void audit_refusal(audit::AuditLog* log, const net::Request& req, const auth::TokenRequest* t,
+                   const auth::OAuthError& e) {
+  if (!log) return;
+  boost::json::object details{{"error", e.error}, {"status", e.status}, {"remoteAddress", req.remote_address}};
+  if (t) {
+    details["grantType"] = t->grant_type;
+    details["clientId"] = t->client_id;
+  }
+  const bool authn = e.error == "invalid_client";
+  log->record(token_event(req, e.tenant, authn || e.tenant.empty() ? "anonymous" : t->client_id,
+                          authn ? "security.authentication_failed" : "token.refused", "denied", std::move(details)));
+}
+
 std::string metadata(const std::string& issuer) {
   boost::json::object o{
       {"issuer", issuer},
@@ -137,6 +167,7 @@ void add_token_routes(net::Router& router, TokenRoutesDeps deps) {
     auto parsed = parse_token_request(*req);
     if (auto* e = std::get_if<auth::OAuthError>(&parsed)) {
       TokenMetrics::get().refused.labels({e->error}).inc();
+      audit_refusal(deps.audit, *req, nullptr, *e);
       return reply(oauth_error(*e, req->header("authorization") != nullptr));
     }
     auto job = [deps, req, reply, t = std::move(std::get<auth::TokenRequest>(parsed))]() mutable {
@@ -154,10 +185,20 @@ void add_token_routes(net::Router& router, TokenRoutesDeps deps) {
                                              {"grant_type", t.grant_type},
                                              {"error", e->error},
                                              {"detail", e->description}});
+        audit_refusal(deps.audit, *req, &t, *e);
         return reply(oauth_error(*e, t.client_auth_basic));
       }
       auto& issued = std::get<auth::IssuedToken>(out);
       const bool exchange = t.grant_type == auth::kGrantTokenExchange;
+      if (deps.audit) {
+        boost::json::object details{{"grantType", t.grant_type}, {"subject", issued.subject},
+                                    {"tokenId", issued.token_id}, {"scope", issued.scope}};
+        // Like an API read: recorded without waiting, but a token the log cannot record is not handed out.
+        if (!deps.audit->record(token_event(*req, issued.tenant, t.client_id, exchange ? "token.exchange" : "token.issue",
+                                            "success", std::move(details))))
+          return reply(oauth_error({503, "temporarily_unavailable", "the audit log cannot record this request right now; try again later"},
+                                   false));
+      }
       TokenMetrics::get().issued.labels({exchange ? "token_exchange" : "client_credentials"}).inc();
       log::info("token issued", {{"request_id", req->request_id}, {"client_id", t.client_id}, {"grant_type", t.grant_type}});
       boost::json::object body{{"access_token", issued.access_token},

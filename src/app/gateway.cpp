@@ -273,7 +273,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   }
 
   net::Router& r = *p.router;
-  api::add_token_routes(r, {p.token_service.get(), &p.keys, &pool, [&p] { return p.issuer(); }});
+  api::add_token_routes(r, {p.token_service.get(), &p.keys, &pool, [&p] { return p.issuer(); }, &p.audit_log});
   api::AdminDeps admin;
   admin.guard = p.guard.get();
   admin.pool = &pool;

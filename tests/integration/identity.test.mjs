@@ -624,6 +624,53 @@ describe('built-in issuer, roles and tenants', { timeout: 60000 }, () => {
     });
   });
 
+  describe('token endpoint audit (issue 8 item 19)', () => {
+    async function auditEvents(query) {
+      const r = await get(gw, `/v1/platform/audit?limit=1000&${query}`, adminTok);
+      assert.equal(r.status, 200, r.body);
+      return r.json.events;
+    }
+
+    it('issuance, exchange and refusals are audited, in the client\'s tenant', async () => {
+      const c = creds.tenants.demo;
+      const tok = await clientToken(gw, c.client_id, c.client_secret);
+      const jti = decodeJwt(tok).payload.jti;
+      const x = await tokenRequest(gw, { grant_type: TOKEN_EXCHANGE, subject_token: tok, subject_token_type: ACCESS_TOKEN_TYPE }, { basic: [c.client_id, c.client_secret] });
+      assert.equal(x.status, 200, x.body);
+      const xjti = decodeJwt(x.json.access_token).payload.jti;
+      const bad = await tokenRequest(gw, { grant_type: 'client_credentials' }, { basic: [c.client_id, 'wrong-secret'] });
+      assert.equal(bad.status, 401);
+      const badId = bad.headers['x-request-id'];
+      const scope = await tokenRequest(gw, { grant_type: 'client_credentials', scope: 'no-such-scope' }, { basic: [c.client_id, c.client_secret] });
+      assert.equal(scope.status, 400);
+
+      await waitFor(async () => {
+        const issued = await auditEvents('tenant=demo&action=token.issue');
+        const exchanged = await auditEvents('tenant=demo&action=token.exchange');
+        const authn = await auditEvents('action=security.authentication_failed');
+        const refused = await auditEvents('tenant=demo&action=token.refused');
+        const i = issued.find((e) => e.details.tokenId === jti);
+        const xe = exchanged.find((e) => e.details.tokenId === xjti);
+        const a = authn.find((e) => e.requestId === badId);
+        const rf = refused.find((e) => e.requestId === scope.headers['x-request-id']);
+        if (!i || !xe || !a || !rf) return false;
+        assert.equal(i.actor, c.client_id);
+        assert.equal(i.outcome, 'success');
+        assert.equal(i.resource, '/oauth2/token');
+        assert.equal(xe.actor, c.client_id);
+        assert.equal(xe.details.subject, decodeJwt(tok).payload.sub);
+        assert.equal(a.actor, 'anonymous', 'a failed authentication proves no identity');
+        assert.equal(a.details.clientId, c.client_id);
+        assert.equal(a.outcome, 'denied');
+        assert.equal(rf.details.error, 'invalid_scope');
+        return true;
+      }, 5000, { what: 'token endpoint events' });
+      // A failed authentication is a security event.
+      const sec = await get(gw, '/v1/platform/security-events?limit=1000', adminTok);
+      assert.ok(sec.json.events.some((e) => e.requestId === badId));
+    });
+  });
+
   describe('admin queries (issue 8 item 18)', () => {
     // The answer's bytes, decoded strictly: invalid UTF-8 throws (Buffer.toString would hide it).
     function strictGet(path, token) {
