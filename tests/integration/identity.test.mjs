@@ -671,6 +671,24 @@ describe('built-in issuer, roles and tenants', { timeout: 60000 }, () => {
     });
   });
 
+  describe('a platform admin acting on a tenant (issue 8 item 19)', () => {
+    it('shows in that tenant\'s audit export, with the actor and its tenant', async () => {
+      const r = await post(gw, '/v1/tenants/demo/clients', { name: 'seen-by-demo', roles: ['Agent.Invoke'] }, adminTok);
+      assert.equal(r.status, 201, r.body);
+      const rid = r.headers['x-request-id'];
+      await waitFor(async () => {
+        const x = await get(gw, '/v1/tenants/demo/audit-export', adminTok);
+        assert.equal(x.status, 200, x.body);
+        const e = x.body.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((ev) => ev.requestId === rid);
+        if (!e) return false;
+        assert.equal(e.tenantId, 'demo');
+        assert.equal(e.actor, decodeJwt(adminTok).payload.sub);
+        assert.equal(e.details.actorTenant, 'platform');
+        return true;
+      }, 5000, { what: 'the admin\'s event in demo\'s export' });
+    });
+  });
+
   describe('admin queries (issue 8 item 18)', () => {
     // The answer's bytes, decoded strictly: invalid UTF-8 throws (Buffer.toString would hide it).
     function strictGet(path, token) {
