@@ -804,6 +804,15 @@ describe('built-in issuer, roles and tenants', { timeout: 60000 }, () => {
 
       // The admin token (old key) keeps working too.
       assert.equal((await get(gw, '/v1/tenants', adminTok)).status, 200);
+
+      // The offline command audited itself (issue 8 item 19).
+      const audit = await get(gw, '/v1/platform/audit?action=keys.rotate&limit=1000', adminTok);
+      assert.equal(audit.status, 200, audit.body);
+      const ev = audit.json.events.find((e) => e.details.kid === newKid);
+      assert.ok(ev, `no keys.rotate event for ${newKid}: ${audit.body}`);
+      assert.equal(ev.tenantId, 'platform');
+      assert.match(ev.actor, /^cli:/);
+      assert.equal(ev.outcome, 'success');
     });
   });
 });
@@ -882,5 +891,35 @@ describe('two gateway processes on one store', { timeout: 40000 }, () => {
     assert.equal(decodeJwt(fresh[0]).header.kid, decodeJwt(fresh[1]).header.kid, 'both nodes sign with the same new key');
     assert.equal((await get(gwB, '/v1/agents', fresh[0])).status, 200, 'a token of the new key from A on B');
     assert.equal((await get(gwA, '/v1/agents', fresh[1])).status, 200, 'a token of the new key from B on A');
+  });
+});
+
+describe('`keys rotate-master` is audited (issue 8 item 19)', { timeout: 30000 }, () => {
+  let dir;
+  after(() => removeDir(dir));
+
+  it('the offline command appends a keys.rotate_master event naming both key ids', async () => {
+    dir = makeTempDir('portcullis-rotate-master-');
+    const gw = await startGateway({ dir, config: gatewayConfig(dir) });
+    const configPath = gw.configPath;
+    await gw.stop();
+    const res = await runBinary(['keys', 'rotate-master', '--config', configPath], { timeoutMs: 15000 });
+    assert.equal(res.code, 0, res.output);
+    const m = res.output.match(/master key rotated: (\S+) -> (\S+)/);
+    assert.ok(m, res.output);
+    const again = await startGateway({ configPath });
+    try {
+      const adm = await adminToken(again);
+      const audit = await get(again, '/v1/platform/audit?action=keys.rotate_master', adm);
+      assert.equal(audit.status, 200, audit.body);
+      assert.equal(audit.json.events.length, 1, audit.body);
+      const ev = audit.json.events[0];
+      assert.equal(ev.details.oldKeyId, m[1]);
+      assert.equal(ev.details.newKeyId, m[2]);
+      assert.match(ev.actor, /^cli:/);
+      assert.equal((await runBinary(['audit', 'verify', '--config', configPath])).code, 0);
+    } finally {
+      await again.stop();
+    }
   });
 });
