@@ -36,6 +36,7 @@
 #include "tenancy/capabilities.h"
 #include "tenancy/tenant_directory.h"
 #include "tenancy/tenant_service.h"
+#include "tenancy/tiers.h"
 
 namespace pc::app {
 namespace {
@@ -124,6 +125,9 @@ struct Gateway::Parts {
 
   // Rebuilds the verifier's issuers and the token service's settings from cfg and base_url.
   void configure_locked() {
+    tenancy::TierRanks ranks;
+    for (const auto& [name, t] : cfg.tiers) ranks[name] = t.rank;
+    tenancy::publish_tier_ranks(std::move(ranks));
     std::vector<auth::TrustedIssuer> issuers;
     const std::string self = issuer_locked();
     std::vector<std::string> audiences = cfg.tokens.audiences;

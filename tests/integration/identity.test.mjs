@@ -923,3 +923,57 @@ describe('`keys rotate-master` is audited (issue 8 item 19)', { timeout: 30000 }
     }
   });
 });
+
+// Issue 8 item 19: a tier named in the configuration ranks by its `rank`, everywhere tiers compare.
+describe('configured tiers rank (issue 8 item 19)', { timeout: 30000 }, () => {
+  let dir;
+  let gw;
+  before(async () => {
+    dir = makeTempDir('portcullis-tiers-');
+    const agentPort = await closedPort();
+    gw = await startGateway({
+      dir,
+      config: gatewayConfig(dir, { extra: { tiers: { gold: { rps: 100, burst: 100, rank: 3 }, bronze: { rps: 1, burst: 1, rank: 0 } } } }),
+      args: ['--demo', '--demo-agent', `http://127.0.0.1:${agentPort}`],
+    });
+  });
+  after(async () => {
+    if (gw) await gw.stop();
+    removeDir(dir);
+  });
+
+  it('a gold tenant (rank 3) meets a premium minimum; a bronze one (rank 0) does not', async () => {
+    const adm = await adminToken(gw);
+    const tiers = await get(gw, '/v1/platform/tiers', adm);
+    assert.equal(tiers.status, 200, tiers.body);
+    const rank = Object.fromEntries(tiers.json.tiers.map((t) => [t.name, t.rank]));
+    assert.deepEqual(rank, { basic: 0, bronze: 0, gold: 3, premium: 2, standard: 1 });
+
+    const write = async (path, body) => {
+      const r = await post(gw, path, body, adm);
+      assert.ok(r.status === 200 || r.status === 201, `${path}: ${r.status} ${r.body}`);
+      return r.json;
+    };
+    await write('/v1/platform/agents', { name: 'prem', tierMinimum: 'premium', protocol: 'http' });
+    await write('/v1/platform/agents/prem/versions', { version: 'v1', endpoint: 'http://127.0.0.1:9/' });
+    await write('/v1/platform/agents/prem/versions/v1/promote', {});
+    const cap = await request(gw.port, {
+      method: 'PUT', path: '/v1/platform/capabilities/agents.prem', body: JSON.stringify({ enabled: true, tierAllowList: ['gold', 'premium'] }),
+      headers: { ...bearer(adm), 'content-type': 'application/json' },
+    });
+    assert.equal(cap.status, 200, cap.body);
+
+    const visible = {};
+    for (const [tenantId, tier] of [['goldco', 'gold'], ['bronzeco', 'bronze']]) {
+      await write('/v1/tenants', { tenantId, tier });
+      const c = await write(`/v1/tenants/${tenantId}/clients`, { name: 'app', roles: ['Agent.Invoke'], scopes: ['agents:invoke'] });
+      const tok = await clientToken(gw, c.clientId, c.clientSecret);
+      const r = await get(gw, '/v1/agents', tok);
+      assert.equal(r.status, 200, r.body);
+      visible[tier] = r.json.agents.map((a) => a.name);
+    }
+    assert.ok(visible.gold.includes('prem'), `gold sees: ${visible.gold}`);
+    assert.ok(!visible.bronze.includes('prem'), `bronze sees: ${visible.bronze}`);
+    assert.ok(visible.bronze.includes('echo'), 'bronze (rank 0) meets basic');
+  });
+});
