@@ -69,7 +69,7 @@ std::string str(const json::object& o, const char* key) {
   return std::string(o.at(key).as_string());
 }
 
-// aes_gcm_test.json at commit dac1dd47 (testdata/wycheproof/README.md) holds 316 cases: 229 valid,
+// aes_gcm_test.json at commit dac1dd47 (tests/testdata/wycheproof/README.md) holds 316 cases: 229 valid,
 // 87 invalid (modified tags, empty IVs). Three valid ones have 257-byte IVs, which OpenSSL refuses
 // (it caps GCM IVs at 128 bytes); they are counted as skipped, and must be refused, never run
 // with some other IV.
