@@ -10,6 +10,7 @@
 #include "api/system_routes.h"
 #include "agents/catalog.h"
 #include "app/bootstrap.h"
+#include "app/build_info.h"
 #include "app/commands.h"
 #include "app/demo.h"
 #include "app/gateway.h"
@@ -159,7 +160,10 @@ int serve(const ServeOptions& opts) {
   log::init(cfg.log.level, cfg.log.format);
   block_signals();
   auto& reloads = core::metrics().counter("portcullis_config_reloads_total", "Configuration reloads by outcome", {"outcome"});
-  core::metrics().gauge("portcullis_build_info", "Build information", {"version"}).labels({PORTCULLIS_VERSION}).set(1);
+  core::metrics()
+      .gauge("portcullis_build_info", "Build information (always 1)", {"version", "revision"})
+      .labels({build_version(), build_revision()})
+      .set(1);
 
   std::unique_ptr<store::Store> store;
   std::optional<crypto::MasterKeyring> master_keys;
