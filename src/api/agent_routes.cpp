@@ -7,6 +7,8 @@
 
 #include <boost/json.hpp>
 
+#include "core/json_text.h"
+
 #include "api/paging.h"
 
 namespace pc::api {
@@ -50,13 +52,13 @@ void add_agent_routes(net::Router& router, AgentRoutesDeps d) {
     }
     boost::json::object o{{"agents", std::move(items)}};
     o["nextCursor"] = more ? boost::json::value(last) : nullptr;
-    reply(net::Response::json(200, boost::json::serialize(o)));
+    reply(net::Response::json(200, core::json_text(o)));
   }));
 
   router.add("GET", "/v1/agents/{name}", d.chain->route(Policy::tenant_only(), [d](auto req, Caller caller, net::Responder reply) {
     auto a = find(d, caller, req->param("name"));
     if (!a) return reply(no_such_agent(*req));
-    reply(net::Response::json(200, boost::json::serialize(agent_json(*a))));
+    reply(net::Response::json(200, core::json_text(agent_json(*a))));
   }));
 
   const Policy invoke = Policy::tenant_only({auth::roles::kAgentInvoke, auth::roles::kMachineInvoke});

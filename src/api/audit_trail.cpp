@@ -12,15 +12,30 @@ namespace {
 
 bool changes_state(std::string_view method) { return method != "GET" && method != "HEAD"; }
 
+// The tenant an event belongs to: the tenant acted upon. A platform principal acting on a tenant
+// (/v1/tenants/{id}/…) is recorded in that tenant's log, so the tenant's audit search and export
+// show it; the actor's own tenant goes into the details. A tenant principal's events stay in its
+// own tenant even when the path names another (a probe of tenant B is not B's to read).
+std::string event_tenant(const net::Request& req, const auth::Principal* who) {
+  if (!who) return std::string(auth::kPlatformTenant);
+  if (who->is_platform() && req.route.starts_with("/v1/tenants/{id}")) {
+    if (auto id = req.param("id"); !id.empty()) return std::string(id);
+  }
+  return who->tenant;
+}
+
 audit::Event call_event(const net::Request& req, const auth::Principal* who, int status) {
   audit::Event e;
-  e.tenant_id = who ? who->tenant : std::string(auth::kPlatformTenant);
+  e.tenant_id = event_tenant(req, who);
   e.actor = who ? who->subject : "anonymous";
   e.action = "http." + req.method + " " + std::string(req.route);
   e.resource = req.path;
   e.outcome = std::to_string(status);
   e.request_id = req.request_id;
-  if (who && !who->actor.empty()) e.details = boost::json::serialize(boost::json::object{{"onBehalfOf", who->actor}});
+  boost::json::object details;
+  if (who && !who->actor.empty()) details["onBehalfOf"] = who->actor;
+  if (who && e.tenant_id != who->tenant) details["actorTenant"] = who->tenant;
+  if (!details.empty()) e.details = boost::json::serialize(details);
   return e;
 }
 
@@ -28,9 +43,11 @@ audit::Event security_event(const net::Request& req, const auth::Principal* who,
   audit::Event e = call_event(req, who, status);
   e.action = std::move(action);
   e.outcome = "denied";
-  e.details = boost::json::serialize(boost::json::object{{"route", req.method + " " + std::string(req.route)},
-                                                         {"status", status},
-                                                         {"remoteAddress", req.remote_address}});
+  boost::json::object details{{"route", req.method + " " + std::string(req.route)},
+                              {"status", status},
+                              {"remoteAddress", req.remote_address}};
+  if (who && e.tenant_id != who->tenant) details["actorTenant"] = who->tenant;
+  e.details = boost::json::serialize(details);
   return e;
 }
 

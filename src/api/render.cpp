@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "core/json_text.h"
+
 namespace pc::api {
 namespace {
 
@@ -83,7 +85,7 @@ boost::json::object audit_json(const store::AuditRecord& r) {
 }
 
 net::Response json_response(int status, const boost::json::object& o) {
-  return net::Response::json(status, boost::json::serialize(o));
+  return net::Response::json(status, core::json_text(o));
 }
 
 net::Response bad_request(const net::Request& req, const std::string& message) {

@@ -8,6 +8,7 @@
 #include "api/blocking.h"
 #include "api/json_body.h"
 #include "api/paging.h"
+#include "api/path_tenant.h"
 #include "api/render.h"
 #include "api/window.h"
 #include "audit/export.h"
@@ -25,20 +26,13 @@ using auth::roles::kPlatformOperator;
 
 constexpr std::size_t kExportPage = 10000;  // audit events per export answer; X-Next-Cursor continues
 
-// The tenant named in the path must exist (deleted tenants included: their data is still there).
-store::TenantRecord existing_tenant(const AdminDeps& d, const std::string& id) {
-  auto t = d.tenants->get(id);
-  if (!t) throw tenancy::TenancyError(tenancy::TenancyError::Kind::not_found, "no tenant '" + id + "'");
-  return *t;
-}
-
 }  // namespace
 
 void add_tenant_data_routes(net::Router& router, const AdminDeps& d) {
   router.add("GET", "/v1/tenants/{id}/capabilities",
              gated(d, PathTenant::platform_read, [d](auto req, Caller, net::Responder reply, std::string tenant) {
                run_blocking(*d.pool, req, reply, [d, tenant] {
-                 auto t = existing_tenant(d, tenant);
+                 auto t = path_tenant(d, tenant);
                  boost::json::array items;
                  for (const auto& c : d.capabilities->all()) {
                    auto decision = d.capabilities->evaluate(c.name, t.tenant_id, t.tier);
@@ -52,7 +46,7 @@ void add_tenant_data_routes(net::Router& router, const AdminDeps& d) {
   router.add("GET", "/v1/tenants/{id}/secrets", gated(d, PathTenant::platform_admin, [d](auto req, Caller, net::Responder reply, std::string tenant) {
     if (!d.vault) return reply(net::error_response(503, "unavailable", "the secrets vault is not configured", req->request_id));
     run_blocking(*d.pool, req, reply, [d, tenant] {
-      if (tenant != auth::kPlatformTenant) existing_tenant(d, tenant);
+      check_path_tenant(d, tenant);
       boost::json::array items;
       for (const auto& s : d.vault->list(tenant))
         items.push_back(secret_info_json(s.name, s.version, s.created_at, s.created_by));
@@ -78,7 +72,7 @@ void add_tenant_data_routes(net::Router& router, const AdminDeps& d) {
                if (!value) return reply(bad_request(*req, "value is required"));
                // The request body held the value too; it is dropped with the request.
                run_blocking(*d.pool, req, reply, [d, tenant, name, value = std::move(*value), caller, req]() mutable {
-                 if (tenant != auth::kPlatformTenant) existing_tenant(d, tenant);
+                 check_path_tenant(d, tenant);
                  const int version = d.vault->put(tenant, name, value, caller->subject);
                  OPENSSL_cleanse(value.data(), value.size());
                  log::info("secret stored", {{"request_id", req->request_id}, {"tenant", tenant}, {"name", name},
@@ -93,6 +87,7 @@ void add_tenant_data_routes(net::Router& router, const AdminDeps& d) {
                  return reply(net::error_response(503, "unavailable", "the secrets vault is not configured", req->request_id));
                std::string name(req->param("name"));
                run_blocking(*d.pool, req, reply, [d, tenant, name, caller, req] {
+                 check_path_tenant(d, tenant);
                  if (!d.vault->remove(tenant, name))
                    return net::error_response(404, "not_found", "no secret '" + name + "'", req->request_id);
                  log::info("secret deleted", {{"request_id", req->request_id}, {"tenant", tenant}, {"name", name},
@@ -107,7 +102,7 @@ void add_tenant_data_routes(net::Router& router, const AdminDeps& d) {
                auto q = invocation_query(*req);
                if (auto* r = std::get_if<net::Response>(&q)) return reply(std::move(*r));
                run_blocking(*d.pool, req, reply, [d, tenant, q = std::get<store::InvocationQuery>(q)] {
-                 existing_tenant(d, tenant);
+                 path_tenant(d, tenant);
                  return invocation_page(store::TenantStore(*d.store, tenant).list_invocations(q), q.limit - 1);
                });
              }));
@@ -115,7 +110,7 @@ void add_tenant_data_routes(net::Router& router, const AdminDeps& d) {
   router.add("GET", "/v1/tenants/{id}/quotas", gated(d, PathTenant::platform_read, [d](auto req, Caller, net::Responder reply, std::string tenant) {
     const core::Config cfg = d.config();
     run_blocking(*d.pool, req, reply, [d, tenant, tiers = cfg.tiers] {
-      auto t = existing_tenant(d, tenant);
+      auto t = path_tenant(d, tenant);
       auto usage = store::TenantStore(*d.store, tenant).usage_since(start_of_today());
       auto tier = tiers.find(t.tier);
       core::TierConfig limits = tier != tiers.end() ? tier->second : core::TierConfig{};
@@ -139,7 +134,7 @@ void add_tenant_data_routes(net::Router& router, const AdminDeps& d) {
                    return reply(bad_request(*req, "cursor must be the seq of the last exported event"));
                }
                run_blocking(*d.pool, req, reply, [d, tenant, after] {
-                 if (tenant != auth::kPlatformTenant) existing_tenant(d, tenant);
+                 check_path_tenant(d, tenant);
                  store::TenantStore handle(*d.store, tenant);
                  std::string body;
                  std::int64_t last = after;

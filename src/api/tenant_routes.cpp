@@ -5,6 +5,7 @@
 #include "api/blocking.h"
 #include "api/json_body.h"
 #include "api/paging.h"
+#include "api/path_tenant.h"
 #include "api/render.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -102,6 +103,7 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
 
   router.add("GET", "/v1/tenants/{id}/clients", gated(d, PathTenant::platform_read, [d](auto req, Caller, net::Responder reply, std::string id) {
     run_blocking(*d.pool, req, reply, [d, id] {
+      check_path_tenant(d, id);
       boost::json::array items;
       for (const auto& c : d.tenants->list_clients(id)) items.push_back(client_json(c));
       return page_response("clients", std::move(items), "");
@@ -122,6 +124,7 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
       return reply(bad_request(*req, e.what()));
     }
     run_blocking(*d.pool, req, reply, [d, id, nc, caller, req] {
+      check_path_tenant(d, id);
       auto created = d.tenants->create_client(id, nc, change_audit(d, *req, caller));
       log::info("client created", {{"request_id", req->request_id}, {"tenant", id},
                                    {"client_id", created.client.client_id}, {"by", caller->subject}});
@@ -138,6 +141,7 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
                    [d](auto req, Caller caller, net::Responder reply, std::string id) {
                std::string client_id(req->param("clientId"));
                run_blocking(*d.pool, req, reply, [d, id, client_id, caller, req] {
+                 check_path_tenant(d, id);
                  auto rotated = d.tenants->rotate_client_secret(id, client_id, change_audit(d, *req, caller));
                  log::info("client secret rotated", {{"request_id", req->request_id}, {"tenant", id},
                                                      {"client_id", client_id}, {"by", caller->subject}});

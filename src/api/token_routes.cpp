@@ -4,7 +4,10 @@
 
 #include <boost/json.hpp>
 
+#include "core/json_text.h"
+
 #include "api/form.h"
+#include "audit/audit_log.h"
 #include "core/base64url.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -23,7 +26,7 @@ net::Response no_store(net::Response r) {
 
 net::Response oauth_error(const auth::OAuthError& e, bool basic) {
   auto r = no_store(net::Response::json(
-      e.status, boost::json::serialize(boost::json::object{{"error", e.error}, {"error_description", e.description}})));
+      e.status, core::json_text(boost::json::object{{"error", e.error}, {"error_description", e.description}})));
   if (e.status == 401 && basic) r.headers.push_back({"WWW-Authenticate", "Basic realm=\"portcullis\""});
   return r;
 }
@@ -96,6 +99,35 @@ struct TokenMetrics {
   }
 };
 
+audit::Event token_event(const net::Request& req, std::string tenant, std::string actor, std::string action,
+                         std::string outcome, boost::json::object details) {
+  audit::Event e;
+  e.tenant_id = tenant.empty() ? std::string(auth::kPlatformTenant) : std::move(tenant);
+  e.actor = std::move(actor);
+  e.action = std::move(action);
+  e.resource = req.path;
+  e.outcome = std::move(outcome);
+  e.request_id = req.request_id;
+  e.details = core::json_text(details);
+  return e;
+}
+
+// A refusal: not waited on, dropped when the audit queue is full (a flood of bad credentials
+// must not crowd out the events of served requests). The client id is only claimed here, so it
+// goes into the details, not the actor.
+void audit_refusal(audit::AuditLog* log, const net::Request& req, const auth::TokenRequest* t,
+                   const auth::OAuthError& e) {
+  if (!log) return;
+  boost::json::object details{{"error", e.error}, {"status", e.status}, {"remoteAddress", req.remote_address}};
+  if (t) {
+    details["grantType"] = t->grant_type;
+    details["clientId"] = t->client_id;
+  }
+  const bool authn = e.error == "invalid_client";
+  log->record(token_event(req, e.tenant, authn || e.tenant.empty() ? "anonymous" : t->client_id,
+                          authn ? "security.authentication_failed" : "token.refused", "denied", std::move(details)));
+}
+
 std::string metadata(const std::string& issuer) {
   boost::json::object o{
       {"issuer", issuer},
@@ -105,7 +137,7 @@ std::string metadata(const std::string& issuer) {
       {"token_endpoint_auth_methods_supported", {"client_secret_basic", "client_secret_post"}},
       {"subject_types_supported", {"public"}},
   };
-  return boost::json::serialize(o);
+  return core::json_text(o);
 }
 
 }  // namespace
@@ -135,6 +167,7 @@ void add_token_routes(net::Router& router, TokenRoutesDeps deps) {
     auto parsed = parse_token_request(*req);
     if (auto* e = std::get_if<auth::OAuthError>(&parsed)) {
       TokenMetrics::get().refused.labels({e->error}).inc();
+      audit_refusal(deps.audit, *req, nullptr, *e);
       return reply(oauth_error(*e, req->header("authorization") != nullptr));
     }
     auto job = [deps, req, reply, t = std::move(std::get<auth::TokenRequest>(parsed))]() mutable {
@@ -152,10 +185,20 @@ void add_token_routes(net::Router& router, TokenRoutesDeps deps) {
                                              {"grant_type", t.grant_type},
                                              {"error", e->error},
                                              {"detail", e->description}});
+        audit_refusal(deps.audit, *req, &t, *e);
         return reply(oauth_error(*e, t.client_auth_basic));
       }
       auto& issued = std::get<auth::IssuedToken>(out);
       const bool exchange = t.grant_type == auth::kGrantTokenExchange;
+      if (deps.audit) {
+        boost::json::object details{{"grantType", t.grant_type}, {"subject", issued.subject},
+                                    {"tokenId", issued.token_id}, {"scope", issued.scope}};
+        // Like an API read: recorded without waiting, but a token the log cannot record is not handed out.
+        if (!deps.audit->record(token_event(*req, issued.tenant, t.client_id, exchange ? "token.exchange" : "token.issue",
+                                            "success", std::move(details))))
+          return reply(oauth_error({503, "temporarily_unavailable", "the audit log cannot record this request right now; try again later"},
+                                   false));
+      }
       TokenMetrics::get().issued.labels({exchange ? "token_exchange" : "client_credentials"}).inc();
       log::info("token issued", {{"request_id", req->request_id}, {"client_id", t.client_id}, {"grant_type", t.grant_type}});
       boost::json::object body{{"access_token", issued.access_token},
@@ -163,7 +206,7 @@ void add_token_routes(net::Router& router, TokenRoutesDeps deps) {
                                {"expires_in", issued.expires_in}};
       if (!issued.scope.empty()) body["scope"] = issued.scope;
       if (!issued.issued_token_type.empty()) body["issued_token_type"] = issued.issued_token_type;
-      reply(no_store(net::Response::json(200, boost::json::serialize(body))));
+      reply(no_store(net::Response::json(200, core::json_text(body))));
     };
     if (!deps.pool->try_submit(job))
       reply(net::error_response(503, "overloaded", "the gateway is busy; try again later", req->request_id));

@@ -14,6 +14,9 @@
 namespace pc::core {
 class WorkPool;
 }
+namespace pc::audit {
+class AuditLog;
+}
 
 namespace pc::api {
 
@@ -22,6 +25,12 @@ struct TokenRoutesDeps {
   const auth::SigningKeys* keys = nullptr;
   core::WorkPool* pool = nullptr;  // the token endpoint blocks (store): it runs there
   std::function<std::string()> issuer;
+  // Every outcome of the token endpoint is audited (SPEC §6): issuance and exchange as
+  // `token.issue` / `token.exchange`, a failed client authentication as
+  // `security.authentication_failed`, other refusals as `token.refused`. Refusals are not waited
+  // on and are dropped when the queue is full (flood material); an issuance that cannot be queued
+  // is answered 503. nullptr: auditing off (unit tests).
+  audit::AuditLog* audit = nullptr;
 };
 
 // GET /.well-known/openid-configuration, GET /.well-known/oauth-authorization-server,

@@ -40,11 +40,23 @@ std::optional<std::string> parse_time_filter(std::string_view t) {
       if (i >= t.size() || !std::isdigit(static_cast<unsigned char>(t[i]))) return false;
     return true;
   };
+  auto number = [&](std::size_t from, std::size_t n) {
+    int v = 0;
+    for (std::size_t i = from; i < from + n; ++i) v = v * 10 + (t[i] - '0');
+    return v;
+  };
   const bool date = t.size() >= 10 && digits(0, 4) && t[4] == '-' && digits(5, 2) && t[7] == '-' && digits(8, 2);
   if (!date) return std::nullopt;
+  // A real calendar day (2026-02-30 and 9999-99-99 are not): compared as text against stored
+  // times they would silently select nothing or everything.
+  const std::chrono::year_month_day ymd{std::chrono::year{number(0, 4)},
+                                        std::chrono::month{static_cast<unsigned>(number(5, 2))},
+                                        std::chrono::day{static_cast<unsigned>(number(8, 2))}};
+  if (!ymd.ok()) return std::nullopt;
   if (t.size() == 10) return std::string(t) + "T00:00:00.000Z";
   if (t.size() < 20 || t[10] != 'T' || !digits(11, 2) || t[13] != ':' || !digits(14, 2) || t[16] != ':' || !digits(17, 2))
     return std::nullopt;
+  if (number(11, 2) > 23 || number(14, 2) > 59 || number(17, 2) > 59) return std::nullopt;
   std::string out(t.substr(0, 19));
   std::string_view rest = t.substr(19);
   if (rest == "Z") return out + ".000Z";

@@ -37,6 +37,7 @@
 #include "tenancy/capabilities.h"
 #include "tenancy/tenant_directory.h"
 #include "tenancy/tenant_service.h"
+#include "tenancy/tiers.h"
 
 namespace pc::app {
 namespace {
@@ -130,6 +131,9 @@ struct Gateway::Parts {
 
   // Rebuilds the verifier's issuers and the token service's settings from cfg and base_url.
   void configure_locked() {
+    tenancy::TierRanks ranks;
+    for (const auto& [name, t] : cfg.tiers) ranks[name] = t.rank;
+    tenancy::publish_tier_ranks(std::move(ranks));
     std::vector<auth::TrustedIssuer> issuers;
     const std::string self = issuer_locked();
     std::vector<std::string> audiences = cfg.tokens.audiences;
@@ -299,7 +303,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   }
 
   net::Router& r = *p.router;
-  api::add_token_routes(r, {p.token_service.get(), &p.keys, &token_pool, [&p] { return p.issuer(); }});
+  api::add_token_routes(r, {p.token_service.get(), &p.keys, &token_pool, [&p] { return p.issuer(); }, &p.audit_log});
   api::AdminDeps admin;
   admin.chain = p.chain.get();
   admin.pool = &pool;

@@ -6,10 +6,16 @@
 // under it in one store transaction (vault/rewrap.h has the steps and why each crash point is
 // safe), then the old key file is kept as `<master_key_file>.old-<unix time>` and the new one
 // takes its place. Gateways hold the master key in memory: restart them afterwards.
+#include <pwd.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <iostream>
 
+#include <boost/json.hpp>
+
 #include "app/commands.h"
+#include "audit/audit_log.h"
 #include "auth/signing_keys.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -18,6 +24,33 @@
 #include "vault/rewrap.h"
 
 namespace pc::app {
+namespace {
+
+// Who ran the command, as far as the machine knows: the operating-system user.
+std::string cli_actor() {
+  const passwd* pw = getpwuid(geteuid());
+  return "cli:" + (pw && pw->pw_name ? std::string(pw->pw_name) : std::to_string(geteuid()));
+}
+
+// Offline key changes are platform events like any API call (SPEC §6). The change is already
+// committed when this runs: a failure is reported (exit 1) without undoing it.
+bool audit_key_change(store::Store& store, std::string action, boost::json::object details) {
+  audit::Event e;
+  e.tenant_id = "platform";
+  e.actor = cli_actor();
+  e.action = std::move(action);
+  e.resource = action == "keys.rotate" ? "signing-keys" : "master-key";
+  e.outcome = "success";
+  e.request_id = "cli";
+  e.details = boost::json::serialize(details);
+  audit::AuditLog log(store);
+  const bool ok = log.record_sync(std::move(e));
+  log.stop();
+  if (!ok) std::cerr << "portcullis: the change is applied, but its audit event could not be written; do not run it again\n";
+  return ok;
+}
+
+}  // namespace
 
 bool load_command_config(const std::string& config_path, core::Config& cfg) {
   if (config_path.empty()) return true;
@@ -43,7 +76,7 @@ int keys_rotate(const std::string& config_path) {
     std::string kid = auth::SigningKeys::rotate(*store, mk, lifetime, now);
     std::cout << "new signing key " << kid << " is active; the previous key stays published until every token it "
               << "signed has expired (about " << (lifetime + 300) / 60 << " minutes)\n";
-    return 0;
+    return audit_key_change(*store, "keys.rotate", {{"kid", kid}}) ? 0 : 1;
   } catch (const std::exception& e) {
     std::cerr << "portcullis: keys rotate: " << e.what() << "\n";
     return 1;
@@ -71,7 +104,10 @@ int keys_rotate_master(const std::string& config_path) {
               << "the old key is kept at " << r.retired_path << "\n"
               << "next: restart every gateway that shares this store; then keep " << r.retired_path
               << " only as long as backups taken before this rotation must stay readable, and delete it\n";
-    return 0;
+    boost::json::object details{{"oldKeyId", r.old_key_id}, {"newKeyId", r.rewrapped.new_key_id},
+                                {"dataKeys", r.rewrapped.data_keys}, {"signingKeys", r.rewrapped.signing_keys},
+                                {"resumed", r.resumed}};
+    return audit_key_change(*store, "keys.rotate_master", std::move(details)) ? 0 : 1;
   } catch (const std::exception& e) {
     // Whatever step failed, every row stays readable with the key file plus `<key>.new`, and a
     // rerun finishes the rotation (vault/rewrap.h).

@@ -3,12 +3,14 @@
 
 #include <iostream>
 
+#include "app/build_info.h"
 #include "app/commands.h"
 #include "app/signals.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Portcullis: a multi-tenant, zero-trust gateway for AI agents"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", pc::app::version_line(), "print the version and git revision, then exit");
 
   pc::app::ServeOptions serve;
   auto* serve_cmd = app.add_subcommand("serve", "run the gateway");
@@ -47,6 +49,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::cerr << "portcullis: " << e.what() << " (see --help)\n";

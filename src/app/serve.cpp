@@ -13,6 +13,7 @@
 #include "api/system_routes.h"
 #include "agents/catalog.h"
 #include "app/bootstrap.h"
+#include "app/build_info.h"
 #include "app/commands.h"
 #include "app/demo.h"
 #include "app/gateway.h"
@@ -147,7 +148,10 @@ int serve(const ServeOptions& opts) {
   core::Config cfg = *loaded.config;
   log::init(cfg.log.level, cfg.log.format);
   auto& reloads = core::metrics().counter("portcullis_config_reloads_total", "Configuration reloads by outcome", {"outcome"});
-  core::metrics().gauge("portcullis_build_info", "Build information", {"version"}).labels({PORTCULLIS_VERSION}).set(1);
+  core::metrics()
+      .gauge("portcullis_build_info", "Build information (always 1)", {"version", "revision"})
+      .labels({build_version(), build_revision()})
+      .set(1);
 
   // What the subsystems below use is declared before the lifecycle that stops them; the
   // lifecycle alone decides the order they stop in (reverse order of start, see lifecycle.h).

@@ -1,5 +1,7 @@
 #include "auth/remote_keys.h"
 
+#include "auth/jwks_origin.h"
+
 #include <algorithm>
 #include <charconv>
 #include <stdexcept>
@@ -82,6 +84,9 @@ std::string RemoteKeys::jwks_url() {
   const auto* jwks = o.if_contains("jwks_uri");
   if (!jwks || !jwks->is_string() || jwks->get_string().empty())
     throw std::runtime_error("discovery: " + url + " has no jwks_uri");
+  // The keys must come from the issuer itself (auth/jwks_origin.h); the URL is not echoed.
+  if (!jwks_uri_allowed(config_.issuer, jwks->get_string()))
+    throw std::runtime_error("discovery: " + url + " names a jwks_uri outside the issuer's origin (refused)");
   return std::string(jwks->get_string());
 }
 

@@ -93,8 +93,9 @@ std::variant<IssuedToken, OAuthError> TokenService::handle(const TokenRequest& r
     const tenancy::TenantInfo* t = tenants_.find(c.tenant_id);
     if (!t || !t->active()) return error("unauthorized_client", "the client's tenant is not active");
   }
-  if (req.grant_type == kGrantClientCredentials) return client_credentials(c, req, now);
-  return token_exchange(c, req, now);
+  auto out = req.grant_type == kGrantClientCredentials ? client_credentials(c, req, now) : token_exchange(c, req, now);
+  if (auto* e = std::get_if<OAuthError>(&out)) e->tenant = c.tenant_id;
+  return out;
 }
 
 std::variant<store::ClientRecord, OAuthError> TokenService::authenticate_client(const TokenRequest& req) const {
@@ -140,7 +141,9 @@ std::variant<IssuedToken, OAuthError> TokenService::client_credentials(const sto
   claims.expires_at = now + ttl;
 
   IssuedToken t;
-  t.access_token = mint(claims, now);
+  t.access_token = mint(claims, now, t.token_id);
+  t.tenant = claims.tenant;
+  t.subject = claims.subject;
   t.expires_in = ttl;
   t.scope = join(claims.scopes);
   return t;
@@ -181,7 +184,11 @@ std::variant<IssuedToken, OAuthError> TokenService::token_exchange(const store::
   claims.client_id = c.client_id;
   claims.tenant = p.tenant;
   claims.app = p.app;
-  claims.roles = p.roles;
+  // RFC 8693 §1.1: the result must not exceed what the acting client itself may hold, so its roles
+  // are those both the subject token and the client carry (a Machine.Invoke client must not come
+  // out of a user's token holding SelfService.Admin). Scopes are narrowed the same way above.
+  for (const auto& r : p.roles)
+    if (contains(c.roles, r)) claims.roles.push_back(r);
   claims.scopes = std::get<std::vector<std::string>>(scopes);
   claims.email = p.email;
   claims.name = p.name;
@@ -198,7 +205,9 @@ std::variant<IssuedToken, OAuthError> TokenService::token_exchange(const store::
   if (claims.expires_at <= now) return error("invalid_grant", "subject_token has expired");
 
   IssuedToken t;
-  t.access_token = mint(claims, now);
+  t.access_token = mint(claims, now, t.token_id);
+  t.tenant = claims.tenant;
+  t.subject = claims.subject;
   t.expires_in = claims.expires_at - now;
   t.scope = join(claims.scopes);
   t.issued_token_type = std::string(kTokenTypeAccessToken);
@@ -206,6 +215,11 @@ std::variant<IssuedToken, OAuthError> TokenService::token_exchange(const store::
 }
 
 std::string TokenService::mint(const AccessTokenClaims& c, std::int64_t now) const {
+  std::string token_id;
+  return mint(c, now, token_id);
+}
+
+std::string TokenService::mint(const AccessTokenClaims& c, std::int64_t now, std::string& token_id) const {
   auto key = keys_.active();
   if (!key) throw std::runtime_error("no active signing key");
   boost::json::object payload;
@@ -216,7 +230,8 @@ std::string TokenService::mint(const AccessTokenClaims& c, std::int64_t now) con
   payload["iat"] = now;
   payload["nbf"] = now;
   payload["exp"] = c.expires_at;
-  payload["jti"] = crypto::uuid_v4();
+  token_id = crypto::uuid_v4();
+  payload["jti"] = token_id;
   payload["client_id"] = c.client_id;
   payload["tenantid"] = c.tenant;
   payload["appid"] = c.app;

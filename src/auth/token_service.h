@@ -42,6 +42,10 @@ struct IssuedToken {
   std::int64_t expires_in = 0;
   std::string scope;              // granted scopes, space-separated ("" = none)
   std::string issued_token_type;  // token exchange only
+  // For the audit trail: whom the token speaks for, in which tenant, and its id.
+  std::string tenant;
+  std::string subject;
+  std::string token_id;  // jti
 };
 
 // RFC 6749 §5.2 error: `error` is the registered code, `description` safe to show.
@@ -49,6 +53,7 @@ struct OAuthError {
   int status = 400;
   std::string error;
   std::string description;
+  std::string tenant;  // the authenticated client's tenant; "" when the client is not known (yet)
 };
 
 struct TokenSettings {
@@ -87,6 +92,8 @@ class TokenService {
 
   // Signs an RFC 9068 access token (typ at+jwt, ES256) with the active key; `now` is iat.
   std::string mint(const AccessTokenClaims& claims, std::int64_t now) const;
+  // The same, also returning the jti it chose.
+  std::string mint(const AccessTokenClaims& claims, std::int64_t now, std::string& token_id) const;
 
  private:
   std::variant<store::ClientRecord, OAuthError> authenticate_client(const TokenRequest& req) const;

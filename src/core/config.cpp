@@ -645,6 +645,7 @@ Handler tier_item(Reader& r, TierConfig& c) {
       {"rps", r.positive_number(c.rps), kRequired},
       {"burst", r.integer(c.burst, 1), kRequired},
       {"daily_quota", r.integer(c.daily_quota)},
+      {"rank", r.integer(c.rank, 0, 1000000)},
   });
 }
 
@@ -715,6 +716,17 @@ void check_unique_names(const std::vector<T>& items, const std::string& list_pat
     if (!inserted)
       errors.add(index_path(list_path, i) + ".name",
                  "duplicate name '" + n + "' (also " + index_path(list_path, it->second) + ")");
+  }
+}
+
+// A built-in tier named in the file without a rank keeps its built-in place; any other tier
+// must say where it stands (a tier that ranks nowhere would meet no tierMinimum at all).
+void rank_tiers(Config& c, Errors& errors) {
+  static const std::map<std::string, std::int64_t> builtin = {{"basic", 0}, {"standard", 1}, {"premium", 2}};
+  for (auto& [name, t] : c.tiers) {
+    if (t.rank >= 0) continue;
+    if (auto it = builtin.find(name); it != builtin.end()) t.rank = it->second;
+    else errors.add("tiers." + name + ".rank", "required for a tier other than basic, standard and premium");
   }
 }
 
@@ -794,6 +806,7 @@ ConfigResult parse_config(const std::string& yaml_text) {
     } else {
       Reader reader(errors);
       config_document(reader, config)(YAML::Load(yaml_text), "");  // an empty text: a null node
+      rank_tiers(config, errors);
       check_cross_field(config, errors);
     }
   } catch (const YAML::Exception& e) {

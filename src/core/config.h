@@ -115,6 +115,9 @@ struct TierConfig {
   double rps = 0;
   std::uint64_t burst = 0;
   std::uint64_t daily_quota = 0;  // 0 = unlimited
+  // Order among tiers (higher meets more tierMinimums). Required for tiers other than the
+  // built-in ones, which default to basic 0, standard 1, premium 2. -1 = not given.
+  std::int64_t rank = -1;
   bool operator==(const TierConfig&) const = default;
 };
 
@@ -156,9 +159,9 @@ struct Config {
   std::vector<IssuerConfig> issuers;
   TokensConfig tokens;
   std::map<std::string, TierConfig> tiers = {
-      {"basic", {10, 100, 1000}},
-      {"standard", {50, 500, 10000}},
-      {"premium", {500, 2000, 0}},
+      {"basic", {10, 100, 1000, 0}},
+      {"standard", {50, 500, 10000, 1}},
+      {"premium", {500, 2000, 0, 2}},
   };
   RetentionConfig retention;
   RedactionConfig redaction;

@@ -1,5 +1,7 @@
 #include "core/json_text.h"
 
+#include <boost/json.hpp>
+
 namespace pc::core {
 
 std::size_t utf8_len(std::string_view s, std::size_t i) {
@@ -57,6 +59,43 @@ void append_json_string(std::string& out, std::string_view s) {
     ++i;
   }
   out += '"';
+}
+
+void append_json(std::string& out, const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::string: append_json_string(out, v.get_string()); return;
+    case boost::json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& kv : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        append_json_string(out, kv.key());
+        out += ':';
+        append_json(out, kv.value());
+      }
+      out += '}';
+      return;
+    }
+    case boost::json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& e : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        append_json(out, e);
+      }
+      out += ']';
+      return;
+    }
+    default: out += boost::json::serialize(v); return;  // numbers, booleans, null: ASCII already
+  }
+}
+
+std::string json_text(const boost::json::value& v) {
+  std::string out;
+  append_json(out, v);
+  return out;
 }
 
 }  // namespace pc::core

@@ -10,28 +10,56 @@
 #include <mutex>
 
 #include "core/json_text.h"
+#include "core/metrics.h"
 
 namespace pc::log {
 namespace {
 
 std::atomic<Level> g_level{Level::info};
 std::atomic<bool> g_json{true};
+std::shared_ptr<spdlog::details::thread_pool> g_pool;
 std::shared_ptr<spdlog::logger> g_logger;
 std::once_flag g_once;
+std::atomic<std::size_t> g_overruns_seen{0};
+
+core::Counter& dropped_lines() {
+  static core::Counter& c = core::metrics()
+                                .counter("portcullis_log_lines_dropped_total",
+                                         "Log lines dropped because the log queue was full (the writer fell behind)")
+                                .get();
+  return c;
+}
+
+// A bounded queue that never blocks the caller: when the terminal or disk falls behind, the
+// oldest queued lines are dropped and counted (portcullis_log_lines_dropped_total). Blocking
+// would stall every I/O thread behind a slow log reader. One background thread does the writes.
+void make_logger(std::shared_ptr<spdlog::sinks::sink> sink, std::size_t queue_lines) {
+  g_pool = std::make_shared<spdlog::details::thread_pool>(queue_lines, 1);
+  g_logger = std::make_shared<spdlog::async_logger>("portcullis", std::move(sink), g_pool,
+                                                    spdlog::async_overflow_policy::overrun_oldest);
+  g_logger->set_pattern("%v");
+  g_logger->set_level(spdlog::level::trace);
+  g_logger->flush_on(spdlog::level::warn);
+  g_overruns_seen.store(0);
+}
 
 std::shared_ptr<spdlog::logger>& logger() {
   std::call_once(g_once, [] {
-    // A bounded queue that blocks when full: losing log lines silently is worse than a stall
-    // the metrics would show. One background thread does all terminal/disk writes.
-    spdlog::init_thread_pool(65536, 1);
-    auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
-    g_logger = std::make_shared<spdlog::async_logger>("portcullis", sink, spdlog::thread_pool(),
-                                                      spdlog::async_overflow_policy::block);
-    g_logger->set_pattern("%v");
-    g_logger->set_level(spdlog::level::trace);
-    g_logger->flush_on(spdlog::level::warn);
+    if (!g_logger) make_logger(std::make_shared<spdlog::sinks::stdout_sink_mt>(), 65536);
   });
   return g_logger;
+}
+
+spdlog::level::level_enum spdlog_level(Level l) {
+  switch (l) {
+    case Level::trace: return spdlog::level::trace;
+    case Level::debug: return spdlog::level::debug;
+    case Level::info: return spdlog::level::info;
+    case Level::warn: return spdlog::level::warn;
+    case Level::error: return spdlog::level::err;
+    case Level::off: return spdlog::level::off;
+  }
+  return spdlog::level::info;
 }
 
 std::string_view level_name(Level l) {
@@ -60,14 +88,41 @@ void append_time(std::string& out) {
   out += buf;
 }
 
-// Strings are quoted and escaped in JSON, written as they are in text; other values alike in both.
+// Text for the text format: control characters (CR and LF above all) are escaped, so a value
+// can never end the line and forge another one; a value with a space, '=' or '"' is quoted
+// (logfmt), so it cannot forge another field either.
+void append_text(std::string& out, std::string_view v, bool quote_if_needed) {
+  static constexpr char hex[] = "0123456789abcdef";
+  const bool quote = quote_if_needed && (v.empty() || v.find_first_of(" =\"") != std::string_view::npos);
+  if (quote) out += '"';
+  for (char ch : v) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 0xF];
+    } else if (quote && (c == '"' || c == '\\')) {
+      out += '\\';
+      out += ch;
+    } else {
+      out += ch;
+    }
+  }
+  if (quote) out += '"';
+}
+
+// Strings are quoted and escaped in JSON, escaped (and quoted when needed) in text; other values
+// alike in both.
 void append_value(std::string& out, const Field::Value& value, bool json) {
   std::visit(
       [&](const auto& v) {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, std::string_view>) {
           if (json) core::append_json_string(out, v);
-          else out += v;
+          else append_text(out, v, true);
         } else if constexpr (std::is_same_v<T, bool>) {
           out += v ? "true" : "false";
         } else if constexpr (std::is_same_v<T, double>) {
@@ -103,7 +158,33 @@ void init(std::string_view level, std::string_view format) {
 
 bool enabled(Level level) { return level >= g_level.load(std::memory_order_relaxed) && level != Level::off; }
 
-void flush() { logger()->flush(); }
+// Brings portcullis_log_lines_dropped_total up to the queue's own overrun count. Reading it takes
+// the queue's lock, so it is done every so many lines rather than on each.
+void count_dropped() {
+  const std::size_t total = g_pool ? g_pool->overrun_counter() : 0;
+  std::size_t seen = g_overruns_seen.load();
+  while (total > seen) {
+    if (g_overruns_seen.compare_exchange_weak(seen, total)) {
+      dropped_lines().inc(static_cast<double>(total - seen));
+      return;
+    }
+  }
+}
+
+void flush() {
+  logger()->flush();
+  count_dropped();
+}
+
+std::uint64_t dropped() {
+  count_dropped();
+  return static_cast<std::uint64_t>(dropped_lines().value());
+}
+
+void use_sink_for_testing(std::shared_ptr<spdlog::sinks::sink> sink, std::size_t queue_lines) {
+  logger();  // the default is made once; this replaces it (single-threaded test setup only)
+  make_logger(std::move(sink), queue_lines);
+}
 
 std::string format_line(Level level, std::string_view msg, Fields fields, bool json) {
   std::string out;
@@ -127,10 +208,10 @@ std::string format_line(Level level, std::string_view msg, Fields fields, bool j
     out += ' ';
     out += level_name(level);
     out += ' ';
-    out += msg;
+    append_text(out, msg, false);
     for (const auto& f : fields) {
       out += ' ';
-      out += f.key;
+      append_text(out, f.key, false);
       out += '=';
       append_value(out, f.value, false);
     }
@@ -140,7 +221,10 @@ std::string format_line(Level level, std::string_view msg, Fields fields, bool j
 
 void write(Level level, std::string_view msg, Fields fields) {
   if (!enabled(level)) return;
-  logger()->log(spdlog::level::info, format_line(level, msg, fields, g_json.load(std::memory_order_relaxed)));
+  // At the line's own level, so warn and error lines are flushed at once (flush_on).
+  logger()->log(spdlog_level(level), format_line(level, msg, fields, g_json.load(std::memory_order_relaxed)));
+  thread_local unsigned lines = 0;
+  if (++lines % 64 == 0 || level >= Level::warn) count_dropped();
 }
 
 void raw(std::string_view text) { logger()->log(spdlog::level::info, text); }

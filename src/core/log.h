@@ -1,13 +1,20 @@
 // Structured logging: one JSON object per line (or a readable text line), written through an
-// asynchronous spdlog logger so the I/O threads never wait on the terminal or disk.
+// asynchronous spdlog logger so the I/O threads never wait on the terminal or disk: when the
+// queue is full the oldest lines are dropped and counted (portcullis_log_lines_dropped_total).
 // Callers pass fields, never whole headers: secrets have no way in unless a caller puts one there.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
+
+namespace spdlog::sinks {
+class sink;
+}
 
 namespace pc::log {
 
@@ -45,6 +52,12 @@ inline void error(std::string_view msg, Fields f = {}) { write(Level::error, msg
 // Writes text as it is (no level, no JSON) through the same queue as the log lines, so it keeps
 // its place among them. For the demo banner meant for people; never for request data.
 void raw(std::string_view text);
+
+// Lines dropped so far because the queue was full (also portcullis_log_lines_dropped_total).
+std::uint64_t dropped();
+
+// Tests: writes go to `sink` through a queue of `queue_lines`. Not for concurrent use with writes.
+void use_sink_for_testing(std::shared_ptr<spdlog::sinks::sink> sink, std::size_t queue_lines);
 
 // Renders one log line without writing it (used by write, and by tests).
 std::string format_line(Level level, std::string_view msg, Fields fields, bool json);

@@ -70,14 +70,25 @@ bool rename_noreplace(const std::string& from, const std::string& to) {
 
 // Returns false when the file does not exist; throws for every other problem.
 bool read_key_file(const std::string& path, std::array<unsigned char, MasterKey::kSize>& out) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NOFOLLOW: a symbolic link in the key's place (planted to make the gateway read, or later
+  // replace, another file) is refused, not followed. O_NONBLOCK: a FIFO cannot stall the open;
+  // it is refused below as not a regular file.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (fd.fd < 0) {
     if (errno == ENOENT) return false;
+    if (errno == ELOOP)
+      throw std::runtime_error("master key file " + path + " is a symbolic link; refused (point the configuration "
+                               "at the file itself)");
     fail("cannot open master key file", path, errno);
   }
   struct stat st{};
   if (::fstat(fd.fd, &st) != 0) fail("cannot stat master key file", path, errno);
   if (!S_ISREG(st.st_mode)) throw std::runtime_error("master key file " + path + " is not a regular file");
+  // A key file someone else owns could be read or swapped by that user: only the gateway's own.
+  if (st.st_uid != ::geteuid())
+    throw std::runtime_error("master key file " + path + " is owned by uid " + std::to_string(st.st_uid) +
+                             ", not by the user running portcullis (uid " + std::to_string(::geteuid()) +
+                             "); run: chown " + std::to_string(::geteuid()) + " " + path);
   if (st.st_mode & (S_IRWXG | S_IRWXO)) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));

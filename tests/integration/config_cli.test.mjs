@@ -180,3 +180,12 @@ describe('serve with bad configuration', { timeout: 30000 }, () => {
     assert.doesNotMatch(r.output, /"msg":"listening"/);
   });
 });
+
+// Issue 8 item 20: the version and the git revision it was built from.
+describe('portcullis --version', () => {
+  it('prints the version and git revision and exits 0', async () => {
+    const r = await runBinary(['--version']);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.stdout, /^portcullis \d+\.\d+\.\d+ \(revision [0-9a-zA-Z._-]+\)\n$/);
+  });
+});

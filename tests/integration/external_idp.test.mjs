@@ -8,6 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 
@@ -549,5 +550,69 @@ describe('external OIDC issuer', { timeout: 60000 }, () => {
       await waitFor(async () => (await agents(jwt)).status === 200, 8000, { interval: 250, what: 'new key accepted after the IdP came back' });
       assert.equal((await agents(await idpToken({ alg: 'ES256' }))).status, 200);
     });
+  });
+});
+
+// Issue 8 item 19: a discovery document may only send the gateway to the issuer's own origin (or
+// https on the issuer's host) for keys. Two hand-made issuers: `honest` publishes its keys at its
+// own origin; `hostile` publishes a discovery document whose jwks_uri points at another server
+// holding keys the attacker controls. Both sign tokens the same way.
+describe('discovery: jwks_uri must stay at the issuer', { timeout: 30000 }, () => {
+  let dir;
+  let gw;
+  const servers = [];
+  const key = generateSigningJwk('ES256');
+
+  // A server answering `routes[path]` (a function of the server's own base URL) as JSON.
+  async function serve(routes) {
+    const srv = http.createServer((req, res) => {
+      const make = routes[req.url];
+      if (!make) { res.writeHead(404); return res.end(); }
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=1' });
+      res.end(JSON.stringify(make(`http://127.0.0.1:${srv.address().port}`)));
+    });
+    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+    servers.push(srv);
+    return `http://127.0.0.1:${srv.address().port}`;
+  }
+
+  const jwks = () => ({ keys: [publicJwk(key)] });
+  const token = (issuer) => forge({ alg: 'ES256', typ: 'at+jwt', kid: key.kid }, {
+    iss: issuer, sub: 'someone', aud: AUD, iat: now(), nbf: now(), exp: now() + 300, jti: crypto.randomUUID(), ...CLAIMS,
+  }, key);
+
+  let honest;
+  let hostile;
+  before(async () => {
+    dir = makeTempDir('portcullis-jwksuri-');
+    const elsewhere = await serve({ '/keys': jwks });
+    honest = await serve({
+      '/.well-known/openid-configuration': (base) => ({ issuer: base, jwks_uri: `${base}/keys` }),
+      '/keys': jwks,
+    });
+    hostile = await serve({ '/.well-known/openid-configuration': (base) => ({ issuer: base, jwks_uri: `${elsewhere}/keys` }) });
+    const issuer = (name, iss) => ({
+      name, issuer: iss, discovery: true, audiences: [AUD], tenants: ['demo'], algorithms: ['ES256'],
+      claims: { tenant: 'tenantid', app: 'appid', roles: 'roles' }, jwks_cache: { min_seconds: 1, refetch_interval_seconds: 1 },
+    });
+    gw = await startGateway({
+      dir,
+      config: gatewayConfig(dir, { extra: { issuers: [issuer('honest', honest), issuer('hostile', hostile)] } }),
+      args: ['--demo'],
+    });
+  });
+
+  after(async () => {
+    if (gw) await gw.stop();
+    for (const s of servers) s.close();
+    removeDir(dir);
+  });
+
+  it('keys at the issuer\'s origin are used; a jwks_uri on another origin is refused and its tokens are 401', async () => {
+    await waitFor(async () => (await request(gw.port, { path: '/v1/agents', headers: bearer(token(honest)) })).status === 200,
+      8000, { interval: 200, what: 'the honest issuer\'s token accepted (control)' });
+    const r = await request(gw.port, { path: '/v1/agents', headers: bearer(token(hostile)) });
+    assert401(r, 'a token whose keys came from a foreign jwks_uri');
+    assert.match(gw.logs(), /outside the issuer's origin/);
   });
 });

@@ -3,6 +3,7 @@
 // exchange) and its errors, route roles, tenants and clients through the admin API, self-service
 // secret rotation, tenant suspension, signing-key rotation by `portcullis keys rotate` while the
 // gateway runs, the identity metrics, and two gateway processes sharing one store.
+import http from 'node:http';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -360,6 +361,20 @@ describe('built-in issuer, roles and tenants', { timeout: 60000 }, () => {
       const x = await tokenRequest(gw, { grant_type: TOKEN_EXCHANGE, subject_token: own, subject_token_type: ACCESS_TOKEN_TYPE }, { basic: [r.json.clientId, r.json.clientSecret] });
       assertOAuthError(x, 400, 'unauthorized_client');
     });
+
+    it('a Machine.Invoke client cannot obtain SelfService.Admin from a token that has it (roles are intersected)', async () => {
+      const r = await post(gw, '/v1/tenants/demo/clients', { name: 'machine-x', roles: ['Machine.Invoke'], scopes: ['agents:invoke'], grantTypes: [TOKEN_EXCHANGE] }, adminTok);
+      assert.equal(r.status, 201, r.body);
+      const c = creds.tenants.demo;
+      const subject = await clientToken(gw, c.client_id, c.client_secret);
+      assert.ok(decodeJwt(subject).payload.roles.includes('SelfService.Admin'));
+      const x = await tokenRequest(gw, { grant_type: TOKEN_EXCHANGE, subject_token: subject, subject_token_type: ACCESS_TOKEN_TYPE }, { basic: [r.json.clientId, r.json.clientSecret] });
+      assert.equal(x.status, 200, x.body);
+      assert.deepEqual(decodeJwt(x.json.access_token).payload.roles, ['Machine.Invoke']);
+      // The self-service route the subject could use is closed to the exchanged token.
+      const rotate = await post(gw, `/v1/tenants/demo/clients/${r.json.clientId}/rotate`, {}, x.json.access_token);
+      assert403(rotate);
+    });
   });
 
   describe('route roles', () => {
@@ -609,6 +624,134 @@ describe('built-in issuer, roles and tenants', { timeout: 60000 }, () => {
     });
   });
 
+  describe('token endpoint audit (issue 8 item 19)', () => {
+    async function auditEvents(query) {
+      const r = await get(gw, `/v1/platform/audit?limit=1000&${query}`, adminTok);
+      assert.equal(r.status, 200, r.body);
+      return r.json.events;
+    }
+
+    it('issuance, exchange and refusals are audited, in the client\'s tenant', async () => {
+      const c = creds.tenants.demo;
+      const tok = await clientToken(gw, c.client_id, c.client_secret);
+      const jti = decodeJwt(tok).payload.jti;
+      const x = await tokenRequest(gw, { grant_type: TOKEN_EXCHANGE, subject_token: tok, subject_token_type: ACCESS_TOKEN_TYPE }, { basic: [c.client_id, c.client_secret] });
+      assert.equal(x.status, 200, x.body);
+      const xjti = decodeJwt(x.json.access_token).payload.jti;
+      const bad = await tokenRequest(gw, { grant_type: 'client_credentials' }, { basic: [c.client_id, 'wrong-secret'] });
+      assert.equal(bad.status, 401);
+      const badId = bad.headers['x-request-id'];
+      const scope = await tokenRequest(gw, { grant_type: 'client_credentials', scope: 'no-such-scope' }, { basic: [c.client_id, c.client_secret] });
+      assert.equal(scope.status, 400);
+
+      await waitFor(async () => {
+        const issued = await auditEvents('tenant=demo&action=token.issue');
+        const exchanged = await auditEvents('tenant=demo&action=token.exchange');
+        const authn = await auditEvents('action=security.authentication_failed');
+        const refused = await auditEvents('tenant=demo&action=token.refused');
+        const i = issued.find((e) => e.details.tokenId === jti);
+        const xe = exchanged.find((e) => e.details.tokenId === xjti);
+        const a = authn.find((e) => e.requestId === badId);
+        const rf = refused.find((e) => e.requestId === scope.headers['x-request-id']);
+        if (!i || !xe || !a || !rf) return false;
+        assert.equal(i.actor, c.client_id);
+        assert.equal(i.outcome, 'success');
+        assert.equal(i.resource, '/oauth2/token');
+        assert.equal(xe.actor, c.client_id);
+        assert.equal(xe.details.subject, decodeJwt(tok).payload.sub);
+        assert.equal(a.actor, 'anonymous', 'a failed authentication proves no identity');
+        assert.equal(a.details.clientId, c.client_id);
+        assert.equal(a.outcome, 'denied');
+        assert.equal(rf.details.error, 'invalid_scope');
+        return true;
+      }, 5000, { what: 'token endpoint events' });
+      // A failed authentication is a security event.
+      const sec = await get(gw, '/v1/platform/security-events?limit=1000', adminTok);
+      assert.ok(sec.json.events.some((e) => e.requestId === badId));
+    });
+  });
+
+  describe('a platform admin acting on a tenant (issue 8 item 19)', () => {
+    it('shows in that tenant\'s audit export, with the actor and its tenant', async () => {
+      const r = await post(gw, '/v1/tenants/demo/clients', { name: 'seen-by-demo', roles: ['Agent.Invoke'] }, adminTok);
+      assert.equal(r.status, 201, r.body);
+      const rid = r.headers['x-request-id'];
+      await waitFor(async () => {
+        const x = await get(gw, '/v1/tenants/demo/audit-export', adminTok);
+        assert.equal(x.status, 200, x.body);
+        const e = x.body.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((ev) => ev.requestId === rid);
+        if (!e) return false;
+        assert.equal(e.tenantId, 'demo');
+        assert.equal(e.actor, decodeJwt(adminTok).payload.sub);
+        assert.equal(e.details.actorTenant, 'platform');
+        return true;
+      }, 5000, { what: 'the admin\'s event in demo\'s export' });
+    });
+  });
+
+  describe('admin queries (issue 8 item 18)', () => {
+    // The answer's bytes, decoded strictly: invalid UTF-8 throws (Buffer.toString would hide it).
+    function strictGet(path, token) {
+      return new Promise((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: gw.port, path, headers: bearer(token) }, (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            try {
+              const text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+              resolve({ status: res.statusCode, json: JSON.parse(text), text });
+            } catch (e) { reject(e); }
+          });
+        }).on('error', reject);
+      });
+    }
+
+    it('invalid UTF-8 from a request path comes back as valid JSON in audit search answers', async () => {
+      // Raw bytes 0xFF and a truncated 0xC3 in the request target, as an attacker sends them.
+      const head = Buffer.concat([
+        Buffer.from('POST /v1/tenants/demo/clients/x'), Buffer.from([0xff, 0xc3]),
+        Buffer.from(`y/rotate HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${adminTok}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`),
+      ]);
+      const r = await rawRequest(gw.port, head);
+      assert.ok(r.status >= 400, `${r.status} ${r.body}`);
+      await waitFor(async () => {
+        const a = await strictGet('/v1/platform/audit?limit=1000', adminTok);
+        assert.equal(a.status, 200, a.text);
+        return a.json.events.some((e) => e.resource.startsWith('/v1/tenants/demo/clients/x') && e.resource.includes('\uFFFD'));
+      }, 5000, { what: 'the probe audited' });
+    });
+
+    it('every /v1/tenants/{id}/… route answers 404 not_found for an unknown tenant', async () => {
+      const routes = [
+        ['GET', '/v1/tenants/nosuch'], ['GET', '/v1/tenants/nosuch/clients'], ['GET', '/v1/tenants/nosuch/capabilities'],
+        ['GET', '/v1/tenants/nosuch/secrets'], ['GET', '/v1/tenants/nosuch/invocations'], ['GET', '/v1/tenants/nosuch/quotas'],
+        ['GET', '/v1/tenants/nosuch/audit-export'], ['DELETE', '/v1/tenants/nosuch/secrets/s1'],
+        ['POST', '/v1/tenants/nosuch/clients/c1/rotate', {}], ['POST', '/v1/tenants/nosuch/clients', { name: 'x', roles: ['Agent.Invoke'] }],
+        ['PUT', '/v1/tenants/nosuch/secrets/s1', { value: 'v' }], ['PATCH', '/v1/tenants/nosuch', { displayName: 'x' }],
+        ['DELETE', '/v1/tenants/nosuch'],
+      ];
+      for (const [method, path, body] of routes) {
+        const text = body === undefined ? undefined : JSON.stringify(body);
+        const headers = { ...bearer(adminTok), ...(text ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {}) };
+        const r = await request(gw.port, { method, path, headers, body: text });
+        assert.equal(r.status, 404, `${method} ${path}: ${r.status} ${r.body}`);
+        assert.equal(errorOf(r).code, 'not_found', `${method} ${path}`);
+      }
+    });
+
+    it('impossible dates in query windows → 400', async () => {
+      assert.equal((await get(gw, '/v1/platform/audit?until=2026-13-01', adminTok)).status, 400);
+      for (const q of ['since=2026-02-30', 'since=9999-99-99', 'since=2026-11-23T24:00:00Z']) {
+        for (const base of ['/v1/platform/audit', '/v1/tenants/demo/invocations']) {
+          const r = await get(gw, `${base}?${q}`, adminTok);
+          assert.equal(r.status, 400, `${base}?${q}: ${r.body}`);
+          assert.equal(errorOf(r).code, 'invalid_request');
+        }
+      }
+      assert.equal((await get(gw, '/v1/platform/audit?since=2028-02-29', adminTok)).status, 200);
+    });
+  });
+
   describe('metrics', () => {
     it('auth failures, token cache, issued and refused tokens are counted', async () => {
       const before = (await getMetrics(gw.port)).samples;
@@ -661,6 +804,15 @@ describe('built-in issuer, roles and tenants', { timeout: 60000 }, () => {
 
       // The admin token (old key) keeps working too.
       assert.equal((await get(gw, '/v1/tenants', adminTok)).status, 200);
+
+      // The offline command audited itself (issue 8 item 19).
+      const audit = await get(gw, '/v1/platform/audit?action=keys.rotate&limit=1000', adminTok);
+      assert.equal(audit.status, 200, audit.body);
+      const ev = audit.json.events.find((e) => e.details.kid === newKid);
+      assert.ok(ev, `no keys.rotate event for ${newKid}: ${audit.body}`);
+      assert.equal(ev.tenantId, 'platform');
+      assert.match(ev.actor, /^cli:/);
+      assert.equal(ev.outcome, 'success');
     });
   });
 });
@@ -739,5 +891,89 @@ describe('two gateway processes on one store', { timeout: 40000 }, () => {
     assert.equal(decodeJwt(fresh[0]).header.kid, decodeJwt(fresh[1]).header.kid, 'both nodes sign with the same new key');
     assert.equal((await get(gwB, '/v1/agents', fresh[0])).status, 200, 'a token of the new key from A on B');
     assert.equal((await get(gwA, '/v1/agents', fresh[1])).status, 200, 'a token of the new key from B on A');
+  });
+});
+
+describe('`keys rotate-master` is audited (issue 8 item 19)', { timeout: 30000 }, () => {
+  let dir;
+  after(() => removeDir(dir));
+
+  it('the offline command appends a keys.rotate_master event naming both key ids', async () => {
+    dir = makeTempDir('portcullis-rotate-master-');
+    const gw = await startGateway({ dir, config: gatewayConfig(dir) });
+    const configPath = gw.configPath;
+    await gw.stop();
+    const res = await runBinary(['keys', 'rotate-master', '--config', configPath], { timeoutMs: 15000 });
+    assert.equal(res.code, 0, res.output);
+    const m = res.output.match(/master key rotated: (\S+) -> (\S+)/);
+    assert.ok(m, res.output);
+    const again = await startGateway({ configPath });
+    try {
+      const adm = await adminToken(again);
+      const audit = await get(again, '/v1/platform/audit?action=keys.rotate_master', adm);
+      assert.equal(audit.status, 200, audit.body);
+      assert.equal(audit.json.events.length, 1, audit.body);
+      const ev = audit.json.events[0];
+      assert.equal(ev.details.oldKeyId, m[1]);
+      assert.equal(ev.details.newKeyId, m[2]);
+      assert.match(ev.actor, /^cli:/);
+      assert.equal((await runBinary(['audit', 'verify', '--config', configPath])).code, 0);
+    } finally {
+      await again.stop();
+    }
+  });
+});
+
+// Issue 8 item 19: a tier named in the configuration ranks by its `rank`, everywhere tiers compare.
+describe('configured tiers rank (issue 8 item 19)', { timeout: 30000 }, () => {
+  let dir;
+  let gw;
+  before(async () => {
+    dir = makeTempDir('portcullis-tiers-');
+    const agentPort = await closedPort();
+    gw = await startGateway({
+      dir,
+      config: gatewayConfig(dir, { extra: { tiers: { gold: { rps: 100, burst: 100, rank: 3 }, bronze: { rps: 1, burst: 1, rank: 0 } } } }),
+      args: ['--demo', '--demo-agent', `http://127.0.0.1:${agentPort}`],
+    });
+  });
+  after(async () => {
+    if (gw) await gw.stop();
+    removeDir(dir);
+  });
+
+  it('a gold tenant (rank 3) meets a premium minimum; a bronze one (rank 0) does not', async () => {
+    const adm = await adminToken(gw);
+    const tiers = await get(gw, '/v1/platform/tiers', adm);
+    assert.equal(tiers.status, 200, tiers.body);
+    const rank = Object.fromEntries(tiers.json.tiers.map((t) => [t.name, t.rank]));
+    assert.deepEqual(rank, { basic: 0, bronze: 0, gold: 3, premium: 2, standard: 1 });
+
+    const write = async (path, body) => {
+      const r = await post(gw, path, body, adm);
+      assert.ok(r.status === 200 || r.status === 201, `${path}: ${r.status} ${r.body}`);
+      return r.json;
+    };
+    await write('/v1/platform/agents', { name: 'prem', tierMinimum: 'premium', protocol: 'http' });
+    await write('/v1/platform/agents/prem/versions', { version: 'v1', endpoint: 'http://127.0.0.1:9/' });
+    await write('/v1/platform/agents/prem/versions/v1/promote', {});
+    const cap = await request(gw.port, {
+      method: 'PUT', path: '/v1/platform/capabilities/agents.prem', body: JSON.stringify({ enabled: true, tierAllowList: ['gold', 'premium'] }),
+      headers: { ...bearer(adm), 'content-type': 'application/json' },
+    });
+    assert.equal(cap.status, 200, cap.body);
+
+    const visible = {};
+    for (const [tenantId, tier] of [['goldco', 'gold'], ['bronzeco', 'bronze']]) {
+      await write('/v1/tenants', { tenantId, tier });
+      const c = await write(`/v1/tenants/${tenantId}/clients`, { name: 'app', roles: ['Agent.Invoke'], scopes: ['agents:invoke'] });
+      const tok = await clientToken(gw, c.clientId, c.clientSecret);
+      const r = await get(gw, '/v1/agents', tok);
+      assert.equal(r.status, 200, r.body);
+      visible[tier] = r.json.agents.map((a) => a.name);
+    }
+    assert.ok(visible.gold.includes('prem'), `gold sees: ${visible.gold}`);
+    assert.ok(!visible.bronze.includes('prem'), `bronze sees: ${visible.bronze}`);
+    assert.ok(visible.bronze.includes('echo'), 'bronze (rank 0) meets basic');
   });
 });

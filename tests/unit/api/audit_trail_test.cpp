@@ -134,6 +134,38 @@ TEST_F(AuditTrailTest, AGetIsAnsweredAtOnceAndRecorded) {
   EXPECT_TRUE(audit::verify(*store).ok);
 }
 
+// Issue 8 item 19: a platform admin's actions on a tenant belong to that tenant's log (its audit
+// search and export show them), with the actor's own tenant recorded beside the actor.
+TEST_F(AuditTrailTest, APlatformPrincipalsActionOnATenantIsThatTenantsEvent) {
+  audit::AuditLog log(*store);
+  AuditTrail trail(&log);
+  auto admin = principal("platform", "admin-1");
+  Answer answer;
+  auto req = request("POST", "/v1/tenants/acme/clients");
+  req->params = {{"id", "acme"}};
+  trail.record(req, admin, answer.responder())(net::Response::json(201, "{}"));
+  ASSERT_EQ(answer.wait()->status, 201);
+
+  // A tenant principal probing another tenant stays in its own log.
+  Answer probe;
+  auto other = request("GET", "/v1/tenants/globex/clients");
+  other->params = {{"id", "globex"}};
+  trail.record(other, principal("acme"), probe.responder())(net::Response::json(200, "{}"));
+  // A platform route without a tenant stays the platform's.
+  Answer list;
+  trail.record(request("GET", "/v1/tenants", "/v1/tenants"), admin, list.responder())(net::Response::json(200, "{}"));
+  log.flush();
+
+  auto rows = all_records(*store);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].tenant_id, "acme");
+  EXPECT_EQ(rows[0].actor, "admin-1");
+  EXPECT_EQ(json::parse(rows[0].details).at("actorTenant").as_string(), "platform");
+  EXPECT_EQ(rows[1].tenant_id, "acme");
+  EXPECT_FALSE(json::parse(rows[1].details).as_object().contains("actorTenant"));
+  EXPECT_EQ(rows[2].tenant_id, "platform");
+}
+
 TEST_F(AuditTrailTest, TheOutcomeIsTheStatusTheHandlerAnswered) {
   audit::AuditLog log(*store);
   AuditTrail trail(&log);

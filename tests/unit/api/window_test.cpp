@@ -99,6 +99,16 @@ TEST(ParseTimeFilter, NormalisedValuesCompareLikeStoreTimestamps) {
   EXPECT_GT(*parse_time_filter("2026-11-24"), stored);
 }
 
+// Issue 8 item 18: well-shaped but impossible dates and times are refused (→ 400), not compared as text.
+TEST(ParseTimeFilter, ImpossibleDatesAndTimesAreRefused) {
+  for (const char* t : {"2026-02-30", "2026-02-29", "9999-99-99", "2026-00-10", "2026-13-01", "2026-04-31",
+                        "2026-11-00", "2026-11-23T24:00:00Z", "2026-11-23T10:60:00Z", "2026-11-23T10:00:60Z",
+                        "2026-02-30T10:00:00.000Z"})
+    EXPECT_FALSE(parse_time_filter(t).has_value()) << t;
+  EXPECT_EQ(parse_time_filter("2028-02-29"), "2028-02-29T00:00:00.000Z");  // a leap day
+  EXPECT_EQ(parse_time_filter("2026-12-31T23:59:59.999Z"), "2026-12-31T23:59:59.999Z");
+}
+
 TEST(ParseTimeFilter, MalformedIsRefused) {
   for (const char* t : {
            "",

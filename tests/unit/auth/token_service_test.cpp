@@ -368,7 +368,8 @@ TEST_F(TokenServiceTest, UnsupportedOrMissingGrant) {
 // ---- token exchange (RFC 8693)
 
 TEST_F(TokenServiceTest, ExchangeKeepsTheSubjectAndNamesTheClientAsActor) {
-  auto agent = client("acme", {"Machine.Invoke"}, {"read", "write"}, {std::string(kGrantTokenExchange)});
+  auto agent = client("acme", {"Agent.Invoke", "SelfService.Admin"}, {"read", "write"},
+                      {std::string(kGrantTokenExchange)});
   const std::string subject = user_token("acme", kNow + 600);
   auto req = exchange(agent, subject);
   req.scope = "read";
@@ -396,6 +397,23 @@ TEST_F(TokenServiceTest, ExchangeKeepsTheSubjectAndNamesTheClientAsActor) {
   EXPECT_EQ(r.principal->subject, "user-1");
   EXPECT_EQ(r.principal->actor, agent.first);
   EXPECT_EQ(r.principal->scopes, (std::vector<std::string>{"read"}));
+}
+
+// Issue 8 item 13: a Machine.Invoke client must not obtain SelfService.Admin (or Agent.Invoke) from
+// a user's token: the exchanged roles are those both the subject and the acting client hold.
+TEST_F(TokenServiceTest, ExchangeCannotEscalateRolesBeyondTheClients) {
+  auto machine = client("acme", {"Machine.Invoke"}, {"read"}, {std::string(kGrantTokenExchange)});
+  IssuedToken t = issued(exchange(machine, user_token("acme")));
+  EXPECT_EQ(payload_of(t.access_token).at("roles"), json::value(json::array{}));
+  auto r = auth.authenticate(t.access_token, kNow);
+  ASSERT_EQ(r.status, AuthResult::Status::ok) << r.detail;
+  EXPECT_FALSE(r.principal->has_role("SelfService.Admin"));
+  EXPECT_FALSE(r.principal->has_role("Agent.Invoke"));
+
+  // A client holding one of the subject's roles keeps that one only.
+  auto invoker = client("acme", {"Agent.Invoke", "Machine.Invoke"}, {}, {std::string(kGrantTokenExchange)});
+  IssuedToken u = issued(exchange(invoker, user_token("acme")));
+  EXPECT_EQ(payload_of(u.access_token).at("roles"), json::value(json::array{"Agent.Invoke"}));
 }
 
 TEST_F(TokenServiceTest, ExchangeLifetimeIsCappedByTheTtl) {

@@ -102,9 +102,9 @@ TEST(ConfigDefaults, MatchTheSpec) {
   EXPECT_TRUE(c.cluster.redis_url.empty());
   EXPECT_TRUE(c.issuers.empty());
   ASSERT_EQ(c.tiers.size(), 3u);
-  EXPECT_EQ(c.tiers.at("basic"), (TierConfig{10, 100, 1000}));
-  EXPECT_EQ(c.tiers.at("standard"), (TierConfig{50, 500, 10000}));
-  EXPECT_EQ(c.tiers.at("premium"), (TierConfig{500, 2000, 0}));
+  EXPECT_EQ(c.tiers.at("basic"), (TierConfig{10, 100, 1000, 0}));
+  EXPECT_EQ(c.tiers.at("standard"), (TierConfig{50, 500, 10000, 1}));
+  EXPECT_EQ(c.tiers.at("premium"), (TierConfig{500, 2000, 0, 2}));
   EXPECT_EQ(c.retention.invocation_content_days, 90u);
   EXPECT_EQ(c.retention.audit_years, 7u);
   EXPECT_EQ(c.retention.sessions_hours, 24u);
@@ -170,7 +170,7 @@ issuers:
     leeway_seconds: 0
     claims: { tenant: tid, app: azp, roles: groups, email: upn, name: display_name }
 tiers:
-  gold: { rps: 0.5, burst: 1, daily_quota: 18446744073709551615 }
+  gold: { rps: 0.5, burst: 1, daily_quota: 18446744073709551615, rank: 3 }
 retention: { invocation_content_days: 1, audit_years: 2, sessions_hours: 3 }
 redaction: { builtin: [ jwt ], custom: [ { name: ticket, pattern: "TCK-[0-9]+" } ] }
 log: { level: "off", format: text, access: False }
@@ -203,7 +203,7 @@ log: { level: "off", format: text, access: False }
   EXPECT_EQ(i.algorithms, (std::vector<std::string>{"PS384", "EdDSA"}));
   EXPECT_EQ(i.leeway_seconds, 0u);
   EXPECT_EQ(i.claims, (IssuerClaimsConfig{"tid", "azp", "groups", "upn", "display_name"}));
-  EXPECT_EQ(c.tiers.at("gold"), (TierConfig{0.5, 1, 18446744073709551615u}));
+  EXPECT_EQ(c.tiers.at("gold"), (TierConfig{0.5, 1, 18446744073709551615u, 3}));
   EXPECT_EQ(c.retention, (RetentionConfig{1, 2, 3}));
   EXPECT_EQ(c.redaction.builtin, (std::vector<std::string>{"jwt"}));
   ASSERT_EQ(c.redaction.custom.size(), 1u);
@@ -666,16 +666,40 @@ TEST(ConfigTiers, FileTiersReplaceTheirNameAndKeepOtherDefaults) {
   ConfigResult r = parse_config(R"(
 tiers:
   basic: { rps: 2.5, burst: 5 }
-  enterprise-1: { rps: 1000, burst: 5000, daily_quota: 0 }
+  enterprise-1: { rps: 1000, burst: 5000, daily_quota: 0, rank: 7 }
 )");
   ASSERT_TRUE(IsValid(r));
   const auto& tiers = r.config->tiers;
   ASSERT_EQ(tiers.size(), 4u);
   // Replaced as a whole: the omitted daily_quota is 0 (unlimited), not basic's default 1000.
-  EXPECT_EQ(tiers.at("basic"), (TierConfig{2.5, 5, 0}));
-  EXPECT_EQ(tiers.at("standard"), (TierConfig{50, 500, 10000}));
-  EXPECT_EQ(tiers.at("premium"), (TierConfig{500, 2000, 0}));
-  EXPECT_EQ(tiers.at("enterprise-1"), (TierConfig{1000, 5000, 0}));
+  EXPECT_EQ(tiers.at("basic"), (TierConfig{2.5, 5, 0, 0}));  // keeps its built-in rank
+  EXPECT_EQ(tiers.at("standard"), (TierConfig{50, 500, 10000, 1}));
+  EXPECT_EQ(tiers.at("premium"), (TierConfig{500, 2000, 0, 2}));
+  EXPECT_EQ(tiers.at("enterprise-1"), (TierConfig{1000, 5000, 0, 7}));
+}
+
+// Issue 8 item 19: a configured tier must rank (else it would meet no tierMinimum at all), and the
+// built-in ones can be re-ranked to make room.
+TEST(ConfigTiers, ATierOtherThanTheBuiltInOnesNeedsARank) {
+  ConfigResult r = parse_config("tiers: { gold: { rps: 1, burst: 1 } }");
+  ASSERT_FALSE(r.config.has_value());
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].path, "tiers.gold.rank");
+  EXPECT_NE(r.errors[0].message.find("required"), std::string::npos);
+
+  r = parse_config(R"(
+tiers:
+  silver: { rps: 20, burst: 200, rank: 15 }
+  standard: { rps: 50, burst: 500, rank: 20 }
+)");
+  ASSERT_TRUE(IsValid(r));
+  EXPECT_EQ(r.config->tiers.at("silver").rank, 15);
+  EXPECT_EQ(r.config->tiers.at("standard").rank, 20);
+  EXPECT_EQ(r.config->tiers.at("basic").rank, 0);
+
+  r = parse_config("tiers: { gold: { rps: 1, burst: 1, rank: -1 } }");
+  ASSERT_FALSE(r.config.has_value());
+  EXPECT_EQ(r.errors[0].path, "tiers.gold.rank");
 }
 
 TEST(ConfigTiers, EmptyTiersMappingKeepsDefaults) {

@@ -1,7 +1,6 @@
-// Signature verification against Wycheproof vectors (see testdata/wycheproof/README.md):
+// Signature verification against Wycheproof vectors (see tests/testdata/wycheproof/README.md):
 // every `valid` case must verify, every `invalid` one must be rejected, `acceptable` ones may go
-// either way but must not crash. The vectors live outside the repo; without them the tests skip
-// (never pass silently).
+// either way but must not crash. The vectors are in the repository; a missing file fails.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -32,7 +31,7 @@ std::optional<json::object> load(const std::string& name, std::string& why) {
   const fs::path path = vector_dir() / name;
   std::ifstream in(path);
   if (!in) {
-    why = "Wycheproof vectors not found at " + path.string() + " (set WYCHEPROOF_DIR)";
+    why = "Wycheproof vectors not found at " + path.string() + " (tests/testdata/wycheproof, or WYCHEPROOF_DIR)";
     return std::nullopt;
   }
   std::stringstream text;
@@ -86,7 +85,7 @@ TEST_P(Wycheproof, Verifies) {
   const Case& c = GetParam();
   std::string why;
   auto file = load(c.file, why);
-  if (!file) GTEST_SKIP() << why;
+  if (!file) FAIL() << why;  // the vectors are in the repository: missing is a failure
 
   Counts n;
   for (const auto& gv : file->at("testGroups").as_array()) {
@@ -156,7 +155,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(WycheproofExtra, Salt0IsNotPs256) {
   std::string why;
   auto file = load("rsa_pss_2048_sha256_mgf1_0_test.json", why);
-  if (!file) GTEST_SKIP() << why;
+  if (!file) FAIL() << why;  // the vectors are in the repository: missing is a failure
   int ran = 0;
   for (const auto& gv : file->at("testGroups").as_array()) {
     const auto& group = gv.as_object();
@@ -176,7 +175,7 @@ TEST(WycheproofExtra, Salt0IsNotPs256) {
 TEST(WycheproofExtra, ValidSignaturesFailUnderOtherAlg) {
   std::string why;
   auto file = load("ecdsa_secp256r1_sha256_p1363_test.json", why);
-  if (!file) GTEST_SKIP() << why;
+  if (!file) FAIL() << why;  // the vectors are in the repository: missing is a failure
   int ran = 0;
   for (const auto& gv : file->at("testGroups").as_array()) {
     const auto& group = gv.as_object();

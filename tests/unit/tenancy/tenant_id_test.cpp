@@ -36,6 +36,23 @@ TEST(TenantId, ReservedIds) {
   EXPECT_EQ(kPlatformTenant, "platform");
 }
 
+// Issue 8 item 19: configured tiers rank by their configured rank, everywhere tiers compare.
+TEST(Tiers, ConfiguredRanksAreUsed) {
+  TierRanks ranks = builtin_tier_ranks();
+  ranks["gold"] = 3;
+  ranks["silver"] = 1;
+  publish_tier_ranks(ranks);
+  EXPECT_EQ(tier_rank("gold"), 3);
+  EXPECT_TRUE(tier_meets("gold", "premium"));
+  EXPECT_FALSE(tier_meets("premium", "gold"));
+  EXPECT_TRUE(tier_meets("silver", "standard")) << "equal ranks meet each other";
+  EXPECT_TRUE(tier_meets("standard", "silver"));
+  EXPECT_FALSE(tier_meets("silver", "premium"));
+  EXPECT_FALSE(tier_meets("bronze", "basic")) << "a name that is not configured still meets nothing";
+  publish_tier_ranks(builtin_tier_ranks());
+  EXPECT_EQ(tier_rank("gold"), -1);
+}
+
 TEST(Tiers, RankAndMinimum) {
   EXPECT_EQ(tier_rank("basic"), 0);
   EXPECT_EQ(tier_rank("standard"), 1);

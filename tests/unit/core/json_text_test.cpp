@@ -1,0 +1,36 @@
+#include "core/json_text.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+namespace pc::core {
+namespace {
+
+// Issue 8 item 18: text from a request or the store with invalid UTF-8 must still give valid JSON.
+bool valid_utf8(const std::string& s) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(s, ec);  // boost::json's parser validates UTF-8
+  return !ec;
+}
+
+TEST(JsonText, InvalidUtf8InStringsAndKeysIsReplaced) {
+  boost::json::object o{{"path", "/v1/\xff\xfe"}, {std::string("k\xc3"), boost::json::array{"\xed\xa0\x80", 1, true, nullptr}}};
+  const std::string raw = boost::json::serialize(o);
+  EXPECT_FALSE(valid_utf8(raw)) << "boost::json::serialize passes the bytes through";
+  const std::string text = json_text(o);
+  ASSERT_TRUE(valid_utf8(text)) << text;
+  auto back = boost::json::parse(text).as_object();
+  EXPECT_EQ(back.at("path").as_string(), "/v1/\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_TRUE(back.contains("k\xEF\xBF\xBD"));
+}
+
+TEST(JsonText, SameAsSerializeForValidText) {
+  boost::json::value v = boost::json::parse(R"({"a":[1,-2.5,"x\"y\\z\n",{"é":null}],"b":false,"c":18446744073709551615})");
+  EXPECT_EQ(boost::json::parse(json_text(v)), v);
+  EXPECT_EQ(json_text(boost::json::object{}), "{}");
+  EXPECT_EQ(json_text(boost::json::array{}), "[]");
+}
+
+}  // namespace
+}  // namespace pc::core
