@@ -19,7 +19,7 @@ net::Response denied(const net::Request& req, const Caller&, std::string_view me
 
 AuditedChange change_audit(const AdminDeps& d, const net::Request& req, const Caller& caller) {
   if (!d.store) return {};
-  return audit::change_audit(*d.store, caller->subject, req.request_id);
+  return audit::change_audit(*d.store, caller->subject, caller->tenant, req.request_id);
 }
 
 std::optional<net::Response> tenant_gate(const net::Request& req, const Caller& caller, std::string_view path_tenant,

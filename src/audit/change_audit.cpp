@@ -3,11 +3,13 @@
 #include "audit/canonical.h"
 #include "audit/chain.h"
 #include "core/clock.h"
+#include "core/json_text.h"
 
 namespace pc::audit {
 
-store::AuditedChange change_audit(store::Store& store, std::string actor, std::string request_id) {
-  return [&store, actor = std::move(actor), request_id = std::move(request_id)](
+store::AuditedChange change_audit(store::Store& store, std::string actor, std::string actor_tenant,
+                                  std::string request_id) {
+  return [&store, actor = std::move(actor), actor_tenant = std::move(actor_tenant), request_id = std::move(request_id)](
              const std::string& tenant_id, const std::string& action, const std::string& resource,
              const std::function<void()>& change) {
     store::AuditRecord r;
@@ -19,6 +21,11 @@ store::AuditedChange change_audit(store::Store& store, std::string actor, std::s
     r.outcome = "success";
     r.request_id = request_id;
     r.details = "{}";
+    if (!actor_tenant.empty() && actor_tenant != tenant_id) {
+      r.details = "{\"actorTenant\":";
+      core::append_json_string(r.details, actor_tenant);
+      r.details += '}';
+    }
     canonicalize(r);  // as AuditLog::record does: what is hashed is what is stored
     store.audited(r, link, change);
   };

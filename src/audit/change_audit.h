@@ -14,6 +14,9 @@ namespace pc::audit {
 
 // Events of this change carry `actor` and `request_id`; each call names the tenant, action
 // (e.g. "tenant.create") and resource. The outcome is "success": a failed change writes none.
-store::AuditedChange change_audit(store::Store& store, std::string actor, std::string request_id);
+// An actor of another tenant than the event's (a platform admin changing a tenant) is named in
+// details.actorTenant, as the audit trail's call events do.
+store::AuditedChange change_audit(store::Store& store, std::string actor, std::string actor_tenant,
+                                  std::string request_id);
 
 }  // namespace pc::audit

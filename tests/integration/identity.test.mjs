@@ -717,7 +717,8 @@ describe('built-in issuer, roles and tenants', { timeout: 60000 }, () => {
       await waitFor(async () => {
         const a = await strictGet('/v1/platform/audit?limit=1000', adminTok);
         assert.equal(a.status, 200, a.text);
-        return a.json.events.some((e) => e.resource.startsWith('/v1/tenants/demo/clients/x') && e.resource.includes('\uFFFD'));
+        // Stored canonically: each invalid byte percent-encoded (what is hashed is what is stored).
+        return a.json.events.some((e) => e.resource.startsWith('/v1/tenants/demo/clients/x%FF%C3y'));
       }, 5000, { what: 'the probe audited' });
     });
 

@@ -27,7 +27,7 @@ TEST_P(ChangeAuditTest, TheChangesEventIsInTheChainBetweenTheWritersBatches) {
   t.tenant_id = "acme";
   t.display_name = "Acme";
   t.tier = "basic";
-  auto audited = change_audit(store(), "client:admin", "req-42");
+  auto audited = change_audit(store(), "client:admin", "platform", "req-42");
   audited("acme", "tenant.create", "tenant/acme\xFF", [&] { store().insert_tenant(t); });
   // A refused change writes no event.
   EXPECT_THROW(audited("acme", "tenant.create", "tenant/acme", [&] { store().insert_tenant(t); }), store::StoreError);
@@ -41,6 +41,7 @@ TEST_P(ChangeAuditTest, TheChangesEventIsInTheChainBetweenTheWritersBatches) {
   EXPECT_EQ(rows[1].request_id, "req-42");
   EXPECT_EQ(rows[1].outcome, "success");
   EXPECT_EQ(rows[1].resource, "tenant/acme%FF");  // canonical, as the writer's events
+  EXPECT_EQ(rows[1].details, R"({"actorTenant":"platform"})");  // a platform admin acting on acme
   EXPECT_TRUE(store().find_tenant("acme"));
   EXPECT_TRUE(verify(store()).ok);
 }
