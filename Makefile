@@ -3,7 +3,7 @@
 #   make test    build and run every test (unit, integration)
 #   make build   release binary at build/portcullis
 #   make bench   benchmarks against nginx (see bench/README.md)
-#   make asan    unit and integration tests under AddressSanitizer and UBSan
+#   make asan    unit and integration tests under AddressSanitizer and UBSan, then a short fuzz run
 #   make fuzz    libFuzzer targets (HTTP, JOSE, JSON, config), FUZZ_SECONDS each (default 60)
 
 SHELL := /bin/bash
@@ -66,8 +66,10 @@ bench: deps-bench build
 
 # Unit and integration tests against an AddressSanitizer + UBSan build (leaks checked at exit).
 # Any finding fails the run: ASan aborts, UBSan halts (the options apply to both steps).
-# ASAN_IT: the integration test files to run (default: all of them).
+# ASAN_IT: the integration test files to run (default: all of them). Then a short run of every
+# fuzz target (libFuzzer with ASan and UBSan), ASAN_FUZZ_SECONDS each.
 ASAN_IT ?= tests/integration/
+ASAN_FUZZ_SECONDS ?= 10
 SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 asan: deps-test
@@ -76,6 +78,7 @@ asan: deps-test
 	@$(SANITIZER_ENV) ctest --test-dir build/asan --output-on-failure -j $(JOBS)
 	@$(SANITIZER_ENV) PORTCULLIS_BIN=$(CURDIR)/build/asan/portcullis \
 	  node --test --test-concurrency=2 $(ASAN_IT)
+	@bash scripts/fuzz.sh $(ASAN_FUZZ_SECONDS)
 
 # Each fuzz target for FUZZ_SECONDS from its seed corpus (fuzz/corpus/); prints executions and
 # crashes, fails on a crash. scripts/fuzz.sh 10 is the short run for CI.
