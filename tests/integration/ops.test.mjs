@@ -289,20 +289,22 @@ describe('portcullis ops', { timeout: 180000 }, () => {
     });
 
     it('disable refuses the client at /oauth2/token, enable restores it, delete removes it (issue 8 item 20)', async () => {
-      const basic = { basic: [client.clientId, client.clientSecret] };
+      const made = json(await O('--json', 'clients', 'create', 'ops-t2', '--name', 'short-lived', '--role', 'Machine.Invoke'), 'create');
+      const c = { clientId: made.clientId, clientSecret: made.clientSecret };
+      const basic = { basic: [c.clientId, c.clientSecret] };
       const tok = await tokenRequest(gw, { grant_type: 'client_credentials' }, basic);
       assert.equal(tok.status, 200, tok.body);
-      const d = json(await O('--json', 'clients', 'disable', 'ops-t2', client.clientId), 'clients disable');
+      const d = json(await O('--json', 'clients', 'disable', 'ops-t2', c.clientId), 'clients disable');
       assert.equal(d.status, 'disabled');
       assert.equal((await tokenRequest(gw, { grant_type: 'client_credentials' }, basic)).json?.error, 'invalid_client');
-      assert.match(ok(await O('clients', 'enable', 'ops-t2', client.clientId), 'clients enable').stdout, /^status: +active$/m);
+      assert.match(ok(await O('clients', 'enable', 'ops-t2', c.clientId), 'clients enable').stdout, /^status: +active$/m);
       assert.equal((await tokenRequest(gw, { grant_type: 'client_credentials' }, basic)).status, 200);
-      const del = ok(await O('clients', 'delete', 'ops-t2', client.clientId), 'clients delete');
-      assert.match(del.stdout, new RegExp(`client ${client.clientId} deleted`));
+      const del = ok(await O('clients', 'delete', 'ops-t2', c.clientId), 'clients delete');
+      assert.match(del.stdout, new RegExp(`client ${c.clientId} deleted`));
       assert.equal((await tokenRequest(gw, { grant_type: 'client_credentials' }, basic)).json?.error, 'invalid_client');
       const rows = tableRows(ok(await O('clients', 'list', 'ops-t2'), 'clients list').stdout);
-      assert.ok(!rows.some((x) => x[0] === client.clientId), 'a deleted client is listed');
-      const again = await O('clients', 'delete', 'ops-t2', client.clientId);
+      assert.ok(!rows.some((x) => x[0] === c.clientId), 'a deleted client is listed');
+      const again = await O('clients', 'delete', 'ops-t2', c.clientId);
       assert.equal(again.code, 1);
       assert.match(again.stderr, API_ERROR('not_found'));
     });
