@@ -637,13 +637,13 @@ describe('built-in issuer, roles and tenants', { timeout: 60000 }, () => {
     it('another tenant\'s SelfService.Admin cannot disable or delete our client (403, a violation); it still works', async () => {
       const acmeTok = await demoToken(gw, 'acme');
       const tok = await clientToken(gw, victim.clientId, victim.clientSecret);
-      const before = metricValue(await getMetrics(gw.port), 'portcullis_tenant_access_violations_total');
+      const before = (await getMetrics(gw.port)).samples.filter((x) => x.name === 'portcullis_tenant_access_violations_total').reduce((a, x) => a + x.value, 0);
       assert403(await del(`/v1/tenants/demo/clients/${victim.clientId}`, acmeTok));
       assert403(await patch(gw, `/v1/tenants/demo/clients/${victim.clientId}`, { enabled: false }, acmeTok));
       // Through acme's own path: the row is demo's, a tenant-access violation.
       assert403(await del(`/v1/tenants/acme/clients/${victim.clientId}`, acmeTok));
       assert403(await patch(gw, `/v1/tenants/acme/clients/${victim.clientId}`, { enabled: false }, acmeTok));
-      const after = metricValue(await getMetrics(gw.port), 'portcullis_tenant_access_violations_total');
+      const after = (await getMetrics(gw.port)).samples.filter((x) => x.name === 'portcullis_tenant_access_violations_total').reduce((a, x) => a + x.value, 0);
       assert.ok(after >= before + 2, `violations ${before} -> ${after}`);
       assert.equal((await get(gw, '/v1/agents', tok)).status, 200);
       await clientToken(gw, victim.clientId, victim.clientSecret);
