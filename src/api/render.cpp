@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/clock.h"
 #include "core/json_text.h"
 
 namespace pc::api {
@@ -14,7 +15,8 @@ boost::json::array strings(const std::vector<std::string>& v) { return boost::js
 boost::json::object tenant_json(const store::TenantRecord& t) {
   boost::json::object o{{"tenantId", t.tenant_id}, {"displayName", t.display_name}, {"tier", t.tier},
                         {"status", t.status},      {"createdAt", t.created_at},     {"updatedAt", t.updated_at}};
-  if (t.status == "deleted") o["purgeAfter"] = t.purge_after;
+  // Times in answers are RFC 3339 (the store keeps these two as unix seconds).
+  if (t.status == "deleted") o["purgeAfter"] = core::rfc3339_from_unix(t.purge_after);
   return o;
 }
 
@@ -52,7 +54,7 @@ boost::json::object version_json(const store::AgentVersionRecord& v) {
 
 boost::json::object signing_key_json(const store::SigningKeyRecord& k) {
   boost::json::object o{{"kid", k.kid}, {"alg", k.alg}, {"status", k.status}, {"createdAt", k.created_at}};
-  o["notAfter"] = k.not_after ? boost::json::value(k.not_after) : nullptr;
+  o["notAfter"] = k.not_after ? boost::json::value(core::rfc3339_from_unix(k.not_after)) : nullptr;
   return o;
 }
 

@@ -148,6 +148,43 @@ void add_tenant_routes(net::Router& router, const AdminDeps& d) {
                  return no_store(json_response(200, {{"clientId", client_id}, {"clientSecret", rotated.secret}}));
                });
              }));
+
+  // Disable / re-enable and delete: same access as rotate. The client's tokens are refused at
+  // once (the tenant directory's blocked clients, checked on every authentication).
+  router.add("PATCH", "/v1/tenants/{id}/clients/{clientId}",
+             gated(d, PathTenant::self_service_or_platform_admin,
+                   [d](auto req, Caller caller, net::Responder reply, std::string id) {
+               auto body = json_object_body(*req, {"enabled"});
+               if (auto* r = std::get_if<net::Response>(&body)) return reply(std::move(*r));
+               std::optional<bool> enabled;
+               try {
+                 enabled = bool_field(std::get<boost::json::object>(body), "enabled");
+               } catch (const BadField& e) {
+                 return reply(bad_request(*req, e.what()));
+               }
+               if (!enabled) return reply(bad_request(*req, "enabled (true or false) is required"));
+               std::string client_id(req->param("clientId"));
+               run_blocking(*d.pool, req, reply, [d, id, client_id, enabled = *enabled, caller, req] {
+                 check_path_tenant(d, id);
+                 auto c = d.tenants->set_client_enabled(id, client_id, enabled, change_audit(d, *req, caller));
+                 log::info(enabled ? "client enabled" : "client disabled",
+                           {{"request_id", req->request_id}, {"tenant", id}, {"client_id", client_id}, {"by", caller->subject}});
+                 return json_response(200, client_json(c));
+               });
+             }));
+
+  router.add("DELETE", "/v1/tenants/{id}/clients/{clientId}",
+             gated(d, PathTenant::self_service_or_platform_admin,
+                   [d](auto req, Caller caller, net::Responder reply, std::string id) {
+               std::string client_id(req->param("clientId"));
+               run_blocking(*d.pool, req, reply, [d, id, client_id, caller, req] {
+                 check_path_tenant(d, id);
+                 d.tenants->delete_client(id, client_id, change_audit(d, *req, caller));
+                 log::info("client deleted", {{"request_id", req->request_id}, {"tenant", id},
+                                              {"client_id", client_id}, {"by", caller->subject}});
+                 return net::Response::text(204, "");
+               });
+             }));
 }
 
 }  // namespace pc::api

@@ -403,7 +403,7 @@ void Tree::tenants() {
 }
 
 void Tree::clients() {
-  auto* g = group("clients", "a tenant's OAuth clients: list, create, rotate secrets");
+  auto* g = group("clients", "a tenant's OAuth clients: list, create, rotate secrets, disable, enable, delete");
   {
     auto tenant = std::make_shared<std::string>();
     auto p = std::make_shared<Paging>();
@@ -440,6 +440,30 @@ void Tree::clients() {
                                             path_segment(o->client_id) + "/rotate");
       print_object(st, r);
       warn_secret_once();
+    });
+    c->add_option("tenant", o->tenant, "tenant id")->required();
+    c->add_option("client_id", o->client_id, "client id")->required();
+  }
+  // disable / enable: the client's tokens stop (or resume) working at once.
+  for (bool enable : {false, true}) {
+    struct O { std::string tenant, client_id; };
+    auto o = std::make_shared<O>();
+    auto* c = leaf(g, enable ? "enable" : "disable",
+                   enable ? "re-enable a disabled client" : "disable a client: it gets no tokens and its tokens are refused",
+                   [o, enable](State& st) {
+                     json::value v = json::object{{"enabled", enable}};
+                     print_object(st, st.client().call("PATCH", "/v1/tenants/" + path_segment(o->tenant) + "/clients/" +
+                                                                     path_segment(o->client_id), &v));
+                   });
+    c->add_option("tenant", o->tenant, "tenant id")->required();
+    c->add_option("client_id", o->client_id, "client id")->required();
+  }
+  {
+    struct O { std::string tenant, client_id; };
+    auto o = std::make_shared<O>();
+    auto* c = leaf(g, "delete", "delete a client for good; its tokens are refused at once", [o](State& st) {
+      auto r = st.client().call("DELETE", "/v1/tenants/" + path_segment(o->tenant) + "/clients/" + path_segment(o->client_id));
+      print_done(st, r, "client " + ops::sanitize(o->client_id) + " deleted");
     });
     c->add_option("tenant", o->tenant, "tenant id")->required();
     c->add_option("client_id", o->client_id, "client id")->required();

@@ -106,6 +106,7 @@ void print_demo_banner(const std::string& base, const std::string& creds_file) {
 int check_config(const std::string& path) {
   auto r = core::load_config_file(path);
   if (r.errors.empty()) {
+    for (const auto& n : core::inactive_key_notices(*r.config)) std::cout << "notice: " << n << "\n";
     std::cout << path << ": configuration is valid\n";
     return 0;
   }
@@ -147,6 +148,7 @@ int serve(const ServeOptions& opts) {
   }
   core::Config cfg = *loaded.config;
   log::init(cfg.log.level, cfg.log.format);
+  for (const auto& n : core::inactive_key_notices(cfg)) log::warn("configuration: " + n);
   auto& reloads = core::metrics().counter("portcullis_config_reloads_total", "Configuration reloads by outcome", {"outcome"});
   core::metrics()
       .gauge("portcullis_build_info", "Build information (always 1)", {"version", "revision"})

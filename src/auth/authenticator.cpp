@@ -271,6 +271,11 @@ AuthResult Authenticator::verify_uncached(std::string_view token, std::int64_t n
 }
 
 AuthResult Authenticator::check_tenant(std::shared_ptr<const Principal> p, bool cached) const {
+  // Checked on every use, cached or not, so deleting or disabling a client takes effect at once.
+  // Client ids are the built-in issuer's; an external token naming the same id fails closed.
+  // (Before find(): its pointer lives only until this thread's next read of the directory.)
+  if (!p->client.empty() && tenants_.client_blocked(p->client))
+    return invalid("client", "client is disabled or deleted", p->issuer_name);
   const tenancy::TenantInfo* t = tenants_.find(p->tenant);
   if (!t) return invalid("tenant", "unknown tenant", p->issuer_name);
   if (!t->active()) return invalid("tenant", "tenant is " + t->status, p->issuer_name);

@@ -831,4 +831,15 @@ ConfigResult load_config_file(const std::string& path) {
   return parse_config(*text);
 }
 
+std::vector<std::string> inactive_key_notices(const Config& c) {
+  constexpr std::string_view kRedaction = ": accepted but not used yet (PII redaction of answers is not built yet)";
+  std::vector<std::string> out;
+  const RedactionConfig defaults;
+  if (c.redaction.builtin != defaults.builtin) out.push_back("redaction.builtin" + std::string(kRedaction));
+  if (!c.redaction.custom.empty()) out.push_back("redaction.custom" + std::string(kRedaction));
+  if (!c.cluster.redis_url.empty())
+    out.push_back("cluster.redis.url: accepted but not used yet (shared limits arrive with issue 12)");
+  return out;
+}
+
 }  // namespace pc::core

@@ -68,6 +68,8 @@ class SqlStore final : public Store {
   std::optional<ClientRecord> find_bootstrap_client() override;
   std::vector<ClientRecord> list_clients(std::string_view tenant_id) override;
   bool update_client_secret(std::string_view client_id, std::string_view secret_hash) override;
+  bool set_client_status(std::string_view client_id, std::string_view status) override;
+  std::vector<std::string> blocked_clients() override;
 
   TenantRecord insert_tenant(const TenantRecord& t) override;
   std::optional<TenantRecord> find_tenant(std::string_view tenant_id) override;

@@ -151,7 +151,7 @@ std::optional<ClientRecord> SqlStore::find_bootstrap_client() {
 
 std::vector<ClientRecord> SqlStore::list_clients(std::string_view tenant_id) {
   auto c = conn();
-  Statement q = c->prepare(std::string(kSelectClient) + " WHERE tenant_id = ?1 ORDER BY client_id");
+  Statement q = c->prepare(std::string(kSelectClient) + " WHERE tenant_id = ?1 AND status <> 'deleted' ORDER BY client_id");
   q.bind_text(1, tenant_id);
   std::vector<ClientRecord> out;
   while (auto r = read_client(q)) out.push_back(std::move(*r));
@@ -166,6 +166,24 @@ bool SqlStore::update_client_secret(std::string_view client_id, std::string_view
       .bind_text(3, core::rfc3339_now())
       .run();
   return c->changes() == 1;
+}
+
+bool SqlStore::set_client_status(std::string_view client_id, std::string_view status) {
+  auto c = conn();
+  c->prepare("UPDATE clients SET status = ?2, updated_at = ?3 WHERE client_id = ?1 AND status <> 'deleted'")
+      .bind_text(1, client_id)
+      .bind_text(2, status)
+      .bind_text(3, core::rfc3339_now())
+      .run();
+  return c->changes() == 1;
+}
+
+std::vector<std::string> SqlStore::blocked_clients() {
+  auto c = conn();
+  Statement q = c->prepare("SELECT client_id FROM clients WHERE status <> 'active' ORDER BY client_id");
+  std::vector<std::string> out;
+  while (q.step()) out.push_back(q.column_text(0));
+  return out;
 }
 
 TenantRecord SqlStore::insert_tenant(const TenantRecord& t) {

@@ -61,6 +61,12 @@ class Store {
   virtual std::vector<ClientRecord> list_clients(std::string_view tenant_id) = 0;
   // Replaces the secret hash; false when no such client exists.
   virtual bool update_client_secret(std::string_view client_id, std::string_view secret_hash) = 0;
+  // Sets a client's status: active, disabled or deleted (kept as a tombstone so its tokens stay
+  // refused; the tenant's purge removes the row). False when no such client exists or it is
+  // deleted already (a deleted client never comes back).
+  virtual bool set_client_status(std::string_view client_id, std::string_view status) = 0;
+  // Ids of every client that is not active (disabled or deleted): tokens they hold are refused.
+  virtual std::vector<std::string> blocked_clients() = 0;
 
   // ---- tenants
   // Throws StoreError kind duplicate when the id exists (whatever its status).

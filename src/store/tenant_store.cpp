@@ -50,6 +50,11 @@ bool TenantStore::update_client_secret(std::string_view client_id, std::string_v
   return store_.update_client_secret(client_id, secret_hash);
 }
 
+bool TenantStore::set_client_status(std::string_view client_id, std::string_view status) {
+  if (!find_client(client_id)) return false;
+  return store_.set_client_status(client_id, status);
+}
+
 std::vector<DataKeyRecord> TenantStore::data_keys(std::string_view data_class) {
   return store_.data_keys(tenant_, data_class);
 }

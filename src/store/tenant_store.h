@@ -50,6 +50,7 @@ class TenantStore {
   // c.tenant_id must be empty (filled in) or this tenant.
   void insert_client(ClientRecord c);
   bool update_client_secret(std::string_view client_id, std::string_view secret_hash);
+  bool set_client_status(std::string_view client_id, std::string_view status);
 
   // ---- data keys and secrets
   std::vector<DataKeyRecord> data_keys(std::string_view data_class);

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/published.h"
 #include "store/store.h"
@@ -34,10 +35,17 @@ class TenantDirectory {
   // of find() (it points into the thread's current snapshot): copy what you keep.
   const TenantInfo* find(std::string_view tenant_id) const;
 
+  // True when the built-in issuer's client `client_id` is disabled or deleted: its tokens are
+  // refused at once, like a suspended tenant's.
+  bool client_blocked(std::string_view client_id) const;
+
   // Publishes `row` (an insert or update this process just committed).
   void apply(const store::TenantRecord& row);
-  // Reads rows changed since the last refresh and publishes them. Blocking (store): call it from
-  // a worker thread. Returns the number of rows applied.
+  // Publishes a client status this process just committed (active unblocks it).
+  void apply_client(const std::string& client_id, const std::string& status);
+  // Reads rows changed since the last refresh and publishes them, and re-reads the blocked
+  // clients (a small set). Blocking (store): call it from a worker thread. Returns the number of
+  // tenant rows applied.
   std::size_t refresh(store::Store& store);
 
   std::int64_t revision() const;
@@ -50,6 +58,7 @@ class TenantDirectory {
   };
   struct Snapshot {
     std::unordered_map<std::string, TenantInfo, Hash, std::equal_to<>> by_id;
+    std::unordered_set<std::string, Hash, std::equal_to<>> blocked_clients;
     std::int64_t revision = 0;
   };
   void publish_rows(const std::vector<store::TenantRecord>& rows, std::int64_t seen);

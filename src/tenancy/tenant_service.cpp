@@ -134,7 +134,7 @@ ClientWithSecret TenantService::rotate_client_secret(const std::string& tenant_i
   // Another tenant's client is a tenant-access violation (403, audited), not a silent miss.
   store::TenantStore tenant(store_, tenant_id);
   auto c = tenant.find_client(client_id);
-  if (!c) throw TenancyError(Kind::not_found, "no client '" + client_id + "'");
+  if (!c || c->status == "deleted") throw TenancyError(Kind::not_found, "no client '" + client_id + "'");
   ClientWithSecret out;
   out.secret = crypto::random_token(32);
   const std::string hash = crypto::hash_secret(out.secret);
@@ -143,6 +143,33 @@ ClientWithSecret TenantService::rotate_client_secret(const std::string& tenant_i
   });
   out.client = tenant.find_client(client_id).value_or(*c);
   return out;
+}
+
+store::ClientRecord TenantService::set_client_enabled(const std::string& tenant_id, const std::string& client_id,
+                                                      bool enabled, const store::AuditedChange& audited) {
+  store::TenantStore tenant(store_, tenant_id);
+  auto c = tenant.find_client(client_id);
+  if (!c || c->status == "deleted") throw TenancyError(Kind::not_found, "no client '" + client_id + "'");
+  const std::string status = enabled ? "active" : "disabled";
+  store::run_audited(audited, tenant_id, enabled ? "client.enable" : "client.disable", "client/" + client_id, [&] {
+    if (!tenant.set_client_status(client_id, status))
+      throw TenancyError(Kind::not_found, "no client '" + client_id + "'");
+  });
+  directory_.apply_client(client_id, status);
+  c->status = status;
+  return *c;
+}
+
+void TenantService::delete_client(const std::string& tenant_id, const std::string& client_id,
+                                  const store::AuditedChange& audited) {
+  store::TenantStore tenant(store_, tenant_id);
+  auto c = tenant.find_client(client_id);
+  if (!c || c->status == "deleted") throw TenancyError(Kind::not_found, "no client '" + client_id + "'");
+  store::run_audited(audited, tenant_id, "client.delete", "client/" + client_id, [&] {
+    if (!tenant.set_client_status(client_id, "deleted"))
+      throw TenancyError(Kind::not_found, "no client '" + client_id + "'");
+  });
+  directory_.apply_client(client_id, "deleted");
 }
 
 std::vector<store::ClientRecord> TenantService::list_clients(const std::string& tenant_id) {

@@ -45,7 +45,7 @@ class TenantService {
 
   // Each change takes an optional store::AuditedChange (audit::change_audit for the request):
   // with it, the change and its audit event (tenant.create, tenant.update, tenant.delete,
-  // client.create, client.rotate_secret) commit in one transaction.
+  // client.create, client.rotate_secret, client.enable, client.disable, client.delete) commit in one transaction.
   store::TenantRecord create(const std::string& tenant_id, const std::string& display_name, const std::string& tier,
                              const store::AuditedChange& audited = {});
   std::optional<store::TenantRecord> get(const std::string& tenant_id);
@@ -67,6 +67,14 @@ class TenantService {
   // store::TenantAccessViolation.
   ClientWithSecret rotate_client_secret(const std::string& tenant_id, const std::string& client_id,
                                         const store::AuditedChange& audited = {});
+  // Disables (enabled=false) or re-enables a client of `tenant_id`: a disabled client gets no
+  // new tokens and the ones it holds are refused at once (the directory's blocked clients).
+  // Another tenant's client raises store::TenantAccessViolation; a deleted one is not_found.
+  store::ClientRecord set_client_enabled(const std::string& tenant_id, const std::string& client_id, bool enabled,
+                                         const store::AuditedChange& audited = {});
+  // Deletes a client of `tenant_id` for good (same effect on its tokens, same errors).
+  void delete_client(const std::string& tenant_id, const std::string& client_id,
+                     const store::AuditedChange& audited = {});
   std::vector<store::ClientRecord> list_clients(const std::string& tenant_id);
 
  private:

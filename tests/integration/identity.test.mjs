@@ -624,6 +624,85 @@ describe('built-in issuer, roles and tenants', { timeout: 60000 }, () => {
     });
   });
 
+  describe('disabling and deleting a client (issue 8 item 20)', () => {
+    const del = (path, token) => request(gw.port, { method: 'DELETE', path, headers: bearer(token) });
+    let victim;  // a demo-tenant client
+
+    before(async () => {
+      const r = await post(gw, '/v1/tenants/demo/clients', { name: 'victim', roles: ['Agent.Invoke'] }, adminTok);
+      assert.equal(r.status, 201, r.body);
+      victim = r.json;
+    });
+
+    it('another tenant\'s SelfService.Admin cannot disable or delete our client (403, a violation); it still works', async () => {
+      const acmeTok = await demoToken(gw, 'acme');
+      const tok = await clientToken(gw, victim.clientId, victim.clientSecret);
+      const before = (await getMetrics(gw.port)).samples.filter((x) => x.name === 'portcullis_tenant_access_violations_total').reduce((a, x) => a + x.value, 0);
+      assert403(await del(`/v1/tenants/demo/clients/${victim.clientId}`, acmeTok));
+      assert403(await patch(gw, `/v1/tenants/demo/clients/${victim.clientId}`, { enabled: false }, acmeTok));
+      // Through acme's own path: the row is demo's, a tenant-access violation.
+      assert403(await del(`/v1/tenants/acme/clients/${victim.clientId}`, acmeTok));
+      assert403(await patch(gw, `/v1/tenants/acme/clients/${victim.clientId}`, { enabled: false }, acmeTok));
+      const after = (await getMetrics(gw.port)).samples.filter((x) => x.name === 'portcullis_tenant_access_violations_total').reduce((a, x) => a + x.value, 0);
+      assert.ok(after >= before + 2, `violations ${before} -> ${after}`);
+      assert.equal((await get(gw, '/v1/agents', tok)).status, 200);
+      await clientToken(gw, victim.clientId, victim.clientSecret);
+    });
+
+    it('disable: the client\'s cached token is refused at once and it gets no new one; enable restores both', async () => {
+      const tok = await clientToken(gw, victim.clientId, victim.clientSecret);
+      const selfAdmin = await demoToken(gw, 'demo');
+      const conn = await RawConn.connect(gw.port);
+      try {
+        assert.equal((await connGet(conn, '/v1/agents', tok)).status, 200);
+        assert.equal((await connGet(conn, '/v1/agents', tok)).status, 200);
+        for (const bad of [{}, { enabled: 'no' }, { enabled: false, extra: 1 }]) {
+          assert.equal((await patch(gw, `/v1/tenants/demo/clients/${victim.clientId}`, bad, selfAdmin)).status, 400, JSON.stringify(bad));
+        }
+        const d = await patch(gw, `/v1/tenants/demo/clients/${victim.clientId}`, { enabled: false }, selfAdmin);
+        assert.equal(d.status, 200, d.body);
+        assert.equal(d.json.clientId, victim.clientId);
+        assert.equal(d.json.status, 'disabled');
+        assert401(await connGet(conn, '/v1/agents', tok), { description: /client is disabled or deleted/ });
+        assert401(await get(gw, '/v1/agents', tok));
+        assertOAuthError(await tokenRequest(gw, { grant_type: 'client_credentials' }, { basic: [victim.clientId, victim.clientSecret] }), 401, 'invalid_client');
+
+        const e = await patch(gw, `/v1/tenants/demo/clients/${victim.clientId}`, { enabled: true }, adminTok);
+        assert.equal(e.status, 200, e.body);
+        assert.equal(e.json.status, 'active');
+        assert.equal((await connGet(conn, '/v1/agents', tok)).status, 200);
+        await clientToken(gw, victim.clientId, victim.clientSecret);
+      } finally {
+        conn.destroy();
+      }
+    });
+
+    it('delete: 204, the still-valid token is refused at once, no new token, gone from the list, audited', async () => {
+      const tok = await clientToken(gw, victim.clientId, victim.clientSecret);
+      const conn = await RawConn.connect(gw.port);
+      try {
+        assert.equal((await connGet(conn, '/v1/agents', tok)).status, 200);
+        const r = await del(`/v1/tenants/demo/clients/${victim.clientId}`, await demoToken(gw, 'demo'));
+        assert.equal(r.status, 204, r.body);
+        assert401(await connGet(conn, '/v1/agents', tok), { description: /client is disabled or deleted/ });
+        assert401(await get(gw, '/v1/agents', tok));
+      } finally {
+        conn.destroy();
+      }
+      assertOAuthError(await tokenRequest(gw, { grant_type: 'client_credentials' }, { basic: [victim.clientId, victim.clientSecret] }), 401, 'invalid_client');
+      const list = await get(gw, '/v1/tenants/demo/clients', adminTok);
+      assert.ok(!list.json.clients.some((c) => c.clientId === victim.clientId), list.body);
+      // Gone for good: a second delete, a re-enable and a rotate are 404.
+      assert.equal((await del(`/v1/tenants/demo/clients/${victim.clientId}`, adminTok)).status, 404);
+      assert.equal((await patch(gw, `/v1/tenants/demo/clients/${victim.clientId}`, { enabled: true }, adminTok)).status, 404);
+      assert.equal((await post(gw, `/v1/tenants/demo/clients/${victim.clientId}/rotate`, {}, adminTok)).status, 404);
+      const audit = await get(gw, '/v1/platform/audit?limit=1000&action=client.delete', adminTok);
+      assert.ok(audit.json.events.some((ev) => ev.resource === `client/${victim.clientId}`), audit.body);
+      const dis = await get(gw, '/v1/platform/audit?limit=1000&action=client.disable', adminTok);
+      assert.ok(dis.json.events.some((ev) => ev.resource === `client/${victim.clientId}`), dis.body);
+    });
+  });
+
   describe('token endpoint audit (issue 8 item 19)', () => {
     async function auditEvents(query) {
       const r = await get(gw, `/v1/platform/audit?limit=1000&${query}`, adminTok);

@@ -287,6 +287,27 @@ describe('portcullis ops', { timeout: 180000 }, () => {
       assert.equal(r.code, 1);
       assert.match(r.stderr, API_ERROR('not_found'));
     });
+
+    it('disable refuses the client at /oauth2/token, enable restores it, delete removes it (issue 8 item 20)', async () => {
+      const made = json(await O('--json', 'clients', 'create', 'ops-t2', '--name', 'short-lived', '--role', 'Machine.Invoke'), 'create');
+      const c = { clientId: made.clientId, clientSecret: made.clientSecret };
+      const basic = { basic: [c.clientId, c.clientSecret] };
+      const tok = await tokenRequest(gw, { grant_type: 'client_credentials' }, basic);
+      assert.equal(tok.status, 200, tok.body);
+      const d = json(await O('--json', 'clients', 'disable', 'ops-t2', c.clientId), 'clients disable');
+      assert.equal(d.status, 'disabled');
+      assert.equal((await tokenRequest(gw, { grant_type: 'client_credentials' }, basic)).json?.error, 'invalid_client');
+      assert.match(ok(await O('clients', 'enable', 'ops-t2', c.clientId), 'clients enable').stdout, /^status: +active$/m);
+      assert.equal((await tokenRequest(gw, { grant_type: 'client_credentials' }, basic)).status, 200);
+      const del = ok(await O('clients', 'delete', 'ops-t2', c.clientId), 'clients delete');
+      assert.match(del.stdout, new RegExp(`client ${c.clientId} deleted`));
+      assert.equal((await tokenRequest(gw, { grant_type: 'client_credentials' }, basic)).json?.error, 'invalid_client');
+      const rows = tableRows(ok(await O('clients', 'list', 'ops-t2'), 'clients list').stdout);
+      assert.ok(!rows.some((x) => x[0] === c.clientId), 'a deleted client is listed');
+      const again = await O('clients', 'delete', 'ops-t2', c.clientId);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, API_ERROR('not_found'));
+    });
   });
 
   describe('errors', () => {
@@ -589,6 +610,36 @@ describe('portcullis ops', { timeout: 180000 }, () => {
       assert.ok(j.errors <= j.invocations);
       const human = ok(await O('error-rate', '--window', '1h'), 'human');
       assert.match(human.stdout, /^errorRate: +\S+$/m);
+    });
+
+    it('every time in the answers is RFC 3339 UTC with milliseconds, none unix seconds (issue 8 item 20)', async () => {
+      // A secret, so the secrets list has a createdAt; a deleted tenant (purgeAfter) and a
+      // retiring key (notAfter) exist from the tenants and keys tests above.
+      const put = await runOps(['--config', cfg, 'secrets', 'put', 'demo', 'rfc3339-probe'], { input: 'v' });
+      assert.equal(put.code, 0, put.stderr);
+      const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+      const TIME_KEY = /(At|After|Time)$|^(timestamp|time)$/;
+      const seen = new Set();
+      const walk = (v, where) => {
+        if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${where}[${i}]`));
+        if (!v || typeof v !== 'object') return;
+        for (const [k, x] of Object.entries(v)) {
+          if (TIME_KEY.test(k) && x !== null) {
+            assert.match(String(x), RFC3339, `${where}.${k} = ${JSON.stringify(x)}`);
+            assert.equal(typeof x, 'string', `${where}.${k} = ${JSON.stringify(x)}`);
+            seen.add(k);
+          }
+          walk(x, `${where}.${k}`);
+        }
+      };
+      for (const args of [['tenants', 'list'], ['tenants', 'get', 'demo'], ['clients', 'list', 'demo'], ['agents', 'list'],
+        ['agents', 'get', 'echo'], ['keys', 'list'], ['invocations', 'list'], ['secrets', 'list', 'demo'],
+        ['audit', 'search', '--tenant', 'demo']]) {
+        walk(json(await O('--json', ...args), args.join(' ')), args.join(' '));
+      }
+      for (const k of ['createdAt', 'updatedAt', 'purgeAfter', 'notAfter', 'timestamp', 'time']) {
+        assert.ok(seen.has(k), `no ${k} was checked (seen: ${[...seen]})`);
+      }
     });
   });
 

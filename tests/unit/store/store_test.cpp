@@ -205,6 +205,23 @@ TEST_P(StoreTest, ClientScopesListAndSecretUpdate) {
   EXPECT_EQ(store().find_client("c1")->secret_hash, "s256$new$hash");
   EXPECT_EQ(store().find_client("c2")->secret_hash, "s256$salt$hash");
   EXPECT_FALSE(store().update_client_secret("missing", "x"));
+
+  // Issue 8 item 20: disable, re-enable, delete. Blocked clients are the ones not active; a
+  // deleted client stays (a tombstone, so its tokens stay refused) but is not listed, and never
+  // comes back.
+  EXPECT_TRUE(store().blocked_clients().empty());
+  EXPECT_TRUE(store().set_client_status("c1", "disabled"));
+  EXPECT_EQ(store().blocked_clients(), std::vector<std::string>{"c1"});
+  EXPECT_EQ(store().list_clients("acme").size(), 1u);
+  EXPECT_TRUE(store().set_client_status("c1", "active"));
+  EXPECT_TRUE(store().blocked_clients().empty());
+  EXPECT_TRUE(store().set_client_status("c1", "deleted"));
+  EXPECT_EQ(store().blocked_clients(), std::vector<std::string>{"c1"});
+  EXPECT_TRUE(store().list_clients("acme").empty());
+  EXPECT_FALSE(store().set_client_status("c1", "active"));
+  EXPECT_EQ(store().find_client("c1")->status, "deleted");
+  EXPECT_FALSE(store().set_client_status("missing", "disabled"));
+  EXPECT_EQ(store().find_client("c2")->status, "active");
 }
 
 TEST_P(StoreTest, TenantsInsertFindListUpdateWithRevisions) {

@@ -18,6 +18,8 @@ class ForwardingStore : public store::Store {
   bool update_client_secret(std::string_view id, std::string_view h) override {
     return real_.update_client_secret(id, h);
   }
+  bool set_client_status(std::string_view id, std::string_view s) override { return real_.set_client_status(id, s); }
+  std::vector<std::string> blocked_clients() override { return real_.blocked_clients(); }
   store::TenantRecord insert_tenant(const store::TenantRecord& t) override { return real_.insert_tenant(t); }
   std::optional<store::TenantRecord> find_tenant(std::string_view id) override { return real_.find_tenant(id); }
   std::vector<store::TenantRecord> list_tenants(std::string_view a, std::size_t l) override {

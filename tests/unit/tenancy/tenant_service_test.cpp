@@ -408,6 +408,45 @@ TEST_F(TenantServiceTest, RotateSecretOfAnotherTenantsClientIsAViolation) {
   EXPECT_TRUE(crypto::verify_secret(theirs.secret, before));
 }
 
+// Issue 8 item 20: disabling and deleting a client blocks it in the directory at once (its
+// tokens are refused), a refresh of another gateway's directory sees the same, and another
+// tenant's client is a violation that changes nothing.
+TEST_F(TenantServiceTest, DisableEnableAndDeleteBlockTheClient) {
+  svc.create("acme", "", "basic");
+  svc.create("globex", "", "basic");
+  const std::string id = svc.create_client("acme", client({"Machine.Invoke"})).client.client_id;
+  const std::string theirs = svc.create_client("globex", client({"Machine.Invoke"})).client.client_id;
+  EXPECT_FALSE(directory.client_blocked(id));
+
+  EXPECT_EQ(svc.set_client_enabled("acme", id, false).status, "disabled");
+  EXPECT_TRUE(directory.client_blocked(id));
+  EXPECT_EQ(store->find_client(id)->status, "disabled");
+  TenantDirectory other;  // a second gateway on the same store
+  other.refresh(*store);
+  EXPECT_TRUE(other.client_blocked(id));
+
+  EXPECT_EQ(svc.set_client_enabled("acme", id, true).status, "active");
+  EXPECT_FALSE(directory.client_blocked(id));
+  other.refresh(*store);
+  EXPECT_FALSE(other.client_blocked(id));
+
+  EXPECT_THROW(svc.delete_client("acme", theirs), store::TenantAccessViolation);
+  EXPECT_THROW(svc.set_client_enabled("acme", theirs, false), store::TenantAccessViolation);
+  EXPECT_EQ(store->find_client(theirs)->status, "active");
+  EXPECT_FALSE(directory.client_blocked(theirs));
+
+  svc.delete_client("acme", id);
+  EXPECT_TRUE(directory.client_blocked(id));
+  other.refresh(*store);
+  EXPECT_TRUE(other.client_blocked(id));
+  EXPECT_TRUE(svc.list_clients("acme").empty());
+  // Final: it cannot be re-enabled, deleted again or rotated.
+  EXPECT_TRUE(refused(Kind::not_found, [&] { svc.set_client_enabled("acme", id, true); }));
+  EXPECT_TRUE(refused(Kind::not_found, [&] { svc.delete_client("acme", id); }));
+  EXPECT_TRUE(refused(Kind::not_found, [&] { svc.rotate_client_secret("acme", id); }));
+  EXPECT_TRUE(directory.client_blocked(id));
+}
+
 TEST_F(TenantServiceTest, ListClientsIsPerTenant) {
   svc.create("acme", "", "basic");
   svc.create("globex", "", "basic");
