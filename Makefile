@@ -75,7 +75,7 @@ SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 asan: deps-test
 	@$(MAKE) --no-print-directory PRESET=asan configure
 	@cmake --build build/asan -j $(JOBS)
-	@$(SANITIZER_ENV) ctest --test-dir build/asan --output-on-failure -j $(JOBS)
+	@$(SANITIZER_ENV) bash scripts/with-postgres.sh ctest --test-dir build/asan --output-on-failure -j $(JOBS)
 	@$(SANITIZER_ENV) PORTCULLIS_BIN=$(CURDIR)/build/asan/portcullis \
 	  node --test --test-concurrency=2 $(ASAN_IT)
 	@bash scripts/fuzz.sh $(ASAN_FUZZ_SECONDS)
