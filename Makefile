@@ -13,6 +13,9 @@ BUILD_DIR := build/$(PRESET)
 export CCACHE_DIR ?= $(HOME)/.cache/ccache
 # Paths relative to the checkout, so a second clone hits the same cache entries.
 export CCACHE_BASEDIR ?= $(CURDIR)
+# Debug builds (asan, fuzz) carry -g, and ccache then hashes the build directory too: every new
+# clone (CI's included) would compile them cold. The paths in debug info are not worth that.
+export CCACHE_NOHASHDIR ?= 1
 
 .PHONY: all deps deps-test deps-bench configure build run test unit integration bench asan fuzz clean
 
