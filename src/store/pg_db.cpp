@@ -234,13 +234,11 @@ class PgStatement final : public StatementImpl {
       ptrs[i] = values_[i] ? values_[i]->data() : nullptr;
       lengths[i] = values_[i] ? static_cast<int>(values_[i]->size()) : 0;
     }
-    result_.reset();
-    PGresult* r = PQexecParams(db_.conn_, sql_.text.c_str(), static_cast<int>(n), types_.data(), ptrs.data(),
-                               lengths.data(), binary_.data(), 0);
-    db_.check(r, what_);
-    result_.reset(r);
+    result_.reset(PQexecParams(db_.conn_, sql_.text.c_str(), static_cast<int>(n), types_.data(), ptrs.data(),
+                               lengths.data(), binary_.data(), 0));
     row_ = -1;
     done_ = false;
+    db_.check(result_.get(), what_);  // a failed result is freed with the statement, like a good one
   }
 
   bool has(int index) const {
@@ -297,7 +295,6 @@ void PgDb::check(pg_result* result, std::string_view what) {
     }
     return;
   }
-  Result owned(result);
   const bool lost = PQstatus(conn_) != CONNECTION_OK;
   const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   // The primary message only: DETAIL may quote a failing row, secrets included.
@@ -310,7 +307,9 @@ void PgDb::check(pg_result* result, std::string_view what) {
 
 void PgDb::exec(std::string_view sql) {
   std::string text(sql);
-  check(PQexec(conn_, text.c_str()), "exec \"" + head(sql) + "\"");
+  // check() frees a failed result only; a successful one is ours to free (statements keep theirs).
+  Result result(PQexec(conn_, text.c_str()));
+  check(result.get(), "exec \"" + head(sql) + "\"");
 }
 
 Statement PgDb::prepare(std::string_view sql) {
