@@ -66,6 +66,20 @@ void add_agent_routes(net::Router& router, AgentRoutesDeps d) {
     auto a = find(d, caller, req->param("name"));
     if (!a) return reply(no_such_agent(*req));
     net::ForwardTo to;
+    // issue 9: identity (minimal call site; the invoke route proper is the invoke helper's):
+    // the agent learns who calls from a token we sign, never from the caller's own credentials.
+    if (d.identity) {
+      if (auto why = auth::agent_call_refusal(*caller, a->name, d.max_agent_depth))
+        return reply(net::error_response(403, "agent_call_refused",
+                                         *why == "loop" ? "agent " + a->name + " is already on this call's delegation chain"
+                                                        : "the chain of agents calling agents is too deep",
+                                         req->request_id));
+      try {
+        to.set_headers.push_back({"X-Portcullis-Identity", d.identity->token_for(*caller, caller.tier, a->name, "")});
+      } catch (const std::exception&) {
+        return reply(net::error_response(503, "not_ready", "the gateway cannot sign identities yet", req->request_id));
+      }
+    }
     to.host = a->host;
     to.port = a->port;
     to.target = "/invocations";

@@ -28,6 +28,7 @@
 #include "auth/key_refresher.h"
 #include "auth/signing_keys.h"
 #include "auth/token_service.h"
+#include "auth/agent_identity.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/work_pool.h"
@@ -91,6 +92,8 @@ struct Gateway::Parts {
   const crypto::MasterKeyring& keyring;
   tenancy::TenantDirectory directory;
   auth::SigningKeys keys;
+  // issue 9: identity — the tokens forwarded calls carry to agents (X-Portcullis-Identity).
+  auth::AgentIdentity agent_identity{keys};
   auth::Authenticator authenticator;
   auth::KeyRefresher refresher;
   std::map<std::string, std::shared_ptr<auth::RemoteKeys>> remote;  // by issuer name
@@ -177,6 +180,7 @@ struct Gateway::Parts {
     authenticator.set_issuers(std::move(issuers));
     authenticator.set_cache_entries_per_thread(cfg.tokens.cache_entries_per_thread);
     token_service->set_settings({self, audiences, cfg.tokens.access_token_ttl_seconds});
+    agent_identity.set_issuer(self);  // issue 9: identity
   }
 
   // Token exchange verifies its subject token like a request, waiting (on a pool thread) for a
@@ -326,7 +330,9 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   api::add_platform_routes(r, admin);
   api::add_agent_admin_routes(r, admin);
   api::add_activity_routes(r, admin);
-  api::add_agent_routes(r, {p.chain.get(), &p.catalog, &p.capabilities, &p.invocations});
+  api::AgentRoutesDeps agent_deps{p.chain.get(), &p.catalog, &p.capabilities, &p.invocations};
+  agent_deps.identity = &p.agent_identity;  // issue 9: identity
+  api::add_agent_routes(r, agent_deps);
 }
 
 Gateway::~Gateway() { stop(); }
