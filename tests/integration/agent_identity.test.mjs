@@ -386,3 +386,98 @@ describe('identity to agents through the real gateway', { timeout: 120000 }, () 
     }
   });
 });
+
+// The example agent's runtime contract and test knobs (used by the invoke, jobs and records tests).
+describe('the example agent: contract and knobs', { timeout: 30000 }, () => {
+  let agent;
+  before(async () => { agent = await startAgent(); });
+  after(async () => { if (agent) await agent.stop(); });
+
+  // Raw SSE read of /invocations: {status, events:[{event, data}], ended, closedEarly}.
+  function sse(body, headers = {}) {
+    const text = JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: agent.port, method: 'POST', path: '/invocations', agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers } }, (res) => {
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => { buf += d; });
+        const finish = (closedEarly) => {
+          const events = buf.split('\n\n').filter((b) => b.trim()).map((b) => {
+            const ev = { event: 'message', data: '' };
+            for (const l of b.split('\n')) {
+              if (l.startsWith('event:')) ev.event = l.slice(6).trim();
+              else if (l.startsWith('data:')) ev.data += l.slice(5).trim();
+            }
+            return ev;
+          });
+          resolve({ status: res.statusCode, headers: res.headers, events, closedEarly });
+        };
+        res.on('end', () => finish(false));
+        res.on('error', () => finish(true));
+        res.on('aborted', () => finish(true));
+      });
+      req.on('error', (e) => (e.code === 'ECONNRESET' ? resolve({ status: null, events: [], closedEarly: true }) : reject(e)));
+      req.setTimeout(10000, () => req.destroy(new Error('sse timed out')));
+      req.end(text);
+    });
+  }
+
+  it('sync: output echoes input, session and idempotency key; usage counts are reported', async () => {
+    const r = await postJson(agent.port, '/invocations', { input: { q: 'hello' }, sessionId: 's', mode: 'sync' },
+      { headers: { 'x-portcullis-session-id': 'sess-9', 'idempotency-key': 'idem-1' } });
+    assert.equal(r.status, 200, r.body);
+    assert.deepEqual(r.json.output.echo, { q: 'hello' });
+    assert.equal(r.json.output.sessionId, 'sess-9');
+    assert.equal(r.json.output.idempotencyKey, 'idem-1');
+    assert.equal(r.json.output.identity, null, 'no --gateway: nothing verified');
+    assert.ok(r.json.usage.inputTokens > 0 && r.json.usage.outputTokens > 0);
+    const bare = await postJson(agent.port, '/invocations', { input: { no_usage: true } });
+    assert.equal(bare.json.usage, undefined);
+  });
+
+  it('stream: token events, then done with usage (mode stream or Accept)', async () => {
+    for (const [body, headers] of [[{ input: { stream_events: 3, stream_interval_ms: 5 }, mode: 'stream' }, {}],
+      [{ input: { stream_events: 3, stream_interval_ms: 5 } }, { accept: 'text/event-stream' }]]) {
+      const s = await sse(body, headers);
+      assert.equal(s.status, 200);
+      assert.match(s.headers['content-type'], /^text\/event-stream/);
+      assert.deepEqual(s.events.map((e) => e.event), ['token', 'token', 'token', 'done']);
+      assert.deepEqual(JSON.parse(s.events[2].data), { index: 2, text: 'chunk 2' });
+      const done = JSON.parse(s.events[3].data);
+      assert.equal(done.usage.outputTokens, 3);
+      assert.deepEqual(done.output.echo, body.input);
+    }
+  });
+
+  it('die_after_events: the stream stops without done and the socket closes; sync closes without answering', async () => {
+    const s = await sse({ input: { stream_events: 5, stream_interval_ms: 5, die_after_events: 2 }, mode: 'stream' });
+    assert.equal(s.events.filter((e) => e.event === 'token').length, 2);
+    assert.ok(!s.events.some((e) => e.event === 'done'));
+    await assert.rejects(postJson(agent.port, '/invocations', { input: { die_after_events: 0 } }));
+  });
+
+  it('fail_status always fails; fail_times fails the first N calls of a key, then succeeds; /calls counts them', async () => {
+    const f = await postJson(agent.port, '/invocations', { input: { fail_status: 500 } });
+    assert.equal(f.status, 500);
+    assert.equal(errorOf(f).code, 'runtime_failure');
+    const key = `job-${crypto.randomUUID()}`;
+    const statuses = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await postJson(agent.port, '/invocations', { input: { fail_times: 2, fail_status: 503 } }, { headers: { 'idempotency-key': key } });
+      statuses.push(r.status);
+    }
+    assert.deepEqual(statuses, [503, 503, 200]);
+    const c = await request(agent.port, { path: `/calls?key=${encodeURIComponent(key)}` });
+    assert.deepEqual(c.json, { count: 3 });
+    assert.deepEqual((await request(agent.port, { path: '/calls?key=never-used' })).json, { count: 0 });
+    assert.equal((await request(agent.port, { path: '/calls' })).status, 400);
+  });
+
+  it('delay_ms delays the answer', async () => {
+    const t0 = Date.now();
+    const r = await postJson(agent.port, '/invocations', { input: { delay_ms: 300 } });
+    assert.equal(r.status, 200);
+    assert.ok(Date.now() - t0 >= 280);
+  });
+});
