@@ -87,7 +87,7 @@ node -e '
   console.log(`Concurrent SSE invokes held open through the gateway (${new Date().toISOString()}, load avg ${process.argv[3]})`);
   console.log(`${r.requested} streams opened in ${r.ramp_seconds.toFixed(1)} s, held ${r.hold_seconds} s; gateway on core 0, client and agent on core 1`);
   console.log("row".padEnd(30) + ["established", "held", "RSS MB", "RSS before"].map((x) => x.padStart(12)).join("") + "  goal");
-  console.log("SSE streams (10k goal)".padEnd(30) + [r.established, r.held_to_the_end, rss === null ? "n/a" : rss.toFixed(1), r.gateway_rss_mb_before === null ? "n/a" : r.gateway_rss_mb_before.toFixed(1)].map((x) => String(x).padStart(12)).join("") + `  RSS ${ratio} of < ${goal} MB, all held: ${met}`);
+  console.log("SSE invokes held open".padEnd(30) + [r.established, r.held_to_the_end, rss === null ? "n/a" : rss.toFixed(1), r.gateway_rss_mb_before === null ? "n/a" : r.gateway_rss_mb_before.toFixed(1)].map((x) => String(x).padStart(12)).join("") + `  RSS ${ratio} of < ${goal} MB, all held: ${met}`);
   console.log(`per stream: ${rss === null || r.gateway_rss_mb_before === null ? "n/a" : (((rss - r.gateway_rss_mb_before) * 1024) / Math.max(1, r.held_to_the_end)).toFixed(1)} KiB of gateway RSS; failed: ${r.failed} ${JSON.stringify(r.failures)}; ended early: ${r.ended_early}`);
 ' "$TMP/result.json" "$GOAL_MB" "$LOAD"
 if ((rc != 0)); then

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -37,7 +38,9 @@ class SqliteDb final : public Db {
   Dialect dialect() const override { return Dialect::sqlite; }
   // Runs one or more statements that return nothing (DDL, PRAGMA, ...).
   void exec(std::string_view sql) override;
-  // Compiles one statement; trailing SQL after the first statement is an error.
+  // Compiles one statement; trailing SQL after the first statement is an error. Compiled
+  // statements are cached per connection: preparing the same SQL text again after the first
+  // Statement was destroyed reuses it (reset, binds cleared) instead of compiling it again.
   Statement prepare(std::string_view sql) override;
 
   std::int64_t last_insert_rowid() const;
@@ -51,9 +54,15 @@ class SqliteDb final : public Db {
   void commit() override;
   void rollback() override;
 
+ public:
+  struct StatementCache;  // sqlite_db.cpp
+
  private:
+  void run_cached(std::string_view sql);
+
   std::string path_;
   sqlite3* db_ = nullptr;
+  std::shared_ptr<StatementCache> cache_;  // shared with the statements out on loan
 };
 
 }  // namespace pc::store
