@@ -3,7 +3,7 @@
 # {"mode":"async"} answers 202 only once the job row is committed (issue 9). Goal: >= 5,000/s.
 # Called by `make bench`; see bench/README.md ("Async jobs").
 #
-# Knobs: BENCH_SECONDS (10), BENCH_CONNECTIONS (50), BENCH_WARMUP (2), PORTCULLIS_BIN.
+# Knobs: BENCH_SECONDS (10), BENCH_CONNECTIONS (50), BENCH_WARMUP (2), PORTCULLIS_BIN, BENCH_AGENT_BIN.
 # Fails (exit 1) on errors: a peer that does not start, an answer other than 202, socket errors,
 # fewer job rows in the store than 202s sent, or a gateway without async jobs. A missed goal is
 # printed, not failed on.
@@ -11,6 +11,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${PORTCULLIS_BIN:-$ROOT/build/portcullis}
+AGENT_BIN=${BENCH_AGENT_BIN:-$BIN} # the example agent: another build's, to try a gateway against it
 DURATION=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNECTIONS:-50}
 WARMUP=${BENCH_WARMUP:-2}
@@ -27,9 +28,10 @@ for tool in wrk curl node sqlite3 setsid timeout; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found (install the bench tools: make deps-bench)"
 done
 [[ -x $BIN ]] || die "gateway binary not found at $BIN (build it first: make build)"
+[[ -x $AGENT_BIN ]] || die "example agent binary not found at $AGENT_BIN"
 pin_check
 
-start_bg 1 "$TMP/agent.log" "$TMP/agent.err" "$BIN" example-agent --listen 127.0.0.1:0
+start_bg 1 "$TMP/agent.log" "$TMP/agent.err" "$AGENT_BIN" example-agent --listen 127.0.0.1:0
 AGENT_PID=$LAST_PID
 wait_listening "example agent" "$AGENT_PID" "$TMP/agent.log" "$TMP/agent.err"
 AGENT_PORT=$LISTEN_PORT

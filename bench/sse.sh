@@ -3,7 +3,7 @@
 # resident memory. Goal (issue 9): all of them established and held, gateway RSS < 300 MB.
 # Called by `make bench`; see bench/README.md ("Concurrent SSE streams").
 #
-# Knobs: SSE_STREAMS (10000), SSE_HOLD_SECONDS (10), PORTCULLIS_BIN.
+# Knobs: SSE_STREAMS (10000), SSE_HOLD_SECONDS (10), PORTCULLIS_BIN, BENCH_AGENT_BIN.
 # The client is bench/sse-hold.mjs (Node). Every stream asks the example agent for one event a
 # second, so it stays open until the client closes it. Fails (exit 1) on errors: a peer that does
 # not start, an example agent that does not stream, a stream refused or broken, file-descriptor
@@ -12,6 +12,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${PORTCULLIS_BIN:-$ROOT/build/portcullis}
+AGENT_BIN=${BENCH_AGENT_BIN:-$BIN} # the example agent: another build's, to try a gateway against it
 STREAMS=${SSE_STREAMS:-10000}
 HOLD=${SSE_HOLD_SECONDS:-10}
 GOAL_MB=300
@@ -26,19 +27,22 @@ for tool in curl node setsid timeout; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found (install the bench tools: make deps-bench)"
 done
 [[ -x $BIN ]] || die "gateway binary not found at $BIN (build it first: make build)"
+[[ -x $AGENT_BIN ]] || die "example agent binary not found at $AGENT_BIN"
 pin_check
 
 # Each stream is a client socket in the client, two sockets in the gateway (client and upstream)
 # and one in the agent: every process needs well over STREAMS descriptors.
 need=$((STREAMS * 2 + 1024))
 if (($(ulimit -n) < need)); then
-  ulimit -n "$need" 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  # The hard limit first (root, or CAP_SYS_RESOURCE), else as far as the hard limit goes.
+  { ulimit -Hn "$need" && ulimit -n "$need"; } 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 fi
-(($(ulimit -n) >= need)) || die "open-file limit $(ulimit -n) is below the $need this run needs (ulimit -Hn is $(ulimit -Hn))"
+(($(ulimit -n) >= need)) || die "open-file limit $(ulimit -n) is below the $need this run needs, and the hard limit \
+($(ulimit -Hn)) cannot be raised here; at most SSE_STREAMS=$((($(ulimit -n) - 1024) / 2)) fit"
 ports=$(awk '{print $2 - $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 28000)
 ((ports > STREAMS + 1000)) || die "the local port range has $ports ports, fewer than $STREAMS streams need"
 
-start_bg 1 "$TMP/agent.log" "$TMP/agent.err" "$BIN" example-agent --listen 127.0.0.1:0
+start_bg 1 "$TMP/agent.log" "$TMP/agent.err" "$AGENT_BIN" example-agent --listen 127.0.0.1:0
 AGENT_PID=$LAST_PID
 wait_listening "example agent" "$AGENT_PID" "$TMP/agent.log" "$TMP/agent.err"
 AGENT_PORT=$LISTEN_PORT
