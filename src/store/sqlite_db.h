@@ -41,6 +41,9 @@ class SqliteDb final : public Db {
   // Compiles one statement; trailing SQL after the first statement is an error. Compiled
   // statements are cached per connection: preparing the same SQL text again after the first
   // Statement was destroyed reuses it (reset, binds cleared) instead of compiling it again.
+  // Destroying a Statement touches the connection's cache, so it must happen while the
+  // connection is still the caller's: declare the store's lease (`auto c = conn();`) before the
+  // statements, never `conn()->prepare(...)` into a Statement that outlives the expression.
   Statement prepare(std::string_view sql) override;
 
   std::int64_t last_insert_rowid() const;
