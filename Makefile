@@ -56,7 +56,8 @@ integration:
 
 # Load (gateway vs nginx and HAProxy), then the one-core micro-benchmarks (JWT verification vs
 # openssl speed, Authenticator cache hits), then durable audit appends, then the admin list with
-# 100,000 tenants. All of them run even
+# 100,000 tenants, then async jobs accepted per second and 10,000 concurrent SSE invokes (gateway
+# RSS). All of them run even
 # when one fails; the target fails only on errors (a peer that failed, non-2xx responses), never
 # on a missed goal.
 bench: deps-bench build
@@ -65,6 +66,8 @@ bench: deps-bench build
 	bash bench/verify.sh $(BUILD_DIR) || rc=1; \
 	bash bench/audit.sh $(BUILD_DIR) || rc=1; \
 	bash bench/admin_list.sh $(BUILD_DIR) || rc=1; \
+	bash bench/jobs.sh || rc=1; \
+	bash bench/sse.sh || rc=1; \
 	exit $$rc
 
 # Unit and integration tests against an AddressSanitizer + UBSan build (leaks checked at exit).

@@ -11,6 +11,8 @@
 #   BENCH_CONNECTIONS=50    wrk connections (one wrk thread)
 #   BENCH_WARMUP=2          warm-up run before each measured run (discarded)
 #   PORTCULLIS_BIN=...      binary to test (default build/portcullis)
+#   BENCH_ROUNDS=1          rounds per pair, alternating gateway and peer; the median is shown
+#   BENCH_ROWS="healthz invoke direct agents nojwt"   scenarios to run (default: all)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,10 +24,13 @@ BIN=${PORTCULLIS_BIN:-$ROOT/build/portcullis}
 DURATION=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNECTIONS:-50}
 WARMUP=${BENCH_WARMUP:-2}
+ROWS=${BENCH_ROWS:-healthz invoke direct agents nojwt}
+ROUNDS=${BENCH_ROUNDS:-1}
 START_TIMEOUT=15  # seconds to wait for anything to come up
 GOAL=0.90         # gateway req/s must be >= GOAL x nginx req/s
 AUTH_GOAL=1.20    # GET /v1/agents: gateway req/s must be >= AUTH_GOAL x HAProxy req/s ...
 AUTH_P99_GOAL=1.00  # ... and its p99 no worse (gateway p99 / HAProxy p99 <= AUTH_P99_GOAL)
+P99_GOAL=1.50     # /healthz and invoke: gateway p99 <= P99_GOAL x nginx p99 (issue 9)
 # The external issuer whose RS256 token both the gateway and HAProxy verify.
 BENCH_ISSUER=https://bench.example
 BENCH_AUDIENCE=bench
@@ -37,10 +42,13 @@ die() {
 note() { echo "bench: $*" >&2; }
 
 # ---------------------------------------------------------------- preflight
-for v in DURATION CONNS; do
-  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_SECONDS / BENCH_CONNECTIONS must be positive integers (got ${!v})"
+for v in DURATION CONNS ROUNDS; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_SECONDS / BENCH_CONNECTIONS / BENCH_ROUNDS must be positive integers (got ${!v})"
 done
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a non-negative integer (got $WARMUP)"
+for r in $ROWS; do
+  [[ $r =~ ^(healthz|invoke|direct|agents|nojwt)$ ]] || die "BENCH_ROWS: unknown scenario '$r' (healthz invoke direct agents nojwt)"
+done
 for tool in wrk nginx haproxy curl awk timeout setsid openssl node; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found (install the bench tools: make deps-bench)"
 done
@@ -402,7 +410,7 @@ check_alive() { # check_alive WHEN : all four servers still running?
   done
 }
 
-declare -A RPS P50 P99 NON2XX SOCKERR REQS
+declare -A RPS P50 P99 NON2XX SOCKERR REQS L_RPS L_P50 L_P99
 ANY_ERRORS=0
 RAW_DIR=$TMP/raw
 mkdir -p "$RAW_DIR"
@@ -430,8 +438,9 @@ wrk_cmd() { # wrk_cmd SECONDS URL [LUA] [TOKEN] &  (background only: it execs) w
 # measure KEY PEER URL [LUA] [TOKEN] : warm-up, then the measured run; results into the arrays
 measure() {
   local key=$1 peer=$2 url=$3 lua=${4:-} token=${5:-} out id=$1/$2 rc=0
-  out="$RAW_DIR/${key}-${peer}.txt"
-  note "$key / $peer: warm-up ${WARMUP}s, then ${DURATION}s ($url)"
+  [[ " $ROWS " == *" $key "* ]] || return 0
+  out="$RAW_DIR/${key}-${peer}-r${round:-1}.txt"
+  note "$key / $peer (round ${round:-1}/$ROUNDS): warm-up ${WARMUP}s, then ${DURATION}s ($url)"
   if ((WARMUP > 0)); then
     wrk_cmd "$WARMUP" "$url" "$lua" "$token" >"$out.warmup" 2>&1 &
     WRK_PID=$!
@@ -445,33 +454,60 @@ measure() {
   WRK_PID=
   ((rc == 0)) || { cat "$out" >&2; die "wrk failed for $key / $peer (exit $rc)"; }
   check_alive "during $key / $peer"
-  RPS[$id]=$(awk '/^Requests\/sec:/ {print $2}' "$out")
-  REQS[$id]=$(awk '/ requests in / {print $1; exit}' "$out")
-  P50[$id]=$(to_ms "$(awk '$1 == "50%" {print $2; exit}' "$out")")
-  P99[$id]=$(to_ms "$(awk '$1 == "99%" {print $2; exit}' "$out")")
-  NON2XX[$id]=$(awk -F: '/Non-2xx or 3xx responses/ {gsub(/ /, "", $2); print $2}' "$out")
-  NON2XX[$id]=${NON2XX[$id]:-0}
-  SOCKERR[$id]=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' "$out")
-  SOCKERR[$id]=${SOCKERR[$id]:-0}
-  [[ -n ${RPS[$id]} && -n ${P99[$id]} ]] || { cat "$out" >&2; die "could not parse wrk output for $key / $peer"; }
-  if ((${NON2XX[$id]} > 0 || ${SOCKERR[$id]} > 0 || ${REQS[$id]:-0} == 0)); then ANY_ERRORS=1; fi
+  local rps reqs p50 p99 non2xx sockerr
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+  reqs=$(awk '/ requests in / {print $1; exit}' "$out")
+  p50=$(to_ms "$(awk '$1 == "50%" {print $2; exit}' "$out")")
+  p99=$(to_ms "$(awk '$1 == "99%" {print $2; exit}' "$out")")
+  non2xx=$(awk -F: '/Non-2xx or 3xx responses/ {gsub(/ /, "", $2); print $2}' "$out")
+  sockerr=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' "$out")
+  [[ -n $rps && -n $p99 ]] || { cat "$out" >&2; die "could not parse wrk output for $key / $peer"; }
+  # Rounds: every value is kept; the table shows the median of the rounds (see finish_rows).
+  L_RPS[$id]+=" $rps"
+  L_P50[$id]+=" $p50"
+  L_P99[$id]+=" $p99"
+  REQS[$id]=$((${REQS[$id]:-0} + ${reqs:-0}))
+  NON2XX[$id]=$((${NON2XX[$id]:-0} + ${non2xx:-0}))
+  SOCKERR[$id]=$((${SOCKERR[$id]:-0} + ${sockerr:-0}))
+  if ((${non2xx:-0} > 0 || ${sockerr:-0} > 0 || ${reqs:-0} == 0)); then ANY_ERRORS=1; fi
+}
+
+median() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+finish_rows() { # the median of each row's rounds into RPS, P50, P99
+  local id
+  for id in "${!L_RPS[@]}"; do
+    RPS[$id]=$(median "${L_RPS[$id]}")
+    P50[$id]=$(median "${L_P50[$id]}")
+    P99[$id]=$(median "${L_P99[$id]}")
+  done
 }
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 STARTED_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 note "gateway :$GW_PORT, nginx :$NGINX_PORT, HAProxy :$HAPROXY_PORT (no JWT check :$HAPROXY_PLAIN_PORT), example agent :$AGENT_PORT; load average $LOAD_START"
 
-measure healthz gateway "$GW/healthz"
-measure healthz nginx "$NG/healthz"
+# Each pair alternates, gateway first, for BENCH_ROUNDS rounds: background work on a shared
+# machine then hits both peers alike, and the median of the rounds is what the table shows.
+for ((round = 1; round <= ROUNDS; round++)); do
+  measure healthz gateway "$GW/healthz"
+  measure healthz nginx "$NG/healthz"
+done
 # A fresh token (they live 15 minutes): the same one for all three invoke rows, so the requests
 # from wrk are byte for byte the same.
 DEMO_TOKEN=$(demo_token)
-measure invoke gateway "$GW/v1/agents/echo/invoke" "$POST_LUA" "$DEMO_TOKEN"
-measure invoke nginx "$NG/v1/agents/echo/invoke" "$POST_LUA" "$DEMO_TOKEN"
-measure direct agent "$AG/invocations" "$POST_LUA" "$DEMO_TOKEN"
-measure agents gateway "$GW/v1/agents" "$BEARER_LUA" "$RS_TOKEN"
-measure agents haproxy "$HA/v1/agents" "$BEARER_LUA" "$RS_TOKEN"
-measure nojwt haproxy "$HA_PLAIN/v1/agents" "$BEARER_LUA" "$RS_TOKEN"
+for ((round = 1; round <= ROUNDS; round++)); do
+  measure invoke gateway "$GW/v1/agents/echo/invoke" "$POST_LUA" "$DEMO_TOKEN"
+  measure invoke nginx "$NG/v1/agents/echo/invoke" "$POST_LUA" "$DEMO_TOKEN"
+done
+for ((round = 1; round <= ROUNDS; round++)); do
+  measure direct agent "$AG/invocations" "$POST_LUA" "$DEMO_TOKEN"
+done
+for ((round = 1; round <= ROUNDS; round++)); do
+  measure agents gateway "$GW/v1/agents" "$BEARER_LUA" "$RS_TOKEN"
+  measure agents haproxy "$HA/v1/agents" "$BEARER_LUA" "$RS_TOKEN"
+  measure nojwt haproxy "$HA_PLAIN/v1/agents" "$BEARER_LUA" "$RS_TOKEN"
+done
+finish_rows
 
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 
@@ -500,12 +536,12 @@ declare -A LABEL=([healthz]="GET /healthz" [invoke]="POST invoke (proxy)" [direc
   [agents]="GET /v1/agents RS256" [nojwt]="GET, no JWT check")
 declare -A REF=([healthz]=nginx [invoke]=nginx [agents]=haproxy)
 declare -A GOAL_RPS=([healthz]=$GOAL [invoke]=$GOAL [agents]=$AUTH_GOAL)
-declare -A GOAL_P99=([agents]=$AUTH_P99_GOAL)
+declare -A GOAL_P99=([healthz]=$P99_GOAL [invoke]=$P99_GOAL [agents]=$AUTH_P99_GOAL)
 declare -A R_RPS R_P99 R_MET
 for key in "${!REF[@]}"; do
   ref=${REF[$key]}
-  R_RPS[$key]=$(ratio "${RPS[$key/gateway]}" "${RPS[$key/$ref]}")
-  R_P99[$key]=$(ratio "${P99[$key/gateway]}" "${P99[$key/$ref]}")
+  R_RPS[$key]=$(ratio "${RPS[$key/gateway]:-}" "${RPS[$key/$ref]:-}")
+  R_P99[$key]=$(ratio "${P99[$key/gateway]:-}" "${P99[$key/$ref]:-}")
   R_MET[$key]=$(at_least "${R_RPS[$key]}" "${GOAL_RPS[$key]}")
   if [[ -n ${GOAL_P99[$key]:-} && $(at_most "${R_P99[$key]}" "${GOAL_P99[$key]}") != yes ]]; then R_MET[$key]=no; fi
 done
@@ -515,7 +551,7 @@ pinning="gateway, nginx & HAProxy on core 0 (benchmarked one at a time), wrk & e
 ((PIN)) || pinning="UNPINNED (fewer than 2 usable cores)"
 echo
 echo "Portcullis vs nginx and HAProxy  ($STARTED_AT, $(nproc) CPUs, load avg at start $LOAD_START / end $LOAD_END)"
-echo "wrk: 1 thread, $CONNS connections, ${WARMUP}s warm-up + ${DURATION}s measured per row"
+echo "wrk: 1 thread, $CONNS connections, ${WARMUP}s warm-up + ${DURATION}s measured per row, $ROUNDS round(s) alternating (median shown)"
 echo "pinning: $pinning"
 echo "access logs off on all (gateway log.access: false, nginx access_log off, no HAProxy log); one thread each"
 echo "invoke rows: every request carries the same 'Authorization: Bearer' (an ES256 token of the gateway's own issuer);"
@@ -533,7 +569,7 @@ for key in "${SCENARIOS[@]}"; do
     [[ -n ${RPS[$id]:-} ]] || continue
     row "${LABEL[$key]}" "$peer" "${RPS[$id]}" "${P50[$id]}" "${P99[$id]}" "$(flag "$id")"
   done
-  if [[ -n ${REF[$key]:-} ]]; then
+  if [[ -n ${REF[$key]:-} && -n ${RPS[$key/gateway]:-} ]]; then
     goal="req/s goal >= ${GOAL_RPS[$key]}x"
     [[ -n ${GOAL_P99[$key]:-} ]] && goal+=", p99 <= ${GOAL_P99[$key]}x"
     row "" "gw/${REF[$key]}" "${R_RPS[$key]}x" "" "${R_P99[$key]}x" "$goal: ${R_MET[$key]}"
@@ -542,11 +578,11 @@ done
 echo
 echo "req/s ratio: higher is better (1.00 = as fast as the peer). p99 ratio: lower is better (1.00 = same tail)."
 printf 'share of the direct-agent ceiling: gateway %s, nginx %s\n' \
-  "$(ratio "${RPS[invoke/gateway]}" "${RPS[direct/agent]}")" "$(ratio "${RPS[invoke/nginx]}" "${RPS[direct/agent]}")"
+  "$(ratio "${RPS[invoke/gateway]:-}" "${RPS[direct/agent]:-}")" "$(ratio "${RPS[invoke/nginx]:-}" "${RPS[direct/agent]:-}")"
 printf 'core-0 time per request (1/req/s, µs; while core 0 is the bottleneck): gateway healthz %s, /v1/agents %s;\n' \
-  "$(usec "${RPS[healthz/gateway]}")" "$(usec "${RPS[agents/gateway]}")"
+  "$(usec "${RPS[healthz/gateway]:-}")" "$(usec "${RPS[agents/gateway]:-}")"
 printf '  nginx healthz %s; HAProxy no JWT check %s, jwt_verify %s\n' \
-  "$(usec "${RPS[healthz/nginx]}")" "$(usec "${RPS[nojwt/haproxy]}")" "$(usec "${RPS[agents/haproxy]}")"
+  "$(usec "${RPS[healthz/nginx]:-}")" "$(usec "${RPS[nojwt/haproxy]:-}")" "$(usec "${RPS[agents/haproxy]:-}")"
 if awk -v l="${LOAD_START%% *}" 'BEGIN { exit !(l + 0 > 0.5) }'; then
   echo "warning: the machine was not idle (1-min load $LOAD_START at start); other work competes for the pinned"
   echo "         cores, so absolute numbers are noisy. Compare ratios from the same run only."
@@ -564,7 +600,7 @@ json_num() { [[ -n $1 && $1 != n/a ]] && echo "$1" || echo null; }
   printf '{\n'
   printf '  "started_at": "%s",\n  "git": "%s",\n  "cpus": %s,\n' "$STARTED_AT" "$git_rev" "$(nproc)"
   printf '  "load_avg_start": "%s",\n  "load_avg_end": "%s",\n' "$LOAD_START" "$LOAD_END"
-  printf '  "duration_s": %s,\n  "warmup_s": %s,\n  "connections": %s,\n  "wrk_threads": 1,\n' "$DURATION" "$WARMUP" "$CONNS"
+  printf '  "duration_s": %s,\n  "warmup_s": %s,\n  "rounds": %s,\n  "connections": %s,\n  "wrk_threads": 1,\n' "$DURATION" "$WARMUP" "$ROUNDS" "$CONNS"
   printf '  "haproxy_version": "%s",\n' "$HAPROXY_VERSION"
   if ((PIN)); then
     printf '  "pinning": {"gateway": 0, "nginx": 0, "haproxy": 0, "agent": 1, "wrk": 1},\n'
@@ -589,7 +625,7 @@ json_num() { [[ -n $1 && $1 != n/a ]] && echo "$1" || echo null; }
   printf '\n  ],\n  "ratios": {\n'
   first=1
   for key in "${SCENARIOS[@]}"; do
-    [[ -n ${REF[$key]:-} ]] || continue
+    [[ -n ${REF[$key]:-} && -n ${RPS[$key/gateway]:-} ]] || continue
     ((first)) || printf ',\n'
     first=0
     printf '    "%s": {"vs": "%s", "rps": %s, "p99": %s, "goal_rps": %s, "goal_p99": %s, "goal_met": %s}' \

@@ -1,4 +1,5 @@
 #include "core/log.h"
+#include "core/thread_priority.h"
 
 #include <spdlog/async.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -34,7 +35,11 @@ core::Counter& dropped_lines() {
 // oldest queued lines are dropped and counted (portcullis_log_lines_dropped_total). Blocking
 // would stall every I/O thread behind a slow log reader. One background thread does the writes.
 void make_logger(std::shared_ptr<spdlog::sinks::sink> sink, std::size_t queue_lines) {
-  g_pool = std::make_shared<spdlog::details::thread_pool>(queue_lines, 1);
+  // Its thread writes to the terminal or a pipe: below the I/O threads (core/thread_priority.h).
+  g_pool = std::make_shared<spdlog::details::thread_pool>(queue_lines, 1, [] {
+    core::name_this_thread("log-writer");
+    core::lower_this_thread_priority(core::kMaintenanceNice);
+  });
   g_logger = std::make_shared<spdlog::async_logger>("portcullis", std::move(sink), g_pool,
                                                     spdlog::async_overflow_policy::overrun_oldest);
   g_logger->set_pattern("%v");

@@ -33,6 +33,7 @@
 
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/thread_priority.h"
 #include "store/store_error.h"
 
 namespace pc::store {
@@ -150,6 +151,9 @@ class BatchWriter {
   }
 
   void run() {
+    // Below the I/O threads (core/thread_priority.h): a batch never holds up a client.
+    core::name_this_thread(opts_.name + "-writer");
+    core::lower_this_thread_priority(core::kWriterNice);
     std::vector<Item> batch;
     std::vector<bool> ok;
     for (;;) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "core/thread_priority.h"
 #include "store/pg_db.h"
 #include "store/sqlite_db.h"
 
@@ -30,6 +31,9 @@ SqliteConnection::~SqliteConnection() {
 }
 
 void SqliteConnection::checkpoint_loop(std::unique_ptr<SqliteDb> c) {
+  // Deferrable: below the I/O threads and the writers (core/thread_priority.h).
+  core::name_this_thread("sqlite-ckpt");
+  core::lower_this_thread_priority(core::kMaintenanceNice);
   std::unique_lock lock(stop_mu_);
   for (;;) {
     const bool stop = stop_cv_.wait_for(lock, kCheckpointInterval, [this] { return stopping_; });

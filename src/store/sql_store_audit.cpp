@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <charconv>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "store/sql_store.h"
 
@@ -78,6 +80,45 @@ std::string like_prefix(std::string_view prefix) {
   }
   out.push_back('%');
   return out;
+}
+
+constexpr std::size_t kRowsPerInsert = 256;
+
+// The rows of the next INSERT when `left` rows remain: a full chunk, else on SQLite the largest
+// power of two (cached statements), on PostgreSQL all of them (one round trip more per chunk
+// would cost more than the statement's parse there).
+std::size_t audit_chunk(std::size_t left, Db::Dialect dialect) {
+  if (left >= kRowsPerInsert) return kRowsPerInsert;
+  if (dialect == Db::Dialect::postgres) return left;
+  std::size_t n = 1;
+  while (n * 2 <= left) n *= 2;
+  return n;
+}
+
+std::string insert_rows_sql(std::size_t rows) {
+  std::string sql =
+      "INSERT INTO audit_log(seq, time, tenant_id, actor, action, resource, outcome, request_id, details, "
+      "prev_hash, hash) VALUES ";
+  for (std::size_t i = 0; i < rows; ++i) {
+    sql += i ? ", (" : "(";
+    // Bare `?`s, numbered in order: SQLite's parsing of ?NNN is quadratic in the count.
+    sql += "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
+    sql += ")";
+  }
+  return sql;
+}
+
+// The INSERT of `n` rows: built once per power of two up to kRowsPerInsert, else now.
+std::string audit_insert_sql(std::size_t n) {
+  static const std::vector<std::string> texts = [] {
+    std::vector<std::string> t;
+    for (std::size_t rows = 1; rows <= kRowsPerInsert; rows *= 2) t.push_back(insert_rows_sql(rows));
+    return t;
+  }();
+  if ((n & (n - 1)) != 0) return insert_rows_sql(n);
+  std::size_t i = 0;
+  while ((std::size_t{1} << i) < n) ++i;
+  return texts.at(i);
 }
 
 // Links `batch` after the last record and inserts it, inside the caller's transaction.
@@ -175,30 +216,14 @@ void append_in(Db& db, std::vector<AuditRecord>& linked, const Store::AuditLinke
     }
     // Many rows per INSERT: one round trip per chunk instead of per row matters on PostgreSQL
     // (a network hop each), and saves statement steps on SQLite. 11 parameters a row, so a full
-    // chunk stays far below both backends' parameter limits.
-    constexpr std::size_t kRowsPerInsert = 256;
-    std::optional<Statement> full;  // the prepared full-chunk statement, reused
-    for (std::size_t at = 0; at < linked.size(); at += kRowsPerInsert) {
-      const std::size_t n = std::min(kRowsPerInsert, linked.size() - at);
-      std::optional<Statement> partial;
-      Statement* ins = nullptr;
-      if (n == kRowsPerInsert && full) {
-        ins = &*full;
-        ins->reset();
-      } else {
-        std::string sql =
-            "INSERT INTO audit_log(seq, time, tenant_id, actor, action, resource, outcome, request_id, details, "
-            "prev_hash, hash) VALUES ";
-        for (std::size_t i = 0; i < n; ++i) {
-          sql += i ? ", (" : "(";
-          // Bare `?`s, numbered in order: SQLite's parsing of ?NNN is quadratic in the count.
-          sql += "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
-          sql += ")";
-        }
-        auto& slot = n == kRowsPerInsert ? full : partial;
-        slot.emplace(c->prepare(sql));
-        ins = &*slot;
-      }
+    // chunk stays far below both backends' parameter limits. Chunks hold 256 rows, the rest goes
+    // in power-of-two chunks (a batch of 300: 256, 32, 8, 4): only nine distinct statements, so
+    // the connection's statement cache (SqliteDb) keeps them all compiled instead of compiling a
+    // new one for every batch size.
+    for (std::size_t at = 0; at < linked.size();) {
+      const std::size_t n = audit_chunk(linked.size() - at, c->dialect());
+      Statement stmt = c->prepare(audit_insert_sql(n));
+      Statement* ins = &stmt;
       for (std::size_t i = 0; i < n; ++i) {
         const AuditRecord& r = linked[at + i];
         const int b = static_cast<int>(i * 11);
@@ -215,6 +240,7 @@ void append_in(Db& db, std::vector<AuditRecord>& linked, const Store::AuditLinke
             .bind_text(b + 11, r.hash);
       }
       ins->run();
+      at += n;
     }
   }
 }

@@ -2,7 +2,10 @@
 
 #include <sqlite3.h>
 
+#include <string>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace pc::store {
 namespace {
@@ -40,12 +43,74 @@ bool is_blank(std::string_view s) {
   return s.find_first_not_of(" \t\r\n;") == std::string_view::npos;
 }
 
+}  // namespace
+
+// ---- StatementCache ------------------------------------------------------------------------
+
+// Compiled statements of one connection, kept for the next prepare() of the same SQL text. The
+// store prepares the same few statements over and over (each audit batch, each invocation
+// batch, BEGIN and COMMIT, every read); compiling them showed in profiles as much as running
+// them. A statement goes back here (reset, binds cleared) when its Statement is destroyed, and
+// is handed out again from here. Bounded: beyond kMaxIdle idle statements the returned one is
+// finalized instead. Used by the connection's thread only, like the connection itself.
+struct SqliteDb::StatementCache {
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  static constexpr std::size_t kMaxIdle = 256;
+
+  bool open = true;  // false once the connection closed: statements finalize themselves
+  std::size_t idle_count = 0;
+  std::unordered_map<std::string, std::vector<sqlite3_stmt*>, Hash, std::equal_to<>> idle;
+
+  sqlite3_stmt* take(std::string_view sql) {
+    auto it = idle.find(sql);
+    if (it == idle.end() || it->second.empty()) return nullptr;
+    sqlite3_stmt* s = it->second.back();
+    it->second.pop_back();
+    --idle_count;
+    return s;
+  }
+  // Keeps `stmt` for the SQL it was compiled from, or finalizes it.
+  void give_back(sqlite3_stmt* stmt, std::string_view sql) {
+    // reset() returns the last step's error, which step() has already thrown; it also releases
+    // the read transaction a half-read SELECT holds.
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    if (!open || idle_count >= kMaxIdle) {
+      sqlite3_finalize(stmt);
+      return;
+    }
+    auto it = idle.find(sql);
+    if (it == idle.end()) it = idle.emplace(std::string(sql), std::vector<sqlite3_stmt*>{}).first;
+    it->second.push_back(stmt);
+    ++idle_count;
+  }
+  void close() {
+    for (auto& [sql, stmts] : idle)
+      for (sqlite3_stmt* s : stmts) sqlite3_finalize(s);
+    idle.clear();
+    idle_count = 0;
+    open = false;
+  }
+};
+
+namespace {
+
 // ---- SqliteStatement ---------------------------------------------------------------------
 
 class SqliteStatement final : public StatementImpl {
  public:
-  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
-  ~SqliteStatement() override { sqlite3_finalize(stmt_); }
+  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt, std::shared_ptr<SqliteDb::StatementCache> cache,
+                  std::string_view sql)
+      : db_(db), stmt_(stmt), cache_(std::move(cache)), sql_(sql) {}
+  ~SqliteStatement() override {
+    if (cache_)
+      cache_->give_back(stmt_, sql_);
+    else
+      sqlite3_finalize(stmt_);
+  }
   SqliteStatement(const SqliteStatement&) = delete;
   SqliteStatement& operator=(const SqliteStatement&) = delete;
 
@@ -95,6 +160,8 @@ class SqliteStatement final : public StatementImpl {
 
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+  std::shared_ptr<SqliteDb::StatementCache> cache_;  // null: finalized when done
+  std::string sql_;                                  // the cache's key
 };
 
 }  // namespace
@@ -103,7 +170,8 @@ class SqliteStatement final : public StatementImpl {
 
 SqliteDb::SqliteDb(const std::string& path) : SqliteDb(path, Options{}) {}
 
-SqliteDb::SqliteDb(const std::string& path, Options options) : path_(path) {
+SqliteDb::SqliteDb(const std::string& path, Options options)
+    : path_(path), cache_(std::make_shared<StatementCache>()) {
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
@@ -124,6 +192,7 @@ SqliteDb::SqliteDb(const std::string& path, Options options) : path_(path) {
     }
     exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
   } catch (...) {
+    cache_->close();
     sqlite3_close_v2(db_);
     db_ = nullptr;
     throw;
@@ -131,18 +200,24 @@ SqliteDb::SqliteDb(const std::string& path, Options options) : path_(path) {
 }
 
 SqliteDb::~SqliteDb() {
+  if (cache_) cache_->close();
   // close_v2 defers the close until outstanding statements are finalized instead of failing.
   sqlite3_close_v2(db_);
 }
 
 SqliteDb::SqliteDb(SqliteDb&& other) noexcept
-    : Db(std::move(other)), path_(std::move(other.path_)), db_(std::exchange(other.db_, nullptr)) {}
+    : Db(std::move(other)),
+      path_(std::move(other.path_)),
+      db_(std::exchange(other.db_, nullptr)),
+      cache_(std::move(other.cache_)) {}
 
 SqliteDb& SqliteDb::operator=(SqliteDb&& other) noexcept {
   if (this != &other) {
+    if (cache_) cache_->close();
     sqlite3_close_v2(db_);
     path_ = std::move(other.path_);
     db_ = std::exchange(other.db_, nullptr);
+    cache_ = std::move(other.cache_);
   }
   return *this;
 }
@@ -160,17 +235,26 @@ void SqliteDb::exec(std::string_view sql) {
 }
 
 Statement SqliteDb::prepare(std::string_view sql) {
+  if (sqlite3_stmt* cached = cache_->take(sql))
+    return Statement(std::make_unique<SqliteStatement>(db_, cached, cache_, sql));
   sqlite3_stmt* stmt = nullptr;
   const char* tail = nullptr;
-  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), 0, &stmt, &tail);
+  // PERSISTENT: the statement is meant to be kept (it goes back to the cache).
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
   if (rc != SQLITE_OK) throw_error(db_, rc, "prepare \"" + std::string(sql.substr(0, 100)) + "\"");
-  Statement s(std::make_unique<SqliteStatement>(db_, stmt));  // owns stmt from here on, even if we throw below
   if (!stmt) throw StoreError("sqlite: prepare: empty statement");
   std::size_t used = static_cast<std::size_t>(tail - sql.data());
-  if (!is_blank(sql.substr(used)))
+  if (!is_blank(sql.substr(used))) {
+    sqlite3_finalize(stmt);
     throw StoreError("sqlite: prepare: more than one statement in \"" +
                      std::string(sql.substr(0, 100)) + "\"; use exec() for scripts");
-  return s;
+  }
+  return Statement(std::make_unique<SqliteStatement>(db_, stmt, cache_, sql));
+}
+
+void SqliteDb::run_cached(std::string_view sql) {
+  Statement s = prepare(sql);
+  s.run();
 }
 
 std::int64_t SqliteDb::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
@@ -179,12 +263,13 @@ int SqliteDb::changes() const { return sqlite3_changes(db_); }
 
 bool SqliteDb::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
+// Through the statement cache: sqlite3_exec would compile them on every transaction.
 void SqliteDb::begin(Transaction::Mode mode) {
-  exec(mode == Transaction::Mode::immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+  run_cached(mode == Transaction::Mode::immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
 }
 
-void SqliteDb::commit() { exec("COMMIT"); }
+void SqliteDb::commit() { run_cached("COMMIT"); }
 
-void SqliteDb::rollback() { exec("ROLLBACK"); }
+void SqliteDb::rollback() { run_cached("ROLLBACK"); }
 
 }  // namespace pc::store

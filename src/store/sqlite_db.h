@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -37,7 +38,12 @@ class SqliteDb final : public Db {
   Dialect dialect() const override { return Dialect::sqlite; }
   // Runs one or more statements that return nothing (DDL, PRAGMA, ...).
   void exec(std::string_view sql) override;
-  // Compiles one statement; trailing SQL after the first statement is an error.
+  // Compiles one statement; trailing SQL after the first statement is an error. Compiled
+  // statements are cached per connection: preparing the same SQL text again after the first
+  // Statement was destroyed reuses it (reset, binds cleared) instead of compiling it again.
+  // Destroying a Statement touches the connection's cache, so it must happen while the
+  // connection is still the caller's: declare the store's lease (`auto c = conn();`) before the
+  // statements, never `conn()->prepare(...)` into a Statement that outlives the expression.
   Statement prepare(std::string_view sql) override;
 
   std::int64_t last_insert_rowid() const;
@@ -51,9 +57,15 @@ class SqliteDb final : public Db {
   void commit() override;
   void rollback() override;
 
+ public:
+  struct StatementCache;  // sqlite_db.cpp
+
  private:
+  void run_cached(std::string_view sql);
+
   std::string path_;
   sqlite3* db_ = nullptr;
+  std::shared_ptr<StatementCache> cache_;  // shared with the statements out on loan
 };
 
 }  // namespace pc::store
