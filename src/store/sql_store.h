@@ -128,6 +128,10 @@ class SqlStore final : public Store {
   bool end_session(std::string_view session_id) override;
   std::int64_t purge_sessions_before(std::string_view before) override;
 
+  // ---- invoke (issue 9): sql_store_invoke.cpp
+  void insert_sessions(const std::vector<SessionRecord>& rows) override;
+  void touch_sessions(const std::vector<std::pair<std::string, std::string>>& seen) override;
+
  private:
   std::unique_ptr<ConnectionSource> source_;
 };

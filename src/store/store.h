@@ -189,6 +189,14 @@ class Store {
   virtual bool end_session(std::string_view session_id) = 0;
   // Removes sessions whose last_seen_at is before `before`; returns how many.
   virtual std::int64_t purge_sessions_before(std::string_view before) = 0;
+
+  // ---- invoke (issue 9)
+  // Sessions the invoke route creates, written behind in batches (agents/sessions.h): all rows in
+  // one transaction; a row of a deleted tenant, or whose id is already stored, is skipped.
+  virtual void insert_sessions(const std::vector<SessionRecord>& rows) = 0;
+  // For each (session id, time): last_seen_at becomes that time when it is later than the stored
+  // one (touches from several nodes may arrive out of order). One transaction.
+  virtual void touch_sessions(const std::vector<std::pair<std::string, std::string>>& seen) = 0;
 };
 
 }  // namespace pc::store

@@ -102,6 +102,12 @@ class ForwardingStore : public store::Store {
   bool end_session(std::string_view id) override { return real_.end_session(id); }
   std::int64_t purge_sessions_before(std::string_view b) override { return real_.purge_sessions_before(b); }
 
+  // ---- invoke (issue 9)
+  void insert_sessions(const std::vector<store::SessionRecord>& rows) override { real_.insert_sessions(rows); }
+  void touch_sessions(const std::vector<std::pair<std::string, std::string>>& seen) override {
+    real_.touch_sessions(seen);
+  }
+
  protected:
   store::Store& real_;
 };
