@@ -596,6 +596,8 @@ Handler server_section(Reader& r, ServerConfig& c) {
                        {"response_timeout_ms", r.integer(u.response_timeout_ms, 1)},
                        {"pool_idle_timeout_ms", r.integer(u.pool_idle_timeout_ms, 1)},
                        {"pool_max_idle_per_host", r.integer(u.pool_max_idle_per_host)},
+                       // ---- net (issue 9)
+                       {"ca_file", r.text(u.ca_file, empty_or(readable_file))},
                    })},
       {"drain_timeout_ms", r.integer(c.drain_timeout_ms, 1)},
       {"metrics_public", r.boolean(c.metrics_public)},

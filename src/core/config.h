@@ -36,6 +36,8 @@ struct UpstreamConfig {
   std::uint32_t response_timeout_ms = 30000;  // until response headers, and between body reads
   std::uint32_t pool_idle_timeout_ms = 30000;
   std::size_t pool_max_idle_per_host = 64;
+  // ---- net (issue 9)
+  std::string ca_file;  // PEM trust anchors for https upstreams; empty = the system store
   bool operator==(const UpstreamConfig&) const = default;
 };
 
