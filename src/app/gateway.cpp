@@ -15,6 +15,8 @@
 #include "agents/registry.h"
 #include "api/activity_routes.h"
 #include "api/agent_routes.h"
+#include "api/session_routes.h"  // issue 9: invoke
+#include "agents/sessions.h"     // issue 9: invoke
 #include "api/audit_trail.h"
 #include "api/platform_routes.h"
 #include "api/tenant_data_routes.h"
@@ -108,6 +110,8 @@ struct Gateway::Parts {
   std::shared_ptr<net::Router> router;
   std::optional<core::WorkPool> token_pool;
   std::optional<core::WorkPool> admin_pool;
+  // issue 9: invoke — sessions (their store reads run on the admin pool, so built after it)
+  std::unique_ptr<agents::SessionService> sessions;
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -326,7 +330,18 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   api::add_platform_routes(r, admin);
   api::add_agent_admin_routes(r, admin);
   api::add_activity_routes(r, admin);
-  api::add_agent_routes(r, {p.chain.get(), &p.catalog, &p.capabilities, &p.invocations});
+  // issue 9: invoke — sessions, the invoke route's ports, GET/DELETE /v1/sessions/{id}
+  {
+    agents::SessionService::Options so;
+    so.idle_ttl = std::chrono::hours(p.config().retention.sessions_hours);
+    p.sessions = std::make_unique<agents::SessionService>(store, pool, so);
+    // Stops (writes what is queued) before the admin pool and the store go.
+    p.lifecycle.start({"sessions", {}, [&p] { p.sessions->stop(); }});
+  }
+  api::AgentRoutesDeps agent_deps{p.chain.get(), &p.catalog, &p.capabilities, &p.invocations};
+  agent_deps.sessions = p.sessions.get();
+  api::add_agent_routes(r, std::move(agent_deps));
+  api::add_session_routes(r, {p.chain.get(), p.sessions.get(), &pool});
 }
 
 Gateway::~Gateway() { stop(); }
