@@ -194,13 +194,17 @@ void add_token_routes(net::Router& router, TokenRoutesDeps deps) {
         boost::json::object details{{"grantType", t.grant_type}, {"subject", issued.subject},
                                     {"tokenId", issued.token_id}, {"scope", issued.scope}};
         // Like an API read: recorded without waiting, but a token the log cannot record is not handed out.
-        if (!deps.audit->record(token_event(*req, issued.tenant, t.client_id, exchange ? "token.exchange" : "token.issue",
+        // issue 9: identity — an agent's exchange has no client id; the agent is the actor.
+        if (!deps.audit->record(token_event(*req, issued.tenant, issued.actor.empty() ? t.client_id : issued.actor,
+                                            exchange ? "token.exchange" : "token.issue",
                                             "success", std::move(details))))
           return reply(oauth_error({503, "temporarily_unavailable", "the audit log cannot record this request right now; try again later"},
                                    false));
       }
       TokenMetrics::get().issued.labels({exchange ? "token_exchange" : "client_credentials"}).inc();
-      log::info("token issued", {{"request_id", req->request_id}, {"client_id", t.client_id}, {"grant_type", t.grant_type}});
+      log::info("token issued", {{"request_id", req->request_id},
+                                 {"client_id", issued.actor.empty() ? t.client_id : issued.actor},
+                                 {"grant_type", t.grant_type}});
       boost::json::object body{{"access_token", issued.access_token},
                                {"token_type", "Bearer"},
                                {"expires_in", issued.expires_in}};

@@ -11,6 +11,9 @@ class App;
 namespace pc::core {
 struct Config;
 }
+namespace pc::examples {
+struct ExampleAgentOptions;
+}
 
 namespace pc::app {
 
@@ -28,7 +31,7 @@ struct ServeOptions {
 // (app/signals.h: main does it before any thread starts).
 int serve(const ServeOptions& opts);
 int check_config(const std::string& config_path);
-int example_agent(const std::string& listen);
+int example_agent(const examples::ExampleAgentOptions& options);
 int keys_rotate(const std::string& config_path);
 // `portcullis keys rotate-master`: 0 done, 1 failed (a rerun finishes the job), 2 bad config.
 int keys_rotate_master(const std::string& config_path);

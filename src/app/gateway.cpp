@@ -30,6 +30,7 @@
 #include "auth/key_refresher.h"
 #include "auth/signing_keys.h"
 #include "auth/token_service.h"
+#include "auth/agent_identity.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/work_pool.h"
@@ -93,6 +94,8 @@ struct Gateway::Parts {
   const crypto::MasterKeyring& keyring;
   tenancy::TenantDirectory directory;
   auth::SigningKeys keys;
+  // issue 9: identity — the tokens forwarded calls carry to agents (X-Portcullis-Identity).
+  auth::AgentIdentity agent_identity{keys};
   auth::Authenticator authenticator;
   auth::KeyRefresher refresher;
   std::map<std::string, std::shared_ptr<auth::RemoteKeys>> remote;  // by issuer name
@@ -181,6 +184,7 @@ struct Gateway::Parts {
     authenticator.set_issuers(std::move(issuers));
     authenticator.set_cache_entries_per_thread(cfg.tokens.cache_entries_per_thread);
     token_service->set_settings({self, audiences, cfg.tokens.access_token_ttl_seconds});
+    agent_identity.set_issuer(self);  // issue 9: identity
   }
 
   // Token exchange verifies its subject token like a request, waiting (on a pool thread) for a
@@ -340,6 +344,15 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   }
   api::AgentRoutesDeps agent_deps{p.chain.get(), &p.catalog, &p.capabilities, &p.invocations};
   agent_deps.sessions = p.sessions.get();
+  // issue 9: identity — the gateway's statement of the caller to the agent, and the rules for
+  // agents calling agents (loop, depth), as the invoke route's ports.
+  agent_deps.ports.identity_token = [&p](const auth::Principal& caller, std::string_view tier, std::string_view agent,
+                                         std::string_view session) {
+    return p.agent_identity.token_for(caller, tier, agent, session);
+  };
+  agent_deps.ports.call_refusal = [](const auth::Principal& caller, std::string_view agent) {
+    return auth::agent_call_refusal(caller, agent);
+  };
   api::add_agent_routes(r, std::move(agent_deps));
   api::add_session_routes(r, {p.chain.get(), p.sessions.get(), &pool});
 }

@@ -6,6 +6,7 @@
 #include "app/build_info.h"
 #include "app/commands.h"
 #include "app/signals.h"
+#include "examples/example_agent.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Portcullis: a multi-tenant, zero-trust gateway for AI agents"};
@@ -23,9 +24,16 @@ int main(int argc, char** argv) {
   auto* check_cmd = app.add_subcommand("check-config", "validate a configuration file");
   check_cmd->add_option("--config", check_path, "YAML configuration file")->required();
 
-  std::string agent_listen = "127.0.0.1:9001";
+  pc::examples::ExampleAgentOptions agent_opts;
+  agent_opts.listen = "127.0.0.1:9001";
   auto* agent_cmd = app.add_subcommand("example-agent", "run the reference agent runtime (invocation contract)");
-  agent_cmd->add_option("--listen", agent_listen, "host:port to listen on (port 0 picks one)");
+  agent_cmd->add_option("--listen", agent_opts.listen, "host:port to listen on (port 0 picks one)");
+  agent_cmd->add_option("--name", agent_opts.name, "its agent name: identity tokens must be for agent:<name> (default echo)");
+  agent_cmd->add_option("--gateway", agent_opts.gateway,
+                        "gateway base URL: verify X-Portcullis-Identity against its JWKS and allow calls to other "
+                        "agents (without it nothing is verified)");
+  agent_cmd->add_option("--issuer", agent_opts.issuer, "the gateway's issuer when it is not the gateway URL");
+  agent_cmd->add_option("--gateway-ca", agent_opts.gateway_ca, "PEM trust anchors for an https gateway");
 
   std::string keys_config;
   auto* keys_cmd = app.add_subcommand("keys", "manage keys: the built-in issuer's signing keys and the master key");
@@ -62,7 +70,7 @@ int main(int argc, char** argv) {
   if (*serve_cmd || *agent_cmd) pc::app::block_process_signals();
   if (*serve_cmd) return pc::app::serve(serve);
   if (*check_cmd) return pc::app::check_config(check_path);
-  if (*agent_cmd) return pc::app::example_agent(agent_listen);
+  if (*agent_cmd) return pc::app::example_agent(agent_opts);
   if (*rotate_cmd) return pc::app::keys_rotate(keys_config);
   if (*rotate_master_cmd) return pc::app::keys_rotate_master(keys_config);
   if (*audit_verify_cmd) return pc::app::audit_verify(audit_config);

@@ -60,10 +60,25 @@ struct DemoUpstream {
   std::uint16_t port = 0;
 };
 
-DemoUpstream demo_upstream(const std::string& url) {
+// The gateway as a process on this host reaches it: a wildcard listen address is reached on loopback.
+std::string local_url(std::string base) {
+  for (auto [any, loop] : {std::pair{"//0.0.0.0:", "//127.0.0.1:"}, std::pair{"//[::]:", "//[::1]:"}})
+    if (auto at = base.find(any); at != std::string::npos) base.replace(at, std::string(any).size(), loop);
+  return base;
+}
+
+// Without --demo-agent the example agent runs here, checking the identity tokens of this gateway
+// (`gateway` is its URL, `issuer` its issuer, `ca_file` what an https gateway is verified with).
+DemoUpstream demo_upstream(const std::string& url, const std::string& gateway, const std::string& issuer,
+                           const std::string& ca_file) {
   DemoUpstream d;
   if (url.empty()) {
-    d.agent = std::make_unique<examples::ExampleAgent>("127.0.0.1:0");
+    examples::ExampleAgentOptions o;
+    o.listen = "127.0.0.1:0";
+    o.gateway = gateway;
+    o.issuer = issuer;
+    o.gateway_ca = ca_file;
+    d.agent = std::make_unique<examples::ExampleAgent>(std::move(o));
     auto addr = d.agent->address();
     auto colon = addr.rfind(':');
     d.host = addr.substr(0, colon);
@@ -114,11 +129,12 @@ int check_config(const std::string& path) {
   return 1;
 }
 
-int example_agent(const std::string& listen) {
+int example_agent(const examples::ExampleAgentOptions& options) {
   log::init("info", "json");
   try {
-    examples::ExampleAgent agent(listen);
-    log::info("listening", {{"address", agent.address()}, {"service", "example-agent"}});
+    examples::ExampleAgent agent(options);
+    log::info("listening", {{"address", agent.address()}, {"service", "example-agent"}, {"name", options.name},
+                            {"identity_checked", !options.gateway.empty()}});
     int sig;
     while ((sig = wait_process_signal()) == SIGHUP) {
     }
@@ -205,19 +221,24 @@ int serve(const ServeOptions& opts) {
   }
   api::add_system_routes(*router, {[s = store.get()] { return s->ping(); }, &*probe_pool,
                                    [live] { return live->load(); }});
+  // The issuer is known from here on (the port is bound): the demo agent is told whose tokens to
+  // expect.
+  gateway->set_public_base_url(base);
   if (opts.demo) {
     try {
       life.start({"demo agent", {}, [&] {
                     if (demo.agent) demo.agent->stop();
                   }},
-                 [&] { demo = demo_upstream(opts.demo_agent_url); });
+                 [&] {
+                   demo = demo_upstream(opts.demo_agent_url, local_url(base), gateway->issuer(),
+                                        cfg.server.tls.enabled() ? cfg.server.tls.cert_file : "");
+                 });
     } catch (const std::exception& e) {
       return fail(2, e.what());
     }
   }
 
   // 4. First-start material, the demo seed, the first key fetches.
-  gateway->set_public_base_url(base);
   const std::string token_url = gateway->issuer() + "/oauth2/token";
   DemoSeed seeded;
   try {

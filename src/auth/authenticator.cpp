@@ -276,6 +276,13 @@ AuthResult Authenticator::check_tenant(std::shared_ptr<const Principal> p, bool 
   // (Before find(): its pointer lives only until this thread's next read of the directory.)
   if (!p->client.empty() && tenants_.client_blocked(p->client))
     return invalid("client", "client is disabled or deleted", p->issuer_name);
+  // issue 9: identity — a token an agent obtained while serving a client's call names that client
+  // in its act chain only: disabling the client stops those too.
+  if (!p->actor.empty()) {
+    if (tenants_.client_blocked(p->actor)) return invalid("client", "client is disabled or deleted", p->issuer_name);
+    for (const auto& a : p->prior_actors)
+      if (tenants_.client_blocked(a)) return invalid("client", "client is disabled or deleted", p->issuer_name);
+  }
   const tenancy::TenantInfo* t = tenants_.find(p->tenant);
   if (!t) return invalid("tenant", "unknown tenant", p->issuer_name);
   if (!t->active()) return invalid("tenant", "tenant is " + t->status, p->issuer_name);

@@ -46,6 +46,9 @@ class SigningKeys {
 
   // The key new tokens are signed with (nullptr before the first load).
   std::shared_ptr<const jose::PrivateKey> active() const { return active_.load(); }
+  // issue 9: identity — moves whenever a (possibly new) active key is published: caches of tokens
+  // signed with the active key compare it (one atomic load) to drop what a rotation made stale.
+  std::uint64_t active_generation() const { return active_.generation(); }
   // {"keys":[…]} with every published public key, ready to serve.
   std::shared_ptr<const std::string> jwks_json() const { return jwks_json_.load(); }
   // The same keys for the verifier.

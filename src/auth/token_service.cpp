@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "auth/agent_identity.h"
 #include "crypto/random.h"
 #include "crypto/secret_hash.h"
 #include "jose/sign.h"
@@ -84,6 +85,9 @@ std::variant<IssuedToken, OAuthError> TokenService::handle(const TokenRequest& r
   if (req.grant_type.empty()) return error("invalid_request", "grant_type is required");
   if (req.grant_type != kGrantClientCredentials && req.grant_type != kGrantTokenExchange)
     return error("unsupported_grant_type", "supported: client_credentials, token-exchange");
+  if (req.grant_type == kGrantTokenExchange && req.client_id.empty() && req.client_secret.empty() &&
+      !req.client_auth_basic && req.subject_token_type == kTokenTypeJwt)
+    return agent_exchange(req, now);
   auto client = authenticate_client(req);
   if (auto* e = std::get_if<OAuthError>(&client)) return *e;
   const auto& c = std::get<store::ClientRecord>(client);
@@ -208,6 +212,66 @@ std::variant<IssuedToken, OAuthError> TokenService::token_exchange(const store::
   t.access_token = mint(claims, now, t.token_id);
   t.tenant = claims.tenant;
   t.subject = claims.subject;
+  t.expires_in = claims.expires_at - now;
+  t.scope = join(claims.scopes);
+  t.issued_token_type = std::string(kTokenTypeAccessToken);
+  return t;
+}
+
+std::variant<IssuedToken, OAuthError> TokenService::agent_exchange(const TokenRequest& req, std::int64_t now) const {
+  if (req.subject_token.empty()) return error("invalid_request", "subject_token is required");
+  if (!req.actor_token.empty())
+    return error("invalid_request", "actor_token is not supported: the agent the identity token names is the actor");
+  if (!req.requested_token_type.empty() && req.requested_token_type != kTokenTypeAccessToken &&
+      req.requested_token_type != kTokenTypeJwt)
+    return error("invalid_request", "only access tokens can be requested");
+  std::shared_ptr<const jose::JwkSet> set = keys_.verification_keys()->load();
+  if (!set) return error("temporarily_unavailable", "the token service is starting; try again", 503);
+  auto verified = verify_identity_token(req.subject_token, *set, settings_.read()->issuer, now);
+  if (auto* why = std::get_if<std::string>(&verified))
+    return error("invalid_grant", "subject_token is not a valid identity token of this gateway: " + *why);
+  const IdentityClaims& id = std::get<IdentityClaims>(verified);
+  // Agents serve tenants; a platform principal never calls one, so no identity of it is honoured.
+  if (id.tenant == kPlatformTenant) return error("invalid_grant", "identity tokens of the platform tenant are not exchanged");
+  // A client disabled or deleted since the call was made stops acting through agents at once.
+  if (tenants_.client_blocked(id.client) || tenants_.client_blocked(id.subject))
+    return error("invalid_grant", "the identity's client is disabled or deleted");
+  for (const auto& a : id.actors)
+    if (tenants_.client_blocked(a)) return error("invalid_grant", "the identity's client is disabled or deleted");
+  const tenancy::TenantInfo* tenant = tenants_.find(id.tenant);
+  if (!tenant || !tenant->active()) return error("invalid_grant", "the identity's tenant is not active");
+
+  auto aud = audiences_for(req);
+  if (auto* e = std::get_if<OAuthError>(&aud)) return *e;
+  auto scopes = narrow(req.scope, id.scopes);
+  if (auto* e = std::get_if<OAuthError>(&scopes)) return *e;
+
+  AccessTokenClaims claims;
+  const std::string agent = std::string(kAgentAudiencePrefix) + id.agent;
+  claims.subject = id.subject;
+  claims.audiences = std::get<std::vector<std::string>>(aud);
+  // The agent is the party presenting the token: client and current actor alike, so the chain the
+  // next agent sees is agent, then whoever acted before it (auth::actor_chain).
+  claims.client_id = agent;
+  claims.tenant = id.tenant;
+  claims.app = id.app.empty() ? agent : id.app;
+  // Enough to invoke agents and nothing else, whatever the user could do: the agent acts for the
+  // user only to call other agents.
+  claims.roles = {std::string(roles::kMachineInvoke)};
+  claims.scopes = std::get<std::vector<std::string>>(scopes);
+  claims.actor = agent;
+  claims.prior_actors = id.actors;
+  if (claims.prior_actors.size() + 1 > kMaxActChain) return error("invalid_grant", "the delegation chain is too long");
+  const std::int64_t ttl = settings_.read()->ttl_seconds;
+  // Never outlives the identity it came from (itself ≤ 5 minutes and ≤ the caller's token).
+  claims.expires_at = std::min(now + ttl, id.expires_at);
+  if (claims.expires_at <= now) return error("invalid_grant", "subject_token has expired");
+
+  IssuedToken t;
+  t.access_token = mint(claims, now, t.token_id);
+  t.tenant = claims.tenant;
+  t.subject = claims.subject;
+  t.actor = agent;
   t.expires_in = claims.expires_at - now;
   t.scope = join(claims.scopes);
   t.issued_token_type = std::string(kTokenTypeAccessToken);

@@ -46,6 +46,9 @@ struct IssuedToken {
   std::string tenant;
   std::string subject;
   std::string token_id;  // jti
+  // Who asked, for the audit trail when no client authenticated: "agent:<name>" for an agent's
+  // identity exchange (issue 9). "" = the authenticated client.
+  std::string actor;
 };
 
 // RFC 6749 §5.2 error: `error` is the registered code, `description` safe to show.
@@ -88,6 +91,10 @@ class TokenService {
                VerifySubject verify_subject, TokenSettings settings);
 
   void set_settings(TokenSettings settings);
+  // A token exchange without client credentials whose subject_token_type is jwt is an agent's
+  // identity exchange (docs/agent-identity.md): the subject token must be an identity token this
+  // gateway issued (aud agent:<name>) and still valid; the result speaks for the same user, in the
+  // same tenant, with role Machine.Invoke only and act = {sub: "agent:<name>", act: <its act>}.
   std::variant<IssuedToken, OAuthError> handle(const TokenRequest& req, std::int64_t now) const;
 
   // Signs an RFC 9068 access token (typ at+jwt, ES256) with the active key; `now` is iat.
@@ -102,6 +109,9 @@ class TokenService {
   std::variant<IssuedToken, OAuthError> token_exchange(const store::ClientRecord& c, const TokenRequest& req,
                                                        std::int64_t now) const;
   std::variant<std::vector<std::string>, OAuthError> audiences_for(const TokenRequest& req) const;
+  // issue 9: identity — an agent exchanges the identity token it was called with (no client
+  // authentication: the token is the proof) for an access token to call other agents.
+  std::variant<IssuedToken, OAuthError> agent_exchange(const TokenRequest& req, std::int64_t now) const;
 
   store::Store& store_;
   const SigningKeys& keys_;

@@ -1,6 +1,9 @@
 // The reference agent runtime used by the demo and the tests: it speaks the invocation contract
-// (POST /invocations answering JSON or server-sent events, GET /ping) and echoes what it got, so
-// tests can see exactly what the gateway forwarded.
+// (docs/agent-runtime-contract.md: POST /invocations answering JSON or server-sent events, GET
+// /ping), echoes what it got so tests can see exactly what the gateway forwarded, and has knobs
+// (inside `input`) to misbehave on demand. With a gateway URL it verifies X-Portcullis-Identity
+// against that gateway's JWKS and refuses calls without a valid one, and it can call other agents
+// through the gateway (docs/agent-identity.md).
 #pragma once
 
 #include <memory>
@@ -8,10 +11,21 @@
 
 namespace pc::examples {
 
+struct ExampleAgentOptions {
+  std::string listen = "127.0.0.1:0";  // "host:port"; port 0 picks one
+  std::string name = "echo";           // its agent name: identity tokens must say aud "agent:<name>"
+  // The gateway's base URL. Empty: identity is NOT checked (any caller is answered) and the
+  // `call` knob is refused — only for benchmarks and tests of the raw proxy.
+  std::string gateway;
+  std::string issuer;      // the gateway's issuer when it differs from its URL (tokens.issuer)
+  std::string gateway_ca;  // PEM trust anchors for an https gateway; empty = the system store
+};
+
 class ExampleAgent {
  public:
-  // Listens on `listen` ("127.0.0.1:0" picks a port) with one thread of its own.
+  // Listens with one I/O thread of its own (and a few threads for blocking calls to the gateway).
   explicit ExampleAgent(const std::string& listen);
+  explicit ExampleAgent(ExampleAgentOptions options);
   ~ExampleAgent();
   std::string address() const;  // "127.0.0.1:PORT"
   void stop();

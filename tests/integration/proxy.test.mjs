@@ -120,7 +120,7 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
     const r = await postJson(gw.port, INVOKE, { input }, { headers: auth });
     assert.equal(r.status, 200, r.body);
     assert.match(r.headers['content-type'] ?? '', /^application\/json/);
-    assert.deepEqual(r.json.output, { echo: input });
+    assert.deepEqual(r.json.output.echo, input);
     assert.equal(typeof r.json.usage?.inputTokens, 'number');
     assert.equal(typeof r.json.usage?.outputTokens, 'number');
     assert.equal(typeof r.json.headers, 'object');
@@ -135,7 +135,7 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...auth },
     });
     assert.equal(r.status, 200, r.body);
-    assert.deepEqual(r.json.output, { echo: { b: 2, a: 1 } });
+    assert.deepEqual(r.json.output.echo, { b: 2, a: 1 });
     const up = r.json.headers;
     if (up['content-length'] !== undefined) assert.equal(Number(up['content-length']), Buffer.byteLength(body));
   });
@@ -214,7 +214,7 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
       `POST ${INVOKE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunks}`,
     );
     assert.equal(r.status, 200, r.body);
-    assert.deepEqual(r.json.output, { echo: { chunked: true } });
+    assert.deepEqual(r.json.output.echo, { chunked: true });
   });
 
   it('SSE: events are relayed as they are produced, not buffered', async () => {
