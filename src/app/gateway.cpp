@@ -10,7 +10,9 @@
 #include <sstream>
 #include <thread>
 
+#include "agents/agent_health.h"
 #include "agents/catalog.h"
+#include "agents/idempotency.h"
 #include "agents/invocation_log.h"
 #include "agents/registry.h"
 #include "api/activity_routes.h"
@@ -108,6 +110,10 @@ struct Gateway::Parts {
   std::shared_ptr<net::Router> router;
   std::optional<core::WorkPool> token_pool;
   std::optional<core::WorkPool> admin_pool;
+  // issue 9: records — idempotency keys over the store, and the agents' health checker (started
+  // with the background refresh, stopped before it).
+  std::unique_ptr<agents::Idempotency> idempotency;
+  std::unique_ptr<agents::AgentHealth> health;
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -247,6 +253,13 @@ struct Gateway::Parts {
     } catch (const std::exception& e) {
       log::error("retention run failed; retrying at the next interval", {{"error", e.what()}});
     }
+    // issue 9: records — remembered answers past their 24 h.
+    try {
+      if (const auto n = idempotency->purge_expired(); n > 0)
+        log::info("expired idempotency keys removed", {{"count", n}});
+    } catch (const std::exception& e) {
+      log::error("idempotency key purge failed; retrying at the next interval", {{"error", e.what()}});
+    }
   }
 
   void run_background() {
@@ -291,6 +304,13 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     return p.cfg.tiers.count(tier) > 0;
   });
   p.registry = std::make_unique<agents::Registry>(store, p.catalog);
+  // issue 9: records
+  p.idempotency = std::make_unique<agents::Idempotency>(store, p.data_keys);
+  {
+    agents::AgentHealth::Options ho;
+    ho.interval = std::chrono::milliseconds(cfg.server.upstream.health_check_interval_ms);
+    p.health = std::make_unique<agents::AgentHealth>(p.catalog, ho);
+  }
   p.refresh_capabilities();
   p.registry->publish();
   p.chain = std::make_unique<api::Chain>(p.authenticator, p.refresher, &p.trail, &p.capabilities);
@@ -355,6 +375,8 @@ std::vector<std::string> Gateway::start() {
                        if (p.background.joinable()) p.background.join();
                      }},
                     [&p] { p.background = std::thread([&p] { p.run_background(); }); });
+  // issue 9: records — pings the promoted agents from now on.
+  p.lifecycle.start({"agent health", {}, [&p] { p.health->stop(); }}, [&p] { p.health->start(); });
   return failures;
 }
 
@@ -373,5 +395,8 @@ std::vector<std::string> Gateway::subsystems() const { return p_->lifecycle.name
 agents::AgentCatalog& Gateway::catalog() { return p_->catalog; }
 agents::Registry& Gateway::registry() { return *p_->registry; }
 tenancy::TenantService& Gateway::tenants() { return *p_->tenant_service; }
+// issue 9: records
+agents::Idempotency& Gateway::idempotency() { return *p_->idempotency; }
+agents::AgentHealth& Gateway::agent_health() { return *p_->health; }
 
 }  // namespace pc::app
