@@ -32,6 +32,12 @@ std::vector<AgentEntry> AgentCatalog::visible_to(std::string_view tier) const {
   return out;
 }
 
+std::vector<AgentEntry> AgentCatalog::all() const {
+  std::vector<AgentEntry> out;
+  for (const auto& a : *agents_.read()) out.push_back(*a);
+  return out;
+}
+
 std::shared_ptr<const AgentEntry> AgentCatalog::find_for(std::string_view name, std::string_view tier) const {
   for (const auto& a : *agents_.read())
     if (a->name == name) return tenancy::tier_meets(tier, a->tier_minimum) ? a : nullptr;

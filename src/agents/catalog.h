@@ -41,6 +41,8 @@ class AgentCatalog {
   void publish(std::vector<AgentEntry> agents);
   // The agents a tenant of `tier` may invoke, by name.
   std::vector<AgentEntry> visible_to(std::string_view tier) const;
+  // records (issue 9): every published agent, whatever the tier (the health checker pings them all).
+  std::vector<AgentEntry> all() const;
   // The agent if it exists and `tier` meets its minimum; otherwise nullptr (the caller cannot
   // tell an agent above its tier from one that does not exist). Shared, not copied: this runs
   // on every invocation.

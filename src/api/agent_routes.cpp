@@ -1,25 +1,24 @@
 #include "api/agent_routes.h"
 
-#include <chrono>
-
-#include "agents/invocation_log.h"
-#include "core/clock.h"
-
 #include <boost/json.hpp>
 
 #include "core/json_text.h"
 
+#include "api/invoke_route.h"
 #include "api/paging.h"
 
 namespace pc::api {
 namespace {
 
-boost::json::object agent_json(const agents::AgentEntry& a) {
-  return {{"name", a.name},
-          {"description", a.description},
-          {"tierMinimum", a.tier_minimum},
-          {"protocol", a.protocol},
-          {"version", a.version}};
+boost::json::object agent_json(const AgentRoutesDeps& d, const agents::AgentEntry& a) {
+  boost::json::object o{{"name", a.name},
+                        {"description", a.description},
+                        {"tierMinimum", a.tier_minimum},
+                        {"protocol", a.protocol},
+                        {"version", a.version}};
+  // Whether the runtime answers its pings (a down runtime is refused with 503, not waited on).
+  if (d.ports.health_status) o["status"] = d.ports.health_status(a.name);
+  return o;
 }
 
 // What the tenant may not use (agents::may_use_agent, the same rule as the list) is
@@ -47,7 +46,7 @@ void add_agent_routes(net::Router& router, AgentRoutesDeps d) {
         more = true;
         break;
       }
-      items.push_back(agent_json(*a));
+      items.push_back(agent_json(d, *a));
       last = a->name;
     }
     boost::json::object o{{"agents", std::move(items)}};
@@ -58,53 +57,22 @@ void add_agent_routes(net::Router& router, AgentRoutesDeps d) {
   router.add("GET", "/v1/agents/{name}", d.chain->route(Policy::tenant_only(), [d](auto req, Caller caller, net::Responder reply) {
     auto a = find(d, caller, req->param("name"));
     if (!a) return reply(no_such_agent(*req));
-    reply(net::Response::json(200, core::json_text(agent_json(*a))));
+    reply(net::Response::json(200, core::json_text(agent_json(d, *a))));
   }));
 
   const Policy invoke = Policy::tenant_only({auth::roles::kAgentInvoke, auth::roles::kMachineInvoke});
-  router.add("POST", "/v1/agents/{name}/invoke", d.chain->route(invoke, [d](auto req, Caller caller, net::Responder reply) {
-    auto a = find(d, caller, req->param("name"));
-    if (!a) return reply(no_such_agent(*req));
-    net::ForwardTo to;
-    // issue 9: identity (minimal call site; the invoke route proper is the invoke helper's):
-    // the agent learns who calls from a token we sign, never from the caller's own credentials.
-    if (d.identity) {
-      if (auto why = auth::agent_call_refusal(*caller, a->name, d.max_agent_depth))
-        return reply(net::error_response(403, "agent_call_refused",
-                                         *why == "loop" ? "agent " + a->name + " is already on this call's delegation chain"
-                                                        : "the chain of agents calling agents is too deep",
-                                         req->request_id));
-      try {
-        to.set_headers.push_back({"X-Portcullis-Identity", d.identity->token_for(*caller, caller.tier, a->name, "")});
-      } catch (const std::exception&) {
-        return reply(net::error_response(503, "not_ready", "the gateway cannot sign identities yet", req->request_id));
-      }
-    }
-    to.host = a->host;
-    to.port = a->port;
-    to.target = "/invocations";
-    to.upstream_name = "agent:" + a->name;
-    if (d.invocations) {
-      // Recorded when the exchange ends: metadata plus the input, sealed by the log's writer.
-      agents::Invocation inv;
-      inv.invocation_id = agents::new_invocation_id();
-      inv.tenant_id = caller->tenant;
-      inv.agent = a->name;
-      inv.agent_version = a->version;
-      inv.principal = caller->subject;
-      inv.created_at = core::rfc3339_now();
-      // The body is taken when the exchange is over (the proxy has sent it by then), not copied
-      // on the way in.
-      to.on_complete = [log = d.invocations, inv = std::move(inv), req, start = std::chrono::steady_clock::now()](int status) mutable {
-        inv.input = std::move(req->body);
-        inv.http_status = status;
-        inv.latency_ms =
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
-        log->record(std::move(inv));
-      };
-    }
-    reply(net::Response::proxy(std::move(to)));
-  }));
+  auto inv = std::make_shared<InvokeDeps>();
+  inv->catalog = d.catalog;
+  inv->capabilities = d.capabilities;
+  inv->invocations = d.invocations;
+  inv->sessions = d.sessions;
+  inv->ports = d.ports;
+  inv->sse_heartbeat = d.sse_heartbeat;
+  std::shared_ptr<const InvokeDeps> shared = std::move(inv);
+  router.add("POST", "/v1/agents/{name}/invoke",
+             d.chain->route(invoke, [shared](auto req, Caller caller, net::Responder reply) {
+               serve_invoke(shared, std::move(req), std::move(caller), std::move(reply));
+             }));
 }
 
 }  // namespace pc::api

@@ -1,18 +1,20 @@
 // Tenant-facing agent routes (SPEC §5): what the caller's tenant may invoke, and the invocation
-// itself (forwarded to the agent's runtime as a streamed proxy). Both ask one rule,
-// agents::may_use_agent (tier, capabilities agents.invoke and agents.<name>); the full invocation contract (sessions, jobs,
-// usage) comes with issue 8.
+// itself (api/invoke_route.h: sync, stream and async modes, sessions, identity to the agent).
+// Both ask one rule, agents::may_use_agent (tier, capabilities agents.invoke and agents.<name>).
 #pragma once
+
+#include <chrono>
 
 #include "agents/catalog.h"
 #include "api/chain.h"
-#include "auth/agent_identity.h"
+#include "api/invoke_ports.h"
 #include "net/router.h"
 #include "tenancy/capabilities.h"
 
 namespace pc::agents {
 class InvocationLog;
-}
+class SessionService;
+}  // namespace pc::agents
 
 namespace pc::api {
 
@@ -21,11 +23,10 @@ struct AgentRoutesDeps {
   const agents::AgentCatalog* catalog = nullptr;
   const tenancy::Capabilities* capabilities = nullptr;
   agents::InvocationLog* invocations = nullptr;  // nullptr: invocations are not recorded
-  // issue 9: identity — signs X-Portcullis-Identity for every forwarded call; nullptr: none is sent
-  // (unit tests of other stages). Agent calls that loop or nest deeper than max_agent_depth are
-  // refused (auth::agent_call_refusal).
-  const auth::AgentIdentity* identity = nullptr;
-  std::size_t max_agent_depth = auth::kDefaultMaxAgentDepth;
+  // ---- invoke (issue 9)
+  agents::SessionService* sessions = nullptr;  // nullptr: no sessions (a sessionId given is unknown)
+  InvokePorts ports;                           // identity, call rules, health, idempotency, jobs
+  std::chrono::milliseconds sse_heartbeat{15000};
 };
 
 // GET /v1/agents, GET /v1/agents/{name}, POST /v1/agents/{name}/invoke.

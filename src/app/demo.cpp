@@ -16,6 +16,8 @@ namespace pc::app {
 
 namespace {
 
+constexpr std::string_view kDemoVersion = "demo";
+
 void register_echo(agents::Registry& registry, store::Store& store, const std::string& endpoint) {
   tenancy::ensure_capability(store, "agents.invoke", "invoke agents at all (the platform-wide switch)");
   if (!registry.get("echo")) {
@@ -32,9 +34,23 @@ void register_echo(agents::Registry& registry, store::Store& store, const std::s
   if (!echo) throw std::runtime_error("demo: the echo agent is missing right after it was registered");
   for (const auto& v : echo->versions)
     if (v.status == "promoted" && v.endpoint == endpoint) return;
-  const std::string version = "demo-" + std::to_string(core::unix_now()) + "-" + crypto::random_hex(2);
-  registry.add_version("echo", version, endpoint);
-  registry.promote("echo", version);
+  // The example agent listens on a new port on every start. One version, "demo", follows it
+  // (its endpoint moved in place), rather than a new version per start piling up in the
+  // registry (issue 9). Versions an operator added are left alone.
+  bool have_demo = false, demo_promoted = false;
+  for (const auto& v : echo->versions)
+    if (v.version == kDemoVersion) {
+      have_demo = true;
+      demo_promoted = v.status == "promoted";
+    }
+  if (have_demo) {
+    if (!store.set_agent_version_endpoint("echo", kDemoVersion, endpoint))
+      throw std::runtime_error("demo: the echo agent's demo version vanished while it was updated");
+  } else {
+    registry.add_version("echo", std::string(kDemoVersion), endpoint);
+  }
+  if (!demo_promoted) registry.promote("echo", std::string(kDemoVersion));
+  registry.publish();  // the catalog routes to the new endpoint at once
 }
 
 }  // namespace

@@ -10,11 +10,16 @@
 #include <sstream>
 #include <thread>
 
+#include "agents/agent_health.h"
 #include "agents/catalog.h"
+#include "agents/idempotency.h"
 #include "agents/invocation_log.h"
 #include "agents/registry.h"
 #include "api/activity_routes.h"
 #include "api/agent_routes.h"
+#include "api/session_routes.h"  // issue 9: invoke
+#include "api/idempotent.h"      // issue 9: invoke
+#include "agents/sessions.h"     // issue 9: invoke
 #include "api/audit_trail.h"
 #include "api/platform_routes.h"
 #include "api/tenant_data_routes.h"
@@ -111,6 +116,12 @@ struct Gateway::Parts {
   std::shared_ptr<net::Router> router;
   std::optional<core::WorkPool> token_pool;
   std::optional<core::WorkPool> admin_pool;
+  // issue 9: invoke — sessions (their store reads run on the admin pool, so built after it)
+  std::unique_ptr<agents::SessionService> sessions;
+  // issue 9: records — idempotency keys over the store, and the agents' health checker (started
+  // with the background refresh, stopped before it).
+  std::unique_ptr<agents::Idempotency> idempotency;
+  std::unique_ptr<agents::AgentHealth> health;
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -251,6 +262,13 @@ struct Gateway::Parts {
     } catch (const std::exception& e) {
       log::error("retention run failed; retrying at the next interval", {{"error", e.what()}});
     }
+    // issue 9: records — remembered answers past their 24 h.
+    try {
+      if (const auto n = idempotency->purge_expired(); n > 0)
+        log::info("expired idempotency keys removed", {{"count", n}});
+    } catch (const std::exception& e) {
+      log::error("idempotency key purge failed; retrying at the next interval", {{"error", e.what()}});
+    }
   }
 
   void run_background() {
@@ -295,6 +313,13 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     return p.cfg.tiers.count(tier) > 0;
   });
   p.registry = std::make_unique<agents::Registry>(store, p.catalog);
+  // issue 9: records
+  p.idempotency = std::make_unique<agents::Idempotency>(store, p.data_keys);
+  {
+    agents::AgentHealth::Options ho;
+    ho.interval = std::chrono::milliseconds(cfg.server.upstream.health_check_interval_ms);
+    p.health = std::make_unique<agents::AgentHealth>(p.catalog, ho);
+  }
   p.refresh_capabilities();
   p.registry->publish();
   p.chain = std::make_unique<api::Chain>(p.authenticator, p.refresher, &p.trail, &p.capabilities);
@@ -330,9 +355,39 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   api::add_platform_routes(r, admin);
   api::add_agent_admin_routes(r, admin);
   api::add_activity_routes(r, admin);
+  // issue 9: invoke — sessions, the invoke route's ports, GET/DELETE /v1/sessions/{id}
+  {
+    agents::SessionService::Options so;
+    so.idle_ttl = std::chrono::hours(p.config().retention.sessions_hours);
+    p.sessions = std::make_unique<agents::SessionService>(store, pool, so);
+    // Stops (writes what is queued) before the admin pool and the store go.
+    p.lifecycle.start({"sessions", {}, [&p] { p.sessions->stop(); }});
+  }
   api::AgentRoutesDeps agent_deps{p.chain.get(), &p.catalog, &p.capabilities, &p.invocations};
-  agent_deps.identity = &p.agent_identity;  // issue 9: identity
-  api::add_agent_routes(r, agent_deps);
+  agent_deps.sessions = p.sessions.get();
+  // issue 9: identity — the gateway's statement of the caller to the agent, and the rules for
+  // agents calling agents (loop, depth), as the invoke route's ports.
+  agent_deps.ports.identity_token = [&p](const auth::Principal& caller, std::string_view tier, std::string_view agent,
+                                         std::string_view session) {
+    return p.agent_identity.token_for(caller, tier, agent, session);
+  };
+  agent_deps.ports.call_refusal = [](const auth::Principal& caller, std::string_view agent) {
+    return auth::agent_call_refusal(caller, agent);
+  };
+  // issue 9: records — health (503 + Retry-After, status in the list) and idempotency keys.
+  agent_deps.ports.unavailable = [&p](std::string_view agent) -> std::optional<int> {
+    if (p.health->status(agent) != agents::kUnavailable) return std::nullopt;
+    return p.health->retry_after_seconds();
+  };
+  agent_deps.ports.health_status = [&p](std::string_view agent) { return std::string(p.health->status(agent)); };
+  agent_deps.ports.idempotent = [deps = api::IdempotentDeps{p.idempotency.get(), &pool}](
+                                    std::shared_ptr<net::Request> req, const api::Caller& caller,
+                                    net::Responder reply, api::IdempotentCall call) {
+    api::run_idempotent(deps, std::move(req), caller->tenant, caller->subject, std::move(reply), std::move(call));
+  };
+  agent_deps.sse_heartbeat = std::chrono::milliseconds(cfg.server.upstream.sse_heartbeat_ms);
+  api::add_agent_routes(r, std::move(agent_deps));
+  api::add_session_routes(r, {p.chain.get(), p.sessions.get(), &pool});
 }
 
 Gateway::~Gateway() { stop(); }
@@ -361,6 +416,8 @@ std::vector<std::string> Gateway::start() {
                        if (p.background.joinable()) p.background.join();
                      }},
                     [&p] { p.background = std::thread([&p] { p.run_background(); }); });
+  // issue 9: records — pings the promoted agents from now on.
+  p.lifecycle.start({"agent health", {}, [&p] { p.health->stop(); }}, [&p] { p.health->start(); });
   return failures;
 }
 
@@ -379,5 +436,8 @@ std::vector<std::string> Gateway::subsystems() const { return p_->lifecycle.name
 agents::AgentCatalog& Gateway::catalog() { return p_->catalog; }
 agents::Registry& Gateway::registry() { return *p_->registry; }
 tenancy::TenantService& Gateway::tenants() { return *p_->tenant_service; }
+// issue 9: records
+agents::Idempotency& Gateway::idempotency() { return *p_->idempotency; }
+agents::AgentHealth& Gateway::agent_health() { return *p_->health; }
 
 }  // namespace pc::app

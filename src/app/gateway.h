@@ -19,6 +19,8 @@
 namespace pc::agents {
 class AgentCatalog;
 class Registry;
+class Idempotency;  // issue 9: records
+class AgentHealth;  // issue 9: records
 }
 namespace pc::tenancy {
 class TenantService;
@@ -75,6 +77,9 @@ class Gateway {
   agents::AgentCatalog& catalog();
   agents::Registry& registry();
   tenancy::TenantService& tenants();
+  // issue 9: records — for the invoke route (api::IdempotentDeps, 503 agent_unavailable).
+  agents::Idempotency& idempotency();
+  agents::AgentHealth& agent_health();
 
   struct Parts;
 

@@ -596,6 +596,10 @@ Handler server_section(Reader& r, ServerConfig& c) {
                        {"response_timeout_ms", r.integer(u.response_timeout_ms, 1)},
                        {"pool_idle_timeout_ms", r.integer(u.pool_idle_timeout_ms, 1)},
                        {"pool_max_idle_per_host", r.integer(u.pool_max_idle_per_host)},
+                       // ---- net (issue 9)
+                       {"ca_file", r.text(u.ca_file, empty_or(readable_file))},
+                       {"health_check_interval_ms", r.integer(u.health_check_interval_ms, 100, 3600000)},
+                       {"sse_heartbeat_ms", r.integer(u.sse_heartbeat_ms, 100, 3600000)},  // invoke (issue 9)
                    })},
       {"drain_timeout_ms", r.integer(c.drain_timeout_ms, 1)},
       {"metrics_public", r.boolean(c.metrics_public)},

@@ -36,6 +36,12 @@ struct UpstreamConfig {
   std::uint32_t response_timeout_ms = 30000;  // until response headers, and between body reads
   std::uint32_t pool_idle_timeout_ms = 30000;
   std::size_t pool_max_idle_per_host = 64;
+  // ---- net (issue 9)
+  std::string ca_file;  // PEM trust anchors for https upstreams; empty = the system store
+  // records (issue 9): how often each promoted agent's GET /ping is asked (agents::AgentHealth).
+  std::uint32_t health_check_interval_ms = 3000;
+  // invoke (issue 9): a streamed invocation idle this long gets a ": keep-alive" comment.
+  std::uint32_t sse_heartbeat_ms = 15000;
   bool operator==(const UpstreamConfig&) const = default;
 };
 

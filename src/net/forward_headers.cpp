@@ -78,7 +78,16 @@ std::string upstream_request(const Request& req, const ForwardTo& to) {
     for (const auto& s : to.set_headers) replaced = replaced || iequals(s.name, h.name);
     if (!replaced) field(h.name, h.value);
   }
-  field("Host", to.host + ":" + std::to_string(to.port));
+  // An IPv6 literal is bracketed in Host (RFC 9110 §7.2, RFC 3986 §3.2.2), or its colons would
+  // read as a port.
+  const bool v6 = to.host.find(':') != std::string::npos && to.host.front() != '[';
+  out += "Host: ";
+  if (v6) out += '[';
+  out += to.host;
+  if (v6) out += ']';
+  out += ':';
+  out += std::to_string(to.port);
+  out += "\r\n";
   field("X-Request-Id", req.request_id);
   field("X-Forwarded-For", req.remote_address);
   field("X-Forwarded-Proto", req.tls ? "https" : "http");

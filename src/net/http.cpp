@@ -29,6 +29,12 @@ const std::string* Request::header(std::string_view name) const {
   return nullptr;
 }
 
+const std::string* UpstreamAnswer::header(std::string_view name) const {
+  for (const auto& h : headers)
+    if (iequals(h.name, name)) return &h.value;
+  return nullptr;
+}
+
 std::string_view Request::param(std::string_view name) const {
   for (const auto& [k, v] : params)
     if (k == name) return v;

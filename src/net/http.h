@@ -2,6 +2,8 @@
 // No Boost.Beast or Asio here: handlers, services and tests include this, not the server.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -46,9 +48,40 @@ struct Request {
   std::string_view param(std::string_view name) const;     // "" when absent
 };
 
+struct Response;
+
+// The upstream's whole answer, handed to ForwardTo::transform (buffered mode).
+struct UpstreamAnswer {
+  int status = 0;
+  std::string content_type;     // "" when the upstream sent none
+  std::vector<Header> headers;  // end-to-end fields only (hop-by-hop ones removed)
+  std::string body;             // at most ForwardTo::max_buffered_bytes
+
+  const std::string* header(std::string_view name) const;  // first match, case-insensitive
+};
+
+// How one forward ended, for ForwardTo::on_outcome.
+struct ForwardOutcome {
+  int status = 0;  // what the client saw; 499: the client went away
+  // "" (the upstream's answer was relayed or transformed whole), or one of upstream_unavailable,
+  // upstream_timeout, upstream_bad_response, upstream_broken (the answer broke off after our head
+  // went out), client_gone.
+  std::string error;
+  int upstream_status = 0;  // the upstream's final status; 0 when no final head arrived
+  std::string captured;     // relay: the first capture_limit body bytes; buffered: the body
+  bool truncated = false;   // captured is not the whole body (limit reached, or the body broke off)
+};
+
 // Tells the network layer to forward the request to an upstream and stream the answer back.
+//
+// Three ways the answer reaches the client:
+//  - relay (default): relayed as it arrives, never buffered whole; `capture_limit` keeps a copy
+//    of the body's start, `sse_heartbeat` keeps an idle text/event-stream alive;
+//  - buffered (`transform` set): the whole answer is read (at most max_buffered_bytes, else 502
+//    upstream_bad_response) and the Response transform returns is what the client gets;
+//  - an upstream failure before any byte went out: a SPEC error answer (502/504).
 struct ForwardTo {
-  std::string host;  // IP literal or name
+  std::string host;  // IP literal (IPv6 with or without brackets) or name
   std::uint16_t port = 80;
   std::string target;                    // path (and query) on the upstream
   std::vector<Header> set_headers;       // added after the inbound headers are copied
@@ -57,6 +90,29 @@ struct ForwardTo {
   // Called on the connection's thread once the exchange ended, with the status the client saw
   // (499: the client went away). Keep it short: it runs on an I/O thread.
   std::function<void(int status)> on_complete;
+
+  // ---- net (issue 9)
+  // "http" or "https". https: TLS 1.2+, the certificate chain verified against `ca_file` (PEM)
+  // or, when empty, server.upstream.ca_file, else the system trust store; the certificate must
+  // name `host` (DNS name, or IP address for a literal). Connections are pooled per scheme, host,
+  // port and trust anchors: an https and an http upstream never share one.
+  std::string scheme = "http";
+  std::string ca_file;
+  // Time for the final head, and between two body reads when relaying (buffered: for the whole
+  // body after the head). 0: server.upstream.response_timeout_ms.
+  std::chrono::milliseconds response_timeout{0};
+  // Set: buffered mode. Runs on the I/O thread with the upstream's whole answer (any status);
+  // its Response (never a forward) is sent. A throw answers 502 upstream_bad_response.
+  std::function<Response(UpstreamAnswer&&)> transform;
+  std::size_t max_buffered_bytes = 4u << 20;
+  // Relay mode: keep a copy of the first N bytes of the relayed body for on_outcome. 0: none.
+  std::size_t capture_limit = 0;
+  // Relay of a text/event-stream whose length is not fixed: after this long without a byte to
+  // the client, ": keep-alive\n\n" is sent (only between events). 0: never.
+  std::chrono::milliseconds sse_heartbeat{0};
+  // Called once, on the connection's thread, when the exchange ended (after on_complete's
+  // status is known). Keep it short: it runs on an I/O thread.
+  std::function<void(ForwardOutcome&&)> on_outcome;
 };
 
 struct Response {

@@ -9,10 +9,6 @@
 // which are then the only ones connected to (a second lookup could answer differently).
 #include "net/http_client.h"
 
-#include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
-#include <openssl/x509v3.h>
-
 #include <boost/asio/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <cctype>
@@ -22,6 +18,7 @@
 #include <type_traits>
 
 #include "net/detail/asio.h"
+#include "net/detail/tls_client.h"
 
 namespace pc::net {
 
@@ -176,28 +173,13 @@ http::request<http::string_body> make_request(const Target& t, const FetchOption
 }
 
 void configure_tls(asio::ssl::context& ctx, const Target& t, const FetchOptions& o) {
-  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
-  ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_compression);
-  ctx.set_verify_mode(asio::ssl::verify_peer);
-  beast::error_code ec;
-  if (o.ca_file.empty()) ctx.set_default_verify_paths(ec);
-  else ctx.load_verify_file(o.ca_file, ec);
-  if (ec) fail(t, "cannot load the trust anchors: " + ec.message());
+  if (auto error = configure_client_tls(ctx, o.ca_file); !error.empty()) fail(t, error);
 }
 
-// Certificate identity is checked inside OpenSSL's chain verification (not in a callback we
-// could get wrong): SAN dNSName for a name, SAN iPAddress for a literal. SNI only for names
-// (RFC 6066 forbids IP literals there).
+// SNI and the identity OpenSSL checks during chain verification (net/detail/tls_client.h).
 void prepare_tls(TlsStream& s, const Target& t) {
-  SSL* ssl = s.native_handle();
-  bool ok = true;
-  if (t.literal) {
-    ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), t.host.c_str()) == 1;
-  } else {
-    ok = SSL_set_tlsext_host_name(ssl, t.host.c_str()) == 1 && SSL_set1_host(ssl, t.host.c_str()) == 1;
-  }
-  SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-  if (!ok) fail(t, "cannot set up TLS peer verification");
+  if (!bind_peer_identity(s.native_handle(), t.host, t.literal.has_value()))
+    fail(t, "cannot set up TLS peer verification");
 }
 
 [[noreturn]] void fail_io(const Target& t, const FetchOptions& o, std::string_view stage,
@@ -237,9 +219,8 @@ Task<FetchResult> exchange(Stream& s, const Target& t, const FetchOptions& o,
   if constexpr (std::is_same_v<Stream, TlsStream>) {
     auto [hec] = co_await s.async_handshake(asio::ssl::stream_base::client, use_task);
     if (hec) {
-      const long verify = SSL_get_verify_result(s.native_handle());
-      if (verify != X509_V_OK)
-        fail(t, std::string("the server certificate was not accepted: ") + X509_verify_cert_error_string(verify));
+      if (auto refusal = certificate_refusal(s.native_handle()); !refusal.empty())
+        fail(t, "the server certificate was not accepted: " + refusal);
       fail_io(t, o, "the TLS handshake", hec, deadline);
     }
   }

@@ -1,13 +1,17 @@
 // The upstream lease and the per-worker pool it draws from (see net/detail/upstream_lease.h).
 #include "net/detail/upstream_lease.h"
 
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
+#include <tuple>
 #include <vector>
 
+#include "core/log.h"
+#include "net/detail/tls_client.h"
 #include "net/http.h"
 
 namespace pc::net::detail {
@@ -34,6 +38,23 @@ bool quiet(Socket& socket) {
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
+// TLS: bytes OpenSSL holds (decrypted, or records read from the socket and not processed) are
+// invisible to a socket peek. Bytes Asio holds in its own input buffer, beyond a full BIO pair,
+// stay invisible: that takes an upstream sending a TLS record boundary exactly at a full 17 KiB
+// BIO after its answer, and is no worse than an upstream answering the next request wrongly.
+bool quiet(UpstreamConn& conn) {
+  if (conn.tls) {
+    SSL* ssl = conn.tls->native_handle();
+    if (SSL_pending(ssl) > 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0) return false;
+  }
+  return quiet(conn.tcp().socket());
+}
+
+std::string_view bare_host(std::string_view host) {
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') return host.substr(1, host.size() - 2);
+  return host;
+}
+
 std::unique_ptr<UpstreamConn> UpstreamPool::take(const std::string& key, milliseconds max_idle) {
   auto it = idle_.find(key);
   if (it == idle_.end()) return nullptr;
@@ -43,7 +64,7 @@ std::unique_ptr<UpstreamConn> UpstreamPool::take(const std::string& key, millise
     auto c = std::move(list.back());
     list.pop_back();
     // Bytes that arrived while idle belong to no caller; a close means the upstream gave it up.
-    if (now - c->idle_since < max_idle && quiet(c->stream.socket())) return c;
+    if (now - c->idle_since < max_idle && quiet(*c)) return c;
   }
   return nullptr;
 }
@@ -64,25 +85,29 @@ bool UpstreamLease::take(milliseconds max_idle) {
   return true;
 }
 
-void UpstreamLease::renew(Executor ex) {
-  conn_ = std::make_unique<UpstreamConn>(ex);
+void UpstreamLease::renew(Executor ex, asio::ssl::context* tls) {
+  conn_ = tls ? std::make_unique<UpstreamConn>(ex, *tls) : std::make_unique<UpstreamConn>(ex);
   state_ = State::dirty;  // until connected
   reused_ = false;
   bytes_sent_ = 0;
 }
 
 Task<std::optional<UpstreamFailure>> UpstreamLease::connect(const ForwardTo& to, milliseconds timeout) {
-  auto ex = conn_->stream.get_executor();
+  auto& stream = conn_->tcp();
+  auto ex = stream.get_executor();
+  const std::string_view host = bare_host(to.host);
   beast::error_code ec;
-  auto addr = asio::ip::make_address(to.host, ec);
+  auto addr = asio::ip::make_address(host, ec);
+  const bool literal = !ec;
+  const auto deadline = Clock::now() + timeout;
   std::vector<tcp::endpoint> endpoints;
-  if (!ec) {
+  if (literal) {
     endpoints.emplace_back(addr, to.port);
   } else {
     using namespace asio::experimental::awaitable_operators;
     asio::ip::basic_resolver<tcp, Executor> resolver(ex);
     Timer timer(ex, timeout);
-    auto r = co_await (resolver.async_resolve(to.host, std::to_string(to.port), use_task) ||
+    auto r = co_await (resolver.async_resolve(std::string(host), std::to_string(to.port), use_task) ||
                        timer.async_wait(use_task));
     if (r.index() == 1)
       co_return UpstreamFailure{504, "upstream_timeout", "timeout", "resolving the upstream timed out"};
@@ -91,20 +116,43 @@ Task<std::optional<UpstreamFailure>> UpstreamLease::connect(const ForwardTo& to,
       co_return UpstreamFailure{502, "upstream_unavailable", "resolve", "the upstream host could not be resolved"};
     for (const auto& e : results) endpoints.push_back(e.endpoint());
   }
-  conn_->stream.expires_after(timeout);
-  auto [cec, ep] = co_await conn_->stream.async_connect(endpoints, use_task);
-  conn_->stream.expires_never();
+  stream.expires_at(deadline);
+  auto [cec, ep] = co_await stream.async_connect(endpoints, use_task);
   if (cec == beast::error::timeout)
     co_return UpstreamFailure{504, "upstream_timeout", "timeout", "connecting to the upstream timed out"};
   if (cec) co_return UpstreamFailure{502, "upstream_unavailable", "connect", "the upstream is not reachable"};
-  conn_->stream.socket().set_option(tcp::no_delay(true), ec);
+  stream.socket().set_option(tcp::no_delay(true), ec);
+  if (conn_->tls) {
+    // The identity is checked inside chain verification, so a handshake that completes proved
+    // both the chain and the name (or address).
+    const std::string name(host);
+    if (!bind_peer_identity(conn_->tls->native_handle(), name, literal))
+      co_return UpstreamFailure{502, "upstream_unavailable", "tls", "the upstream's TLS identity cannot be checked"};
+    auto [hec] = co_await conn_->tls->async_handshake(asio::ssl::stream_base::client, use_task);
+    if (hec == beast::error::timeout)
+      co_return UpstreamFailure{504, "upstream_timeout", "timeout", "the TLS handshake with the upstream timed out"};
+    if (hec) {
+      const std::string refusal = certificate_refusal(conn_->tls->native_handle());
+      log::warn("upstream TLS handshake failed", {{"upstream", to.upstream_name}, {"host", name},
+                                                  {"error", refusal.empty() ? hec.message() : refusal}});
+      if (!refusal.empty())
+        co_return UpstreamFailure{502, "upstream_unavailable", "tls_certificate",
+                                  "the upstream's TLS certificate was not accepted"};
+      co_return UpstreamFailure{502, "upstream_unavailable", "tls", "the TLS handshake with the upstream failed"};
+    }
+  }
+  stream.expires_never();
   state_ = State::fresh;
   co_return std::nullopt;
 }
 
 Task<std::optional<UpstreamFailure>> UpstreamLease::send(std::string_view request, milliseconds timeout) {
-  conn_->stream.expires_after(timeout);
-  auto [ec, n] = co_await asio::async_write(conn_->stream, asio::buffer(request.data(), request.size()), use_task);
+  conn_->tcp().expires_after(timeout);
+  const auto out = asio::buffer(request.data(), request.size());
+  beast::error_code ec;
+  std::size_t n = 0;
+  if (conn_->tls) std::tie(ec, n) = co_await asio::async_write(*conn_->tls, out, use_task);
+  else std::tie(ec, n) = co_await asio::async_write(*conn_->plain, out, use_task);
   bytes_sent_ = n;
   if (ec) {
     state_ = State::dirty;
@@ -117,13 +165,16 @@ Task<std::optional<UpstreamFailure>> UpstreamLease::send(std::string_view reques
 
 Task<std::optional<UpstreamFailure>> UpstreamLease::read_final_head(std::optional<ResponseParser>& parser,
                                                                     bool head_request, milliseconds timeout) {
-  conn_->stream.expires_after(timeout);
+  conn_->tcp().expires_after(timeout);
   state_ = State::dirty;  // until the final head is in
   for (int interim = 0; interim <= kMaxInterimHeads; ++interim) {
     parser.emplace();  // one parser per head: each 1xx is a complete message of its own
     parser->body_limit(boost::none);
     if (head_request) parser->skip(true);
-    auto [ec, n] = co_await http::async_read_header(conn_->stream, conn_->buffer, *parser, use_task);
+    beast::error_code ec;
+    std::size_t n = 0;
+    if (conn_->tls) std::tie(ec, n) = co_await http::async_read_header(*conn_->tls, conn_->buffer, *parser, use_task);
+    else std::tie(ec, n) = co_await http::async_read_header(*conn_->plain, conn_->buffer, *parser, use_task);
     if (ec == beast::error::timeout)
       co_return UpstreamFailure{504, "upstream_timeout", "timeout", "the upstream did not answer in time"};
     if (ec) {
@@ -145,8 +196,8 @@ Task<std::optional<UpstreamFailure>> UpstreamLease::read_final_head(std::optiona
 }
 
 void UpstreamLease::release(std::size_t max_idle_per_host) {
-  if (state_ == State::clean && conn_ && conn_->buffer.size() == 0 && quiet(conn_->stream.socket())) {
-    conn_->stream.expires_never();
+  if (state_ == State::clean && conn_ && conn_->buffer.size() == 0 && quiet(*conn_)) {
+    conn_->tcp().expires_never();
     pool_.give(key_, std::move(conn_), max_idle_per_host);
   }
   conn_.reset();  // closes a connection that was not pooled

@@ -36,15 +36,20 @@ struct Metrics {
   static Metrics& get();
 };
 
-// One pooled keep-alive connection to an upstream.
+// One pooled keep-alive connection to an upstream: plain TCP, or TLS over TCP for https.
 struct UpstreamConn {
-  explicit UpstreamConn(Executor ex) : stream(ex) {}
-  TcpStream stream;
+  explicit UpstreamConn(Executor ex) : plain(std::in_place, ex) {}
+  UpstreamConn(Executor ex, asio::ssl::context& ctx) : tls(std::in_place, TcpStream(ex), ctx) {}
+  std::optional<TcpStream> plain;
+  std::optional<TlsStream> tls;
   beast::flat_buffer buffer;
   std::chrono::steady_clock::time_point idle_since;
+  TcpStream& tcp() { return tls ? tls->next_layer() : *plain; }
 };
 
-// Idle upstream connections of one worker thread, by "host:port". Never shared between threads,
+// Idle upstream connections of one worker thread, by pool key: "host:port" for http,
+// "https://host:port <ca_file>" for https, so a TLS connection is never handed to a plain-http
+// forward (or to one that trusts other anchors), nor the reverse. Never shared between threads,
 // so no locking.
 class UpstreamPool {
  public:

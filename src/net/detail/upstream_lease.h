@@ -43,6 +43,11 @@ inline constexpr int kMaxInterimHeads = 16;
 // True when the socket is open with nothing to read: no stray bytes, no close from the peer. One
 // non-blocking peek.
 bool quiet(Socket& socket);
+// The same for a connection, TLS included: nothing decrypted and unread, no TLS record waiting.
+bool quiet(UpstreamConn& conn);
+
+// A host as the socket layer wants it: an IPv6 literal without its brackets.
+std::string_view bare_host(std::string_view host);
 
 class UpstreamLease {
  public:
@@ -55,9 +60,10 @@ class UpstreamLease {
   // An idle pooled connection (state reused); false when there is none.
   bool take(std::chrono::milliseconds max_idle);
   // A new, unconnected stream replacing any connection held: stream() is valid from here on, so
-  // the caller can cancel the connect.
-  void renew(Executor ex);
-  // Connects the renewed stream (state fresh).
+  // the caller can cancel the connect. `tls` set: an https connection verified with it.
+  void renew(Executor ex, asio::ssl::context* tls);
+  // Connects the renewed stream (state fresh): TCP, then for https the TLS handshake, which
+  // must verify the peer's chain and its identity as `to.host`. One timeout for both.
   Task<std::optional<UpstreamFailure>> connect(const ForwardTo& to, std::chrono::milliseconds timeout);
   // Writes the whole request (state sent).
   Task<std::optional<UpstreamFailure>> send(std::string_view request, std::chrono::milliseconds timeout);
@@ -74,7 +80,9 @@ class UpstreamLease {
 
   State state() const { return state_; }
   FailedAttempt attempt(const UpstreamFailure& f) const { return {reused_, f.connection_lost, bytes_sent_}; }
-  TcpStream& stream() { return conn_->stream; }
+  TcpStream& stream() { return conn_->tcp(); }  // the TCP layer: timeouts, cancellation
+  TlsStream* tls() { return conn_->tls ? &*conn_->tls : nullptr; }  // https: read and write here
+  TcpStream& plain() { return *conn_->plain; }                        // http: read and write here
   beast::flat_buffer& buffer() { return conn_->buffer; }
 
  private:
