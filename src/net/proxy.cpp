@@ -189,7 +189,7 @@ Task<ProxyResult> relay_buffered(Stream& client, const Request& req, const Forwa
   tcp_layer(client).expires_after(milliseconds(st.limits.idle_timeout_ms));
   auto [ec, n] = co_await asio::async_write(client, out, use_task);
   tcp_layer(client).expires_never();
-  if (ec) co_return ProxyResult{status, false};  // client gone: the lease stays dirty
+  if (ec) co_return kClientGone;  // the client is gone: the lease stays dirty
   capture(oc, to.capture_limit, body, length);
   lease.buffer().consume(length);
   lease.finished(head.keep_alive());
@@ -291,7 +291,7 @@ Task<ProxyResult> relay_streamed(Stream& client, Upstream& upstream, const Reque
   if (!parser.is_done() && lease.buffer().size() == 0) {
     tcp_layer(client).expires_after(milliseconds(st.limits.idle_timeout_ms));
     auto [hec, hn] = co_await http::async_write_header(client, sr, use_task);
-    if (hec) co_return ProxyResult{status, false};
+    if (hec) co_return kClientGone;
   }
 
   const milliseconds read_timeout = response_timeout(to, st.upstream);
@@ -306,7 +306,7 @@ Task<ProxyResult> relay_streamed(Stream& client, Upstream& upstream, const Reque
       auto [ec, n] = co_await http::async_read_some(upstream, lease.buffer(), parser, use_task);
       if (beat) {
         co_await beat->stop();
-        if (beat->failed) co_return ProxyResult{status, false};  // the client is gone
+        if (beat->failed) co_return kClientGone;
       }
       if (watch.gone) co_return kClientGone;
       if (ec == http::error::need_buffer) ec = {};
@@ -333,7 +333,7 @@ Task<ProxyResult> relay_streamed(Stream& client, Upstream& upstream, const Reque
     tcp_layer(client).expires_after(milliseconds(st.limits.idle_timeout_ms));
     auto [ec, n] = co_await http::async_write(client, sr, use_task);
     if (ec == http::error::need_buffer) ec = {};
-    if (ec) co_return ProxyResult{status, false};  // client gone: the lease stays dirty
+    if (ec) co_return kClientGone;  // the client is gone: the lease stays dirty
   } while (!parser.is_done() && !sr.is_done());
   tcp_layer(client).expires_never();
   ok_metrics(name).duration->observe(std::chrono::duration<double>(Clock::now() - start).count());
