@@ -459,19 +459,6 @@ Task<ProxyResult> answer_transformed(Stream& client, Upstream& upstream, const R
   co_return ProxyResult{res.status, ok && client_keep_alive};
 }
 
-template <typename Stream, typename Upstream>
-Task<ProxyResult> deliver(Stream& client, Upstream& upstream, const Request& req, const ForwardTo& to,
-                          ResponseParser& parser, UpstreamLease& lease, bool client_keep_alive, const Settings& st,
-                          ClientWatch& watch, std::string_view name, Clock::time_point start, Outcome& oc) {
-  if (to.transform)
-    co_return co_await answer_transformed(client, upstream, req, to, parser, lease, client_keep_alive, st, watch, name,
-                                          start, oc);
-  if (body_buffered(parser, req, lease))
-    co_return co_await relay_buffered(client, req, to, parser, lease, client_keep_alive, st, name, start, oc);
-  co_return co_await relay_streamed(client, upstream, req, to, parser, lease, client_keep_alive, st, watch, name,
-                                    start, oc);
-}
-
 // The pool key (see UpstreamPool): plain http keeps the short "host:port" (it fits the string's
 // inline buffer: no allocation); https names its scheme and trust anchors.
 std::string pool_key(const ForwardTo& to, bool https, const std::string& ca_file) {
@@ -521,12 +508,24 @@ Task<ProxyResult> exchange(Worker& w, Stream& client, const Request& req, const 
     oc.error = failure->code;
     result = co_await answer_failure(client, req, *failure, t.name, client_keep_alive, st);
   } else {
+    // Dispatched here, not in a helper coroutine: each coroutine level is one more frame per
+    // request on the hot path.
     oc.upstream_status = parser->get().result_int();
-    if (auto* s = lease.tls())
-      result = co_await deliver(client, *s, req, to, *parser, lease, client_keep_alive, st, watch, t.name, start, oc);
+    TlsStream* secure = lease.tls();
+    if (to.transform && secure)
+      result = co_await answer_transformed(client, *secure, req, to, *parser, lease, client_keep_alive, st, watch,
+                                           t.name, start, oc);
+    else if (to.transform)
+      result = co_await answer_transformed(client, lease.plain(), req, to, *parser, lease, client_keep_alive, st,
+                                           watch, t.name, start, oc);
+    else if (body_buffered(*parser, req, lease))
+      result = co_await relay_buffered(client, req, to, *parser, lease, client_keep_alive, st, t.name, start, oc);
+    else if (secure)
+      result = co_await relay_streamed(client, *secure, req, to, *parser, lease, client_keep_alive, st, watch, t.name,
+                                       start, oc);
     else
-      result = co_await deliver(client, lease.plain(), req, to, *parser, lease, client_keep_alive, st, watch, t.name,
-                                start, oc);
+      result = co_await relay_streamed(client, lease.plain(), req, to, *parser, lease, client_keep_alive, st, watch,
+                                       t.name, start, oc);
   }
   // The only way back into the pool: a clean lease with nothing buffered or readable. An
   // exchange cut short (client gone, upstream error) never left its lease clean.
