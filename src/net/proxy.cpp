@@ -19,6 +19,7 @@
 #include <array>
 #include <boost/asio/write.hpp>
 #include <cerrno>
+#include <limits>
 #include <memory>
 #include <unordered_map>
 
@@ -393,8 +394,9 @@ template <typename Upstream>
 Task<std::optional<UpstreamFailure>> read_whole(Upstream& upstream, UpstreamLease& lease, ResponseParser& parser,
                                                 const ForwardTo& to, milliseconds timeout, ClientWatch& watch,
                                                 std::string& body) {
-  const std::size_t max = to.max_buffered_bytes;
-  if (auto length = parser.content_length()) {
+  const std::size_t max = std::min<std::size_t>(to.max_buffered_bytes, std::numeric_limits<std::size_t>::max() - 1);
+  const auto length = parser.content_length();
+  if (length) {
     if (*length > max) co_return kTooLarge;
     body.reserve(*length);
   }
@@ -402,8 +404,10 @@ Task<std::optional<UpstreamFailure>> read_whole(Upstream& upstream, UpstreamLeas
   lease.stream().expires_after(timeout);
   while (!parser.is_done()) {
     const std::size_t have = body.size();
-    // Grows geometrically up to one byte past the limit: reading that byte proves it too large.
-    const std::size_t room = std::min(std::max<std::size_t>(have, 16384), max + 1 - have);
+    // A declared length is read into exactly its room. Otherwise the room grows geometrically up
+    // to one byte past the limit: reading that byte proves the answer too large.
+    const std::size_t room = length && *length > have ? *length - have
+                                                      : std::min(std::max<std::size_t>(have, 16384), max + 1 - have);
     body.resize(have + room);
     parser.get().body().data = body.data() + have;
     parser.get().body().size = room;
