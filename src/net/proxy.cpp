@@ -207,17 +207,16 @@ template <typename Stream>
 struct Heartbeat : std::enable_shared_from_this<Heartbeat<Stream>> {
   Heartbeat(Stream& c, Executor ex, milliseconds every, milliseconds write_timeout, bool chunked)
       : client(c), timer(ex), idle(ex), every(every), write_timeout(write_timeout),
-        frame(chunked ? "e\r\n" + std::string(kKeepAlive) + "\r\n" : std::string(kKeepAlive)) {}
+        frame(chunked ? kKeepAliveChunk : kKeepAlive) {}
   Stream& client;
   Timer timer;  // the next beat
   Timer idle;   // wakes stop() when a write in flight ends
   milliseconds every, write_timeout;
-  std::string frame;  // the comment, framed for the client's body
+  std::string_view frame;  // the comment, framed for the client's body (static storage)
   unsigned generation = 0;
   bool running = false;
   bool writing = false;
   bool failed = false;  // a beat could not be written: the client is gone
-  unsigned sent = 0;
 
   void start() {
     running = true;
@@ -233,13 +232,13 @@ struct Heartbeat : std::enable_shared_from_this<Heartbeat<Stream>> {
   void beat(unsigned gen) {
     writing = true;
     tcp_layer(client).expires_after(write_timeout);
-    asio::async_write(client, asio::buffer(frame), [self = this->shared_from_this(), gen](beast::error_code ec, std::size_t) {
+    auto done = [self = this->shared_from_this(), gen](beast::error_code ec, std::size_t) {
       self->writing = false;
       self->idle.cancel();
       if (ec) self->failed = true;
-      else ++self->sent;
       if (!ec && self->running && gen == self->generation) self->arm(gen);
-    });
+    };
+    asio::async_write(client, asio::buffer(frame.data(), frame.size()), std::move(done));
   }
   Task<> stop() {
     running = false;
