@@ -19,6 +19,7 @@
 #include <array>
 #include <boost/asio/write.hpp>
 #include <cerrno>
+#include <limits>
 #include <memory>
 #include <unordered_map>
 
@@ -189,7 +190,7 @@ Task<ProxyResult> relay_buffered(Stream& client, const Request& req, const Forwa
   tcp_layer(client).expires_after(milliseconds(st.limits.idle_timeout_ms));
   auto [ec, n] = co_await asio::async_write(client, out, use_task);
   tcp_layer(client).expires_never();
-  if (ec) co_return ProxyResult{status, false};  // client gone: the lease stays dirty
+  if (ec) co_return kClientGone;  // the client is gone: the lease stays dirty
   capture(oc, to.capture_limit, body, length);
   lease.buffer().consume(length);
   lease.finished(head.keep_alive());
@@ -206,17 +207,16 @@ template <typename Stream>
 struct Heartbeat : std::enable_shared_from_this<Heartbeat<Stream>> {
   Heartbeat(Stream& c, Executor ex, milliseconds every, milliseconds write_timeout, bool chunked)
       : client(c), timer(ex), idle(ex), every(every), write_timeout(write_timeout),
-        frame(chunked ? "e\r\n" + std::string(kKeepAlive) + "\r\n" : std::string(kKeepAlive)) {}
+        frame(chunked ? kKeepAliveChunk : kKeepAlive) {}
   Stream& client;
   Timer timer;  // the next beat
   Timer idle;   // wakes stop() when a write in flight ends
   milliseconds every, write_timeout;
-  std::string frame;  // the comment, framed for the client's body
+  std::string_view frame;  // the comment, framed for the client's body (static storage)
   unsigned generation = 0;
   bool running = false;
   bool writing = false;
   bool failed = false;  // a beat could not be written: the client is gone
-  unsigned sent = 0;
 
   void start() {
     running = true;
@@ -232,13 +232,13 @@ struct Heartbeat : std::enable_shared_from_this<Heartbeat<Stream>> {
   void beat(unsigned gen) {
     writing = true;
     tcp_layer(client).expires_after(write_timeout);
-    asio::async_write(client, asio::buffer(frame), [self = this->shared_from_this(), gen](beast::error_code ec, std::size_t) {
+    auto done = [self = this->shared_from_this(), gen](beast::error_code ec, std::size_t) {
       self->writing = false;
       self->idle.cancel();
       if (ec) self->failed = true;
-      else ++self->sent;
       if (!ec && self->running && gen == self->generation) self->arm(gen);
-    });
+    };
+    asio::async_write(client, asio::buffer(frame.data(), frame.size()), std::move(done));
   }
   Task<> stop() {
     running = false;
@@ -291,7 +291,7 @@ Task<ProxyResult> relay_streamed(Stream& client, Upstream& upstream, const Reque
   if (!parser.is_done() && lease.buffer().size() == 0) {
     tcp_layer(client).expires_after(milliseconds(st.limits.idle_timeout_ms));
     auto [hec, hn] = co_await http::async_write_header(client, sr, use_task);
-    if (hec) co_return ProxyResult{status, false};
+    if (hec) co_return kClientGone;
   }
 
   const milliseconds read_timeout = response_timeout(to, st.upstream);
@@ -306,7 +306,7 @@ Task<ProxyResult> relay_streamed(Stream& client, Upstream& upstream, const Reque
       auto [ec, n] = co_await http::async_read_some(upstream, lease.buffer(), parser, use_task);
       if (beat) {
         co_await beat->stop();
-        if (beat->failed) co_return ProxyResult{status, false};  // the client is gone
+        if (beat->failed) co_return kClientGone;
       }
       if (watch.gone) co_return kClientGone;
       if (ec == http::error::need_buffer) ec = {};
@@ -333,7 +333,7 @@ Task<ProxyResult> relay_streamed(Stream& client, Upstream& upstream, const Reque
     tcp_layer(client).expires_after(milliseconds(st.limits.idle_timeout_ms));
     auto [ec, n] = co_await http::async_write(client, sr, use_task);
     if (ec == http::error::need_buffer) ec = {};
-    if (ec) co_return ProxyResult{status, false};  // client gone: the lease stays dirty
+    if (ec) co_return kClientGone;  // the client is gone: the lease stays dirty
   } while (!parser.is_done() && !sr.is_done());
   tcp_layer(client).expires_never();
   ok_metrics(name).duration->observe(std::chrono::duration<double>(Clock::now() - start).count());
@@ -393,8 +393,9 @@ template <typename Upstream>
 Task<std::optional<UpstreamFailure>> read_whole(Upstream& upstream, UpstreamLease& lease, ResponseParser& parser,
                                                 const ForwardTo& to, milliseconds timeout, ClientWatch& watch,
                                                 std::string& body) {
-  const std::size_t max = to.max_buffered_bytes;
-  if (auto length = parser.content_length()) {
+  const std::size_t max = std::min<std::size_t>(to.max_buffered_bytes, std::numeric_limits<std::size_t>::max() - 1);
+  const auto length = parser.content_length();
+  if (length) {
     if (*length > max) co_return kTooLarge;
     body.reserve(*length);
   }
@@ -402,8 +403,10 @@ Task<std::optional<UpstreamFailure>> read_whole(Upstream& upstream, UpstreamLeas
   lease.stream().expires_after(timeout);
   while (!parser.is_done()) {
     const std::size_t have = body.size();
-    // Grows geometrically up to one byte past the limit: reading that byte proves it too large.
-    const std::size_t room = std::min(std::max<std::size_t>(have, 16384), max + 1 - have);
+    // A declared length is read into exactly its room. Otherwise the room grows geometrically up
+    // to one byte past the limit: reading that byte proves the answer too large.
+    const std::size_t room = length && *length > have ? *length - have
+                                                      : std::min(std::max<std::size_t>(have, 16384), max + 1 - have);
     body.resize(have + room);
     parser.get().body().data = body.data() + have;
     parser.get().body().size = room;
@@ -459,19 +462,6 @@ Task<ProxyResult> answer_transformed(Stream& client, Upstream& upstream, const R
   co_return ProxyResult{res.status, ok && client_keep_alive};
 }
 
-template <typename Stream, typename Upstream>
-Task<ProxyResult> deliver(Stream& client, Upstream& upstream, const Request& req, const ForwardTo& to,
-                          ResponseParser& parser, UpstreamLease& lease, bool client_keep_alive, const Settings& st,
-                          ClientWatch& watch, std::string_view name, Clock::time_point start, Outcome& oc) {
-  if (to.transform)
-    co_return co_await answer_transformed(client, upstream, req, to, parser, lease, client_keep_alive, st, watch, name,
-                                          start, oc);
-  if (body_buffered(parser, req, lease))
-    co_return co_await relay_buffered(client, req, to, parser, lease, client_keep_alive, st, name, start, oc);
-  co_return co_await relay_streamed(client, upstream, req, to, parser, lease, client_keep_alive, st, watch, name,
-                                    start, oc);
-}
-
 // The pool key (see UpstreamPool): plain http keeps the short "host:port" (it fits the string's
 // inline buffer: no allocation); https names its scheme and trust anchors.
 std::string pool_key(const ForwardTo& to, bool https, const std::string& ca_file) {
@@ -521,12 +511,24 @@ Task<ProxyResult> exchange(Worker& w, Stream& client, const Request& req, const 
     oc.error = failure->code;
     result = co_await answer_failure(client, req, *failure, t.name, client_keep_alive, st);
   } else {
+    // Dispatched here, not in a helper coroutine: each coroutine level is one more frame per
+    // request on the hot path.
     oc.upstream_status = parser->get().result_int();
-    if (auto* s = lease.tls())
-      result = co_await deliver(client, *s, req, to, *parser, lease, client_keep_alive, st, watch, t.name, start, oc);
+    TlsStream* secure = lease.tls();
+    if (to.transform && secure)
+      result = co_await answer_transformed(client, *secure, req, to, *parser, lease, client_keep_alive, st, watch,
+                                           t.name, start, oc);
+    else if (to.transform)
+      result = co_await answer_transformed(client, lease.plain(), req, to, *parser, lease, client_keep_alive, st,
+                                           watch, t.name, start, oc);
+    else if (body_buffered(*parser, req, lease))
+      result = co_await relay_buffered(client, req, to, *parser, lease, client_keep_alive, st, t.name, start, oc);
+    else if (secure)
+      result = co_await relay_streamed(client, *secure, req, to, *parser, lease, client_keep_alive, st, watch, t.name,
+                                       start, oc);
     else
-      result = co_await deliver(client, lease.plain(), req, to, *parser, lease, client_keep_alive, st, watch, t.name,
-                                start, oc);
+      result = co_await relay_streamed(client, lease.plain(), req, to, *parser, lease, client_keep_alive, st, watch,
+                                       t.name, start, oc);
   }
   // The only way back into the pool: a clean lease with nothing buffered or readable. An
   // exchange cut short (client gone, upstream error) never left its lease clean.

@@ -59,5 +59,8 @@ inline std::string final_error_event(bool at_boundary, std::string_view code, st
 }
 
 inline constexpr std::string_view kKeepAlive = ": keep-alive\n\n";
+// The same as one chunk of a chunked body (its size in hex, 0xe).
+inline constexpr std::string_view kKeepAliveChunk = "e\r\n: keep-alive\n\n\r\n";
+static_assert(kKeepAlive.size() == 0xe && kKeepAliveChunk.substr(3, 0xe) == kKeepAlive);
 
 }  // namespace pc::net::detail
