@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "agents/idempotency.h"
+#include "api/idempotent_forward.h"
 #include "core/log.h"
 #include "core/work_pool.h"
 
@@ -72,31 +73,6 @@ struct Claim {
   }
 };
 
-// A proxied answer: with a transform (buffered mode, net's ForwardTo from issue 9) its Response
-// is remembered; otherwise the body never passes here and the key is released at the end.
-// A template so that this compiles whether or not ForwardTo has those members yet.
-template <class To>
-void settle_forward(To& to, const std::shared_ptr<Claim>& claim) {
-  if constexpr (requires { to.transform; to.on_outcome; }) {
-    if (to.transform) {
-      to.transform = [inner = std::move(to.transform), claim](auto&& answer) {
-        net::Response r = inner(std::forward<decltype(answer)>(answer));
-        claim->settle(r, {});  // the client gets r now; the store write follows on the pool
-        return r;
-      };
-      to.on_outcome = [prev = std::move(to.on_outcome), claim](auto&& outcome) {
-        claim->release();  // nothing, when the transform settled it
-        if (prev) prev(std::forward<decltype(outcome)>(outcome));
-      };
-      return;
-    }
-  }
-  to.on_complete = [prev = std::move(to.on_complete), claim](int status) {
-    claim->release();
-    if (prev) prev(status);
-  };
-}
-
 net::Response store_failure(const std::exception& e, const net::Request& req) {
   if (const auto* ie = dynamic_cast<const agents::IdempotencyError*>(&e)) {
     if (ie->kind() == agents::IdempotencyError::Kind::gone)
@@ -162,7 +138,11 @@ void run_idempotent(const IdempotentDeps& deps, std::shared_ptr<net::Request> re
     claim->request_id = req->request_id;
     net::Responder wrapped([claim, reply](net::Response&& r) mutable {
       if (r.forward) {
-        settle_forward(*r.forward, claim);
+        // The client gets the transform's answer at once; remembering it follows on the pool.
+        // Ended without one (or relayed): released (nothing, when already settled).
+        detail::watch_forward(
+            *r.forward, [claim](const net::Response& answer) { claim->settle(answer, {}); },
+            [claim] { claim->release(); });
         return reply(std::move(r));
       }
       // A final answer: stored first, then sent, so that a retry after it always replays.

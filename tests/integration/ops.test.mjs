@@ -599,7 +599,7 @@ describe('portcullis ops', { timeout: 180000 }, () => {
       assert.equal(j.window, '24h');
       assert.ok(j.tenants.some((t) => t.tenantId === 'demo' && t.invocations >= 1), JSON.stringify(j));
       const human = ok(await O('top-tenants'), 'human');
-      assert.match(human.stdout, /^window: \S+\nTENANT +INVOCATIONS +ERRORS\n/);
+      assert.match(human.stdout, /^window: \S+\nTENANT +INVOCATIONS +ERRORS +INPUT TOKENS +OUTPUT TOKENS\n/);
     });
 
     it('error-rate: counts and ratio for a window and tenant', async () => {

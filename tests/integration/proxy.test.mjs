@@ -453,6 +453,14 @@ describe('upstream down', { timeout: 30000 }, () => {
 
 // A hand-written upstream, byte by byte, for the relay's handling of what the upstream sends:
 // hop-by-hop fields (also those named in Connection), its own X-Request-Id, a known length.
+// The gateway pings every promoted agent's runtime (GET /ping on a connection of its own, see
+// agents/agent_health.h); raw upstreams here answer it apart from the traffic they script and count.
+function answerPing(sock, head) {
+  if (!head.startsWith('GET /ping ')) return false;
+  sock.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+  return true;
+}
+
 describe('response relay from a raw upstream', { timeout: 30000 }, () => {
   let dir;
   let gw;
@@ -477,6 +485,8 @@ describe('response relay from a raw upstream', { timeout: 30000 }, () => {
           const len = m ? Number(m[1]) : 0;
           if (buf.length < end + 4 + len) return;
           buf = buf.slice(end + 4 + len);
+          // The gateway's health checker (GET /ping, its own connection) is not what is counted.
+          if (answerPing(sock, head)) { connections--; return; }
           requests++;
           sock.write('HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n' +
             `Content-Length: ${body.length}\r\nConnection: keep-alive, X-Hop\r\nX-Hop: secret\r\n` +
@@ -547,6 +557,8 @@ describe('scripted upstream: every caller gets its own answer', { timeout: 60000
           const m = buf.slice(0, end).match(/content-length:\s*(\d+)/i);
           const len = m ? Number(m[1]) : 0;
           if (buf.length < end + 4 + len) return;
+          // The gateway's health checker must not take a scripted answer.
+          if (answerPing(sock, buf.slice(0, end))) { connections--; return; }
           seen.push(buf.slice(0, end + 4 + len));
           buf = buf.slice(end + 4 + len);
           const reply = script.shift() ?? { closeInstead: true };

@@ -3,6 +3,7 @@
 // scoped to tenant and principal, and keys released (so a retry runs again) after a 5xx, an
 // unanswered handler, or a relayed proxy answer.
 #include "api/idempotent.h"
+#include "api/idempotent_forward.h"
 
 #include <gtest/gtest.h>
 
@@ -230,6 +231,56 @@ TEST(IdempotencyRules, WhichAnswersAreRemembered) {
   using agents::Idempotency;
   for (int s : {200, 201, 202, 400, 404, 422}) EXPECT_TRUE(Idempotency::worth_remembering(s)) << s;
   for (int s : {408, 409, 425, 429, 500, 502, 503, 504, 499, 101}) EXPECT_FALSE(Idempotency::worth_remembering(s)) << s;
+}
+
+}  // namespace
+}  // namespace pc::api
+
+namespace pc::api {
+namespace {
+
+// ForwardTo as net's issue 9 branch shapes it (transform + on_outcome), and as it is today.
+struct BufferedTo {
+  std::function<net::Response(std::string&&)> transform;
+  std::function<void(int&&)> on_outcome;
+  std::function<void(int)> on_complete;
+};
+struct RelayTo {
+  std::function<void(int)> on_complete;
+};
+
+TEST(IdempotentForward, ABufferedAnswerIsSeenAndTheRoutesHooksStillRun) {
+  BufferedTo to;
+  int outcomes = 0;
+  to.transform = [](std::string&& body) { return net::Response::json(200, "{\"got\":\"" + body + "\"}"); };
+  to.on_outcome = [&](int&&) { ++outcomes; };
+  std::string seen;
+  int ended = 0;
+  detail::watch_forward(to, [&](const net::Response& r) { seen = r.body; }, [&] { ++ended; });
+  auto r = to.transform("x");
+  EXPECT_EQ(r.body, "{\"got\":\"x\"}") << "the client gets what the route's transform made";
+  EXPECT_EQ(seen, r.body);
+  EXPECT_EQ(ended, 0);
+  to.on_outcome(0);
+  EXPECT_EQ(ended, 1);
+  EXPECT_EQ(outcomes, 1);
+  EXPECT_FALSE(to.on_complete) << "on_complete is left alone in buffered mode";
+}
+
+TEST(IdempotentForward, WithoutATransformOnlyTheEndIsSeen) {
+  BufferedTo buffered_without;  // members exist, no transform set: a relay
+  int ended = 0, seen = 0;
+  detail::watch_forward(buffered_without, [&](const net::Response&) { ++seen; }, [&] { ++ended; });
+  ASSERT_TRUE(buffered_without.on_complete);
+  buffered_without.on_complete(200);
+  RelayTo relay;
+  int completed = 0;
+  relay.on_complete = [&](int) { ++completed; };
+  detail::watch_forward(relay, [&](const net::Response&) { ++seen; }, [&] { ++ended; });
+  relay.on_complete(499);
+  EXPECT_EQ(ended, 2);
+  EXPECT_EQ(seen, 0);
+  EXPECT_EQ(completed, 1);
 }
 
 }  // namespace
