@@ -13,6 +13,7 @@
 #include "agents/catalog.h"
 #include "agents/invocation_log.h"
 #include "agents/registry.h"
+#include "agents/webhooks.h"  // issue 9: webhooks
 #include "api/activity_routes.h"
 #include "api/agent_routes.h"
 #include "api/audit_trail.h"
@@ -22,6 +23,7 @@
 #include "api/system_routes.h"
 #include "api/tenant_routes.h"
 #include "api/token_routes.h"
+#include "api/webhook_routes.h"  // issue 9: webhooks
 #include "app/retention.h"
 #include "audit/audit_log.h"
 #include "auth/authenticator.h"
@@ -108,6 +110,8 @@ struct Gateway::Parts {
   std::shared_ptr<net::Router> router;
   std::optional<core::WorkPool> token_pool;
   std::optional<core::WorkPool> admin_pool;
+  // issue 9: webhooks — targets, the durable delivery queue and its workers.
+  std::unique_ptr<agents::Webhooks> webhooks;
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -327,6 +331,10 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   api::add_agent_admin_routes(r, admin);
   api::add_activity_routes(r, admin);
   api::add_agent_routes(r, {p.chain.get(), &p.catalog, &p.capabilities, &p.invocations});
+  // issue 9: webhooks — the workers run from here until stop (before the pools and the logs).
+  p.webhooks = std::make_unique<agents::Webhooks>(store, p.data_keys, cfg.server.webhooks);
+  p.lifecycle.start({"webhook deliveries", {}, [&p] { p.webhooks->stop(); }}, [&p] { p.webhooks->start(); });
+  api::add_webhook_routes(r, {p.chain.get(), &pool, p.webhooks.get()});
 }
 
 Gateway::~Gateway() { stop(); }
@@ -364,6 +372,7 @@ void Gateway::apply(const core::Config& cfg) {
   std::lock_guard lock(p_->mu);
   p_->cfg = cfg;
   p_->configure_locked();
+  if (p_->webhooks) p_->webhooks->set_config(cfg.server.webhooks);  // issue 9: webhooks
 }
 
 void Gateway::stop() { p_->lifecycle.shutdown(std::chrono::milliseconds(0)); }
@@ -373,5 +382,6 @@ std::vector<std::string> Gateway::subsystems() const { return p_->lifecycle.name
 agents::AgentCatalog& Gateway::catalog() { return p_->catalog; }
 agents::Registry& Gateway::registry() { return *p_->registry; }
 tenancy::TenantService& Gateway::tenants() { return *p_->tenant_service; }
+agents::Webhooks& Gateway::webhooks() { return *p_->webhooks; }  // issue 9: webhooks
 
 }  // namespace pc::app

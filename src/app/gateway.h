@@ -19,6 +19,7 @@
 namespace pc::agents {
 class AgentCatalog;
 class Registry;
+class Webhooks;  // issue 9: webhooks
 }
 namespace pc::tenancy {
 class TenantService;
@@ -75,6 +76,7 @@ class Gateway {
   agents::AgentCatalog& catalog();
   agents::Registry& registry();
   tenancy::TenantService& tenants();
+  agents::Webhooks& webhooks();  // issue 9: webhooks (the jobs hook enqueues through it)
 
   struct Parts;
 
