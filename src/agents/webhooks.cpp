@@ -25,9 +25,10 @@ namespace {
 
 constexpr std::size_t kMaxDescription = 256;
 constexpr std::size_t kMaxEventType = 64;
-// A claim outlives the attempt's own timeout by this much before another node may take the
-// delivery over (the attempt's store writes and a loaded machine's scheduling need some room).
-constexpr std::int64_t kLeaseMarginMs = 30000;
+// A claim lasts twice the attempt's own timeout plus this, before another node may take the
+// delivery over: room for the attempt's store writes and a loaded machine's scheduling, yet a
+// delivery whose node died is retried within seconds of the timeout, not minutes.
+constexpr std::int64_t kLeaseMarginMs = 5000;
 constexpr std::int64_t kPurgeIntervalMs = 3600 * 1000;
 // What we read of a receiver's answer: only the status matters; a longer body fails the attempt
 // rather than being buffered.
@@ -352,7 +353,7 @@ void Webhooks::attempt(store::WebhookDeliveryRecord d, const core::WebhooksConfi
 std::size_t Webhooks::run_due(std::size_t limit) {
   const core::WebhooksConfig cfg = config();
   const std::int64_t now = now_ms();
-  auto batch = store_.claim_webhook_deliveries(node_, now, now + cfg.timeout_ms + kLeaseMarginMs, limit);
+  auto batch = store_.claim_webhook_deliveries(node_, now, now + 2 * static_cast<std::int64_t>(cfg.timeout_ms) + kLeaseMarginMs, limit);
   for (auto& d : batch) attempt(std::move(d), cfg);
   return batch.size();
 }

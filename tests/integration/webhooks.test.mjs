@@ -50,16 +50,21 @@ function verify(secret, headers, body, seen) {
 }
 
 // A receiver: records every request (raw body, headers) per path; `plan[path]` lists statuses
-// to answer in turn (200 once used up).
+// to answer in turn (200 once used up); `hold[path]` requests are left unanswered (given to onHold).
 async function startReceiver() {
   const got = [];
   const plan = {};
+  const hold = {};
   const srv = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       got.push({ path: req.url, method: req.method, headers: req.headers, body });
+      if (hold[req.url] > 0) {
+        hold[req.url] -= 1;
+        return receiver.onHold?.(res);
+      }
       const queue = plan[req.url] ?? [];
       const status = queue.length ? queue.shift() : 200;
       res.writeHead(status, { 'content-type': 'text/plain' });
@@ -67,7 +72,12 @@ async function startReceiver() {
     });
   });
   await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  return { port: srv.address().port, got, plan, on: (p) => got.filter((x) => x.path === p), close: () => new Promise((r) => srv.close(r)) };
+  const receiver = {
+    port: srv.address().port, got, plan, hold, onHold: null,
+    on: (p) => got.filter((x) => x.path === p),
+    close: () => { srv.closeAllConnections(); return new Promise((r) => srv.close(r)); },
+  };
+  return receiver;
 }
 
 const violations = async (gw) => {
@@ -289,6 +299,28 @@ describe('webhooks', () => {
     assert.equal((await api(gw, 'GET', `/v1/webhooks/${w.webhookId}`, { token: demoTok })).status, 404);
     assert.equal((await api(gw, 'GET', `/v1/webhooks/${w.webhookId}/dead-letters`, { token: demoTok })).status, 404);
     assert.equal((await api(gw, 'DELETE', `/v1/webhooks/${w.webhookId}`, { token: demoTok })).status, 404);
+  });
+
+  it('a delivery in flight when the gateway is killed (-9) is delivered after the restart', async () => {
+    // The receiver holds the first request without answering; the gateway dies during it.
+    const held = [];
+    rx.hold['/stall'] = 1;
+    rx.onHold = (res) => held.push(res);
+    const w = await create(demoTok, `http://127.0.0.1:${rx.port}/stall`);
+    const did = (await api(gw, 'POST', `/v1/webhooks/${w.webhookId}/ping`, { token: demoTok })).json.deliveryId;
+    await waitFor(() => rx.on('/stall').length === 1, 10000, { what: 'first attempt in flight' });
+    gw.signal('SIGKILL');
+    await gw.waitExit(5000);
+    for (const res of held) res.destroy();
+    gw = await startGateway({ dir, config: webhookConfig(dir, LENIENT) });
+    demoTok = await demoToken(gw, 'demo');
+    // Taken over once the dead node's lease (2 × timeout + 5 s) ends.
+    await waitFor(() => rx.on('/stall').length === 2, 20000, { what: 'delivery resumed after the restart' });
+    const again = rx.on('/stall')[1];
+    assert.equal(again.headers['x-portcullis-delivery-id'], did);
+    assert.equal(verify(w.secret, again.headers, again.body), null);
+    const d = await waitFor(async () => { const x = await deliveryOf(demoTok, w.webhookId, did); return x.status === 'delivered' && x; }, 5000, { what: 'delivered' });
+    assert.equal(d.attempts, 2, 'the interrupted attempt counts');
   });
 
   it('with private targets no longer allowed, a registered loopback target is refused at connect time', async () => {
