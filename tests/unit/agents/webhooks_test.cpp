@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -139,8 +140,18 @@ double violations() {
 
 class WebhooksTest : public pc::testing::BackendTest {
  protected:
+  void SetUp() override {
+    BackendTest::SetUp();
+    data_keys = std::make_unique<vault::DataKeys>(store(), ring);
+  }
+  void TearDown() override {
+    data_keys.reset();
+    BackendTest::TearDown();
+  }
+  vault::DataKeys& keys_ref() { return *data_keys; }
+
   crypto::MasterKeyring ring{vault::testing::master_key(7)};
-  vault::DataKeys keys{store(), ring};
+  std::unique_ptr<vault::DataKeys> data_keys;  // made in SetUp: the store exists only from there
 
   // Runs due deliveries until none is left or `ms` pass (retries are due within milliseconds).
   void drain(Webhooks& w, int ms = 3000) {
@@ -159,7 +170,7 @@ class WebhooksTest : public pc::testing::BackendTest {
 
 TEST_P(WebhooksTest, ASignedDeliveryVerifiesWithTheSecretShownOnce) {
   Receiver rx;
-  Webhooks w(store(), keys, test_config());
+  Webhooks w(store(), keys_ref(), test_config());
   auto created = w.create("acme", rx.url(), "ci", "client:ci");
   EXPECT_TRUE(created.secret.starts_with("whsec_"));
   EXPECT_GE(created.secret.size(), 40u);
@@ -196,7 +207,7 @@ TEST_P(WebhooksTest, ASignedDeliveryVerifiesWithTheSecretShownOnce) {
 
 TEST_P(WebhooksTest, FailuresAreRetriedThenDeadLetteredThenRedelivered) {
   Receiver rx({500, 503, 502});  // three failures, then 200
-  Webhooks w(store(), keys, test_config());
+  Webhooks w(store(), keys_ref(), test_config());
   auto created = w.create("acme", rx.url(), "", "client:ci");
   const std::string wid = created.info.webhook_id;
   const std::string id = w.ping("acme", wid);
@@ -222,7 +233,7 @@ TEST_P(WebhooksTest, FailuresAreRetriedThenDeadLetteredThenRedelivered) {
 
 TEST_P(WebhooksTest, AnotherTenantsIdsAreUnknownAndCountedAsViolations) {
   Receiver rx({500, 500, 500});
-  Webhooks w(store(), keys, test_config());
+  Webhooks w(store(), keys_ref(), test_config());
   auto mine = w.create("acme", rx.url(), "", "client:a");
   auto theirs = w.create("globex", rx.url(), "", "client:g");
   const std::string dead_id = w.ping("globex", theirs.info.webhook_id);
@@ -268,7 +279,7 @@ TEST_P(WebhooksTest, PrivateTargetsAreRefusedAtRegistrationAndAtConnectTime) {
   core::WebhooksConfig strict = test_config();
   strict.allow_private_targets = false;
   strict.allow_http = false;
-  Webhooks w(store(), keys, strict);
+  Webhooks w(store(), keys_ref(), strict);
   auto refused = [&](std::string url) {
     try {
       w.create("acme", url, "", "c");
@@ -307,7 +318,7 @@ TEST_P(WebhooksTest, PrivateTargetsAreRefusedAtRegistrationAndAtConnectTime) {
 }
 
 TEST_P(WebhooksTest, BadEventsAreRefusedAndDeletionDropsPendingDeliveries) {
-  Webhooks w(store(), keys, test_config());
+  Webhooks w(store(), keys_ref(), test_config());
   auto created = w.create("acme", "http://127.0.0.1:9/x", "", "c");
   const std::string wid = created.info.webhook_id;
   EXPECT_THROW(w.enqueue("acme", wid, "job.done", "{not json"), std::invalid_argument);
