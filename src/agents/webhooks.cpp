@@ -267,7 +267,9 @@ std::optional<DeliveryInfo> Webhooks::delivery(const std::string& tenant, const 
   if (!d) return std::nullopt;
   if (d->tenant_id != tenant) {
     store::count_tenant_access_violation();
-    return std::nullopt;
+    log::warn("tenant access violation",
+              {{"tenant", tenant}, {"resource", "webhook delivery " + delivery_id}, {"owner", d->tenant_id}});
+    throw WebhookNotFound("no delivery of that id", true);
   }
   return info_of(*d);
 }

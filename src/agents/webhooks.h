@@ -122,6 +122,7 @@ class Webhooks {
   // A dead letter becomes pending again (attempts reset), due now. Throws WebhookNotFound for an
   // unknown (or foreign) webhook or delivery; false when the delivery is not dead.
   bool redeliver(const std::string& tenant, const std::string& webhook_id, const std::string& delivery_id);
+  // nullopt for an unknown id; WebhookNotFound (foreign, counted) for another tenant's.
   std::optional<DeliveryInfo> delivery(const std::string& tenant, const std::string& delivery_id);
 
   // One pass of a worker: claims and attempts at most `limit` due deliveries; returns how many

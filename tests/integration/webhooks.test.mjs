@@ -247,6 +247,7 @@ describe('webhooks', () => {
       ['GET', `/v1/webhooks/${vid}/deliveries/${did}`],
       ['POST', `/v1/webhooks/${vid}/dead-letters/${did}/redeliver`],
       ['POST', `/v1/webhooks/${own.webhookId}/dead-letters/${did}/redeliver`],  // their delivery under my webhook
+      ['GET', `/v1/webhooks/${own.webhookId}/deliveries/${did}`],
     ];
     for (const [method, p] of attempts) {
       const before = await violations(gw);

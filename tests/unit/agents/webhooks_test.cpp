@@ -258,6 +258,7 @@ TEST_P(WebhooksTest, AnotherTenantsIdsAreUnknownAndCountedAsViolations) {
   foreign([&] { w.redeliver("acme", t, dead_id); });
   // Their delivery under my webhook's path: still theirs.
   foreign([&] { w.redeliver("acme", mine.info.webhook_id, dead_id); });
+  foreign([&] { w.delivery("acme", dead_id); });
   EXPECT_FALSE(w.exists("acme", t));
   EXPECT_TRUE(w.exists("globex", t));
   EXPECT_EQ(w.list("acme", "", 10).size(), 1u);
