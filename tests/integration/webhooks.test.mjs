@@ -355,6 +355,9 @@ describe('webhooks: SSRF targets are refused at registration (allow switches off
       ['http://example.com/hook', /https/],
       ['https://127.0.0.1/hook', /loopback/],
       ['https://localhost/hook', /loopback/],
+      ['https://2130706433/hook', /loopback/],     // 127.0.0.1 spelled as one number
+      ['https://0x7f.0.0.1/hook', /loopback/],     // … and in hex
+      ['https://127.1/hook', /loopback/],          // … and shortened
       ['https://[::1]/hook', /loopback/],
       ['https://[::ffff:127.0.0.1]/hook', /loopback/],
       ['https://169.254.169.254/latest/meta-data/', /link-local/],
