@@ -131,7 +131,6 @@ class SqlStore final : public Store {
   bool end_session(std::string_view session_id) override;
   std::int64_t purge_sessions_before(std::string_view before) override;
 
-
   // ---- webhooks (issue 9): sql_store_webhooks.cpp
   void insert_webhook(const WebhookRecord& w) override;
   std::optional<WebhookRecord> find_webhook(std::string_view webhook_id) override;

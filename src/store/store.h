@@ -223,4 +223,5 @@ class Store {
   // Removes delivered deliveries last updated before `before` (RFC 3339); returns how many.
   virtual std::int64_t purge_webhook_deliveries_before(std::string_view before) = 0;
 };
+
 }  // namespace pc::store
