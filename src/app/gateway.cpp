@@ -15,6 +15,7 @@
 #include "agents/idempotency.h"
 #include "agents/invocation_log.h"
 #include "agents/registry.h"
+#include "agents/webhooks.h"  // issue 9: webhooks
 #include "api/activity_routes.h"
 #include "api/agent_routes.h"
 #include "api/session_routes.h"  // issue 9: invoke
@@ -27,6 +28,7 @@
 #include "api/system_routes.h"
 #include "api/tenant_routes.h"
 #include "api/token_routes.h"
+#include "api/webhook_routes.h"  // issue 9: webhooks
 #include "app/retention.h"
 #include "audit/audit_log.h"
 #include "auth/authenticator.h"
@@ -122,6 +124,8 @@ struct Gateway::Parts {
   // with the background refresh, stopped before it).
   std::unique_ptr<agents::Idempotency> idempotency;
   std::unique_ptr<agents::AgentHealth> health;
+  // issue 9: webhooks — targets, the durable delivery queue and its workers.
+  std::unique_ptr<agents::Webhooks> webhooks;
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -388,6 +392,11 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   agent_deps.sse_heartbeat = std::chrono::milliseconds(cfg.server.upstream.sse_heartbeat_ms);
   api::add_agent_routes(r, std::move(agent_deps));
   api::add_session_routes(r, {p.chain.get(), p.sessions.get(), &pool});
+  api::add_agent_routes(r, {p.chain.get(), &p.catalog, &p.capabilities, &p.invocations});
+  // issue 9: webhooks — the workers run from here until stop (before the pools and the logs).
+  p.webhooks = std::make_unique<agents::Webhooks>(store, p.data_keys, cfg.server.webhooks);
+  p.lifecycle.start({"webhook deliveries", {}, [&p] { p.webhooks->stop(); }}, [&p] { p.webhooks->start(); });
+  api::add_webhook_routes(r, {p.chain.get(), &pool, p.webhooks.get()});
 }
 
 Gateway::~Gateway() { stop(); }
@@ -427,6 +436,7 @@ void Gateway::apply(const core::Config& cfg) {
   std::lock_guard lock(p_->mu);
   p_->cfg = cfg;
   p_->configure_locked();
+  if (p_->webhooks) p_->webhooks->set_config(cfg.server.webhooks);  // issue 9: webhooks
 }
 
 void Gateway::stop() { p_->lifecycle.shutdown(std::chrono::milliseconds(0)); }
@@ -439,5 +449,6 @@ tenancy::TenantService& Gateway::tenants() { return *p_->tenant_service; }
 // issue 9: records
 agents::Idempotency& Gateway::idempotency() { return *p_->idempotency; }
 agents::AgentHealth& Gateway::agent_health() { return *p_->health; }
+agents::Webhooks& Gateway::webhooks() { return *p_->webhooks; }  // issue 9: webhooks
 
 }  // namespace pc::app

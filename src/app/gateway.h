@@ -21,6 +21,7 @@ class AgentCatalog;
 class Registry;
 class Idempotency;  // issue 9: records
 class AgentHealth;  // issue 9: records
+class Webhooks;  // issue 9: webhooks
 }
 namespace pc::tenancy {
 class TenantService;
@@ -80,6 +81,7 @@ class Gateway {
   // issue 9: records — for the invoke route (api::IdempotentDeps, 503 agent_unavailable).
   agents::Idempotency& idempotency();
   agents::AgentHealth& agent_health();
+  agents::Webhooks& webhooks();  // issue 9: webhooks (the jobs hook enqueues through it)
 
   struct Parts;
 

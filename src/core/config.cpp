@@ -603,6 +603,18 @@ Handler server_section(Reader& r, ServerConfig& c) {
                    })},
       {"drain_timeout_ms", r.integer(c.drain_timeout_ms, 1)},
       {"metrics_public", r.boolean(c.metrics_public)},
+      // issue 9: webhooks
+      {"webhooks", r.fields({
+                       {"allow_private_targets", r.boolean(c.webhooks.allow_private_targets)},
+                       {"allow_http", r.boolean(c.webhooks.allow_http)},
+                       {"max_attempts", r.integer(c.webhooks.max_attempts, 1, 100)},
+                       {"backoff_initial_ms", r.integer(c.webhooks.backoff_initial_ms, 1, 3600000)},
+                       {"backoff_max_ms", r.integer(c.webhooks.backoff_max_ms, 1, 86400000)},
+                       {"timeout_ms", r.integer(c.webhooks.timeout_ms, 100, 120000)},
+                       {"workers", r.integer(c.webhooks.workers, 1, 64)},
+                       {"poll_interval_ms", r.integer(c.webhooks.poll_interval_ms, 10, 60000)},
+                       {"delivered_retention_hours", r.integer(c.webhooks.delivered_retention_hours, 0, 24 * 365)},
+                   })},
   });
 }
 

@@ -45,6 +45,22 @@ struct UpstreamConfig {
   bool operator==(const UpstreamConfig&) const = default;
 };
 
+// ---- webhooks (issue 9): outbound deliveries to tenants' webhook targets (docs/webhooks.md).
+struct WebhooksConfig {
+  // Targets resolving to loopback, private, link-local, CGNAT, multicast, … addresses are
+  // refused (SSRF) unless this is set: tests, all-internal deployments.
+  bool allow_private_targets = false;
+  bool allow_http = false;  // plain http:// targets (default: https only)
+  std::uint32_t max_attempts = 8;           // then the delivery becomes a dead letter
+  std::uint32_t backoff_initial_ms = 1000;  // retry n waits a random time in [0, min(max, initial·2^(n-1))]
+  std::uint32_t backoff_max_ms = 300000;
+  std::uint32_t timeout_ms = 10000;  // one attempt, connect to last byte
+  unsigned workers = 2;              // delivery threads per node
+  std::uint32_t poll_interval_ms = 1000;  // how often a node looks for due deliveries (others' too)
+  std::uint32_t delivered_retention_hours = 24;  // delivered rows kept this long; dead letters stay
+  bool operator==(const WebhooksConfig&) const = default;
+};
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 = pick one (tests)
   TlsConfig tls;
@@ -53,6 +69,7 @@ struct ServerConfig {
   UpstreamConfig upstream;
   std::uint32_t drain_timeout_ms = 10000;  // SIGTERM: wait this long for in-flight requests
   bool metrics_public = true;              // false: /metrics only from loopback
+  WebhooksConfig webhooks;                 // issue 9: webhooks
   bool operator==(const ServerConfig&) const = default;
 };
 

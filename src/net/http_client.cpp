@@ -265,10 +265,16 @@ Task<FetchResult> run(const Target& t, const FetchOptions& o, const http::reques
                       asio::ssl::context* tls, Clock::time_point deadline) {
   auto ex = co_await asio::this_coro::executor;
   std::vector<tcp::endpoint> endpoints = co_await endpoints_for(t, o, deadline);
-  if (!tls) {
+  // issue 9: webhooks — the caller's address policy, on exactly the addresses connected to.
+  if (o.address_allowed)
+    for (const auto& e : endpoints)
+      if (!o.address_allowed(e.address().to_string())) fail(t, "the address " + e.address().to_string() + " is not allowed");
+  if (!tls && !o.allow_http_any) {
     if (!o.allow_http_loopback) fail(t, "plain http is not allowed");
     for (const auto& e : endpoints)
       if (!is_loopback(e.address())) fail(t, "plain http is only allowed to loopback");
+  }
+  if (!tls) {
     TcpStream s(ex);
     FetchResult r = co_await exchange(s, t, o, req, endpoints, deadline);
     co_return r;

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -35,6 +36,14 @@ struct FetchOptions {
   // Plain http:// is allowed only when this is set and every address the host resolves to is
   // loopback (127.0.0.0/8, ::1). Only the addresses checked are connected to.
   bool allow_http_loopback = true;
+
+  // ---- issue 9: webhooks (targets named by tenants; see net/address_policy.h)
+  // Set: called with every address the host resolves to (or the IP literal), as text without
+  // brackets, after resolution and before connecting; one refused address fails the call, so
+  // the addresses connected to are exactly the ones judged (no second lookup to rebind).
+  std::function<bool(std::string_view address)> address_allowed;
+  // Plain http:// to any address (still subject to address_allowed), not only to loopback.
+  bool allow_http_any = false;
 };
 
 // Any status is a result, 3xx and 4xx/5xx included: redirects are not followed, the caller

@@ -230,6 +230,43 @@ CREATE TABLE idempotency_keys (
   PRIMARY KEY (tenant_id, principal, idem_key)
 );
 CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys(expires_at);
+// ---- webhooks (issue 9)
+// Migration 6: webhook targets and their durable delivery queue. A delivery row is the queue
+// entry, its retry state and, once every attempt failed, the dead letter (status 'dead').
+// Payloads and secrets are sealed (crypto::seal under the tenant's "webhook" data key); times
+// the worker compares (next attempt, lease) are unix milliseconds, the rest RFC 3339 text.
+constexpr std::string_view kV6Webhooks = R"sql(
+CREATE TABLE webhooks (
+  webhook_id    TEXT PRIMARY KEY,
+  tenant_id     TEXT NOT NULL,
+  url           TEXT NOT NULL,
+  description   TEXT NOT NULL,
+  secret_sealed BLOB NOT NULL,
+  created_at    TEXT NOT NULL,
+  created_by    TEXT NOT NULL
+);
+CREATE INDEX webhooks_by_tenant ON webhooks(tenant_id, webhook_id);
+
+CREATE TABLE webhook_deliveries (
+  delivery_id     TEXT PRIMARY KEY,
+  tenant_id       TEXT NOT NULL,
+  webhook_id      TEXT NOT NULL,
+  event_type      TEXT NOT NULL,
+  payload_sealed  BLOB NOT NULL,
+  status          TEXT NOT NULL CHECK (status IN ('pending', 'delivering', 'delivered', 'dead')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  claimed_by      TEXT NOT NULL DEFAULT '',
+  lease_until_ms  INTEGER NOT NULL DEFAULT 0,
+  last_status     INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT NOT NULL DEFAULT '',
+  created_at      TEXT NOT NULL,
+  updated_at      TEXT NOT NULL
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_ms);
+CREATE INDEX webhook_deliveries_lease ON webhook_deliveries(status, lease_until_ms);
+CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id, status, delivery_id);
+CREATE INDEX webhook_deliveries_by_tenant ON webhook_deliveries(tenant_id);
 )sql";
 
 constexpr Migration kMigrations[] = {
@@ -237,6 +274,9 @@ constexpr Migration kMigrations[] = {
     {2, "tenants, signing keys, client scopes", kV2Identity},
     {3, "tenancy and data: data keys, secrets, audit, capabilities, agents, invocations, sessions", kV3TenancyData},
     {4, "records: invocation mode, status, error and nullable usage; data-key seal counts; idempotency keys", kV4Records},
+    // TEMPORARY until h/jobs is merged (its migration 5 replaces this line).
+    {5, "placeholder for jobs (issue 9)", "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"},
+    {6, "webhooks: targets, deliveries and dead letters", kV6Webhooks},
 };
 
 constexpr std::string_view kCreateTable = R"sql(

@@ -215,6 +215,37 @@ struct IdempotencyRecord {
 struct IdempotencyClaim {
   bool claimed = false;
   std::optional<IdempotencyRecord> existing;
+// ---- webhooks (issue 9)
+// A tenant's webhook target (SPEC §5). The signing secret is stored only sealed under the
+// tenant's "webhook" data key; it is shown once, when created.
+struct WebhookRecord {
+  std::string webhook_id;
+  std::string tenant_id;
+  std::string url;
+  std::string description;
+  std::string secret_sealed;  // empty in listings
+  std::string created_at;
+  std::string created_by;
+};
+
+// One event to deliver to a webhook, and the durable state of its delivery: pending (due at
+// next_attempt_ms), delivering (claimed by a node until lease_until_ms), delivered, or dead (a
+// dead letter: every attempt failed; redelivery makes it pending again).
+struct WebhookDeliveryRecord {
+  std::string delivery_id;
+  std::string tenant_id;
+  std::string webhook_id;
+  std::string event_type;
+  std::string payload_sealed;  // the event's JSON, sealed; empty in listings
+  std::string status = "pending";
+  int attempts = 0;
+  std::int64_t next_attempt_ms = 0;  // unix milliseconds
+  std::string claimed_by;
+  std::int64_t lease_until_ms = 0;
+  int last_status = 0;  // the receiver's last HTTP status (0: none, e.g. a connection failure)
+  std::string last_error;
+  std::string created_at;
+  std::string updated_at;
 };
 
 }  // namespace pc::store

@@ -34,6 +34,9 @@ std::string tenant_is_live(const Db& db, int param);
 // Throws StoreError kind gone for `what` when the conditional insert above inserted nothing.
 void require_live_tenant(Db& db, std::string_view what);
 
+// issue 9: webhooks — removes one tenant's webhooks and deliveries inside purge_tenant's transaction.
+void purge_tenant_webhooks(Db& db, std::string_view tenant_id);
+
 class SqlStore final : public Store {
  public:
   explicit SqlStore(std::unique_ptr<ConnectionSource> source) : source_(std::move(source)) {}
@@ -141,6 +144,21 @@ class SqlStore final : public Store {
                                std::string_view owner) override;
   std::int64_t purge_idempotency_keys_before(std::string_view now) override;
   bool set_agent_version_endpoint(std::string_view agent, std::string_view version, std::string_view endpoint) override;
+  // ---- webhooks (issue 9): sql_store_webhooks.cpp
+  void insert_webhook(const WebhookRecord& w) override;
+  std::optional<WebhookRecord> find_webhook(std::string_view webhook_id) override;
+  std::vector<WebhookRecord> list_webhooks(std::string_view tenant_id, std::string_view after,
+                                           std::size_t limit) override;
+  bool delete_webhook(std::string_view webhook_id) override;
+  void insert_webhook_delivery(const WebhookDeliveryRecord& d) override;
+  std::optional<WebhookDeliveryRecord> find_webhook_delivery(std::string_view delivery_id) override;
+  std::vector<WebhookDeliveryRecord> claim_webhook_deliveries(std::string_view node, std::int64_t now_ms,
+                                                              std::int64_t lease_until_ms, std::size_t limit) override;
+  bool finish_webhook_delivery(const WebhookDeliveryRecord& d) override;
+  std::vector<WebhookDeliveryRecord> list_webhook_deliveries(std::string_view webhook_id, std::string_view status,
+                                                             std::string_view after, std::size_t limit) override;
+  bool redeliver_webhook_delivery(std::string_view delivery_id, std::int64_t now_ms) override;
+  std::int64_t purge_webhook_deliveries_before(std::string_view before) override;
 
  private:
   std::unique_ptr<ConnectionSource> source_;

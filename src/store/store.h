@@ -223,6 +223,38 @@ class Store {
   // start); false when there is no such version.
   virtual bool set_agent_version_endpoint(std::string_view agent, std::string_view version,
                                           std::string_view endpoint) = 0;
+  // ---- webhooks (issue 9)
+  // Duplicate when the id exists; gone when the tenant is deleted.
+  virtual void insert_webhook(const WebhookRecord& w) = 0;
+  virtual std::optional<WebhookRecord> find_webhook(std::string_view webhook_id) = 0;  // with the sealed secret
+  // One tenant's webhooks by id, ids greater than `after`, at most `limit`; no secrets.
+  virtual std::vector<WebhookRecord> list_webhooks(std::string_view tenant_id, std::string_view after,
+                                                   std::size_t limit) = 0;
+  // Removes the webhook and every delivery of it, in one transaction; false when none.
+  virtual bool delete_webhook(std::string_view webhook_id) = 0;
+  // Durable once it returns. Gone when the webhook (of d.tenant_id) or the tenant no longer exists.
+  virtual void insert_webhook_delivery(const WebhookDeliveryRecord& d) = 0;
+  virtual std::optional<WebhookDeliveryRecord> find_webhook_delivery(std::string_view delivery_id) = 0;  // with payload
+  // Claims up to `limit` deliveries that are due (pending with next_attempt_ms <= now_ms, or
+  // delivering with an expired lease: the node that claimed it stopped), oldest due first: each
+  // becomes delivering, claimed by `node` until `lease_until_ms`. Several nodes may claim at once;
+  // each delivery goes to one of them. Returned with their payloads.
+  virtual std::vector<WebhookDeliveryRecord> claim_webhook_deliveries(std::string_view node, std::int64_t now_ms,
+                                                                      std::int64_t lease_until_ms,
+                                                                      std::size_t limit) = 0;
+  // Records an attempt's outcome (status, attempts, next_attempt_ms, last_status, last_error of
+  // `d`), releasing the claim; only while `d.claimed_by` still holds it (false otherwise: the lease
+  // expired and another node took the delivery over).
+  virtual bool finish_webhook_delivery(const WebhookDeliveryRecord& d) = 0;
+  // One webhook's deliveries in `status`, by id, ids greater than `after`, at most `limit`; no payloads.
+  virtual std::vector<WebhookDeliveryRecord> list_webhook_deliveries(std::string_view webhook_id,
+                                                                     std::string_view status, std::string_view after,
+                                                                     std::size_t limit) = 0;
+  // A dead delivery becomes pending again, due at `now_ms`, with its attempts reset; false when
+  // it is not dead (pending, in flight, delivered) or does not exist.
+  virtual bool redeliver_webhook_delivery(std::string_view delivery_id, std::int64_t now_ms) = 0;
+  // Removes delivered deliveries last updated before `before` (RFC 3339); returns how many.
+  virtual std::int64_t purge_webhook_deliveries_before(std::string_view before) = 0;
 };
 
 }  // namespace pc::store

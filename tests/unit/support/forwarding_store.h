@@ -126,6 +126,32 @@ class ForwardingStore : public store::Store {
   }
   bool set_agent_version_endpoint(std::string_view a, std::string_view v, std::string_view e) override {
     return real_.set_agent_version_endpoint(a, v, e);
+
+  // ---- webhooks (issue 9)
+  void insert_webhook(const store::WebhookRecord& w) override { real_.insert_webhook(w); }
+  std::optional<store::WebhookRecord> find_webhook(std::string_view id) override { return real_.find_webhook(id); }
+  std::vector<store::WebhookRecord> list_webhooks(std::string_view t, std::string_view a, std::size_t l) override {
+    return real_.list_webhooks(t, a, l);
+  }
+  bool delete_webhook(std::string_view id) override { return real_.delete_webhook(id); }
+  void insert_webhook_delivery(const store::WebhookDeliveryRecord& d) override { real_.insert_webhook_delivery(d); }
+  std::optional<store::WebhookDeliveryRecord> find_webhook_delivery(std::string_view id) override {
+    return real_.find_webhook_delivery(id);
+  }
+  std::vector<store::WebhookDeliveryRecord> claim_webhook_deliveries(std::string_view n, std::int64_t now,
+                                                                     std::int64_t lease, std::size_t l) override {
+    return real_.claim_webhook_deliveries(n, now, lease, l);
+  }
+  bool finish_webhook_delivery(const store::WebhookDeliveryRecord& d) override { return real_.finish_webhook_delivery(d); }
+  std::vector<store::WebhookDeliveryRecord> list_webhook_deliveries(std::string_view w, std::string_view s,
+                                                                    std::string_view a, std::size_t l) override {
+    return real_.list_webhook_deliveries(w, s, a, l);
+  }
+  bool redeliver_webhook_delivery(std::string_view id, std::int64_t now) override {
+    return real_.redeliver_webhook_delivery(id, now);
+  }
+  std::int64_t purge_webhook_deliveries_before(std::string_view b) override {
+    return real_.purge_webhook_deliveries_before(b);
   }
 
  protected:
