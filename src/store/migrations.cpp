@@ -230,6 +230,8 @@ CREATE TABLE idempotency_keys (
   PRIMARY KEY (tenant_id, principal, idem_key)
 );
 CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys(expires_at);
+)sql";
+
 // ---- webhooks (issue 9)
 // Migration 6: webhook targets and their durable delivery queue. A delivery row is the queue
 // entry, its retry state and, once every attempt failed, the dead letter (status 'dead').

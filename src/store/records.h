@@ -215,6 +215,8 @@ struct IdempotencyRecord {
 struct IdempotencyClaim {
   bool claimed = false;
   std::optional<IdempotencyRecord> existing;
+};
+
 // ---- webhooks (issue 9)
 // A tenant's webhook target (SPEC §5). The signing secret is stored only sealed under the
 // tenant's "webhook" data key; it is shown once, when created.
