@@ -69,7 +69,7 @@ void add_agent_routes(net::Router& router, AgentRoutesDeps d) {
     // issue 9: identity (minimal call site; the invoke route proper is the invoke helper's):
     // the agent learns who calls from a token we sign, never from the caller's own credentials.
     if (d.identity) {
-      if (auto why = auth::agent_call_refusal(*caller, a->name, d.max_agent_depth))
+      if (auto why = auth::agent_call_refusal(*caller, a->name, d.identity->max_agent_depth()))
         return reply(net::error_response(403, "agent_call_refused",
                                          *why == "loop" ? "agent " + a->name + " is already on this call's delegation chain"
                                                         : "the chain of agents calling agents is too deep",

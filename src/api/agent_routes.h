@@ -22,10 +22,9 @@ struct AgentRoutesDeps {
   const tenancy::Capabilities* capabilities = nullptr;
   agents::InvocationLog* invocations = nullptr;  // nullptr: invocations are not recorded
   // issue 9: identity — signs X-Portcullis-Identity for every forwarded call; nullptr: none is sent
-  // (unit tests of other stages). Agent calls that loop or nest deeper than max_agent_depth are
-  // refused (auth::agent_call_refusal).
+  // (unit tests of other stages). Agent calls that loop or nest deeper than
+  // identity->max_agent_depth() are refused (auth::agent_call_refusal).
   const auth::AgentIdentity* identity = nullptr;
-  std::size_t max_agent_depth = auth::kDefaultMaxAgentDepth;
 };
 
 // GET /v1/agents, GET /v1/agents/{name}, POST /v1/agents/{name}/invoke.

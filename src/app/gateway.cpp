@@ -181,6 +181,7 @@ struct Gateway::Parts {
     authenticator.set_cache_entries_per_thread(cfg.tokens.cache_entries_per_thread);
     token_service->set_settings({self, audiences, cfg.tokens.access_token_ttl_seconds});
     agent_identity.set_issuer(self);  // issue 9: identity
+    agent_identity.set_max_agent_depth(cfg.tokens.agent_call_max_depth);
   }
 
   // Token exchange verifies its subject token like a request, waiting (on a pool thread) for a
