@@ -196,6 +196,7 @@ struct Gateway::Parts {
     authenticator.set_cache_entries_per_thread(cfg.tokens.cache_entries_per_thread);
     token_service->set_settings({self, audiences, cfg.tokens.access_token_ttl_seconds});
     agent_identity.set_issuer(self);  // issue 9: identity
+    agent_identity.set_max_agent_depth(cfg.tokens.agent_call_max_depth);
   }
 
   // Token exchange verifies its subject token like a request, waiting (on a pool thread) for a
@@ -375,8 +376,8 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
                                          std::string_view session) {
     return p.agent_identity.token_for(caller, tier, agent, session);
   };
-  agent_deps.ports.call_refusal = [](const auth::Principal& caller, std::string_view agent) {
-    return auth::agent_call_refusal(caller, agent);
+  agent_deps.ports.call_refusal = [&p](const auth::Principal& caller, std::string_view agent) {
+    return auth::agent_call_refusal(caller, agent, p.agent_identity.max_agent_depth());
   };
   // issue 9: records — health (503 + Retry-After, status in the list) and idempotency keys.
   agent_deps.ports.unavailable = [&p](std::string_view agent) -> std::optional<int> {

@@ -110,6 +110,8 @@ void print_demo_banner(const std::string& base, const std::string& creds_file) {
       << " -H 'Content-Type: application/json' -d '{\"input\":\"hello\"}'\n"
       << "  streaming:   curl -sN -X POST " << base << "/v1/agents/echo/invoke -H \"Authorization: Bearer $TOKEN\""
       << " -H 'Content-Type: application/json' -d '{\"input\":\"hi\",\"stream\":true,\"chunks\":5,\"interval_ms\":300}'\n"
+      << "  identity:    the demo agent (unless --demo-agent) verifies the X-Portcullis-Identity the gateway signs; it shows\n"
+      << "               the verified claims in output.identity (docs/agent-identity.md)\n"
       << "  no token:    curl -si " << base << "/v1/agents   (401)\n"
       << "  metrics:     curl -s " << base << "/metrics\n"
       << "Stop with Ctrl-C.\n";

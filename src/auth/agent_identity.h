@@ -59,6 +59,9 @@ class AgentIdentity {
   // carrying the old one are dropped.
   void set_issuer(std::string issuer);
   std::string issuer() const;
+  // tokens.agent_call_max_depth (start-up, reload), for agent_call_refusal at the invoke route.
+  void set_max_agent_depth(std::size_t depth) { max_depth_.store(depth, std::memory_order_relaxed); }
+  std::size_t max_agent_depth() const { return max_depth_.load(std::memory_order_relaxed); }
 
   // The identity token for a call by `caller` (tenant tier `tier`) to agent `agent` in session
   // `session_id` ("" when none): typ JWT, iss, aud "agent:<agent>", sub, tenantid, appid, tier,
@@ -83,6 +86,7 @@ class AgentIdentity {
   core::Published<std::string> issuer_;
   const std::uint64_t instance_;
   mutable std::atomic<std::uint64_t> minted_{0};
+  std::atomic<std::size_t> max_depth_{kDefaultMaxAgentDepth};
 };
 
 // What a verified identity token says.

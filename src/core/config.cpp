@@ -653,6 +653,8 @@ Handler tokens_section(Reader& r, TokensConfig& c) {
       {"access_token_ttl_seconds", r.integer(c.access_token_ttl_seconds, 60, 3600)},
       {"leeway_seconds", r.integer(c.leeway_seconds, 0, 300)},
       {"cache_entries_per_thread", r.integer(c.cache_entries_per_thread, 16, 1u << 22)},
+      // issue 9: identity. At most 7: the act chain of a token holds at most 8 actors.
+      {"agent_call_max_depth", r.integer(c.agent_call_max_depth, 1, 7)},
   });
 }
 

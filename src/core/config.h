@@ -131,6 +131,8 @@ struct TokensConfig {
   std::uint32_t access_token_ttl_seconds = 900;  // at most one hour
   std::uint32_t leeway_seconds = 30;
   std::size_t cache_entries_per_thread = 16384;  // verified-token cache bound, per I/O thread
+  // issue 9: identity — agents on one call path (user → A → B → …); a call beyond is refused.
+  std::uint32_t agent_call_max_depth = 4;
   bool operator==(const TokensConfig&) const = default;
 };
 

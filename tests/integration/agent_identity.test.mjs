@@ -481,3 +481,47 @@ describe('the example agent: contract and knobs', { timeout: 30000 }, () => {
     assert.ok(Date.now() - t0 >= 280);
   });
 });
+
+describe('tokens.agent_call_max_depth', { timeout: 60000 }, () => {
+  let dir;
+  let gw;
+  const agents = {};
+  before(async () => {
+    dir = makeTempDir('portcullis-agent-depth-');
+    gw = await startGateway({
+      dir,
+      config: gatewayConfig(dir, {
+        limits: { max_body_bytes: 65536, header_timeout_ms: 2000, idle_timeout_ms: 5000 },
+        upstream: { response_timeout_ms: 20000 },
+        extra: { tokens: { agent_call_max_depth: 1 } },
+      }),
+      args: ['--demo'],
+    });
+    const adm = bearer(await adminToken(gw));
+    for (const name of ['alpha', 'beta']) {
+      agents[name] = await startAgent({ args: ['--name', name, '--gateway', gw.baseUrl] });
+      for (const [path, body] of [['/v1/platform/agents', { name, protocol: 'http' }],
+        [`/v1/platform/agents/${name}/versions`, { version: 'v1', endpoint: agents[name].url }],
+        [`/v1/platform/agents/${name}/versions/v1/promote`, {}]]) {
+        const r = await postJson(gw.port, path, body, { headers: adm });
+        assert.ok(r.status === 200 || r.status === 201, `${path}: ${r.status} ${r.body}`);
+      }
+    }
+  });
+  after(async () => {
+    if (gw) await gw.stop();
+    for (const a of Object.values(agents)) await a.stop();
+    removeDir(dir);
+  });
+
+  it('with a depth of 1 an agent may be called, but may not call another', async () => {
+    const auth = bearer(await demoToken(gw));
+    const r = await waitFor(async () => {
+      const x = await postJson(gw.port, '/v1/agents/alpha/invoke', { input: { call: { agent: 'beta', input: 1 } } }, { headers: auth, timeoutMs: 30000 });
+      return x.status === 200 ? x : null;
+    }, 10000, { what: 'alpha invocable' });
+    const call = r.json.output.call;
+    assert.equal(call.status, 403, JSON.stringify(call));
+    assert.equal(call.response.error.code, 'agent_call_refused');
+  });
+});

@@ -406,6 +406,10 @@ const InvalidCase kInvalidCases[] = {
      "issuers: [ { name: corp, issuer: 'https://idp', audiences: [a], claims: { tenant: '' } } "
      "]",
      "issuers[0].claims.tenant", "must not be empty"},
+    // issue 9: identity
+    {"AgentCallDepthZero", "tokens: { agent_call_max_depth: 0 }", "tokens.agent_call_max_depth", "between 1 and 7"},
+    {"AgentCallDepthBeyondTheActLimit", "tokens: { agent_call_max_depth: 8 }", "tokens.agent_call_max_depth",
+     "between 1 and 7"},
     // tiers
     {"TiersAList", "tiers: [ basic ]", "tiers", "must be a mapping"},
     {"TierNameUpperCase", "tiers: { Gold: { rps: 1, burst: 1 } }", "tiers.Gold",
