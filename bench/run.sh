@@ -486,25 +486,34 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 STARTED_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 note "gateway :$GW_PORT, nginx :$NGINX_PORT, HAProxy :$HAPROXY_PORT (no JWT check :$HAPROXY_PLAIN_PORT), example agent :$AGENT_PORT; load average $LOAD_START"
 
-# Each pair alternates, gateway first, for BENCH_ROUNDS rounds: background work on a shared
-# machine then hits both peers alike, and the median of the rounds is what the table shows.
+# Each pair alternates for BENCH_ROUNDS rounds, and who goes first alternates too (gateway in
+# odd rounds, the peer in even ones): background work on a shared machine then hits both peers
+# alike, and so does whatever favours the first or the second run of a round. The table shows
+# the median of the rounds.
+pair() { # pair ROUND KEY URL_GATEWAY URL_PEER PEER [LUA] [TOKEN]
+  local r=$1 key=$2 gw=$3 peer_url=$4 peer=$5 lua=${6:-} token=${7:-}
+  if ((r % 2)); then
+    measure "$key" gateway "$gw" "$lua" "$token"
+    measure "$key" "$peer" "$peer_url" "$lua" "$token"
+  else
+    measure "$key" "$peer" "$peer_url" "$lua" "$token"
+    measure "$key" gateway "$gw" "$lua" "$token"
+  fi
+}
 for ((round = 1; round <= ROUNDS; round++)); do
-  measure healthz gateway "$GW/healthz"
-  measure healthz nginx "$NG/healthz"
+  pair "$round" healthz "$GW/healthz" "$NG/healthz" nginx
 done
 # A fresh token (they live 15 minutes): the same one for all three invoke rows, so the requests
 # from wrk are byte for byte the same.
 DEMO_TOKEN=$(demo_token)
 for ((round = 1; round <= ROUNDS; round++)); do
-  measure invoke gateway "$GW/v1/agents/echo/invoke" "$POST_LUA" "$DEMO_TOKEN"
-  measure invoke nginx "$NG/v1/agents/echo/invoke" "$POST_LUA" "$DEMO_TOKEN"
+  pair "$round" invoke "$GW/v1/agents/echo/invoke" "$NG/v1/agents/echo/invoke" nginx "$POST_LUA" "$DEMO_TOKEN"
 done
 for ((round = 1; round <= ROUNDS; round++)); do
   measure direct agent "$AG/invocations" "$POST_LUA" "$DEMO_TOKEN"
 done
 for ((round = 1; round <= ROUNDS; round++)); do
-  measure agents gateway "$GW/v1/agents" "$BEARER_LUA" "$RS_TOKEN"
-  measure agents haproxy "$HA/v1/agents" "$BEARER_LUA" "$RS_TOKEN"
+  pair "$round" agents "$GW/v1/agents" "$HA/v1/agents" haproxy "$BEARER_LUA" "$RS_TOKEN"
   measure nojwt haproxy "$HA_PLAIN/v1/agents" "$BEARER_LUA" "$RS_TOKEN"
 done
 finish_rows

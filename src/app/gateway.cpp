@@ -36,6 +36,7 @@
 #include "auth/signing_keys.h"
 #include "auth/token_service.h"
 #include "auth/agent_identity.h"
+#include "core/thread_priority.h"  // issue 9: perf
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/work_pool.h"
@@ -277,6 +278,10 @@ struct Gateway::Parts {
   }
 
   void run_background() {
+    // issue 9: perf — refreshes and retention purges are maintenance: below the I/O threads,
+    // so that a purge's CPU never delays a client (core/thread_priority.h).
+    core::name_this_thread("maintenance");
+    core::lower_this_thread_priority(core::kMaintenanceNice);
     std::unique_lock lock(stop_mu);
     while (!stop_cv.wait_for(lock, kRefreshInterval, [this] { return stopping; })) {
       lock.unlock();
