@@ -153,6 +153,17 @@ Task<std::optional<UpstreamFailure>> obtain_head(UpstreamLease& lease, std::opti
   }
 }
 
+// The SPEC error answer for a failure; false when the client is gone. A coroutine of its own so
+// that its Response lives only on this rare path, not in every caller's frame.
+template <typename Stream>
+Task<bool> send_failure(Stream& client, const Request& req, const UpstreamFailure& failure, const Settings& st) {
+  // Named locals only around co_await: GCC 12 can destroy temporaries in a co_await expression
+  // twice.
+  Response res = error_response(failure.status, failure.code, failure.message, req.request_id);
+  const milliseconds write_timeout(st.limits.idle_timeout_ms);
+  co_return co_await write_response(client, req, res, false, write_timeout);
+}
+
 template <typename Stream>
 Task<ProxyResult> answer_failure(Stream& client, const Request& req, const UpstreamFailure& failure,
                                  std::string_view name, bool client_keep_alive, const Settings& st) {
@@ -351,13 +362,11 @@ Task<ProxyResult> relay_streamed(Stream& client, Upstream& upstream, const Reque
   log::warn("upstream body failed", {{"request_id", req.request_id}, {"upstream", name}, {"error", upstream_ec.message()}});
   if (!sr.is_header_done()) {
     // Nothing reached the client yet: it can still get a plain error answer.
-    Response res = error_response(timed_out ? 504 : 502, oc.error,
-                                  timed_out ? "the upstream did not finish its answer in time"
-                                            : "the upstream broke off its answer",
-                                  req.request_id);
-    const milliseconds write_timeout(st.limits.idle_timeout_ms);
-    co_await write_response(client, req, res, false, write_timeout);
-    co_return ProxyResult{res.status, false};
+    const UpstreamFailure f = timed_out ? UpstreamFailure{504, "upstream_timeout", "timeout",
+                                                          "the upstream did not finish its answer in time"}
+                                        : UpstreamFailure{502, "upstream_broken", "body", "the upstream broke off its answer"};
+    co_await send_failure(client, req, f, st);
+    co_return ProxyResult{f.status, false};
   }
   if (!event_stream) co_return ProxyResult{status, false};  // the client sees a cut body: it was
   // An event stream is told in its own terms, then ended cleanly: the client's SSE reader sees
