@@ -11,6 +11,7 @@
 
 namespace pc::agents {
 class InvocationLog;
+class JobService;  // issue 9: jobs
 }
 
 namespace pc::api {
@@ -20,6 +21,8 @@ struct AgentRoutesDeps {
   const agents::AgentCatalog* catalog = nullptr;
   const tenancy::Capabilities* capabilities = nullptr;
   agents::InvocationLog* invocations = nullptr;  // nullptr: invocations are not recorded
+  // issue 9: jobs — body `mode: "async"` hands the call to the job service (nullptr: no async).
+  agents::JobService* jobs = nullptr;
 };
 
 // GET /v1/agents, GET /v1/agents/{name}, POST /v1/agents/{name}/invoke.

@@ -12,9 +12,11 @@
 
 #include "agents/catalog.h"
 #include "agents/invocation_log.h"
+#include "agents/jobs.h"  // issue 9: jobs
 #include "agents/registry.h"
 #include "api/activity_routes.h"
 #include "api/agent_routes.h"
+#include "api/job_routes.h"  // issue 9: jobs
 #include "api/audit_trail.h"
 #include "api/platform_routes.h"
 #include "api/tenant_data_routes.h"
@@ -48,6 +50,19 @@ constexpr auto kRefreshInterval = std::chrono::seconds(2);
 constexpr std::int64_t kMaxOwnTokenLifetime = 3600;
 // How long a token exchange waits for an issuer's keys to be refetched.
 constexpr auto kRefetchWait = std::chrono::seconds(10);
+
+// issue 9: jobs
+agents::JobService::Options job_options(const core::JobsConfig& c) {
+  agents::JobService::Options o;
+  o.workers = c.workers;
+  o.timeout = std::chrono::milliseconds(c.timeout_ms);
+  o.max_attempts = static_cast<int>(c.max_attempts);
+  o.backoff_initial = std::chrono::milliseconds(c.backoff_initial_ms);
+  o.backoff_max = std::chrono::milliseconds(c.backoff_max_ms);
+  o.lease = std::chrono::milliseconds(c.lease_ms);
+  o.poll_interval = std::chrono::milliseconds(c.poll_interval_ms);
+  return o;
+}
 
 std::shared_ptr<auth::PublishedKeys> keys_from_file(const core::IssuerConfig& c) {
   auto keys = std::make_shared<auth::PublishedKeys>();
@@ -108,6 +123,10 @@ struct Gateway::Parts {
   std::shared_ptr<net::Router> router;
   std::optional<core::WorkPool> token_pool;
   std::optional<core::WorkPool> admin_pool;
+  // issue 9: jobs — the service (acceptance writer, dispatcher, workers) and a pool of its own
+  // for GET /v1/jobs reads, so polling clients never queue the admin API.
+  std::optional<core::WorkPool> job_reads_pool;
+  std::unique_ptr<agents::JobService> jobs;
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -279,6 +298,15 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   // closed) instead of holding the pools' stop for an issuer's fetch timeout. Nothing needs it
   // afterwards: a refetch asked of a stopped refresher is answered at once.
   p.lifecycle.start({"key refresher", {}, [&p] { p.refresher.stop(); }});
+  // issue 9: jobs — its writer runs from here (the invoke route accepts jobs as soon as the
+  // server serves), its workers from start(). Stops before the pools and the logs it records
+  // into: queued jobs are committed and answered, attempts in flight end.
+  p.lifecycle.start({"job reads work pool", {}, [&p] { p.job_reads_pool->stop(); }},
+                    [&p] { p.job_reads_pool.emplace("jobs", kJobReadsPoolThreads, kJobReadsPoolQueue); });
+  p.lifecycle.start({"jobs", {}, [&p] { p.jobs->stop(); }}, [&p, &cfg, &store] {
+    p.jobs = std::make_unique<agents::JobService>(store, p.data_keys, &p.invocations, job_options(cfg.server.jobs),
+                                                  agents::JobService::Hooks{});
+  });
   core::WorkPool& token_pool = *p.token_pool;
   core::WorkPool& pool = *p.admin_pool;
   p.directory.refresh(store);
@@ -326,7 +354,8 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   api::add_platform_routes(r, admin);
   api::add_agent_admin_routes(r, admin);
   api::add_activity_routes(r, admin);
-  api::add_agent_routes(r, {p.chain.get(), &p.catalog, &p.capabilities, &p.invocations});
+  api::add_agent_routes(r, {p.chain.get(), &p.catalog, &p.capabilities, &p.invocations, p.jobs.get()});
+  api::add_job_routes(r, {p.chain.get(), p.jobs.get(), &*p.job_reads_pool});  // issue 9: jobs
 }
 
 Gateway::~Gateway() { stop(); }
@@ -345,6 +374,7 @@ std::string Gateway::issuer() const { return p_->issuer(); }
 std::vector<std::string> Gateway::start() {
   Parts& p = *p_;
   auto failures = p.refresher.refresh_all_now();
+  p.jobs->start();  // issue 9: jobs — runtime calls begin once the gateway knows its address
   p.lifecycle.start({"background refresh", {},
                      [&p] {
                        {

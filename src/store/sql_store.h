@@ -128,6 +128,15 @@ class SqlStore final : public Store {
   bool end_session(std::string_view session_id) override;
   std::int64_t purge_sessions_before(std::string_view before) override;
 
+  // ---- jobs (issue 9): sql_store_jobs.cpp
+  void insert_jobs(const std::vector<JobRecord>& jobs) override;
+  std::optional<JobRecord> find_job(std::string_view job_id) override;
+  std::vector<JobRecord> claim_jobs(std::string_view node, std::int64_t now_ms, std::int64_t lease_ms,
+                                    std::size_t limit) override;
+  bool renew_job_lease(std::string_view job_id, std::string_view node, std::int64_t lease_until_ms) override;
+  bool finish_job(const JobRecord& job, std::string_view node) override;
+  bool retry_job(const JobRecord& job, std::string_view node, std::int64_t next_run_at_ms) override;
+
  private:
   std::unique_ptr<ConnectionSource> source_;
 };
