@@ -2,9 +2,11 @@
 
 #include <chrono>
 #include <cstdio>
+#include <stdexcept>
 
 #include "core/log.h"
 #include "core/metrics.h"
+#include "crypto/aead.h"
 #include "crypto/associated_data.h"
 #include "crypto/random.h"
 #include "store/store.h"
@@ -40,6 +42,53 @@ const store::BatchMetrics& metrics() {
 
 }  // namespace
 
+namespace {
+
+// Associated data of the two content formats (see the header).
+std::string content_aad(const std::string& tenant, const std::string& id) {
+  return crypto::row_aad(tenant, "invocations", id, "content");
+}
+std::string legacy_content_aad(const std::string& tenant, const std::string& id) {
+  return crypto::row_aad(tenant, "invocations", id, "content_sealed");
+}
+
+std::string frame_content(const std::string& input, const std::string& output) {
+  const auto n = static_cast<std::uint32_t>(input.size());
+  std::string out;
+  out.reserve(4 + input.size() + output.size());
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xff));
+  out += input;
+  out += output;
+  return out;
+}
+
+std::string status_of(const Invocation& inv) {
+  if (!inv.status.empty()) return inv.status;
+  if (inv.http_status >= 200 && inv.http_status < 300) return "succeeded";
+  if (inv.http_status == 499) return "cancelled";
+  return "failed";
+}
+
+}  // namespace
+
+InvocationContent open_invocation_content(vault::DataKeys& keys, const store::InvocationRecord& r) {
+  if (!r.content_sealed) throw std::invalid_argument("invocation " + r.invocation_id + " has no content");
+  std::string plain;
+  try {
+    plain = keys.open(r.tenant_id, vault::kInvocationClass, content_aad(r.tenant_id, r.invocation_id), *r.content_sealed);
+  } catch (const crypto::AeadError&) {
+    // A record from before issue 9: the input alone. Anything else fails here too.
+    return {keys.open(r.tenant_id, vault::kInvocationClass, legacy_content_aad(r.tenant_id, r.invocation_id),
+                      *r.content_sealed),
+            ""};
+  }
+  if (plain.size() < 4) throw crypto::AeadError("invocation content: truncated frame");
+  std::uint32_t n = 0;
+  for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<unsigned char>(plain[static_cast<std::size_t>(i)]);
+  if (n > plain.size() - 4) throw crypto::AeadError("invocation content: bad frame length");
+  return {plain.substr(4, n), plain.substr(4 + n)};
+}
+
 std::string new_invocation_id() {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
@@ -61,7 +110,8 @@ InvocationLog::InvocationLog(store::Store& store, vault::DataKeys& keys, Options
               [](const Invocation& inv) {
                 return sizeof(Invocation) + inv.invocation_id.size() + inv.tenant_id.size() + inv.agent.size() +
                        inv.agent_version.size() + inv.session_id.size() + inv.principal.size() +
-                       inv.created_at.size() + inv.input.size();
+                       inv.created_at.size() + inv.input.size() + inv.output.size() + inv.mode.size() +
+                       inv.status.size() + inv.error.size();
               },
               [this](std::vector<Invocation>& batch) { write(batch); },
               {},
@@ -88,8 +138,8 @@ void InvocationLog::write(std::vector<Invocation>& batch) {
     try {
       // Bound to tenant, table, row and column: a sealed input copied to another row or tenant
       // does not open.
-      const std::string aad = crypto::row_aad(inv.tenant_id, "invocations", inv.invocation_id, "content_sealed");
-      r.content_sealed = keys_.seal(inv.tenant_id, vault::kInvocationClass, aad, inv.input);
+      r.content_sealed = keys_.seal(inv.tenant_id, vault::kInvocationClass, content_aad(inv.tenant_id, inv.invocation_id),
+                                    frame_content(inv.input, inv.output));
     } catch (const std::exception& e) {
       // Metadata without content rather than no record at all; never plaintext.
       log::error("invocation content could not be sealed; stored without it",
@@ -102,7 +152,11 @@ void InvocationLog::write(std::vector<Invocation>& batch) {
     r.session_id = inv.session_id;
     r.principal = inv.principal;
     r.http_status = inv.http_status;
-    r.status = inv.http_status >= 200 && inv.http_status < 300 ? "completed" : "failed";
+    r.mode = inv.mode.empty() ? "sync" : inv.mode;
+    r.status = status_of(inv);
+    r.error = inv.error;
+    r.input_tokens = inv.input_tokens;
+    r.output_tokens = inv.output_tokens;
     r.latency_ms = inv.latency_ms;
     r.created_at = inv.created_at;
     rows.push_back(std::move(r));

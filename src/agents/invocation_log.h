@@ -8,10 +8,16 @@
 // bytes, a bad record parked alone). Unlike audit events they are not waited for: a full queue
 // drops the record (counted in portcullis_invocation_records_dropped_total) rather than slow or
 // refuse the call, because the audit trail already holds the call itself.
+//
+// Content (issue 9): input and output sealed together as one value, `u32 big-endian input length
+// || input || output`, with associated data naming the column "content" — distinct from the
+// input-only values of earlier records ("content_sealed"), so neither format can be read as the
+// other.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +25,7 @@
 
 namespace pc::store {
 class Store;
+struct InvocationRecord;
 }
 namespace pc::vault {
 class DataKeys;
@@ -33,11 +40,30 @@ struct Invocation {
   std::string agent_version;
   std::string session_id;
   std::string principal;
+  std::string mode = "sync";  // sync | stream | async
+  // succeeded | failed | cancelled; empty: derived from http_status (2xx succeeded, 499
+  // cancelled, anything else failed).
+  std::string status;
+  std::string error;  // the error code when not succeeded (upstream_timeout, agent_error, ...)
   int http_status = 0;
   std::int64_t latency_ms = 0;
   std::string created_at;  // RFC 3339, when the call arrived
-  std::string input;       // the request body; sealed before it is stored
+  std::string input;       // the request body; sealed (with output) before it is stored
+  std::string output;      // what the agent answered (buffered body or stream capture)
+  // Token counts as the runtime reported them; nullopt when it did not (stored NULL, never 0).
+  std::optional<std::int64_t> input_tokens;
+  std::optional<std::int64_t> output_tokens;
 };
+
+// An invocation's content once opened. Records written before issue 9 hold only the input.
+struct InvocationContent {
+  std::string input;
+  std::string output;
+};
+
+// Opens `record.content_sealed` (which must be set) with the tenant's invocation key; throws
+// crypto::AeadError when it does not open (another row, tenant, or a purged key).
+InvocationContent open_invocation_content(vault::DataKeys& keys, const store::InvocationRecord& record);
 
 // "inv_" + 12 hex digits of milliseconds since the epoch + 16 random hex digits: unique, and
 // sorted by time so that the id is also the listing cursor.

@@ -358,9 +358,15 @@ struct JobService::Impl {
       inv.principal = job.principal;
       // The runtime's status; a call that got none is a gateway-made 504 or 502.
       inv.http_status = job.http_status != 0 ? job.http_status : (job.error == "upstream_timeout" ? 504 : 502);
+      inv.mode = "async";
+      inv.status = job.status;
+      inv.error = job.error;
       inv.latency_ms = latency_ms;
       inv.created_at = job.created_at;
       inv.input = input;
+      if (output) inv.output = *output;
+      inv.input_tokens = out.input_tokens;
+      inv.output_tokens = out.output_tokens;
       invocations->record(std::move(inv));
     }
     if (hooks.on_finished) {

@@ -43,6 +43,11 @@ std::variant<store::AuditQuery, net::Response> audit_query(const net::Request& r
   return q;
 }
 
+// A sum of reported token counts; null when no invocation reported one (unknown is not 0).
+boost::json::value optional_count(const std::optional<std::int64_t>& n) {
+  return n ? boost::json::value(*n) : boost::json::value(nullptr);
+}
+
 net::Handler audit_search(const AdminDeps& d, const Policy& access, bool security_only) {
   return d.chain->route(access, [d, security_only](auto req, Caller, net::Responder reply) {
     auto q = audit_query(*req, security_only);
@@ -86,7 +91,11 @@ void add_activity_routes(net::Router& router, const AdminDeps& d) {
     run_blocking(*d.pool, req, reply, [d, window, since = since_seconds_ago(*seconds), limit] {
       boost::json::array items;
       for (const auto& u : d.store->usage_since(since, "", limit))
-        items.push_back({{"tenantId", u.tenant_id}, {"invocations", u.invocations}, {"errors", u.errors}});
+        items.push_back({{"tenantId", u.tenant_id},
+                         {"invocations", u.invocations},
+                         {"errors", u.errors},
+                         {"inputTokens", optional_count(u.input_tokens)},
+                         {"outputTokens", optional_count(u.output_tokens)}});
       return json_response(200, {{"window", window}, {"since", since}, {"tenants", std::move(items)}});
     });
   }));

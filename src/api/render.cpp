@@ -65,9 +65,15 @@ boost::json::object invocation_json(const store::InvocationRecord& r) {
           {"agentVersion", r.agent_version},
           {"sessionId", r.session_id},
           {"principal", r.principal},
+          {"mode", r.mode},
           {"status", r.status},
+          {"error", r.error.empty() ? boost::json::value(nullptr) : boost::json::value(r.error)},
           {"httpStatus", r.http_status},
-          {"usage", {{"inputTokens", r.input_tokens}, {"outputTokens", r.output_tokens}, {"latencyMs", r.latency_ms}}},
+          // Counts the runtime did not report are null, never 0 (records, issue 9).
+          {"usage",
+           {{"inputTokens", r.input_tokens ? boost::json::value(*r.input_tokens) : boost::json::value(nullptr)},
+            {"outputTokens", r.output_tokens ? boost::json::value(*r.output_tokens) : boost::json::value(nullptr)},
+            {"latencyMs", r.latency_ms}}},
           {"timestamp", r.created_at}};
 }
 

@@ -117,6 +117,12 @@ void add_tenant_data_routes(net::Router& router, const AdminDeps& d) {
       const std::int64_t used = usage ? usage->invocations : 0;
       boost::json::object o{{"tenantId", t.tenant_id}, {"tier", t.tier},   {"rps", limits.rps},
                             {"burst", limits.burst},   {"dailyQuota", limits.daily_quota}, {"usedToday", used}};
+      // Token usage today, summed from what runtimes reported; null when none reported any.
+      auto tokens = [](const std::optional<std::int64_t>& n) {
+        return n ? boost::json::value(*n) : boost::json::value(nullptr);
+      };
+      o["inputTokensToday"] = usage ? tokens(usage->input_tokens) : boost::json::value(nullptr);
+      o["outputTokensToday"] = usage ? tokens(usage->output_tokens) : boost::json::value(nullptr);
       o["remainingToday"] = limits.daily_quota == 0
                                 ? boost::json::value(nullptr)  // unlimited
                                 : boost::json::value(std::max<std::int64_t>(0, static_cast<std::int64_t>(limits.daily_quota) - used));

@@ -299,7 +299,8 @@ const std::vector<Column> kAuditColumns = {{"SEQ", {"seq"}},           {"TIME", 
                                            {"ACTION", {"action"}},     {"RESOURCE", {"resource"}},
                                            {"OUTCOME", {"outcome"}},   {"REQUEST", {"requestId"}}};
 const std::vector<Column> kTopTenantColumns = {
-    {"TENANT", {"tenantId"}}, {"INVOCATIONS", {"invocations"}}, {"ERRORS", {"errors"}}};
+    {"TENANT", {"tenantId"}}, {"INVOCATIONS", {"invocations"}}, {"ERRORS", {"errors"}},
+    {"INPUT TOKENS", {"inputTokens"}}, {"OUTPUT TOKENS", {"outputTokens"}}};
 
 // ---------------------------------------------------------------------------------------------
 // the tree
@@ -589,7 +590,8 @@ void Tree::agents() {
   auto fields = [](CLI::App* c, AgentFields& o) {
     c->add_option("name", o.name, "agent name")->required();
     c->add_option("--tier-minimum", o.tier_minimum, "lowest tier that may invoke it");
-    c->add_option("--protocol", o.protocol, "how the gateway speaks to it (e.g. invocation, a2a)");
+    c->add_option("--protocol", o.protocol, "how the gateway speaks to it: http (default) or a2a")
+        ->check(CLI::IsMember({"http", "a2a"}));
     o.description_opt = c->add_option("--description", o.description, "what it does");
   };
   auto body_of = [](const AgentFields& o) {

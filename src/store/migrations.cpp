@@ -175,6 +175,61 @@ CREATE INDEX sessions_by_tenant ON sessions(tenant_id);
 CREATE INDEX sessions_by_last_seen ON sessions(last_seen_at);
 )sql";
 
+// Migration 4: records (issue 9). Invocations gain the invoke contract's fields: mode, an explicit
+// status (succeeded | failed | cancelled) and error code, and token counts that may be unknown —
+// NULL, never a made-up 0. SQLite cannot drop a NOT NULL, so the table is rebuilt (the same SQL
+// runs on PostgreSQL). Counts stored before this were a hard-coded 0, not a count: they become
+// NULL. Data keys count their seals (reserved in blocks by each node, so that several nodes
+// sharing the store never seal more than the limit under one key). Idempotency keys remember a
+// request's answer for 24 h, scoped to tenant and principal; `owner` is the claim of the node
+// running the request, so only it completes or releases the key.
+constexpr std::string_view kV4Records = R"sql(
+CREATE TABLE invocations_v4 (
+  invocation_id  TEXT PRIMARY KEY,
+  tenant_id      TEXT NOT NULL,
+  agent          TEXT NOT NULL,
+  agent_version  TEXT NOT NULL,
+  session_id     TEXT NOT NULL,
+  principal      TEXT NOT NULL,
+  mode           TEXT NOT NULL DEFAULT 'sync',
+  status         TEXT NOT NULL,
+  error          TEXT NOT NULL DEFAULT '',
+  http_status    INTEGER NOT NULL,
+  latency_ms     INTEGER NOT NULL,
+  input_tokens   INTEGER,
+  output_tokens  INTEGER,
+  created_at     TEXT NOT NULL,
+  content_sealed BLOB
+);
+INSERT INTO invocations_v4(invocation_id, tenant_id, agent, agent_version, session_id, principal, mode, status,
+                           error, http_status, latency_ms, input_tokens, output_tokens, created_at, content_sealed)
+  SELECT invocation_id, tenant_id, agent, agent_version, session_id, principal, 'sync',
+         CASE WHEN status = 'completed' THEN 'succeeded' WHEN http_status = 499 THEN 'cancelled' ELSE 'failed' END,
+         '', http_status, latency_ms, NULL, NULL, created_at, content_sealed
+  FROM invocations;
+DROP TABLE invocations;
+ALTER TABLE invocations_v4 RENAME TO invocations;
+CREATE INDEX invocations_by_tenant ON invocations(tenant_id, invocation_id);
+CREATE INDEX invocations_by_time ON invocations(created_at);
+
+ALTER TABLE data_keys ADD COLUMN seal_count INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE idempotency_keys (
+  tenant_id       TEXT NOT NULL,
+  principal       TEXT NOT NULL,
+  idem_key        TEXT NOT NULL,
+  request_hash    TEXT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('pending', 'done')),
+  owner           TEXT NOT NULL,
+  http_status     INTEGER NOT NULL DEFAULT 0,
+  content_type    TEXT NOT NULL DEFAULT '',
+  response_sealed BLOB,
+  created_at      TEXT NOT NULL,
+  expires_at      TEXT NOT NULL,
+  locked_until    TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, principal, idem_key)
+);
+CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys(expires_at);
 // Migration 5: durable async jobs (issue 9, docs/jobs.md). A job row is written before its 202
 // is sent and drives the runtime call from then on: `status` and the lease (claimed_by,
 // lease_until) say who runs it, so a node that dies mid-call loses it to another (or to itself
@@ -223,6 +278,7 @@ constexpr Migration kMigrations[] = {
     {1, "platform clients and meta", kV1Platform},
     {2, "tenants, signing keys, client scopes", kV2Identity},
     {3, "tenancy and data: data keys, secrets, audit, capabilities, agents, invocations, sessions", kV3TenancyData},
+    {4, "records: invocation mode, status, error and nullable usage; data-key seal counts; idempotency keys", kV4Records},
     {5, "jobs: durable async jobs with leases", kV5Jobs},
 };
 

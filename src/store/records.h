@@ -66,6 +66,7 @@ struct DataKeyRecord {
   std::string wrapped;        // crypto::seal(master key, 32 key bytes, aad = data-key identity)
   std::string master_key_id;  // which master key wrapped it
   std::string created_at;
+  std::int64_t seal_count = 0;  // seals reserved under this key so far (reserve_data_key_seals)
 };
 
 // One version of a named secret. `sealed` is encrypted under the tenant's "secret" data key.
@@ -150,11 +151,14 @@ struct InvocationRecord {
   std::string agent_version;
   std::string session_id;
   std::string principal;  // subject of the caller
-  std::string status;     // completed | failed | ...
+  std::string mode = "sync";  // sync | stream | async
+  std::string status;         // succeeded | failed | cancelled
+  std::string error;          // the error code when not succeeded ("" otherwise)
   int http_status = 0;
   std::int64_t latency_ms = 0;
-  std::int64_t input_tokens = 0;
-  std::int64_t output_tokens = 0;
+  // As the runtime reported them; nullopt (NULL in the store, null in JSON) when it did not.
+  std::optional<std::int64_t> input_tokens;
+  std::optional<std::int64_t> output_tokens;
   std::string created_at;
   std::optional<std::string> content_sealed;  // never loaded by listings
 };
@@ -172,6 +176,9 @@ struct TenantUsage {
   std::string tenant_id;
   std::int64_t invocations = 0;
   std::int64_t errors = 0;
+  // Sums of the counts runtimes reported; nullopt when no invocation in the window reported one.
+  std::optional<std::int64_t> input_tokens;
+  std::optional<std::int64_t> output_tokens;
 };
 
 // A conversation session with an agent, bound to tenant, principal and agent (SPEC §8).
@@ -185,6 +192,29 @@ struct SessionRecord {
   std::string last_seen_at;
 };
 
+// ---- records (issue 9)
+// An Idempotency-Key of one tenant and principal: pending while its request runs (claimed by
+// `owner` until locked_until), done once the answer is stored. Gone after expires_at.
+struct IdempotencyRecord {
+  std::string tenant_id;
+  std::string principal;
+  std::string key;
+  std::string request_hash;  // hex SHA-256 of what the request asked (method, path, body)
+  std::string state = "pending";  // pending | done
+  std::string owner;              // random id of the claim; only it completes or releases
+  int http_status = 0;
+  std::string content_type;
+  std::optional<std::string> response_sealed;  // the answer's body, sealed (done only)
+  std::string created_at;
+  std::string expires_at;
+  std::string locked_until;
+};
+
+// What claim_idempotency_key found: claimed (the caller runs the request), or the row that holds
+// the key (done: replay it, or pending: in flight elsewhere).
+struct IdempotencyClaim {
+  bool claimed = false;
+  std::optional<IdempotencyRecord> existing;
 // ---- jobs (issue 9)
 // A durable async job (docs/jobs.md): what to send to which runtime on whose behalf, where it
 // stands, and its sealed request and result. Times the scheduler compares (next_run_at,

@@ -128,6 +128,15 @@ class SqlStore final : public Store {
   bool end_session(std::string_view session_id) override;
   std::int64_t purge_sessions_before(std::string_view before) override;
 
+  // ---- records (issue 9): sql_store_records.cpp
+  bool reserve_data_key_seals(std::string_view tenant_id, std::string_view data_class, int version,
+                              std::int64_t count, std::int64_t limit) override;
+  IdempotencyClaim claim_idempotency_key(const IdempotencyRecord& pending, std::string_view now) override;
+  bool complete_idempotency_key(const IdempotencyRecord& done) override;
+  bool release_idempotency_key(std::string_view tenant_id, std::string_view principal, std::string_view key,
+                               std::string_view owner) override;
+  std::int64_t purge_idempotency_keys_before(std::string_view now) override;
+  bool set_agent_version_endpoint(std::string_view agent, std::string_view version, std::string_view endpoint) override;
   // ---- jobs (issue 9): sql_store_jobs.cpp
   void insert_jobs(const std::vector<JobRecord>& jobs) override;
   std::optional<JobRecord> find_job(std::string_view job_id) override;

@@ -9,7 +9,7 @@ namespace {
 // Every metadata column; content_sealed is appended only where content is wanted.
 constexpr std::string_view kInvocationColumns =
     "invocation_id, tenant_id, agent, agent_version, session_id, principal, status, http_status, latency_ms, "
-    "input_tokens, output_tokens, created_at";
+    "input_tokens, output_tokens, created_at, mode, error";
 constexpr std::string_view kSelectSession =
     "SELECT session_id, tenant_id, principal, agent, status, created_at, last_seen_at FROM sessions";
 
@@ -24,9 +24,11 @@ InvocationRecord read_invocation(Statement& q) {
   r.status = q.column_text(6);
   r.http_status = static_cast<int>(q.column_int64(7));
   r.latency_ms = q.column_int64(8);
-  r.input_tokens = q.column_int64(9);
-  r.output_tokens = q.column_int64(10);
+  if (!q.column_is_null(9)) r.input_tokens = q.column_int64(9);
+  if (!q.column_is_null(10)) r.output_tokens = q.column_int64(10);
   r.created_at = q.column_text(11);
+  r.mode = q.column_text(12);
+  r.error = q.column_text(13);
   return r;
 }
 
@@ -41,7 +43,7 @@ void SqlStore::insert_invocations(const std::vector<InvocationRecord>& rows) {
   // deleted tenant is skipped (the condition below): it would outlive the tenant's purge.
   Transaction tx(*c);
   Statement q = c->prepare("INSERT INTO invocations(" + std::string(kInvocationColumns) +
-                           ", content_sealed) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 WHERE " +
+                           ", content_sealed) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?14, ?15, ?13 WHERE " +
                            tenant_is_live(*c, 2));
   for (const auto& r : rows) {
     q.reset();
@@ -54,9 +56,18 @@ void SqlStore::insert_invocations(const std::vector<InvocationRecord>& rows) {
         .bind_text(7, r.status)
         .bind_int64(8, r.http_status)
         .bind_int64(9, r.latency_ms)
-        .bind_int64(10, r.input_tokens)
-        .bind_int64(11, r.output_tokens)
-        .bind_text(12, r.created_at.empty() ? core::rfc3339_now() : r.created_at);
+        .bind_text(12, r.created_at.empty() ? core::rfc3339_now() : r.created_at)
+        .bind_text(14, r.mode.empty() ? "sync" : r.mode)
+        .bind_text(15, r.error);
+    // Unknown counts stay NULL: a 0 would claim the runtime reported zero tokens.
+    if (r.input_tokens)
+      q.bind_int64(10, *r.input_tokens);
+    else
+      q.bind_null(10);
+    if (r.output_tokens)
+      q.bind_int64(11, *r.output_tokens);
+    else
+      q.bind_null(11);
     if (r.content_sealed)
       q.bind_blob(13, *r.content_sealed);
     else
@@ -77,7 +88,7 @@ std::optional<InvocationRecord> SqlStore::find_invocation(std::string_view invoc
   q.bind_text(1, invocation_id);
   if (!q.step()) return std::nullopt;
   InvocationRecord r = read_invocation(q);
-  if (!q.column_is_null(12)) r.content_sealed = q.column_blob(12);
+  if (!q.column_is_null(14)) r.content_sealed = q.column_blob(14);
   return r;
 }
 
@@ -116,7 +127,9 @@ std::int64_t SqlStore::purge_invocation_content_before(std::string_view before) 
 std::vector<TenantUsage> SqlStore::usage_since(std::string_view since, std::string_view tenant_id, std::size_t limit) {
   std::string sql =
       "SELECT tenant_id, COUNT(*) AS invocations, "
-      "SUM(CASE WHEN status <> 'completed' OR http_status >= 500 THEN 1 ELSE 0 END) AS errors "
+      "SUM(CASE WHEN status = 'failed' OR http_status >= 500 THEN 1 ELSE 0 END) AS errors, "
+      // SUM ignores NULLs (unknown counts) and is NULL when every count in the group is unknown.
+      "SUM(input_tokens), SUM(output_tokens) "
       "FROM invocations WHERE created_at >= ?1";
   if (!tenant_id.empty()) sql += " AND tenant_id = ?3";
   sql += " GROUP BY tenant_id ORDER BY invocations DESC, tenant_id LIMIT ?2";
@@ -131,6 +144,8 @@ std::vector<TenantUsage> SqlStore::usage_since(std::string_view since, std::stri
     u.tenant_id = q.column_text(0);
     u.invocations = q.column_int64(1);
     u.errors = q.column_int64(2);
+    if (!q.column_is_null(3)) u.input_tokens = q.column_int64(3);
+    if (!q.column_is_null(4)) u.output_tokens = q.column_int64(4);
     out.push_back(std::move(u));
   }
   return out;

@@ -7,7 +7,7 @@ namespace pc::store {
 namespace {
 
 constexpr std::string_view kSelectDataKey =
-    "SELECT tenant_id, data_class, version, wrapped, master_key_id, created_at FROM data_keys";
+    "SELECT tenant_id, data_class, version, wrapped, master_key_id, created_at, seal_count FROM data_keys";
 
 std::vector<DataKeyRecord> read_data_keys(Statement& q) {
   std::vector<DataKeyRecord> out;
@@ -19,6 +19,7 @@ std::vector<DataKeyRecord> read_data_keys(Statement& q) {
     k.wrapped = q.column_blob(3);
     k.master_key_id = q.column_text(4);
     k.created_at = q.column_text(5);
+    k.seal_count = q.column_int64(6);
     out.push_back(std::move(k));
   }
   return out;

@@ -331,6 +331,8 @@ void SqlStore::purge_tenant(std::string_view tenant_id) {
   // Every tenant-owned table; audit_log stays (the chain must not break).
   for (std::string_view table : {"clients", "data_keys", "secrets", "invocations", "sessions"})
     c->prepare("DELETE FROM " + std::string(table) + " WHERE tenant_id = ?1").bind_text(1, tenant_id).run();
+  // records (issue 9): remembered answers hold the tenant's data.
+  c->prepare("DELETE FROM idempotency_keys WHERE tenant_id = ?1").bind_text(1, tenant_id).run();
   // issue 9: jobs (their sealed requests and results go with the tenant)
   c->prepare("DELETE FROM jobs WHERE tenant_id = ?1").bind_text(1, tenant_id).run();
   // The tenant row stays as a tombstone (deleted, nothing left to purge): its id is never handed

@@ -190,6 +190,31 @@ class Store {
   // Removes sessions whose last_seen_at is before `before`; returns how many.
   virtual std::int64_t purge_sessions_before(std::string_view before) = 0;
 
+  // ---- records (issue 9)
+  // Reserves `count` seals under data key (tenant, class, version): adds them to its seal_count
+  // when the sum stays at or below `limit`, atomically (several nodes reserve from one row).
+  // False when it would pass the limit (or no such key): rotate to a new version.
+  virtual bool reserve_data_key_seals(std::string_view tenant_id, std::string_view data_class, int version,
+                                      std::int64_t count, std::int64_t limit) = 0;
+  // Claims `pending` (state pending, owner, request_hash, expires_at, locked_until set) for its
+  // (tenant, principal, key): inserted when the key is new, or taken over when the row there has
+  // expired (expires_at <= now) or is pending with locked_until <= now (its node gave up or died).
+  // Otherwise nothing changes and `existing` is that row (with response_sealed). A deleted
+  // tenant throws StoreError kind gone.
+  virtual IdempotencyClaim claim_idempotency_key(const IdempotencyRecord& pending, std::string_view now) = 0;
+  // The claim's answer: pending → done with status, content type and sealed body, when `owner`
+  // still holds it. False otherwise (it expired and was taken over).
+  virtual bool complete_idempotency_key(const IdempotencyRecord& done) = 0;
+  // Drops a pending claim of `owner` (the request produced nothing worth replaying); false when
+  // it does not hold it.
+  virtual bool release_idempotency_key(std::string_view tenant_id, std::string_view principal, std::string_view key,
+                                       std::string_view owner) = 0;
+  // Removes keys whose expires_at is before `now`; returns how many.
+  virtual std::int64_t purge_idempotency_keys_before(std::string_view now) = 0;
+  // Sets the endpoint of an existing version (the demo's echo agent, whose port changes on every
+  // start); false when there is no such version.
+  virtual bool set_agent_version_endpoint(std::string_view agent, std::string_view version,
+                                          std::string_view endpoint) = 0;
   // ---- jobs (issue 9)
   // Durable async jobs (docs/jobs.md). Inserts all or nothing in one transaction (the job
   // service's group commit); a job of a deleted or purged tenant fails the batch with kind gone,

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <exception>
 #include <stdexcept>
 
@@ -50,6 +52,23 @@ void check_names(std::string_view tenant_id, std::string_view data_class) {
 
 std::string describe(std::string_view tenant_id, std::string_view data_class, int version) {
   return "data key " + std::string(tenant_id) + "/" + std::string(data_class) + " v" + std::to_string(version);
+}
+
+// created_at of a data key row ("2026-11-23T13:05:00.123Z") as a time point; nullopt when it
+// is not in that form (then the key counts as too old, and is rotated).
+std::optional<std::chrono::system_clock::time_point> parse_created(const std::string& text) {
+  int y, mo, d, h, mi, sec;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  const std::time_t t = timegm(&tm);
+  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(t);
 }
 
 int newest_of(const std::vector<store::DataKeyRecord>& rows) {
@@ -105,6 +124,7 @@ std::string DataKeys::seal(std::string_view tenant_id, std::string_view data_cla
     }
     if (version == 0) throw std::runtime_error("data keys: the store lost the " + describe(tenant_id, data_class, 1));
   }
+  version = take_seal(tenant_id, data_class, version);
   const KeyPtr k = key(tenant_id, data_class, version);
   const std::string header = header_for(version);
   std::string aad = header;
@@ -240,6 +260,7 @@ void DataKeys::forget(std::string_view tenant_id) {
     }
   }
   std::erase_if(newest_, [&](const auto& e) { return e.first.compare(0, prefix.size(), prefix) == 0; });
+  std::erase_if(budgets_, [&](const auto& e) { return e.first.compare(0, prefix.size(), prefix) == 0; });
 }
 
 void DataKeys::remember(const std::string& id, KeyPtr key) {
@@ -255,6 +276,55 @@ void DataKeys::remember(const std::string& id, KeyPtr key) {
     by_id_.erase(lru_.back().first);
     lru_.pop_back();  // the Key is cleansed once no seal/open in flight still holds it
   }
+}
+
+int DataKeys::take_seal(std::string_view tenant_id, std::string_view data_class, int version) {
+  const std::string pair = pair_id(tenant_id, data_class);
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = budgets_.find(pair); it != budgets_.end()) {
+      Budget& b = it->second;
+      if (b.version >= version && b.remaining > 0 && std::chrono::system_clock::now() < b.retire_at) {
+        --b.remaining;
+        return b.version;
+      }
+    }
+  }
+  const auto limit = std::max<std::int64_t>(options_.max_seals_per_key, 1);
+  const auto block = std::clamp<std::int64_t>(options_.seal_block, 1, limit);
+  // Each round either reserves, or finds the key full or old and moves to the next version
+  // (which another node may have created first: then that one is used). A few rounds only lose
+  // races; many mean something is wrong.
+  for (int round = 0; round < 16; ++round) {
+    const auto rows = store_.data_keys(tenant_id, data_class);
+    const int newest = newest_of(rows);
+    if (newest == 0) throw std::runtime_error("data keys: the store lost the " + describe(tenant_id, data_class, version));
+    version = std::max(version, newest);  // never seal under an older key than the newest
+    remember_newest(pair, version);
+    const store::DataKeyRecord* row = nullptr;
+    for (const auto& r : rows)
+      if (r.version == version) row = &r;
+    const auto created = row ? parse_created(row->created_at) : std::nullopt;
+    const auto now = std::chrono::system_clock::now();
+    const bool fresh = created && now < *created + options_.max_key_age;
+    const std::int64_t want = row ? std::min(block, limit - row->seal_count) : 0;
+    if (fresh && want > 0 && store_.reserve_data_key_seals(tenant_id, data_class, version, want, limit)) {
+      std::lock_guard lock(mu_);
+      Budget& b = budgets_[pair];
+      if (b.version == version && now < b.retire_at)
+        b.remaining += want - 1;  // another thread of ours reserved too: keep both blocks
+      else
+        b = Budget{version, want - 1, *created + options_.max_key_age};
+      return version;
+    }
+    if (!fresh || want <= 0) {
+      // Full or too old: the next version. Losing the insert to another node is fine, the next
+      // round reads and uses its key.
+      create(tenant_id, data_class, version + 1);
+    }
+    // else: another node reserved the last seals between our read and our update; read again.
+  }
+  throw std::runtime_error("data keys: no seals could be reserved for " + describe(tenant_id, data_class, version));
 }
 
 void DataKeys::remember_newest(const std::string& pair, int version) {

@@ -52,6 +52,16 @@ class DataKeys {
     // still a valid key: nothing breaks, the rotation just lands a little later). Zero: ask the
     // store on every seal().
     std::chrono::milliseconds newest_version_ttl{30000};
+
+    // ---- records (issue 9): rotation by count and age.
+    // No key seals more than this many values (AES-GCM with random 96-bit nonces: NIST SP 800-38D
+    // caps one key at 2^32 invocations; 2^24 keeps the nonce-collision chance below 2^-48). The
+    // count is kept in the store, reserved `seal_block` at a time by each node, so nodes sharing
+    // the store never pass it together; seals a node reserved but did not use are lost (the safe
+    // direction). When the count or `max_key_age` is reached, seal() moves to a new version.
+    std::int64_t max_seals_per_key = std::int64_t{1} << 24;
+    std::int64_t seal_block = 1024;
+    std::chrono::seconds max_key_age{std::chrono::hours(24 * 30)};
   };
 
   // `store` and `keyring` must outlive this object.
@@ -116,6 +126,17 @@ class DataKeys {
     std::chrono::steady_clock::time_point fetched;
   };
   std::unordered_map<std::string, Newest> newest_;  // by "tenant, class"
+
+  // ---- records (issue 9): seals reserved in the store and not used yet, by "tenant, class".
+  struct Budget {
+    int version = 0;
+    std::int64_t remaining = 0;
+    std::chrono::system_clock::time_point retire_at;  // the key's created_at + max_key_age
+  };
+  std::unordered_map<std::string, Budget> budgets_;
+  // The version seal() may use for one more value at or after `version`: from the budget, or a
+  // new block reserved in the store, rotating when the key is full or too old. Blocking.
+  int take_seal(std::string_view tenant_id, std::string_view data_class, int version);
 };
 
 }  // namespace pc::vault

@@ -7,6 +7,8 @@
 #include <chrono>
 
 #include "core/metrics.h"
+#include "crypto/aead.h"
+#include "crypto/associated_data.h"
 #include "crypto/master_keyring.h"
 #include "store/store.h"
 #include "support/test_store.h"
@@ -53,6 +55,70 @@ TEST_P(InvocationLogTest, TheQueueIsBoundedByBytesAndOverflowIsDroppedAndCounted
   q.tenant_id = "acme";
   q.limit = 10;
   EXPECT_EQ(store().list_invocations(q).size(), 3u);
+}
+
+// Issue 9: the record holds input and output sealed together (neither in plaintext), mode,
+// status, error, and token counts only when the runtime reported them.
+TEST_P(InvocationLogTest, ContentHoldsInputAndOutputSealedAndUnknownUsageStaysNull) {
+  crypto::MasterKeyring ring{vault::testing::master_key(1)};
+  vault::DataKeys keys(store(), ring);
+  Invocation ok = invocation(0);
+  ok.input = R"({"input":"secret question"})";
+  ok.output = R"({"output":"secret answer"})";
+  ok.mode = "stream";
+  ok.input_tokens = 4;
+  ok.output_tokens = 7;
+  Invocation failed = invocation(0);
+  failed.input = "in";
+  failed.http_status = 504;
+  failed.error = "upstream_timeout";
+  Invocation gone = invocation(0);
+  gone.http_status = 499;
+  {
+    InvocationLog log(store(), keys);
+    ASSERT_TRUE(log.record(ok));
+    ASSERT_TRUE(log.record(failed));
+    ASSERT_TRUE(log.record(gone));
+    log.flush();
+  }
+  auto r = store().find_invocation(ok.invocation_id);
+  ASSERT_TRUE(r && r->content_sealed);
+  EXPECT_EQ(r->content_sealed->find("secret"), std::string::npos) << "content is never stored in plaintext";
+  auto content = open_invocation_content(keys, *r);
+  EXPECT_EQ(content.input, ok.input);
+  EXPECT_EQ(content.output, ok.output);
+  EXPECT_EQ(r->mode, "stream");
+  EXPECT_EQ(r->status, "succeeded");
+  EXPECT_EQ(r->input_tokens, 4);
+  EXPECT_EQ(r->output_tokens, 7);
+
+  auto f = store().find_invocation(failed.invocation_id);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->status, "failed");
+  EXPECT_EQ(f->error, "upstream_timeout");
+  EXPECT_FALSE(f->input_tokens);
+  EXPECT_FALSE(f->output_tokens);
+  EXPECT_EQ(open_invocation_content(keys, *f).output, "");
+  EXPECT_EQ(store().find_invocation(gone.invocation_id)->status, "cancelled");
+
+  // Bound to its row: the same sealed content under another invocation id does not open.
+  store::InvocationRecord moved = *r;
+  moved.invocation_id = failed.invocation_id;
+  EXPECT_THROW(open_invocation_content(keys, moved), crypto::AeadError);
+}
+
+// A record written before issue 9 (input only, the old associated data) still opens.
+TEST_P(InvocationLogTest, OldInputOnlyContentStillOpens) {
+  crypto::MasterKeyring ring{vault::testing::master_key(1)};
+  vault::DataKeys keys(store(), ring);
+  store::InvocationRecord r;
+  r.invocation_id = "inv_old";
+  r.tenant_id = "acme";
+  r.content_sealed = keys.seal("acme", vault::kInvocationClass,
+                               crypto::row_aad("acme", "invocations", "inv_old", "content_sealed"), "old input");
+  auto c = open_invocation_content(keys, r);
+  EXPECT_EQ(c.input, "old input");
+  EXPECT_EQ(c.output, "");
 }
 
 PC_ALL_BACKENDS(InvocationLogTest);

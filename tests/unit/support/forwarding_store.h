@@ -102,6 +102,24 @@ class ForwardingStore : public store::Store {
   bool end_session(std::string_view id) override { return real_.end_session(id); }
   std::int64_t purge_sessions_before(std::string_view b) override { return real_.purge_sessions_before(b); }
 
+  // ---- records (issue 9)
+  bool reserve_data_key_seals(std::string_view t, std::string_view c, int v, std::int64_t n,
+                              std::int64_t limit) override {
+    return real_.reserve_data_key_seals(t, c, v, n, limit);
+  }
+  store::IdempotencyClaim claim_idempotency_key(const store::IdempotencyRecord& p, std::string_view now) override {
+    return real_.claim_idempotency_key(p, now);
+  }
+  bool complete_idempotency_key(const store::IdempotencyRecord& d) override { return real_.complete_idempotency_key(d); }
+  bool release_idempotency_key(std::string_view t, std::string_view p, std::string_view k,
+                               std::string_view o) override {
+    return real_.release_idempotency_key(t, p, k, o);
+  }
+  std::int64_t purge_idempotency_keys_before(std::string_view now) override {
+    return real_.purge_idempotency_keys_before(now);
+  }
+  bool set_agent_version_endpoint(std::string_view a, std::string_view v, std::string_view e) override {
+    return real_.set_agent_version_endpoint(a, v, e);
   // ---- jobs (issue 9)
   void insert_jobs(const std::vector<store::JobRecord>& j) override { real_.insert_jobs(j); }
   std::optional<store::JobRecord> find_job(std::string_view id) override { return real_.find_job(id); }

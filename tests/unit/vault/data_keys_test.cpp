@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 #include <thread>
 #include <vector>
@@ -262,6 +263,75 @@ TEST_P(DataKeysTest, APurgedTenantsCachedKeysDoNotLinger) {
   g1.forget("acme");
   EXPECT_EQ(g1.open("acme", "secret", aad("acme", "n#1"), s), "new tenant");
   EXPECT_EQ(counting.data_key_reads.load() - before, 1);
+}
+
+// ---- records (issue 9): rotation by seal count and by age.
+
+DataKeys::Options rotating(std::int64_t max_seals, std::int64_t block, std::chrono::seconds max_age = std::chrono::hours(24)) {
+  DataKeys::Options o;
+  o.max_seals_per_key = max_seals;
+  o.seal_block = block;
+  o.max_key_age = max_age;
+  return o;
+}
+
+std::map<int, int> seals_per_version(const std::vector<std::string>& sealed) {
+  std::map<int, int> out;
+  for (const auto& s : sealed) ++out[DataKeys::version_of(s).value_or(-1)];
+  return out;
+}
+
+TEST_P(DataKeysTest, NoKeySealsMoreThanTheLimitThenANewVersionIsUsed) {
+  DataKeys keys(store(), ring, rotating(10, 4));
+  std::vector<std::string> sealed;
+  for (int i = 0; i < 25; ++i)
+    sealed.push_back(keys.seal("acme", "invocation", aad("acme", std::to_string(i)), "v" + std::to_string(i)));
+  const auto per = seals_per_version(sealed);
+  for (auto [version, n] : per) EXPECT_LE(n, 10) << "version " << version;
+  EXPECT_GE(per.size(), 3u);
+  for (const auto& row : store().data_keys("acme", "invocation")) EXPECT_LE(row.seal_count, 10) << row.version;
+  // Every value still opens, on this node and on a cold one.
+  DataKeys cold(store(), ring);
+  for (int i = 0; i < 25; ++i)
+    EXPECT_EQ(cold.open("acme", "invocation", aad("acme", std::to_string(i)), sealed[static_cast<std::size_t>(i)]),
+              "v" + std::to_string(i));
+}
+
+// Two nodes, several threads each, sealing under one tenant: the store's count keeps every key
+// under the limit, whoever rotates first.
+TEST_P(DataKeysTest, TwoNodesSealingAtOnceNeverPassTheLimit) {
+  auto other_store = open_again();
+  DataKeys g1(store(), ring, rotating(50, 8)), g2(*other_store, ring, rotating(50, 8));
+  constexpr int kThreads = 6, kEach = 40;
+  std::vector<std::vector<std::string>> sealed(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      DataKeys& g = t % 2 ? g1 : g2;
+      for (int i = 0; i < kEach; ++i)
+        sealed[static_cast<std::size_t>(t)].push_back(
+            g.seal("acme", "invocation", aad("acme", std::to_string(t * 1000 + i)), "x"));
+    });
+  for (auto& th : threads) th.join();
+  std::vector<std::string> all;
+  for (auto& v : sealed) all.insert(all.end(), v.begin(), v.end());
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(kThreads * kEach));
+  for (auto [version, n] : seals_per_version(all)) EXPECT_LE(n, 50) << "version " << version;
+  for (const auto& row : store().data_keys("acme", "invocation")) EXPECT_LE(row.seal_count, 50) << row.version;
+  EXPECT_EQ(g1.open("acme", "invocation", aad("acme", "1000"), sealed[1][0]), "x");
+}
+
+TEST_P(DataKeysTest, AKeyOlderThanTheMaximumAgeIsRotated) {
+  DataKeys keys(store(), ring, rotating(1000, 10, std::chrono::seconds(1)));
+  const std::string a = keys.seal("acme", "invocation", aad("acme", "a"), "first");
+  EXPECT_EQ(DataKeys::version_of(a), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // created_at has whole-second precision here
+  const std::string b = keys.seal("acme", "invocation", aad("acme", "b"), "second");
+  EXPECT_EQ(DataKeys::version_of(b), 2) << "the key is older than max_key_age";
+  EXPECT_EQ(keys.open("acme", "invocation", aad("acme", "a"), a), "first");
+  // Another node that still has version 1 cached moves on too (the age is read from the row).
+  DataKeys other(store(), ring, rotating(1000, 10, std::chrono::seconds(1)));
+  EXPECT_EQ(DataKeys::version_of(other.seal("acme", "invocation", aad("acme", "c"), "third")), 2);
 }
 
 TEST_P(DataKeysTest, EmptyTenantOrClassIsRejected) {
