@@ -321,7 +321,7 @@ struct JobService::Impl {
               const AttemptOutcome& out, std::int64_t latency_ms, const std::string& input) {
     job.status = status;
     job.updated_at = core::rfc3339_now();
-    const std::string invocation_id = new_invocation_id();
+    const std::string invocation_id = job.invocation_id.empty() ? new_invocation_id() : job.invocation_id;
     if (output) {
       job.error.clear();
       job.error_message.clear();
@@ -409,6 +409,7 @@ void JobService::accept(JobSpec spec, Done done) {
   r.idempotency_key = spec.idempotency_key.empty() ? r.job_id : std::move(spec.idempotency_key);
   r.webhook_id = std::move(spec.webhook_id);
   r.request_id = std::move(spec.request_id);
+  r.invocation_id = std::move(spec.invocation_id);
   r.timeout_ms = (spec.timeout.count() > 0 ? spec.timeout : p.opt.timeout).count();
   r.max_attempts = spec.max_attempts > 0 ? spec.max_attempts : p.opt.max_attempts;
   r.status = "accepted";
@@ -432,6 +433,12 @@ JobLookup JobService::find(std::string_view tenant, std::string_view job_id) {
     return out;
   }
   if (!j) return out;
+  out.job = view(*j);
+  return out;
+}
+
+JobView JobService::view(const store::JobRecord& job) {
+  const store::JobRecord* j = &job;
   JobView v;
   v.job_id = j->job_id;
   v.status = j->status;
@@ -453,8 +460,7 @@ JobLookup JobService::find(std::string_view tenant, std::string_view job_id) {
       v.error_message = "the job's result could not be read";
     }
   }
-  out.job = std::move(v);
-  return out;
+  return v;
 }
 
 void JobService::start() {

@@ -56,6 +56,7 @@ struct JobSpec {
   std::string idempotency_key;  // "" = the job id
   std::string webhook_id;       // "" = none
   std::string request_id;
+  std::string invocation_id;  // "" = one is made when the job finishes
   std::chrono::milliseconds timeout{0};  // per attempt; 0 = the service's default
   int max_attempts = 0;                  // 0 = the service's default
 };
@@ -159,6 +160,8 @@ class JobService {
 
   // The job if it belongs to `tenant`. Blocking (store): from a work pool.
   JobLookup find(std::string_view tenant, std::string_view job_id);
+  // A record as its owner sees it, the result opened (for on_finished: a webhook's payload).
+  JobView view(const store::JobRecord& job);
 
   // Starts the dispatcher (claims due jobs, renews leases) and the workers. Idempotent.
   void start();

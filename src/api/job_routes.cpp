@@ -47,6 +47,8 @@ boost::json::object job_json(const agents::JobView& j) {
 
 }  // namespace
 
+std::string job_body(const agents::JobView& job) { return core::json_text(job_json(job)); }
+
 net::Response job_accepted_response(const std::string& job_id) {
   boost::json::object o{
       {"jobId", job_id}, {"status", "accepted"}, {"mode", "async"}, {"pollUrl", "/v1/jobs/" + job_id}};
@@ -69,7 +71,7 @@ void add_job_routes(net::Router& router, JobRoutesDeps d) {
         return r;
       }
       if (!found.job) return no_such_job(*req);
-      return net::Response::json(200, core::json_text(job_json(*found.job)));
+      return net::Response::json(200, job_body(*found.job));
     });
   }));
 }

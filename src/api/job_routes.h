@@ -8,6 +8,7 @@
 
 namespace pc::agents {
 class JobService;
+struct JobView;
 }
 namespace pc::core {
 class WorkPool;
@@ -22,6 +23,9 @@ struct JobRoutesDeps {
 };
 
 void add_job_routes(net::Router& router, JobRoutesDeps deps);
+
+// GET /v1/jobs/{jobId}'s body for a job (also a webhook's payload for a finished job).
+std::string job_body(const agents::JobView& job);
 
 // The 202 of an accepted async invocation: {jobId, status:"accepted", mode:"async", pollUrl}.
 net::Response job_accepted_response(const std::string& job_id);

@@ -230,6 +230,8 @@ CREATE TABLE idempotency_keys (
   PRIMARY KEY (tenant_id, principal, idem_key)
 );
 CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys(expires_at);
+)sql";
+
 // Migration 5: durable async jobs (issue 9, docs/jobs.md). A job row is written before its 202
 // is sent and drives the runtime call from then on: `status` and the lease (claimed_by,
 // lease_until) say who runs it, so a node that dies mid-call loses it to another (or to itself
@@ -254,6 +256,7 @@ CREATE TABLE jobs (
   idempotency_key TEXT NOT NULL,
   webhook_id      TEXT NOT NULL,
   request_id      TEXT NOT NULL,
+  invocation_id   TEXT NOT NULL,
   timeout_ms      INTEGER NOT NULL,
   request_sealed  BLOB NOT NULL,
   status          TEXT NOT NULL CHECK (status IN ('accepted', 'running', 'succeeded', 'failed', 'cancelled')),

@@ -215,6 +215,8 @@ struct IdempotencyRecord {
 struct IdempotencyClaim {
   bool claimed = false;
   std::optional<IdempotencyRecord> existing;
+};
+
 // ---- jobs (issue 9)
 // A durable async job (docs/jobs.md): what to send to which runtime on whose behalf, where it
 // stands, and its sealed request and result. Times the scheduler compares (next_run_at,
@@ -236,6 +238,7 @@ struct JobRecord {
   std::string idempotency_key;           // sent on every attempt
   std::string webhook_id;                // "" = none
   std::string request_id;
+  std::string invocation_id;             // the runtime body names it; the result and the record repeat it
   std::int64_t timeout_ms = 0;           // one attempt
   std::string request_sealed;            // the body sent to the runtime, sealed (tenant "invocation" key)
   std::string status = "accepted";       // accepted | running | succeeded | failed | cancelled

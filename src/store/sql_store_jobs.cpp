@@ -12,7 +12,7 @@ namespace {
 
 constexpr std::string_view kJobColumns =
     "job_id, tenant_id, agent, agent_version, session_id, principal, client_id, actor_chain, scopes, tier, scheme, "
-    "host, port, idempotency_key, webhook_id, request_id, timeout_ms, request_sealed, status, attempts, max_attempts, "
+    "host, port, idempotency_key, webhook_id, request_id, invocation_id, timeout_ms, request_sealed, status, attempts, max_attempts, "
     "next_run_at, claimed_by, lease_until, result_sealed, error, error_message, http_status, created_at, updated_at";
 
 JobRecord read_job(Statement& q) {
@@ -33,20 +33,21 @@ JobRecord read_job(Statement& q) {
   j.idempotency_key = q.column_text(13);
   j.webhook_id = q.column_text(14);
   j.request_id = q.column_text(15);
-  j.timeout_ms = q.column_int64(16);
-  j.request_sealed = q.column_blob(17);
-  j.status = q.column_text(18);
-  j.attempts = static_cast<int>(q.column_int64(19));
-  j.max_attempts = static_cast<int>(q.column_int64(20));
-  j.next_run_at = q.column_int64(21);
-  j.claimed_by = q.column_text(22);
-  j.lease_until = q.column_int64(23);
-  if (!q.column_is_null(24)) j.result_sealed = q.column_blob(24);
-  j.error = q.column_text(25);
-  j.error_message = q.column_text(26);
-  j.http_status = static_cast<int>(q.column_int64(27));
-  j.created_at = q.column_text(28);
-  j.updated_at = q.column_text(29);
+  j.invocation_id = q.column_text(16);
+  j.timeout_ms = q.column_int64(17);
+  j.request_sealed = q.column_blob(18);
+  j.status = q.column_text(19);
+  j.attempts = static_cast<int>(q.column_int64(20));
+  j.max_attempts = static_cast<int>(q.column_int64(21));
+  j.next_run_at = q.column_int64(22);
+  j.claimed_by = q.column_text(23);
+  j.lease_until = q.column_int64(24);
+  if (!q.column_is_null(25)) j.result_sealed = q.column_blob(25);
+  j.error = q.column_text(26);
+  j.error_message = q.column_text(27);
+  j.http_status = static_cast<int>(q.column_int64(28));
+  j.created_at = q.column_text(29);
+  j.updated_at = q.column_text(30);
   return j;
 }
 
@@ -58,7 +59,7 @@ void SqlStore::insert_jobs(const std::vector<JobRecord>& jobs) {
   // One transaction for the whole batch: this is the group commit that makes acceptance cheap.
   Transaction tx(*c);
   Statement q = c->prepare("INSERT INTO jobs(" + std::string(kJobColumns) +
-                           ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+                           ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?30, ?17, ?18, "
                            "?19, ?20, ?21, ?22, ?23, ?24, NULL, ?25, ?26, ?27, ?28, ?29 WHERE " +
                            tenant_is_live(*c, 2));
   const std::string now = core::rfc3339_now();
@@ -92,7 +93,8 @@ void SqlStore::insert_jobs(const std::vector<JobRecord>& jobs) {
         .bind_text(26, j.error_message)
         .bind_int64(27, j.http_status)
         .bind_text(28, j.created_at.empty() ? now : j.created_at)
-        .bind_text(29, j.updated_at.empty() ? now : j.updated_at);
+        .bind_text(29, j.updated_at.empty() ? now : j.updated_at)
+        .bind_text(30, j.invocation_id);
     try {
       q.run();
     } catch (const StoreError& e) {

@@ -33,6 +33,7 @@ JobRecord job(std::string id, std::string tenant = "acme", std::int64_t due = 10
   j.port = 9000;
   j.idempotency_key = "key-" + j.job_id;
   j.request_id = "req-1";
+  j.invocation_id = "inv-" + j.job_id;
   j.timeout_ms = 5000;
   j.request_sealed = std::string("\x01\x00sealed\xff", 9);
   j.max_attempts = 3;
@@ -54,6 +55,7 @@ TEST_P(JobRowsTest, ABatchIsInsertedAndReadBackWithEveryField) {
   EXPECT_EQ(j->port, 9000);
   EXPECT_EQ(j->idempotency_key, "key-j1");
   EXPECT_EQ(j->timeout_ms, 5000);
+  EXPECT_EQ(j->invocation_id, "inv-j1");
   EXPECT_EQ(j->request_sealed, std::string("\x01\x00sealed\xff", 9));  // bytes, NULs included
   EXPECT_EQ(j->status, "accepted");
   EXPECT_EQ(j->attempts, 0);

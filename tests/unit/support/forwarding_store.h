@@ -120,6 +120,8 @@ class ForwardingStore : public store::Store {
   }
   bool set_agent_version_endpoint(std::string_view a, std::string_view v, std::string_view e) override {
     return real_.set_agent_version_endpoint(a, v, e);
+  }
+
   // ---- jobs (issue 9)
   void insert_jobs(const std::vector<store::JobRecord>& j) override { real_.insert_jobs(j); }
   std::optional<store::JobRecord> find_job(std::string_view id) override { return real_.find_job(id); }
