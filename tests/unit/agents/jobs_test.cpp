@@ -253,7 +253,9 @@ class JobServiceTest : public pc::testing::BackendTest {
     std::optional<std::variant<AcceptedJob, JobError>> got;
     svc.accept(std::move(s), [&](std::variant<AcceptedJob, JobError> r) {
       // Durable before the answer: the row is there when the callback runs.
-      if (auto* a = std::get_if<AcceptedJob>(&r)) EXPECT_TRUE(store().find_job(a->job_id)) << "acknowledged before stored";
+      if (auto* a = std::get_if<AcceptedJob>(&r)) {
+        EXPECT_TRUE(store().find_job(a->job_id)) << "acknowledged before stored";
+      }
       std::lock_guard lk(mu);
       got = std::move(r);
       cv.notify_all();
