@@ -603,6 +603,16 @@ Handler server_section(Reader& r, ServerConfig& c) {
                    })},
       {"drain_timeout_ms", r.integer(c.drain_timeout_ms, 1)},
       {"metrics_public", r.boolean(c.metrics_public)},
+      // issue 9: jobs
+      {"jobs", r.fields({
+                   {"workers", r.integer(c.jobs.workers, 1, 256)},
+                   {"timeout_ms", r.integer(c.jobs.timeout_ms, 1, 3600000)},
+                   {"max_attempts", r.integer(c.jobs.max_attempts, 1, 100)},
+                   {"backoff_initial_ms", r.integer(c.jobs.backoff_initial_ms, 1, 3600000)},
+                   {"backoff_max_ms", r.integer(c.jobs.backoff_max_ms, 1, 86400000)},
+                   {"lease_ms", r.integer(c.jobs.lease_ms, 1000, 3600000)},
+                   {"poll_interval_ms", r.integer(c.jobs.poll_interval_ms, 10, 60000)},
+               })},
   });
 }
 

@@ -141,6 +141,14 @@ class SqlStore final : public Store {
                                std::string_view owner) override;
   std::int64_t purge_idempotency_keys_before(std::string_view now) override;
   bool set_agent_version_endpoint(std::string_view agent, std::string_view version, std::string_view endpoint) override;
+  // ---- jobs (issue 9): sql_store_jobs.cpp
+  void insert_jobs(const std::vector<JobRecord>& jobs) override;
+  std::optional<JobRecord> find_job(std::string_view job_id) override;
+  std::vector<JobRecord> claim_jobs(std::string_view node, std::int64_t now_ms, std::int64_t lease_ms,
+                                    std::size_t limit) override;
+  bool renew_job_lease(std::string_view job_id, std::string_view node, std::int64_t lease_until_ms) override;
+  bool finish_job(const JobRecord& job, std::string_view node) override;
+  bool retry_job(const JobRecord& job, std::string_view node, std::int64_t next_run_at_ms) override;
 
  private:
   std::unique_ptr<ConnectionSource> source_;
