@@ -14,6 +14,7 @@
 #include "agents/catalog.h"
 #include "agents/idempotency.h"
 #include "agents/invocation_log.h"
+#include "agents/jobs.h"  // issue 9: jobs
 #include "agents/registry.h"
 #include "agents/webhooks.h"  // issue 9: webhooks
 #include "api/activity_routes.h"
@@ -21,6 +22,7 @@
 #include "api/session_routes.h"  // issue 9: invoke
 #include "api/idempotent.h"      // issue 9: invoke
 #include "agents/sessions.h"     // issue 9: invoke
+#include "api/job_routes.h"  // issue 9: jobs
 #include "api/audit_trail.h"
 #include "api/platform_routes.h"
 #include "api/tenant_data_routes.h"
@@ -57,6 +59,19 @@ constexpr auto kRefreshInterval = std::chrono::seconds(2);
 constexpr std::int64_t kMaxOwnTokenLifetime = 3600;
 // How long a token exchange waits for an issuer's keys to be refetched.
 constexpr auto kRefetchWait = std::chrono::seconds(10);
+
+// issue 9: jobs
+agents::JobService::Options job_options(const core::JobsConfig& c) {
+  agents::JobService::Options o;
+  o.workers = c.workers;
+  o.timeout = std::chrono::milliseconds(c.timeout_ms);
+  o.max_attempts = static_cast<int>(c.max_attempts);
+  o.backoff_initial = std::chrono::milliseconds(c.backoff_initial_ms);
+  o.backoff_max = std::chrono::milliseconds(c.backoff_max_ms);
+  o.lease = std::chrono::milliseconds(c.lease_ms);
+  o.poll_interval = std::chrono::milliseconds(c.poll_interval_ms);
+  return o;
+}
 
 std::shared_ptr<auth::PublishedKeys> keys_from_file(const core::IssuerConfig& c) {
   auto keys = std::make_shared<auth::PublishedKeys>();
@@ -127,6 +142,10 @@ struct Gateway::Parts {
   std::unique_ptr<agents::AgentHealth> health;
   // issue 9: webhooks — targets, the durable delivery queue and its workers.
   std::unique_ptr<agents::Webhooks> webhooks;
+  // issue 9: jobs — the service (acceptance writer, dispatcher, workers) and a pool of its own
+  // for GET /v1/jobs reads, so polling clients never queue the admin API.
+  std::optional<core::WorkPool> job_reads_pool;
+  std::unique_ptr<agents::JobService> jobs;
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -311,6 +330,37 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   // closed) instead of holding the pools' stop for an issuer's fetch timeout. Nothing needs it
   // afterwards: a refetch asked of a stopped refresher is answered at once.
   p.lifecycle.start({"key refresher", {}, [&p] { p.refresher.stop(); }});
+  // issue 9: jobs — its writer runs from here (the invoke route accepts jobs as soon as the
+  // server serves), its workers from start(). Stops before the pools and the logs it records
+  // into: queued jobs are committed and answered, attempts in flight end.
+  p.lifecycle.start({"job reads work pool", {}, [&p] { p.job_reads_pool->stop(); }},
+                    [&p] { p.job_reads_pool.emplace("jobs", kJobReadsPoolThreads, kJobReadsPoolQueue); });
+  p.lifecycle.start({"jobs", {}, [&p] { p.jobs->stop(); }}, [&p, &cfg, &store] {
+    agents::JobService::Hooks hooks;
+    // issue 9: invoke — every attempt carries the gateway's statement of the caller, minted when
+    // it runs (never stored), like a sync call (the job service adds the session itself).
+    hooks.headers_for = [&p](const store::JobRecord& job) {
+      auth::Principal caller;
+      caller.subject = job.principal;
+      caller.tenant = job.tenant_id;
+      caller.client = job.client_id;
+      caller.scopes = job.scopes;
+      if (!job.actor_chain.empty()) {
+        caller.actor = job.actor_chain.front();
+        caller.prior_actors.assign(job.actor_chain.begin() + 1, job.actor_chain.end());
+      }
+      std::vector<net::Header> h{{"X-Portcullis-Invocation-Id", job.invocation_id}};
+      try {
+        h.push_back({"X-Portcullis-Identity", p.agent_identity.token_for(caller, job.tier, job.agent, job.session_id)});
+      } catch (const std::exception& e) {
+        // No signing key yet: the attempt goes without one and the runtime refuses it (fail closed).
+        log::warn("jobs: no identity token for the attempt", {{"job_id", job.job_id}, {"error", e.what()}});
+      }
+      return h;
+    };
+    p.jobs = std::make_unique<agents::JobService>(store, p.data_keys, &p.invocations, job_options(cfg.server.jobs),
+                                                  std::move(hooks));
+  });
   core::WorkPool& token_pool = *p.token_pool;
   core::WorkPool& pool = *p.admin_pool;
   p.directory.refresh(store);
@@ -396,6 +446,32 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     api::run_idempotent(deps, std::move(req), caller->tenant, caller->subject, std::move(reply), std::move(call));
   };
   agent_deps.sse_heartbeat = std::chrono::milliseconds(cfg.server.upstream.sse_heartbeat_ms);
+  // issue 9: jobs — mode async: the job is handed to the job service; the 202 waits for its row.
+  agent_deps.ports.accept_async = [&p](api::AsyncInvoke j, api::AsyncDone done) {
+    agents::JobSpec spec;
+    spec.tenant = std::move(j.tenant);
+    spec.principal = std::move(j.principal);
+    spec.client = std::move(j.client);
+    if (!j.actor.empty()) spec.actor_chain.push_back(std::move(j.actor));
+    for (auto& a : j.prior_actors) spec.actor_chain.push_back(std::move(a));
+    spec.scopes = std::move(j.scopes);
+    spec.tier = std::move(j.tier);
+    spec.agent = std::move(j.agent);
+    spec.agent_version = std::move(j.agent_version);
+    spec.scheme = std::move(j.scheme);
+    spec.host = std::move(j.host);
+    spec.port = j.port;
+    spec.session_id = std::move(j.session_id);
+    spec.body = std::move(j.body);
+    spec.idempotency_key = std::move(j.idempotency_key);
+    spec.webhook_id = std::move(j.webhook_id);
+    spec.request_id = std::move(j.request_id);
+    p.jobs->accept(std::move(spec), [done = std::move(done)](std::variant<agents::AcceptedJob, agents::JobError> r) {
+      if (auto* ok = std::get_if<agents::AcceptedJob>(&r)) return done(api::AsyncAccepted{ok->job_id});
+      const auto& e = std::get<agents::JobError>(r);
+      done(api::AsyncRefused{e.status, e.code, e.message});
+    });
+  };
   api::add_agent_routes(r, std::move(agent_deps));
   api::add_session_routes(r, {p.chain.get(), p.sessions.get(), &pool});
   api::add_agent_routes(r, {p.chain.get(), &p.catalog, &p.capabilities, &p.invocations});
@@ -403,6 +479,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   p.webhooks = std::make_unique<agents::Webhooks>(store, p.data_keys, cfg.server.webhooks);
   p.lifecycle.start({"webhook deliveries", {}, [&p] { p.webhooks->stop(); }}, [&p] { p.webhooks->start(); });
   api::add_webhook_routes(r, {p.chain.get(), &pool, p.webhooks.get()});
+  api::add_job_routes(r, {p.chain.get(), p.jobs.get(), &*p.job_reads_pool});  // issue 9: jobs
 }
 
 Gateway::~Gateway() { stop(); }
@@ -421,6 +498,7 @@ std::string Gateway::issuer() const { return p_->issuer(); }
 std::vector<std::string> Gateway::start() {
   Parts& p = *p_;
   auto failures = p.refresher.refresh_all_now();
+  p.jobs->start();  // issue 9: jobs — runtime calls begin once the gateway knows its address
   p.lifecycle.start({"background refresh", {},
                      [&p] {
                        {

@@ -37,6 +37,9 @@ constexpr unsigned kTokenPoolThreads = 2;
 constexpr std::size_t kTokenPoolQueue = 4096;
 constexpr unsigned kAdminPoolThreads = 2;
 constexpr std::size_t kAdminPoolQueue = 1024;
+// issue 9: jobs — GET /v1/jobs/{id} reads (clients poll it).
+constexpr unsigned kJobReadsPoolThreads = 2;
+constexpr std::size_t kJobReadsPoolQueue = 4096;
 
 class Gateway {
  public:

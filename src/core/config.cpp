@@ -615,6 +615,16 @@ Handler server_section(Reader& r, ServerConfig& c) {
                        {"poll_interval_ms", r.integer(c.webhooks.poll_interval_ms, 10, 60000)},
                        {"delivered_retention_hours", r.integer(c.webhooks.delivered_retention_hours, 0, 24 * 365)},
                    })},
+      // issue 9: jobs
+      {"jobs", r.fields({
+                   {"workers", r.integer(c.jobs.workers, 1, 256)},
+                   {"timeout_ms", r.integer(c.jobs.timeout_ms, 1, 3600000)},
+                   {"max_attempts", r.integer(c.jobs.max_attempts, 1, 100)},
+                   {"backoff_initial_ms", r.integer(c.jobs.backoff_initial_ms, 1, 3600000)},
+                   {"backoff_max_ms", r.integer(c.jobs.backoff_max_ms, 1, 86400000)},
+                   {"lease_ms", r.integer(c.jobs.lease_ms, 1000, 3600000)},
+                   {"poll_interval_ms", r.integer(c.jobs.poll_interval_ms, 10, 60000)},
+               })},
   });
 }
 

@@ -61,6 +61,18 @@ struct WebhooksConfig {
   bool operator==(const WebhooksConfig&) const = default;
 };
 
+// issue 9: jobs — durable async jobs (docs/jobs.md), under server.jobs.
+struct JobsConfig {
+  unsigned workers = 4;                     // runtime calls in flight at once on this node
+  std::uint32_t timeout_ms = 30000;         // one attempt: connect, send, the whole answer
+  unsigned max_attempts = 3;                // attempts per job (1 = no retry)
+  std::uint32_t backoff_initial_ms = 1000;  // pause before the first retry; doubled after each
+  std::uint32_t backoff_max_ms = 60000;     // longest pause between attempts
+  std::uint32_t lease_ms = 30000;           // a dead node's jobs are taken over after this
+  std::uint32_t poll_interval_ms = 500;     // how often the store is asked for due jobs
+  bool operator==(const JobsConfig&) const = default;
+};
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 = pick one (tests)
   TlsConfig tls;
@@ -70,6 +82,7 @@ struct ServerConfig {
   std::uint32_t drain_timeout_ms = 10000;  // SIGTERM: wait this long for in-flight requests
   bool metrics_public = true;              // false: /metrics only from loopback
   WebhooksConfig webhooks;                 // issue 9: webhooks
+  JobsConfig jobs;                         // issue 9: jobs
   bool operator==(const ServerConfig&) const = default;
 };
 

@@ -271,13 +271,57 @@ CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id, sta
 CREATE INDEX webhook_deliveries_by_tenant ON webhook_deliveries(tenant_id);
 )sql";
 
+// Migration 5: durable async jobs (issue 9, docs/jobs.md). A job row is written before its 202
+// is sent and drives the runtime call from then on: `status` and the lease (claimed_by,
+// lease_until) say who runs it, so a node that dies mid-call loses it to another (or to itself
+// after a restart) once the lease ran out. next_run_at and lease_until are unix milliseconds
+// (compared, never shown); the request and the result are sealed under the tenant's invocation
+// data key with the row's identity as associated data.
+constexpr std::string_view kV5Jobs = R"sql(
+CREATE TABLE jobs (
+  job_id          TEXT PRIMARY KEY,
+  tenant_id       TEXT NOT NULL,
+  agent           TEXT NOT NULL,
+  agent_version   TEXT NOT NULL,
+  session_id      TEXT NOT NULL,
+  principal       TEXT NOT NULL,
+  client_id       TEXT NOT NULL,
+  actor_chain     TEXT NOT NULL,
+  scopes          TEXT NOT NULL,
+  tier            TEXT NOT NULL,
+  scheme          TEXT NOT NULL,
+  host            TEXT NOT NULL,
+  port            INTEGER NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  webhook_id      TEXT NOT NULL,
+  request_id      TEXT NOT NULL,
+  invocation_id   TEXT NOT NULL,
+  timeout_ms      INTEGER NOT NULL,
+  request_sealed  BLOB NOT NULL,
+  status          TEXT NOT NULL CHECK (status IN ('accepted', 'running', 'succeeded', 'failed', 'cancelled')),
+  attempts        INTEGER NOT NULL,
+  max_attempts    INTEGER NOT NULL,
+  next_run_at     INTEGER NOT NULL,
+  claimed_by      TEXT NOT NULL,
+  lease_until     INTEGER NOT NULL,
+  result_sealed   BLOB,
+  error           TEXT NOT NULL,
+  error_message   TEXT NOT NULL,
+  http_status     INTEGER NOT NULL,
+  created_at      TEXT NOT NULL,
+  updated_at      TEXT NOT NULL
+);
+CREATE INDEX jobs_due ON jobs(status, next_run_at);
+CREATE INDEX jobs_leases ON jobs(status, lease_until);
+CREATE INDEX jobs_by_tenant ON jobs(tenant_id, job_id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "platform clients and meta", kV1Platform},
     {2, "tenants, signing keys, client scopes", kV2Identity},
     {3, "tenancy and data: data keys, secrets, audit, capabilities, agents, invocations, sessions", kV3TenancyData},
     {4, "records: invocation mode, status, error and nullable usage; data-key seal counts; idempotency keys", kV4Records},
-    // TEMPORARY until h/jobs is merged (its migration 5 replaces this line).
-    {5, "placeholder for jobs (issue 9)", "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"},
+    {5, "jobs: durable async jobs with leases", kV5Jobs},
     {6, "webhooks: targets, deliveries and dead letters", kV6Webhooks},
 };
 

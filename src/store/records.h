@@ -250,4 +250,42 @@ struct WebhookDeliveryRecord {
   std::string updated_at;
 };
 
+// ---- jobs (issue 9)
+// A durable async job (docs/jobs.md): what to send to which runtime on whose behalf, where it
+// stands, and its sealed request and result. Times the scheduler compares (next_run_at,
+// lease_until) are unix milliseconds; the others RFC 3339 like every record.
+struct JobRecord {
+  std::string job_id;
+  std::string tenant_id;
+  std::string agent;
+  std::string agent_version;
+  std::string session_id;
+  std::string principal;                 // subject of the caller
+  std::string client_id;                 // of the caller's token ("" when none)
+  std::vector<std::string> actor_chain;  // act.sub, act.act.sub, ... of the caller's token
+  std::vector<std::string> scopes;       // of the caller's token (the identity token repeats them)
+  std::string tier;
+  std::string scheme = "http";           // the runtime: scheme://host:port/invocations
+  std::string host;
+  int port = 0;
+  std::string idempotency_key;           // sent on every attempt
+  std::string webhook_id;                // "" = none
+  std::string request_id;
+  std::string invocation_id;             // the runtime body names it; the result and the record repeat it
+  std::int64_t timeout_ms = 0;           // one attempt
+  std::string request_sealed;            // the body sent to the runtime, sealed (tenant "invocation" key)
+  std::string status = "accepted";       // accepted | running | succeeded | failed | cancelled
+  int attempts = 0;                      // attempts started (claims)
+  int max_attempts = 1;
+  std::int64_t next_run_at = 0;          // unix ms: not claimed before
+  std::string claimed_by;                // node holding the lease ("" = none)
+  std::int64_t lease_until = 0;          // unix ms: after this another node may take the job over
+  std::optional<std::string> result_sealed;  // succeeded: the SPEC §5 sync answer, sealed
+  std::string error;                     // code of the last failure ("" = none)
+  std::string error_message;
+  int http_status = 0;                   // the runtime's last status (0 = none)
+  std::string created_at;
+  std::string updated_at;
+};
+
 }  // namespace pc::store

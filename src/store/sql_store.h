@@ -159,6 +159,14 @@ class SqlStore final : public Store {
                                                              std::string_view after, std::size_t limit) override;
   bool redeliver_webhook_delivery(std::string_view delivery_id, std::int64_t now_ms) override;
   std::int64_t purge_webhook_deliveries_before(std::string_view before) override;
+  // ---- jobs (issue 9): sql_store_jobs.cpp
+  void insert_jobs(const std::vector<JobRecord>& jobs) override;
+  std::optional<JobRecord> find_job(std::string_view job_id) override;
+  std::vector<JobRecord> claim_jobs(std::string_view node, std::int64_t now_ms, std::int64_t lease_ms,
+                                    std::size_t limit) override;
+  bool renew_job_lease(std::string_view job_id, std::string_view node, std::int64_t lease_until_ms) override;
+  bool finish_job(const JobRecord& job, std::string_view node) override;
+  bool retry_job(const JobRecord& job, std::string_view node, std::int64_t next_run_at_ms) override;
 
  private:
   std::unique_ptr<ConnectionSource> source_;

@@ -255,6 +255,28 @@ class Store {
   virtual bool redeliver_webhook_delivery(std::string_view delivery_id, std::int64_t now_ms) = 0;
   // Removes delivered deliveries last updated before `before` (RFC 3339); returns how many.
   virtual std::int64_t purge_webhook_deliveries_before(std::string_view before) = 0;
+  // ---- jobs (issue 9)
+  // Durable async jobs (docs/jobs.md). Inserts all or nothing in one transaction (the job
+  // service's group commit); a job of a deleted or purged tenant fails the batch with kind gone,
+  // a job id that exists with kind duplicate.
+  virtual void insert_jobs(const std::vector<JobRecord>& jobs) = 0;
+  // With request and result.
+  virtual std::optional<JobRecord> find_job(std::string_view job_id) = 0;
+  // Takes up to `limit` runnable jobs for `node`, atomically against every other node: accepted
+  // ones due (next_run_at <= now_ms) and running ones whose lease expired (lease_until < now_ms,
+  // their node died). Each becomes running, claimed_by = node, lease_until = now_ms + lease_ms,
+  // attempts + 1. Oldest due first. Returned as updated, with the request.
+  virtual std::vector<JobRecord> claim_jobs(std::string_view node, std::int64_t now_ms, std::int64_t lease_ms,
+                                            std::size_t limit) = 0;
+  // Extends the lease of a job `node` still holds; false when it no longer does (taken over).
+  virtual bool renew_job_lease(std::string_view job_id, std::string_view node, std::int64_t lease_until_ms) = 0;
+  // Ends a job `node` still holds: status (succeeded | failed | cancelled), http_status,
+  // error, error_message, result_sealed and updated_at from `job`. False (nothing changed) when
+  // the node lost the lease: another node runs it now and only that one's result counts.
+  virtual bool finish_job(const JobRecord& job, std::string_view node) = 0;
+  // Puts a job `node` still holds back to accepted, due at `next_run_at_ms`, keeping the
+  // failure (error, error_message, http_status, updated_at from `job`). False when the lease was lost.
+  virtual bool retry_job(const JobRecord& job, std::string_view node, std::int64_t next_run_at_ms) = 0;
 };
 
 }  // namespace pc::store

@@ -123,4 +123,11 @@ std::vector<AuditRecord> TenantStore::query_audit(AuditQuery q) {
   return rows;
 }
 
+// ---- jobs (issue 9)
+std::optional<JobRecord> TenantStore::find_job(std::string_view job_id) {
+  auto j = store_.find_job(job_id);
+  if (j) check(j->tenant_id, "job " + std::string(job_id));
+  return j;
+}
+
 }  // namespace pc::store

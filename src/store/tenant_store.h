@@ -74,6 +74,10 @@ class TenantStore {
   // q.tenant_id must be empty (filled in) or this tenant.
   std::vector<AuditRecord> query_audit(AuditQuery q);
 
+  // ---- jobs (issue 9)
+  // nullopt when no such job exists; violation when it belongs to another tenant.
+  std::optional<JobRecord> find_job(std::string_view job_id);
+
  private:
   // Throws TenantAccessViolation unless `owner` is this tenant.
   void check(std::string_view owner, std::string_view resource) const;

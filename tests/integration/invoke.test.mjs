@@ -264,7 +264,9 @@ describe('invoke: modes, the runtime request, sessions, records', { timeout: 180
     // retention.sessions_hours defaults to 24.
     assert.equal(Date.parse(got.json.expiresAt) - Date.parse(got.json.lastSeenAt), 24 * 3600 * 1000);
 
-    const before = (await getMetrics(gw.port))['portcullis_tenant_access_violations_total'] ?? 0;
+    const violations = async () => (await getMetrics(gw.port)).samples
+      .filter((x) => x.name === 'portcullis_tenant_access_violations_total').reduce((a, x) => a + x.value, 0);
+    const before = await violations();
     for (const [who, auth, agent] of [['another principal', otherAuth, 'echo'], ['another tenant', acmeAuth, 'echo'],
       ['another agent', demoAuth, 'spy']]) {
       const r = await invoke(agent, { input: 'x', sessionId: sid }, auth);
@@ -286,10 +288,12 @@ describe('invoke: modes, the runtime request, sessions, records', { timeout: 180
     }
     // Another tenant's real session id: a tenant-access violation, counted and audited (3 tries).
     const after = await waitFor(async () => {
-      const v = (await getMetrics(gw.port))['portcullis_tenant_access_violations_total'] ?? 0;
+      const v = await violations();
       return v >= before + 3 ? v : 0;
     }, 5000, { what: 'violations counted' });
-    assert.ok(after >= before + 3);
+    await sleep(300);
+    assert.equal(await violations(), before + 3, 'only the other tenant\'s three tries count (not the other principal\'s)');
+    assert.equal(after, before + 3);
     const events = await waitFor(async () => {
       const r = await request(gw.port, { path: '/v1/platform/security-events?limit=1000', headers: adm });
       const hits = (r.json?.events ?? []).filter((e) => e.action === 'security.tenant_access_violation' && e.tenantId === 'acme');

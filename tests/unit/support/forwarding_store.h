@@ -154,6 +154,21 @@ class ForwardingStore : public store::Store {
     return real_.purge_webhook_deliveries_before(b);
   }
 
+  // ---- jobs (issue 9)
+  void insert_jobs(const std::vector<store::JobRecord>& j) override { real_.insert_jobs(j); }
+  std::optional<store::JobRecord> find_job(std::string_view id) override { return real_.find_job(id); }
+  std::vector<store::JobRecord> claim_jobs(std::string_view n, std::int64_t now, std::int64_t lease,
+                                           std::size_t limit) override {
+    return real_.claim_jobs(n, now, lease, limit);
+  }
+  bool renew_job_lease(std::string_view id, std::string_view n, std::int64_t until) override {
+    return real_.renew_job_lease(id, n, until);
+  }
+  bool finish_job(const store::JobRecord& j, std::string_view n) override { return real_.finish_job(j, n); }
+  bool retry_job(const store::JobRecord& j, std::string_view n, std::int64_t at) override {
+    return real_.retry_job(j, n, at);
+  }
+
  protected:
   store::Store& real_;
 };
