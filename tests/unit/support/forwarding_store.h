@@ -126,6 +126,7 @@ class ForwardingStore : public store::Store {
   }
   bool set_agent_version_endpoint(std::string_view a, std::string_view v, std::string_view e) override {
     return real_.set_agent_version_endpoint(a, v, e);
+  }
 
   // ---- webhooks (issue 9)
   void insert_webhook(const store::WebhookRecord& w) override { real_.insert_webhook(w); }
