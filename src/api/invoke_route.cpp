@@ -87,7 +87,10 @@ void forward(const std::shared_ptr<Call>& c, net::Responder& reply) {
   const InvokeDeps& d = *c->d;
   std::string identity;
   try {
-    identity = d.ports.identity_token(*c->caller, c->caller.tier, c->agent->name, c->session_id);
+    // Without the session: the token is cached per (caller, agent) as the issue asks, so a caller
+    // that lets the gateway create a session per call does not cost a signature per call. The
+    // session travels in X-Portcullis-Session-Id (and the body), set by the gateway alone.
+    identity = d.ports.identity_token(*c->caller, c->caller.tier, c->agent->name, "");
   } catch (const std::exception&) {
     // No active signing key or no issuer yet: the agent is not called without its identity.
     return reply(error(503, "agent_identity_unavailable", "the gateway cannot sign the agent's identity token yet",
@@ -211,8 +214,8 @@ void serve_invoke(const std::shared_ptr<const InvokeDeps>& d, std::shared_ptr<ne
     return reply(error(503, "agent_identity_unavailable", "agent identity is not configured on this gateway", *req));
   if (auto why = d->ports.call_refusal(*caller, agent->name))
     return reply(error(403, "agent_call_refused",
-                       *why == "loop" ? "this agent is already in the caller's chain of agents (a loop)"
-                                      : "the chain of agents calling each other is too deep",
+                       *why == "loop" ? "agent " + agent->name + " is already on this call's delegation chain"
+                                      : std::string("the chain of agents calling agents is too deep"),
                        *req));
   if (d->ports.unavailable)
     if (auto retry = d->ports.unavailable(agent->name)) {

@@ -351,7 +351,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
       }
       std::vector<net::Header> h{{"X-Portcullis-Invocation-Id", job.invocation_id}};
       try {
-        h.push_back({"X-Portcullis-Identity", p.agent_identity.token_for(caller, job.tier, job.agent, job.session_id)});
+        h.push_back({"X-Portcullis-Identity", p.agent_identity.token_for(caller, job.tier, job.agent, "")});
       } catch (const std::exception& e) {
         // No signing key yet: the attempt goes without one and the runtime refuses it (fail closed).
         log::warn("jobs: no identity token for the attempt", {{"job_id", job.job_id}, {"error", e.what()}});

@@ -123,21 +123,21 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
     assert.deepEqual(r.json.output.echo, input);
     assert.equal(typeof r.json.usage?.inputTokens, 'number');
     assert.equal(typeof r.json.usage?.outputTokens, 'number');
-    assert.equal(typeof r.json.headers, 'object');
+    assert.equal(typeof r.json.output.headers, 'object');
+    assert.equal(r.json.status, 'succeeded');  // the SPEC §5 answer (docs/agent-runtime-contract.md)
     assert.ok(r.headers['x-request-id']);
   });
 
-  it('forwards the body byte for byte (length preserved)', async () => {
-    // Odd spacing and key order: if the gateway re-serialised the JSON the length would change.
-    const body = '{ "input" :  { "b": 2,  "a": 1 }   ,  "stream" :false  }';
+  it('odd spacing and key order: the input reaches the runtime as the same JSON value', async () => {
+    // The gateway builds the runtime's body (docs/agent-runtime-contract.md), so the input
+    // arrives as the same value, not the same bytes.
+    const body = '{ "input" :  { "b": 2,  "a": 1 }   ,  "mode" :"sync"  }';
     const r = await request(gw.port, {
       method: 'POST', path: INVOKE, body,
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...auth },
     });
     assert.equal(r.status, 200, r.body);
     assert.deepEqual(r.json.output.echo, { b: 2, a: 1 });
-    const up = r.json.headers;
-    if (up['content-length'] !== undefined) assert.equal(Number(up['content-length']), Buffer.byteLength(body));
   });
 
   it('relays an upstream error status (invalid JSON → 400)', async () => {
@@ -154,18 +154,18 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
     const a = await postJson(gw.port, INVOKE, { input: 1 }, { headers: { 'x-request-id': 'fwd-req-42', ...auth } });
     assert.equal(a.status, 200);
     assert.equal(a.headers['x-request-id'], 'fwd-req-42');
-    assert.equal(a.json.headers['x-request-id'], 'fwd-req-42');
-    assert.match(a.json.headers['x-forwarded-for'] ?? '', /127\.0\.0\.1/);
+    assert.equal(a.json.output.headers['x-request-id'], 'fwd-req-42');
+    assert.match(a.json.output.headers['x-forwarded-for'] ?? '', /127\.0\.0\.1/);
 
     const b = await postJson(gw.port, INVOKE, { input: 2 }, { headers: auth });
     assert.equal(b.status, 200);
     assert.match(b.headers['x-request-id'] ?? '', /^[0-9a-f]{32}$/);
-    assert.equal(b.json.headers['x-request-id'], b.headers['x-request-id']);
+    assert.equal(b.json.output.headers['x-request-id'], b.headers['x-request-id']);
 
     const c = await postJson(gw.port, INVOKE, { input: 3 }, { headers: { 'x-request-id': 'bad id with spaces', ...auth } });
     assert.equal(c.status, 200);
     assert.match(c.headers['x-request-id'] ?? '', /^[0-9a-f]{32}$/);
-    assert.equal(c.json.headers['x-request-id'], c.headers['x-request-id']);
+    assert.equal(c.json.output.headers['x-request-id'], c.headers['x-request-id']);
   });
 
   it('never forwards Authorization, Cookie or hop-by-hop headers', async () => {
@@ -189,7 +189,7 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
     const r = await rawRequest(gw.port, req, { waitClose: false });
     assert.equal(r.status, 200, r.body);
     assert.equal(r.json?.output?.echo, 'hop');
-    const up = r.json.headers;
+    const up = r.json.output.headers;
     for (const h of ['authorization', 'cookie', 'keep-alive', 'te', 'upgrade', 'proxy-connection', 'x-drop-me', 'transfer-encoding']) {
       assert.ok(!(h in up), `${h} reached the upstream: ${JSON.stringify(up[h])}`);
     }
@@ -218,7 +218,7 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
   });
 
   it('SSE: events are relayed as they are produced, not buffered', async () => {
-    const s = await streamEvents(gw.port, { input: 'x', stream: true, chunks: 5, interval_ms: 300 }, { headers: auth });
+    const s = await streamEvents(gw.port, { input: { text: 'x', stream_events: 5, stream_interval_ms: 300 }, mode: 'stream' }, { headers: auth });
     assert.equal(s.status, 200);
     assert.match(s.headers['content-type'] ?? '', /^text\/event-stream/);
     assert.ok(s.headers['x-request-id']);
@@ -244,7 +244,7 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
     const { RawConn } = await import('./harness.mjs');
     const c = await RawConn.connect(gw.port);
     try {
-      const body = JSON.stringify({ input: 'f', stream: true, chunks: 2, interval_ms: 10 });
+      const body = JSON.stringify({ input: { text: 'f', stream_events: 2, stream_interval_ms: 10 }, mode: 'stream' });
       await c.write(`POST ${INVOKE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
       const r = await c.readResponse({ timeoutMs: 3000 });
       assert.equal(r?.status, 200);
@@ -265,7 +265,7 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
   it('SSE: Accept: text/event-stream selects streaming too', async () => {
     const s = await streamEvents(
       gw.port,
-      { input: 'y', chunks: 2, interval_ms: 100 },
+      { input: { text: 'y', stream_events: 2, stream_interval_ms: 100 } },
       { headers: { accept: 'text/event-stream', ...auth } },
     );
     assert.equal(s.status, 200);
@@ -277,7 +277,7 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
   });
 
   it('client abort mid-stream: the gateway stays healthy and keeps serving', async () => {
-    const s = await streamEvents(gw.port, { input: 'z', stream: true, chunks: 50, interval_ms: 100 }, { abortAfterEvents: 2, headers: auth });
+    const s = await streamEvents(gw.port, { input: { text: 'z', stream_events: 50, stream_interval_ms: 100 }, mode: 'stream' }, { abortAfterEvents: 2, headers: auth });
     assert.equal(s.status, 200);
     assert.equal(s.aborted, true);
     await sleep(200);
@@ -289,7 +289,7 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
   });
 
   it('client abort while waiting for the upstream: the gateway stays healthy and keeps serving', async () => {
-    const body = JSON.stringify({ input: 'w', delay_ms: 800 });
+    const body = JSON.stringify({ input: { text: 'w', delay_ms: 800 } });
     await new Promise((resolve) => {
       const req = http.request({
         host: '127.0.0.1', port: gw.port, method: 'POST', path: INVOKE, agent: false,
@@ -308,16 +308,16 @@ describe('proxy to the demo agent', { timeout: 90000 }, () => {
     assert.equal(r.json.output.echo, 'after-abort-2');
     // After the aborted call has run its course the gateway still serves streams too.
     await sleep(800);
-    const s = await streamEvents(gw.port, { input: 'q', stream: true, chunks: 2, interval_ms: 50 }, { headers: auth });
+    const s = await streamEvents(gw.port, { input: { text: 'q', stream_events: 2, stream_interval_ms: 50 }, mode: 'stream' }, { headers: auth });
     assert.equal(s.status, 200);
     assert.equal(s.events.filter((e) => e.event !== 'done').length, 2);
   });
 
   it('many concurrent proxied calls all succeed', async () => {
-    const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => postJson(gw.port, INVOKE, { input: i, delay_ms: 100 }, { headers: auth })));
+    const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => postJson(gw.port, INVOKE, { input: { n: i, delay_ms: 100 } }, { headers: auth })));
     rs.forEach((r, i) => {
       assert.equal(r.status, 200);
-      assert.equal(r.json.output.echo, i);
+      assert.deepEqual(r.json.output.echo, { n: i, delay_ms: 100 });
     });
   });
 
@@ -372,7 +372,7 @@ describe('upstream timeout', { timeout: 30000 }, () => {
 
   it('upstream slower than response_timeout_ms → 504 upstream_timeout', async () => {
     const t0 = Date.now();
-    const r = await postJson(gw.port, INVOKE, { input: 'slow', delay_ms: 3000 }, { timeoutMs: 6000, headers: { 'x-request-id': 'timeout-1', ...auth } });
+    const r = await postJson(gw.port, INVOKE, { input: { text: 'slow', delay_ms: 3000 } }, { timeoutMs: 6000, headers: { 'x-request-id': 'timeout-1', ...auth } });
     const took = Date.now() - t0;
     assert.equal(r.status, 504, r.body);
     assert.match(r.headers['content-type'] ?? '', /^application\/json/);
@@ -445,7 +445,7 @@ describe('upstream down', { timeout: 30000 }, () => {
   });
 
   it('streaming request to a dead upstream → 502 JSON error as well', async () => {
-    const r = await postJson(gw.port, INVOKE, { input: 'x', stream: true }, { headers: { accept: 'text/event-stream', ...auth } });
+    const r = await postJson(gw.port, INVOKE, { input: 'x', mode: 'stream' }, { headers: { accept: 'text/event-stream', ...auth } });
     assert.equal(r.status, 502);
     assert.equal(errorOf(r).code, 'upstream_unavailable');
   });
@@ -473,7 +473,9 @@ describe('response relay from a raw upstream', { timeout: 30000 }, () => {
   before(async () => {
     const net = await import('node:net');
     upstream = net.createServer((sock) => {
-      connections++;
+      // Only the gateway's invocations count: the agent health checker's GET /ping comes on a
+      // connection of its own.
+      let counted = false;
       let buf = '';
       sock.on('data', (d) => {
         buf += d.toString('latin1');
@@ -485,9 +487,10 @@ describe('response relay from a raw upstream', { timeout: 30000 }, () => {
           const len = m ? Number(m[1]) : 0;
           if (buf.length < end + 4 + len) return;
           buf = buf.slice(end + 4 + len);
-          // The gateway's health checker (GET /ping, its own connection) is not what is counted.
-          if (answerPing(sock, head)) { connections--; return; }
-          requests++;
+          if (head.startsWith('POST /invocations')) {
+            requests++;
+            if (!counted) { counted = true; connections++; }
+          }
           sock.write('HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n' +
             `Content-Length: ${body.length}\r\nConnection: keep-alive, X-Hop\r\nX-Hop: secret\r\n` +
             'Keep-Alive: timeout=5\r\nX-Request-Id: upstream-id\r\nX-Custom: yes\r\n\r\n' + body);
@@ -514,7 +517,8 @@ describe('response relay from a raw upstream', { timeout: 30000 }, () => {
 
   it('relays status, body and end-to-end fields; drops hop-by-hop ones; sets our X-Request-Id and length; pools the connection', async () => {
     for (let i = 0; i < 3; i++) {
-      const r = await postJson(gw.port, INVOKE, { input: i }, { headers: { ...auth, 'x-request-id': `relay-${i}` } });
+      // mode stream: the relay (sync answers are rebuilt in the SPEC shape, docs/agent-runtime-contract.md).
+      const r = await postJson(gw.port, INVOKE, { input: i, mode: 'stream' }, { headers: { ...auth, 'x-request-id': `relay-${i}` } });
       assert.equal(r.status, 201);
       assert.equal(r.body, body);
       assert.equal(r.headers['content-length'], String(body.length));
@@ -547,7 +551,9 @@ describe('scripted upstream: every caller gets its own answer', { timeout: 60000
   before(async () => {
     const net = await import('node:net');
     upstream = net.createServer((sock) => {
-      connections++;
+      // Only the gateway's invocations count: the agent health checker's GET /ping comes on a
+      // connection of its own.
+      let counted = false;
       let buf = '';
       sock.on('data', (d) => {
         buf += d.toString('latin1');
@@ -586,7 +592,8 @@ describe('scripted upstream: every caller gets its own answer', { timeout: 60000
   });
 
   const invoke = (tenant, input, headers = {}) =>
-    postJson(gw.port, INVOKE, { input }, { headers: { ...tenants[tenant], ...headers } });
+    // mode stream: relayed as the upstream sends it (what these misbehaving upstreams test).
+    postJson(gw.port, INVOKE, { input, mode: 'stream' }, { headers: { ...tenants[tenant], ...headers } });
 
   it('an agent answering 103 Early Hints first: the interim head is skipped, the other tenant gets its own answer', async () => {
     script = [

@@ -511,7 +511,14 @@ class AgentAccessTest : public GuardTest {
     cap("agents.rich-only").tenant_allow_list = {"rich"};
     // agents.no-capability: missing, so denied
     caps.publish(records);
-    api::add_agent_routes(router, {&guard, &catalog, &caps, nullptr});
+    api::AgentRoutesDeps deps{&guard, &catalog, &caps, nullptr};
+    // The invoke route needs the identity ports (it fails closed without them); stand-ins here,
+    // since this test is about which agents are visible, not what the runtime is told.
+    deps.ports.identity_token = [](const auth::Principal&, std::string_view, std::string_view, std::string_view) {
+      return std::string("identity");
+    };
+    deps.ports.call_refusal = [](const auth::Principal&, std::string_view) { return std::optional<std::string>(); };
+    api::add_agent_routes(router, std::move(deps));
   }
 
   net::Response get(const std::string& path, const std::string& tenant, std::string method = "GET") {
@@ -519,6 +526,7 @@ class AgentAccessTest : public GuardTest {
     EXPECT_EQ(m.kind, net::RouteMatch::Kind::found) << path;
     auto req = request({"Bearer " + token(tenant, {"Agent.Invoke"})});
     req->method = method;
+    if (method == "POST") req->body = R"({"input":1})";
     req->path = req->target = path;
     req->route = m.route->pattern;
     req->params = m.params;
