@@ -237,7 +237,7 @@ describe('jobs survive kill -9 of the gateway', { timeout: 120000 }, () => {
     // other three were only accepted.
     const ids = [];
     for (let i = 0; i < 5; i++) {
-      const r = await submit(gw, token, { n: i, delay_ms: 1500 }, { 'idempotency-key': `crash-${i}-${Date.now()}` });
+      const r = await submit(gw, token, { n: i, delay_ms: 800 }, { 'idempotency-key': `crash-${i}-${Date.now()}` });
       ids.push({ jobId: r.json.jobId });
     }
     await waitFor(() => ids.some(({ jobId }) => runtime.calls.some((c) => c.jobId === jobId)), 5000, { what: 'an attempt in flight' });

@@ -311,6 +311,8 @@ TEST_P(JobServiceTest, AnAcceptedJobRunsOnceAndItsResultIsSealedAndReadable) {
   EXPECT_NE(seen.job->result->find(R"("output":{"ok":true})"), std::string::npos) << *seen.job->result;
   EXPECT_NE(seen.job->result->find(R"("inputTokens":1)"), std::string::npos) << *seen.job->result;
   EXPECT_NE(seen.job->result->find(R"("mode":"async")"), std::string::npos) << *seen.job->result;
+  // The hook and the record follow the stored result (on the worker, just after it).
+  for (int i = 0; i < 500 && finished.load() == 0; ++i) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(finished.load(), 1);
 
   log->flush();

@@ -775,3 +775,38 @@ TEST(ConfigFile, DirectoryIsOneError) {
 
 }  // namespace
 }  // namespace pc::core
+
+// ---- issue 9: jobs
+namespace pc::core {
+namespace {
+
+TEST(ConfigJobs, DefaultsAndValuesAndBounds) {
+  const Config d = *parse_config("").config;
+  EXPECT_EQ(d.server.jobs.workers, 4u);
+  EXPECT_EQ(d.server.jobs.timeout_ms, 30000u);
+  EXPECT_EQ(d.server.jobs.max_attempts, 3u);
+  EXPECT_EQ(d.server.jobs.backoff_initial_ms, 1000u);
+  EXPECT_EQ(d.server.jobs.backoff_max_ms, 60000u);
+  EXPECT_EQ(d.server.jobs.lease_ms, 30000u);
+  EXPECT_EQ(d.server.jobs.poll_interval_ms, 500u);
+
+  ConfigResult r = parse_config(
+      "server:\n  jobs: { workers: 8, timeout_ms: 5000, max_attempts: 5, backoff_initial_ms: 100, backoff_max_ms: 900,"
+      " lease_ms: 4000, poll_interval_ms: 50 }\n");
+  ASSERT_TRUE(r.config) << (r.errors.empty() ? "" : r.errors.front().message);
+  const JobsConfig& j = r.config->server.jobs;
+  EXPECT_EQ(j.workers, 8u);
+  EXPECT_EQ(j.timeout_ms, 5000u);
+  EXPECT_EQ(j.max_attempts, 5u);
+  EXPECT_EQ(j.backoff_initial_ms, 100u);
+  EXPECT_EQ(j.backoff_max_ms, 900u);
+  EXPECT_EQ(j.lease_ms, 4000u);
+  EXPECT_EQ(j.poll_interval_ms, 50u);
+
+  for (const char* bad : {"server: { jobs: { workers: 0 } }", "server: { jobs: { max_attempts: 0 } }",
+                          "server: { jobs: { lease_ms: 10 } }", "server: { jobs: { retries: 2 } }"})
+    EXPECT_FALSE(parse_config(bad).config) << bad;
+}
+
+}  // namespace
+}  // namespace pc::core
