@@ -330,6 +330,11 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   // closed) instead of holding the pools' stop for an issuer's fetch timeout. Nothing needs it
   // afterwards: a refetch asked of a stopped refresher is answered at once.
   p.lifecycle.start({"key refresher", {}, [&p] { p.refresher.stop(); }});
+  // issue 9: webhooks — the workers run from here until stop (before the pools and the logs).
+  // Built before the job service, which enqueues a delivery when a job with a webhookId ends:
+  // the lifecycle stops the jobs first, so every finished job still finds the queue.
+  p.webhooks = std::make_unique<agents::Webhooks>(store, p.data_keys, cfg.server.webhooks);
+  p.lifecycle.start({"webhook deliveries", {}, [&p] { p.webhooks->stop(); }}, [&p] { p.webhooks->start(); });
   // issue 9: jobs — its writer runs from here (the invoke route accepts jobs as soon as the
   // server serves), its workers from start(). Stops before the pools and the logs it records
   // into: queued jobs are committed and answered, attempts in flight end.
@@ -357,6 +362,18 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
         log::warn("jobs: no identity token for the attempt", {{"job_id", job.job_id}, {"error", e.what()}});
       }
       return h;
+    };
+    // issue 9: jobs → webhooks — a finished job named a webhook: its SPEC §5 job body is queued
+    // for delivery (durable before the job's row is final is not promised: a crash in between
+    // loses that one event, logged; the job's own result stays pollable).
+    hooks.on_finished = [&p](const store::JobRecord& job) {
+      if (job.webhook_id.empty()) return;
+      try {
+        p.webhooks->enqueue(job.tenant_id, job.webhook_id, "job." + job.status, api::job_body(p.jobs->view(job)));
+      } catch (const std::exception& e) {
+        log::warn("jobs: webhook delivery not queued",
+                  {{"job_id", job.job_id}, {"webhook_id", job.webhook_id}, {"error", e.what()}});
+      }
     };
     p.jobs = std::make_unique<agents::JobService>(store, p.data_keys, &p.invocations, job_options(cfg.server.jobs),
                                                   std::move(hooks));
@@ -466,18 +483,32 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     spec.idempotency_key = std::move(j.idempotency_key);
     spec.webhook_id = std::move(j.webhook_id);
     spec.request_id = std::move(j.request_id);
-    p.jobs->accept(std::move(spec), [done = std::move(done)](std::variant<agents::AcceptedJob, agents::JobError> r) {
-      if (auto* ok = std::get_if<agents::AcceptedJob>(&r)) return done(api::AsyncAccepted{ok->job_id});
-      const auto& e = std::get<agents::JobError>(r);
-      done(api::AsyncRefused{e.status, e.code, e.message});
-    });
+    auto accept = [&p](agents::JobSpec spec, api::AsyncDone done) {
+      p.jobs->accept(std::move(spec), [done = std::move(done)](std::variant<agents::AcceptedJob, agents::JobError> r) {
+        if (auto* ok = std::get_if<agents::AcceptedJob>(&r)) return done(api::AsyncAccepted{ok->job_id});
+        const auto& e = std::get<agents::JobError>(r);
+        done(api::AsyncRefused{e.status, e.code, e.message});
+      });
+    };
+    if (spec.webhook_id.empty()) return accept(std::move(spec), std::move(done));
+    // issue 9: webhooks — a webhookId must name one of the caller's own webhooks (a store read:
+    // on the admin pool, never the I/O thread). Another tenant's id is the same 400 as an
+    // unknown one, and counted as a violation by Webhooks::exists.
+    auto check = [&p, accept, spec = std::make_shared<agents::JobSpec>(std::move(spec)), done]() mutable {
+      bool ok = false;
+      try {
+        ok = p.webhooks->exists(spec->tenant, spec->webhook_id);
+      } catch (const std::exception& e) {
+        log::warn("jobs: webhook check failed", {{"error", e.what()}});
+        return done(api::AsyncRefused{503, "store_unavailable", "the webhook could not be checked; try again"});
+      }
+      if (!ok) return done(api::AsyncRefused{400, "invalid_request", "webhookId names no webhook of this tenant"});
+      accept(std::move(*spec), std::move(done));
+    };
+    if (!p.admin_pool->try_submit(std::move(check))) done(api::AsyncRefused{});
   };
   api::add_agent_routes(r, std::move(agent_deps));
   api::add_session_routes(r, {p.chain.get(), p.sessions.get(), &pool});
-  api::add_agent_routes(r, {p.chain.get(), &p.catalog, &p.capabilities, &p.invocations});
-  // issue 9: webhooks — the workers run from here until stop (before the pools and the logs).
-  p.webhooks = std::make_unique<agents::Webhooks>(store, p.data_keys, cfg.server.webhooks);
-  p.lifecycle.start({"webhook deliveries", {}, [&p] { p.webhooks->stop(); }}, [&p] { p.webhooks->start(); });
   api::add_webhook_routes(r, {p.chain.get(), &pool, p.webhooks.get()});
   api::add_job_routes(r, {p.chain.get(), p.jobs.get(), &*p.job_reads_pool});  // issue 9: jobs
 }
