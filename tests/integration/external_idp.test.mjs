@@ -169,8 +169,8 @@ describe('external OIDC issuer', { timeout: 60000 }, () => {
       const r = await postJson(gw.port, '/v1/agents/echo/invoke', { input: 'from-idp' }, { headers: bearer(jwt) });
       assert.equal(r.status, 200, r.body);
       assert.equal(r.json.output.echo, 'from-idp');
-      assert.ok(!('authorization' in r.json.headers), 'Authorization reached the agent');
-      assert.ok(!JSON.stringify(r.json.headers).includes(jwt.split('.')[2]), 'the token reached the agent');
+      assert.ok(!('authorization' in r.json.output.headers), 'Authorization reached the agent');
+      assert.ok(!JSON.stringify(r.json.output.headers).includes(jwt.split('.')[2]), 'the token reached the agent');
     });
 
     it('control: tokens forged with the IdP key and no rule broken are accepted', async () => {

@@ -186,7 +186,7 @@ async function probeNewConnection(port) {
 }
 
 function slowCall(port, delayMs, token) {
-  const body = JSON.stringify({ input: 'inflight', delay_ms: delayMs });
+  const body = JSON.stringify({ input: { text: 'inflight', delay_ms: delayMs } });
   return new Promise((resolve) => {
     const req = http.request({
       host: '127.0.0.1', port, method: 'POST', path: INVOKE, agent: false,
@@ -234,7 +234,7 @@ describe('graceful shutdown', { timeout: 40000 }, () => {
 
     const res = await inflight;
     assert.equal(res.status, 200, `in-flight request: ${JSON.stringify(res)}`);
-    assert.equal(res.json?.output?.echo, 'inflight');
+    assert.equal(res.json?.output?.echo?.text, 'inflight');
 
     const ex = await gw.waitExit(3000 + 2000 + 1000).catch(() => null);
     assert.ok(ex, 'gateway did not exit');
@@ -298,7 +298,7 @@ describe('signals', { timeout: 60000 }, () => {
     for (let i = 0; i < 50; i++) gw.proc.kill('SIGHUP');
     const res = await inflight;
     assert.equal(res.status, 200, `in-flight request: ${JSON.stringify(res)}\n${gw.logs().slice(-1500)}`);
-    assert.equal(res.json?.output?.echo, 'inflight');
+    assert.equal(res.json?.output?.echo?.text, 'inflight');
     const ex = await gw.waitExit(8000).catch(() => null);
     assert.ok(ex, 'gateway did not exit');
     assert.equal(ex.code, 0, `exit: ${JSON.stringify(ex)}`);

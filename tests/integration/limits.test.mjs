@@ -301,7 +301,7 @@ describe('limits', { timeout: 90000 }, () => {
   // Issue 8 item 17: HTTP/1.0 has no chunked coding. A streamed (length-less) agent answer is
   // relayed to an HTTP/1.0 client delimited by the close. (The relay is src/net/proxy.cpp.)
   it('HTTP/1.0 client of a streamed agent answer: no chunked coding, body ends with the close', async () => {
-    const body = JSON.stringify({ input: 'x', stream: true });
+    const body = JSON.stringify({ input: { text: 'x' }, mode: 'stream' });
     const c = await RawConn.connect(gw.port);
     let raw;
     try {
