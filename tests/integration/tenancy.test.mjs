@@ -286,14 +286,15 @@ function expected(row, who, ctx) {
   }
 }
 
-// A webhook receiver: 500 on B_HOOK_PATH (so bravo's deliveries become dead letters), 200 elsewhere.
+// A webhook receiver: 500 on FAILING_HOOKS (their deliveries become dead letters), 200 elsewhere.
+const FAILING_HOOKS = [B_HOOK_PATH, '/alpha-dead'];
 async function startReceiver() {
   const got = [];
   const srv = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       got.push(req.url);
-      res.writeHead(req.url === B_HOOK_PATH ? 500 : 200, { 'content-type': 'text/plain' });
+      res.writeHead(FAILING_HOOKS.includes(req.url) ? 500 : 200, { 'content-type': 'text/plain' });
       res.end('.');
     });
   });
@@ -866,6 +867,41 @@ function defineMatrix(backend) {
       // bravo's own job is readable by any principal of bravo (jobs are the tenant's).
       const j = await api(gw, 'GET', `/v1/jobs/${bRes.JOB}`, { token: tokens.bMachine });
       assert.equal(j.status, 200, j.body);
+    });
+
+    step('issue 9 positive controls: every id row succeeds for alpha on alpha\'s own job, session, webhook and dead letter', async () => {
+      const tok = tokens.aAdmin;
+      const s = await api(gw, 'POST', '/v1/agents/echo/invoke', { token: tok, body: { input: 'alpha session' } });
+      assert.equal(s.status, 200, s.body);
+      const j = await api(gw, 'POST', '/v1/agents/echo/invoke', { token: tok, body: { input: {}, mode: 'async' } });
+      assert.equal(j.status, 202, j.body);
+      const w = await api(gw, 'POST', '/v1/webhooks', { token: tok, body: { url: `http://127.0.0.1:${receiver.port}/alpha-dead` } });
+      assert.equal(w.status, 201, w.body);
+      const own = { JOB: j.json.jobId, SID: s.json.sessionId, WH: w.json.webhookId, OWH: w.json.webhookId };
+      const deadAgain = () => waitFor(async () => {
+        const r = await api(gw, 'GET', `/v1/webhooks/${own.WH}/dead-letters`, { token: tok });
+        return r.json?.deadLetters?.some((d) => d.deliveryId === own.DLV && d.status === 'dead');
+      }, 15000, { interval: 100, what: 'alpha\'s dead letter' });
+      const p = await api(gw, 'POST', `/v1/webhooks/${own.WH}/ping`, { token: tok });
+      assert.equal(p.status, 202, p.body);
+      own.DLV = p.json.deliveryId;
+      await deadAgain();
+      const before = await violationsTotal(gw);
+      // Deletes last: they end what the other rows use.
+      const rows = [...ID_ROWS.filter((r) => r.method !== 'DELETE'), ...ID_ROWS.filter((r) => r.method === 'DELETE')];
+      for (const row of rows) {
+        if (row.path.endsWith('/redeliver')) await deadAgain();
+        const path = fillIds(row.path, own);
+        const r = await api(gw, row.method, path, { token: tok, body: row.body === undefined ? undefined : fillIds(row.body, own) });
+        assert.ok(r.status >= 200 && r.status < 300, `alpha's own ${row.id}: ${row.method} ${path} → ${r.status} ${r.body}`);
+        if (row.method === 'GET' && row.path.endsWith('/dead-letters')) assert.equal(r.json.deadLetters[0]?.deliveryId, own.DLV, r.body);
+        if (row.path === '/v1/agents/echo/invoke' && row.body.sessionId) assert.equal(r.json.sessionId, own.SID, r.body);
+        if (row.path.startsWith('/v1/jobs/')) assert.equal(r.json.jobId, own.JOB);
+      }
+      assert.equal(await violationsTotal(gw), before, 'the owner\'s requests counted as violations');
+      // The deletes took effect.
+      assert.equal((await api(gw, 'GET', `/v1/sessions/${own.SID}`, { token: tok })).status, 404);
+      assert.equal((await api(gw, 'GET', `/v1/webhooks/${own.WH}`, { token: tok })).status, 404);
     });
 
     step('issue 9: bravo\'s job, session, webhook and dead letter are unchanged, and still work for bravo', async () => {
