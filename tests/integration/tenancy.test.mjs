@@ -229,6 +229,8 @@ const ID_ROWS = [
   { id: 'session delete', reach: 'tenant', method: 'DELETE', path: '/v1/sessions/{SID}', route: '/v1/sessions/{id}', refusal: NOT_FOUND },
   { id: 'invoke with the session', reach: 'invoke', method: 'POST', path: '/v1/agents/echo/invoke', route: '/v1/agents/{name}/invoke',
     body: { input: 'x', sessionId: '{SID}' }, refusal: NOT_FOUND },
+  { id: 'stream invoke with the session', reach: 'invoke', method: 'POST', path: '/v1/agents/echo/invoke', route: '/v1/agents/{name}/invoke',
+    body: { input: 'x', mode: 'stream', sessionId: '{SID}' }, refusal: NOT_FOUND },
   { id: 'async invoke with the session', reach: 'invoke', method: 'POST', path: '/v1/agents/echo/invoke', route: '/v1/agents/{name}/invoke',
     body: { input: {}, mode: 'async', sessionId: '{SID}' }, refusal: NOT_FOUND },
   { id: 'webhook get', reach: 'selfAdmin', method: 'GET', path: '/v1/webhooks/{WH}', route: '/v1/webhooks/{id}', refusal: NOT_FOUND },
@@ -896,7 +898,10 @@ function defineMatrix(backend) {
         assert.ok(r.status >= 200 && r.status < 300, `alpha's own ${row.id}: ${row.method} ${path} → ${r.status} ${r.body}`);
         // (The ping row's delivery may be dead by now too: the list holds one or two.)
         if (row.method === 'GET' && row.path.endsWith('/dead-letters')) assert.ok(r.json.deadLetters.some((d) => d.deliveryId === own.DLV), r.body);
-        if (row.path === '/v1/agents/echo/invoke' && row.body.sessionId) assert.equal(r.json.sessionId, own.SID, r.body);
+        if (row.path === '/v1/agents/echo/invoke' && row.body.sessionId) {
+          if (row.body.mode === 'stream') assert.match(r.headers['content-type'] ?? '', /^text\/event-stream/, r.body);
+          else assert.equal(r.json.sessionId, own.SID, r.body);
+        }
         if (row.path.startsWith('/v1/jobs/')) assert.equal(r.json.jobId, own.JOB);
       }
       assert.equal(await violationsTotal(gw), before, 'the owner\'s requests counted as violations');
