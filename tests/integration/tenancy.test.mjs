@@ -7,6 +7,14 @@
 // one count of portcullis_tenant_access_violations_total — exactly one per violation attempt, none
 // for an ordinary refusal. Positive controls show the routes work: the platform admin runs every
 // request on a third tenant, the tenant principals on their own tenant, bravo on its own agents.
+// Issue 9 (ID_ROWS): the resources named by ids the gateway hands out — async jobs, sessions
+// (GET/DELETE, and invoking sync/stream/async with the session), webhooks, their deliveries and dead
+// letters (incl. alpha's own webhook with bravo's delivery id, and an async invoke naming bravo's
+// webhookId). Each attempt with bravo's real id is answered exactly like an unknown id of the same
+// shape (status and error body but the request id), counts one violation (per request), is audited
+// like the rows above, and leaves bravo's job, session, webhook and dead letter as they were;
+// another principal of bravo presenting bAdmin's session gets the same 404 without a violation;
+// the same rows on alpha's own ids succeed (the controls).
 // Also: the audit trail basics (every write is an `http.<METHOD> <route>` event; a tenant's audit
 // export is NDJSON of that tenant only, with its hash-chain fields).
 //
