@@ -51,6 +51,9 @@ struct AsyncRefused {
   int status = 503;
   std::string code = "overloaded";
   std::string message = "the job queue is full; try again later";
+  // The refusal stands for a tenant-access violation (another tenant's real webhookId): the
+  // answer is the same as for an unknown id, and the call is audited as the violation too.
+  bool violation = false;
 };
 using AsyncDone = std::function<void(std::variant<AsyncAccepted, AsyncRefused>)>;
 

@@ -154,8 +154,11 @@ void queue_job(const std::shared_ptr<Call>& c, net::Responder& reply) {
   j.invocation_id = c->invocation_id;
   // The 202 goes out only once the job is durable: `done` runs after the store committed it.
   d.ports.accept_async(std::move(j), [c, reply](std::variant<AsyncAccepted, AsyncRefused> r) mutable {
-    if (auto* refused = std::get_if<AsyncRefused>(&r))
-      return reply(error(refused->status, refused->code, refused->message, *c->req));
+    if (auto* refused = std::get_if<AsyncRefused>(&r)) {
+      auto resp = error(refused->status, refused->code, refused->message, *c->req);
+      if (refused->violation) resp.audit_action = "security.tenant_access_violation";
+      return reply(std::move(resp));
+    }
     const std::string& id = std::get<AsyncAccepted>(r).job_id;
     boost::json::object o{{"jobId", id},
                           {"status", "accepted"},

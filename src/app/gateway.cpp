@@ -495,14 +495,14 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     // on the admin pool, never the I/O thread). Another tenant's id is the same 400 as an
     // unknown one, and counted as a violation by Webhooks::exists.
     auto check = [&p, accept, spec = std::make_shared<agents::JobSpec>(std::move(spec)), done]() mutable {
-      bool ok = false;
       try {
-        ok = p.webhooks->exists(spec->tenant, spec->webhook_id);
+        p.webhooks->get(spec->tenant, spec->webhook_id);  // throws WebhookNotFound (counted when foreign)
+      } catch (const agents::WebhookNotFound& e) {
+        return done(api::AsyncRefused{400, "invalid_request", "webhookId names no webhook of this tenant", e.foreign()});
       } catch (const std::exception& e) {
         log::warn("jobs: webhook check failed", {{"error", e.what()}});
         return done(api::AsyncRefused{503, "store_unavailable", "the webhook could not be checked; try again"});
       }
-      if (!ok) return done(api::AsyncRefused{400, "invalid_request", "webhookId names no webhook of this tenant"});
       accept(std::move(*spec), std::move(done));
     };
     if (!p.admin_pool->try_submit(std::move(check))) done(api::AsyncRefused{});
