@@ -467,8 +467,14 @@ describe('invoke: modes, the runtime request, sessions, records', { timeout: 180
     const key = `k-flight-${Date.now()}`;
     const body = { input: { delay_ms: 2500, tag: key } };
     const t0 = Date.now();
+    // The demo's example agent counts the calls carrying a key (GET /calls?key=): the first
+    // request holds the key once it is at the runtime.
+    const agent = await request(gw.port, { path: '/v1/platform/agents/echo', headers: adm });
+    const endpoint = agent.json?.versions?.find((v) => v.version === agent.json.promotedVersion)?.endpoint;
+    assert.ok(endpoint, agent.body);
+    const callsAtRuntime = async () => (await request(endpoint, { path: `/calls?key=${encodeURIComponent(key)}` })).json.count;
     const firstP = invoke('echo', body, demoAuth, { 'idempotency-key': key });
-    await sleep(300);
+    await waitFor(async () => (await callsAtRuntime()) === 1, 2000, { interval: 20, what: 'the first request at the runtime' });
     const second = await invoke('echo', body, demoAuth, { 'idempotency-key': key });
     assert.ok(Date.now() - t0 < 2500, 'the second request waited for the first instead of being refused');
     assert.equal(second.status, 409, second.body);
@@ -484,6 +490,7 @@ describe('invoke: modes, the runtime request, sessions, records', { timeout: 180
     assert.equal(third.headers['idempotent-replayed'], 'true');
     assert.equal(third.json.invocationId, first.json.invocationId);
     assert.deepEqual(third.json.output, first.json.output);
+    assert.equal(await callsAtRuntime(), 1, 'the runtime was called more than once for one key');
   });
 
   it('the same Idempotency-Key from another principal or another tenant is independent: it runs, no replay', async () => {
