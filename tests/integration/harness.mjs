@@ -326,9 +326,10 @@ export async function startGateway({ config, configPath, dir, args = [], env, st
   };
 }
 
-// Starts `portcullis example-agent --listen 127.0.0.1:0`.
-export async function startAgent({ args = [], startTimeoutMs = 10000 } = {}) {
-  const h = spawnBinary(['example-agent', '--listen', '127.0.0.1:0', ...args]);
+// Starts `portcullis example-agent --listen <listen>` (default 127.0.0.1:0; a fixed port lets a
+// test restart a runtime it killed at the address the gateway knows).
+export async function startAgent({ args = [], listen = '127.0.0.1:0', startTimeoutMs = 10000 } = {}) {
+  const h = spawnBinary(['example-agent', '--listen', listen, ...args]);
   let port;
   try {
     port = await waitFor(() => {

@@ -2,7 +2,8 @@
 // and the example agent: sync, stream and async modes; what the runtime receives (and never
 // receives); sessions bound to tenant, principal and agent (another principal's or another
 // tenant's session → 404, the latter counted as a tenant-access violation); a stream the client
-// cancels, and a runtime killed mid-stream (an error event, a failed record, nothing hangs).
+// cancels, and a runtime killed mid-stream (an error event, a failed record, nothing hangs);
+// Idempotency-Key end to end (another body → 422, still running → 409, scoped to tenant and principal).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -439,5 +440,84 @@ describe('invoke: modes, the runtime request, sessions, records', { timeout: 180
     // Another tenant: 404.
     const foreign = await request(gw.port, { path: r.json.pollUrl, headers: acmeAuth });
     assert.equal(foreign.status, 404);
+  });
+
+  // ---- Idempotency-Key end to end (api/idempotent.h): a key is bound to its request body, is
+  // held while its first request runs, and is scoped to (tenant, principal).
+
+  it('Idempotency-Key reused with another body: 422 idempotency_key_reused, the runtime not called again', async () => {
+    spy.seen.length = 0;
+    const key = `k-reuse-${Date.now()}`;
+    const first = await invoke('spy', { input: { n: 'a' } }, demoAuth, { 'idempotency-key': key });
+    assert.equal(first.status, 200, first.body);
+    const other = await invoke('spy', { input: { n: 'b' } }, demoAuth, { 'idempotency-key': key });
+    assert.equal(other.status, 422, other.body);
+    assert.equal(errorOf(other).code, 'idempotency_key_reused');
+    assert.equal(other.headers['idempotent-replayed'], undefined);
+    assert.equal(spy.seen.filter((c) => c.headers['idempotency-key'] === key).length, 1, 'the other body reached the runtime');
+    // The refusal left the key as it was: the first body still replays its answer.
+    const again = await invoke('spy', { input: { n: 'a' } }, demoAuth, { 'idempotency-key': key });
+    assert.equal(again.status, 200, again.body);
+    assert.equal(again.headers['idempotent-replayed'], 'true');
+    assert.equal(again.json.invocationId, first.json.invocationId);
+    assert.equal(spy.seen.length, 1);
+  });
+
+  it('Idempotency-Key while the first request still runs: 409 idempotency_in_flight, then the replay', async () => {
+    const key = `k-flight-${Date.now()}`;
+    const body = { input: { delay_ms: 2500, tag: key } };
+    const t0 = Date.now();
+    // The demo's example agent counts the calls carrying a key (GET /calls?key=): the first
+    // request holds the key once it is at the runtime.
+    const agent = await request(gw.port, { path: '/v1/platform/agents/echo', headers: adm });
+    const endpoint = agent.json?.versions?.find((v) => v.version === agent.json.promotedVersion)?.endpoint;
+    assert.ok(endpoint, agent.body);
+    const callsAtRuntime = async () => (await request(endpoint, { path: `/calls?key=${encodeURIComponent(key)}` })).json.count;
+    const firstP = invoke('echo', body, demoAuth, { 'idempotency-key': key });
+    await waitFor(async () => (await callsAtRuntime()) === 1, 2000, { interval: 20, what: 'the first request at the runtime' });
+    const second = await invoke('echo', body, demoAuth, { 'idempotency-key': key });
+    assert.ok(Date.now() - t0 < 2500, 'the second request waited for the first instead of being refused');
+    assert.equal(second.status, 409, second.body);
+    assert.equal(errorOf(second).code, 'idempotency_in_flight');
+    assert.equal(second.headers['retry-after'], '1');
+    const first = await firstP;
+    assert.equal(first.status, 200, first.body);
+    assert.equal(first.headers['idempotent-replayed'], undefined);
+    assert.equal(first.json.output.idempotencyKey, key, 'the runtime got the key');
+    // Once the first is done, the same request is its replay (the 409 was not remembered).
+    const third = await invoke('echo', body, demoAuth, { 'idempotency-key': key });
+    assert.equal(third.status, 200, third.body);
+    assert.equal(third.headers['idempotent-replayed'], 'true');
+    assert.equal(third.json.invocationId, first.json.invocationId);
+    assert.deepEqual(third.json.output, first.json.output);
+    assert.equal(await callsAtRuntime(), 1, 'the runtime was called more than once for one key');
+  });
+
+  it('the same Idempotency-Key from another principal or another tenant is independent: it runs, no replay', async () => {
+    const key = `k-scope-${Date.now()}`;
+    const body = { input: { text: 'scoped' } };
+    const mine = await invoke('echo', body, demoAuth, { 'idempotency-key': key });
+    assert.equal(mine.status, 200, mine.body);
+    const ids = new Set([mine.json.invocationId]);
+    for (const [who, auth, tenant] of [['another principal of demo', otherAuth, 'demo'], ['tenant acme', acmeAuth, 'acme']]) {
+      const r = await invoke('echo', body, auth, { 'idempotency-key': key });
+      assert.equal(r.status, 200, `${who}: ${r.body}`);
+      assert.equal(r.headers['idempotent-replayed'], undefined, `${who} got demo's remembered answer`);
+      assert.ok(!ids.has(r.json.invocationId), `${who} got another caller's invocation`);
+      ids.add(r.json.invocationId);
+      // The runtime ran it for this caller (a replay would carry demo's identity).
+      assert.equal(r.json.output.identity.tenantid, tenant, who);
+      assert.notEqual(r.json.output.identity.sub, demoClient, who);
+      assert.equal(r.json.output.idempotencyKey, key, who);
+      // … and a second try by the same caller replays its own answer.
+      const again = await invoke('echo', body, auth, { 'idempotency-key': key });
+      assert.equal(again.headers['idempotent-replayed'], 'true', who);
+      assert.equal(again.json.invocationId, r.json.invocationId, who);
+    }
+    // The first caller's key still replays the first caller's answer.
+    const back = await invoke('echo', body, demoAuth, { 'idempotency-key': key });
+    assert.equal(back.headers['idempotent-replayed'], 'true');
+    assert.equal(back.json.invocationId, mine.json.invocationId);
+    assert.equal(back.json.output.identity.sub, demoClient);
   });
 });

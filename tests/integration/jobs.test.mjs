@@ -10,7 +10,7 @@ import http from 'node:http';
 
 import {
   startGateway, gatewayConfig, makeTempDir, removeDir, request, postJson, errorOf, waitFor, sleep,
-  getMetrics, demoToken, bearer,
+  getMetrics, demoToken, bearer, startAgent, closedPort,
 } from './harness.mjs';
 
 const INVOKE = '/v1/agents/echo/invoke';
@@ -262,5 +262,113 @@ describe('jobs survive kill -9 of the gateway', { timeout: 120000 }, () => {
     }
     const retried = ids.filter(({ jobId }) => runtime.calls.filter((c) => c.jobId === jobId).length >= 2);
     assert.ok(retried.length >= 1, 'no job was in flight at the crash (the test did not test a take-over)');
+  });
+});
+
+// The runtime process dies (SIGKILL) while an attempt is in flight: a real `portcullis
+// example-agent` at a fixed address the gateway knows (`--demo-agent`), verifying the identity
+// token of every attempt against the gateway. Restarted, it gets the retry under the same
+// Idempotency-Key (its GET /calls?key= counts them) and the job succeeds; kept down, the job
+// fails after its attempts with a clear error, within the bound the config sets.
+describe('jobs: the runtime killed mid-attempt', { timeout: 120000 }, () => {
+  const KILL_JOBS = { workers: 2, timeout_ms: 4000, max_attempts: 4, backoff_initial_ms: 400, backoff_max_ms: 800, lease_ms: 3000, poll_interval_ms: 50 };
+  let dir;
+  let gw;
+  let agent;
+  let port;
+  let token;
+
+  const startRuntime = () => startAgent({ listen: `127.0.0.1:${port}`, args: ['--gateway', gw.baseUrl] });
+  const callsAt = async (a, key) => {
+    const r = await request(a.port, { path: `/calls?key=${encodeURIComponent(key)}` });
+    assert.equal(r.status, 200, r.body);
+    return r.json.count;
+  };
+  // The gateway pings the runtime (health_check_interval_ms) and refuses invocations — async
+  // ones included — of a runtime it last found down: wait until it is seen up.
+  const untilAvailable = () => waitFor(async () => {
+    const r = await request(gw.port, { path: '/v1/agents?limit=100', headers: bearer(token) });
+    const echo = (r.json?.agents ?? []).find((a) => a.name === 'echo');
+    return echo && echo.status !== 'unavailable';
+  }, 10000, { what: 'the runtime seen up by the gateway' });
+  const kill = async (a) => {
+    a.proc.kill('SIGKILL');
+    const info = await a.waitExit(5000);
+    assert.equal(info.signal, 'SIGKILL');
+  };
+
+  before(async () => {
+    dir = makeTempDir('portcullis-jobs-runtime-kill-');
+    port = await closedPort();
+    gw = await startGateway({
+      dir,
+      config: gatewayConfig(dir, {
+        limits: { max_body_bytes: 65536, header_timeout_ms: 2000, idle_timeout_ms: 5000 },
+        upstream: { health_check_interval_ms: 300 },
+        extraServer: { jobs: KILL_JOBS },
+      }),
+      args: ['--demo', '--demo-agent', `http://127.0.0.1:${port}`],
+    });
+    agent = await startRuntime();
+    token = await demoToken(gw, 'demo');
+  });
+
+  after(async () => {
+    if (gw) await gw.stop();
+    if (agent) await agent.stop().catch(() => {});
+    removeDir(dir);
+  });
+
+  it('restarted, the runtime gets the retry with the same Idempotency-Key and the job succeeds', async () => {
+    const key = `runtime-kill-${Date.now()}`;
+    const input = { n: 1, delay_ms: 1500 };
+    await untilAvailable();
+    const r = await submit(gw, token, input, { 'idempotency-key': key });
+    const jobId = r.json.jobId;
+    // The first attempt reached the runtime (counted on arrival) and is running there.
+    await waitFor(async () => (await callsAt(agent, key)) === 1, 5000, { what: 'the first attempt at the runtime' });
+    const running = await request(gw.port, { path: `/v1/jobs/${jobId}`, headers: bearer(token) });
+    assert.equal(running.json.status, 'running', running.body);
+    assert.equal(running.json.attempts, 1);
+    await kill(agent);
+    agent = await startRuntime();
+
+    const job = await poll(gw, token, jobId, { ms: 20000 });
+    assert.equal(job.status, 'succeeded', JSON.stringify(job));
+    assert.ok(job.attempts >= 2 && job.attempts <= KILL_JOBS.max_attempts, `attempts ${job.attempts}`);
+    assert.equal(job.error, undefined);
+    assert.deepEqual(job.result.output.echo, input);
+    assert.equal(job.result.output.idempotencyKey, key, 'the retry reached the runtime under another key');
+    assert.ok(job.result.output.identity, 'the retry carried no identity the runtime could verify');
+    assert.equal(job.result.output.identity.tenantid, 'demo');
+    // The restarted runtime saw the key exactly once: the one retry that reached it succeeded.
+    assert.equal(await callsAt(agent, key), 1);
+  });
+
+  it('kept down, the job fails after its attempts with a clear error, and nothing hangs', async () => {
+    const key = `runtime-down-${Date.now()}`;
+    await untilAvailable();
+    const r = await submit(gw, token, { n: 2, delay_ms: 3000 }, { 'idempotency-key': key });
+    await waitFor(async () => (await callsAt(agent, key)) === 1, 5000, { what: 'the first attempt at the runtime' });
+    const t0 = Date.now();
+    await kill(agent);
+    agent = null;
+
+    const job = await poll(gw, token, r.json.jobId, { ms: 20000 });
+    const took = Date.now() - t0;
+    assert.equal(job.status, 'failed', JSON.stringify(job));
+    assert.equal(job.attempts, KILL_JOBS.max_attempts);
+    assert.equal(job.error.code, 'upstream_unavailable');
+    assert.match(job.error.message, /could not be reached/);
+    assert.equal(job.result, undefined);
+    // Bounded by the config: max_attempts − 1 pauses of at most backoff_max_ms, and refused
+    // connections fail at once (generous margin for a busy machine).
+    assert.ok(took < (KILL_JOBS.max_attempts - 1) * KILL_JOBS.backoff_max_ms + 5000, `failed only after ${took} ms`);
+    // The gateway still answers at once: a sync call to the dead runtime is a clear 502/503.
+    const t1 = Date.now();
+    const sync = await postJson(gw.port, INVOKE, { input: 1 }, { headers: bearer(token), timeoutMs: 5000 });
+    assert.ok([502, 503].includes(sync.status), sync.body);
+    assert.ok(['agent_unavailable', 'upstream_unavailable'].includes(errorOf(sync).code), sync.body);
+    assert.ok(Date.now() - t1 < 3000, 'the sync call waited on the dead runtime');
   });
 });

@@ -9,16 +9,15 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import http from 'node:http';
 
 import {
   startGateway, gatewayConfig, makeTempDir, removeDir, request, errorOf, waitFor, getMetrics, closedPort,
   demoToken, adminToken, clientToken, bearer, writeConfig,
 } from './harness.mjs';
+import { verify, startReceiver, TOLERANCE_S } from './support/webhooks.mjs';
 
 const VIOLATION = 'security.tenant_access_violation';
 const METRIC = 'portcullis_tenant_access_violations_total';
-const TOLERANCE_S = 300;
 
 function api(gw, method, p, { token, body, raw } = {}) {
   const headers = {};
@@ -30,54 +29,6 @@ function api(gw, method, p, { token, body, raw } = {}) {
     headers['content-length'] = Buffer.byteLength(text);
   }
   return request(gw.port, { method, path: p, headers, body: text });
-}
-
-// What docs/webhooks.md tells a receiver to do. Returns a reason when the delivery is refused.
-function verify(secret, headers, body, seen) {
-  const ts = headers['x-portcullis-timestamp'];
-  const sig = headers['x-portcullis-signature'];
-  const id = headers['x-portcullis-delivery-id'];
-  if (!ts || !sig || !id) return 'missing headers';
-  if (!/^\d+$/.test(ts)) return 'bad timestamp';
-  if (Math.abs(Date.now() / 1000 - Number(ts)) > TOLERANCE_S) return 'stale timestamp';
-  const expected = 'sha256=' + crypto.createHmac('sha256', secret).update(`${ts}.`).update(body).digest('hex');
-  const a = Buffer.from(expected);
-  const b = Buffer.from(sig);
-  if (a.length !== b.length || !crypto.timingSafeEqual(a, b)) return 'bad signature';
-  if (seen && seen.has(`${id}/${ts}`)) return 'replay';
-  if (seen) seen.add(`${id}/${ts}`);
-  return null;
-}
-
-// A receiver: records every request (raw body, headers) per path; `plan[path]` lists statuses
-// to answer in turn (200 once used up); `hold[path]` requests are left unanswered (given to onHold).
-async function startReceiver() {
-  const got = [];
-  const plan = {};
-  const hold = {};
-  const srv = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      got.push({ path: req.url, method: req.method, headers: req.headers, body });
-      if (hold[req.url] > 0) {
-        hold[req.url] -= 1;
-        return receiver.onHold?.(res);
-      }
-      const queue = plan[req.url] ?? [];
-      const status = queue.length ? queue.shift() : 200;
-      res.writeHead(status, { 'content-type': 'text/plain' });
-      res.end(status < 300 ? 'ok' : 'no');
-    });
-  });
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const receiver = {
-    port: srv.address().port, got, plan, hold, onHold: null,
-    on: (p) => got.filter((x) => x.path === p),
-    close: () => { srv.closeAllConnections(); return new Promise((r) => srv.close(r)); },
-  };
-  return receiver;
 }
 
 const violations = async (gw) => {
