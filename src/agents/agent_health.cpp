@@ -14,6 +14,7 @@
 
 #include "core/log.h"
 #include "core/metrics.h"
+#include "net/http_client.h"
 
 namespace pc::agents {
 namespace {
@@ -111,8 +112,27 @@ bool AgentHealth::ping(const std::string& host, std::uint16_t port, std::chrono:
   return ok;
 }
 
+bool AgentHealth::ping_https(const std::string& host, std::uint16_t port, const std::string& ca_file,
+                             std::chrono::milliseconds timeout) {
+  net::FetchOptions o;
+  o.timeout = timeout;
+  o.ca_file = ca_file;
+  o.max_body_bytes = 64 << 10;  // the status is what counts; a larger /ping body fails the fetch
+  o.headers = {{"User-Agent", "portcullis-health"}};
+  const bool v6 = host.find(':') != std::string::npos;
+  try {
+    const auto r = net::fetch("https://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/ping", o);
+    return r.status >= 100 && r.status < 500;
+  } catch (const net::FetchError& e) {
+    log::debug("agent health: https ping failed", {{"host", host}, {"port", port}, {"error", e.what()}});
+    return false;
+  }
+}
+
 AgentHealth::AgentHealth(const AgentCatalog& catalog, Options options)
-    : AgentHealth(catalog, options, [](const AgentEntry& a, std::chrono::milliseconds t) { return ping(a.host, a.port, t); }) {}
+    : AgentHealth(catalog, options, [ca_file = options.ca_file](const AgentEntry& a, std::chrono::milliseconds t) {
+        return a.scheme == "https" ? ping_https(a.host, a.port, ca_file, t) : ping(a.host, a.port, t);
+      }) {}
 
 AgentHealth::AgentHealth(const AgentCatalog& catalog, Options options, Probe probe)
     : catalog_(catalog), options_(options), probe_(std::move(probe)) {
@@ -173,8 +193,10 @@ void AgentHealth::check_now() {
   for (std::size_t i = 0; i < agents.size(); ++i) {
     const AgentEntry& a = agents[i];
     State s;
-    if (auto it = states_.find(a.name); it != states_.end() && it->second.host == a.host && it->second.port == a.port)
+    if (auto it = states_.find(a.name); it != states_.end() && it->second.scheme == a.scheme &&
+        it->second.host == a.host && it->second.port == a.port)
       s = it->second;  // same endpoint: carry the failure count on
+    s.scheme = a.scheme;
     s.host = a.host;
     s.port = a.port;
     s.checked = true;
@@ -197,7 +219,8 @@ void AgentHealth::check_now() {
 std::string_view AgentHealth::status(const AgentEntry& agent) const {
   std::lock_guard lock(mu_);
   auto it = states_.find(agent.name);
-  if (it == states_.end() || !it->second.checked || it->second.host != agent.host || it->second.port != agent.port)
+  if (it == states_.end() || !it->second.checked || it->second.scheme != agent.scheme ||
+      it->second.host != agent.host || it->second.port != agent.port)
     return kUnknown;
   if (it->second.down) return kUnavailable;
   // Failed fewer times than needed to mark it down, or never failed: available.

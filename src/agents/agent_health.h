@@ -40,6 +40,8 @@ class AgentHealth {
     std::chrono::milliseconds timeout{0};  // per ping; 0 = min(interval, 2 s)
     int failures_to_mark_down = 2;
     unsigned parallel = 8;  // pings at once
+    // PEM trust anchors for https runtimes (server.upstream.ca_file); empty = the system store.
+    std::string ca_file;
   };
   // Whether the runtime at host:port answers (see above); blocking, at most `timeout`.
   using Probe = std::function<bool(const AgentEntry& agent, std::chrono::milliseconds timeout)>;
@@ -65,9 +67,15 @@ class AgentHealth {
 
   // GET http://host:port/ping over a plain socket: true on any HTTP status below 500.
   static bool ping(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout);
+  // GET https://host:port/ping with net::fetch: TLS 1.2+, the certificate verified against
+  // `ca_file` (empty: the system store) and `host`, as the proxy will; a runtime whose
+  // certificate is refused is down (the proxy would refuse it too). Bounded by `timeout`.
+  static bool ping_https(const std::string& host, std::uint16_t port, const std::string& ca_file,
+                         std::chrono::milliseconds timeout);
 
  private:
   struct State {
+    std::string scheme;
     std::string host;
     std::uint16_t port = 0;
     int failures = 0;

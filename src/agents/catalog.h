@@ -23,7 +23,8 @@ struct AgentEntry {
   std::string tier_minimum = "basic";
   std::string protocol = "http";  // invocation contract (POST /invocations)
   std::string version = "1";
-  std::string host;  // runtime endpoint
+  std::string scheme = "http";  // runtime endpoint: "http" or "https" (certificate verified)
+  std::string host;             // a name, an IPv4 or an IPv6 literal (without brackets)
   std::uint16_t port = 0;
   bool operator==(const AgentEntry&) const = default;
 };

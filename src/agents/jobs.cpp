@@ -268,6 +268,10 @@ struct JobService::Impl {
     o.body = body;
     o.timeout = job.timeout_ms > 0 ? milliseconds(job.timeout_ms) : opt.timeout;
     o.max_body_bytes = opt.max_response_bytes;
+    // The runtime is the operator's (registered through the Admin API), as for the proxy: plain
+    // http to any address it names, https verified against the upstream trust anchors.
+    o.ca_file = opt.ca_file;
+    o.allow_http_any = true;
     o.headers = {{"Content-Type", "application/json"},
                  {"Accept", "application/json"},
                  {"Idempotency-Key", job.idempotency_key},

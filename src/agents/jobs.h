@@ -137,6 +137,8 @@ class JobService {
     std::size_t max_queue = 1 << 16;
     std::size_t max_queue_bytes = 64 << 20;
     std::size_t max_response_bytes = 4 << 20;
+    // PEM trust anchors for https runtimes (server.upstream.ca_file); empty = the system store.
+    std::string ca_file;
   };
   struct Hooks {
     // Extra headers for one attempt (the identity token, minted at run time). Optional.

@@ -1,5 +1,8 @@
 #include "agents/registry.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <charconv>
 
@@ -39,28 +42,72 @@ bool is_valid_agent_name(const std::string& name) {
 }
 
 std::optional<Endpoint> parse_endpoint(const std::string& url) {
-  constexpr std::string_view scheme = "http://";
-  if (url.rfind(scheme, 0) != 0) return std::nullopt;
-  std::string_view rest = std::string_view(url).substr(scheme.size());
+  Endpoint e;
+  std::string_view rest;
+  std::uint16_t default_port = 0;  // 0: the port is required
+  if (url.rfind("http://", 0) == 0) {
+    e.scheme = "http";
+    rest = std::string_view(url).substr(7);
+  } else if (url.rfind("https://", 0) == 0) {
+    // TLS to the runtime: the proxy verifies its certificate (server.upstream.ca_file, else the
+    // system trust store) against this host, so the port may default as a browser's would.
+    e.scheme = "https";
+    rest = std::string_view(url).substr(8);
+    default_port = 443;
+  } else {
+    return std::nullopt;
+  }
   const auto slash = rest.find('/');
   // The invocation contract lives at the runtime's root (POST /invocations): a base path would
   // be dropped silently, so it is refused.
   if (slash != std::string_view::npos && rest.substr(slash) != "/") return std::nullopt;
   rest = rest.substr(0, slash);
-  const auto colon = rest.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
-  Endpoint e;
-  e.host = std::string(rest.substr(0, colon));
-  // A host name or IPv4 address only: the host goes into the forwarded request's Host line, so
-  // anything else (userinfo, spaces, control characters, IPv6 brackets) is refused.
-  if (!std::all_of(e.host.begin(), e.host.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
-      }))
-    return std::nullopt;
-  const auto port = rest.substr(colon + 1);
+  std::string_view port;
+  bool has_port = false;
+  if (!rest.empty() && rest.front() == '[') {
+    // An IPv6 literal in brackets (RFC 3986 §3.2.2), kept without them: the proxy, the job
+    // client and the health check put them back where a URL or a Host line needs them.
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    e.host = std::string(rest.substr(1, close - 1));
+    // Only hex digits, ':' and '.' (an embedded IPv4 tail): no zone id ("%eth0"), nothing else.
+    if (e.host.empty() || !std::all_of(e.host.begin(), e.host.end(), [](char c) {
+          return (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || (c >= '0' && c <= '9') || c == ':' || c == '.';
+        }))
+      return std::nullopt;
+    in6_addr addr{};
+    if (::inet_pton(AF_INET6, e.host.c_str(), &addr) != 1) return std::nullopt;
+    const auto after = rest.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return std::nullopt;
+      port = after.substr(1);
+      has_port = true;
+    }
+  } else {
+    const auto colon = rest.rfind(':');
+    if (colon == 0) return std::nullopt;
+    e.host = std::string(rest.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port = rest.substr(colon + 1);
+      has_port = true;
+    }
+    // A host name or IPv4 address only: the host goes into the forwarded request's Host line, so
+    // anything else (userinfo, spaces, control characters, an IPv6 literal without brackets) is
+    // refused.
+    if (e.host.empty() || !std::all_of(e.host.begin(), e.host.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+        }))
+      return std::nullopt;
+  }
+  if (!has_port) {
+    if (default_port == 0) return std::nullopt;  // http: the port is required
+    e.port = default_port;
+    return e;
+  }
   unsigned value = 0;
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (ec != std::errc() || ptr != port.data() + port.size() || value == 0 || value > 65535) return std::nullopt;
+  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || value == 0 || value > 65535)
+    return std::nullopt;
   e.port = static_cast<std::uint16_t>(value);
   return e;
 }
@@ -132,7 +179,7 @@ store::AgentVersionRecord Registry::add_version(const std::string& name, const s
   if (!is_valid_version(version))
     throw RegistryError(Kind::invalid, "version must be 1 to 64 characters of letters, digits and . - _ +");
   if (!parse_endpoint(endpoint))
-    throw RegistryError(Kind::invalid, "endpoint must be an http://host:port URL of the agent's runtime");
+    throw RegistryError(Kind::invalid, "endpoint must be an http://host:port or https://host[:port] URL of the agent's runtime (an IPv6 address in brackets)");
   store::AgentVersionRecord v;
   v.agent = name;
   v.version = version;
@@ -205,6 +252,7 @@ bool Registry::publish() {
     e.tier_minimum = a.tier_minimum;
     e.protocol = a.protocol;
     e.version = v.version;
+    e.scheme = ep->scheme;
     e.host = ep->host;
     e.port = ep->port;
     entries.push_back(std::move(e));

@@ -34,10 +34,13 @@ struct AgentView {
   std::optional<std::string> promoted_version;
 };
 
-// "http://host:port" (a trailing "/" allowed) → catalog endpoint parts; nullopt for anything else
-// (another scheme, no port, a base path, userinfo, IPv6 literals, odd characters in the host).
+// "http://host:port" or "https://host[:port]" (443 when absent), the host a name, an IPv4
+// address or an IPv6 address in brackets (kept without them), a trailing "/" allowed → catalog
+// endpoint parts; nullopt for anything else (another scheme, http without a port, a base path, a
+// query, userinfo, an IPv6 zone id, odd characters in the host).
 struct Endpoint {
-  std::string host;
+  std::string scheme = "http";  // "http" or "https"
+  std::string host;             // IPv6 without brackets
   std::uint16_t port = 0;
 };
 std::optional<Endpoint> parse_endpoint(const std::string& url);

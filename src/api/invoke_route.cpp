@@ -97,6 +97,7 @@ void forward(const std::shared_ptr<Call>& c, net::Responder& reply) {
                        *c->req));
   }
   net::ForwardTo to;
+  to.scheme = c->agent->scheme;  // https: verified against server.upstream.ca_file (else the system store)
   to.host = c->agent->host;
   to.port = c->agent->port;
   to.target = "/invocations";
@@ -144,6 +145,7 @@ void queue_job(const std::shared_ptr<Call>& c, net::Responder& reply) {
   j.tier = c->caller.tier;
   j.agent = c->agent->name;
   j.agent_version = c->agent->version;
+  j.scheme = c->agent->scheme;
   j.host = c->agent->host;
   j.port = c->agent->port;
   j.session_id = c->session_id;

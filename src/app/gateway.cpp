@@ -61,8 +61,9 @@ constexpr std::int64_t kMaxOwnTokenLifetime = 3600;
 constexpr auto kRefetchWait = std::chrono::seconds(10);
 
 // issue 9: jobs
-agents::JobService::Options job_options(const core::JobsConfig& c) {
+agents::JobService::Options job_options(const core::JobsConfig& c, const std::string& upstream_ca_file) {
   agents::JobService::Options o;
+  o.ca_file = upstream_ca_file;
   o.workers = c.workers;
   o.timeout = std::chrono::milliseconds(c.timeout_ms);
   o.max_attempts = static_cast<int>(c.max_attempts);
@@ -375,7 +376,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
                   {{"job_id", job.job_id}, {"webhook_id", job.webhook_id}, {"error", e.what()}});
       }
     };
-    p.jobs = std::make_unique<agents::JobService>(store, p.data_keys, &p.invocations, job_options(cfg.server.jobs),
+    p.jobs = std::make_unique<agents::JobService>(store, p.data_keys, &p.invocations, job_options(cfg.server.jobs, cfg.server.upstream.ca_file),
                                                   std::move(hooks));
   });
   core::WorkPool& token_pool = *p.token_pool;
@@ -395,6 +396,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   {
     agents::AgentHealth::Options ho;
     ho.interval = std::chrono::milliseconds(cfg.server.upstream.health_check_interval_ms);
+    ho.ca_file = cfg.server.upstream.ca_file;
     p.health = std::make_unique<agents::AgentHealth>(p.catalog, ho);
   }
   p.refresh_capabilities();

@@ -199,5 +199,29 @@ TEST(AgentHealthTest, ASlowRuntimeDoesNotDelayTheOthers) {
   EXPECT_EQ(health.status("ok5"), kAvailable);
 }
 
+// An https agent is pinged over TLS with its certificate verified (net::fetch), never in clear
+// text: a plain runtime registered as https is down, and the same runtime as http is up. A
+// change of scheme alone is a new endpoint: unknown until pinged.
+TEST(AgentHealthTest, HttpsAgentsArePingedOverTls) {
+  TinyRuntime plain(200);
+  EXPECT_FALSE(AgentHealth::ping_https("127.0.0.1", plain.port, "", 1s)) << "no TLS handshake, not up";
+  EXPECT_FALSE(AgentHealth::ping_https("127.0.0.1", closed_port(), "", 500ms));
+
+  AgentEntry tls = agent("tls", plain.port);
+  tls.scheme = "https";
+  AgentCatalog catalog;
+  catalog.publish({agent("clear", plain.port), tls});
+  AgentHealth health(catalog, fast());
+  health.check_now();
+  health.check_now();
+  EXPECT_EQ(health.status("clear"), kAvailable);
+  EXPECT_EQ(health.status("tls"), kUnavailable);
+
+  catalog.publish({agent("clear", plain.port), agent("tls", plain.port)});
+  EXPECT_EQ(health.status("tls"), kUnknown) << "the scheme changed: a new endpoint";
+  health.check_now();
+  EXPECT_EQ(health.status("tls"), kAvailable);
+}
+
 }  // namespace
 }  // namespace pc::agents

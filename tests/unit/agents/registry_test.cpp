@@ -101,10 +101,76 @@ TEST(ParseEndpoint, TakesPlainHttpWithAPort) {
   EXPECT_EQ(parse_endpoint("http://h:65535")->port, 65535);
 }
 
+TEST(ParseEndpoint, TakesHttpsWithAnOptionalPort) {
+  auto e = parse_endpoint("https://echo.agents.internal");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->scheme, "https");
+  EXPECT_EQ(e->host, "echo.agents.internal");
+  EXPECT_EQ(e->port, 443) << "https defaults to 443";
+
+  auto slash = parse_endpoint("https://echo.agents.internal/");
+  ASSERT_TRUE(slash);
+  EXPECT_EQ(slash->port, 443);
+
+  auto ported = parse_endpoint("https://127.0.0.1:8443/");
+  ASSERT_TRUE(ported);
+  EXPECT_EQ(ported->scheme, "https");
+  EXPECT_EQ(ported->host, "127.0.0.1");
+  EXPECT_EQ(ported->port, 8443);
+
+  EXPECT_EQ(parse_endpoint("http://h:80")->scheme, "http");
+}
+
+TEST(ParseEndpoint, TakesIPv6LiteralsInBracketsAndKeepsThemWithout) {
+  auto e = parse_endpoint("http://[::1]:9000");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->scheme, "http");
+  EXPECT_EQ(e->host, "::1");
+  EXPECT_EQ(e->port, 9000);
+
+  auto tls = parse_endpoint("https://[2001:db8::5]:8443/");
+  ASSERT_TRUE(tls);
+  EXPECT_EQ(tls->scheme, "https");
+  EXPECT_EQ(tls->host, "2001:db8::5");
+  EXPECT_EQ(tls->port, 8443);
+
+  auto default_port = parse_endpoint("https://[::1]");
+  ASSERT_TRUE(default_port);
+  EXPECT_EQ(default_port->host, "::1");
+  EXPECT_EQ(default_port->port, 443);
+
+  // An embedded IPv4 tail is an IPv6 literal too.
+  auto mapped = parse_endpoint("http://[::ffff:127.0.0.1]:80");
+  ASSERT_TRUE(mapped);
+  EXPECT_EQ(mapped->host, "::ffff:127.0.0.1");
+}
+
 TEST(ParseEndpoint, RefusesEverythingElse) {
   for (const char* url : {
            "",                         // nothing
-           "https://h:443",            // TLS to runtimes is not what the catalog can describe
+           "https://",                 // https without a host
+           "https://:443",             // https, no host
+           "https://h:",               // https, empty port
+           "https://h:0",              // https, port 0
+           "https://h/base",           // https, a base path
+           "https://h?x=1",            // https, a query
+           "https://user@h",           // https, userinfo
+           "https://user:pw@h:443",    // https, userinfo with a password
+           "HTTPS://h:443",            // the scheme as written here, lower case
+           "http://[::1]",             // IPv6, http without a port
+           "http://::1:80",            // IPv6 without brackets
+           "http://[::1:80",           // unclosed bracket
+           "http://[]:80",             // empty brackets
+           "http://[::1]80",           // junk between ']' and the port
+           "http://[::1]:",            // empty port after brackets
+           "http://[fe80::1%eth0]:80", // a zone id
+           "http://[fe80::1%25eth0]:80",  // a zone id, percent-encoded
+           "http://[127.0.0.1]:80",    // IPv4 in brackets
+           "http://[v1.fe]:80",        // an IPvFuture literal
+           "http://[::g]:80",          // not hex
+           "http://[1:2:3:4:5:6:7:8:9]:80",  // too many groups
+           "http://[::1]:80/base",     // IPv6 with a base path
+           "http://user@[::1]:80",     // IPv6 with userinfo
            "ftp://h:21",               // another scheme
            "HTTP//h:80",               // malformed scheme
            "h:80",                     // no scheme
@@ -221,7 +287,8 @@ TEST_P(RegistryTest, AddVersionValidatesTheVersionAndTheEndpoint) {
   for (std::string v : {std::string(""), std::string(65, '1'), std::string("1 0"), std::string("1/0"),
                         std::string("v1;drop"), std::string("1\n")})
     EXPECT_TRUE(refused(Kind::invalid, [&] { registry->add_version("echo", v, "http://h:80"); })) << v;
-  for (const char* ep : {"https://h:443", "http://user@h:80", "http://h", "http://h:0", "http://h:65536", ""})
+  for (const char* ep : {"ftp://h:21", "https://user@h", "http://user@h:80", "http://h", "http://h:0", "http://h:65536",
+                         "http://[::1]", "http://[fe80::1%eth0]:80", "https://h/base", ""})
     EXPECT_TRUE(refused(Kind::invalid, [&] { registry->add_version("echo", "1", ep); })) << ep;
   EXPECT_TRUE(store().agent_versions("echo").empty());
 
@@ -256,6 +323,7 @@ TEST_P(RegistryTest, PromotePublishesIntoTheCatalog) {
 
   auto e = catalog.find_for("echo", "standard");
   ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->scheme, "http");
   EXPECT_EQ(e->host, "10.0.0.5");
   EXPECT_EQ(e->port, 9001);
   EXPECT_EQ(e->version, "1");
@@ -267,6 +335,38 @@ TEST_P(RegistryTest, PromotePublishesIntoTheCatalog) {
   auto view = registry->get("echo");
   ASSERT_TRUE(view);
   EXPECT_EQ(view->promoted_version, "1");
+}
+
+TEST_P(RegistryTest, HttpsAndIPv6EndpointsReachTheCatalogWithTheirScheme) {
+  registry->create(agent("echo"));
+  registry->add_version("echo", "1", "https://echo.agents.internal");
+  registry->add_version("echo", "2", "http://[::1]:9002/");
+  registry->add_version("echo", "3", "https://[2001:db8::5]:8443");
+  EXPECT_THROW(registry->add_version("echo", "4", "ftp://h:21"), RegistryError);
+  EXPECT_THROW(registry->add_version("echo", "4", "https://user@h"), RegistryError);
+
+  registry->promote("echo", "1");
+  auto e = catalog.find_for("echo", "basic");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->scheme, "https");
+  EXPECT_EQ(e->host, "echo.agents.internal");
+  EXPECT_EQ(e->port, 443);
+
+  registry->promote("echo", "2");
+  e = catalog.find_for("echo", "basic");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->scheme, "http");
+  EXPECT_EQ(e->host, "::1");
+  EXPECT_EQ(e->port, 9002);
+
+  // Only the scheme changes between two versions: the catalog changes too (the health checker
+  // and the proxy see a new endpoint).
+  registry->promote("echo", "3");
+  e = catalog.find_for("echo", "basic");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->scheme, "https");
+  EXPECT_EQ(e->host, "2001:db8::5");
+  EXPECT_EQ(e->port, 8443);
 }
 
 TEST_P(RegistryTest, PromoteSupersedesThePreviousVersion) {
