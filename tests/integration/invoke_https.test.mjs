@@ -140,7 +140,7 @@ describe('invoke: https and IPv6 agent endpoints', { timeout: 120000 }, () => {
       'http://[::1]', 'http://::1:80', 'http://[fe80::1%25eth0]:80', 'http://agents.example']) {
       const v = await postJson(gw.port, '/v1/platform/agents/shapes/versions', { version: `bad${n++}`, endpoint }, { headers: adm });
       assert.equal(v.status, 400, `${endpoint} was accepted: ${v.body}`);
-      assert.equal(errorOf(v).code ?? errorOf(v).error, 'invalid_request', v.body);
+      assert.equal(errorOf(v).code, 'invalid_request', v.body);
     }
   });
 
@@ -151,7 +151,6 @@ describe('invoke: https and IPv6 agent endpoints', { timeout: 120000 }, () => {
     assert.deepEqual(r.json.output.got, { q: 'secure' });
     assert.equal(rt.trusted.seen.length, 1);
     assert.equal(rt.trusted.seen[0].url, '/invocations');
-    assert.equal(rt.trusted.seen[0].headers['x-forwarded-proto'] !== undefined, true);
     assert.ok(rt.trusted.seen[0].headers['x-portcullis-identity'], 'the identity token reached the runtime');
   });
 
@@ -165,14 +164,14 @@ describe('invoke: https and IPv6 agent endpoints', { timeout: 120000 }, () => {
   it('a certificate from a CA the gateway does not trust: 502, and nothing reaches the runtime', async () => {
     const r = await invoke('tls-rogue', { input: { q: 'leak?' } });
     assert.equal(r.status, 502, r.body);
-    assert.equal(errorOf(r).code ?? errorOf(r).error, 'upstream_unavailable', r.body);
+    assert.equal(errorOf(r).code, 'upstream_unavailable', r.body);
     assert.equal(rt.untrusted.seen.length, 0, 'the request reached a runtime whose certificate was refused');
   });
 
   it('a trusted certificate for another host name: 502, and nothing reaches the runtime', async () => {
     const r = await invoke('tls-other', { input: { q: 'leak?' } });
     assert.equal(r.status, 502, r.body);
-    assert.equal(errorOf(r).code ?? errorOf(r).error, 'upstream_unavailable', r.body);
+    assert.equal(errorOf(r).code, 'upstream_unavailable', r.body);
     assert.equal(rt.otherName.seen.length, 0, 'the request reached a runtime whose certificate names another host');
   });
 
