@@ -270,7 +270,7 @@ struct JobService::Impl {
     o.max_body_bytes = opt.max_response_bytes;
     // The runtime is the operator's (registered through the Admin API), as for the proxy: plain
     // http to any address it names, https verified against the upstream trust anchors.
-    o.ca_file = opt.ca_file;
+    o.ca_file = hooks.ca_file ? hooks.ca_file() : opt.ca_file;
     o.allow_http_any = true;
     o.headers = {{"Content-Type", "application/json"},
                  {"Accept", "application/json"},

@@ -145,6 +145,9 @@ class JobService {
     std::function<std::vector<net::Header>(const store::JobRecord&)> headers_for;
     // After a job's final state is stored (on a worker thread; keep it short: webhooks enqueue).
     std::function<void(const store::JobRecord&)> on_finished;
+    // The trust anchors for https runtimes as configured now (server.upstream.ca_file, which a
+    // reload may change). Unset: Options::ca_file.
+    std::function<std::string()> ca_file;
   };
   using Done = std::function<void(std::variant<AcceptedJob, JobError>)>;
 

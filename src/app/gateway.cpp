@@ -61,9 +61,8 @@ constexpr std::int64_t kMaxOwnTokenLifetime = 3600;
 constexpr auto kRefetchWait = std::chrono::seconds(10);
 
 // issue 9: jobs
-agents::JobService::Options job_options(const core::JobsConfig& c, const std::string& upstream_ca_file) {
+agents::JobService::Options job_options(const core::JobsConfig& c) {
   agents::JobService::Options o;
-  o.ca_file = upstream_ca_file;
   o.workers = c.workers;
   o.timeout = std::chrono::milliseconds(c.timeout_ms);
   o.max_attempts = static_cast<int>(c.max_attempts);
@@ -376,7 +375,13 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
                   {{"job_id", job.job_id}, {"webhook_id", job.webhook_id}, {"error", e.what()}});
       }
     };
-    p.jobs = std::make_unique<agents::JobService>(store, p.data_keys, &p.invocations, job_options(cfg.server.jobs, cfg.server.upstream.ca_file),
+    // https runtimes are verified as the proxy verifies them: against server.upstream.ca_file as
+    // it is now (a reload may change it).
+    hooks.ca_file = [&p] {
+      std::lock_guard lock(p.mu);
+      return p.cfg.server.upstream.ca_file;
+    };
+    p.jobs = std::make_unique<agents::JobService>(store, p.data_keys, &p.invocations, job_options(cfg.server.jobs),
                                                   std::move(hooks));
   });
   core::WorkPool& token_pool = *p.token_pool;
@@ -396,8 +401,18 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   {
     agents::AgentHealth::Options ho;
     ho.interval = std::chrono::milliseconds(cfg.server.upstream.health_check_interval_ms);
-    ho.ca_file = cfg.server.upstream.ca_file;
-    p.health = std::make_unique<agents::AgentHealth>(p.catalog, ho);
+    // https runtimes are pinged over TLS and verified as the proxy verifies them, against
+    // server.upstream.ca_file as it is now (a reload may change it); http ones over a plain socket.
+    p.health = std::make_unique<agents::AgentHealth>(
+        p.catalog, ho, [&p](const agents::AgentEntry& a, std::chrono::milliseconds timeout) {
+          if (a.scheme != "https") return agents::AgentHealth::ping(a.host, a.port, timeout);
+          std::string ca_file;
+          {
+            std::lock_guard lock(p.mu);
+            ca_file = p.cfg.server.upstream.ca_file;
+          }
+          return agents::AgentHealth::ping_https(a.host, a.port, ca_file, timeout);
+        });
   }
   p.refresh_capabilities();
   p.registry->publish();

@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 
 import {
   startGateway, gatewayConfig, makeTempDir, removeDir, request, postJson, bearer, demoToken, adminToken, errorOf, waitFor,
+  writeConfig,
 } from './harness.mjs';
 
 const openssl = (dir, args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -259,5 +260,62 @@ describe('agent health: https runtimes are pinged over verified TLS', { timeout:
     const r = await postJson(gw.port, '/v1/agents/h-rogue/invoke', { input: 1 }, { headers: demoAuth });
     assert.equal(r.status, 503, r.body);
     assert.equal(rt.untrusted.seen.length, 0);
+  });
+});
+
+describe('server.upstream.ca_file on reload: invocations, jobs and health pings follow it', { timeout: 60000 }, () => {
+  let dir;
+  let certs;
+  let gw;
+  let rt;
+
+  after(async () => {
+    if (gw) await gw.stop();
+    if (rt) await rt.close();
+    if (dir) removeDir(dir);
+    if (certs) removeDir(certs);
+  });
+
+  it('a runtime unavailable under the old trust anchors is available, invocable and reached by jobs under the new ones', async () => {
+    dir = makeTempDir('portcullis-reload-https-');
+    certs = makeTempDir('portcullis-reload-https-pki-');
+    const ca = makeCa(certs, 'trusted-ca');
+    const other = makeCa(certs, 'other-ca');
+    rt = await runtime({ tls: issue(certs, ca, 'loopback', 'IP:127.0.0.1') });
+    const config = (caFile) => gatewayConfig(dir, {
+      upstream: { response_timeout_ms: 5000, health_check_interval_ms: 200, ca_file: path.join(certs, caFile) },
+    });
+    const configPath = writeConfig(dir, config(other.cert));
+    gw = await startGateway({ configPath, args: ['--demo'] });
+    const adm = bearer(await adminToken(gw));
+    for (const [p, body] of [['/v1/platform/agents', { name: 'reloaded', protocol: 'http' }],
+      ['/v1/platform/agents/reloaded/versions', { version: 'v1', endpoint: rt.url }],
+      ['/v1/platform/agents/reloaded/versions/v1/promote', {}]]) {
+      const res = await postJson(gw.port, p, body, { headers: adm });
+      assert.ok(res.status === 200 || res.status === 201, `${p}: ${res.status} ${res.body}`);
+    }
+    const demoAuth = bearer(await demoToken(gw, 'demo'));
+    const statusOf = async () => {
+      const r = await request(gw.port, { path: '/v1/agents?limit=100', headers: demoAuth });
+      return (r.json?.agents ?? []).find((a) => a.name === 'reloaded')?.status;
+    };
+    await waitFor(async () => (await statusOf()) === 'unavailable', 10000, { what: 'unavailable under the other CA' });
+    assert.equal(rt.pings, 0);
+    assert.equal(rt.seen.length, 0);
+
+    writeConfig(dir, config(ca.cert));
+    gw.signal('SIGHUP');
+    await waitFor(async () => (await statusOf()) === 'available', 10000, { what: 'available after the reload' });
+    assert.ok(rt.pings > 0);
+    const sync = await postJson(gw.port, '/v1/agents/reloaded/invoke', { input: 'now' }, { headers: demoAuth, timeoutMs: 15000 });
+    assert.equal(sync.status, 200, sync.body);
+    const r = await postJson(gw.port, '/v1/agents/reloaded/invoke', { input: 'later', mode: 'async' }, { headers: demoAuth });
+    assert.equal(r.status, 202, r.body);
+    const job = await waitFor(async () => {
+      const j = await request(gw.port, { path: r.json.pollUrl, headers: demoAuth });
+      return ['succeeded', 'failed'].includes(j.json?.status) ? j.json : null;
+    }, 20000, { what: 'job finished' });
+    assert.equal(job.status, 'succeeded', JSON.stringify(job));
+    assert.equal(job.result.output.got, 'later');
   });
 });
