@@ -37,8 +37,14 @@ if (($(ulimit -n) < need)); then
   # The hard limit first (root, or CAP_SYS_RESOURCE), else as far as the hard limit goes.
   { ulimit -Hn "$need" && ulimit -n "$need"; } 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 fi
-(($(ulimit -n) >= need)) || die "open-file limit $(ulimit -n) is below the $need this run needs, and the hard limit \
-($(ulimit -Hn)) cannot be raised here; at most SSE_STREAMS=$((($(ulimit -n) - 1024) / 2)) fit"
+# A machine whose hard limit is too low for the goal's 10,000 streams measures as many as fit and
+# says so (the row's label shows the count): a limit of the machine is not an error of the gateway.
+if (($(ulimit -n) < need)); then
+  fit=$((($(ulimit -n) - 1024) / 2))
+  ((fit >= 100)) || die "open-file limit $(ulimit -n) leaves room for fewer than 100 streams"
+  note "open-file limit $(ulimit -n) (hard $(ulimit -Hn)) is below the $need that $STREAMS streams need: measuring $fit streams instead; the goal's 10,000 is not measured on this machine"
+  STREAMS=$fit
+fi
 ports=$(awk '{print $2 - $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 28000)
 ((ports > STREAMS + 1000)) || die "the local port range has $ports ports, fewer than $STREAMS streams need"
 
