@@ -12,6 +12,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/thread_priority.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "net/http_client.h"
@@ -144,7 +145,12 @@ AgentHealth::~AgentHealth() { stop(); }
 void AgentHealth::start() {
   std::lock_guard lock(run_mu_);
   if (thread_.joinable() || stopping_) return;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    // Pings are deferrable: below the I/O threads, whose core it may share (core/thread_priority.h).
+    core::name_this_thread("agent-health");
+    core::lower_this_thread_priority(core::kMaintenanceNice);
+    run();
+  });
 }
 
 void AgentHealth::stop() {
@@ -183,7 +189,11 @@ void AgentHealth::check_now() {
   };
   const unsigned n = std::min<std::size_t>(std::max(1u, options_.parallel), agents.size());
   std::vector<std::thread> threads;
-  for (unsigned i = 1; i < n; ++i) threads.emplace_back(worker);
+  for (unsigned i = 1; i < n; ++i)
+    threads.emplace_back([&worker] {
+      core::lower_this_thread_priority(core::kMaintenanceNice);
+      worker();
+    });
   worker();
   for (auto& t : threads) t.join();
 

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "agents/invocation_log.h"
+#include "core/thread_priority.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -472,8 +473,19 @@ void JobService::start() {
   std::lock_guard lk(p.mu);
   if (p.started || p.stopping) return;
   p.started = true;
-  p.dispatcher = std::thread([&p] { p.dispatch(); });
-  for (unsigned i = 0; i < p.opt.workers; ++i) p.workers.emplace_back([&p] { p.work(); });
+  // Polling the store and calling runtimes only has to keep up: below the I/O threads, like the
+  // writers (core/thread_priority.h), so a claim transaction never delays a client's answer.
+  p.dispatcher = std::thread([&p] {
+    core::name_this_thread("jobs-dispatch");
+    core::lower_this_thread_priority(core::kWriterNice);
+    p.dispatch();
+  });
+  for (unsigned i = 0; i < p.opt.workers; ++i)
+    p.workers.emplace_back([&p] {
+      core::name_this_thread("jobs-worker");
+      core::lower_this_thread_priority(core::kWriterNice);
+      p.work();
+    });
 }
 
 void JobService::stop() {

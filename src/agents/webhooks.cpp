@@ -9,6 +9,7 @@
 
 #include "agents/webhook_signature.h"
 #include "agents/webhook_targets.h"
+#include "core/thread_priority.h"
 #include "core/clock.h"
 #include "core/json_text.h"
 #include "core/log.h"
@@ -99,7 +100,12 @@ Webhooks::~Webhooks() { stop(); }
 void Webhooks::start() {
   std::lock_guard lock(mu_);
   if (!workers_.empty() || stopping_) return;
-  for (unsigned i = 0; i < std::max(1u, config_.workers); ++i) workers_.emplace_back([this] { worker_loop(); });
+  for (unsigned i = 0; i < std::max(1u, config_.workers); ++i) workers_.emplace_back([this] {
+      // Deliveries only have to keep up: below the I/O threads (core/thread_priority.h).
+      core::name_this_thread("webhooks");
+      core::lower_this_thread_priority(core::kWriterNice);
+      worker_loop();
+    });
 }
 
 void Webhooks::stop() {
