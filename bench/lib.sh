@@ -50,7 +50,7 @@ show_logs() {
 
 # wait_listening NAME PID LOGFILE [ERRFILE] ; sets LISTEN_PORT from the "listening" log line
 wait_listening() {
-  local name=$1 pid=$2 logf=$3 errf=${4:-} deadline=$((SECONDS + 15)) line
+  local name=$1 pid=$2 logf=$3 errf=${4:-} deadline=$((SECONDS + ${START_TIMEOUT:-15})) line
   while ((SECONDS < deadline)); do
     line=$(grep -m1 '"msg":"listening"' "$logf" 2>/dev/null || true)
     if [[ $line =~ \"address\":\"127\.0\.0\.1:([0-9]+)\" ]]; then
@@ -64,7 +64,7 @@ wait_listening() {
     sleep 0.1
   done
   show_logs "$logf" "$errf"
-  die "$name did not report listening within 15s"
+  die "$name did not report listening within ${START_TIMEOUT:-15}s"
 }
 
 # demo_token GW DATA_DIR : an access token for tenant "demo" from the client credentials that

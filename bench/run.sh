@@ -76,6 +76,10 @@ fi
 
 # ---------------------------------------------------------------- lifecycle
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/portcullis-bench.XXXXXX")
+# start_bg, show_logs, wait_listening, demo_token (shared with jobs.sh and sse.sh); die, note
+# and cleanup below are this script's own.
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 PIDS=()
 WRK_PID=
 
@@ -98,44 +102,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# start_bg CORE STDOUT STDERR cmd... ; sets LAST_PID. setsid and taskset exec, so LAST_PID is
-# the command's own pid and also its process group, which cleanup signals as a whole.
-start_bg() {
-  local core=$1 out=$2 err=$3 pin=()
-  shift 3
-  ((PIN)) && pin=(taskset -c "$core")
-  setsid "${pin[@]}" "$@" >"$out" 2>"$err" </dev/null &
-  LAST_PID=$!
-  PIDS+=("$LAST_PID")
-}
 
-show_logs() { # show_logs FILE... : last lines of each, for error messages
-  local f
-  for f in "$@"; do
-    [[ -s $f ]] || continue
-    echo "---- ${f##*/} (last 15 lines) ----" >&2
-    tail -n 15 "$f" >&2
-  done
-}
 
-# wait_listening NAME PID LOGFILE [ERRFILE] ; sets LISTEN_PORT from the "listening" JSON log line
-wait_listening() {
-  local name=$1 pid=$2 logf=$3 errf=${4:-} deadline=$((SECONDS + START_TIMEOUT)) line
-  while ((SECONDS < deadline)); do
-    line=$(grep -m1 '"msg":"listening"' "$logf" 2>/dev/null || true)
-    if [[ $line =~ \"address\":\"127\.0\.0\.1:([0-9]+)\" ]]; then
-      LISTEN_PORT=${BASH_REMATCH[1]}
-      return 0
-    fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-      show_logs "$logf" "$errf"
-      die "$name exited during startup"
-    fi
-    sleep 0.1
-  done
-  show_logs "$logf" "$errf"
-  die "$name did not report listening within ${START_TIMEOUT}s"
-}
 
 # wait_http NAME PID URL LOGFILE : until URL answers 200
 wait_http() {
@@ -197,28 +165,6 @@ check_refused() {
   fi
 }
 
-# demo_token : a fresh access token of the gateway's built-in issuer for tenant "demo", obtained
-# the way a client does: the client credentials --demo wrote, POST /oauth2/token, HTTP Basic.
-demo_token() {
-  local creds=$TMP/gw-data/demo-credentials.json fields out
-  [[ -s $creds ]] || die "gateway: $creds was not written (serve --demo)"
-  fields=$(node -e '
-    const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    const t = (c.tenants || {}).demo || {};
-    if (!c.token_url || !t.client_id || !t.client_secret) process.exit(1);
-    console.log([c.token_url, t.client_id, t.client_secret].join("\n"));' "$creds") ||
-    die "gateway: $creds has no token_url or demo client credentials"
-  local url=${fields%%$'\n'*} rest=${fields#*$'\n'}
-  local id=${rest%%$'\n'*} secret=${rest#*$'\n'}
-  [[ $url == "$GW"/* ]] || die "gateway: token_url $url is not on the gateway under test ($GW)"
-  out=$(curl -s --max-time 5 -w '\n%{http_code}' -u "$id:$secret" --data grant_type=client_credentials "$url" \
-    2>/dev/null || true)
-  [[ ${out##*$'\n'} == 200 ]] || die "gateway: POST $url answered ${out##*$'\n'}: ${out%$'\n'*}"
-  node -e '
-    const r = JSON.parse(process.argv[1]);
-    if (typeof r.access_token !== "string" || !r.access_token) process.exit(1);
-    console.log(r.access_token);' "${out%$'\n'*}" || die "gateway: no access_token in the token response"
-}
 
 # ---------------------------------------------------------------- start the peers
 AGENT_OUT=$TMP/agent.log
@@ -329,7 +275,7 @@ wait_http "nginx" "$NGINX_PID" "http://127.0.0.1:$NGINX_PORT/healthz" "$TMP/ngin
 GW=http://127.0.0.1:$GW_PORT
 NG=http://127.0.0.1:$NGINX_PORT
 AG=http://127.0.0.1:$AGENT_PORT
-DEMO_TOKEN=$(demo_token)
+DEMO_TOKEN=$(demo_token "$GW" "$TMP/gw-data")
 check_response "gateway" GET "$GW/healthz" '"status":"ok"'
 check_response "nginx" GET "$NG/healthz" '"status":"ok"'
 check_refused "gateway" POST "$GW/v1/agents/echo/invoke" "no token"
@@ -505,7 +451,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 # A fresh token (they live 15 minutes): the same one for all three invoke rows, so the requests
 # from wrk are byte for byte the same.
-DEMO_TOKEN=$(demo_token)
+DEMO_TOKEN=$(demo_token "$GW" "$TMP/gw-data")
 for ((round = 1; round <= ROUNDS; round++)); do
   pair "$round" invoke "$GW/v1/agents/echo/invoke" "$NG/v1/agents/echo/invoke" nginx "$POST_LUA" "$DEMO_TOKEN"
 done
