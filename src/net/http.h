@@ -115,12 +115,50 @@ struct ForwardTo {
   std::function<void(ForwardOutcome&&)> on_outcome;
 };
 
+// A response the handler keeps writing after it was handed over: server-sent events (the MCP GET
+// stream, an MCP POST answered as a stream). Thread-safe; shared by the handler (or whatever
+// produces events) and the connection. The connection sends the head (Response::status,
+// content_type, headers; chunked, or close-delimited for HTTP/1.0), then every write in order,
+// then the end once close() was called and the queue drained. (issue 10, area "net")
+class ResponseStream {
+ public:
+  struct Options {
+    std::size_t max_queued_bytes = 1u << 20;  // a client this far behind is cut off (stream closed)
+    std::chrono::milliseconds heartbeat{0};   // idle this long: ": keep-alive\n\n" is sent. 0: never
+  };
+  ResponseStream();
+  explicit ResponseStream(Options o);
+  ~ResponseStream();
+  ResponseStream(const ResponseStream&) = delete;
+  ResponseStream& operator=(const ResponseStream&) = delete;
+
+  // Queues bytes for the client. False (and nothing queued) once the stream is closed: close()
+  // was called, the client went away, or it fell max_queued_bytes behind.
+  bool write(std::string bytes);
+  // Ends the response once what was queued is written. Idempotent.
+  void close();
+  bool closed() const;
+  // Runs once when the stream ends for any reason (closed and drained, client gone, cut off), on
+  // the connection's thread, or at once (on the caller's thread) if it ended already. One callback;
+  // a second call replaces the first.
+  void on_closed(std::function<void()> fn);
+
+  struct State;  // private to src/net
+  std::shared_ptr<State> state() const { return state_; }
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::vector<Header> headers;
   std::string body;
   std::optional<ForwardTo> forward;  // set: proxy instead of answering
+  // Set: the head goes out now and the body is whatever the stream is given (issue 10); `body`
+  // must be empty.
+  std::shared_ptr<ResponseStream> stream;
   // An extra audit event this answer stands for (e.g. "security.tenant_access_violation"),
   // recorded by the API layer's audit trail beside the call itself; never sent.
   std::string audit_action;
@@ -128,6 +166,7 @@ struct Response {
   static Response json(int status, std::string body);
   static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
   static Response proxy(ForwardTo to);
+  static Response streamed(int status, std::string content_type, std::shared_ptr<ResponseStream> stream);
 };
 
 // SPEC §5 error shape: {"error":{"code","message","requestId","details":[]}}.
