@@ -684,6 +684,40 @@ Handler custom_redaction_item(Reader& r, CustomRedaction& c) {
   });
 }
 
+// ---- mcp (issue 10)
+Handler mcp_policy_item(Reader& r, McpPolicyRule& c) {
+  return r.fields({
+      {"tenant", r.text(c.tenant)},
+      {"server", r.text(c.server)},
+      {"tool", r.text(c.tool)},
+      {"roles", r.strings(c.roles, non_empty)},
+      {"effect", r.text(c.effect, one_of({"allow", "deny"}))},
+  });
+}
+
+Handler mcp_hook_item(Reader& r, McpHook& c) {
+  return r.fields({
+      {"name", r.text(c.name, non_empty), kRequired},
+      {"url", r.text(c.url, url_scheme({"http://", "https://"})), kRequired},
+      {"stage", r.text(c.stage, one_of({"request", "response"}))},
+      {"timeout_ms", r.integer(c.timeout_ms, 1, 60000)},
+      {"tenants", r.strings(c.tenants, non_empty)},
+      {"servers", r.strings(c.servers, non_empty)},
+  });
+}
+
+Handler mcp_section(Reader& r, McpConfig& c) {
+  return r.fields({
+      {"session_idle_seconds", r.integer(c.session_idle_seconds, 1, 7 * 24 * 3600)},
+      {"call_timeout_ms", r.integer(c.call_timeout_ms, 1, 3600000)},
+      {"list_timeout_ms", r.integer(c.list_timeout_ms, 1, 600000)},
+      {"max_result_bytes", r.integer(c.max_result_bytes, 1024, std::size_t{64} << 20)},
+      {"guardrail_deny", r.strings(c.guardrail_deny, non_empty)},
+      {"policies", r.list<McpPolicyRule>(c.policies, [&r](auto& x) { return mcp_policy_item(r, x); })},
+      {"hooks", r.list<McpHook>(c.hooks, [&r](auto& x) { return mcp_hook_item(r, x); })},
+  });
+}
+
 Handler config_document(Reader& r, Config& c) {
   auto& rt = c.retention;
   return r.fields({
@@ -721,6 +755,7 @@ Handler config_document(Reader& r, Config& c) {
                           c.redaction.custom,
                           [&r](auto& x) { return custom_redaction_item(r, x); })},
        })},
+      {"mcp", mcp_section(r, c.mcp)},
       {"log", r.fields({
                   {"level", r.text(c.log.level,
                                    one_of({"trace", "debug", "info", "warn", "error", "off"}))},
@@ -789,6 +824,7 @@ void check_cross_field(const Config& c, Errors& errors) {
                      errors);
   check_unique_names(c.redaction.custom, "redaction.custom",
                      [](const CustomRedaction& x) -> auto& { return x.name; }, errors);
+  check_unique_names(c.mcp.hooks, "mcp.hooks", [](const McpHook& x) -> auto& { return x.name; }, errors);
 }
 
 std::string yaml_error_message(const YAML::Exception& e) {

@@ -181,6 +181,41 @@ struct RedactionConfig {
   bool operator==(const RedactionConfig&) const = default;
 };
 
+// ---- mcp (issue 10): the MCP gateway (SPEC §7, docs/mcp.md).
+// A policy rule (area "intercept"): matches calls by tenant, server and tool (each "" or "*" =
+// any; tool may end in "*"), and by the caller's roles (any of; empty = any). Rules are read in
+// order, the first match decides; when rules exist, a call no rule allows is denied.
+struct McpPolicyRule {
+  std::string tenant;
+  std::string server;
+  std::string tool;
+  std::vector<std::string> roles;
+  std::string effect = "allow";  // allow | deny
+  bool operator==(const McpPolicyRule&) const = default;
+};
+
+// An external interceptor (area "intercept"): POST JSON to `url` at `stage`, JSON back.
+struct McpHook {
+  std::string name;
+  std::string url;
+  std::string stage = "request";  // request | response
+  std::uint32_t timeout_ms = 1000;
+  std::vector<std::string> tenants;  // empty: every tenant
+  std::vector<std::string> servers;  // empty: every server
+  bool operator==(const McpHook&) const = default;
+};
+
+struct McpConfig {
+  std::uint32_t session_idle_seconds = 3600;  // transport: an idle Mcp-Session-Id ends after this
+  std::uint32_t call_timeout_ms = 30000;      // federation: one upstream request (server timeout_ms wins)
+  std::uint32_t list_timeout_ms = 5000;       // federation: a server slower than this drops out of a list
+  std::size_t max_result_bytes = 4u << 20;    // an upstream answer larger than this fails the call
+  std::vector<std::string> guardrail_deny;    // redact: RE2 patterns; a result matching one is refused
+  std::vector<McpPolicyRule> policies;
+  std::vector<McpHook> hooks;
+  bool operator==(const McpConfig&) const = default;
+};
+
 struct LogConfig {
   std::string level = "info";   // trace debug info warn error off
   std::string format = "json";  // json | text
@@ -203,6 +238,7 @@ struct Config {
   };
   RetentionConfig retention;
   RedactionConfig redaction;
+  McpConfig mcp;
   LogConfig log;
 
   // Paths with their data_dir-relative defaults filled in.
