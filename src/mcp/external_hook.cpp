@@ -179,4 +179,12 @@ void ExternalHook::on_response(const CallContext& ctx, json::value& result, bool
        });
 }
 
+std::vector<std::shared_ptr<const ExternalHook>> make_hooks(const std::vector<core::McpHook>& hooks,
+                                                            std::string_view stage) {
+  std::vector<std::shared_ptr<const ExternalHook>> out;
+  for (const auto& h : hooks)
+    if (h.stage == stage) out.push_back(std::make_shared<const ExternalHook>(h));
+  return out;
+}
+
 }  // namespace pc::mcp

@@ -11,9 +11,11 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/config.h"
 #include "mcp/interceptor.h"
@@ -63,5 +65,12 @@ class ExternalHook final : public RequestInterceptor, public ResponseInterceptor
   std::string scheme_, host_, target_;
   std::uint16_t port_ = 0;
 };
+
+// The configured hooks (mcp.hooks) of one stage ("request" or "response"), in configuration
+// order, for the end of that stage's chain:
+//   for (auto& h : make_hooks(cfg.mcp.hooks, "request")) chain.add(h, h->timeout() + 250ms);
+// Throws std::invalid_argument on a hook whose url is unusable.
+std::vector<std::shared_ptr<const ExternalHook>> make_hooks(const std::vector<core::McpHook>& hooks,
+                                                            std::string_view stage);
 
 }  // namespace pc::mcp

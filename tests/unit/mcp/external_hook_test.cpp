@@ -356,6 +356,24 @@ TEST(ExternalHookConfig, RefusesUnusableUrls) {
   EXPECT_NO_THROW(ExternalHook{h});
 }
 
+TEST(ExternalHookConfig, MakeHooksKeepsOneStageInOrder) {
+  std::vector<core::McpHook> cfg(3);
+  cfg[0].name = "a";
+  cfg[0].url = "http://127.0.0.1:1/a";
+  cfg[1].name = "b";
+  cfg[1].url = "http://127.0.0.1:1/b";
+  cfg[1].stage = "response";
+  cfg[2].name = "c";
+  cfg[2].url = "http://127.0.0.1:1/c";
+  auto req = make_hooks(cfg, "request");
+  ASSERT_EQ(req.size(), 2u);
+  EXPECT_EQ(req[0]->name(), "a");
+  EXPECT_EQ(req[1]->name(), "c");
+  auto res = make_hooks(cfg, "response");
+  ASSERT_EQ(res.size(), 1u);
+  EXPECT_EQ(res[0]->name(), "b");
+}
+
 TEST(ExternalHookAnswer, ReadsReplies) {
   net::UpstreamReply r;
   r.status = 200;
