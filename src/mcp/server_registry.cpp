@@ -173,13 +173,17 @@ void ServerRegistry::start() {
   poll_ = std::thread([this] { run_poll(); });
 }
 
-void ServerRegistry::stop() {
+void ServerRegistry::stop_poll() {
   {
     std::lock_guard lock(poll_mu_);
     stopping_ = true;
   }
   poll_cv_.notify_all();
   if (poll_.joinable()) poll_.join();
+}
+
+void ServerRegistry::stop() {
+  stop_poll();
   if (health_) health_->stop();
 }
 

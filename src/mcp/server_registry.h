@@ -81,8 +81,10 @@ class ServerRegistry final : public ServerDirectory, public ServerHealthSink {
   ServerRegistry(const ServerRegistry&) = delete;
   ServerRegistry& operator=(const ServerRegistry&) = delete;
 
-  // The poll thread; stop() ends it and writes the queued health reports. Idempotent.
+  // The poll thread; stop_poll() ends it, stop() also writes the queued health reports and
+  // refuses later ones. Both idempotent; nothing starts again after either.
   void start();
+  void stop_poll();
   void stop();
 
   // ---- admin (blocking). `audited` (audit::change_audit of the request) commits the change
