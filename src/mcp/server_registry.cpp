@@ -72,9 +72,12 @@ std::optional<std::string> reduce_tools(std::string_view raw) {
     if (!o) continue;
     const auto* name = o->if_contains("name");
     if (!name || !name->is_string()) continue;
-    boost::json::object item{{"name", clip(name->get_string(), 256)}};
-    if (const auto* d = o->if_contains("description"); d && d->is_string())
-      item["description"] = clip(d->get_string(), kMaxDescription);
+    const auto& n = name->get_string();
+    boost::json::object item{{"name", clip(std::string_view(n.data(), n.size()), 256)}};
+    if (const auto* d = o->if_contains("description"); d && d->is_string()) {
+      const auto& text = d->get_string();
+      item["description"] = clip(std::string_view(text.data(), text.size()), kMaxDescription);
+    }
     out.push_back(std::move(item));
   }
   return boost::json::serialize(out);

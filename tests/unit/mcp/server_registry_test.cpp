@@ -322,8 +322,8 @@ TEST_P(ServerRegistryTest, HealthReportsAreWrittenBehindAndCoalesced) {
   EXPECT_FALSE(s.checked_at.empty());
   auto tools = boost::json::parse(s.last_tools).as_array();
   ASSERT_EQ(tools.size(), 2u);
-  EXPECT_EQ(tools[0].as_object().at("name"), "echo");
-  EXPECT_EQ(tools[0].as_object().at("description"), "says it back");
+  EXPECT_EQ(tools[0].as_object().at("name").as_string(), "echo");
+  EXPECT_EQ(tools[0].as_object().at("description").as_string(), "says it back");
   EXPECT_FALSE(tools[0].as_object().contains("inputSchema"));
   reg().report("acme", "crm", false, "connection refused", "");
   reg().flush_health();
