@@ -57,11 +57,11 @@ bool luhn_ok(std::string_view t, std::size_t b, std::size_t e) {
   return sum % 10 == 0;
 }
 
-// Group starts of the run of digit groups ending at e (groups separated by one of `seps`),
+// Group starts of the run of digit groups ending at e (groups separated by one space or dash),
 // nearest first, up to `max_digits` digits back. Calls `try_start(start, digits)` at each; stops
 // when it returns true.
 template <class F>
-bool for_each_group_start(std::string_view t, std::size_t e, int max_digits, std::string_view seps, F try_start) {
+bool for_each_group_start(std::string_view t, std::size_t e, int max_digits, F try_start) {
   int digits = 0;
   std::size_t i = e;
   while (i > 0 && is_digit(t[i - 1]) && digits < max_digits) {
@@ -70,7 +70,7 @@ bool for_each_group_start(std::string_view t, std::size_t e, int max_digits, std
     const char p = before(t, i);
     if (is_digit(p)) continue;
     if (try_start(i, digits)) return true;
-    if (seps.find(p) != std::string_view::npos && p != '\0' && is_digit(before(t, i - 1))) {
+    if ((p == ' ' || p == '-') && is_digit(before(t, i - 1))) {  // one separator between groups
       --i;
       continue;
     }
@@ -85,7 +85,7 @@ bool for_each_group_start(std::string_view t, std::size_t e, int max_digits, std
 // Luhn at every group alignment is left alone.
 bool credit_card(std::string_view t, std::size_t& b, std::size_t& e) {
   if (e == 0 || is_alnum(at(t, e)) || !is_digit(t[e - 1])) return false;
-  return for_each_group_start(t, e, 19, " -", [&](std::size_t s, int digits) {
+  return for_each_group_start(t, e, 19, [&](std::size_t s, int digits) {
     if (digits >= 13 && !is_alnum(before(t, s)) && t[s] >= '2' && t[s] <= '6' && luhn_ok(t, s, e)) {
       b = s;
       return true;
@@ -96,18 +96,22 @@ bool credit_card(std::string_view t, std::size_t& b, std::size_t& e) {
 
 // IBAN lengths per country (ISO 13616 registry); countries not listed take 15–34.
 int iban_length(char a, char b) {
-  static const std::unordered_map<std::string, int> lengths = {
-      {"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20}, {"BE", 16}, {"BG", 22},
-      {"BH", 22}, {"BR", 29}, {"CH", 21}, {"CR", 22}, {"CY", 28}, {"CZ", 24}, {"DE", 22}, {"DK", 18},
-      {"DO", 28}, {"EE", 20}, {"EG", 29}, {"ES", 24}, {"FI", 18}, {"FO", 18}, {"FR", 27}, {"GB", 22},
-      {"GE", 22}, {"GI", 23}, {"GL", 18}, {"GR", 27}, {"GT", 28}, {"HR", 21}, {"HU", 28}, {"IE", 22},
-      {"IL", 23}, {"IS", 26}, {"IT", 27}, {"JO", 30}, {"KW", 30}, {"KZ", 20}, {"LB", 28}, {"LI", 21},
-      {"LT", 20}, {"LU", 20}, {"LV", 21}, {"MC", 27}, {"MD", 24}, {"ME", 22}, {"MK", 19}, {"MR", 27},
-      {"MT", 31}, {"MU", 30}, {"NL", 18}, {"NO", 15}, {"PK", 24}, {"PL", 28}, {"PS", 29}, {"PT", 25},
-      {"QA", 29}, {"RO", 24}, {"RS", 22}, {"SA", 24}, {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27},
-      {"TN", 24}, {"TR", 26}, {"UA", 29}, {"VG", 24}, {"XK", 20}};
-  const auto it = lengths.find(std::string{a, b});
-  return it == lengths.end() ? 0 : it->second;
+  static const std::array<unsigned char, 26 * 26> lengths = [] {
+    std::array<unsigned char, 26 * 26> l{};
+    const std::pair<const char*, int> known[] = {
+        {"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20}, {"BE", 16}, {"BG", 22},
+        {"BH", 22}, {"BR", 29}, {"CH", 21}, {"CR", 22}, {"CY", 28}, {"CZ", 24}, {"DE", 22}, {"DK", 18},
+        {"DO", 28}, {"EE", 20}, {"EG", 29}, {"ES", 24}, {"FI", 18}, {"FO", 18}, {"FR", 27}, {"GB", 22},
+        {"GE", 22}, {"GI", 23}, {"GL", 18}, {"GR", 27}, {"GT", 28}, {"HR", 21}, {"HU", 28}, {"IE", 22},
+        {"IL", 23}, {"IS", 26}, {"IT", 27}, {"JO", 30}, {"KW", 30}, {"KZ", 20}, {"LB", 28}, {"LI", 21},
+        {"LT", 20}, {"LU", 20}, {"LV", 21}, {"MC", 27}, {"MD", 24}, {"ME", 22}, {"MK", 19}, {"MR", 27},
+        {"MT", 31}, {"MU", 30}, {"NL", 18}, {"NO", 15}, {"PK", 24}, {"PL", 28}, {"PS", 29}, {"PT", 25},
+        {"QA", 29}, {"RO", 24}, {"RS", 22}, {"SA", 24}, {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27},
+        {"TN", 24}, {"TR", 26}, {"UA", 29}, {"VG", 24}, {"XK", 20}};
+    for (const auto& [cc, n] : known) l[std::size_t((cc[0] - 'A') * 26 + (cc[1] - 'A'))] = (unsigned char)n;
+    return l;
+  }();
+  return lengths[std::size_t((a - 'A') * 26 + (b - 'A'))];
 }
 
 // mod 97 of the IBAN [b, e) (spaces skipped) rearranged: BBAN first, then country and check.
@@ -177,13 +181,14 @@ bool us_ssn(std::string_view t, std::size_t& b, std::size_t& e) {
 // GB, KN, NK, NT, TN, ZZ not allocated), six digits in pairs (optionally spaced), suffix A–D.
 bool uk_nino(std::string_view t, std::size_t& b, std::size_t& e) {
   if (is_alnum(at(t, e))) return false;
-  static constexpr std::string_view first = "ABCEGHJKLMNOPRSTWXYZ", second = "ABCEGHJKLMNPRSTWXYZ";
+  auto first = [](char c) { return is_upper(c) && c != 'D' && c != 'F' && c != 'I' && c != 'Q' && c != 'U' && c != 'V'; };
+  auto second = [&](char c) { return first(c) && c != 'O'; };
   for (std::size_t len = 13; len >= 9; --len) {  // longest first: spaces included
     if (e < len) continue;
     const std::size_t s = e - len;
     if (is_alnum(before(t, s))) continue;
     std::size_t i = s;
-    if (first.find(t[i]) == std::string_view::npos || second.find(t[i + 1]) == std::string_view::npos) continue;
+    if (!first(t[i]) || !second(t[i + 1])) continue;
     i += 2;
     bool ok = true;
     for (int pair = 0; pair < 3 && ok; ++pair) {
@@ -304,13 +309,16 @@ bool jwt(std::string_view t, std::size_t& b, std::size_t& e) {
     while (is_token_char(at(t, e))) ++e;
   }
   if (segments != 3 && segments != 5) return false;
-  const std::string_view v = t.substr(s, e - s);
-  const auto header = core::base64url_decode(v.substr(0, v.find('.')));
-  if (!header) return false;
-  std::string_view h = *header;
+  // The header is a JSON object: "eyJ" is base64url for '{"'; its last byte must be '}'.
+  const std::string_view header = t.substr(s, t.find('.', s) - s);
+  if (header.size() % 4 == 1) return false;
+  const std::size_t tail = header.size() >= 8 ? (header.size() - 5) / 4 * 4 : 0;  // last whole quantum or two
+  const auto last = core::base64url_decode(header.substr(tail));
+  if (!last) return false;
+  std::string_view h = *last;
   while (!h.empty() && (h.back() == ' ' || h.back() == '\n' || h.back() == '\r' || h.back() == '\t'))
     h.remove_suffix(1);
-  if (h.size() < 2 || h.front() != '{' || h.back() != '}') return false;
+  if (h.empty() || h.back() != '}') return false;
   b = s;
   return true;
 }
@@ -398,7 +406,7 @@ bool phone_nanp(std::string_view t, std::size_t& b, std::size_t& e) {
 // National numbers with a trunk 0: 0AA(AA) NNN(N) NNNN, 10–11 digits (UK, DE, FR, ...).
 bool phone_national(std::string_view t, std::size_t& b, std::size_t& e) {
   if (e == 0 || is_alnum(at(t, e)) || !is_digit(t[e - 1])) return false;
-  return for_each_group_start(t, e, 11, " -", [&](std::size_t s, int digits) {
+  return for_each_group_start(t, e, 11, [&](std::size_t s, int digits) {
     if (digits >= 10 && t[s] == '0' && phone_boundaries(t, s, e)) {
       b = s;
       return true;
@@ -481,7 +489,10 @@ int digits_in_block(const char* p) {
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   const __m128i ge0 = _mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1));
   const __m128i le9 = _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1));
-  return __builtin_popcount(unsigned(_mm_movemask_epi8(_mm_and_si128(ge0, le9))));
+  // Sum of 0/1 bytes with SAD: SSE2 only (a popcount instruction is not in the x86-64 baseline).
+  const __m128i ones = _mm_and_si128(_mm_and_si128(ge0, le9), _mm_set1_epi8(1));
+  const __m128i sad = _mm_sad_epu8(ones, _mm_setzero_si128());
+  return _mm_cvtsi128_si32(sad) + _mm_extract_epi16(sad, 4);
 }
 
 template <class F>
@@ -621,9 +632,13 @@ struct Redactor::Impl {
       while ((i = next_digit(t, i, re)) < re) {
         std::size_t e = i;
         while (e < t.size() && is_digit(t[e])) ++e;
+        const char p = before(t, i), n = at(t, e);
         i = e;
+        // Glued to lower case (base64, identifiers): no numeric value starts or ends like that.
+        if ((p >= 'a' && p <= 'z') || p == '_' || (n >= 'a' && n <= 'z') || n == '_') continue;
+        if (is_alnum(n) && !(letter_end && is_upper(n))) continue;
         if (!cluster_has_digits(t, e)) continue;
-        if (!is_alnum(at(t, e))) check_numeric(t, e, false, spans);
+        if (!is_alnum(n)) check_numeric(t, e, false, spans);
         if (!letter_end) continue;
         std::size_t k = e;
         if (at(t, k) == ' ' && is_upper(at(t, k + 1))) ++k;
