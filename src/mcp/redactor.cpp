@@ -430,9 +430,18 @@ struct Pattern {
   Validator validate;
 };
 
+// What the 48 bytes of digits, upper-case letters and separators before a candidate end hold:
+// cheap gates that spare the validators most candidates.
+struct Cluster {
+  int digits = 0;
+  bool upper = false, plus = false, dot = false;
+};
+
 struct Numeric {
   Validator validate;
   bool letter_end;  // the value may end in a letter (IBAN, NINO)
+  int min_digits;   // digits the value has at least
+  char needs;       // 'U' an upper-case letter, '+', '.', or 0
 };
 
 struct Builtin {
@@ -464,13 +473,15 @@ const std::vector<Builtin>& builtins() {
         {R"(npm_[A-Za-z0-9]{36})", kSom, api_token},                    // npm tokens
         {R"(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})", kSom, api_token}},  // SendGrid
        {}},
-      {"iban", {}, {{iban, true}}},
-      {"credit_card", {}, {{credit_card, false}}},
-      {"us_ssn", {}, {{us_ssn, false}}},
-      {"uk_nino", {}, {{uk_nino, true}}},
+      {"iban", {}, {{iban, true, 6, 'U'}}},
+      {"credit_card", {}, {{credit_card, false, 13, 0}}},
+      {"us_ssn", {}, {{us_ssn, false, 9, 0}}},
+      {"uk_nino", {}, {{uk_nino, true, 6, 'U'}}},
       {"email", {{R"([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})", 0, email}}, {}},
-      {"ip_address", {{R"((?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4})", 0, ipv6}}, {{ipv4, false}}},
-      {"phone", {}, {{phone_international, false}, {phone_nanp, false}, {phone_national, false}}},
+      {"ip_address", {{R"((?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4})", 0, ipv6}}, {{ipv4, false, 4, '.'}}},
+      {"phone",
+       {},
+       {{phone_international, false, 8, '+'}, {phone_nanp, false, 10, 0}, {phone_national, false, 10, 0}}},
   };
   return table;
 }
@@ -545,15 +556,6 @@ bool is_cluster_char(char c) {
   return is_digit(c) || is_upper(c) || c == ' ' || c == '.' || c == '-' || c == '(' || c == ')' || c == '+';
 }
 
-// Every numeric value has at least 4 digits in the cluster (digits, upper-case letters and
-// separators) that ends with it; most digit runs of ordinary text do not.
-bool cluster_has_digits(std::string_view t, std::size_t e) {
-  int digits = 0;
-  for (std::size_t i = e; i > 0 && e - i < 48 && is_cluster_char(t[i - 1]); --i)
-    if (is_digit(t[i - 1]) && ++digits >= 4) return true;
-  return false;
-}
-
 std::atomic<std::uint64_t> next_redactor_id{1};
 
 // Hyperscan scratch per thread and Redactor, cloned from the Redactor's prototype on first use.
@@ -582,8 +584,7 @@ struct Redactor::Impl {
   };
   struct NumericCheck {
     std::size_t kind;
-    Validator validate;
-    bool letter_end;
+    Numeric n;
   };
   std::uint64_t id = next_redactor_id.fetch_add(1);
   hs_database_t* db = nullptr;
@@ -616,35 +617,47 @@ struct Redactor::Impl {
     return s;
   }
 
-  void check_numeric(std::string_view t, std::size_t e, bool letter, std::vector<Span>& spans) const {
+  void check_numeric(std::string_view t, std::size_t e, const Cluster& cl, bool letter, std::vector<Span>& spans) const {
+    if (cl.digits < 4) return;  // no numeric value has fewer
     for (const auto& c : numeric) {
-      if (letter && !c.letter_end) continue;
+      const Numeric& n = c.n;
+      if ((letter && !n.letter_end) || cl.digits < n.min_digits) continue;
+      if ((n.needs == 'U' && !cl.upper) || (n.needs == '+' && !cl.plus) || (n.needs == '.' && !cl.dot)) continue;
       std::size_t b = 0, end = e;
-      if (c.validate(t, b, end) && b < end) spans.push_back({b, end, c.kind});
+      if (n.validate(t, b, end) && b < end) spans.push_back({b, end, c.kind});
     }
   }
 
-  // The numeric kinds: at the end of each digit run inside a digit region (and at the end of a
-  // letter group right after it, for IBANs and NINOs), run the validators.
+  static void count(Cluster& cl, char ch) {
+    if (is_digit(ch)) ++cl.digits;
+    else if (is_upper(ch)) cl.upper = true;
+    else if (ch == '+') cl.plus = true;
+    else if (ch == '.') cl.dot = true;
+  }
+
+  // The numeric kinds. Inside each digit region, each cluster (digits, upper-case letters,
+  // separators) around a digit is walked once; at every token end in it (a digit run, or a letter
+  // group for IBANs and NINOs, not followed by a letter or digit) the validators run, gated by
+  // what the cluster holds so far (its digits, whether it has a letter, '+', '.'). The gates
+  // are necessary conditions only; the validators decide.
   void scan_numeric(std::string_view t, std::vector<Span>& spans) const {
+    const std::size_t n = t.size();
     numeric_regions(t, [&](std::size_t rb, std::size_t re) {
       std::size_t i = rb;
       while ((i = next_digit(t, i, re)) < re) {
-        std::size_t e = i;
-        while (e < t.size() && is_digit(t[e])) ++e;
-        const char p = before(t, i), n = at(t, e);
-        i = e;
-        // Glued to lower case (base64, identifiers): no numeric value starts or ends like that.
-        if ((p >= 'a' && p <= 'z') || p == '_' || (n >= 'a' && n <= 'z') || n == '_') continue;
-        if (is_alnum(n) && !(letter_end && is_upper(n))) continue;
-        if (!cluster_has_digits(t, e)) continue;
-        if (!is_alnum(n)) check_numeric(t, e, false, spans);
-        if (!letter_end) continue;
-        std::size_t k = e;
-        if (at(t, k) == ' ' && is_upper(at(t, k + 1))) ++k;
-        if (!is_upper(at(t, k))) continue;
-        while (is_upper(at(t, k)) || is_digit(at(t, k))) ++k;
-        if (!is_alnum(at(t, k)) && is_upper(t[k - 1])) check_numeric(t, k, true, spans);
+        Cluster cl;
+        std::size_t s = i;
+        while (s > 0 && i - s < 48 && is_cluster_char(t[s - 1])) count(cl, t[--s]);
+        std::size_t j = i;
+        while (j < n && is_cluster_char(t[j])) {
+          const char c = t[j++];
+          count(cl, c);
+          const char next = at(t, j);
+          if (is_alnum(next)) continue;
+          if (is_digit(c)) check_numeric(t, j, cl, false, spans);
+          else if (letter_end && is_upper(c)) check_numeric(t, j, cl, true, spans);
+        }
+        i = j;
       }
     });
   }
@@ -677,7 +690,7 @@ Redactor::Redactor(const core::RedactionConfig& config) : impl_(std::make_unique
       impl_->patterns.push_back({kind, p.validate});
     }
     for (const auto& n : b.numeric) {
-      impl_->numeric.push_back({kind, n.validate, n.letter_end});
+      impl_->numeric.push_back({kind, n});
       impl_->letter_end = impl_->letter_end || n.letter_end;
     }
   }
