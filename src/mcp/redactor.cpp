@@ -645,6 +645,14 @@ struct Redactor::Impl {
     numeric_regions(t, [&](std::size_t rb, std::size_t re) {
       std::size_t i = rb;
       while ((i = next_digit(t, i, re)) < re) {
+        // A digit glued to lower case (base64, identifiers, hex): no numeric value begins or
+        // ends inside such a token (the validators require a non-letter on both sides), so the
+        // whole token is skipped.
+        const char p = before(t, i);
+        if ((p >= 'a' && p <= 'z') || p == '_') {
+          while (i < n && (is_alnum(t[i]) || t[i] == '_')) ++i;
+          continue;
+        }
         Cluster cl;
         std::size_t s = i;
         while (s > 0 && i - s < 48 && is_cluster_char(t[s - 1])) count(cl, t[--s]);
