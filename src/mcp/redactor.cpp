@@ -477,7 +477,7 @@ const std::vector<Builtin>& builtins() {
       {"credit_card", {}, {{credit_card, false, 13, 0}}},
       {"us_ssn", {}, {{us_ssn, false, 9, 0}}},
       {"uk_nino", {}, {{uk_nino, true, 6, 'U'}}},
-      {"email", {{R"([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})", 0, email}}, {}},
+      {"email", {{R"([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b)", 0, email}}, {}},
       {"ip_address", {{R"((?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4})", 0, ipv6}}, {{ipv4, false, 4, '.'}}},
       {"phone",
        {},
