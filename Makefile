@@ -55,7 +55,8 @@ integration:
 	@PORTCULLIS_BIN=$(CURDIR)/build/portcullis node --test --test-concurrency=2 --test-reporter=spec tests/integration/
 
 # Load (gateway vs nginx and HAProxy), then the one-core micro-benchmarks (JWT verification vs
-# openssl speed, Authenticator cache hits), then durable audit appends, then the admin list with
+# openssl speed, Authenticator cache hits), then durable audit appends, then redaction MB/s
+# (clean and PII-dense text, bench/redaction.sh), then the admin list with
 # 100,000 tenants, then async jobs accepted per second and 10,000 concurrent SSE invokes (gateway
 # RSS). All of them run even
 # when one fails; the target fails only on errors (a peer that failed, non-2xx responses), never
@@ -65,6 +66,7 @@ bench: deps-bench build
 	bash bench/run.sh || rc=1; \
 	bash bench/verify.sh $(BUILD_DIR) || rc=1; \
 	bash bench/audit.sh $(BUILD_DIR) || rc=1; \
+	bash bench/redaction.sh $(BUILD_DIR) || rc=1; \
 	bash bench/admin_list.sh $(BUILD_DIR) || rc=1; \
 	bash bench/jobs.sh || rc=1; \
 	bash bench/sse.sh || rc=1; \

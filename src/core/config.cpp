@@ -750,7 +750,9 @@ Handler config_document(Reader& r, Config& c) {
        r.fields({
            {"builtin", r.strings(c.redaction.builtin,
                                  one_of({"email", "phone", "credit_card", "iban", "us_ssn",
-                                         "uk_nino", "aws_key", "jwt"}))},
+                                         "uk_nino", "aws_key", "jwt",
+                                         // ---- redact (issue 10): detectors added with the redactor
+                                         "ip_address", "private_key", "api_key"}))},
            {"custom", r.list<CustomRedaction>(
                           c.redaction.custom,
                           [&r](auto& x) { return custom_redaction_item(r, x); })},
@@ -896,11 +898,8 @@ ConfigResult load_config_file(const std::string& path) {
 }
 
 std::vector<std::string> inactive_key_notices(const Config& c) {
-  constexpr std::string_view kRedaction = ": accepted but not used yet (PII redaction of answers is not built yet)";
+  // ---- redact (issue 10): `redaction` is read by the MCP response guards; no notice for it.
   std::vector<std::string> out;
-  const RedactionConfig defaults;
-  if (c.redaction.builtin != defaults.builtin) out.push_back("redaction.builtin" + std::string(kRedaction));
-  if (!c.redaction.custom.empty()) out.push_back("redaction.custom" + std::string(kRedaction));
   if (!c.cluster.redis_url.empty())
     out.push_back("cluster.redis.url: accepted but not used yet (shared limits arrive with issue 12)");
   return out;

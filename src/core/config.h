@@ -175,8 +175,10 @@ struct CustomRedaction {
 };
 
 struct RedactionConfig {
-  std::vector<std::string> builtin = {"email",   "phone",  "credit_card", "iban",
-                                      "us_ssn",  "uk_nino", "aws_key",    "jwt"};
+  // The SPEC's eight, plus (redact, issue 10) private_key and api_key: secrets with shapes that
+  // almost never occur by chance. ip_address is opt-in (version strings and operational output).
+  std::vector<std::string> builtin = {"email",   "phone",   "credit_card", "iban",       "us_ssn",
+                                      "uk_nino", "aws_key", "jwt",         "private_key", "api_key"};
   std::vector<CustomRedaction> custom;
   bool operator==(const RedactionConfig&) const = default;
 };

@@ -108,7 +108,7 @@ TEST(ConfigDefaults, MatchTheSpec) {
   EXPECT_EQ(c.retention.invocation_content_days, 90u);
   EXPECT_EQ(c.retention.audit_years, 7u);
   EXPECT_EQ(c.retention.sessions_hours, 24u);
-  EXPECT_EQ(c.redaction.builtin.size(), 8u);
+  EXPECT_EQ(c.redaction.builtin.size(), 10u);  // the SPEC's eight + private_key, api_key (redact, issue 10)
   EXPECT_EQ(c.log.level, "info");
   EXPECT_EQ(c.log.format, "json");
   EXPECT_TRUE(c.log.access);
@@ -209,6 +209,14 @@ log: { level: "off", format: text, access: False }
   ASSERT_EQ(c.redaction.custom.size(), 1u);
   EXPECT_EQ(c.redaction.custom[0], (CustomRedaction{"ticket", "TCK-[0-9]+"}));
   EXPECT_EQ(c.log, (LogConfig{"off", "text", false}));
+}
+
+// ---- redact (issue 10): the detectors added with the redactor are accepted.
+TEST(ConfigParse, AcceptsTheRedactorsNewKinds) {
+  ConfigResult r = parse_config("redaction: { builtin: [ip_address, private_key, api_key] }");
+  ASSERT_TRUE(IsValid(r));
+  EXPECT_EQ(r.config->redaction.builtin, (std::vector<std::string>{"ip_address", "private_key", "api_key"}));
+  EXPECT_TRUE(inactive_key_notices(*r.config).empty());
 }
 
 TEST(ConfigParse, AcceptsListenAddressForms) {
