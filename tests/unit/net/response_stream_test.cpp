@@ -25,6 +25,8 @@
 #include "net/http.h"
 #include "net/router.h"
 #include "net/server.h"
+#include "support/temp_dir.h"
+#include "support/test_cert.h"
 
 namespace pc::net {
 namespace {
@@ -55,6 +57,7 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }
   void send(const std::string& s) { ASSERT_EQ(::send(fd_, s.data(), s.size(), MSG_NOSIGNAL), static_cast<ssize_t>(s.size())); }
   void close() {
     if (fd_ >= 0) ::close(fd_);
@@ -136,7 +139,9 @@ long rss_kib() {
 // here for the test to write to, and whose GET /plain answers "plain".
 class StreamServer {
  public:
-  explicit StreamServer(ResponseStream::Options opts = {}, unsigned threads = 2) : opts_(opts) {
+  explicit StreamServer(ResponseStream::Options opts = {}, unsigned threads = 2, std::string cert_file = "",
+                        std::string key_file = "")
+      : opts_(opts) {
     auto router = std::make_shared<Router>();
     router->add("GET", "/stream", [this](std::shared_ptr<Request>, Responder respond) {
       auto s = std::make_shared<ResponseStream>(opts_);
@@ -158,11 +163,28 @@ class StreamServer {
       respond(r);
     });
     router->add("GET", "/dropped", [](std::shared_ptr<Request>, Responder) {});
+    // Answered from another thread after the handler returned, events already queued.
+    router->add("GET", "/later", [this](std::shared_ptr<Request>, Responder respond) {
+      auto s = std::make_shared<ResponseStream>(opts_);
+      s->on_closed([this] { closed_.fetch_add(1); });
+      {
+        std::lock_guard lock(mu_);
+        streams_.push_back(s);
+      }
+      cv_.notify_all();
+      std::thread([s, respond]() mutable {
+        std::this_thread::sleep_for(20ms);
+        s->write("data: before the answer\n\n");
+        respond(Response::streamed(200, "text/event-stream", s));
+      }).detach();
+    });
     core::Config c;
     c.server.listen = "127.0.0.1:0";
     c.server.threads = threads;
     c.server.limits.max_connections = 20000;
     c.log.access = false;
+    c.server.tls.cert_file = std::move(cert_file);
+    c.server.tls.key_file = std::move(key_file);
     server_ = std::make_unique<Server>(c, router);
     server_->start();
     const auto addr = server_->address();
@@ -444,6 +466,82 @@ TEST(ResponseStream, ADroppedResponderIsAnswered500) {
   c.send(get("/dropped"));
   ASSERT_TRUE(c.wait_for("\"code\":\"internal\""));
   EXPECT_EQ(c.got.rfind("HTTP/1.1 500 ", 0), 0u) << c.got;
+}
+
+TEST(ResponseStream, AnsweredFromAnotherThreadAfterTheHandlerReturned) {
+  StreamServer srv;
+  Client c(srv.port());
+  c.send("GET /later HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(c.wait_for("data: before the answer\n\n"));
+  auto s = srv.stream();
+  std::thread([&] {
+    s->write("data: after\n\n");
+    s->close();
+  }).join();
+  ASSERT_TRUE(c.wait_for("0\r\n\r\n"));
+  EXPECT_EQ(dechunk(c.got, body_start(c.got)), "data: before the answer\n\ndata: after\n\n");
+}
+
+// The same over TLS: the stream is written through the TLS layer, and a client that goes away
+// is noticed at the latest when writing to it fails (a TLS client's close_notify is data, so the
+// idle read-side watch cannot tell it from a pipelined request; the heartbeat writes then find
+// the connection gone).
+TEST(ResponseStream, OverTls) {
+  pc::testing::TempDir dir("pc-stream-tls");
+  const auto cert = pc::testing::make_cert("IP:127.0.0.1");
+  const std::string cert_file = dir.file("cert.pem"), key_file = dir.file("key.pem");
+  std::ofstream(cert_file) << cert.pem;
+  {
+    BIO* bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_PrivateKey(bio, cert.key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio, &data);
+    std::ofstream(key_file) << std::string(data, static_cast<std::size_t>(n));
+    BIO_free(bio);
+  }
+  StreamServer srv({.heartbeat = 100ms}, 2, cert_file, key_file);
+
+  auto tls_client = [&](auto&& body) {
+    Client raw(srv.port());
+    ASSERT_TRUE(raw.connected());
+    pc::testing::SslCtx ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+    SSL* ssl = SSL_new(ctx.get());
+    SSL_set_fd(ssl, raw.fd());
+    ASSERT_EQ(SSL_connect(ssl), 1);
+    const std::string req = get("/stream");
+    ASSERT_EQ(SSL_write(ssl, req.data(), static_cast<int>(req.size())), static_cast<int>(req.size()));
+    std::string got;
+    auto read_until = [&](std::string_view text) {
+      char buf[4096];
+      while (got.find(text) == std::string::npos) {
+        const int n = SSL_read(ssl, buf, sizeof buf);
+        if (n <= 0) return false;
+        got.append(buf, static_cast<std::size_t>(n));
+      }
+      return true;
+    };
+    body(ssl, read_until, got);
+    SSL_free(ssl);
+  };
+
+  tls_client([&](SSL*, auto& read_until, std::string& got) {
+    ASSERT_TRUE(read_until("\r\n\r\n"));
+    auto s = srv.stream(0);
+    std::thread([&] { s->write("data: secret\n\n"); }).join();
+    ASSERT_TRUE(read_until("data: secret\n\n"));
+    ASSERT_TRUE(read_until(": keep-alive\n\n"));
+    s->close();
+    ASSERT_TRUE(read_until("0\r\n\r\n"));
+    EXPECT_EQ(dechunk(got, body_start(got)).rfind("data: secret\n\n: keep-alive\n\n", 0), 0u);
+  });
+  ASSERT_TRUE(srv.wait_closed(1));
+
+  tls_client([&](SSL* ssl, auto& read_until, std::string&) {
+    ASSERT_TRUE(read_until("\r\n\r\n"));
+    SSL_shutdown(ssl);
+  });  // the socket closes here
+  ASSERT_TRUE(srv.wait_closed(2, 3s)) << "the heartbeats did not find the TLS client gone";
+  EXPECT_FALSE(srv.stream(1)->write("data: x\n\n"));
 }
 
 TEST(ResponseStream, AStreamNeverAnsweredStillBoundsItsQueue) {
