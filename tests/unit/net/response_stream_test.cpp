@@ -154,6 +154,16 @@ class StreamServer {
       cv_.notify_all();
       respond(Response::streamed(200, "text/event-stream", s));
     });
+    router->add("HEAD", "/stream-head", [this](std::shared_ptr<Request>, Responder respond) {
+      auto s = std::make_shared<ResponseStream>(opts_);
+      s->on_closed([this] { closed_.fetch_add(1); });
+      {
+        std::lock_guard lock(mu_);
+        streams_.push_back(s);
+      }
+      cv_.notify_all();
+      respond(Response::streamed(200, "text/event-stream", s));
+    });
     router->add("GET", "/plain", [](std::shared_ptr<Request>, Responder respond) {
       respond(Response::text(200, "plain"));
     });
@@ -542,6 +552,21 @@ TEST(ResponseStream, OverTls) {
   });  // the socket closes here
   ASSERT_TRUE(srv.wait_closed(2, 3s)) << "the heartbeats did not find the TLS client gone";
   EXPECT_FALSE(srv.stream(1)->write("data: x\n\n"));
+}
+
+TEST(ResponseStream, HeadGetsTheHeadAndTheStreamEnds) {
+  StreamServer srv;
+  Client c(srv.port());
+  c.send("HEAD /stream-head HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(c.wait_for("\r\n\r\n"));
+  EXPECT_EQ(c.got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << c.got;
+  EXPECT_NE(c.got.find("Transfer-Encoding: chunked\r\n"), std::string::npos);
+  EXPECT_TRUE(srv.wait_closed(1)) << "the stream ends: a HEAD answer has no body";
+  EXPECT_FALSE(srv.stream()->write("data: x\n\n"));
+  const std::size_t before = c.got.size();
+  c.send(get("/plain"));
+  ASSERT_TRUE(c.wait_for("plain", 3s, before)) << "no body bytes were sent after the head";
+  EXPECT_EQ(c.got.compare(before, 9, "HTTP/1.1 "), 0) << c.got.substr(before);
 }
 
 TEST(ResponseStream, AStreamNeverAnsweredStillBoundsItsQueue) {
