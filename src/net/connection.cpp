@@ -310,19 +310,21 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
 
     int status;
     std::string_view upstream;
-    if (res.forward) {
-      auto pr = co_await proxy(w, stream, *req, *res.forward, keep_alive, *settings);
-      status = pr.status;
-      keep_alive = pr.keep_alive;
-      upstream = res.forward->upstream_name;
-      if (res.forward->on_complete) res.forward->on_complete(status);
-    } else if (res.stream) {  // net (issue 10): a streamed response
+    if (res.stream) {  // net (issue 10): a streamed response
+      // Checked before `forward`: a response with both is a handler bug that send_stream answers
+      // with a 500, ending the stream so its producer hears of it.
       // Unread request bytes are not kept for the stream's lifetime: an idle stream should cost
       // little (10,000 open MCP GET streams are a goal).
       if (buffer.size() == 0) buffer.shrink_to_fit();
       const bool draining = sh.draining.load(std::memory_order_relaxed);
       keep_alive = co_await send_stream(stream, *req, res, keep_alive, *settings, track, draining);
       status = res.status;  // 500 when the response broke the stream's contract
+    } else if (res.forward) {
+      auto pr = co_await proxy(w, stream, *req, *res.forward, keep_alive, *settings);
+      status = pr.status;
+      keep_alive = pr.keep_alive;
+      upstream = res.forward->upstream_name;
+      if (res.forward->on_complete) res.forward->on_complete(status);
     } else {
       status = res.status;
       if (!co_await write_response(stream, *req, res, keep_alive, milliseconds(lim.idle_timeout_ms)))

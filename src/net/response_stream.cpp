@@ -192,9 +192,11 @@ Task<bool> send_stream(Stream& s, const Request& req, Response& res, bool keep_a
   Timer wake(ex, Timer::time_point::max());
   auto watch = std::make_shared<ClientWatch>(tcp_layer(s).socket());
   watch->wake = &wake;
+  bool over;  // a stream that already ended (handed to a second response): head, then the end
   {
     std::lock_guard lock(st->mu);
-    st->ex = ex;
+    over = st->finished;
+    if (!over) st->ex = ex;
   }
   st->wake = &wake;
   st->tcp = &tcp_layer(s);
@@ -216,7 +218,7 @@ Task<bool> send_stream(Stream& s, const Request& req, Response& res, bool keep_a
     {
       std::lock_guard lock(st->mu);
       data.swap(st->pending);
-      closing = st->close_asked;
+      closing = st->close_asked || over;
       cut = st->cut_off;
     }
     if (cut || watch->gone) break;

@@ -173,6 +173,21 @@ class StreamServer {
       r.body = "oops";
       respond(r);
     });
+    router->add("GET", "/forward-and-stream", [this](std::shared_ptr<Request>, Responder respond) {
+      auto s = std::make_shared<ResponseStream>();
+      s->on_closed([this] { closed_.fetch_add(1); });
+      {
+        std::lock_guard lock(mu_);
+        streams_.push_back(s);
+      }
+      auto r = Response::streamed(200, "text/event-stream", s);
+      r.forward = ForwardTo{.host = "127.0.0.1", .port = 9};
+      respond(r);
+    });
+    // The first stream made here, answered again: it ended already.
+    router->add("GET", "/again", [this](std::shared_ptr<Request>, Responder respond) {
+      respond(Response::streamed(200, "text/event-stream", stream(0)));
+    });
     router->add("GET", "/dropped", [](std::shared_ptr<Request>, Responder) {});
     // Answered from another thread after the handler returned, events already queued.
     router->add("GET", "/later", [this](std::shared_ptr<Request>, Responder respond) {
@@ -469,6 +484,31 @@ TEST(ResponseStream, ABodyBesideAStreamIsAnswered500) {
   const std::size_t before = c.got.size();
   c.send(get("/plain"));
   ASSERT_TRUE(c.wait_for("plain", 3s, before));
+}
+
+TEST(ResponseStream, AForwardBesideAStreamIsAnswered500AndTheStreamEnds) {
+  StreamServer srv;
+  Client c(srv.port());
+  c.send(get("/forward-and-stream"));
+  ASSERT_TRUE(c.wait_for("\"code\":\"internal\""));
+  EXPECT_EQ(c.got.rfind("HTTP/1.1 500 ", 0), 0u) << c.got;
+  EXPECT_TRUE(srv.wait_closed(1));
+  EXPECT_FALSE(srv.stream()->write("data: x\n\n"));
+}
+
+TEST(ResponseStream, AStreamThatEndedAlreadyGivesAnEmptyBody) {
+  StreamServer srv;
+  {
+    Client c(srv.port());
+    c.send(get("/stream"));
+    ASSERT_TRUE(c.wait_for("\r\n\r\n"));
+    srv.stream()->close();
+    ASSERT_TRUE(c.wait_for("0\r\n\r\n"));
+  }
+  Client c(srv.port());
+  c.send(get("/again"));
+  ASSERT_TRUE(c.wait_for("0\r\n\r\n", 2s)) << "a second answer with an ended stream must not hang: " << c.got;
+  EXPECT_EQ(c.got.rfind("HTTP/1.1 200 ", 0), 0u) << c.got;
 }
 
 TEST(ResponseStream, ADroppedResponderIsAnswered500) {
