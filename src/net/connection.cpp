@@ -310,7 +310,16 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
 
     int status;
     std::string_view upstream;
-    if (res.forward) {
+    if (res.stream) {  // net (issue 10): a streamed response
+      // Checked before `forward`: a response with both is a handler bug that send_stream answers
+      // with a 500, ending the stream so its producer hears of it.
+      // Unread request bytes are not kept for the stream's lifetime: an idle stream should cost
+      // little (10,000 open MCP GET streams are a goal).
+      if (buffer.size() == 0) buffer.shrink_to_fit();
+      const bool draining = sh.draining.load(std::memory_order_relaxed);
+      keep_alive = co_await send_stream(stream, *req, res, keep_alive, *settings, track, draining);
+      status = res.status;  // 500 when the response broke the stream's contract
+    } else if (res.forward) {
       auto pr = co_await proxy(w, stream, *req, *res.forward, keep_alive, *settings);
       status = pr.status;
       keep_alive = pr.keep_alive;
@@ -334,10 +343,7 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
 
 }  // namespace
 
-// Buffered responses are written as one flat head plus the body in a single gather write: no
-// per-field allocations and no buffer-sequence machinery on the hottest path.
-template <typename Stream>
-Task<bool> write_response(Stream& s, const Request& req, Response& res, bool keep_alive, milliseconds timeout) {
+std::string response_head(const Request& req, const Response& res, bool keep_alive) {
   std::string head;
   head.reserve(192 + req.request_id.size());
   head += "HTTP/1.1 ";
@@ -368,6 +374,14 @@ Task<bool> write_response(Stream& s, const Request& req, Response& res, bool kee
   }
   if (!keep_alive) head += "Connection: close\r\n";
   else if (req.version < 11) head += "Connection: keep-alive\r\n";  // HTTP/1.0 closes by default
+  return head;
+}
+
+// Buffered responses are written as one flat head plus the body in a single gather write: no
+// per-field allocations and no buffer-sequence machinery on the hottest path.
+template <typename Stream>
+Task<bool> write_response(Stream& s, const Request& req, Response& res, bool keep_alive, milliseconds timeout) {
+  std::string head = response_head(req, res, keep_alive);
   head += "Content-Length: ";
   head += std::to_string(res.body.size());  // for HEAD: the size a GET would have sent
   head += "\r\n\r\n";
