@@ -316,6 +316,38 @@ CREATE INDEX jobs_leases ON jobs(status, lease_until);
 CREATE INDEX jobs_by_tenant ON jobs(tenant_id, job_id);
 )sql";
 
+// ---- transport (issue 10)
+// Migration 8: MCP sessions (mcp/sessions.h). A session is bound to tenant, subject and client;
+// an ended one is deleted (not kept as a tombstone: nothing refers to it). The federation's
+// per-upstream state is one row per (session, server key), so a node setting one key never
+// rewrites another node's keys (no read-modify-write of a JSON blob).
+constexpr std::string_view kV8McpSessions = R"sql(
+CREATE TABLE mcp_sessions (
+  session_id          TEXT PRIMARY KEY,
+  tenant_id           TEXT NOT NULL,
+  subject             TEXT NOT NULL,
+  client_id           TEXT NOT NULL,
+  protocol_version    TEXT NOT NULL,
+  client_capabilities TEXT NOT NULL,
+  client_info         TEXT NOT NULL,
+  created_at          TEXT NOT NULL,
+  created_ms          INTEGER NOT NULL,
+  last_seen_at        TEXT NOT NULL
+);
+CREATE INDEX mcp_sessions_by_tenant ON mcp_sessions(tenant_id);
+CREATE INDEX mcp_sessions_by_last_seen ON mcp_sessions(last_seen_at);
+
+CREATE TABLE mcp_session_upstreams (
+  session_id TEXT NOT NULL,
+  tenant_id  TEXT NOT NULL,
+  key        TEXT NOT NULL,
+  value      TEXT NOT NULL,
+  PRIMARY KEY (session_id, key)
+);
+CREATE INDEX mcp_session_upstreams_by_tenant ON mcp_session_upstreams(tenant_id);
+)sql";
+// ---- end transport (issue 10)
+
 constexpr Migration kMigrations[] = {
     {1, "platform clients and meta", kV1Platform},
     {2, "tenants, signing keys, client scopes", kV2Identity},
@@ -323,6 +355,11 @@ constexpr Migration kMigrations[] = {
     {4, "records: invocation mode, status, error and nullable usage; data-key seal counts; idempotency keys", kV4Records},
     {5, "jobs: durable async jobs with leases", kV5Jobs},
     {6, "webhooks: targets, deliveries and dead letters", kV6Webhooks},
+    // ---- transport (issue 10). DROP THE PLACEHOLDER 7 AT MERGE: it stands for area "servers"'
+    // migration 7 (mcp_servers) until that lands, so that versions stay without gaps here.
+    {7, "placeholder for mcp_servers (issue 10, area servers)",
+     "CREATE TABLE placeholder_7 (x INTEGER); DROP TABLE placeholder_7;"},
+    {8, "mcp sessions: Mcp-Session-Id bound to tenant, subject and client; upstream state", kV8McpSessions},
 };
 
 constexpr std::string_view kCreateTable = R"sql(

@@ -36,6 +36,8 @@ void require_live_tenant(Db& db, std::string_view what);
 
 // issue 9: webhooks — removes one tenant's webhooks and deliveries inside purge_tenant's transaction.
 void purge_tenant_webhooks(Db& db, std::string_view tenant_id);
+// ---- transport (issue 10): removes one tenant's MCP sessions inside purge_tenant's transaction.
+void purge_tenant_mcp_sessions(Db& db, std::string_view tenant_id);
 
 class SqlStore final : public Store {
  public:
@@ -167,6 +169,15 @@ class SqlStore final : public Store {
   bool renew_job_lease(std::string_view job_id, std::string_view node, std::int64_t lease_until_ms) override;
   bool finish_job(const JobRecord& job, std::string_view node) override;
   bool retry_job(const JobRecord& job, std::string_view node, std::int64_t next_run_at_ms) override;
+
+  // ---- transport (issue 10): sql_store_mcp_sessions.cpp
+  void insert_mcp_session(const McpSessionRecord& s) override;
+  std::optional<McpSessionRecord> find_mcp_session(std::string_view session_id) override;
+  void touch_mcp_sessions(const std::vector<std::pair<std::string, std::string>>& seen) override;
+  void set_mcp_session_upstreams(const std::vector<McpUpstreamWrite>& writes) override;
+  bool delete_mcp_session(std::string_view session_id) override;
+  std::int64_t purge_mcp_sessions_before(std::string_view before) override;
+  // ---- end transport (issue 10)
 
  private:
   std::unique_ptr<ConnectionSource> source_;

@@ -78,6 +78,13 @@ class TenantStore {
   // nullopt when no such job exists; violation when it belongs to another tenant.
   std::optional<JobRecord> find_job(std::string_view job_id);
 
+  // ---- transport (issue 10): MCP sessions
+  // s.tenant_id must be empty (filled in) or this tenant.
+  void insert_mcp_session(McpSessionRecord s);
+  // nullopt when no such session exists; violation when it belongs to another tenant.
+  std::optional<McpSessionRecord> find_mcp_session(std::string_view session_id);
+  // ---- end transport (issue 10)
+
  private:
   // Throws TenantAccessViolation unless `owner` is this tenant.
   void check(std::string_view owner, std::string_view resource) const;
