@@ -120,11 +120,21 @@ describe('MCP transport: POST/GET/DELETE /mcp', () => {
   it('refuses what the transport forbids: 406, 415, 400 with JSON-RPC error bodies', async () => {
     const sid = (await initialize()).headers.get('mcp-session-id');
     const ping = { jsonrpc: '2.0', id: 1, method: 'ping' };
-    for (const accept of ['application/json', 'text/event-stream', 'text/html', undefined]) {
+    for (const accept of ['application/json', 'text/event-stream', 'text/html', 'application/*']) {
       const r = await mcp(ping, { session: sid, headers: { accept } });
       assert.equal(r.status, 406, `Accept ${accept}: ${r.text}`);
       assert.equal(r.json.jsonrpc, '2.0');
       assert.equal(r.json.error.code, -32600);
+    }
+    // No Accept at all (fetch() would add */*: a raw request).
+    const body = JSON.stringify(ping);
+    const noAccept = await request(gw.port, { method: 'POST', path: '/mcp', body,
+      headers: { ...demoAuth, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'mcp-session-id': sid } });
+    assert.equal(noAccept.status, 406, noAccept.body);
+    // Wildcards count (RFC 9110 §12.5.1).
+    for (const accept of ['*/*', 'application/*, text/*', 'text/event-stream;q=0.5, application/json;q=1']) {
+      const r = await mcp(ping, { session: sid, headers: { accept } });
+      assert.equal(r.status, 200, `Accept ${accept}: ${r.text}`);
     }
     for (const ct of ['text/plain', 'application/x-www-form-urlencoded', undefined]) {
       const r = await mcp(ping, { session: sid, headers: { 'content-type': ct } });
