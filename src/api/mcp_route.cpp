@@ -11,26 +11,26 @@
 #include "core/log.h"
 #include "core/work_pool.h"
 #include "mcp/dispatch.h"
+#include "mcp/jsonrpc.h"
 #include "mcp/sessions.h"
 
 namespace pc::api {
 namespace {
 
 // JSON-RPC error codes (SPEC §7).
-constexpr int kParseError = -32700;
-constexpr int kInvalidRequest = -32600;
-constexpr int kMethodNotFound = -32601;
-constexpr int kInvalidParams = -32602;
-constexpr int kInternal = -32603;
-constexpr int kForbidden = -32003;
+using mcp::jsonrpc::kInvalidParams;
+using mcp::jsonrpc::kInvalidRequest;
+using mcp::jsonrpc::kMethodNotFound;
+constexpr int kInternal = mcp::jsonrpc::kInternalError;
+using mcp::jsonrpc::kForbidden;
 
 constexpr std::string_view kSessionHeader = "Mcp-Session-Id";
 constexpr std::string_view kVersionHeader = "MCP-Protocol-Version";
 
-// ---- one JSON-RPC message (minimal; to be replaced by area "intercept"'s mcp/jsonrpc.h)
+// ---- one JSON-RPC message (area "intercept"'s strict parser: size, depth, duplicate names, UTF-8)
 struct Message {
   enum Kind { request, notification, response } kind = request;
-  boost::json::object obj;
+  boost::json::object obj;  // the message as the federation gets it (rebuilt: known members only)
   std::string method;
   boost::json::value id;  // null for a notification
 };
@@ -40,42 +40,31 @@ struct BadMessage {
   boost::json::value id;
 };
 
-bool valid_id(const boost::json::value& id) { return id.is_string() || id.is_int64() || id.is_uint64(); }
-
 std::variant<Message, BadMessage> parse_message(std::string_view body) {
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(body, ec);
-  if (ec) return BadMessage{kParseError, "Parse error: the body is not JSON", nullptr};
-  if (v.is_array())
-    return BadMessage{kInvalidRequest, "Invalid request: batches are not supported (one message per POST)", nullptr};
-  if (!v.is_object()) return BadMessage{kInvalidRequest, "Invalid request: a JSON-RPC message is an object", nullptr};
+  mcp::jsonrpc::ParseResult r = mcp::jsonrpc::parse(body);
+  if (!r.ok()) return BadMessage{r.failure.code, r.failure.message, r.failure.id};
+  mcp::jsonrpc::Message& in = *r.message;
   Message m;
-  m.obj = std::move(v.as_object());
-  const boost::json::value* id = m.obj.if_contains("id");
-  boost::json::value safe_id = id && valid_id(*id) ? *id : boost::json::value(nullptr);
-  const boost::json::value* version = m.obj.if_contains("jsonrpc");
-  if (!version || !version->is_string() || version->as_string() != "2.0")
-    return BadMessage{kInvalidRequest, "Invalid request: jsonrpc must be \"2.0\"", safe_id};
-  if (const boost::json::value* method = m.obj.if_contains("method")) {
-    if (!method->is_string() || method->as_string().empty())
-      return BadMessage{kInvalidRequest, "Invalid request: method must be a non-empty string", safe_id};
-    m.method = std::string(method->as_string());
-    if (const boost::json::value* params = m.obj.if_contains("params"); params && !params->is_object())
-      return BadMessage{kInvalidRequest, "Invalid request: params must be an object", safe_id};
-    if (!id) {
-      m.kind = Message::notification;
-      return m;
-    }
-    if (!valid_id(*id)) return BadMessage{kInvalidRequest, "Invalid request: id must be a string or an integer", nullptr};
-    m.kind = Message::request;
-    m.id = *id;
-    return m;
+  m.obj["jsonrpc"] = "2.0";
+  switch (in.kind) {
+    case mcp::jsonrpc::Kind::request:
+    case mcp::jsonrpc::Kind::notification:
+      m.kind = in.kind == mcp::jsonrpc::Kind::request ? Message::request : Message::notification;
+      m.method = in.method;
+      if (m.kind == Message::request) m.obj["id"] = in.id;
+      m.obj["method"] = in.method;
+      if (in.has_params) m.obj["params"] = std::move(in.params);
+      break;
+    case mcp::jsonrpc::Kind::response:
+      m.kind = Message::response;
+      m.obj["id"] = in.id;
+      if (in.is_error)
+        m.obj["error"] = std::move(in.error);
+      else
+        m.obj["result"] = std::move(in.result);
+      break;
   }
-  const bool result = m.obj.contains("result"), error = m.obj.contains("error");
-  if (!id || !valid_id(*id) || result == error)
-    return BadMessage{kInvalidRequest, "Invalid request: neither a request, a notification nor a response", safe_id};
-  m.kind = Message::response;
-  m.id = *id;
+  m.id = std::move(in.id);
   return m;
 }
 
