@@ -316,6 +316,13 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
       keep_alive = pr.keep_alive;
       upstream = res.forward->upstream_name;
       if (res.forward->on_complete) res.forward->on_complete(status);
+    } else if (res.stream) {  // net (issue 10): a streamed response
+      // Unread request bytes are not kept for the stream's lifetime: an idle stream should cost
+      // little (10,000 open MCP GET streams are a goal).
+      if (buffer.size() == 0) buffer.shrink_to_fit();
+      const bool draining = sh.draining.load(std::memory_order_relaxed);
+      keep_alive = co_await send_stream(stream, *req, res, keep_alive, *settings, track, draining);
+      status = res.status;  // 500 when the response broke the stream's contract
     } else {
       status = res.status;
       if (!co_await write_response(stream, *req, res, keep_alive, milliseconds(lim.idle_timeout_ms)))
@@ -334,10 +341,7 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
 
 }  // namespace
 
-// Buffered responses are written as one flat head plus the body in a single gather write: no
-// per-field allocations and no buffer-sequence machinery on the hottest path.
-template <typename Stream>
-Task<bool> write_response(Stream& s, const Request& req, Response& res, bool keep_alive, milliseconds timeout) {
+std::string response_head(const Request& req, const Response& res, bool keep_alive) {
   std::string head;
   head.reserve(192 + req.request_id.size());
   head += "HTTP/1.1 ";
@@ -368,6 +372,14 @@ Task<bool> write_response(Stream& s, const Request& req, Response& res, bool kee
   }
   if (!keep_alive) head += "Connection: close\r\n";
   else if (req.version < 11) head += "Connection: keep-alive\r\n";  // HTTP/1.0 closes by default
+  return head;
+}
+
+// Buffered responses are written as one flat head plus the body in a single gather write: no
+// per-field allocations and no buffer-sequence machinery on the hottest path.
+template <typename Stream>
+Task<bool> write_response(Stream& s, const Request& req, Response& res, bool keep_alive, milliseconds timeout) {
+  std::string head = response_head(req, res, keep_alive);
   head += "Content-Length: ";
   head += std::to_string(res.body.size());  // for HEAD: the size a GET would have sent
   head += "\r\n\r\n";

@@ -62,6 +62,16 @@ Response Response::proxy(ForwardTo to) {
   return r;
 }
 
+// ---- net (issue 10)
+Response Response::streamed(int status, std::string content_type, std::shared_ptr<ResponseStream> stream) {
+  Response r;
+  r.status = status;
+  r.content_type = std::move(content_type);
+  r.stream = std::move(stream);
+  return r;
+}
+// ---- end net (issue 10)
+
 std::string error_body(std::string_view code, std::string_view message, std::string_view request_id) {
   std::string out;
   out.reserve(96 + code.size() + message.size() + request_id.size());

@@ -24,6 +24,7 @@
 #include <unordered_map>
 
 #include "core/log.h"
+#include "net/detail/client_watch.h"
 #include "net/detail/forward_headers.h"
 #include "net/detail/retry_policy.h"
 #include "net/detail/server_state.h"
@@ -61,36 +62,7 @@ void record_ok(std::string_view name, Clock::time_point start) {
 }
 
 // Watches the client socket while a request is proxied, so that a client who hangs up cancels
-// the upstream call. A plain callback on the socket's read readiness, not a second coroutine
-// raced against the exchange: that (an awaitable `||`) cost two coroutine spawns and a parallel
-// group per request. Readiness alone proves nothing (the reactor may wake a wait spuriously), so
-// it peeks: 0 bytes is an orderly close, an error is a reset, data means a pipelined request
-// from a live client (then it stops watching), EAGAIN means wait again.
-struct ClientWatch : std::enable_shared_from_this<ClientWatch> {
-  explicit ClientWatch(Socket& s) : socket(s) {}
-  Socket& socket;
-  TcpStream* upstream = nullptr;  // the upstream connection in use, cancelled when the client goes
-  bool gone = false;
-  bool finished = false;  // the exchange is over: nothing to cancel any more
-
-  void arm() {
-    socket.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
-      if (self->finished || ec) return;
-      char byte;
-      const ssize_t n = ::recv(self->socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-      if (n > 0) return;  // a pipelined request: the client is alive
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return self->arm();
-      self->gone = true;
-      if (self->upstream) self->upstream->cancel();
-    });
-  }
-  void finish() {
-    finished = true;
-    upstream = nullptr;
-    beast::error_code ignored;
-    socket.cancel(ignored);  // completes the pending wait (no system call)
-  }
-};
+// the upstream call: net/detail/client_watch.h.
 
 // What exchange() answers when the client hung up: nothing was (or will be) sent to it.
 constexpr ProxyResult kClientGone{499, false};

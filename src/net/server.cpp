@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "core/log.h"
+#include "net/detail/response_stream.h"
 #include "net/detail/server_state.h"
 
 namespace pc::net {
@@ -236,13 +237,16 @@ void Server::drain(milliseconds drain) {
   auto& sh = impl_->shared;
   if (sh.workers.empty() || sh.draining.exchange(true)) return;
   // Stop accepting and close connections that sit between requests; busy ones close after
-  // their current response.
+  // their current response. A streamed response has no end of its own (an MCP GET stream stays
+  // open as long as its client wants): it is ended now, what was queued still sent.
   for (auto& w : sh.workers)
     asio::post(w->ioc, [wp = w.get()] {
       beast::error_code ec;
       wp->acceptor->close(ec);
-      for (auto* c : wp->connections)
+      for (auto* c : wp->connections) {
         if (c->idle) c->tcp->socket().close(ec);
+        else if (c->stream) c->stream->close();  // net (issue 10)
+      }
     });
   auto deadline = std::chrono::steady_clock::now() + drain;
   while (sh.open.load() > 0 && std::chrono::steady_clock::now() < deadline)

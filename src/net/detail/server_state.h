@@ -65,6 +65,9 @@ class UpstreamPool {
 struct ConnTrack {
   TcpStream* tcp = nullptr;
   bool idle = true;
+  // ---- net (issue 10): the streamed response being sent, which a drain closes (ended cleanly,
+  // then the connection closes) so an open stream never holds up a shutdown.
+  pc::net::ResponseStream::State* stream = nullptr;
 };
 
 struct Shared;
@@ -117,5 +120,19 @@ Task<ProxyResult> proxy(Worker& w, Stream& client, const struct pc::net::Request
 template <typename Stream>
 Task<bool> write_response(Stream& s, const pc::net::Request& req, pc::net::Response& res,
                           bool keep_alive, std::chrono::milliseconds timeout);
+
+// ---- net (issue 10)
+// The status line and fields of a response (Content-Type, X-Request-Id, the handler's headers,
+// Connection), without the body's framing field and the blank line that ends the head.
+std::string response_head(const pc::net::Request& req, const pc::net::Response& res, bool keep_alive);
+
+// response_stream.cpp: sends a Response whose `stream` is set (the head, then what the producer
+// writes, until it closes, the client goes, or it is cut off). True when the connection may
+// serve another request. A response that breaks the contract (a body or a forward beside the
+// stream) is answered 500 and its stream ended. `draining`: the stream is ended at once.
+template <typename Stream>
+Task<bool> send_stream(Stream& s, const pc::net::Request& req, pc::net::Response& res, bool keep_alive,
+                       const Settings& settings, ConnTrack& track, bool draining);
+// ---- end net (issue 10)
 
 }  // namespace pc::net::detail
