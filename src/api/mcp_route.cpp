@@ -1,7 +1,10 @@
 #include "api/mcp_route.h"
 
 #include <boost/json.hpp>
+#include <cstdint>
+#include <deque>
 #include <mutex>
+#include <unordered_map>
 #include <optional>
 #include <variant>
 
@@ -10,6 +13,7 @@
 #include "core/json_text.h"
 #include "core/log.h"
 #include "core/work_pool.h"
+#include "crypto/random.h"
 #include "mcp/dispatch.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/sessions.h"
@@ -119,24 +123,172 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// ---- the POST answer (JSON until the network layer's streams are wired)
+// ---- server-sent event streams (node-local; docs/mcp.md "Streams and resumption")
 
-// Answers one POSTed request once, from whichever thread the federation answers on. Messages the
-// federation sends before the answer are dropped while the answer is plain JSON (the client
-// asked nothing it would miss: progress and logging are advisory); a server→client request sent
-// here is dropped too, logged, since it needs a stream (see docs/mcp.md).
+constexpr std::size_t kReplayEvents = 64;         // per stream
+constexpr std::size_t kReplayBytes = 256u << 10;  // per stream
+constexpr std::size_t kMaxStreams = 4096;         // per node: the oldest are forgotten beyond it
+constexpr auto kHeartbeat = std::chrono::seconds(15);
+
+// One SSE stream of a session: a POST's answer stream or the session's GET stream. Every event
+// carries the id "<key>.<seq>" (the key names the stream, so a Last-Event-ID finds it) and is kept
+// in a bounded replay buffer, so a client that lost the connection resumes with GET + Last-Event-ID
+// and gets what it missed, on the stream it was on. The connection carrying it may change (or be
+// none while the client is away); events go to whichever carries it now.
+class SseStream {
+ public:
+  SseStream(std::string key, std::string session_id, bool is_get)
+      : key_(std::move(key)), session_id_(std::move(session_id)), is_get_(is_get) {}
+  const std::string& key() const { return key_; }
+  const std::string& session_id() const { return session_id_; }
+  bool is_get() const { return is_get_; }
+
+  // Attaches a connection: first the events after `after` (resumption) or a priming event (a new
+  // stream), then what comes next; a stream whose last event went out is closed after the replay.
+  void attach(const std::shared_ptr<net::ResponseStream>& rs, std::optional<std::uint64_t> after) {
+    std::lock_guard lock(mu_);
+    live_ = rs;
+    if (!after) {
+      // The transport's priming event: an id and no data, so the client can resume from here.
+      rs->write("id: " + key_ + "." + std::to_string(seq_) + "\ndata: \n\n");
+    } else {
+      for (const auto& [n, text] : replay_)
+        if (n > *after) rs->write(text);
+    }
+    if (finished_) rs->close();
+  }
+  // Detaches `rs` if it is still the one carrying the stream (its connection ended).
+  void detach(const net::ResponseStream* rs) {
+    std::lock_guard lock(mu_);
+    if (live_.get() == rs) live_.reset();
+  }
+  bool live() {
+    std::lock_guard lock(mu_);
+    return live_ && !live_->closed();
+  }
+  // One JSON-RPC message as an event; `last`: the stream ends after it (a POST's answer).
+  void emit(const boost::json::object& message, bool last = false) {
+    std::lock_guard lock(mu_);
+    if (finished_) return;
+    const std::uint64_t n = ++seq_;
+    std::string text = "id: " + key_ + "." + std::to_string(n) + "\nevent: message\ndata: " +
+                       core::json_text(message) + "\n\n";
+    replay_bytes_ += text.size();
+    replay_.emplace_back(n, text);
+    while (replay_.size() > kReplayEvents || (replay_bytes_ > kReplayBytes && replay_.size() > 1)) {
+      replay_bytes_ -= replay_.front().second.size();
+      replay_.pop_front();
+    }
+    if (live_) live_->write(std::move(text));
+    if (last) {
+      finished_ = true;
+      if (live_) live_->close();
+    }
+  }
+
+ private:
+  const std::string key_;
+  const std::string session_id_;
+  const bool is_get_;
+  std::mutex mu_;
+  std::uint64_t seq_ = 0;
+  std::deque<std::pair<std::uint64_t, std::string>> replay_;
+  std::size_t replay_bytes_ = 0;
+  std::shared_ptr<net::ResponseStream> live_;
+  bool finished_ = false;
+};
+
+// This node's streams by key, and each session's GET stream. Bounded: beyond kMaxStreams the
+// oldest are forgotten (a Last-Event-ID naming one then opens a fresh stream).
+class StreamRegistry {
+ public:
+  std::shared_ptr<SseStream> make(const std::string& session_id, bool is_get) {
+    auto s = std::make_shared<SseStream>(crypto::random_hex(8), session_id, is_get);
+    std::lock_guard lock(mu_);
+    by_key_[s->key()] = s;
+    order_.push_back(s->key());
+    while (order_.size() > kMaxStreams) {
+      by_key_.erase(order_.front());
+      order_.pop_front();
+    }
+    return s;
+  }
+  // The stream a Last-Event-ID names, if this node has it and it is this session's.
+  std::pair<std::shared_ptr<SseStream>, std::uint64_t> find(std::string_view last_event_id, const std::string& session) {
+    const std::size_t dot = last_event_id.rfind('.');
+    if (dot == std::string_view::npos || dot + 1 >= last_event_id.size()) return {};
+    std::uint64_t n = 0;
+    for (char c : last_event_id.substr(dot + 1)) {
+      if (c < '0' || c > '9' || n > (UINT64_MAX - 9) / 10) return {};
+      n = n * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    std::lock_guard lock(mu_);
+    auto it = by_key_.find(std::string(last_event_id.substr(0, dot)));
+    if (it == by_key_.end() || it->second->session_id() != session) return {};
+    return {it->second, n};
+  }
+  // The session's GET stream becomes `s`, unless another is carried by a connection (false).
+  bool claim_get(const std::string& session, const std::shared_ptr<SseStream>& s) {
+    std::lock_guard lock(mu_);
+    auto& slot = get_of_[session];
+    if (auto cur = slot.lock(); cur && cur != s && cur->live()) return false;
+    if (auto cur = slot.lock(); cur && cur == s && cur->live()) return false;
+    slot = s;
+    return true;
+  }
+  void release_get(const std::string& session, const SseStream* s) {
+    std::lock_guard lock(mu_);
+    auto it = get_of_.find(session);
+    if (it != get_of_.end() && it->second.lock().get() == s) get_of_.erase(it);
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<SseStream>> by_key_;
+  std::deque<std::string> order_;
+  std::unordered_map<std::string, std::weak_ptr<SseStream>> get_of_;
+};
+
+net::Response sse_head(std::shared_ptr<net::ResponseStream> rs) {
+  auto r = net::Response::streamed(200, "text/event-stream", std::move(rs));
+  r.headers.push_back({"Cache-Control", "no-cache"});
+  return r;
+}
+
+std::shared_ptr<net::ResponseStream> new_response_stream() {
+  net::ResponseStream::Options o;
+  o.heartbeat = kHeartbeat;
+  return std::make_shared<net::ResponseStream>(o);
+}
+
+// ---- the POST answer
+
+// Answers one POSTed request once, from whichever thread the federation answers on: plain
+// application/json when the answer comes first; a text/event-stream when the federation sends
+// messages (progress, logging, server→client requests) before it, the answer as its last event.
 class PostOutbox final : public mcp::Outbox {
  public:
-  PostOutbox(net::Responder reply, boost::json::value id, std::string request_id)
-      : reply_(std::move(reply)), id_(std::move(id)), request_id_(std::move(request_id)) {}
+  PostOutbox(net::Responder reply, boost::json::value id, std::string session_id, StreamRegistry& streams)
+      : reply_(std::move(reply)), id_(std::move(id)), session_id_(std::move(session_id)), streams_(streams) {}
   ~PostOutbox() override {
     // The federation let go without answering: a bug or a lost upstream. Never a hang.
-    if (!done_) reply_(rpc_failure(200, id_, kInternal, "Internal error: the request was not answered"));
+    if (!done_) answer(rpc_error(id_, kInternal, "Internal error: the request was not answered"));
   }
   void send(boost::json::object message) override {
-    if (message.contains("id"))
-      log::warn("mcp: a server-to-client request was dropped (no stream to the client)",
-                {{"request_id", request_id_}});
+    std::lock_guard lock(mu_);
+    if (done_) return;
+    if (!stream_) {
+      stream_ = streams_.make(session_id_, false);
+      auto rs = new_response_stream();
+      std::weak_ptr<SseStream> weak = stream_;
+      const net::ResponseStream* raw = rs.get();
+      rs->on_closed([weak, raw] {
+        if (auto s = weak.lock()) s->detach(raw);
+      });
+      stream_->attach(rs, std::nullopt);
+      reply_(sse_head(std::move(rs)));
+    }
+    stream_->emit(message);
   }
   void answer(boost::json::object message) override {
     std::lock_guard lock(mu_);
@@ -145,6 +297,7 @@ class PostOutbox final : public mcp::Outbox {
     // The answer carries the client's id whatever the federation put there.
     message["jsonrpc"] = "2.0";
     message["id"] = id_;
+    if (stream_) return stream_->emit(message, /*last=*/true);
     reply_(rpc_answer(200, message));
   }
 
@@ -153,11 +306,25 @@ class PostOutbox final : public mcp::Outbox {
   bool done_ = false;
   net::Responder reply_;
   boost::json::value id_;
-  std::string request_id_;
+  std::string session_id_;
+  StreamRegistry& streams_;
+  std::shared_ptr<SseStream> stream_;
+};
+
+// The GET stream as the federation sees it: server-initiated messages, never an answer.
+class GetOutbox final : public mcp::Outbox {
+ public:
+  explicit GetOutbox(std::shared_ptr<SseStream> s) : s_(std::move(s)) {}
+  void send(boost::json::object message) override { s_->emit(message); }
+  void answer(boost::json::object) override {}
+
+ private:
+  std::shared_ptr<SseStream> s_;
 };
 
 struct Shared {
   McpRouteDeps d;
+  StreamRegistry streams;
 };
 
 mcp::SessionOwner owner_of(const Caller& c) { return {c->tenant, c->subject, c->client}; }
@@ -273,7 +440,7 @@ void dispatch(std::shared_ptr<Shared> sh, std::shared_ptr<net::Request> req, Cal
   if (m.method == "ping")
     return reply(rpc_answer(200, {{"jsonrpc", "2.0"}, {"id", m.id}, {"result", boost::json::object{}}}));
   if (!fed) return reply(rpc_failure(200, m.id, kMethodNotFound, "Method not found"));
-  auto out = std::make_shared<PostOutbox>(std::move(reply), m.id, req->request_id);
+  auto out = std::make_shared<PostOutbox>(std::move(reply), m.id, s.id, sh->streams);
   try {
     fed->request(who, s, std::move(m.obj), out);
   } catch (const std::exception& e) {
@@ -316,18 +483,61 @@ void handle_post(std::shared_ptr<Shared> sh, std::shared_ptr<net::Request> req, 
                });
 }
 
+// Opens `stream` on a new connection for the client (after `after`, when resuming) and answers.
+void open_stream(std::shared_ptr<SseStream> stream, std::optional<std::uint64_t> after,
+                 std::function<void()> on_closed, net::Responder& reply) {
+  auto rs = new_response_stream();
+  std::weak_ptr<SseStream> weak = stream;
+  const net::ResponseStream* raw = rs.get();
+  rs->on_closed([weak, raw, on_closed = std::move(on_closed)] {
+    if (auto x = weak.lock()) x->detach(raw);
+    if (on_closed) on_closed();
+  });
+  stream->attach(rs, after);
+  reply(sse_head(std::move(rs)));
+}
+
 void handle_get(std::shared_ptr<Shared> sh, std::shared_ptr<net::Request> req, Caller caller, net::Responder reply) {
   if (!accepts(media_types(req->header("accept")), "text/event-stream"))
     return reply(rpc_failure(406, nullptr, kInvalidRequest, "Not acceptable: Accept must list text/event-stream"));
   if (auto refused = session_headers_refusal(*req, nullptr)) return reply(std::move(*refused));
   with_session(sh, req, caller, std::move(reply), nullptr,
-               [req](net::Responder reply, mcp::McpSession s) mutable {
+               [sh, req, caller](net::Responder reply, mcp::McpSession s) mutable {
                  if (auto refused = version_mismatch(*req, s, nullptr)) return reply(std::move(*refused));
-                 // No server→client stream yet (the network layer's ResponseStream): the
-                 // transport's answer for a server that offers none.
-                 auto r = rpc_failure(405, nullptr, kMethodNotFound, "This endpoint offers no server-to-client stream");
-                 r.headers.push_back({"Allow", "POST, DELETE"});
-                 reply(std::move(r));
+                 // Resumption: the stream the Last-Event-ID names, if this node has it; else
+                 // (another node's, or forgotten) a fresh GET stream without replay.
+                 std::shared_ptr<SseStream> stream;
+                 std::optional<std::uint64_t> after;
+                 if (const std::string* last = req->header("last-event-id")) {
+                   auto [found, n] = sh->streams.find(*last, s.id);
+                   if (found) stream = found, after = n;
+                 }
+                 // A POST's stream: what was missed, then its answer when it comes.
+                 if (stream && !stream->is_get()) return open_stream(stream, after, nullptr, reply);
+                 if (!stream) stream = sh->streams.make(s.id, true);
+                 if (!sh->streams.claim_get(s.id, stream))
+                   return reply(rpc_failure(409, nullptr, kInvalidRequest,
+                                            "Conflict: this session's GET stream is open already"));
+                 const SseStream* key = stream.get();
+                 auto closed = [sh, key, s] {
+                   sh->streams.release_get(s.id, key);
+                   if (!sh->d.federation) return;
+                   try {
+                     sh->d.federation->stream_closed(s);
+                   } catch (const std::exception& e) {
+                     log::warn("mcp: the federation failed on a closed stream", {{"error", e.what()}});
+                   }
+                 };
+                 // The connection first, so nothing the federation sends at once is missed.
+                 open_stream(stream, after, std::move(closed), reply);
+                 if (!sh->d.federation) return;
+                 try {
+                   sh->d.federation->stream_opened(mcp_caller(caller, *req), s, std::make_shared<GetOutbox>(stream));
+                 } catch (const std::exception& e) {
+                   // The stream stays open (and empty): the client is told nothing it could act on.
+                   log::error("mcp: the federation failed to open a stream",
+                              {{"request_id", req->request_id}, {"error", e.what()}});
+                 }
                });
 }
 
@@ -405,7 +615,8 @@ bool mcp_origin_allowed(std::string_view origin, std::string_view base_url) {
 }
 
 void add_mcp_routes(net::Router& router, McpRouteDeps deps) {
-  auto sh = std::make_shared<Shared>(Shared{std::move(deps)});
+  auto sh = std::make_shared<Shared>();
+  sh->d = std::move(deps);
   const Policy policy = Policy::tenant_only({auth::roles::kAgentInvoke, auth::roles::kMachineInvoke,
                                              auth::roles::kAgentDeveloper});
   auto challenge_url = [sh] { return sh->d.base_url() + kMcpResourceMetadataPath; };

@@ -234,10 +234,53 @@ describe('MCP transport: POST/GET/DELETE /mcp', () => {
     assert.equal(noId.status, 400, noId.text);
     const foreign = await mcp(undefined, { method: 'GET', auth: acmeAuth, session: sid, headers: { accept: 'text/event-stream' } });
     assert.equal(foreign.status, 404, foreign.text);
-    const own = await mcp(undefined, { method: 'GET', session: sid, version: V_NEW, headers: { accept: 'text/event-stream' } });
-    // 405 while the gateway offers no server→client stream (the transport's answer for that);
-    // text/event-stream once it does.
-    assert.ok(own.status === 405 || /^text\/event-stream/.test(own.headers.get('content-type') ?? ''), `${own.status} ${own.text}`);
+    // The stream opens: text/event-stream, a priming event with an id and no data.
+    const open = async (headers = {}) => {
+      const ac = new AbortController();
+      const res = await fetch(`${base}/mcp`, { method: 'GET', signal: ac.signal,
+        headers: { ...demoAuth, accept: 'text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': V_NEW, ...headers } });
+      return { res, ac };
+    };
+    const firstEvent = async (res) => {
+      const reader = res.body.getReader();
+      let text = '';
+      while (!text.includes('\n\n')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+      return text;
+    };
+    const a = await open();
+    assert.equal(a.res.status, 200);
+    assert.match(a.res.headers.get('content-type'), /^text\/event-stream/);
+    const prime = await firstEvent(a.res);
+    const id = /^id: (\S+)\ndata: \n\n/.exec(prime)?.[1];
+    assert.ok(id, `priming event: ${JSON.stringify(prime)}`);
+    // One GET stream per session at a time.
+    const second = await open();
+    assert.equal(second.res.status, 409, await second.res.text());
+    // The client closes it; a resumption with its last event id opens it again.
+    a.ac.abort();
+    const resumed = await waitFor(async () => {
+      const r = await open({ 'last-event-id': id });
+      if (r.res.status === 200) return r;
+      await r.res.text();
+      return null;
+    }, 5000, { what: 'GET stream resumable after the client closed it' });
+    assert.match(resumed.res.headers.get('content-type'), /^text\/event-stream/);
+    resumed.ac.abort();
+    // A Last-Event-ID this node does not know (or another session's): a fresh stream.
+    const fresh = await waitFor(async () => {
+      const r = await open({ 'last-event-id': 'ffffffffffffffff.3' });
+      if (r.res.status === 200) return r;
+      await r.res.text();
+      return null;
+    }, 5000, { what: 'fresh GET stream' });
+    const prime2 = await firstEvent(fresh.res);
+    assert.match(prime2, /^id: \S+\ndata: \n\n/);
+    assert.ok(!prime2.includes(id.split('.')[0]), 'a new stream key');
+    fresh.ac.abort();
   });
 
   it('needs a tenant principal with an MCP role; 401 points at the protected-resource metadata', async () => {
