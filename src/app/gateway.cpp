@@ -31,6 +31,9 @@
 #include "api/tenant_routes.h"
 #include "api/token_routes.h"
 #include "api/webhook_routes.h"  // issue 9: webhooks
+#include "api/mcp_discovery.h"   // ---- transport (issue 10)
+#include "api/mcp_route.h"       // ---- transport (issue 10)
+#include "mcp/sessions.h"        // ---- transport (issue 10)
 #include "app/retention.h"
 #include "audit/audit_log.h"
 #include "auth/authenticator.h"
@@ -63,6 +66,10 @@ constexpr auto kRefreshInterval = std::chrono::seconds(2);
 constexpr std::int64_t kMaxOwnTokenLifetime = 3600;
 // How long a token exchange waits for an issuer's keys to be refetched.
 constexpr auto kRefetchWait = std::chrono::seconds(10);
+// ---- transport (issue 10): /mcp's blocking work (session creation, store reads of sessions
+// other nodes made) runs on a pool of its own, so a flood of initializes never queues the admin API.
+constexpr unsigned kMcpPoolThreads = 2;
+constexpr std::size_t kMcpPoolQueue = 4096;
 
 // issue 9: jobs
 agents::JobService::Options job_options(const core::JobsConfig& c) {
@@ -154,6 +161,9 @@ struct Gateway::Parts {
   // mcp::ServerHealthSink for its reports); its poll thread starts with the gateway.
   std::unique_ptr<mcp::ServerRegistry> mcp_servers;
   // ---- end servers (issue 10)
+  // ---- transport (issue 10): MCP sessions and the pool of /mcp's blocking work.
+  std::optional<core::WorkPool> mcp_pool;
+  std::unique_ptr<mcp::McpSessions> mcp_sessions;
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -184,6 +194,10 @@ struct Gateway::Parts {
     const std::string self = issuer_locked();
     std::vector<std::string> audiences = cfg.tokens.audiences;
     if (audiences.empty() && !self.empty()) audiences.push_back(self);
+    // ---- transport (issue 10): an MCP client asks for a token for the resource it calls
+    // (RFC 8707 `resource` = <gateway>/mcp, the protected-resource metadata's `resource`), so by
+    // default that is an audience of ours too.
+    if (cfg.tokens.audiences.empty() && !self.empty()) audiences.push_back(self + "/mcp");
     if (!self.empty()) {
       auth::TrustedIssuer own;
       own.name = "builtin";
@@ -294,6 +308,12 @@ struct Gateway::Parts {
         data_keys.forget(tenant);
     } catch (const std::exception& e) {
       log::error("retention run failed; retrying at the next interval", {{"error", e.what()}});
+    }
+    // ---- transport (issue 10): MCP sessions idle past mcp.session_idle_seconds.
+    try {
+      if (const auto n = mcp_sessions->purge_expired(); n > 0) log::info("idle mcp sessions removed", {{"count", n}});
+    } catch (const std::exception& e) {
+      log::error("mcp session purge failed; retrying at the next interval", {{"error", e.what()}});
     }
     // issue 9: records — remembered answers past their 24 h.
     try {
@@ -550,6 +570,34 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   api::add_session_routes(r, {p.chain.get(), p.sessions.get(), &pool});
   api::add_webhook_routes(r, {p.chain.get(), &pool, p.webhooks.get()});
   api::add_job_routes(r, {p.chain.get(), p.jobs.get(), &*p.job_reads_pool});  // issue 9: jobs
+  // ---- transport (issue 10): MCP sessions, POST/GET/DELETE /mcp, RFC 9728 discovery
+  {
+    p.lifecycle.start({"mcp work pool", {}, [&p] { p.mcp_pool->stop(); }},
+                      [&p] { p.mcp_pool.emplace("mcp", kMcpPoolThreads, kMcpPoolQueue); });
+    mcp::McpSessions::Options mo;
+    mo.idle = std::chrono::seconds(cfg.mcp.session_idle_seconds);
+    p.mcp_sessions = std::make_unique<mcp::McpSessions>(store, *p.mcp_pool, mo);
+    // Stops (writes queued touches and upstream state) before its pool and the store go.
+    p.lifecycle.start({"mcp sessions", {}, [&p] { p.mcp_sessions->stop(); }});
+    // The address clients reach us at (known once the server bound its port).
+    auto base_url = [&p] {
+      std::lock_guard lock(p.mu);
+      return p.base_url;
+    };
+    api::add_mcp_discovery_routes(r, {base_url, [&p] {
+                                        std::lock_guard lock(p.mu);
+                                        std::vector<std::string> servers{p.issuer_locked()};
+                                        for (const auto& i : p.cfg.issuers) servers.push_back(i.issuer);
+                                        return servers;
+                                      }});
+    api::McpRouteDeps md;
+    md.chain = p.chain.get();
+    md.sessions = p.mcp_sessions.get();
+    md.pool = &*p.mcp_pool;
+    md.federation = nullptr;  // area "federation" sets its mcp::Federation here (until then: initialize and ping)
+    md.base_url = base_url;
+    api::add_mcp_routes(r, std::move(md));
+  }
 }
 
 Gateway::~Gateway() { stop(); }
@@ -593,6 +641,7 @@ void Gateway::apply(const core::Config& cfg) {
   p_->cfg = cfg;
   p_->configure_locked();
   if (p_->webhooks) p_->webhooks->set_config(cfg.server.webhooks);  // issue 9: webhooks
+  if (p_->mcp_sessions) p_->mcp_sessions->set_idle(std::chrono::seconds(cfg.mcp.session_idle_seconds));  // ---- transport (issue 10)
 }
 
 void Gateway::stop() { p_->lifecycle.shutdown(std::chrono::milliseconds(0)); }

@@ -348,6 +348,37 @@ CREATE UNIQUE INDEX mcp_servers_by_scope_name ON mcp_servers(tenant_id, name);
 CREATE INDEX mcp_servers_by_name ON mcp_servers(name);
 )sql";
 // ---- end servers (issue 10)
+// ---- transport (issue 10)
+// Migration 8: MCP sessions (mcp/sessions.h). A session is bound to tenant, subject and client;
+// an ended one is deleted (not kept as a tombstone: nothing refers to it). The federation's
+// per-upstream state is one row per (session, server key), so a node setting one key never
+// rewrites another node's keys (no read-modify-write of a JSON blob).
+constexpr std::string_view kV8McpSessions = R"sql(
+CREATE TABLE mcp_sessions (
+  session_id          TEXT PRIMARY KEY,
+  tenant_id           TEXT NOT NULL,
+  subject             TEXT NOT NULL,
+  client_id           TEXT NOT NULL,
+  protocol_version    TEXT NOT NULL,
+  client_capabilities TEXT NOT NULL,
+  client_info         TEXT NOT NULL,
+  created_at          TEXT NOT NULL,
+  created_ms          INTEGER NOT NULL,
+  last_seen_at        TEXT NOT NULL
+);
+CREATE INDEX mcp_sessions_by_tenant ON mcp_sessions(tenant_id);
+CREATE INDEX mcp_sessions_by_last_seen ON mcp_sessions(last_seen_at);
+
+CREATE TABLE mcp_session_upstreams (
+  session_id TEXT NOT NULL,
+  tenant_id  TEXT NOT NULL,
+  key        TEXT NOT NULL,
+  value      TEXT NOT NULL,
+  PRIMARY KEY (session_id, key)
+);
+CREATE INDEX mcp_session_upstreams_by_tenant ON mcp_session_upstreams(tenant_id);
+)sql";
+// ---- end transport (issue 10)
 
 constexpr Migration kMigrations[] = {
     {1, "platform clients and meta", kV1Platform},
@@ -357,6 +388,8 @@ constexpr Migration kMigrations[] = {
     {5, "jobs: durable async jobs with leases", kV5Jobs},
     {6, "webhooks: targets, deliveries and dead letters", kV6Webhooks},
     {7, "mcp servers: upstream MCP servers, global and per tenant, with health", kV7McpServers},  // ---- servers (issue 10)
+    // ---- transport (issue 10)
+    {8, "mcp sessions: Mcp-Session-Id bound to tenant, subject and client; upstream state", kV8McpSessions},
 };
 
 constexpr std::string_view kCreateTable = R"sql(

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -322,5 +323,29 @@ struct McpServerHealth {
   std::optional<std::string> tools;
 };
 // ---- end servers (issue 10)
+// ---- transport (issue 10)
+// An MCP session (Mcp-Session-Id), bound to the tenant, subject and client that initialized it.
+// Capabilities and client info are the client's initialize params as JSON text; `upstream` is the
+// federation's per-server state (one row each in mcp_session_upstreams), keyed by server.
+struct McpSessionRecord {
+  std::string session_id;
+  std::string tenant_id;
+  std::string subject;
+  std::string client_id;
+  std::string protocol_version;
+  std::string client_capabilities = "{}";
+  std::string client_info = "{}";
+  std::map<std::string, std::string> upstream;
+  std::string created_at;
+  std::int64_t created_ms = 0;  // the same instant in unix milliseconds (mcp::McpSession::created_at)
+  std::string last_seen_at;
+};
+// One change of a session's upstream map: `value` empty removes the key.
+struct McpUpstreamWrite {
+  std::string session_id;
+  std::string key;
+  std::string value;
+};
+// ---- end transport (issue 10)
 
 }  // namespace pc::store

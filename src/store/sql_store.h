@@ -38,6 +38,8 @@ void require_live_tenant(Db& db, std::string_view what);
 void purge_tenant_webhooks(Db& db, std::string_view tenant_id);
 // ---- servers (issue 10): removes one tenant's MCP servers inside purge_tenant's transaction.
 void purge_tenant_mcp_servers(Db& db, std::string_view tenant_id);
+// ---- transport (issue 10): removes one tenant's MCP sessions inside purge_tenant's transaction.
+void purge_tenant_mcp_sessions(Db& db, std::string_view tenant_id);
 
 class SqlStore final : public Store {
  public:
@@ -180,6 +182,15 @@ class SqlStore final : public Store {
   bool delete_mcp_server(std::string_view server_id) override;
   void record_mcp_server_health(const std::vector<McpServerHealth>& reports) override;
   // ---- end servers (issue 10)
+
+  // ---- transport (issue 10): sql_store_mcp_sessions.cpp
+  void insert_mcp_session(const McpSessionRecord& s) override;
+  std::optional<McpSessionRecord> find_mcp_session(std::string_view session_id) override;
+  void touch_mcp_sessions(const std::vector<std::pair<std::string, std::string>>& seen) override;
+  void set_mcp_session_upstreams(const std::vector<McpUpstreamWrite>& writes) override;
+  bool delete_mcp_session(std::string_view session_id) override;
+  std::int64_t purge_mcp_sessions_before(std::string_view before) override;
+  // ---- end transport (issue 10)
 
  private:
   std::unique_ptr<ConnectionSource> source_;

@@ -301,6 +301,22 @@ class Store {
   // Health reports in one transaction, in order; a report naming no row is skipped.
   virtual void record_mcp_server_health(const std::vector<McpServerHealth>& reports) = 0;
   // ---- end servers (issue 10)
+  // ---- transport (issue 10): MCP sessions (mcp/sessions.h), sql_store_mcp_sessions.cpp
+  // Inserts the session with its upstream map; kind gone when the tenant is deleted, duplicate
+  // when the id exists.
+  virtual void insert_mcp_session(const McpSessionRecord& s) = 0;
+  // With its upstream map; nullopt when unknown (ended sessions are deleted).
+  virtual std::optional<McpSessionRecord> find_mcp_session(std::string_view session_id) = 0;
+  // For each (session id, time): last_seen_at becomes that time when later than the stored one.
+  virtual void touch_mcp_sessions(const std::vector<std::pair<std::string, std::string>>& seen) = 0;
+  // Sets (or, with an empty value, removes) upstream keys of existing sessions, in order, in one
+  // transaction; a write for a session that no longer exists is skipped.
+  virtual void set_mcp_session_upstreams(const std::vector<McpUpstreamWrite>& writes) = 0;
+  // Deletes the session and its upstream map; false when there was none.
+  virtual bool delete_mcp_session(std::string_view session_id) = 0;
+  // Removes sessions whose last_seen_at is before `before` (idle expiry); returns how many.
+  virtual std::int64_t purge_mcp_sessions_before(std::string_view before) = 0;
+  // ---- end transport (issue 10)
 };
 
 }  // namespace pc::store

@@ -163,5 +163,18 @@ bool TenantStore::delete_mcp_server(std::string_view server_id) {
   return store_.delete_mcp_server(server_id);
 }
 // ---- end servers (issue 10)
+// ---- transport (issue 10)
+void TenantStore::insert_mcp_session(McpSessionRecord s) {
+  claim(s.tenant_id, "mcp session");
+  store_.insert_mcp_session(s);
+}
+
+std::optional<McpSessionRecord> TenantStore::find_mcp_session(std::string_view session_id) {
+  auto s = store_.find_mcp_session(session_id);
+  // The resource never names the id: a session id is a bearer secret of its owner.
+  if (s) check(s->tenant_id, "mcp session");
+  return s;
+}
+// ---- end transport (issue 10)
 
 }  // namespace pc::store

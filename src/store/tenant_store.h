@@ -90,6 +90,12 @@ class TenantStore {
   bool update_mcp_server(const McpServerRecord& s);
   bool delete_mcp_server(std::string_view server_id);
   // ---- end servers (issue 10)
+  // ---- transport (issue 10): MCP sessions
+  // s.tenant_id must be empty (filled in) or this tenant.
+  void insert_mcp_session(McpSessionRecord s);
+  // nullopt when no such session exists; violation when it belongs to another tenant.
+  std::optional<McpSessionRecord> find_mcp_session(std::string_view session_id);
+  // ---- end transport (issue 10)
 
  private:
   // Throws TenantAccessViolation unless `owner` is this tenant.

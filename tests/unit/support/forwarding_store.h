@@ -187,6 +187,21 @@ class ForwardingStore : public store::Store {
   }
   // ---- end servers (issue 10)
 
+  // ---- transport (issue 10)
+  void insert_mcp_session(const store::McpSessionRecord& s) override { real_.insert_mcp_session(s); }
+  std::optional<store::McpSessionRecord> find_mcp_session(std::string_view id) override {
+    return real_.find_mcp_session(id);
+  }
+  void touch_mcp_sessions(const std::vector<std::pair<std::string, std::string>>& seen) override {
+    real_.touch_mcp_sessions(seen);
+  }
+  void set_mcp_session_upstreams(const std::vector<store::McpUpstreamWrite>& w) override {
+    real_.set_mcp_session_upstreams(w);
+  }
+  bool delete_mcp_session(std::string_view id) override { return real_.delete_mcp_session(id); }
+  std::int64_t purge_mcp_sessions_before(std::string_view b) override { return real_.purge_mcp_sessions_before(b); }
+  // ---- end transport (issue 10)
+
  protected:
   store::Store& real_;
 };
