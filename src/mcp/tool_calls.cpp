@@ -1,0 +1,1 @@
+#include "mcp/tool_calls.h"
