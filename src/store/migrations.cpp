@@ -316,6 +316,34 @@ CREATE INDEX jobs_leases ON jobs(status, lease_until);
 CREATE INDEX jobs_by_tenant ON jobs(tenant_id, job_id);
 )sql";
 
+// ---- federation (issue 10)
+// Migration 9 (PLAN10.md; 7 on this branch until servers' 7 and transport's 8 are merged: the
+// lead renumbers): MCP tool calls, tenant-owned like invocations. Arguments and result are one
+// sealed value (the tenant's invocation data key, the row's identity as associated data).
+constexpr std::string_view kV9McpToolCalls = R"sql(
+CREATE TABLE mcp_tool_calls (
+  call_id        TEXT PRIMARY KEY,
+  tenant_id      TEXT NOT NULL,
+  session_id     TEXT NOT NULL,
+  principal      TEXT NOT NULL,
+  client_id      TEXT NOT NULL,
+  request_id     TEXT NOT NULL,
+  server         TEXT NOT NULL,
+  server_tenant  TEXT NOT NULL,
+  tool           TEXT NOT NULL,
+  exposed_name   TEXT NOT NULL,
+  outcome        TEXT NOT NULL,
+  error_code     INTEGER NOT NULL,
+  latency_ms     INTEGER NOT NULL,
+  redactions     TEXT NOT NULL,
+  guardrail_hit  INTEGER NOT NULL,
+  created_at     TEXT NOT NULL,
+  content_sealed BLOB
+);
+CREATE INDEX mcp_tool_calls_by_tenant ON mcp_tool_calls(tenant_id, call_id);
+CREATE INDEX mcp_tool_calls_by_time ON mcp_tool_calls(created_at);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "platform clients and meta", kV1Platform},
     {2, "tenants, signing keys, client scopes", kV2Identity},
@@ -323,6 +351,8 @@ constexpr Migration kMigrations[] = {
     {4, "records: invocation mode, status, error and nullable usage; data-key seal counts; idempotency keys", kV4Records},
     {5, "jobs: durable async jobs with leases", kV5Jobs},
     {6, "webhooks: targets, deliveries and dead letters", kV6Webhooks},
+    // ---- federation (issue 10): 9 once servers (7) and transport (8) are in
+    {7, "mcp: tool call records (federation)", kV9McpToolCalls},
 };
 
 constexpr std::string_view kCreateTable = R"sql(

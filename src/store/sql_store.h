@@ -167,6 +167,11 @@ class SqlStore final : public Store {
   bool renew_job_lease(std::string_view job_id, std::string_view node, std::int64_t lease_until_ms) override;
   bool finish_job(const JobRecord& job, std::string_view node) override;
   bool retry_job(const JobRecord& job, std::string_view node, std::int64_t next_run_at_ms) override;
+  // ---- federation (issue 10): sql_store_mcp_tool_calls.cpp
+  void insert_mcp_tool_calls(const std::vector<McpToolCallRecord>& rows) override;
+  std::optional<McpToolCallRecord> find_mcp_tool_call(std::string_view call_id) override;
+  std::vector<McpToolCallRecord> list_mcp_tool_calls(std::string_view tenant_id, std::string_view after,
+                                                     std::size_t limit) override;
 
  private:
   std::unique_ptr<ConnectionSource> source_;

@@ -277,6 +277,14 @@ class Store {
   // Puts a job `node` still holds back to accepted, due at `next_run_at_ms`, keeping the
   // failure (error, error_message, http_status, updated_at from `job`). False when the lease was lost.
   virtual bool retry_job(const JobRecord& job, std::string_view node, std::int64_t next_run_at_ms) = 0;
+
+  // ---- federation (issue 10): MCP tool calls (mcp/tool_calls.h)
+  // All or nothing, in one transaction; rows of a deleted tenant are skipped (like invocations).
+  virtual void insert_mcp_tool_calls(const std::vector<McpToolCallRecord>& rows) = 0;
+  virtual std::optional<McpToolCallRecord> find_mcp_tool_call(std::string_view call_id) = 0;  // with content
+  // One tenant's calls by id, ids greater than `after`, at most `limit`; no content.
+  virtual std::vector<McpToolCallRecord> list_mcp_tool_calls(std::string_view tenant_id, std::string_view after,
+                                                             std::size_t limit) = 0;
 };
 
 }  // namespace pc::store

@@ -169,6 +169,15 @@ class ForwardingStore : public store::Store {
   bool retry_job(const store::JobRecord& j, std::string_view n, std::int64_t at) override {
     return real_.retry_job(j, n, at);
   }
+  // ---- federation (issue 10)
+  void insert_mcp_tool_calls(const std::vector<store::McpToolCallRecord>& r) override { real_.insert_mcp_tool_calls(r); }
+  std::optional<store::McpToolCallRecord> find_mcp_tool_call(std::string_view id) override {
+    return real_.find_mcp_tool_call(id);
+  }
+  std::vector<store::McpToolCallRecord> list_mcp_tool_calls(std::string_view t, std::string_view a,
+                                                            std::size_t l) override {
+    return real_.list_mcp_tool_calls(t, a, l);
+  }
 
  protected:
   store::Store& real_;
