@@ -216,10 +216,12 @@ void Server::listen() {
 void Server::start() {
   listen();
   auto& sh = impl_->shared;
+  register_running(&sh);
   for (auto& w : sh.workers) {
     if (w->thread.joinable()) continue;
     asio::co_spawn(w->ioc, accept_loop(*w), asio::detached);
     w->thread = std::thread([wp = w.get()] {
+      t_current_worker = wp;
       auto guard = asio::make_work_guard(wp->ioc);
       wp->ioc.run();
     });
@@ -260,6 +262,7 @@ void Server::drain(milliseconds drain) {
 void Server::stop() {
   auto& sh = impl_->shared;
   if (sh.workers.empty()) return;
+  unregister_running(&sh);
   drain(milliseconds(0));
   for (auto& w : sh.workers) {
     asio::post(w->ioc, [wp = w.get()] {

@@ -91,6 +91,13 @@ struct Shared {
   std::vector<std::unique_ptr<Worker>> workers;
 };
 
+// upstream_call.cpp: the worker whose thread this is (nullptr on other threads), and the running
+// server that calls from other threads are posted to (Server::start registers, Server::stop
+// unregisters before its loops stop).
+extern thread_local Worker* t_current_worker;
+void register_running(Shared* shared);
+void unregister_running(Shared* shared);
+
 // connection.cpp: serves one accepted client connection until it closes.
 Task<> serve_plain(Worker& w, Socket socket, std::string remote);
 Task<> serve_tls(Worker& w, Socket socket, std::string remote);
