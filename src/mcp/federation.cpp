@@ -377,14 +377,16 @@ class FederationImpl final : public Federation, public std::enable_shared_from_t
       }
       case UpstreamAuth::vault_secret: {
         std::string key = server_key(s);
+        std::optional<std::string> cached;
         {
           std::lock_guard lk(mu_);
           auto& sd = sessions_[ctx->session.id];
           auto it = sd.secrets.find(key);
-          if (it != sd.secrets.end() && it->second.until > Clock::now()) {
-            add_secret_header(t, s, it->second.value);
-            return done(std::move(t), "");
-          }
+          if (it != sd.secrets.end() && it->second.until > Clock::now()) cached = it->second.value;
+        }
+        if (cached) {  // never call on while holding mu_: the continuation takes it again
+          add_secret_header(t, s, *cached);
+          return done(std::move(t), "");
         }
         if (!ports_.vault) return done(std::nullopt, "credentials");
         auto self = shared_from_this();
@@ -852,7 +854,31 @@ class FederationImpl final : public Federation, public std::enable_shared_from_t
     std::string idem_owner;
     ResponseFacts facts;
     std::string client_id_text;
+    std::atomic<bool> finished{false};
+    bool record = true;  // tools/call: idempotency and records; other forwarded methods: neither
   };
+
+  void fill_context(const std::shared_ptr<CallState>& cs, const std::string& tool, const std::string& exposed) {
+    const auto& ctx = cs->ctx;
+    auto& cc = cs->cc;
+    cc.request_id = ctx->caller.request_id;
+    cc.tenant = ctx->caller.tenant;
+    cc.tier = ctx->caller.tier;
+    if (ctx->caller.principal) {
+      const auto& p = *ctx->caller.principal;
+      cc.subject = p.subject;
+      cc.client = p.client;
+      cc.roles = p.roles;
+      if (!p.actor.empty()) cc.actors.push_back(p.actor);
+      cc.actors.insert(cc.actors.end(), p.prior_actors.begin(), p.prior_actors.end());
+    }
+    cc.session_id = ctx->session.id;
+    cc.server = cs->server.name;
+    cc.tool = tool;
+    cc.exposed_name = exposed;
+    cc.server_entry = &cs->server;
+    cs->client_id_text = id_text(cs->reply->id());
+  }
 
   void call_tool(const CtxPtr& ctx, std::shared_ptr<Reply> reply, json::object params) {
     const auto* name = str_field(params, "name");
@@ -876,25 +902,8 @@ class FederationImpl final : public Federation, public std::enable_shared_from_t
         return void(reply->error(-32602, "Unknown tool: " + exposed));
       cs->params["name"] = *tool_name;
       if (const auto* schema = obj_field(r->item, "inputSchema")) cs->input_schema = *schema;
-      auto& cc = cs->cc;
-      cc.request_id = ctx->caller.request_id;
-      cc.tenant = ctx->caller.tenant;
-      cc.tier = ctx->caller.tier;
-      if (ctx->caller.principal) {
-        const auto& p = *ctx->caller.principal;
-        cc.subject = p.subject;
-        cc.client = p.client;
-        cc.roles = p.roles;
-        if (!p.actor.empty()) cc.actors.push_back(p.actor);
-        cc.actors.insert(cc.actors.end(), p.prior_actors.begin(), p.prior_actors.end());
-      }
-      cc.session_id = ctx->session.id;
-      cc.server = cs->server.name;
-      cc.tool = std::string(*tool_name);
-      cc.exposed_name = exposed;
-      cc.server_entry = &cs->server;
-      cc.input_schema = obj_field(r->item, "inputSchema") ? &cs->input_schema : nullptr;
-      cs->client_id_text = id_text(reply->id());
+      self->fill_context(cs, std::string(*tool_name), exposed);
+      cs->cc.input_schema = obj_field(r->item, "inputSchema") ? &cs->input_schema : nullptr;
       self->run_request_chain(cs, 0);
     });
   }
@@ -1066,31 +1075,43 @@ class FederationImpl final : public Federation, public std::enable_shared_from_t
     }
   }
 
-  // The end of every tools/call: answer, remember (idempotency), record.
+  // The end of every tools/call: remember (idempotency), answer, record. The answer is stored
+  // before it is sent, so a client that retries the id after seeing it gets it again, never
+  // "in flight".
   void finish(const std::shared_ptr<CallState>& cs, json::object response, std::string outcome, int code) {
+    if (cs->finished.exchange(true)) return;
     std::string body = json::serialize(response);
+    if (!cs->idem) return deliver(cs, std::move(response), std::move(body), std::move(outcome), code);
+    // Internal failures are not replayed (a retry should run); answers and refusals are.
+    bool keep = code != -32603;
+    auto k = *cs->idem;
+    auto owner = cs->idem_owner;
+    cs->idem.reset();
+    auto self = shared_from_this();
+    auto job = std::make_shared<std::function<void()>>(
+        [self, cs, k, owner, keep, response, body, outcome, code]() mutable {
+          try {
+            if (keep)
+              self->ports_.idempotency->complete(k, owner, agents::RememberedAnswer{200, "application/json", body});
+            else
+              self->ports_.idempotency->release(k, owner);
+          } catch (const std::exception& e) {
+            log::warn("mcp idempotency completion failed", {{"error", e.what()}});
+          }
+          self->deliver(cs, std::move(response), std::move(body), std::move(outcome), code);
+        });
+    if (!ports_.blocking->try_submit([job] { (*job)(); })) {
+      // The claim lapses by itself; the client gets its answer regardless.
+      log::warn("mcp idempotency completion dropped: work pool full", {});
+      deliver(cs, std::move(response), std::move(body), std::move(outcome), code);
+    }
+  }
+
+  void deliver(const std::shared_ptr<CallState>& cs, json::object response, std::string body, std::string outcome,
+               int code) {
     if (!cs->reply->answer(std::move(response))) return;
     auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - cs->started).count();
-    if (cs->idem) {
-      auto self = shared_from_this();
-      // Internal failures are not replayed (a retry should run); answers and refusals are.
-      bool keep = code != -32603;
-      auto k = *cs->idem;
-      auto owner = cs->idem_owner;
-      cs->idem.reset();
-      bool queued = ports_.blocking->try_submit([self, k, owner, keep, body] {
-        try {
-          if (keep)
-            self->ports_.idempotency->complete(k, owner, agents::RememberedAnswer{200, "application/json", body});
-          else
-            self->ports_.idempotency->release(k, owner);
-        } catch (const std::exception& e) {
-          log::warn("mcp idempotency completion failed", {{"error", e.what()}});
-        }
-      });
-      if (!queued) log::warn("mcp idempotency completion dropped: work pool full", {});
-    }
-    if (!ports_.calls) return;
+    if (!ports_.calls || !cs->record) return;
     ToolCall tc;
     tc.call_id = new_tool_call_id();
     tc.tenant_id = cs->cc.tenant;
@@ -1119,18 +1140,30 @@ class FederationImpl final : public Federation, public std::enable_shared_from_t
 
   // ---- prompts/get, resources/read, completion/complete, logging/setLevel
 
+  // prompts/get, resources/read, completion/complete: routed to one server, and the answer passes
+  // the response interceptors like a tool's (resource contents and prompt text are redacted
+  // too); not recorded as tool calls.
   void forward(const CtxPtr& ctx, std::shared_ptr<Reply> reply, const ServerEntry& s, std::string method,
                json::object params) {
+    auto cs = std::make_shared<CallState>();
+    cs->ctx = ctx;
+    cs->reply = reply;
+    cs->server = s;
+    cs->record = false;
+    fill_context(cs, method, method);
     auto self = shared_from_this();
     call_server(ctx, s, std::move(method), std::move(params), timeout_for(s), relay_to(ctx, s, ctx->out),
-                [self, reply, s](UpstreamResult r) {
-                  if (!r.response) {
-                    self->health(s, false, r.error);
-                    return void(reply->error(-32603, "Upstream failure"));
+                [self, cs](UpstreamResult r) {
+                  try {
+                    if (!r.response) {
+                      self->health(cs->server, false, r.error);
+                      return self->fail(cs, -32603, r.error == "too_large" ? "Upstream result too large" : "Upstream failure",
+                                        "failed", r.error);
+                    }
+                    self->run_response_chain(cs, std::move(*r.response));
+                  } catch (const std::exception& e) {
+                    self->fail(cs, -32603, "Internal error", "failed", e.what());
                   }
-                  auto& resp = *r.response;
-                  resp["id"] = reply->id();
-                  reply->answer(std::move(resp));
                 });
   }
 

@@ -26,7 +26,15 @@
 #include <thread>
 #include <vector>
 
+#include "agents/idempotency.h"
+#include "audit/audit_log.h"
 #include "auth/principal.h"
+#include "crypto/master_keyring.h"
+#include "mcp/tool_calls.h"
+#include "store/store.h"
+#include "support/test_store.h"
+#include "vault/data_keys.h"
+#include "vault/vault_test_util.h"
 #include "core/work_pool.h"
 #include "mcp/upstream_answer.h"
 #include "mcp/upstream_client.h"
@@ -409,8 +417,16 @@ class FederationTest : public ::testing::Test {
     return r;
   }
   void build(std::vector<std::shared_ptr<const RequestInterceptor>> req = {},
-             std::vector<std::shared_ptr<const ResponseInterceptor>> resp = {}, std::size_t page_size = 200) {
+             std::vector<std::shared_ptr<const ResponseInterceptor>> resp = {}, std::size_t page_size = 200,
+             agents::Idempotency* idem = nullptr, ToolCallLog* calls = nullptr) {
     FederationPorts ports;
+    ports.idempotency = idem;
+    ports.calls = calls;
+    ports.vault = [this](std::string_view tenant, std::string_view name) -> std::optional<std::string> {
+      ++vault_reads_;
+      if (tenant == "acme" && name == "beta-key") return std::string("s3cr3t");
+      return std::nullopt;
+    };
     ports.directory = &dir_;
     ports.health = &health_;
     ports.sessions = &sessions_;
@@ -457,6 +473,7 @@ class FederationTest : public ::testing::Test {
   Sessions sessions_;
   core::WorkPool pool_{"fed-test", 2, 64};
   std::atomic<int> mints_{0};
+  std::atomic<int> vault_reads_{0};
   McpCaller caller_;
   McpSession session_;
   std::shared_ptr<Federation> fed_;
@@ -672,6 +689,79 @@ TEST_F(FederationTest, CancellationIsForwardedWithTheUpstreamsRequestId) {
   EXPECT_EQ(cancel.at("params").at("reason"), "user");
   release = true;
   box->wait_answer();
+}
+
+TEST_F(FederationTest, VaultSecretsGoInTheirHeaderAndAMissingOneFailsClosed) {
+  ScriptedMcp alpha("alpha", {"a"});
+  ScriptedMcp beta("beta", {"b"});
+  dir_.servers = {entry("alpha", alpha.port()), entry("beta", beta.port())};
+  dir_.servers[0].auth = UpstreamAuth::vault_secret;
+  dir_.servers[0].secret = "missing";
+  dir_.servers[1].auth = UpstreamAuth::vault_secret;
+  dir_.servers[1].secret = "beta-key";
+  dir_.servers[1].header = "X-Api-Key";
+  build();
+  // alpha's secret does not exist: alpha drops out (never called without its credentials).
+  EXPECT_EQ(tool_names(rpc("tools/list")), std::vector<std::string>{"b"});
+  EXPECT_TRUE(alpha.seen().empty());
+  EXPECT_EQ(rpc("tools/call", {{"name", "b"}}, 2).at("result").at("content").at(0).at("text"), "beta:b");
+  for (const auto& s : beta.seen()) {
+    EXPECT_EQ(s.header("x-api-key"), "s3cr3t");
+    EXPECT_EQ(s.header("authorization"), "");
+  }
+  EXPECT_LE(vault_reads_.load(), 3) << "the secret is cached within the session";
+}
+
+TEST_F(FederationTest, ARetriedIdReturnsTheFirstAnswerAndEveryCallIsRecordedSealed) {
+  pc::testing::TestDatabase db(pc::testing::Backend::sqlite);
+  auto store = db.open_store();
+  crypto::MasterKeyring ring{vault::testing::master_key(1)};
+  vault::DataKeys keys(*store, ring);
+  agents::Idempotency idem(*store, keys);
+  audit::AuditLog audit(*store);
+  ToolCallLog calls(*store, keys, &audit);
+  std::atomic<int> n{0};
+  ScriptedMcp alpha("alpha", {"count"}, [&n](const Seen& s) -> std::optional<Answer> {
+    auto* m = s.body.if_contains("method");
+    if (!m || m->as_string() != "tools/call") return std::nullopt;
+    return json_answer(s.body.at("id"), {{"content", json::array{json::object{{"type", "text"}, {"text", std::to_string(++n)}}}}});
+  });
+  dir_.servers = {entry("alpha", alpha.port())};
+  build({}, {std::make_shared<Redact>()}, 200, &idem, &calls);
+  auto first = rpc("tools/call", {{"name", "count"}, {"arguments", {{"x", 1}}}}, 42);
+  auto again = rpc("tools/call", {{"name", "count"}, {"arguments", {{"x", 1}}}}, 42);
+  EXPECT_EQ(json::serialize(first), json::serialize(again));
+  EXPECT_EQ(n.load(), 1) << "the retry did not reach the upstream";
+  auto other = rpc("tools/call", {{"name", "count"}, {"arguments", {{"x", 2}}}}, 42);
+  EXPECT_EQ(error_code(other), -32600) << "the same id with other arguments";
+  EXPECT_EQ(rpc("tools/call", {{"name", "count"}}, 43).at("result").at("content").at(0).at("text"), "2");
+  std::vector<store::McpToolCallRecord> rows;
+  for (int i = 0; i < 100 && rows.size() < 4; ++i) {  // recorded just after the answer went out
+    calls.flush();
+    rows = store->list_mcp_tool_calls("acme", "", 10);
+    if (rows.size() < 4) std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(rows.size(), 4u);
+  std::map<std::string, int> outcomes;
+  const store::McpToolCallRecord* first_row = nullptr;
+  for (const auto& r : rows) {
+    ++outcomes[r.outcome];
+    if (r.outcome == "denied") {
+      EXPECT_EQ(r.error_code, -32600);
+    }
+    if (r.outcome == "succeeded") {
+      EXPECT_EQ(r.redactions, R"({"email":1})");
+    }
+    if (r.outcome == "succeeded" && !first_row) first_row = &r;
+  }
+  EXPECT_EQ(outcomes, (std::map<std::string, int>{{"succeeded", 2}, {"replayed", 1}, {"denied", 1}}));
+  ASSERT_TRUE(first_row);
+  rows = {*first_row};
+  auto found = store->find_mcp_tool_call(rows[0].call_id);
+  ASSERT_TRUE(found && found->content_sealed);
+  auto [args, result] = open_tool_call_content(keys, "acme", rows[0].call_id, *found->content_sealed);
+  EXPECT_TRUE(args == R"({"x":1})" || args == "{}") << args;
+  EXPECT_NE(result.find("\"redacted\":true"), std::string::npos) << "the record holds what the client got";
 }
 
 }  // namespace
