@@ -49,6 +49,10 @@
 #include "tenancy/tenant_directory.h"
 #include "tenancy/tenant_service.h"
 #include "tenancy/tiers.h"
+// ---- servers (issue 10)
+#include "api/mcp_server_routes.h"
+#include "mcp/server_registry.h"
+// ---- end servers (issue 10)
 
 namespace pc::app {
 namespace {
@@ -146,6 +150,10 @@ struct Gateway::Parts {
   // for GET /v1/jobs reads, so polling clients never queue the admin API.
   std::optional<core::WorkPool> job_reads_pool;
   std::unique_ptr<agents::JobService> jobs;
+  // ---- servers (issue 10): the upstream MCP servers (mcp::ServerDirectory for the federation,
+  // mcp::ServerHealthSink for its reports); its poll thread starts with the gateway.
+  std::unique_ptr<mcp::ServerRegistry> mcp_servers;
+  // ---- end servers (issue 10)
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -449,6 +457,20 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   api::add_platform_routes(r, admin);
   api::add_agent_admin_routes(r, admin);
   api::add_activity_routes(r, admin);
+  // ---- servers (issue 10): the registry of upstream MCP servers and its Admin API. Its health
+  // writer stops (writing what is queued) before the store goes; the poll starts in start().
+  {
+    mcp::ServerRegistry::Options so;
+    so.tier_exists = [&p](const std::string& tier) {
+      std::lock_guard lock(p.mu);
+      return p.cfg.tiers.count(tier) > 0;
+    };
+    p.mcp_servers = std::make_unique<mcp::ServerRegistry>(store, std::move(so));
+    p.mcp_servers->publish();
+    p.lifecycle.start({"mcp servers", {}, [&p] { p.mcp_servers->stop(); }});
+  }
+  api::add_mcp_server_routes(r, admin, *p.mcp_servers);
+  // ---- end servers (issue 10)
   // issue 9: invoke — sessions, the invoke route's ports, GET/DELETE /v1/sessions/{id}
   {
     agents::SessionService::Options so;
@@ -559,6 +581,8 @@ std::vector<std::string> Gateway::start() {
                     [&p] { p.background = std::thread([&p] { p.run_background(); }); });
   // issue 9: records — pings the promoted agents from now on.
   p.lifecycle.start({"agent health", {}, [&p] { p.health->stop(); }}, [&p] { p.health->start(); });
+  // ---- servers (issue 10): other nodes' changes to the MCP servers arrive through this poll.
+  p.lifecycle.start({"mcp server poll", {}, [&p] { p.mcp_servers->stop_poll(); }}, [&p] { p.mcp_servers->start(); });
   return failures;
 }
 
@@ -582,5 +606,6 @@ tenancy::TenantService& Gateway::tenants() { return *p_->tenant_service; }
 agents::Idempotency& Gateway::idempotency() { return *p_->idempotency; }
 agents::AgentHealth& Gateway::agent_health() { return *p_->health; }
 agents::Webhooks& Gateway::webhooks() { return *p_->webhooks; }  // issue 9: webhooks
+mcp::ServerRegistry& Gateway::mcp_servers() { return *p_->mcp_servers; }  // ---- servers (issue 10)
 
 }  // namespace pc::app

@@ -27,6 +27,11 @@ namespace pc::tenancy {
 class TenantService;
 }
 
+// ---- servers (issue 10)
+namespace pc::mcp {
+class ServerRegistry;
+}
+
 namespace pc::app {
 
 // Blocking work of the routes runs on work pools of its own per class of route, each bounded, so
@@ -85,6 +90,9 @@ class Gateway {
   agents::Idempotency& idempotency();
   agents::AgentHealth& agent_health();
   agents::Webhooks& webhooks();  // issue 9: webhooks (the jobs hook enqueues through it)
+  // ---- servers (issue 10): the upstream MCP servers; it is the federation's
+  // mcp::ServerDirectory and mcp::ServerHealthSink.
+  mcp::ServerRegistry& mcp_servers();
 
   struct Parts;
 

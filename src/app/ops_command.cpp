@@ -330,6 +330,7 @@ class Tree {
   void invocations();
   void audit();
   void reports();
+  void mcp_servers();  // ---- servers (issue 10)
 
  private:
   CLI::App* ops_;
@@ -821,6 +822,116 @@ void Tree::reports() {
   }
 }
 
+// ---- servers (issue 10)
+// `ops mcp-servers`: the upstream MCP servers, global (default) or one tenant's own (--tenant).
+const std::vector<Column> kMcpServerColumns = {{"NAME", {"name"}},          {"SCOPE", {"scope"}},
+                                               {"URL", {"url"}},            {"AUTH", {"auth.mode"}},
+                                               {"TIER MINIMUM", {"tierMinimum"}}, {"ENABLED", {"enabled"}},
+                                               {"STATUS", {"status"}},      {"CHECKED", {"checkedAt"}}};
+const std::vector<Column> kMcpToolColumns = {{"TOOL", {"name"}}, {"DESCRIPTION", {"description"}}};
+
+std::string mcp_servers_path(const std::string& tenant) {
+  return tenant.empty() ? "/v1/platform/mcp-servers" : "/v1/tenants/" + path_segment(tenant) + "/mcp-servers";
+}
+
+void Tree::mcp_servers() {
+  auto* g = group("mcp-servers", "upstream MCP servers: global ones, or a tenant's own with --tenant");
+  {
+    auto tenant = std::make_shared<std::string>();
+    auto p = std::make_shared<Paging>();
+    auto* c = leaf(g, "list", "list the global servers (or a tenant's own)", [tenant, p](State& st) {
+      print_list(st, mcp_servers_path(*tenant), {}, "servers", kMcpServerColumns, *p);
+    });
+    c->add_option("--tenant", *tenant, "a tenant's own servers instead of the global ones");
+    add_paging(c, p);
+  }
+  {
+    struct O { std::string tenant, name; };
+    auto o = std::make_shared<O>();
+    auto* c = leaf(g, "get", "show a server: its configuration, health and last tools/list", [o](State& st) {
+      auto r = st.client().call("GET", mcp_servers_path(o->tenant) + "/" + path_segment(o->name));
+      print_object(st, r, {"tools"});
+      if (st.g.json) return;
+      if (const auto* v = ops::lookup(r.json, "tools"); v && v->is_array() && !v->get_array().empty())
+        std::cout << "\ntools:\n" << ops::render_table(v->get_array(), kMcpToolColumns);
+    });
+    c->add_option("name", o->name, "server name (or id)")->required();
+    c->add_option("--tenant", o->tenant, "the tenant whose own server it is");
+  }
+  struct Fields {
+    std::string tenant, name, url, auth, secret, header, tier_minimum, disabled_tools;
+    std::int64_t timeout_ms = 0;
+    bool enable = false, disable = false;
+    CLI::Option *disabled_tools_opt = nullptr, *timeout_opt = nullptr;
+  };
+  auto fields = [](CLI::App* c, Fields& o, bool create) {
+    c->add_option("name", o.name, create ? "server name (the tenant-id rule)" : "server name (or id)")->required();
+    c->add_option("--tenant", o.tenant, "a tenant's own server instead of a global one");
+    auto* url = c->add_option("--url", o.url, "its Streamable HTTP endpoint, http(s)://host[:port]/path");
+    if (create) url->required();
+    c->add_option("--auth", o.auth, "how the gateway authenticates to it: none, act_on_behalf or vault_secret")
+        ->check(CLI::IsMember({"none", "act_on_behalf", "vault_secret"}));
+    c->add_option("--secret", o.secret, "vault_secret: the NAME of the secret in the calling tenant's vault");
+    c->add_option("--header", o.header, "vault_secret: the header it goes in (default Authorization: Bearer <secret>)");
+    c->add_option("--tier-minimum", o.tier_minimum, "lowest tier whose tenants may use its tools");
+    o.disabled_tools_opt =
+        c->add_option("--disabled-tools", o.disabled_tools, "tool names switched off, comma-separated (\"\" clears)");
+    o.timeout_opt = c->add_option("--timeout-ms", o.timeout_ms, "per call (0 = the configured default)");
+    auto* en = c->add_flag("--enable", o.enable, "enabled (the default for a new server)");
+    c->add_flag("--disable", o.disable, "disabled: its tools are neither listed nor callable")->excludes(en);
+  };
+  auto body_of = [](const Fields& o) {
+    json::object body;
+    if (!o.url.empty()) body["url"] = o.url;
+    if (!o.auth.empty()) {
+      json::object auth{{"mode", o.auth}};
+      if (!o.secret.empty()) auth["secret"] = o.secret;
+      if (!o.header.empty()) auth["header"] = o.header;
+      body["auth"] = std::move(auth);
+    } else if (!o.secret.empty() || !o.header.empty()) {
+      throw usage_error("mcp-servers: --secret and --header go with --auth vault_secret");
+    }
+    if (!o.tier_minimum.empty()) body["tierMinimum"] = o.tier_minimum;
+    if (o.disabled_tools_opt->count()) body["disabledTools"] = to_array(split_list(o.disabled_tools));
+    if (o.timeout_opt->count()) body["timeoutMs"] = o.timeout_ms;
+    if (o.enable) body["enabled"] = true;
+    if (o.disable) body["enabled"] = false;
+    return body;
+  };
+  {
+    auto o = std::make_shared<Fields>();
+    auto* c = leaf(g, "create", "register a server (creates its capability tools.<name>, enabled)", [o, body_of](State& st) {
+      json::object body = body_of(*o);
+      body["name"] = o->name;
+      json::value v = body;
+      print_object(st, st.client().call("POST", mcp_servers_path(o->tenant), &v), {"tools"});
+    });
+    fields(c, *o, true);
+  }
+  {
+    auto o = std::make_shared<Fields>();
+    auto* c = leaf(g, "update", "change a server; --auth replaces its whole auth", [o, body_of](State& st) {
+      json::object body = body_of(*o);
+      if (body.empty()) throw usage_error("mcp-servers update: nothing to change");
+      json::value v = body;
+      print_object(st, st.client().call("PATCH", mcp_servers_path(o->tenant) + "/" + path_segment(o->name), &v),
+                   {"tools"});
+    });
+    fields(c, *o, false);
+  }
+  {
+    struct O { std::string tenant, name; };
+    auto o = std::make_shared<O>();
+    auto* c = leaf(g, "delete", "remove a server (its capability stays, as the operator set it)", [o](State& st) {
+      auto r = st.client().call("DELETE", mcp_servers_path(o->tenant) + "/" + path_segment(o->name));
+      print_done(st, r, "mcp server " + ops::sanitize(o->name) + " deleted");
+    });
+    c->add_option("name", o->name, "server name (or id)")->required();
+    c->add_option("--tenant", o->tenant, "the tenant whose own server it is");
+  }
+}
+// ---- end servers (issue 10)
+
 }  // namespace
 
 OpsCommand add_ops_command(CLI::App& parent) {
@@ -854,6 +965,7 @@ OpsCommand add_ops_command(CLI::App& parent) {
   tree.invocations();
   tree.audit();
   tree.reports();
+  tree.mcp_servers();  // ---- servers (issue 10)
 
   OpsCommand out;
   out.command = ops;

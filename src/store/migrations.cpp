@@ -316,9 +316,40 @@ CREATE INDEX jobs_leases ON jobs(status, lease_until);
 CREATE INDEX jobs_by_tenant ON jobs(tenant_id, job_id);
 )sql";
 
+// ---- servers (issue 10)
+// Migration 7: the upstream MCP servers the gateway federates (SPEC §7). A row is a platform
+// (global) server when tenant_id is '', else that tenant's own. (tenant_id, name) is unique; the
+// rule across scopes (a tenant's server may not take a global's name, nor a global one a name a
+// tenant uses) is checked by the store's insert under a table lock, as an index cannot say it.
+// auth_secret is the NAME of a secret in the calling tenant's vault, never a value. The health
+// columns are what the federation last reported: status ok|error|unknown, checked_at ('' =
+// never), last_error, last_tools (the names and descriptions of its last tools/list, JSON text).
+constexpr std::string_view kV7McpServers = R"sql(
+CREATE TABLE mcp_servers (
+  server_id      TEXT PRIMARY KEY,
+  tenant_id      TEXT NOT NULL,
+  name           TEXT NOT NULL,
+  url            TEXT NOT NULL,
+  auth_mode      TEXT NOT NULL CHECK (auth_mode IN ('none', 'act_on_behalf', 'vault_secret')),
+  auth_secret    TEXT NOT NULL,
+  auth_header    TEXT NOT NULL,
+  tier_minimum   TEXT NOT NULL,
+  enabled        INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+  disabled_tools TEXT NOT NULL,
+  timeout_ms     INTEGER NOT NULL,
+  created_at     TEXT NOT NULL,
+  updated_at     TEXT NOT NULL,
+  status         TEXT NOT NULL DEFAULT 'unknown' CHECK (status IN ('ok', 'error', 'unknown')),
+  checked_at     TEXT NOT NULL DEFAULT '',
+  last_error     TEXT NOT NULL DEFAULT '',
+  last_tools     TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX mcp_servers_by_scope_name ON mcp_servers(tenant_id, name);
+CREATE INDEX mcp_servers_by_name ON mcp_servers(name);
+)sql";
+// ---- end servers (issue 10)
 // ---- federation (issue 10)
-// Migration 9 (PLAN10.md; 7 on this branch until servers' 7 and transport's 8 are merged: the
-// lead renumbers): MCP tool calls, tenant-owned like invocations. Arguments and result are one
+// Migration 9 (PLAN10.md; 8 on this branch until transport's 8 is merged: the lead renumbers): MCP tool calls, tenant-owned like invocations. Arguments and result are one
 // sealed value (the tenant's invocation data key, the row's identity as associated data).
 constexpr std::string_view kV9McpToolCalls = R"sql(
 CREATE TABLE mcp_tool_calls (
@@ -351,8 +382,9 @@ constexpr Migration kMigrations[] = {
     {4, "records: invocation mode, status, error and nullable usage; data-key seal counts; idempotency keys", kV4Records},
     {5, "jobs: durable async jobs with leases", kV5Jobs},
     {6, "webhooks: targets, deliveries and dead letters", kV6Webhooks},
-    // ---- federation (issue 10): 9 once servers (7) and transport (8) are in
-    {7, "mcp: tool call records (federation)", kV9McpToolCalls},
+    {7, "mcp servers: upstream MCP servers, global and per tenant, with health", kV7McpServers},  // ---- servers (issue 10)
+    // ---- federation (issue 10): 9 once transport's 8 is in (the lead renumbers)
+    {8, "mcp: tool call records (federation)", kV9McpToolCalls},
 };
 
 constexpr std::string_view kCreateTable = R"sql(

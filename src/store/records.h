@@ -288,6 +288,41 @@ struct JobRecord {
   std::string updated_at;
 };
 
+// ---- servers (issue 10)
+// An upstream MCP server (SPEC §7, table mcp_servers): a platform (global) server when tenant_id
+// is "", else that tenant's own. The configuration columns come from the Admin API; the health
+// columns from what the federation reported (mcp::ServerHealthSink).
+struct McpServerRecord {
+  std::string server_id;                    // "mcps_<hex>": the row's identity
+  std::string tenant_id;                    // "" = global
+  std::string name;                         // the tenant-id rule
+  std::string url;                          // http(s)://host[:port]/path
+  std::string auth_mode = "none";           // none | act_on_behalf | vault_secret
+  std::string auth_secret;                  // vault_secret: the secret's NAME (never a value)
+  std::string auth_header;                  // vault_secret: the header it goes in
+  std::string tier_minimum = "basic";
+  bool enabled = true;
+  std::vector<std::string> disabled_tools;  // JSON array text in the row
+  std::int64_t timeout_ms = 0;              // 0 = the configured default
+  std::string created_at;
+  std::string updated_at;
+  std::string status = "unknown";           // ok | error | unknown (never reported)
+  std::string checked_at;                   // "" = never
+  std::string last_error;
+  std::string last_tools;                   // JSON array of {name, description}; "" = none yet
+};
+
+// One health report for the row (tenant_id, name); `tools` unset leaves last_tools as it is.
+struct McpServerHealth {
+  std::string tenant_id;
+  std::string name;
+  std::string status;  // ok | error
+  std::string checked_at;
+  std::string last_error;
+  std::optional<std::string> tools;
+};
+// ---- end servers (issue 10)
+
 // ---- federation (issue 10)
 // One tools/call through the MCP gateway (mcp/tool_calls.h): metadata in the clear, arguments
 // and result sealed together under the tenant's invocation data key.

@@ -36,6 +36,8 @@ void require_live_tenant(Db& db, std::string_view what);
 
 // issue 9: webhooks — removes one tenant's webhooks and deliveries inside purge_tenant's transaction.
 void purge_tenant_webhooks(Db& db, std::string_view tenant_id);
+// ---- servers (issue 10): removes one tenant's MCP servers inside purge_tenant's transaction.
+void purge_tenant_mcp_servers(Db& db, std::string_view tenant_id);
 
 class SqlStore final : public Store {
  public:
@@ -167,6 +169,17 @@ class SqlStore final : public Store {
   bool renew_job_lease(std::string_view job_id, std::string_view node, std::int64_t lease_until_ms) override;
   bool finish_job(const JobRecord& job, std::string_view node) override;
   bool retry_job(const JobRecord& job, std::string_view node, std::int64_t next_run_at_ms) override;
+  // ---- servers (issue 10): sql_store_mcp_servers.cpp
+  void insert_mcp_server(const McpServerRecord& s) override;
+  std::optional<McpServerRecord> find_mcp_server(std::string_view server_id) override;
+  std::optional<McpServerRecord> find_mcp_server_named(std::string_view tenant_id, std::string_view name) override;
+  std::vector<McpServerRecord> list_mcp_servers(std::string_view tenant_id, std::string_view after,
+                                                std::size_t limit) override;
+  std::vector<McpServerRecord> all_mcp_servers() override;
+  bool update_mcp_server(const McpServerRecord& s) override;
+  bool delete_mcp_server(std::string_view server_id) override;
+  void record_mcp_server_health(const std::vector<McpServerHealth>& reports) override;
+  // ---- end servers (issue 10)
   // ---- federation (issue 10): sql_store_mcp_tool_calls.cpp
   void insert_mcp_tool_calls(const std::vector<McpToolCallRecord>& rows) override;
   std::optional<McpToolCallRecord> find_mcp_tool_call(std::string_view call_id) override;

@@ -334,6 +334,7 @@ void SqlStore::purge_tenant(std::string_view tenant_id) {
   // records (issue 9): remembered answers hold the tenant's data.
   c->prepare("DELETE FROM idempotency_keys WHERE tenant_id = ?1").bind_text(1, tenant_id).run();
   purge_tenant_webhooks(*c, tenant_id);  // issue 9: webhooks
+  purge_tenant_mcp_servers(*c, tenant_id);  // ---- servers (issue 10)
   // issue 9: jobs (their sealed requests and results go with the tenant)
   c->prepare("DELETE FROM jobs WHERE tenant_id = ?1").bind_text(1, tenant_id).run();
   // ---- federation (issue 10): MCP tool call records

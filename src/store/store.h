@@ -278,6 +278,29 @@ class Store {
   // failure (error, error_message, http_status, updated_at from `job`). False when the lease was lost.
   virtual bool retry_job(const JobRecord& job, std::string_view node, std::int64_t next_run_at_ms) = 0;
 
+  // ---- servers (issue 10)
+  // Upstream MCP servers (SPEC §7; tenant-owned rows are reached through TenantStore). Names are
+  // unique among the globals (tenant_id "") and within each tenant; besides, a tenant's server
+  // may not take a global's name, nor a global one a name any tenant uses. insert throws
+  // StoreError kind duplicate when (tenant, name) exists, kind conflict when the name clashes
+  // across scopes, kind gone when the tenant is deleted. Checked and inserted under a table lock,
+  // so two nodes racing for one name cannot both win.
+  virtual void insert_mcp_server(const McpServerRecord& s) = 0;
+  virtual std::optional<McpServerRecord> find_mcp_server(std::string_view server_id) = 0;
+  virtual std::optional<McpServerRecord> find_mcp_server_named(std::string_view tenant_id, std::string_view name) = 0;
+  // One scope's servers ("" = the globals) by name, names greater than `after`, at most `limit`.
+  virtual std::vector<McpServerRecord> list_mcp_servers(std::string_view tenant_id, std::string_view after,
+                                                        std::size_t limit) = 0;
+  // The globals and the servers of every tenant that is not deleted, without last_tools (the
+  // registry's snapshot, re-read every few seconds).
+  virtual std::vector<McpServerRecord> all_mcp_servers() = 0;
+  // Replaces the configuration (url, auth, tier_minimum, enabled, disabled_tools, timeout_ms,
+  // updated_at) of row s.server_id; false when there is none.
+  virtual bool update_mcp_server(const McpServerRecord& s) = 0;
+  virtual bool delete_mcp_server(std::string_view server_id) = 0;
+  // Health reports in one transaction, in order; a report naming no row is skipped.
+  virtual void record_mcp_server_health(const std::vector<McpServerHealth>& reports) = 0;
+  // ---- end servers (issue 10)
   // ---- federation (issue 10): MCP tool calls (mcp/tool_calls.h)
   // All or nothing, in one transaction; rows of a deleted tenant are skipped (like invocations).
   virtual void insert_mcp_tool_calls(const std::vector<McpToolCallRecord>& rows) = 0;

@@ -130,4 +130,38 @@ std::optional<JobRecord> TenantStore::find_job(std::string_view job_id) {
   return j;
 }
 
+// ---- servers (issue 10)
+std::vector<McpServerRecord> TenantStore::mcp_servers(std::string_view after, std::size_t limit) {
+  return store_.list_mcp_servers(tenant_, after, limit);
+}
+
+std::optional<McpServerRecord> TenantStore::find_mcp_server(std::string_view server_id) {
+  auto s = store_.find_mcp_server(server_id);
+  if (!s || s->tenant_id.empty()) return std::nullopt;  // a global is no tenant's row
+  check(s->tenant_id, "mcp server " + std::string(server_id));
+  return s;
+}
+
+std::optional<McpServerRecord> TenantStore::find_mcp_server_named(std::string_view name) {
+  return store_.find_mcp_server_named(tenant_, name);
+}
+
+void TenantStore::insert_mcp_server(McpServerRecord s) {
+  claim(s.tenant_id, "mcp server " + s.server_id);
+  store_.insert_mcp_server(s);
+}
+
+bool TenantStore::update_mcp_server(const McpServerRecord& s) {
+  if (!find_mcp_server(s.server_id)) return false;
+  McpServerRecord owned = s;
+  owned.tenant_id = tenant_;
+  return store_.update_mcp_server(owned);
+}
+
+bool TenantStore::delete_mcp_server(std::string_view server_id) {
+  if (!find_mcp_server(server_id)) return false;
+  return store_.delete_mcp_server(server_id);
+}
+// ---- end servers (issue 10)
+
 }  // namespace pc::store

@@ -78,6 +78,19 @@ class TenantStore {
   // nullopt when no such job exists; violation when it belongs to another tenant.
   std::optional<JobRecord> find_job(std::string_view job_id);
 
+  // ---- servers (issue 10): the tenant's own MCP servers (globals are platform rows: a tenant
+  // handle does not reach them, and finds none of them by id).
+  std::vector<McpServerRecord> mcp_servers(std::string_view after, std::size_t limit);
+  // nullopt when no such server of this tenant; violation when it belongs to another tenant.
+  std::optional<McpServerRecord> find_mcp_server(std::string_view server_id);
+  std::optional<McpServerRecord> find_mcp_server_named(std::string_view name);
+  // s.tenant_id must be empty (filled in) or this tenant.
+  void insert_mcp_server(McpServerRecord s);
+  // The row s.server_id must be this tenant's (violation otherwise); false when there is none.
+  bool update_mcp_server(const McpServerRecord& s);
+  bool delete_mcp_server(std::string_view server_id);
+  // ---- end servers (issue 10)
+
  private:
   // Throws TenantAccessViolation unless `owner` is this tenant.
   void check(std::string_view owner, std::string_view resource) const;

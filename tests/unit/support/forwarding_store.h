@@ -169,6 +169,23 @@ class ForwardingStore : public store::Store {
   bool retry_job(const store::JobRecord& j, std::string_view n, std::int64_t at) override {
     return real_.retry_job(j, n, at);
   }
+  // ---- servers (issue 10)
+  void insert_mcp_server(const store::McpServerRecord& s) override { real_.insert_mcp_server(s); }
+  std::optional<store::McpServerRecord> find_mcp_server(std::string_view id) override { return real_.find_mcp_server(id); }
+  std::optional<store::McpServerRecord> find_mcp_server_named(std::string_view t, std::string_view n) override {
+    return real_.find_mcp_server_named(t, n);
+  }
+  std::vector<store::McpServerRecord> list_mcp_servers(std::string_view t, std::string_view after,
+                                                       std::size_t limit) override {
+    return real_.list_mcp_servers(t, after, limit);
+  }
+  std::vector<store::McpServerRecord> all_mcp_servers() override { return real_.all_mcp_servers(); }
+  bool update_mcp_server(const store::McpServerRecord& s) override { return real_.update_mcp_server(s); }
+  bool delete_mcp_server(std::string_view id) override { return real_.delete_mcp_server(id); }
+  void record_mcp_server_health(const std::vector<store::McpServerHealth>& r) override {
+    real_.record_mcp_server_health(r);
+  }
+  // ---- end servers (issue 10)
   // ---- federation (issue 10)
   void insert_mcp_tool_calls(const std::vector<store::McpToolCallRecord>& r) override { real_.insert_mcp_tool_calls(r); }
   std::optional<store::McpToolCallRecord> find_mcp_tool_call(std::string_view id) override {
