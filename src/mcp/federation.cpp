@@ -543,15 +543,42 @@ class FederationImpl final : public Federation, public std::enable_shared_from_t
   // A server→client request (sampling/createMessage, elicitation/create, roots/list, ping): sent
   // to the client with an id of the gateway's choosing; client_response() routes the answer back.
   void ask(const CtxPtr& ctx, const std::string& key, json::object m, const std::shared_ptr<Outbox>& out) {
+    json::value upstream_id = m.at("id");
+    const auto* method = str_field(m, "method");
+    // Only what the client declared at initialize is relayed (the gateway offered the upstream
+    // no more); anything else is refused to the upstream at once.
+    std::string_view needs = !method                               ? ""
+                             : *method == "sampling/createMessage" ? "sampling"
+                             : *method == "elicitation/create"     ? "elicitation"
+                             : *method == "roots/list"             ? "roots"
+                             : *method == "ping"                   ? "-"
+                                                                   : "";
+    if (needs.empty() || (needs != "-" && !ctx->session.client_capabilities.contains(needs)))
+      return refuse_ask(ctx, key, upstream_id, -32601, "Method not found");
     std::string gid = "pc-ask-" + node_ + "-" + std::to_string(++seq_);
     {
       std::lock_guard lk(mu_);
       auto& sd = sessions_[ctx->session.id];
-      if (sd.asks.size() >= 1024) return;  // a server flooding the client with requests: dropped
-      sd.asks[gid] = PendingAsk{key, m.at("id")};
+      if (sd.asks.size() >= 1024) {  // a server flooding the client with requests
+        gid.clear();
+      } else {
+        sd.asks[gid] = PendingAsk{key, upstream_id};
+      }
     }
+    if (gid.empty()) return refuse_ask(ctx, key, upstream_id, -32603, "Too many pending requests");
     m["id"] = gid;
-    out->send(std::move(m));
+    if (out->send_request(std::move(m))) return;
+    {
+      std::lock_guard lk(mu_);
+      if (auto it = sessions_.find(ctx->session.id); it != sessions_.end()) it->second.asks.erase(gid);
+    }
+    refuse_ask(ctx, key, upstream_id, -32603, "The client cannot be reached");
+  }
+
+  void refuse_ask(const CtxPtr& ctx, const std::string& key, const json::value& upstream_id, int code,
+                  std::string_view message) {
+    auto server = find_server(ctx->caller.tenant, key);
+    if (server) send_to_upstream(ctx, *server, rpc_error(upstream_id, code, message));
   }
 
   void send_to_upstream(const CtxPtr& ctx, const ServerEntry& s, json::object message) {

@@ -764,5 +764,36 @@ TEST_F(FederationTest, ARetriedIdReturnsTheFirstAnswerAndEveryCallIsRecordedSeal
   EXPECT_NE(result.find("\"redacted\":true"), std::string::npos) << "the record holds what the client got";
 }
 
+TEST_F(FederationTest, AServerRequestTheClientCannotTakeIsRefusedToTheUpstreamAtOnce) {
+  ScriptedMcp* self = nullptr;
+  ScriptedMcp alpha("alpha", {"ask"}, [&self](const Seen& s) -> std::optional<Answer> {
+    auto* m = s.body.if_contains("method");
+    if (!m || m->as_string() != "tools/call") return std::nullopt;
+    auto id = s.body.at("id");
+    Answer a;
+    a.sse.push_back({nullptr, "data: " + json::serialize(json::object{
+                                   {"jsonrpc", "2.0"}, {"id", 78}, {"method", "elicitation/create"},
+                                   {"params", json::object{}}}) + "\n\n"});
+    a.sse.push_back({[&self] {
+                       self->wait_seen([](const Seen& x) { return !x.body.contains("method") && x.body.contains("id"); });
+                     },
+                     "data: " + json::serialize(json::object{{"jsonrpc", "2.0"}, {"id", id},
+                                                             {"result", {{"content", json::array{}}}}}) + "\n\n"});
+    return a;
+  });
+  self = &alpha;
+  dir_.servers = {entry("alpha", alpha.port())};
+  build();
+  // The client declared sampling only: elicitation is not relayed.
+  auto box = std::make_shared<Box>();
+  fed_->request(caller_, session_, {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"}, {"params", {{"name", "ask"}}}}, box);
+  EXPECT_EQ(error_code(box->wait_answer()), 0);
+  EXPECT_FALSE(box->wait_sent("elicitation/create", 100ms));
+  auto resp = alpha.responses();
+  ASSERT_EQ(resp.size(), 1u);
+  EXPECT_EQ(resp[0].at("id"), 78);
+  EXPECT_EQ(resp[0].at("error").at("code"), -32601);
+}
+
 }  // namespace
 }  // namespace pc::mcp
