@@ -285,6 +285,8 @@ class FederationImpl final : public Federation, public std::enable_shared_from_t
   struct Catalogue {
     std::vector<json::object> items;  // tools: only those the rules allow
     Clock::time_point at;
+    bool failed = false;  // the server did not answer: remembered briefly, so that calls resolving
+                          // names do not wait for a slow server each time (it degrades only itself)
   };
   struct SessionData {
     std::optional<McpCaller> caller;
@@ -705,7 +707,8 @@ class FederationImpl final : public Federation, public std::enable_shared_from_t
       for (std::size_t i = 0; i < servers.size(); ++i) {
         acc->parts[i].server = servers[i];
         auto it = (sd.*cat).find(server_key(servers[i]));
-        if (use_cache && it != (sd.*cat).end() && Clock::now() - it->second.at < std::chrono::minutes(5))
+        auto ttl = it != (sd.*cat).end() && it->second.failed ? std::chrono::seconds(30) : std::chrono::seconds(300);
+        if (use_cache && it != (sd.*cat).end() && Clock::now() - it->second.at < ttl)
           acc->parts[i].items = it->second.items;
         else
           todo.push_back(i);
@@ -737,6 +740,8 @@ class FederationImpl final : public Federation, public std::enable_shared_from_t
                           {{"server", s.name}, {"method", kind.method}, {"reason", err}, {"latency_ms", ms},
                            {"request_id", ctx->caller.request_id}});
           self->health(s, false, std::string(kind.method) + ": " + err);
+          std::lock_guard lk(self->mu_);
+          (self->sessions_[ctx->session.id].*cat)[server_key(s)] = Catalogue{{}, Clock::now(), true};
         }
         std::unique_lock lk(acc->mu);
         acc->parts[i].items = std::move(kept);

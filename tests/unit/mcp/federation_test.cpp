@@ -541,6 +541,23 @@ TEST_F(FederationTest, ADeadServerDropsOutOfTheListWithAHealthReport) {
   for (auto& r : health_.all()) reported |= r.rfind("dead:down:", 0) == 0;
   EXPECT_TRUE(reported);
   EXPECT_EQ(error_code(rpc("tools/call", {{"name", "dead__x"}})), -32602);
+  EXPECT_EQ(rpc("tools/call", {{"name", "echo"}}, 2).at("result").at("content").at(0).at("text"), "alpha:echo");
+}
+
+TEST_F(FederationTest, ASlowServerDelaysItsListButNotCallsToOthers) {
+  ScriptedMcp alpha("alpha", {"echo"});
+  ScriptedMcp slow("slow", {"x"}, [](const Seen& s) -> std::optional<Answer> {
+    auto* m = s.body.if_contains("method");
+    if (m && m->as_string() == "tools/list") std::this_thread::sleep_for(2500ms);  // past list_timeout_ms
+    return std::nullopt;
+  });
+  dir_.servers = {entry("alpha", alpha.port()), entry("slow", slow.port())};
+  caps_.publish({cap("tools.alpha"), cap("tools.slow")});
+  build();
+  EXPECT_EQ(tool_names(rpc("tools/list")), std::vector<std::string>{"echo"});
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(error_code(rpc("tools/call", {{"name", "echo"}}, 2)), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1000ms) << "the slow server's failure is remembered";
 }
 
 TEST_F(FederationTest, CursorsPageAcrossServersAndCannotBeForged) {
