@@ -812,5 +812,39 @@ TEST_F(FederationTest, AServerRequestTheClientCannotTakeIsRefusedToTheUpstreamAt
   EXPECT_EQ(resp[0].at("error").at("code"), -32601);
 }
 
+TEST_F(FederationTest, TheClientsGetStreamCarriesWhatUpstreamsSendOnTheirs) {
+  std::atomic<bool> release{false};
+  ScriptedMcp alpha("alpha", {"echo"}, [&release](const Seen& s) -> std::optional<Answer> {
+    if (s.method != "GET" || s.header("mcp-session-id").empty()) return std::nullopt;
+    Answer a;
+    a.sse.push_back({nullptr, "data: " + json::serialize(json::object{
+                                   {"jsonrpc", "2.0"}, {"method", "notifications/tools/list_changed"}}) + "\n\n"});
+    a.sse.push_back({[&release] {
+                       for (int i = 0; i < 500 && !release; ++i) std::this_thread::sleep_for(10ms);
+                     },
+                     ": bye\n\n"});
+    return a;
+  });
+  dir_.servers = {entry("alpha", alpha.port())};
+  build();
+  rpc("tools/list");  // the upstream session exists from here
+  auto stream = std::make_shared<Box>();
+  fed_->stream_opened(caller_, session_, stream);
+  EXPECT_TRUE(stream->wait_sent("notifications/tools/list_changed"));
+  bool get_seen = false;
+  for (const auto& s : alpha.seen())
+    if (s.method == "GET") {
+      get_seen = true;
+      EXPECT_EQ(s.header("mcp-session-id"), "alpha-session-1");
+      EXPECT_EQ(s.header("accept"), "text/event-stream");
+    }
+  EXPECT_TRUE(get_seen);
+  fed_->stream_closed(session_);
+  release = true;
+  // The session ends: the upstream session is deleted too.
+  fed_->session_ended(session_);
+  EXPECT_TRUE(alpha.wait_seen([](const Seen& s) { return s.method == "DELETE"; }));
+}
+
 }  // namespace
 }  // namespace pc::mcp
