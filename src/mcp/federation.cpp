@@ -359,6 +359,7 @@ class FederationImpl final : public Federation, public std::enable_shared_from_t
     UpstreamTarget t;
     t.server = s;
     t.timeout = timeout;
+    t.deadline = timeout;  // lists: mcp.list_timeout_ms; calls: the server's or mcp.call_timeout_ms
     t.max_bytes = options_.mcp.max_result_bytes;
     t.ca_file = options_.ca_file;
     switch (s.auth) {

@@ -2,8 +2,10 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <atomic>
 #include <system_error>
 
+#include "mcp/deadline_timer.h"
 #include "mcp/upstream_answer.h"
 
 namespace pc::mcp {
@@ -75,6 +77,9 @@ struct RequestState {
   std::string head_error;
   std::function<void(UpstreamResult)> done;
   std::function<void(const std::string&)> on_session_id;
+  std::atomic<bool> deadline_passed{false};
+  std::atomic<bool> finished{false};
+  std::atomic<DeadlineTimer::Id> timer{0};
 };
 
 }  // namespace
@@ -103,10 +108,14 @@ std::shared_ptr<net::UpstreamCallHandle> UpstreamClient::request(const UpstreamT
     if (!st->head_error.empty()) return false;
     return st->reader.feed(piece);
   };
-  return net::call_upstream(std::move(call), [st](net::UpstreamReply&& reply) {
+  auto handle = net::call_upstream(std::move(call), [st](net::UpstreamReply&& reply) {
+    st->finished = true;
+    if (auto id = st->timer.exchange(0)) DeadlineTimer::instance().cancel(id);
     UpstreamResult r;
     if (st->reader.response()) {
       r.response = st->reader.take_response();  // found before the end: whatever ended the call
+    } else if (st->deadline_passed) {
+      r.error = "upstream_timeout";
     } else if (!st->head_error.empty()) {
       r.error = st->head_error;
     } else if (!reply.error.empty()) {
@@ -120,6 +129,16 @@ std::shared_ptr<net::UpstreamCallHandle> UpstreamClient::request(const UpstreamT
     }
     if (st->done) st->done(std::move(r));
   });
+  if (target.deadline.count() > 0 && handle) {
+    // The timer holds the handle (the caller may drop its own); done cancels the timer.
+    auto id = DeadlineTimer::instance().schedule(target.deadline, [st, handle] {
+      st->deadline_passed = true;
+      handle->cancel();
+    });
+    st->timer = id;
+    if (st->finished) DeadlineTimer::instance().cancel(id);  // done ran meanwhile
+  }
+  return handle;
 }
 
 void UpstreamClient::initialize(const UpstreamTarget& target, const std::string& protocol_version,

@@ -49,7 +49,10 @@ std::optional<UpstreamSession> decode_upstream_session(std::string_view text);
 struct UpstreamTarget {
   ServerEntry server;
   std::vector<net::Header> auth_headers;  // credentials the federation computed
-  std::chrono::milliseconds timeout{30000};
+  std::chrono::milliseconds timeout{30000};  // to the head, and between two reads of the body
+  // The whole request at most (0: none): an event stream that keeps sending (keep-alives,
+  // progress) cannot hold a list or a call past it. Error "upstream_timeout".
+  std::chrono::milliseconds deadline{0};
   std::size_t max_bytes = 4u << 20;
   std::string ca_file;
 };

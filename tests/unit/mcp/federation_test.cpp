@@ -846,5 +846,24 @@ TEST_F(FederationTest, TheClientsGetStreamCarriesWhatUpstreamsSendOnTheirs) {
   EXPECT_TRUE(alpha.wait_seen([](const Seen& s) { return s.method == "DELETE"; }));
 }
 
+TEST_F(FederationTest, AnEventStreamThatNeverEndsIsCutAtTheDeadline) {
+  ScriptedMcp alpha("alpha", {"chatty"}, [](const Seen& s) -> std::optional<Answer> {
+    auto* m = s.body.if_contains("method");
+    if (!m || m->as_string() != "tools/call") return std::nullopt;
+    Answer a;  // keep-alives every 100 ms for 5 s: never idle, never done
+    for (int i = 0; i < 50; ++i)
+      a.sse.push_back({[] { std::this_thread::sleep_for(100ms); }, ": keep-alive\n\n"});
+    return a;
+  });
+  auto e = entry("alpha", alpha.port());
+  e.timeout_ms = 600;
+  dir_.servers = {e};
+  build();
+  auto started = std::chrono::steady_clock::now();
+  auto a = rpc("tools/call", {{"name", "chatty"}});
+  EXPECT_EQ(error_code(a), -32603);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3000ms);
+}
+
 }  // namespace
 }  // namespace pc::mcp
