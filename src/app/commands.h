@@ -13,6 +13,7 @@ struct Config;
 }
 namespace pc::examples {
 struct ExampleAgentOptions;
+struct ExampleToolsOptions;  // ---- tools (issue 10)
 }
 
 namespace pc::app {
@@ -32,6 +33,8 @@ struct ServeOptions {
 int serve(const ServeOptions& opts);
 int check_config(const std::string& config_path);
 int example_agent(const examples::ExampleAgentOptions& options);
+// ---- tools (issue 10): `portcullis example-tools`, the reference MCP server (app/example_tools_command.cpp).
+int example_tools(const examples::ExampleToolsOptions& options);
 int keys_rotate(const std::string& config_path);
 // `portcullis keys rotate-master`: 0 done, 1 failed (a rerun finishes the job), 2 bad config.
 int keys_rotate_master(const std::string& config_path);

@@ -88,4 +88,22 @@ DemoSeed seed_demo(tenancy::TenantService& tenants, agents::Registry& registry, 
   return out;
 }
 
+// ---- tools (issue 10)
+DemoTools start_demo_tools(const std::string& gateway, const std::string& issuer, const std::string& ca_file) {
+  examples::ExampleToolsOptions o;
+  o.listen = "127.0.0.1:0";
+  o.name = "example-tools";
+  o.gateway = gateway;
+  o.issuer = issuer;
+  o.gateway_ca = ca_file;
+  DemoTools d;
+  d.server = std::make_unique<examples::ExampleTools>(std::move(o));
+  d.url = d.server->url();
+  // TODO(lead, issue 10 merge): register it for tenant `demo` through the MCP server registry
+  // (area "servers", src/mcp/server_registry.h), name "tools", url d.url, auth act_on_behalf,
+  // tierMinimum basic — the same call POST /v1/tenants/demo/mcp-servers makes — with its URL
+  // updated in place at each start like the echo agent's "demo" version (the port changes).
+  return d;
+}
+
 }  // namespace pc::app

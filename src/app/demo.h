@@ -4,9 +4,11 @@
 // agent registered as `echo`.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "agents/registry.h"
+#include "examples/example_tools.h"
 #include "core/config.h"
 #include "tenancy/tenant_service.h"
 
@@ -15,6 +17,8 @@ namespace pc::app {
 struct DemoSeed {
   bool wrote_credentials = false;
   std::string credentials_file;
+  // ---- tools (issue 10): the example MCP server's URL (start_demo_tools), set by serve.
+  std::string tools_url;
 };
 
 // Idempotent: existing tenants are kept; clients and the file are created only when the file
@@ -24,5 +28,15 @@ struct DemoSeed {
 // fresh port at every start.
 DemoSeed seed_demo(tenancy::TenantService& tenants, agents::Registry& registry, store::Store& store,
                    const core::Config& cfg, const std::string& token_url, const std::string& echo_endpoint);
+
+// ---- tools (issue 10)
+// The example MCP server (`portcullis example-tools`) the demo runs next to the example agent,
+// requiring act-on-behalf tokens of this gateway (`gateway` its URL as this host reaches it,
+// `issuer` its issuer, `ca_file` what an https gateway is verified with) minted for `url`.
+struct DemoTools {
+  std::unique_ptr<examples::ExampleTools> server;
+  std::string url;  // its MCP endpoint, http://127.0.0.1:<port>/mcp: the URL to register it with
+};
+DemoTools start_demo_tools(const std::string& gateway, const std::string& issuer, const std::string& ca_file);
 
 }  // namespace pc::app

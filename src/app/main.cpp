@@ -7,6 +7,7 @@
 #include "app/commands.h"
 #include "app/signals.h"
 #include "examples/example_agent.h"
+#include "examples/example_tools.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Portcullis: a multi-tenant, zero-trust gateway for AI agents"};
@@ -34,6 +35,20 @@ int main(int argc, char** argv) {
                         "agents (without it nothing is verified)");
   agent_cmd->add_option("--issuer", agent_opts.issuer, "the gateway's issuer when it is not the gateway URL");
   agent_cmd->add_option("--gateway-ca", agent_opts.gateway_ca, "PEM trust anchors for an https gateway");
+
+  // ---- tools (issue 10)
+  pc::examples::ExampleToolsOptions tools_opts;
+  tools_opts.listen = "127.0.0.1:9002";
+  auto* tools_cmd = app.add_subcommand("example-tools", "run the reference MCP server (Streamable HTTP on /mcp)");
+  tools_cmd->add_option("--listen", tools_opts.listen, "host:port to listen on (port 0 picks one)");
+  tools_cmd->add_option("--url", tools_opts.url,
+                        "its own MCP URL, the audience act-on-behalf tokens must name (default http://<listen>/mcp)");
+  tools_cmd->add_option("--name", tools_opts.name, "serverInfo.name (default example-tools)");
+  tools_cmd->add_option("--gateway", tools_opts.gateway,
+                        "gateway base URL: require an act-on-behalf token for this server, verified with its JWKS "
+                        "(without it nothing is verified)");
+  tools_cmd->add_option("--issuer", tools_opts.issuer, "the gateway's issuer when it is not the gateway URL");
+  tools_cmd->add_option("--gateway-ca", tools_opts.gateway_ca, "PEM trust anchors for an https gateway");
 
   std::string keys_config;
   auto* keys_cmd = app.add_subcommand("keys", "manage keys: the built-in issuer's signing keys and the master key");
@@ -67,10 +82,11 @@ int main(int argc, char** argv) {
 
   // Before anything that may start a thread (the log writer, the server, the agent): every
   // thread inherits the blocked mask, so only the signal-handling thread ever sees them.
-  if (*serve_cmd || *agent_cmd) pc::app::block_process_signals();
+  if (*serve_cmd || *agent_cmd || *tools_cmd) pc::app::block_process_signals();
   if (*serve_cmd) return pc::app::serve(serve);
   if (*check_cmd) return pc::app::check_config(check_path);
   if (*agent_cmd) return pc::app::example_agent(agent_opts);
+  if (*tools_cmd) return pc::app::example_tools(tools_opts);
   if (*rotate_cmd) return pc::app::keys_rotate(keys_config);
   if (*rotate_master_cmd) return pc::app::keys_rotate_master(keys_config);
   if (*audit_verify_cmd) return pc::app::audit_verify(audit_config);

@@ -185,6 +185,7 @@ int serve(const ServeOptions& opts) {
   std::unique_ptr<Gateway> gateway;
   std::optional<core::WorkPool> probe_pool;
   DemoUpstream demo;
+  DemoTools demo_tools;  // ---- tools (issue 10)
   Lifecycle life;
   auto fail = [&](int code, const std::string& why) {
     life.shutdown(std::chrono::milliseconds(0));
@@ -241,6 +242,18 @@ int serve(const ServeOptions& opts) {
     } catch (const std::exception& e) {
       return fail(2, e.what());
     }
+    // ---- tools (issue 10): the example MCP server, checking this gateway's act-on-behalf tokens.
+    try {
+      life.start({"demo tools", {}, [&] {
+                    if (demo_tools.server) demo_tools.server->stop();
+                  }},
+                 [&] {
+                   demo_tools = start_demo_tools(local_url(base), gateway->issuer(),
+                                                 cfg.server.tls.enabled() ? cfg.server.tls.cert_file : "");
+                 });
+    } catch (const std::exception& e) {
+      return fail(2, e.what());
+    }
   }
 
   // 4. First-start material, the demo seed, the first key fetches.
@@ -253,6 +266,7 @@ int serve(const ServeOptions& opts) {
     if (opts.demo) {
       seeded = seed_demo(gateway->tenants(), gateway->registry(), *store, cfg, token_url,
                          "http://" + demo.host + ":" + std::to_string(demo.port));
+      seeded.tools_url = demo_tools.url;  // ---- tools (issue 10)
       if (seeded.wrote_credentials)
         log::info("demo tenants and clients created", {{"credentials_file", seeded.credentials_file}});
     }
@@ -274,6 +288,7 @@ int serve(const ServeOptions& opts) {
   if (opts.demo) {
     log::info("demo agent", {{"upstream", demo.host + ":" + std::to_string(demo.port)},
                              {"started_here", demo.agent != nullptr}});
+    log::info("demo tools", {{"url", seeded.tools_url}});  // ---- tools (issue 10)
     print_demo_banner(base, seeded.credentials_file);
   }
 

@@ -1,76 +1,16 @@
 #include "auth/agent_identity.h"
 
-#include <algorithm>
-#include <atomic>
-#include <stdexcept>
-#include <unordered_map>
-
 #include <boost/json.hpp>
 
 #include "core/clock.h"
-#include "crypto/random.h"
 #include "jose/jws.h"
-#include "jose/sign.h"
 
 namespace pc::auth {
 namespace {
 
-std::atomic<std::uint64_t> g_instances{0};
-
 bool is_agent_actor(std::string_view s) { return s.starts_with(kAgentAudiencePrefix); }
 
-// Length-prefixed, so no field's content can imitate a separator (subjects of external issuers are
-// arbitrary strings).
-void put(std::string& key, std::string_view field) {
-  key += std::to_string(field.size());
-  key += ':';
-  key += field;
-}
-
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : " ") + s;
-  return out;
-}
-
-boost::json::object nest_actors(const std::vector<std::string>& chain) {
-  boost::json::object act;
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-    boost::json::object outer{{"sub", *it}};
-    if (!act.empty()) outer["act"] = std::move(act);
-    act = std::move(outer);
-  }
-  return act;
-}
-
-// One cache per thread, for the AgentIdentity that used it last (tests make several). Tokens are
-// few per thread (one per caller × agent × session in the last five minutes), so a plain map with
-// a bound is enough.
-constexpr std::size_t kCacheEntriesPerThread = 4096;
-
-struct CachedToken {
-  std::string token;
-  std::int64_t expires_at = 0;
-};
-
-struct ThreadCache {
-  std::uint64_t owner = 0;
-  std::uint64_t key_generation = 0;
-  std::uint64_t issuer_generation = 0;
-  std::unordered_map<std::string, CachedToken> tokens;
-};
-
 }  // namespace
-
-std::vector<std::string> actor_chain(const Principal& caller) {
-  std::vector<std::string> chain;
-  chain.reserve(2 + caller.prior_actors.size());
-  const std::string& first = caller.client.empty() ? caller.app : caller.client;
-  if (!first.empty()) chain.push_back(first);
-  if (!caller.actor.empty() && caller.actor != first) chain.push_back(caller.actor);
-  if (!caller.actor.empty()) chain.insert(chain.end(), caller.prior_actors.begin(), caller.prior_actors.end());
-  return chain;
-}
 
 std::optional<std::string> agent_call_refusal(const Principal& caller, std::string_view agent, std::size_t max_depth) {
   const std::vector<std::string> chain = actor_chain(caller);
@@ -86,19 +26,7 @@ std::optional<std::string> agent_call_refusal(const Principal& caller, std::stri
   return std::nullopt;
 }
 
-AgentIdentity::AgentIdentity(const SigningKeys& keys, std::string issuer)
-    : keys_(keys), instance_(++g_instances) {
-  issuer_.publish(std::make_shared<const std::string>(std::move(issuer)));
-}
-
-void AgentIdentity::set_issuer(std::string issuer) {
-  if (*issuer_.load() == issuer) return;  // a reload that kept it keeps the cached tokens too
-  issuer_.publish(std::make_shared<const std::string>(std::move(issuer)));
-}
-
-std::string AgentIdentity::issuer() const { return *issuer_.load(); }
-
-std::uint64_t AgentIdentity::minted() const { return minted_.load(std::memory_order_relaxed); }
+AgentIdentity::AgentIdentity(const SigningKeys& keys, std::string issuer) : tokens_(keys, std::move(issuer)) {}
 
 std::string AgentIdentity::token_for(const Principal& caller, std::string_view tier, std::string_view agent,
                                      std::string_view session_id) const {
@@ -107,90 +35,12 @@ std::string AgentIdentity::token_for(const Principal& caller, std::string_view t
 
 std::string AgentIdentity::token_for(const Principal& caller, std::string_view tier, std::string_view agent,
                                      std::string_view session_id, std::int64_t now) const {
-  thread_local ThreadCache cache;
-  const std::uint64_t key_gen = keys_.active_generation();
-  const std::uint64_t iss_gen = issuer_.generation();
-  if (cache.owner != instance_ || cache.key_generation != key_gen || cache.issuer_generation != iss_gen) {
-    cache.tokens.clear();
-    cache.owner = instance_;
-    cache.key_generation = key_gen;
-    cache.issuer_generation = iss_gen;
-  }
-  // Everything the token says about the caller is in the key, so a hit is always the token a miss
-  // would have minted (but for jti and times).
-  std::string key;
-  key.reserve(128);
-  put(key, caller.issuer);
-  put(key, caller.tenant);
-  put(key, caller.subject);
-  put(key, caller.client);
-  put(key, caller.app);
-  put(key, caller.actor);
-  for (const auto& a : caller.prior_actors) put(key, a);
-  key += '|';
-  for (const auto& s : caller.scopes) put(key, s);
-  key += '|';
-  put(key, tier);
-  put(key, agent);
-  put(key, session_id);
-
-  auto it = cache.tokens.find(key);
-  if (it != cache.tokens.end() && now < it->second.expires_at - kIdentityRenewBeforeSeconds &&
-      (caller.expires_at == 0 || it->second.expires_at <= caller.expires_at))
-    return it->second.token;
-
-  std::int64_t expires_at = 0;
-  std::string token = mint(caller, tier, agent, session_id, now, expires_at);
-  if (cache.tokens.size() >= kCacheEntriesPerThread) {
-    std::erase_if(cache.tokens, [now](const auto& e) { return e.second.expires_at - kIdentityRenewBeforeSeconds <= now; });
-    if (cache.tokens.size() >= kCacheEntriesPerThread) cache.tokens.clear();
-  }
-  cache.tokens[std::move(key)] = CachedToken{token, expires_at};
-  return token;
+  std::string audience;
+  audience.reserve(kAgentAudiencePrefix.size() + agent.size());
+  audience += kAgentAudiencePrefix;
+  audience += agent;
+  return tokens_.token_for(caller, tier, audience, session_id, now);
 }
-
-std::string AgentIdentity::mint(const Principal& caller, std::string_view tier, std::string_view agent,
-                                std::string_view session_id, std::int64_t now, std::int64_t& expires_at) const {
-  auto key = keys_.active();
-  if (!key) throw std::runtime_error("no active signing key");
-  std::shared_ptr<const std::string> iss = issuer_.load();
-  if (iss->empty()) throw std::runtime_error("the gateway's issuer is not known yet");
-  expires_at = now + kIdentityLifetimeSeconds;
-  // Never outlive the caller's own token: the agent could otherwise keep acting for the caller
-  // (through the token exchange) after the caller's access ended.
-  if (caller.expires_at > 0) expires_at = std::min(expires_at, caller.expires_at);
-
-  boost::json::object payload;
-  payload["iss"] = *iss;
-  payload["aud"] = std::string(kAgentAudiencePrefix) + std::string(agent);
-  payload["sub"] = caller.subject;
-  payload["iat"] = now;
-  payload["nbf"] = now;
-  payload["exp"] = expires_at;
-  payload["jti"] = crypto::uuid_v4();
-  payload["tenantid"] = caller.tenant;
-  if (!caller.app.empty()) payload["appid"] = caller.app;
-  if (!tier.empty()) payload["tier"] = tier;
-  if (!caller.client.empty()) payload["client_id"] = caller.client;
-  if (!caller.scopes.empty()) payload["scope"] = join(caller.scopes);
-  if (!session_id.empty()) payload["session_id"] = session_id;
-  const std::vector<std::string> chain = actor_chain(caller);
-  if (!chain.empty()) payload["act"] = nest_actors(chain);
-  minted_.fetch_add(1, std::memory_order_relaxed);
-  return jose::make_jws(*key, boost::json::object{{"typ", "JWT"}}, payload);
-}
-
-namespace {
-
-bool opt_string(const boost::json::object& o, std::string_view name, std::string& out) {
-  const auto* v = o.if_contains(name);
-  if (!v || v->is_null()) return true;
-  if (!v->is_string()) return false;
-  out = std::string(v->get_string());
-  return true;
-}
-
-}  // namespace
 
 std::variant<IdentityClaims, std::string> verify_identity_token(std::string_view token, const jose::JwkSet& keys,
                                                                 std::string_view issuer, std::int64_t now,
@@ -209,40 +59,21 @@ std::variant<IdentityClaims, std::string> verify_identity_token(std::string_view
   } catch (const std::exception& e) {
     return std::string(e.what());
   }
-  jose::VerifyOptions opts;
-  opts.jws.require_typ = true;
-  opts.claims.issuer = std::string(issuer);
-  opts.claims.audiences = {aud};
-  opts.claims.leeway_seconds = leeway_seconds;
-  opts.claims.now = now;
-  opts.claims.max_lifetime_seconds = kIdentityLifetimeSeconds;
-  jose::JwksVerifyResult r = jose::verify_jws_with_set(token, keys, {jose::Alg::ES256}, opts);
-  if (!r.ok) return r.unknown_kid ? std::string("signed with a key this gateway does not publish") : r.reason;
-
+  auto v = verify_on_behalf_token(token, keys, issuer, aud, now, leeway_seconds);
+  if (auto* why = std::get_if<std::string>(&v)) return std::move(*why);
+  auto& o = std::get<OnBehalfClaims>(v);
   IdentityClaims c;
   c.agent = aud.substr(kAgentAudiencePrefix.size());
-  const auto& p = r.payload;
-  std::string scope;
-  if (!opt_string(p, "sub", c.subject) || !opt_string(p, "tenantid", c.tenant) || !opt_string(p, "appid", c.app) ||
-      !opt_string(p, "client_id", c.client) || !opt_string(p, "tier", c.tier) ||
-      !opt_string(p, "session_id", c.session_id) || !opt_string(p, "jti", c.token_id) || !opt_string(p, "scope", scope))
-    return std::string("a claim has the wrong type");
-  if (c.subject.empty() || c.tenant.empty()) return std::string("sub and tenantid are required");
-  for (std::size_t i = 0; i < scope.size();) {
-    std::size_t j = scope.find(' ', i);
-    if (j == std::string::npos) j = scope.size();
-    if (j > i) c.scopes.push_back(scope.substr(i, j - i));
-    i = j + 1;
-  }
-  const boost::json::value* act = p.if_contains("act");
-  while (act && !act->is_null()) {
-    if (!act->is_object() || c.actors.size() == kMaxActChain) return std::string("act is malformed or too long");
-    std::string sub;
-    if (!opt_string(act->get_object(), "sub", sub) || sub.empty()) return std::string("act without a sub");
-    c.actors.push_back(std::move(sub));
-    act = act->get_object().if_contains("act");
-  }
-  c.expires_at = static_cast<std::int64_t>(p.at("exp").to_number<double>());  // checked above
+  c.subject = std::move(o.subject);
+  c.tenant = std::move(o.tenant);
+  c.app = std::move(o.app);
+  c.client = std::move(o.client);
+  c.tier = std::move(o.tier);
+  c.session_id = std::move(o.session_id);
+  c.token_id = std::move(o.token_id);
+  c.scopes = std::move(o.scopes);
+  c.actors = std::move(o.actors);
+  c.expires_at = o.expires_at;
   return c;
 }
 

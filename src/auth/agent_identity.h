@@ -3,9 +3,11 @@
 // that loop or nest too deep, and the check of such a token when an agent hands it back to the
 // token endpoint to call another agent (RFC 8693 exchange, auth/token_service.cpp).
 //
-// The token is an ES256 JWT signed with the built-in issuer's active key, so a runtime verifies it
+// The token is an act-on-behalf token (auth/act_on_behalf.h: one minting and caching core for agents
+// and MCP servers), signed ES256 with the built-in issuer's active key, so a runtime verifies it
 // against the gateway's published JWKS like any other of its tokens; only its audience,
-// "agent:<name>", tells it apart (our access tokens carry the configured audiences, never that).
+// "agent:<name>", tells it apart (our access tokens carry the configured audiences, never that;
+// MCP server tokens carry an http(s) URL).
 #pragma once
 
 #include <atomic>
@@ -18,9 +20,9 @@
 #include <variant>
 #include <vector>
 
+#include "auth/act_on_behalf.h"
 #include "auth/principal.h"
 #include "auth/signing_keys.h"
-#include "core/published.h"
 #include "jose/jwks.h"
 
 namespace pc::auth {
@@ -29,19 +31,10 @@ namespace pc::auth {
 inline constexpr std::string_view kAgentAudiencePrefix = "agent:";
 // Lifetime of an identity token, and how long before its expiry a cached one is replaced (so a
 // runtime that checks it a little later, or forwards it to the token endpoint, still finds it valid).
-inline constexpr std::int64_t kIdentityLifetimeSeconds = 300;
-inline constexpr std::int64_t kIdentityRenewBeforeSeconds = 30;
+inline constexpr std::int64_t kIdentityLifetimeSeconds = kOnBehalfLifetimeSeconds;
+inline constexpr std::int64_t kIdentityRenewBeforeSeconds = kOnBehalfRenewBeforeSeconds;
 // Agents on one call path (user → A → B → C → D), when the configuration does not say otherwise.
 inline constexpr std::size_t kDefaultMaxAgentDepth = 4;
-// The verifier refuses longer act chains (authenticator.cpp); nothing may mint one.
-inline constexpr std::size_t kMaxActChain = 8;
-
-// Who acted for the caller, current actor first (RFC 8693 §4.1 order): the caller's client (its
-// app when the token names no client), then the token's own act chain. The client is not repeated
-// when it is also the token's current actor (tokens our exchange issues name the exchanging client
-// in both places).
-std::vector<std::string> actor_chain(const Principal& caller);
-
 // Why `caller` may not call agent `agent` (SPEC: agent → agent calls): "loop" when "agent:<agent>"
 // is already on its actor chain, "depth" when the chain already holds max_depth agents (or is as
 // long as a token may carry), else nullopt. The invoke route answers 403 agent_call_refused.
@@ -57,8 +50,8 @@ class AgentIdentity {
 
   // The built-in issuer's identifier (start-up once the port is bound, reload). Cached tokens
   // carrying the old one are dropped.
-  void set_issuer(std::string issuer);
-  std::string issuer() const;
+  void set_issuer(std::string issuer) { tokens_.set_issuer(std::move(issuer)); }
+  std::string issuer() const { return tokens_.issuer(); }
   // tokens.agent_call_max_depth (start-up, reload), for agent_call_refusal at the invoke route.
   void set_max_agent_depth(std::size_t depth) { max_depth_.store(depth, std::memory_order_relaxed); }
   std::size_t max_agent_depth() const { return max_depth_.load(std::memory_order_relaxed); }
@@ -75,17 +68,15 @@ class AgentIdentity {
   std::string token_for(const Principal& caller, std::string_view tier, std::string_view agent,
                         std::string_view session_id, std::int64_t now) const;
 
-  // Tokens signed so far (cache misses), for tests and metrics.
-  std::uint64_t minted() const;
+  // Tokens signed so far (cache misses; agent and MCP server tokens alike), for tests and metrics.
+  std::uint64_t minted() const { return tokens_.minted(); }
+
+  // The core behind token_for, with the same keys and issuer: what the MCP gateway mints upstream
+  // server tokens with (server_token_for), so set_issuer at start-up and reload covers both.
+  const OnBehalfIssuer& on_behalf() const { return tokens_; }
 
  private:
-  std::string mint(const Principal& caller, std::string_view tier, std::string_view agent,
-                   std::string_view session_id, std::int64_t now, std::int64_t& expires_at) const;
-
-  const SigningKeys& keys_;
-  core::Published<std::string> issuer_;
-  const std::uint64_t instance_;
-  mutable std::atomic<std::uint64_t> minted_{0};
+  OnBehalfIssuer tokens_;
   std::atomic<std::size_t> max_depth_{kDefaultMaxAgentDepth};
 };
 

@@ -39,6 +39,12 @@ IdentityCheck::IdentityCheck(std::string gateway_url, std::string issuer, std::s
       audience_("agent:" + agent_name),
       fetch_(std::move(fetch)) {}
 
+IdentityCheck::IdentityCheck(std::string gateway_url, std::string issuer, Audience audience, Fetch fetch)
+    : jwks_url_(trim_slash(gateway_url) + "/.well-known/jwks.json"),
+      issuer_(issuer.empty() ? trim_slash(gateway_url) : std::move(issuer)),
+      audience_(std::move(audience.value)),
+      fetch_(std::move(fetch)) {}
+
 IdentityCheck::Result IdentityCheck::check(std::string_view token, std::int64_t now) {
   Result r;
   {
@@ -83,6 +89,12 @@ IdentityCheck::Result IdentityCheck::check(std::string_view token, std::int64_t 
   const auto* typ = v.header.if_contains("typ");
   if (!typ || !typ->is_string() || typ->get_string() != "JWT") {
     r.reason = "not an identity token (typ)";
+    return r;
+  }
+  // One receiver only: a token whose audience is a list naming others too could be replayed there.
+  const auto* aud = v.payload.if_contains("aud");
+  if (!aud || !aud->is_string()) {
+    r.reason = "the token is not for this receiver alone (aud)";
     return r;
   }
   const auto* sub = v.payload.if_contains("sub");

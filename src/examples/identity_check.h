@@ -30,6 +30,12 @@ class IdentityCheck {
 
   // `gateway_url` without a trailing slash; `issuer` empty = the gateway URL.
   IdentityCheck(std::string gateway_url, std::string issuer, std::string agent_name, Fetch fetch);
+  // Any other receiver of act-on-behalf tokens (issue 10: an MCP server, whose audience is its own
+  // URL): the audience given exactly.
+  struct Audience {
+    std::string value;
+  };
+  IdentityCheck(std::string gateway_url, std::string issuer, Audience audience, Fetch fetch);
 
   enum class Outcome { ok, refused, need_keys };
   struct Result {
