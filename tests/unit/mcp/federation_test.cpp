@@ -30,6 +30,7 @@
 #include "audit/audit_log.h"
 #include "auth/principal.h"
 #include "crypto/master_keyring.h"
+#include "mcp/federation_setup.h"
 #include "mcp/tool_calls.h"
 #include "store/store.h"
 #include "support/test_store.h"
@@ -863,6 +864,43 @@ TEST_F(FederationTest, AnEventStreamThatNeverEndsIsCutAtTheDeadline) {
   auto a = rpc("tools/call", {{"name", "chatty"}});
   EXPECT_EQ(error_code(a), -32603);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 3000ms);
+}
+
+TEST_F(FederationTest, BuiltFromConfigurationPoliciesHideToolsAndSchemasCheckArguments) {
+  ScriptedMcp alpha("alpha", {}, [](const Seen& s) -> std::optional<Answer> {
+    auto* m = s.body.if_contains("method");
+    if (!m || m->as_string() != "tools/list") return std::nullopt;
+    json::object schema{{"type", "object"},
+                        {"properties", {{"city", {{"type", "string"}}}}},
+                        {"required", json::array{"city"}}};
+    json::array tools{json::object{{"name", "forecast"}, {"inputSchema", schema}},
+                      json::object{{"name", "admin_reset"}, {"inputSchema", {{"type", "object"}}}}};
+    return json_answer(s.body.at("id"), {{"tools", tools}});
+  });
+  dir_.servers = {entry("alpha", alpha.port())};
+  core::McpConfig mcp;
+  core::McpPolicyRule deny;
+  deny.tool = "admin_*";
+  deny.effect = "deny";
+  core::McpPolicyRule allow;
+  allow.effect = "allow";
+  mcp.policies = {deny, allow};
+  mcp.list_timeout_ms = 1500;
+  mcp.call_timeout_ms = 3000;
+  FederationSetup setup;
+  setup.directory = &dir_;
+  setup.capabilities = &caps_;
+  setup.blocking = &pool_;
+  FederationOptions o;
+  o.cursor_key = std::string(32, 'c');
+  fed_ = build_federation(mcp, setup, o);
+  EXPECT_EQ(tool_names(rpc("tools/list")), std::vector<std::string>{"forecast"});
+  EXPECT_EQ(error_code(rpc("tools/call", {{"name", "admin_reset"}}, 2)), -32602);
+  EXPECT_EQ(error_code(rpc("tools/call", {{"name", "forecast"}, {"arguments", {{"town", "Oslo"}}}}, 3)), -32602);
+  EXPECT_EQ(error_code(rpc("tools/call", {{"name", "forecast"}, {"arguments", {{"city", 7}}}}, 4)), -32602);
+  EXPECT_TRUE(alpha.seen("tools/call").empty()) << "invalid arguments never reach the tool";
+  auto ok = rpc("tools/call", {{"name", "forecast"}, {"arguments", {{"city", "Oslo"}}}}, 5);
+  EXPECT_EQ(error_code(ok), 0) << json::serialize(ok);
 }
 
 }  // namespace
