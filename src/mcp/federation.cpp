@@ -289,6 +289,7 @@ class FederationImpl final : public Federation, public std::enable_shared_from_t
                           // names do not wait for a slow server each time (it degrades only itself)
   };
   struct SessionData {
+    Clock::time_point last_used = Clock::now();
     std::optional<McpCaller> caller;
     std::map<std::string, UpState> upstream;
     std::map<std::string, Catalogue> tools, prompts, resources, templates;  // by server key
@@ -307,8 +308,28 @@ class FederationImpl final : public Federation, public std::enable_shared_from_t
   }
 
   void remember_caller(const Ctx& ctx) {
-    std::lock_guard lk(mu_);
-    sessions_[ctx.session.id].caller = ctx.caller;
+    std::vector<std::shared_ptr<net::UpstreamCallHandle>> stale;
+    {
+      std::lock_guard lk(mu_);
+      auto& sd = sessions_[ctx.session.id];
+      sd.caller = ctx.caller;
+      sd.last_used = Clock::now();
+      // A session ended on another node (or expired) never hears session_ended here: what this
+      // node kept of it goes once it has been idle past the session idle time.
+      if (++sweep_ % 1024 == 0) {
+        auto idle = std::chrono::seconds(std::max<std::uint32_t>(options_.mcp.session_idle_seconds, 60));
+        for (auto it = sessions_.begin(); it != sessions_.end();) {
+          if (Clock::now() - it->second.last_used > idle && !it->second.stream) {
+            for (auto& [k, h] : it->second.listeners) stale.push_back(h);
+            it = sessions_.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      }
+    }
+    for (auto& h : stale)
+      if (h) h->cancel();
   }
 
   std::chrono::milliseconds timeout_for(const ServerEntry& s) const {
@@ -1295,6 +1316,7 @@ class FederationImpl final : public Federation, public std::enable_shared_from_t
   CursorCodec cursors_;
   const std::string node_;
   std::atomic<std::uint64_t> seq_{0};
+  std::uint64_t sweep_ = 0;  // under mu_
   mutable std::mutex mu_;
   std::unordered_map<std::string, SessionData> sessions_;
 };
