@@ -379,6 +379,32 @@ CREATE TABLE mcp_session_upstreams (
 CREATE INDEX mcp_session_upstreams_by_tenant ON mcp_session_upstreams(tenant_id);
 )sql";
 // ---- end transport (issue 10)
+// ---- federation (issue 10)
+// Migration 9: MCP tool calls, tenant-owned like invocations. Arguments and result are one
+// sealed value (the tenant's invocation data key, the row's identity as associated data).
+constexpr std::string_view kV9McpToolCalls = R"sql(
+CREATE TABLE mcp_tool_calls (
+  call_id        TEXT PRIMARY KEY,
+  tenant_id      TEXT NOT NULL,
+  session_id     TEXT NOT NULL,
+  principal      TEXT NOT NULL,
+  client_id      TEXT NOT NULL,
+  request_id     TEXT NOT NULL,
+  server         TEXT NOT NULL,
+  server_tenant  TEXT NOT NULL,
+  tool           TEXT NOT NULL,
+  exposed_name   TEXT NOT NULL,
+  outcome        TEXT NOT NULL,
+  error_code     INTEGER NOT NULL,
+  latency_ms     INTEGER NOT NULL,
+  redactions     TEXT NOT NULL,
+  guardrail_hit  INTEGER NOT NULL,
+  created_at     TEXT NOT NULL,
+  content_sealed BLOB
+);
+CREATE INDEX mcp_tool_calls_by_tenant ON mcp_tool_calls(tenant_id, call_id);
+CREATE INDEX mcp_tool_calls_by_time ON mcp_tool_calls(created_at);
+)sql";
 
 constexpr Migration kMigrations[] = {
     {1, "platform clients and meta", kV1Platform},
@@ -390,6 +416,8 @@ constexpr Migration kMigrations[] = {
     {7, "mcp servers: upstream MCP servers, global and per tenant, with health", kV7McpServers},  // ---- servers (issue 10)
     // ---- transport (issue 10)
     {8, "mcp sessions: Mcp-Session-Id bound to tenant, subject and client; upstream state", kV8McpSessions},
+    // ---- federation (issue 10)
+    {9, "mcp: tool call records (federation)", kV9McpToolCalls},
 };
 
 constexpr std::string_view kCreateTable = R"sql(

@@ -348,4 +348,27 @@ struct McpUpstreamWrite {
 };
 // ---- end transport (issue 10)
 
+// ---- federation (issue 10)
+// One tools/call through the MCP gateway (mcp/tool_calls.h): metadata in the clear, arguments
+// and result sealed together under the tenant's invocation data key.
+struct McpToolCallRecord {
+  std::string call_id;
+  std::string tenant_id;
+  std::string session_id;
+  std::string principal;
+  std::string client_id;
+  std::string request_id;
+  std::string server;
+  std::string server_tenant;  // "" for a global server
+  std::string tool;
+  std::string exposed_name;
+  std::string outcome;  // succeeded | tool_error | denied | failed | replayed
+  int error_code = 0;
+  std::int64_t latency_ms = 0;
+  std::string redactions = "{}";  // JSON object: kind → count
+  bool guardrail_hit = false;
+  std::string created_at;
+  std::optional<std::string> content_sealed;  // never loaded by listings
+};
+
 }  // namespace pc::store

@@ -182,6 +182,11 @@ class SqlStore final : public Store {
   bool delete_mcp_server(std::string_view server_id) override;
   void record_mcp_server_health(const std::vector<McpServerHealth>& reports) override;
   // ---- end servers (issue 10)
+  // ---- federation (issue 10): sql_store_mcp_tool_calls.cpp
+  void insert_mcp_tool_calls(const std::vector<McpToolCallRecord>& rows) override;
+  std::optional<McpToolCallRecord> find_mcp_tool_call(std::string_view call_id) override;
+  std::vector<McpToolCallRecord> list_mcp_tool_calls(std::string_view tenant_id, std::string_view after,
+                                                     std::size_t limit) override;
 
   // ---- transport (issue 10): sql_store_mcp_sessions.cpp
   void insert_mcp_session(const McpSessionRecord& s) override;

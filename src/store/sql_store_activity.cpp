@@ -121,7 +121,12 @@ std::int64_t SqlStore::purge_invocation_content_before(std::string_view before) 
   c->prepare("UPDATE invocations SET content_sealed = NULL WHERE created_at < ?1 AND content_sealed IS NOT NULL")
       .bind_text(1, before)
       .run();
-  return c->changes();
+  std::int64_t n = c->changes();
+  // ---- federation (issue 10): MCP tool call content follows the invocation content retention
+  c->prepare("UPDATE mcp_tool_calls SET content_sealed = NULL WHERE created_at < ?1 AND content_sealed IS NOT NULL")
+      .bind_text(1, before)
+      .run();
+  return n + c->changes();
 }
 
 std::vector<TenantUsage> SqlStore::usage_since(std::string_view since, std::string_view tenant_id, std::size_t limit) {

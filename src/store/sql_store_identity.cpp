@@ -338,6 +338,8 @@ void SqlStore::purge_tenant(std::string_view tenant_id) {
   purge_tenant_mcp_sessions(*c, tenant_id);  // ---- transport (issue 10)
   // issue 9: jobs (their sealed requests and results go with the tenant)
   c->prepare("DELETE FROM jobs WHERE tenant_id = ?1").bind_text(1, tenant_id).run();
+  // ---- federation (issue 10): MCP tool call records
+  c->prepare("DELETE FROM mcp_tool_calls WHERE tenant_id = ?1").bind_text(1, tenant_id).run();
   // The tenant row stays as a tombstone (deleted, nothing left to purge): its id is never handed
   // to a new customer (who would inherit the old one's audit entries and still-valid tokens),
   // and tenant revisions, MAX(revision) + 1, never go backwards for the gateways that follow

@@ -317,6 +317,13 @@ class Store {
   // Removes sessions whose last_seen_at is before `before` (idle expiry); returns how many.
   virtual std::int64_t purge_mcp_sessions_before(std::string_view before) = 0;
   // ---- end transport (issue 10)
+  // ---- federation (issue 10): MCP tool calls (mcp/tool_calls.h)
+  // All or nothing, in one transaction; rows of a deleted tenant are skipped (like invocations).
+  virtual void insert_mcp_tool_calls(const std::vector<McpToolCallRecord>& rows) = 0;
+  virtual std::optional<McpToolCallRecord> find_mcp_tool_call(std::string_view call_id) = 0;  // with content
+  // One tenant's calls by id, ids greater than `after`, at most `limit`; no content.
+  virtual std::vector<McpToolCallRecord> list_mcp_tool_calls(std::string_view tenant_id, std::string_view after,
+                                                             std::size_t limit) = 0;
 };
 
 }  // namespace pc::store

@@ -186,6 +186,15 @@ class ForwardingStore : public store::Store {
     real_.record_mcp_server_health(r);
   }
   // ---- end servers (issue 10)
+  // ---- federation (issue 10)
+  void insert_mcp_tool_calls(const std::vector<store::McpToolCallRecord>& r) override { real_.insert_mcp_tool_calls(r); }
+  std::optional<store::McpToolCallRecord> find_mcp_tool_call(std::string_view id) override {
+    return real_.find_mcp_tool_call(id);
+  }
+  std::vector<store::McpToolCallRecord> list_mcp_tool_calls(std::string_view t, std::string_view a,
+                                                            std::size_t l) override {
+    return real_.list_mcp_tool_calls(t, a, l);
+  }
 
   // ---- transport (issue 10)
   void insert_mcp_session(const store::McpSessionRecord& s) override { real_.insert_mcp_session(s); }
