@@ -34,6 +34,9 @@
 #include "api/mcp_discovery.h"   // ---- transport (issue 10)
 #include "api/mcp_route.h"       // ---- transport (issue 10)
 #include "mcp/sessions.h"        // ---- transport (issue 10)
+#include "mcp/federation_setup.h"  // issue 10: federation
+#include "mcp/response_guards.h"   // issue 10: redaction, guardrails, size
+#include "mcp/tool_calls.h"
 #include "app/retention.h"
 #include "audit/audit_log.h"
 #include "auth/authenticator.h"
@@ -164,6 +167,9 @@ struct Gateway::Parts {
   // ---- transport (issue 10): MCP sessions and the pool of /mcp's blocking work.
   std::optional<core::WorkPool> mcp_pool;
   std::unique_ptr<mcp::McpSessions> mcp_sessions;
+  // issue 10: the federation behind /mcp and the records of its tools/call.
+  std::unique_ptr<mcp::ToolCallLog> mcp_calls;
+  std::shared_ptr<mcp::Federation> mcp_federation;
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -594,7 +600,29 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     md.chain = p.chain.get();
     md.sessions = p.mcp_sessions.get();
     md.pool = &*p.mcp_pool;
-    md.federation = nullptr;  // area "federation" sets its mcp::Federation here (until then: initialize and ping)
+    // issue 10: the federation — the servers' registry, sessions, act-on-behalf tokens, vault
+    // secrets, the interceptor chains (policy, schema, hooks; redaction, guardrails, size).
+    p.mcp_calls = std::make_unique<mcp::ToolCallLog>(store, p.data_keys, &p.audit_log);
+    p.lifecycle.start({"mcp tool call records", {}, [&p] { p.mcp_calls->stop(); }});
+    mcp::FederationSetup fs;
+    fs.directory = p.mcp_servers.get();
+    fs.health = p.mcp_servers.get();
+    fs.sessions = p.mcp_sessions.get();
+    fs.capabilities = &p.capabilities;
+    fs.on_behalf = &p.agent_identity.on_behalf();
+    fs.vault = &p.vault;
+    fs.blocking = &*p.mcp_pool;
+    fs.idempotency = p.idempotency.get();
+    fs.calls = p.mcp_calls.get();
+    fs.response_guards = mcp::make_response_guards(cfg.redaction, cfg.mcp);
+    mcp::FederationOptions fo;
+    fo.mcp = cfg.mcp;
+    // Every node with this master key issues and accepts the same cursors.
+    fo.cursor_key = crypto::derive_key(p.keyring.current(), "portcullis mcp cursor v1");
+    fo.server_version = PORTCULLIS_VERSION;
+    fo.ca_file = cfg.server.upstream.ca_file;
+    p.mcp_federation = mcp::build_federation(cfg.mcp, std::move(fs), std::move(fo));
+    md.federation = p.mcp_federation.get();
     md.base_url = base_url;
     api::add_mcp_routes(r, std::move(md));
   }

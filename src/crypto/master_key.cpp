@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>  // renameat2
 #include <sys/stat.h>
 #include <unistd.h>
@@ -225,6 +227,18 @@ bool PendingPrivateFile::commit(bool replace_existing) {
 bool write_private_file(const std::string& path, std::string_view contents, bool replace_existing) {
   PendingPrivateFile file(path, contents);
   return file.commit(replace_existing);
+}
+
+std::string derive_key(const MasterKey& master, std::string_view label) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  const auto key = master.bytes();
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(label.data()),
+            label.size(), out, &n))
+    throw std::runtime_error("key derivation failed");
+  std::string derived(reinterpret_cast<const char*>(out), n);
+  OPENSSL_cleanse(out, sizeof out);
+  return derived;
 }
 
 }  // namespace pc::crypto

@@ -33,6 +33,11 @@ class MasterKey {
   std::array<unsigned char, kSize> bytes_;
 };
 
+// A key for one purpose derived from the master key: HMAC-SHA256(master key, label), 32 bytes.
+// Every node holding the same master key derives the same key (issue 10: the MCP cursor key, so
+// a cursor one node issued is accepted by another) without another secret to distribute.
+std::string derive_key(const MasterKey& master, std::string_view label);
+
 // Loads an existing key file. Throws std::runtime_error (naming the path) when the file is
 // missing, is not a regular file, is accessible by group or others, or is not exactly 32 bytes.
 MasterKey load_master_key(const std::string& path);
