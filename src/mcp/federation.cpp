@@ -120,7 +120,9 @@ class FederationImpl final : public Federation, public std::enable_shared_from_t
   json::object initialize_result(const McpCaller&, const McpSession&) override {
     json::object caps;
     caps["tools"] = json::object{{"listChanged", true}};
-    caps["resources"] = json::object{{"listChanged", true}};
+    // subscribe: resources/subscribe and /unsubscribe go to the server that owns the URI; its
+    // notifications/resources/updated come back on the relayed streams like any notification.
+    caps["resources"] = json::object{{"subscribe", true}, {"listChanged", true}};
     caps["prompts"] = json::object{{"listChanged", true}};
     caps["completions"] = json::object{};
     caps["logging"] = json::object{};
@@ -153,6 +155,8 @@ class FederationImpl final : public Federation, public std::enable_shared_from_t
       if (method == "tools/call") return call_tool(ctx, reply, std::move(params));
       if (method == "prompts/get") return get_prompt(ctx, reply, std::move(params));
       if (method == "resources/read") return read_resource(ctx, reply, std::move(params));
+      if (method == "resources/subscribe" || method == "resources/unsubscribe")
+        return subscribe_resource(ctx, reply, method, std::move(params));
       if (method == "completion/complete") return complete(ctx, reply, std::move(params));
       if (method == "logging/setLevel") return set_level(ctx, reply, std::move(params));
       reply->error(-32601, "Method not found");
@@ -1266,6 +1270,27 @@ class FederationImpl final : public Federation, public std::enable_shared_from_t
       // -32002: "Resource not found" (MCP resources); refused and absent alike.
       if (!s) return void(reply->error(-32002, "Resource not found"));
       self->forward(ctx, reply, *s, "resources/read", std::move(params));
+    });
+  }
+
+  // resources/subscribe, resources/unsubscribe: routed like resources/read (what the client cannot
+  // read it cannot watch either). A server that did not declare resources.subscribe is not asked:
+  // the client gets "Method not found" as it would from that server.
+  void subscribe_resource(const CtxPtr& ctx, std::shared_ptr<Reply> reply, std::string method, json::object params) {
+    const auto* uri = str_field(params, "uri");
+    if (!uri) return void(reply->error(-32602, "Invalid params: uri"));
+    auto self = shared_from_this();
+    owner_of_uri(ctx, std::string(*uri), [self, ctx, reply, method, params](std::optional<ServerEntry> s) mutable {
+      if (!s) return void(reply->error(-32002, "Resource not found"));
+      self->with_upstream(ctx, *s, self->list_timeout(), false,
+                          [self, ctx, reply, method, params, s](std::optional<UpstreamSession> up, std::string) mutable {
+                            if (!up) return void(reply->error(-32603, "Upstream failure"));
+                            const auto* caps = obj_field(up->capabilities, "resources");
+                            const auto* sub = caps ? caps->if_contains("subscribe") : nullptr;
+                            if (!sub || !sub->is_bool() || !sub->get_bool())
+                              return void(reply->error(-32601, "Method not found"));
+                            self->forward(ctx, reply, *s, std::move(method), std::move(params));
+                          });
     });
   }
 
