@@ -13,6 +13,13 @@
 # with a token of the demo client (the suite sends none itself: --header adds it).
 # --keep leaves the temp dir (config, data_dir, gateway.log) in place and prints its path.
 # PORTCULLIS_BIN: the binary (default build/portcullis).
+# Known difference (suite 0.1.16, active suite: 40 alone, 38 through the gateway): the scenario
+# server-sse-multiple-streams negotiates 2025-11-25 through the SDK, then sends its three raw POSTs
+# with MCP-Protocol-Version: 2025-03-26, which the gateway does not speak and which is not the
+# session's version: 400, deliberately (docs/mcp.md "Transport"; the spec's MUST for an unsupported
+# version; a suite bug, modelcontextprotocol/conformance#412). With the negotiated version the
+# three concurrent POSTs are accepted; the gateway answers them as application/json, which the
+# suite counts as INFO, not as a pass (the SDK upstream answers in SSE: 2 passes).
 # Last lines: "upstream alone: …" and "through the gateway: …". Exit status: 0 when the counts are
 # equal, 1 otherwise.
 set -euo pipefail
@@ -25,7 +32,7 @@ while [[ $# -gt 0 ]]; do
     --scenario) scenario_args=(--scenario "$2"); shift 2 ;;
     --keep) keep=1; shift ;;
     --) shift; extra=(-- "$@"); break ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "mcp-conformance-gateway: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
