@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "crypto/master_key.h"
 #include "crypto/random.h"
+#include "mcp/server_registry.h"
 #include "tenancy/capabilities.h"
 
 namespace pc::app {
@@ -99,11 +100,23 @@ DemoTools start_demo_tools(const std::string& gateway, const std::string& issuer
   DemoTools d;
   d.server = std::make_unique<examples::ExampleTools>(std::move(o));
   d.url = d.server->url();
-  // TODO(lead, issue 10 merge): register it for tenant `demo` through the MCP server registry
-  // (area "servers", src/mcp/server_registry.h), name "tools", url d.url, auth act_on_behalf,
-  // tierMinimum basic — the same call POST /v1/tenants/demo/mcp-servers makes — with its URL
-  // updated in place at each start like the echo agent's "demo" version (the port changes).
   return d;
+}
+
+void register_demo_tools(mcp::ServerRegistry& servers, const std::string& url) {
+  // The same registration POST /v1/tenants/demo/mcp-servers makes; at each later start only its
+  // url changes (the example server's port is picked at run time).
+  mcp::ServerSpec spec;
+  spec.url = url;
+  if (servers.get("demo", "tools")) {
+    servers.update("demo", "tools", spec);
+  } else {
+    spec.name = "tools";
+    spec.auth_mode = "act_on_behalf";
+    spec.tier_minimum = "basic";
+    servers.create("demo", spec);
+  }
+  servers.publish();
 }
 
 }  // namespace pc::app

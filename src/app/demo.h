@@ -12,6 +12,10 @@
 #include "core/config.h"
 #include "tenancy/tenant_service.h"
 
+namespace pc::mcp {
+class ServerRegistry;
+}
+
 namespace pc::app {
 
 struct DemoSeed {
@@ -37,6 +41,10 @@ struct DemoTools {
   std::unique_ptr<examples::ExampleTools> server;
   std::string url;  // its MCP endpoint, http://127.0.0.1:<port>/mcp: the URL to register it with
 };
+
+// Registers (or, at a later start, re-points) the demo tool server as MCP server "tools" of tenant
+// demo: act-on-behalf tokens, tierMinimum basic. Blocking (store).
+void register_demo_tools(mcp::ServerRegistry& servers, const std::string& url);
 DemoTools start_demo_tools(const std::string& gateway, const std::string& issuer, const std::string& ca_file);
 
 }  // namespace pc::app

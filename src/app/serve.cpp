@@ -51,6 +51,12 @@ std::vector<std::string> restart_only_changes(const core::Config& a, const core:
   if (!(a.storage == b.storage)) keys.push_back("storage");
   if (!(a.cluster == b.cluster)) keys.push_back("cluster");
   if (!(a.keys == b.keys)) keys.push_back("keys");
+  // issue 10: the MCP federation and its interceptor chains (Hyperscan databases, compiled
+  // policies, hooks) are built once at start; only the session idle time is live.
+  if (!(a.redaction == b.redaction)) keys.push_back("redaction");
+  core::McpConfig ma = a.mcp;
+  ma.session_idle_seconds = b.mcp.session_idle_seconds;
+  if (!(ma == b.mcp)) keys.push_back("mcp");
   return keys;
 }
 
@@ -93,6 +99,9 @@ DemoUpstream demo_upstream(const std::string& url, const std::string& gateway, c
   return d;
 }
 
+// What every MCP request of the banner sends besides its token (docs/mcp.md).
+constexpr std::string_view kMcpHeaders = "-H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream'";
+
 void print_demo_banner(const std::string& base, const std::string& creds_file) {
   // Reads the demo client's credentials from the file with sed, so the banner (a log line)
   // never carries a secret and the commands need nothing beyond curl and sed.
@@ -115,6 +124,13 @@ void print_demo_banner(const std::string& base, const std::string& creds_file) {
       << "   then GET the pollUrl it names\n"
       << "  identity:    the demo agent (unless --demo-agent) verifies the X-Portcullis-Identity the gateway signs; it shows\n"
       << "               the verified claims in output.identity (docs/agent-identity.md)\n"
+      << "  MCP session: SID=$(curl -si -X POST " << base << "/mcp -H \"Authorization: Bearer $TOKEN\" " << kMcpHeaders
+      << " -d '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-11-25\","
+         "\"capabilities\":{},\"clientInfo\":{\"name\":\"curl\",\"version\":\"1\"}}}' | sed -nE 's/^mcp-session-id: *//ip' | tr -d '\\r')\n"
+      << "  MCP tool:    curl -s -X POST " << base << "/mcp -H \"Authorization: Bearer $TOKEN\" -H \"Mcp-Session-Id: $SID\""
+      << " -H 'MCP-Protocol-Version: 2025-11-25' " << kMcpHeaders
+      << " -d '{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"lookup_customer\","
+         "\"arguments\":{\"id\":\"c-42\"}}}'   (its PII comes back [REDACTED:<kind>]; docs/mcp.md)\n"
       << "  no token:    curl -si " << base << "/v1/agents   (401)\n"
       << "  metrics:     curl -s " << base << "/metrics\n"
       << "Stop with Ctrl-C.\n";
@@ -267,6 +283,7 @@ int serve(const ServeOptions& opts) {
       seeded = seed_demo(gateway->tenants(), gateway->registry(), *store, cfg, token_url,
                          "http://" + demo.host + ":" + std::to_string(demo.port));
       seeded.tools_url = demo_tools.url;  // ---- tools (issue 10)
+      if (!seeded.tools_url.empty()) register_demo_tools(gateway->mcp_servers(), seeded.tools_url);
       if (seeded.wrote_credentials)
         log::info("demo tenants and clients created", {{"credentials_file", seeded.credentials_file}});
     }

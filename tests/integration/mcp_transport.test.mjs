@@ -106,11 +106,16 @@ describe('MCP transport: POST/GET/DELETE /mcp', () => {
     // A client response (to a server→client request) → 202.
     const cr = await mcp({ jsonrpc: '2.0', id: 'srv-1', result: {} }, { session: sid, version: V_NEW });
     assert.equal(cr.status, 202, cr.text);
-    // Until the federation is wired, any other method is -32601.
+    // Other methods go to the federation: tools/list answers a list (whatever servers this tenant
+    // has), a method nobody implements is -32601 with the client's id.
     const t = await mcp({ jsonrpc: '2.0', id: 9, method: 'tools/list' }, { session: sid, version: V_NEW });
     assert.equal(t.status, 200, t.text);
-    assert.equal(t.json.error.code, -32601);
+    assert.ok(Array.isArray(t.json.result?.tools), t.text);
     assert.equal(t.json.id, 9);
+    const u = await mcp({ jsonrpc: '2.0', id: 11, method: 'no/such-method' }, { session: sid, version: V_NEW });
+    assert.equal(u.status, 200, u.text);
+    assert.equal(u.json.error.code, -32601, u.text);
+    assert.equal(u.json.id, 11);
     // A second initialize inside the session is refused.
     const again = await mcp({ jsonrpc: '2.0', id: 10, method: 'initialize', params: { protocolVersion: V_NEW } },
       { session: sid, version: V_NEW });
