@@ -168,6 +168,13 @@ cpu_ticks() { # utime + stime of a process (all its threads), clock ticks
   s=${s##*) } # the fields after the command name (which may hold spaces)
   awk '{ print $12 + $13 }' <<<"$s"
 }
+thread_ticks() { # thread_ticks PID : "name ticks" per thread (utime+stime), threads of one name summed
+  local f s
+  for f in /proc/"$1"/task/*/stat; do
+    s=$(cat "$f" 2>/dev/null) || continue
+    printf '%s %s\n' "$(sed 's/.*(\(.*\)).*/\1/; s/-[0-9]*$/-*/; s/ /_/g' <<<"$s")" "$(awk '{ print $12 + $13 }' <<<"${s##*) }")"
+  done | awk '{ t[$1] += $2 } END { for (n in t) print n, t[n] }' | sort
+}
 
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 ERRORS=0
@@ -211,9 +218,11 @@ if [[ " $PARTS " == *" call "* ]]; then
         ERRORS=1
       fi
     fi
+    thread_ticks "$GW_PID" >"$TMP/threads-$key.0"
     c0=$(cpu_ticks "$GW_PID")
     run_wrk "$DURATION" "$url" "$sid" 2000000000 "$token" "$out"
     c1=$(cpu_ticks "$GW_PID")
+    thread_ticks "$GW_PID" >"$TMP/threads-$key.1"
     RPS[$key]=$(awk '/^Requests\/sec:/ {print $2}' "$out")
     REQS[$key]=$(awk '/ requests in / {print $1; exit}' "$out")
     P50[$key]=$(to_ms "$(awk '$1 == "50%" {print $2; exit}' "$out")")
@@ -266,6 +275,12 @@ if [[ " $PARTS " == *" call "* ]]; then
   row "through the gateway" "${RPS[gateway]}" "${P50[gateway]}" "${P99[gateway]}" "${REQS[gateway]}" "$(flag gateway)"
   row "gateway / direct" "${ratio}x" "" "${p99r}x" "" "req/s goal >= ${GOAL_RATIO}x: $met_ratio"
   echo "gateway CPU per call: $cpu_us µs (utime+stime of the gateway, $GW_TICKS ticks of $tick_us µs over ${REQS[gateway]} calls; goal <= $GOAL_CPU_US µs: $met_cpu)"
+  # Where the gateway's CPU goes, by thread (threads of a pool summed: "mcp-*"); threads that ended
+  # during the run are missing here but counted in the total above.
+  by_thread=$(join -a2 -e0 -o 0,1.2,2.2 "$TMP/threads-gateway.0" "$TMP/threads-gateway.1" |
+    awk -v k="$tick_us" -v n="${REQS[gateway]}" '$3 - $2 > 0 { printf "%s %.1f\n", $1, ($3 - $2) * k / n }' |
+    sort -k2 -g -r | awk '{ printf "%s%s %s µs", (NR > 1 ? ", " : ""), $1, $2 }')
+  echo "  by thread (µs per call): ${by_thread:-n/a}"
   echo "gateway CPU while idle during the direct run: ${DIRECT_GW_TICKS} ticks"
   echo "tool-call records in the store: $rows succeeded of $all_rows (calls answered through the gateway, probe and warm-up included: $sent)"
   ((rows >= sent)) || echo "ERROR: fewer succeeded tool-call records ($rows) than calls answered ($sent): not every call reached the upstream"
