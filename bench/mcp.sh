@@ -162,11 +162,11 @@ to_ms() { # wrk latency ("812.00us", "1.23ms", "2.01s") -> milliseconds
     if (f < 0) print ""; else printf "%.3f", n * f
   }'
 }
-cpu_ticks() { # utime + stime of a process (all its threads), clock ticks
+cpu_ticks() { # "utime stime" of a process (all its threads), clock ticks
   local s
   s=$(cat "/proc/$1/stat" 2>/dev/null) || die "cannot read /proc/$1/stat"
   s=${s##*) } # the fields after the command name (which may hold spaces)
-  awk '{ print $12 + $13 }' <<<"$s"
+  awk '{ print $12, $13 }' <<<"$s"
 }
 thread_ticks() { # thread_ticks PID : "name ticks" per thread (utime+stime), threads of one name summed
   local f s
@@ -234,8 +234,9 @@ if [[ " $PARTS " == *" call "* ]]; then
       { cat "$out" >&2; die "could not parse wrk's output for $key"; }
     : "${NON2XX[$key]:=0}" "${SOCKERR[$key]:=0}"
     ((NON2XX[$key] + SOCKERR[$key] + BAD[$key] == 0 && REQS[$key] > 0)) || ERRORS=1
-    [[ $key == gateway ]] && { sent=$((sent + REQS[$key])); GW_TICKS=$((c1 - c0)); }
-    [[ $key == direct ]] && DIRECT_GW_TICKS=$((c1 - c0))
+    local u0=${c0% *} s0=${c0#* } u1=${c1% *} s1=${c1#* }
+    [[ $key == gateway ]] && { sent=$((sent + REQS[$key])); GW_TICKS=$((u1 + s1 - u0 - s0)); GW_UTICKS=$((u1 - u0)); }
+    [[ $key == direct ]] && DIRECT_GW_TICKS=$((u1 + s1 - u0 - s0))
     return 0
   }
   measure direct "$UP" "$UP_SID" ""
@@ -274,7 +275,8 @@ if [[ " $PARTS " == *" call "* ]]; then
   row "direct to the upstream" "${RPS[direct]}" "${P50[direct]}" "${P99[direct]}" "${REQS[direct]}" "$(flag direct)"
   row "through the gateway" "${RPS[gateway]}" "${P50[gateway]}" "${P99[gateway]}" "${REQS[gateway]}" "$(flag gateway)"
   row "gateway / direct" "${ratio}x" "" "${p99r}x" "" "req/s goal >= ${GOAL_RATIO}x: $met_ratio"
-  echo "gateway CPU per call: $cpu_us µs (utime+stime of the gateway, $GW_TICKS ticks of $tick_us µs over ${REQS[gateway]} calls; goal <= $GOAL_CPU_US µs: $met_cpu)"
+  user_pct=$(awk -v u="$GW_UTICKS" -v t="$GW_TICKS" 'BEGIN { if (t > 0) printf "%.0f", 100 * u / t; else print "n/a" }')
+  echo "gateway CPU per call: $cpu_us µs (utime+stime of the gateway, $GW_TICKS ticks of $tick_us µs over ${REQS[gateway]} calls, $user_pct% user; goal <= $GOAL_CPU_US µs: $met_cpu)"
   # Where the gateway's CPU goes, by thread (threads of a pool summed: "mcp-*"); threads that ended
   # during the run are missing here but counted in the total above.
   by_thread=$(join -a2 -e0 -o 0,1.2,2.2 "$TMP/threads-gateway.0" "$TMP/threads-gateway.1" |
