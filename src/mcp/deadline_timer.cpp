@@ -29,7 +29,10 @@ struct DeadlineTimer::Impl {
       }
       auto first = due.begin();
       if (first->first.first > Clock::now()) {
-        cv.wait_until(lock, first->first.first);
+        // A copy: wait_until reads its deadline again after waking, and while it waits (unlocked)
+        // cancel() may erase the entry that holds it.
+        const Clock::time_point at = first->first.first;
+        cv.wait_until(lock, at);
         continue;
       }
       auto fn = std::move(first->second);
