@@ -52,11 +52,17 @@ struct Run : std::enable_shared_from_this<Run> {
       log::warn("mcp interceptor timed out", {{"interceptor", self->names[i]}});
       self->end(Decision::denied(jsonrpc::kInternalError, "interceptor " + self->names[i] + " timed out"), true);
     });
-    DecisionDone done = [self, once, i](Decision d) {
+    // The done holds the run weakly: the pending timeout holds it strongly until it fires or is
+    // cancelled, so a run waiting on an interceptor stays alive, while an interceptor that keeps
+    // its done forever (a hang) does not keep the run — and through it the interceptor itself —
+    // alive in a cycle after the timeout ended it.
+    DecisionDone done = [weak = std::weak_ptr<Run>(self), once, i](Decision d) {
       if (once->settled.exchange(true)) {
-        log::warn("mcp interceptor answered twice or after its timeout; ignored", {{"interceptor", self->names[i]}});
+        log::warn("mcp interceptor answered twice or after its timeout; ignored", {{"step", std::to_string(i)}});
         return;
       }
+      auto self = weak.lock();
+      if (!self) return;
       DeadlineTimer::instance().cancel(once->timer);
       if (d.kind == Decision::deny) return self->end(std::move(d), false);
       self->step(i + 1);
