@@ -363,6 +363,69 @@ TEST_F(CallFixture, RefusedConnectionIsUnavailable) {
   EXPECT_EQ(call_here(c).error, "upstream_unavailable");
 }
 
+TEST_F(CallFixture, InterimAnswersAreSkippedToTheFinalOne) {
+  Upstream up({{"HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n"},
+               {"HTTP/1.1 100 Continue\r\n\r\n", 20},
+               {json_answer(R"({"ok":true})")}});
+  start();
+  auto r = call_here(to(up));
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"ok":true})");
+}
+
+TEST_F(CallFixture, StrayBytesAfterAnAnswerNeverReachTheNextCall) {
+  // The upstream sends a second, unasked-for answer after the first: the connection must not go
+  // back to the pool, or the next caller would read the stray answer as its own.
+  Upstream up({{json_answer(R"({"n":1})") + json_answer(R"({"stray":true})")}});
+  start();
+  for (int i = 0; i < 3; ++i) {
+    auto r = call_here(to(up));
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(r.body, R"({"n":1})");
+  }
+}
+
+TEST_F(CallFixture, HalfAHeadThenCloseIsABadResponse) {
+  Upstream up({{"HTTP/1.1 200 OK\r\nContent-Ty", 0, true}});
+  start();
+  EXPECT_EQ(call_here(to(up)).error, "upstream_bad_response");
+}
+
+TEST_F(CallFixture, AHeadThatNeverEndsTimesOut) {
+  // A head trickled forever (one header line at a time) is bounded by the call's timeout.
+  std::vector<Step> trickle{{"HTTP/1.1 200 OK\r\n"}};
+  for (int i = 0; i < 100; ++i) trickle.push_back({"X-Flood-" + std::to_string(i) + ": y\r\n", 20});
+  Upstream up(trickle);
+  start();
+  auto c = to(up);
+  c.timeout = 300ms;
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(call_here(c).error, "upstream_timeout");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+}
+
+TEST_F(CallFixture, AnEndlessInterimFloodIsABadResponse) {
+  std::vector<Step> flood;
+  for (int i = 0; i < 40; ++i) flood.push_back({"HTTP/1.1 103 Early Hints\r\n\r\n"});
+  Upstream up(flood);
+  start();
+  EXPECT_EQ(call_here(to(up)).error, "upstream_bad_response");
+}
+
+TEST_F(CallFixture, AnEndlessBodyIsCutAtItsLimit) {
+  // A chunked body that never ends: buffered calls stop at max_body_bytes, memory bounded.
+  std::vector<Step> flood{{"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"}};
+  for (int i = 0; i < 200; ++i) flood.push_back({chunk(std::string(8192, 'x'))});
+  Upstream up(flood);
+  start();
+  auto c = to(up);
+  c.max_body_bytes = 64 * 1024;
+  auto r = call_here(c);
+  EXPECT_EQ(r.error, "upstream_bad_response");
+  EXPECT_TRUE(r.body.empty());
+}
+
 TEST(UpstreamCall, WithoutARunningServerFailsAtOnce) {
   UpstreamCall c;
   c.host = "127.0.0.1";
