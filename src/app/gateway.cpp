@@ -170,6 +170,12 @@ struct Gateway::Parts {
   // issue 10: the federation behind /mcp and the records of its tools/call.
   std::unique_ptr<mcp::ToolCallLog> mcp_calls;
   std::shared_ptr<mcp::Federation> mcp_federation;
+  // issue 11: the A2A proxy. Each owner adds its members below its marker.
+  // ---- a2a bindings (issue 11)
+  // ---- a2a card (issue 11)
+  // ---- a2a push (issue 11)
+  // ---- a2a proxy (issue 11)
+  // ---- end a2a (issue 11)
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -625,6 +631,15 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     md.federation = p.mcp_federation.get();
     md.base_url = base_url;
     api::add_mcp_routes(r, std::move(md));
+  }
+  // issue 11: the A2A proxy, built in this order (the proxy route uses the three before it).
+  // Each owner writes only its own block.
+  {
+    // ---- a2a bindings (issue 11)
+    // ---- a2a card (issue 11)
+    // ---- a2a push (issue 11)
+    // ---- a2a proxy (issue 11)
+    // ---- end a2a (issue 11)
   }
 }
 

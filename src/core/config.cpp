@@ -718,6 +718,22 @@ Handler mcp_section(Reader& r, McpConfig& c) {
   });
 }
 
+// issue 11: a2a (each owner adds its fields below its marker)
+Handler a2a_section(Reader& r, A2aConfig& c) {
+  return r.fields({
+      // ---- card
+      {"card_refresh_seconds", r.integer(c.card_refresh_seconds, 1, 7 * 24 * 3600)},
+      {"card_max_stale_seconds", r.integer(c.card_max_stale_seconds, 1, 30 * 24 * 3600)},
+      // ---- proxy
+      {"call_timeout_ms", r.integer(c.call_timeout_ms, 1, 3600000)},
+      {"stream_idle_timeout_ms", r.integer(c.stream_idle_timeout_ms, 1000, 24 * 3600000)},
+      {"max_answer_bytes", r.integer(c.max_answer_bytes, 1024, std::size_t{64} << 20)},
+      {"record_capture_bytes", r.integer(c.record_capture_bytes, 0, std::size_t{16} << 20)},
+      // ---- push
+      {"push_max_configs_per_task", r.integer(c.push_max_configs_per_task, 1, 100)},
+  });
+}
+
 Handler config_document(Reader& r, Config& c) {
   auto& rt = c.retention;
   return r.fields({
@@ -758,6 +774,7 @@ Handler config_document(Reader& r, Config& c) {
                           [&r](auto& x) { return custom_redaction_item(r, x); })},
        })},
       {"mcp", mcp_section(r, c.mcp)},
+      {"a2a", a2a_section(r, c.a2a)},
       {"log", r.fields({
                   {"level", r.text(c.log.level,
                                    one_of({"trace", "debug", "info", "warn", "error", "off"}))},

@@ -218,6 +218,21 @@ struct McpConfig {
   bool operator==(const McpConfig&) const = default;
 };
 
+// issue 11: the A2A proxy (docs/a2a.md). Each owner adds its own fields below its marker.
+struct A2aConfig {
+  // ---- card
+  std::uint32_t card_refresh_seconds = 300;    // a cached agent card is refetched in the background after this
+  std::uint32_t card_max_stale_seconds = 3600;  // a card older than this (runtime not answering) is not served
+  // ---- proxy
+  std::uint32_t call_timeout_ms = 60000;        // one non-streaming call to the runtime
+  std::uint32_t stream_idle_timeout_ms = 300000;  // a relayed stream with no event for this long is ended
+  std::size_t max_answer_bytes = 4u << 20;      // a larger runtime answer fails the call (stream: per event)
+  std::size_t record_capture_bytes = 64u << 10;  // how much of each answer/stream is kept (sealed) in the record
+  // ---- push
+  std::uint32_t push_max_configs_per_task = 10;
+  bool operator==(const A2aConfig&) const = default;
+};
+
 struct LogConfig {
   std::string level = "info";   // trace debug info warn error off
   std::string format = "json";  // json | text
@@ -241,6 +256,7 @@ struct Config {
   RetentionConfig retention;
   RedactionConfig redaction;
   McpConfig mcp;
+  A2aConfig a2a;  // issue 11
   LogConfig log;
 
   // Paths with their data_dir-relative defaults filled in.
