@@ -58,6 +58,8 @@
 // ---- servers (issue 10)
 #include "api/mcp_server_routes.h"
 #include "mcp/server_registry.h"
+#include "a2a/card_cache.h"       // ---- a2a card (issue 11)
+#include "api/a2a_card_route.h"  // ---- a2a card (issue 11)
 // ---- end servers (issue 10)
 
 namespace pc::app {
@@ -173,6 +175,9 @@ struct Gateway::Parts {
   // issue 11: the A2A proxy. Each owner adds its members below its marker.
   // ---- a2a bindings (issue 11)
   // ---- a2a card (issue 11)
+  // Agent cards fetched from A2A runtimes, rewritten and signed (shared: the proxy reads the
+  // runtime's interfaces from it and renders the extended card).
+  std::shared_ptr<a2a::CardCache> a2a_cards;
   // ---- a2a push (issue 11)
   // ---- a2a proxy (issue 11)
   // ---- end a2a (issue 11)
@@ -637,6 +642,24 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   {
     // ---- a2a bindings (issue 11)
     // ---- a2a card (issue 11)
+    {
+      a2a::CardCacheOptions co;
+      co.refresh_seconds = cfg.a2a.card_refresh_seconds;
+      co.max_stale_seconds = cfg.a2a.card_max_stale_seconds;
+      co.ca_file = cfg.server.upstream.ca_file;
+      co.base_url = [&p] {
+        std::lock_guard lock(p.mu);
+        return p.base_url;
+      };
+      co.issuer = [&p] { return p.issuer(); };
+      co.signing_key = [&p] { return p.keys.active(); };
+      co.capabilities = &p.capabilities;
+      p.a2a_cards = a2a::make_card_cache(std::move(co));
+      api::add_a2a_card_routes(r, {p.chain.get(), &p.catalog, &p.capabilities, p.a2a_cards.get(), [&p] {
+                                     std::lock_guard lock(p.mu);
+                                     return p.base_url;
+                                   }});
+    }
     // ---- a2a push (issue 11)
     // ---- a2a proxy (issue 11)
     // ---- end a2a (issue 11)
@@ -685,6 +708,7 @@ void Gateway::apply(const core::Config& cfg) {
   p_->configure_locked();
   if (p_->webhooks) p_->webhooks->set_config(cfg.server.webhooks);  // issue 9: webhooks
   if (p_->mcp_sessions) p_->mcp_sessions->set_idle(std::chrono::seconds(cfg.mcp.session_idle_seconds));  // ---- transport (issue 10)
+  if (p_->a2a_cards) p_->a2a_cards->set_limits(cfg.a2a.card_refresh_seconds, cfg.a2a.card_max_stale_seconds);  // ---- a2a card (issue 11)
 }
 
 void Gateway::stop() { p_->lifecycle.shutdown(std::chrono::milliseconds(0)); }
