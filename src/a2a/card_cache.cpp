@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "a2a/card.h"
+#include "a2a/jcs.h"
 #include "agents/catalog.h"
 #include "core/log.h"
 #include "core/metrics.h"

@@ -62,7 +62,7 @@ bool wants_legacy_card(const std::string* v) {
 
 void add_a2a_card_routes(net::Router& router, A2aCardRouteDeps deps) {
   auto d = std::make_shared<const A2aCardRouteDeps>(std::move(deps));
-  const auto policy = Policy::tenant_only({auth::kAgentInvoke, auth::kMachineInvoke, auth::kAgentDeveloper});
+  const auto policy = Policy::tenant_only({auth::roles::kAgentInvoke, auth::roles::kMachineInvoke, auth::roles::kAgentDeveloper});
   auto metadata_url = [d] { return (d->base_url ? d->base_url() : std::string()) + "/.well-known/oauth-protected-resource"; };
   for (auto [pattern, path] : {std::pair{kA2aCardPath, Path::card}, std::pair{kA2aLegacyCardPath, Path::legacy}}) {
     auto handler = d->chain->route(policy, [d, path](std::shared_ptr<net::Request> req, Caller caller,
