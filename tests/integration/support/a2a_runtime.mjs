@@ -16,7 +16,8 @@
 // - The executor is chosen by the first word of the message's text:
 //     echo <text>     (default) a completed task with one artifact "echo: <text>"
 //     reply <text>    a direct Message answer, no task
-//     stream <N> [ms] a task, then N artifact updates "event <i>" (ms apart, default 0), completed
+//     stream <N> [ms] a task, working, then N updates of artifact "stream" with the text "event <i>"
+//                     (ms apart, default 0), completed
 //     slow [ms]       a task that works for ms (default 30000) in 20 ms steps; cancellable
 //     crash [N]       a task, N (default 2) events, then the runtime dies mid-stream: in-process
 //                     the connection carrying the request is destroyed; as a child process
@@ -147,10 +148,12 @@ export async function startA2aRuntime({
       const status = (state, final, msg) => bus.publish(AgentEvent.statusUpdate({
         taskId, contextId, status: { state, timestamp: now(), message: msg ? agentMessage(taskId, contextId, msg) : undefined }, metadata: {},
       }));
-      const artifact = (i, value, lastChunk = true) => bus.publish(AgentEvent.artifactUpdate({
+      // Each artifact update carries when it was produced (ms, wall clock with sub-ms precision):
+      // bench/a2a.sh measures how long a relayed event takes to reach the client.
+      const artifact = (i, value, lastChunk = true, artifactId = `artifact-${i}`) => bus.publish(AgentEvent.artifactUpdate({
         taskId, contextId,
-        artifact: { artifactId: `artifact-${i}`, name: `artifact-${i}`, description: '', parts: [textPart(value)], metadata: {}, extensions: [] },
-        append: false, lastChunk, metadata: {},
+        artifact: { artifactId, name: artifactId, description: '', parts: [textPart(value)], metadata: {}, extensions: [] },
+        append: false, lastChunk, metadata: { producedAt: performance.timeOrigin + performance.now() },
       }));
       const openTask = (state = TaskState.TASK_STATE_SUBMITTED) => {
         if (rc.task) return;
@@ -171,7 +174,9 @@ export async function startA2aRuntime({
           status(TaskState.TASK_STATE_WORKING);
           for (let i = 1; i <= n; i++) {
             if (cancelled.has(taskId)) { status(TaskState.TASK_STATE_CANCELED, true, 'canceled'); return; }
-            artifact(i, `event ${i}`);
+            // One artifact replaced by each event: the SDK's task store copies the whole task per
+            // event, so N distinct artifacts would cost the runtime O(N²) for a long stream.
+            artifact(i, `event ${i}`, i === n, 'stream');
             if (gap) await sleep(gap); else if (i % 64 === 0) await new Promise(setImmediate);
           }
           status(TaskState.TASK_STATE_COMPLETED, true, `streamed ${n}`);
