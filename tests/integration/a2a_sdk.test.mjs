@@ -57,7 +57,10 @@ describe('A2A through the gateway with the official @a2a-js/sdk (runtime and cli
   let rt;
   let creds;       // the demo tenant's machine client
   let tokenUrl;
-  let agentBase;   // <gateway>/a2a/sdk-agent
+  // <gateway>/a2a/sdk-agent. The SDK resolves the card path relative to the URL it is given
+  // (new URL('.well-known/agent-card.json', base)), so discovery starts from `${agentBase}/`:
+  // without the slash it would ask for <gateway>/a2a/.well-known/agent-card.json.
+  let agentBase;
   const sentAuthorizations = new Set(); // every Authorization a client sent to the gateway
 
   // The client side of OAuth 2 client credentials at the gateway's token endpoint: a fresh token
@@ -130,7 +133,7 @@ describe('A2A through the gateway with the official @a2a-js/sdk (runtime and cli
     const bare = await fetch(`${agentBase}/.well-known/agent-card.json`, { headers: { 'A2A-Version': '1.0' } });
     assert.equal(bare.status, 401, await bare.text());
 
-    const card = await new DefaultAgentCardResolver({ fetchImpl: authedFetch }).resolve(agentBase);
+    const card = await new DefaultAgentCardResolver({ fetchImpl: authedFetch }).resolve(`${agentBase}/`);
     assert.equal(card.name, rt.card().name);
     assert.ok(card.supportedInterfaces.length >= 2, JSON.stringify(card.supportedInterfaces));
     for (const i of card.supportedInterfaces) {
@@ -171,7 +174,7 @@ describe('A2A through the gateway with the official @a2a-js/sdk (runtime and cli
         transports: [new JsonRpcTransportFactory({ fetchImpl: authedFetch })],
         preferredTransports: ['JSONRPC'],
         cardResolver: new DefaultAgentCardResolver({ fetchImpl: authedFetch }),
-      })).createFromUrl(agentBase),
+      })).createFromUrl(`${agentBase}/`),
     },
     '1.0 REST': {
       version: '1.0',
@@ -179,7 +182,7 @@ describe('A2A through the gateway with the official @a2a-js/sdk (runtime and cli
         transports: [new RestTransportFactory({ fetchImpl: authedFetch })],
         preferredTransports: ['HTTP+JSON'],
         cardResolver: new DefaultAgentCardResolver({ fetchImpl: authedFetch }),
-      })).createFromUrl(agentBase),
+      })).createFromUrl(`${agentBase}/`),
     },
     '0.3 JSON-RPC': {
       version: '0.3',
