@@ -230,6 +230,22 @@ std::string task_id_param(const json::object& params) {
   return std::string(*id);
 }
 
+// Defence in depth behind the gateway's task bindings: a task answers only callers of the tenant
+// that created it (both verified identities); another tenant's id is "not found", as at the gateway.
+std::string tenant_of(const std::optional<json::object>& identity) {
+  if (!identity) return {};
+  const json::string* t = str_member(*identity, "tenantid");
+  return t ? std::string(*t) : std::string();
+}
+
+bool visible_to(const json::object& task, const ExampleA2a::Caller& caller) {
+  const json::value* md = task.if_contains("metadata");
+  const json::value* id = md && md->is_object() ? md->as_object().if_contains("identity") : nullptr;
+  const json::string* owner = id && id->is_object() ? str_member(id->as_object(), "tenantid") : nullptr;
+  if (!owner) return true;  // created without a verified identity (no --gateway)
+  return tenant_of(caller.identity) == std::string_view(*owner);
+}
+
 json::object status_update(const json::object& task) {
   return {{"statusUpdate",
            {{"taskId", task.at("id")}, {"contextId", task.at("contextId")}, {"status", task.at("status")}}}};
@@ -383,7 +399,7 @@ json::value ExampleA2a::dispatch(const std::string& method, const json::object& 
     std::string tid = task_id_param(params);
     std::lock_guard lock(mu_);
     json::object* t = find(tid);
-    if (!t) throw RpcError{kTaskNotFound, "task not found"};
+    if (!t || !visible_to(*t, caller)) throw RpcError{kTaskNotFound, "task not found"};
     json::object out = with_history_limit(*t, params);
     return legacy ? json::value(a2a_task_to_v03(out)) : json::value(std::move(out));
   }
@@ -391,7 +407,7 @@ json::value ExampleA2a::dispatch(const std::string& method, const json::object& 
     std::string tid = task_id_param(params);
     std::lock_guard lock(mu_);
     json::object* t = find(tid);
-    if (!t) throw RpcError{kTaskNotFound, "task not found"};
+    if (!t || !visible_to(*t, caller)) throw RpcError{kTaskNotFound, "task not found"};
     if (terminal(state_of(*t))) throw RpcError{kTaskNotCancelable, "the task is " + state_of(*t) + ": it cannot be canceled"};
     (*t)["status"] = status(kCanceled);
     return legacy ? json::value(a2a_task_to_v03(*t)) : json::value(*t);
@@ -414,7 +430,7 @@ json::value ExampleA2a::dispatch(const std::string& method, const json::object& 
   if (!in.task_id.empty()) {
     // A next message for a task: only a held (working) task takes one; it completes with this echo.
     json::object* t = find(in.task_id);
-    if (!t) throw RpcError{kTaskNotFound, "task not found"};
+    if (!t || !visible_to(*t, caller)) throw RpcError{kTaskNotFound, "task not found"};
     if (terminal(state_of(*t)))
       throw RpcError{kUnsupportedOperation, "the task is " + state_of(*t) + ": it takes no more messages"};
     if (!in.context_id.empty() && in.context_id != std::string(t->at("contextId").as_string()))

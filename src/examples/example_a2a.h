@@ -16,7 +16,9 @@
 //                       stays open until then (at most kMaxHoldMs)
 //   "intervalMs": N     pause between stream events (default 20, at most 10000)
 // Every task's `metadata` says what the agent learned about the call (verified identity claims,
-// session id, A2A-Version), as the invocation output does; never a token.
+// session id, A2A-Version), as the invocation output does; never a token. A task created with a
+// verified identity answers only callers of that identity's tenant (another tenant's id is
+// TaskNotFound): defence in depth behind the gateway's own task bindings.
 //
 // Pure: no I/O, no Beast. The HTTP side (identity check first, writing, stream pacing) is in
 // example_agent.cpp. Tasks live in memory, at most `max_tasks` (the oldest go first).

@@ -190,6 +190,10 @@ describe('the example agent speaks A2A (direct, identity from a stand-in issuer)
     const held = await client.sendMessage(userMessage('wait', { metadata: { hold: true } }));
     assert.equal(held.status.state, TaskState.TASK_STATE_WORKING);
     assert.equal(held.artifacts.length, 0);
+    // Another tenant's verified caller does not see it (defence in depth behind the gateway).
+    const foreign = { 'x-portcullis-identity': issuer.token({ tenantid: 'acme' }) };
+    assert.equal((await post(rpc('GetTask', { id: held.id }), foreign)).json.error.code, -32001);
+    assert.equal((await post(rpc('CancelTask', { id: held.id }), foreign)).json.error.code, -32001);
     const canceled = await client.cancelTask({ id: held.id, tenant: '' });
     assert.equal(canceled.status.state, TaskState.TASK_STATE_CANCELED);
     await assert.rejects(client.cancelTask({ id: held.id, tenant: '' }), (e) => e.name === 'TaskNotCancelableError' || /-32002|not cancel/i.test(e.message), 'second cancel');

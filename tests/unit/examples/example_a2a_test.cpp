@@ -119,6 +119,21 @@ TEST(ExampleA2a, HeldStreamWaitsUntilCanceledOrGivesUp) {
   EXPECT_EQ(error_code(a2a.handle(send("SendMessage", "more", R"(,"taskId":")" + r.task_id + "\""), {}).body), -32004);
 }
 
+TEST(ExampleA2a, AnotherTenantsTaskIsNotFound) {
+  ExampleA2a a2a("echo-a2a");
+  ExampleA2a::Caller demo, acme;
+  demo.identity = json::object{{"sub", "a"}, {"tenantid", "demo"}};
+  acme.identity = json::object{{"sub", "b"}, {"tenantid", "acme"}};
+  auto t = parse(a2a.handle(send("SendMessage", "x", R"(,"metadata":{"hold":true})"), demo).body);
+  const std::string id(t.at("result").at("task").at("id").as_string());
+  const std::string get = R"({"jsonrpc":"2.0","id":1,"method":"GetTask","params":{"id":")" + id + "\"}}";
+  const std::string cancel = R"({"jsonrpc":"2.0","id":1,"method":"CancelTask","params":{"id":")" + id + "\"}}";
+  EXPECT_EQ(error_code(a2a.handle(get, acme).body), -32001);
+  EXPECT_EQ(error_code(a2a.handle(cancel, acme).body), -32001);
+  EXPECT_EQ(error_code(a2a.handle(send("SendMessage", "y", R"(,"taskId":")" + id + "\""), acme).body), -32001);
+  EXPECT_EQ(parse(a2a.handle(get, demo).body).at("result").at("status").at("state"), "TASK_STATE_WORKING");
+}
+
 TEST(ExampleA2a, TasksAreBoundedOldestFirst) {
   ExampleA2a a2a("echo-a2a", 3);
   std::string first;
