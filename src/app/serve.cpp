@@ -165,6 +165,7 @@ int example_agent(const examples::ExampleAgentOptions& options) {
   try {
     examples::ExampleAgent agent(options);
     log::info("listening", {{"address", agent.address()}, {"service", "example-agent"}, {"name", options.name},
+                            {"a2a_name", options.a2a_name.empty() ? options.name : options.a2a_name},
                             {"identity_checked", !options.gateway.empty()}});
     int sig;
     while ((sig = wait_process_signal()) == SIGHUP) {

@@ -329,7 +329,8 @@ asio::awaitable<bool> invocations(beast::tcp_stream& s, http::request<http::stri
 }
 
 // The base URL a card names: as the caller reached us (Host), so the gateway's card fetch on the
-// registered origin and a direct client both get URLs they can use.
+// registered origin and a direct client both get URLs they can use. A caller's odd Host only
+// changes its own copy; the gateway takes nothing but the paths from a card (a2a/card_cache.h).
 std::string base_url(const http::request<http::string_body>& req, const std::string& address) {
   std::string host = header(req, "Host");
   return "http://" + (host.empty() ? address : host);
