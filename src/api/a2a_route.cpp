@@ -219,7 +219,7 @@ struct Known {
   std::unordered_map<std::string, std::string> states;
 };
 bool bind_revealed(Call& c, const a2a::Observation& ob, Known& k) {
-  a2a::TaskBindings& b = *c.d().bindings;
+  const A2aBindingPorts& b = c.d().bindings;
   if (!ob.context_id.empty() && !k.contexts.count(ob.context_id)) {
     if (!b.bind_context(c.owner, ob.context_id, c.session_id)) return false;
     k.contexts.insert(ob.context_id);
@@ -285,7 +285,7 @@ void finish_buffered(const std::shared_ptr<Call>& c, net::UpstreamReply r) {
               for (auto& t : tasks->get_array()) {
                 const json::value* id = t.is_object() ? t.get_object().if_contains("id") : nullptr;
                 if (id && id->is_string() &&
-                    c->d().bindings->task(c->owner, id->get_string()) == a2a::Lookup::mine)
+                    c->d().bindings.task(c->owner, id->get_string(), nullptr) == a2a::Lookup::mine)
                   mine.push_back(t);
               }
               tasks->get_array() = std::move(mine);
@@ -706,7 +706,7 @@ void check_and_go(const std::shared_ptr<Call>& c) {
   try {
     if (!c->op.task_id.empty()) {
       a2a::TaskRecord rec;
-      const a2a::Lookup l = d.bindings->task(c->owner, c->op.task_id, &rec);
+      const a2a::Lookup l = d.bindings.task(c->owner, c->op.task_id, &rec);
       if (l != a2a::Lookup::mine)
         return refuse(*c, task_not_found(), "refused", l == a2a::Lookup::foreign_tenant);
       c->known_task = c->op.task_id;
@@ -717,7 +717,7 @@ void check_and_go(const std::shared_ptr<Call>& c) {
         return refuse(*c, task_not_found());
     } else if (!c->op.context_id.empty()) {
       std::string sid;
-      const a2a::Lookup l = d.bindings->context(c->owner, c->op.context_id, &sid);
+      const a2a::Lookup l = d.bindings.context(c->owner, c->op.context_id, &sid);
       if (l == a2a::Lookup::mine) {
         c->known_context = c->op.context_id;
         c->session_id = sid;
@@ -753,7 +753,7 @@ void check_and_go(const std::shared_ptr<Call>& c) {
           // (the pool's).
           bool bound = false;
           try {
-            bound = c->d().bindings->bind_context(c->owner, c->op.context_id, c->session_id);
+            bound = c->d().bindings.bind_context(c->owner, c->op.context_id, c->session_id);
           } catch (const std::exception& e) {
             log::error("a2a: context not bound", {{"request_id", c->req->request_id}, {"error", e.what()}});
             count_request(c->op.kind, "failed");
@@ -824,7 +824,7 @@ void serve(const std::shared_ptr<const Shared>& sh, std::shared_ptr<net::Request
       return refuse_http(*c, 503, "agent_unavailable", "the agent's runtime is not answering; try again later", retry);
   const bool push_op = c->op.kind == Kind::push_set || c->op.kind == Kind::push_get ||
                        c->op.kind == Kind::push_list || c->op.kind == Kind::push_delete;
-  if (!d.bindings || !d.cards || !d.sessions || !d.pool || (push_op && !d.push))
+  if (!d.bindings.complete() || !d.cards || !d.sessions || !d.pool || (push_op && !d.push))
     return refuse_http(*c, 503, "a2a_unavailable", "the A2A proxy is not available on this gateway");
   if (has_inline_push(c->op))
     return refuse(*c, a2a::make_error(a2a::kPushNotSupported,

@@ -38,13 +38,37 @@ class Capabilities;
 namespace pc::core {
 class WorkPool;
 }
+#include "a2a/task_bindings.h"
+
 namespace pc::a2a {
-class TaskBindings;
 class CardCache;
 class PushRelay;
 }  // namespace pc::a2a
 
 namespace pc::api {
+
+// The route's view of a2a::TaskBindings (blocking calls, run on `pool`), as ports so that the
+// route and its tests depend on the interface only; binding_ports() wires the real object.
+struct A2aBindingPorts {
+  std::function<a2a::Lookup(const a2a::Owner&, std::string_view task_id, a2a::TaskRecord* out)> task;
+  std::function<a2a::Lookup(const a2a::Owner&, std::string_view context_id, std::string* session_id)> context;
+  std::function<bool(const a2a::Owner&, std::string_view context_id, std::string_view session_id)> bind_context;
+  std::function<bool(const a2a::Owner&, std::string_view task_id, std::string_view context_id,
+                     std::string_view session_id, std::string_view state)>
+      bind_task;
+  std::function<void(const a2a::Owner&, std::string_view task_id, std::string_view state)> set_state;
+  bool complete() const { return task && context && bind_context && bind_task && set_state; }
+};
+inline A2aBindingPorts binding_ports(a2a::TaskBindings& b) {
+  A2aBindingPorts p;
+  p.task = [&b](const a2a::Owner& o, std::string_view id, a2a::TaskRecord* out) { return b.task(o, id, out); };
+  p.context = [&b](const a2a::Owner& o, std::string_view id, std::string* sid) { return b.context(o, id, sid); };
+  p.bind_context = [&b](const a2a::Owner& o, std::string_view c, std::string_view s) { return b.bind_context(o, c, s); };
+  p.bind_task = [&b](const a2a::Owner& o, std::string_view t, std::string_view c, std::string_view s,
+                     std::string_view st) { return b.bind_task(o, t, c, s, st); };
+  p.set_state = [&b](const a2a::Owner& o, std::string_view t, std::string_view st) { b.set_state(o, t, st); };
+  return p;
+}
 
 struct A2aRouteDeps {
   const Chain* chain = nullptr;
@@ -53,7 +77,7 @@ struct A2aRouteDeps {
   agents::InvocationLog* invocations = nullptr;  // nullptr: calls are not recorded
   agents::SessionService* sessions = nullptr;    // nullptr: 503
   core::WorkPool* pool = nullptr;                // the blocking binding and push-config work; nullptr: 503
-  a2a::TaskBindings* bindings = nullptr;         // nullptr: 503
+  A2aBindingPorts bindings;                      // incomplete: 503
   a2a::CardCache* cards = nullptr;               // nullptr: 503
   a2a::PushRelay* push = nullptr;                // nullptr: push operations answer 503
   // identity_token, call_refusal, unavailable (the invoke route's ports; unset identity or call

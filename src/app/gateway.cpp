@@ -645,8 +645,8 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     // its patterns are generic by depth).
     {
       // Binding checks are cache hits mostly; writes are one per new task or context.
-      constexpr unsigned kA2aPoolThreads = 2;
-      constexpr std::size_t kA2aPoolQueue = 4096;
+      static constexpr unsigned kA2aPoolThreads = 2;
+      static constexpr std::size_t kA2aPoolQueue = 4096;
       p.lifecycle.start({"a2a work pool", {}, [&p] { p.a2a_pool->stop(); }},
                         [&p] { p.a2a_pool.emplace("a2a", kA2aPoolThreads, kA2aPoolQueue); });
       api::A2aRouteDeps ad;
@@ -656,7 +656,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
       ad.invocations = &p.invocations;
       ad.sessions = p.sessions.get();
       ad.pool = &*p.a2a_pool;
-      ad.bindings = nullptr;  // set by the bindings block's object once it lands (null: 503)
+      // ad.bindings = api::binding_ports(<the bindings block's TaskBindings>) once it lands (unset: 503)
       ad.cards = nullptr;     // the card block's CardCache (null: 503)
       ad.push = nullptr;      // the push block's PushRelay (null: push operations 503)
       // The invoke route's identity and call-rule ports: one rule for agents calling agents.
