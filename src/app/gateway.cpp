@@ -58,6 +58,9 @@
 // ---- servers (issue 10)
 #include "api/mcp_server_routes.h"
 #include "mcp/server_registry.h"
+#include "a2a/push_relay.h"        // ---- a2a push (issue 11)
+#include "a2a/push_signer.h"       // ---- a2a push (issue 11)
+#include "api/a2a_push_route.h"    // ---- a2a push (issue 11)
 // ---- end servers (issue 10)
 
 namespace pc::app {
@@ -174,6 +177,8 @@ struct Gateway::Parts {
   // ---- a2a bindings (issue 11)
   // ---- a2a card (issue 11)
   // ---- a2a push (issue 11)
+  // Clients' push configs held in the runtime's place; delivers through `webhooks`.
+  std::unique_ptr<a2a::PushRelay> a2a_push;
   // ---- a2a proxy (issue 11)
   // ---- end a2a (issue 11)
 
@@ -638,6 +643,21 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     // ---- a2a bindings (issue 11)
     // ---- a2a card (issue 11)
     // ---- a2a push (issue 11)
+    {
+      a2a::PushRelaySetup ps;
+      ps.store = &store;
+      ps.keys = &p.data_keys;
+      ps.webhooks = p.webhooks.get();
+      // Runtimes reach the relay at the address clients reach us at.
+      ps.public_base = [&p] {
+        std::lock_guard lock(p.mu);
+        return p.base_url;
+      };
+      ps.max_configs_per_task = cfg.a2a.push_max_configs_per_task;
+      ps.sign = a2a::make_push_signer(p.keys, [&p] { return p.issuer(); });
+      p.a2a_push = a2a::make_push_relay(std::move(ps));
+      api::add_a2a_push_route(r, {p.a2a_push.get(), &*p.admin_pool});
+    }
     // ---- a2a proxy (issue 11)
     // ---- end a2a (issue 11)
   }
