@@ -45,7 +45,7 @@ describe('A2A faults: runtime death, stale cards, oversized and malformed reques
       await registerAgent(gw, adm, name, rt[name].url);
     }
     await waitAgentsVisible(gw, tok, Object.keys(rt));
-    for (const name of Object.keys(rt)) await waitCard(gw, name, tok);
+    // The cards are not awaited here: a missing /a2a route fails each test, not the whole suite.
   });
 
   after(async () => {
