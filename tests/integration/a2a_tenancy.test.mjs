@@ -80,6 +80,9 @@ describe('A2A cross-tenant matrix: cards, tasks, contexts, push configs, ListTas
   });
 
   const runtimeCalls = () => Object.values(rt).reduce((n, r) => n + r.requests.length, 0);
+  // The tests below attack what the controls created; without it they cannot say anything.
+  const needTasks = () => assert.ok(bTasks.done1 && bTasks.done03 && bTasks.slow && aTask,
+    'the controls did not create bravo\'s and alpha\'s tasks through the gateway: nothing to attack');
 
   it('controls: each tenant gets the cards of the agents it may use, and its own tasks', async () => {
     for (const name of [SHARED, B_ONLY, PREMIUM]) {
@@ -104,6 +107,7 @@ describe('A2A cross-tenant matrix: cards, tasks, contexts, push configs, ListTas
   });
 
   it('cards and routes of agents alpha may not use are 404, like an unknown agent and a non-a2a agent; nothing reaches the runtime', async () => {
+    needTasks();
     const before = await violations(gw);
     const calls = runtimeCalls();
     const msg = { message: userMessage('echo sneak') };
@@ -204,6 +208,7 @@ describe('A2A cross-tenant matrix: cards, tasks, contexts, push configs, ListTas
   }
 
   it('alpha naming bravo\'s real task ids: TaskNotFound on every operation and binding, like an unknown id; one violation each; the runtime never called', async (t) => {
+    needTasks();
     const calls = runtimeCalls();
     let expected = 0;
     const total0 = await violations(gw);
@@ -230,6 +235,7 @@ describe('A2A cross-tenant matrix: cards, tasks, contexts, push configs, ListTas
   });
 
   it('contexts: alpha continuing bravo\'s context (or a context id bravo chose first) is TaskNotFound and a violation; its own new context works', async () => {
+    needTasks();
     const calls = runtimeCalls();
     // Bravo continues its own context (control) and opens one with an id of its own choosing.
     const chosen = `ctx-${crypto.randomUUID()}`;
@@ -270,6 +276,7 @@ describe('A2A cross-tenant matrix: cards, tasks, contexts, push configs, ListTas
   });
 
   it('another principal of bravo: bravo\'s tasks and contexts are not found for it either, and that is no tenant-access violation', async () => {
+    needTasks();
     const calls = runtimeCalls();
     const v0 = await violations(gw);
     for (const [label, kind, version, send] of taskOps()) {
@@ -285,6 +292,7 @@ describe('A2A cross-tenant matrix: cards, tasks, contexts, push configs, ListTas
   });
 
   it('ListTasks answers only the caller\'s own tasks (the runtime lists everyone\'s), JSON-RPC and REST', async () => {
+    needTasks();
     const bIds = Object.values(bTasks).map((x) => x.id);
     // The runtime itself would list bravo's tasks to anyone: the filter is the gateway's.
     const listings = {
@@ -319,6 +327,7 @@ describe('A2A cross-tenant matrix: cards, tasks, contexts, push configs, ListTas
   });
 
   it('push configs: bravo\'s config (set through the gateway) is not found for alpha by task or config id', async () => {
+    needTasks();
     // Bravo sets a push config on its working task; the runtime gets the relay, not bravo's URL.
     const cfg = { taskId: bTasks.slow.id, id: 'bravo-cfg', url: 'http://127.0.0.1:9/bravo-push-secret', token: 'bravo-push-token' };
     const set = await rpc(gw, SHARED, 'CreateTaskPushNotificationConfig', cfg, { token: who.bInv.token });
@@ -350,6 +359,7 @@ describe('A2A cross-tenant matrix: cards, tasks, contexts, push configs, ListTas
   });
 
   it('afterwards bravo\'s working task is untouched (alpha\'s cancels did nothing) and bravo can cancel it', async () => {
+    needTasks();
     const g = await rpc(gw, SHARED, 'GetTask', { id: bTasks.slow.id }, { token: who.bInv.token });
     assert.equal(g.json?.result?.status?.state, 'TASK_STATE_WORKING', g.body.slice(0, 300));
     const c = await rpc(gw, SHARED, 'CancelTask', { id: bTasks.slow.id }, { token: who.bInv.token });
