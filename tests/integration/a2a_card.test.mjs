@@ -158,6 +158,29 @@ describe('A2A agent cards through the gateway', { timeout: 120000 }, () => {
     assert.equal(r.status, 404);
   });
 
+  it('a skill is hidden from a tenant its capability agents.<agent>.skills.<id> denies', async () => {
+    const adm = await adminToken(gw);
+    const skillsOf = async () => {
+      const r = await fetch(`${agentBase}/.well-known/agent-card.json`, authed({ headers: { 'A2A-Version': '1.0' } }));
+      assert.equal(r.status, 200);
+      const card = await r.json();
+      await verifyAgentCardSignature(keyFor)(card); // the filtered card is signed as served
+      return (card.skills ?? []).map((s) => s.id);
+    };
+    assert.deepEqual(await skillsOf(), ['echo']); // no such capability: shown
+    const put = async (enabled) => {
+      const r = await request(gw.port, {
+        method: 'PUT', path: `/v1/platform/capabilities/agents.${AGENT}.skills.echo`, body: JSON.stringify({ enabled }),
+        headers: { ...bearer(adm), 'content-type': 'application/json' },
+      });
+      assert.equal(r.status, 200, r.body);
+    };
+    await put(false);
+    await waitFor(async () => (await skillsOf()).length === 0, 10000, { what: 'echo hidden' });
+    await put(true);
+    await waitFor(async () => (await skillsOf()).includes('echo'), 10000, { what: 'echo shown again' });
+  });
+
   it('runtime gone: the cached card is served up to card_max_stale_seconds, then 502 card_stale', async () => {
     const first = await fetch(`${agentBase}/.well-known/agent-card.json`, authed({ headers: { 'A2A-Version': '1.0' } }));
     assert.equal(first.status, 200);
