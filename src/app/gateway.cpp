@@ -33,6 +33,7 @@
 #include "api/webhook_routes.h"  // issue 9: webhooks
 #include "api/mcp_discovery.h"   // ---- transport (issue 10)
 #include "api/mcp_route.h"       // ---- transport (issue 10)
+#include "api/a2a_route.h"       // ---- a2a proxy (issue 11)
 #include "mcp/sessions.h"        // ---- transport (issue 10)
 #include "mcp/federation_setup.h"  // issue 10: federation
 #include "mcp/response_guards.h"   // issue 10: redaction, guardrails, size
@@ -60,6 +61,9 @@
 #include "mcp/server_registry.h"
 #include "a2a/card_cache.h"       // ---- a2a card (issue 11)
 #include "api/a2a_card_route.h"  // ---- a2a card (issue 11)
+#include "a2a/push_relay.h"        // ---- a2a push (issue 11)
+#include "a2a/push_signer.h"       // ---- a2a push (issue 11)
+#include "api/a2a_push_route.h"    // ---- a2a push (issue 11)
 // ---- end servers (issue 10)
 
 namespace pc::app {
@@ -179,7 +183,11 @@ struct Gateway::Parts {
   // runtime's interfaces from it and renders the extended card).
   std::shared_ptr<a2a::CardCache> a2a_cards;
   // ---- a2a push (issue 11)
-  // ---- a2a proxy (issue 11)
+  // Clients' push configs held in the runtime's place; delivers through `webhooks`.
+  std::unique_ptr<a2a::PushRelay> a2a_push;
+  // ---- a2a proxy (issue 11): the pool of the proxy's blocking work (binding checks and writes,
+  // push config swaps), so A2A traffic never queues the admin API.
+  std::optional<core::WorkPool> a2a_pool;
   // ---- end a2a (issue 11)
 
   std::mutex stop_mu;
@@ -661,7 +669,58 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
                                    }});
     }
     // ---- a2a push (issue 11)
-    // ---- a2a proxy (issue 11)
+    {
+      a2a::PushRelaySetup ps;
+      ps.store = &store;
+      ps.keys = &p.data_keys;
+      ps.webhooks = p.webhooks.get();
+      // Runtimes reach the relay at the address clients reach us at.
+      ps.public_base = [&p] {
+        std::lock_guard lock(p.mu);
+        return p.base_url;
+      };
+      ps.max_configs_per_task = cfg.a2a.push_max_configs_per_task;
+      ps.sign = a2a::make_push_signer(p.keys, [&p] { return p.issuer(); });
+      p.a2a_push = a2a::make_push_relay(std::move(ps));
+      api::add_a2a_push_route(r, {p.a2a_push.get(), &*p.admin_pool});
+    }
+    // ---- a2a proxy (issue 11): POST /a2a/{agent} and the REST binding (after the card routes:
+    // its patterns are generic by depth).
+    {
+      // Binding checks are cache hits mostly; writes are one per new task or context.
+      static constexpr unsigned kA2aPoolThreads = 2;
+      static constexpr std::size_t kA2aPoolQueue = 4096;
+      p.lifecycle.start({"a2a work pool", {}, [&p] { p.a2a_pool->stop(); }},
+                        [&p] { p.a2a_pool.emplace("a2a", kA2aPoolThreads, kA2aPoolQueue); });
+      api::A2aRouteDeps ad;
+      ad.chain = p.chain.get();
+      ad.catalog = &p.catalog;
+      ad.capabilities = &p.capabilities;
+      ad.invocations = &p.invocations;
+      ad.sessions = p.sessions.get();
+      ad.pool = &*p.a2a_pool;
+      // ad.bindings = api::binding_ports(<the bindings block's TaskBindings>) once it lands (unset: 503)
+      ad.cards = p.a2a_cards.get();
+      ad.push = p.a2a_push.get();
+      // The invoke route's identity and call-rule ports: one rule for agents calling agents.
+      ad.ports.identity_token = [&p](const auth::Principal& caller, std::string_view tier, std::string_view agent,
+                                     std::string_view session) {
+        return p.agent_identity.token_for(caller, tier, agent, session);
+      };
+      ad.ports.call_refusal = [&p](const auth::Principal& caller, std::string_view agent) {
+        return auth::agent_call_refusal(caller, agent, p.agent_identity.max_agent_depth());
+      };
+      ad.ports.unavailable = [&p](std::string_view agent) -> std::optional<int> {
+        if (p.health->status(agent) != agents::kUnavailable) return std::nullopt;
+        return p.health->retry_after_seconds();
+      };
+      ad.call_timeout = std::chrono::milliseconds(cfg.a2a.call_timeout_ms);
+      ad.stream_idle_timeout = std::chrono::milliseconds(cfg.a2a.stream_idle_timeout_ms);
+      ad.max_answer_bytes = cfg.a2a.max_answer_bytes;
+      ad.record_capture_bytes = cfg.a2a.record_capture_bytes;
+      ad.sse_heartbeat = std::chrono::milliseconds(cfg.server.upstream.sse_heartbeat_ms);
+      api::add_a2a_routes(r, std::move(ad));
+    }
     // ---- end a2a (issue 11)
   }
 }
