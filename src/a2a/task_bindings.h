@@ -39,6 +39,8 @@ struct TaskRecord {
   std::string state;       // last state seen: submitted | working | input-required | completed | … ("" unknown)
   std::string created_at;  // RFC 3339
   std::string updated_at;
+  std::string agent;      // filled by list() (operators' view); lookups know it already
+  std::string principal;  // filled by list()
 };
 
 class TaskBindings {
@@ -53,8 +55,16 @@ class TaskBindings {
   // match. A foreign_tenant answer is counted as a tenant-access violation by the caller.
   Lookup task(const Owner& owner, std::string_view task_id, TaskRecord* out = nullptr);
   Lookup context(const Owner& owner, std::string_view context_id, std::string* session_id = nullptr);
+  // The same answers from this node's cache only, without blocking (safe on an I/O thread):
+  // nullopt on a cache miss (then call task()/context() from a pool). Only bound ids are cached,
+  // so `unknown` never comes from here. A cached task's `state` may lag a transition another node
+  // saw; owner, context and session never change once bound.
+  std::optional<Lookup> task_cached(const Owner& owner, std::string_view task_id, TaskRecord* out = nullptr) const;
+  std::optional<Lookup> context_cached(const Owner& owner, std::string_view context_id,
+                                       std::string* session_id = nullptr) const;
 
-  // Binds the ids an answer revealed (insert if absent). False when one of them is already bound
+  // Binds the ids an answer revealed (insert if absent; bind_task binds its context too when one is
+  // given, first, so a task placed in another owner's context is refused as well). False when one of them is already bound
   // to another owner: the caller must not relay that answer (a runtime reusing ids across tenants).
   bool bind_context(const Owner& owner, std::string_view context_id, std::string_view session_id);
   bool bind_task(const Owner& owner, std::string_view task_id, std::string_view context_id,
@@ -63,8 +73,14 @@ class TaskBindings {
   void set_state(const Owner& owner, std::string_view task_id, std::string_view state);
 
   // Operators' view (Admin API): one tenant's tasks, newest first, ids after `cursor`.
+  // `cursor` is "" or next_cursor() of the previous page's last row; a malformed one starts over.
   std::vector<TaskRecord> list(std::string_view tenant, std::string_view agent, std::string_view cursor,
                                std::size_t limit);
+  static std::string next_cursor(const TaskRecord& last);
+  // Whether `cursor` is one next_cursor() could have made (the route answers 400 otherwise).
+  static bool valid_cursor(std::string_view cursor);
+
+  std::size_t cached_entries() const;  // tasks and contexts in this node's cache (≤ cache_entries)
 
  private:
   struct Impl;

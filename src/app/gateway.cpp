@@ -59,6 +59,7 @@
 // ---- servers (issue 10)
 #include "api/mcp_server_routes.h"
 #include "mcp/server_registry.h"
+#include "a2a/task_bindings.h"    // ---- a2a bindings (issue 11)
 #include "a2a/card_cache.h"       // ---- a2a card (issue 11)
 #include "api/a2a_card_route.h"  // ---- a2a card (issue 11)
 #include "a2a/push_relay.h"        // ---- a2a push (issue 11)
@@ -177,7 +178,8 @@ struct Gateway::Parts {
   std::unique_ptr<mcp::ToolCallLog> mcp_calls;
   std::shared_ptr<mcp::Federation> mcp_federation;
   // issue 11: the A2A proxy. Each owner adds its members below its marker.
-  // ---- a2a bindings (issue 11)
+  // ---- a2a bindings (issue 11): who owns each A2A task and context (store-backed, cached per node).
+  std::unique_ptr<a2a::TaskBindings> a2a_bindings;
   // ---- a2a card (issue 11)
   // Agent cards fetched from A2A runtimes, rewritten and signed (shared: the proxy reads the
   // runtime's interfaces from it and renders the extended card).
@@ -649,6 +651,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   // Each owner writes only its own block.
   {
     // ---- a2a bindings (issue 11)
+    p.a2a_bindings = std::make_unique<a2a::TaskBindings>(store);
     // ---- a2a card (issue 11)
     {
       a2a::CardCacheOptions co;
@@ -699,7 +702,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
       ad.invocations = &p.invocations;
       ad.sessions = p.sessions.get();
       ad.pool = &*p.a2a_pool;
-      // ad.bindings = api::binding_ports(<the bindings block's TaskBindings>) once it lands (unset: 503)
+      ad.bindings = api::binding_ports(*p.a2a_bindings);
       ad.cards = p.a2a_cards.get();
       ad.push = p.a2a_push.get();
       // The invoke route's identity and call-rule ports: one rule for agents calling agents.

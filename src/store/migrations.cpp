@@ -429,6 +429,38 @@ CREATE UNIQUE INDEX a2a_push_configs_by_task ON a2a_push_configs(agent, task_id,
 CREATE INDEX a2a_push_configs_by_tenant ON a2a_push_configs(tenant_id);
 )sql";
 // ---- end a2a push (issue 11)
+// ---- a2a bindings (issue 11)
+// Migration 10: A2A task and context owners (a2a/task_bindings.h). A runtime serves every tenant
+// allowed to use its agent and knows nothing of tenants, so the gateway binds each id it relays
+// to the tenant and principal that saw it first. Ids are the runtime's, so the key includes the
+// agent. Rows are never updated except a task's state (metadata); the tenant's purge removes them.
+constexpr std::string_view kV10A2aBindings = R"sql(
+CREATE TABLE a2a_tasks (
+  agent      TEXT NOT NULL,
+  task_id    TEXT NOT NULL,
+  tenant_id  TEXT NOT NULL,
+  principal  TEXT NOT NULL,
+  context_id TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  state      TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (agent, task_id)
+);
+CREATE INDEX a2a_tasks_by_tenant ON a2a_tasks(tenant_id, created_at, agent, task_id);
+
+CREATE TABLE a2a_contexts (
+  agent      TEXT NOT NULL,
+  context_id TEXT NOT NULL,
+  tenant_id  TEXT NOT NULL,
+  principal  TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (agent, context_id)
+);
+CREATE INDEX a2a_contexts_by_tenant ON a2a_contexts(tenant_id);
+)sql";
+// ---- end a2a bindings (issue 11)
 
 constexpr Migration kMigrations[] = {
     {1, "platform clients and meta", kV1Platform},
@@ -442,8 +474,8 @@ constexpr Migration kMigrations[] = {
     {8, "mcp sessions: Mcp-Session-Id bound to tenant, subject and client; upstream state", kV8McpSessions},
     // ---- federation (issue 10)
     {9, "mcp: tool call records (federation)", kV9McpToolCalls},
-    // PLACEHOLDER (push branch only): bindings owns migration 10; drop this line when it lands.
-    {10, "a2a: placeholder for the task bindings migration", "SELECT 1"},
+    // ---- a2a bindings (issue 11)
+    {10, "a2a: task and context bindings to tenant and principal", kV10A2aBindings},
     {11, "a2a push: client push configs held by the gateway", kV11A2aPush},  // ---- a2a push (issue 11)
 };
 

@@ -388,5 +388,40 @@ struct A2aPushConfigRecord {
   std::string created_at;
 };
 // ---- end a2a push (issue 11)
+// ---- a2a bindings (issue 11)
+// Who owns an A2A task id a runtime revealed (a2a/task_bindings.h): (agent, task_id) is bound once,
+// to the tenant and principal whose request revealed it. Metadata only: never message content.
+struct A2aTaskRecord {
+  std::string agent;
+  std::string task_id;
+  std::string tenant_id;
+  std::string principal;
+  std::string context_id;
+  std::string session_id;
+  std::string state;  // last state seen ("" unknown)
+  std::string created_at;
+  std::string updated_at;
+};
+// Who owns an A2A context id (chosen by the runtime or, first come, by a client).
+struct A2aContextRecord {
+  std::string agent;
+  std::string context_id;
+  std::string tenant_id;
+  std::string principal;
+  std::string session_id;  // the gateway session of the context
+  std::string created_at;
+};
+// One tenant's tasks, newest first (created_at, agent, task_id descending); the cursor is the key
+// of the last row of the previous page.
+struct A2aTaskQuery {
+  std::string tenant_id;
+  std::string agent;  // "" = any
+  struct Key {
+    std::string created_at, agent, task_id;
+  };
+  std::optional<Key> before;  // rows strictly after this key in the order
+  std::size_t limit = 100;
+};
+// ---- end a2a bindings (issue 11)
 
 }  // namespace pc::store

@@ -42,6 +42,8 @@ void purge_tenant_mcp_servers(Db& db, std::string_view tenant_id);
 void purge_tenant_mcp_sessions(Db& db, std::string_view tenant_id);
 // ---- a2a push (issue 11): removes one tenant's A2A push configs inside purge_tenant's transaction.
 void purge_tenant_a2a_push_configs(Db& db, std::string_view tenant_id);
+// ---- a2a bindings (issue 11): removes one tenant's A2A task and context bindings inside purge_tenant's transaction.
+void purge_tenant_a2a_bindings(Db& db, std::string_view tenant_id);
 
 class SqlStore final : public Store {
  public:
@@ -205,6 +207,16 @@ class SqlStore final : public Store {
   bool delete_mcp_session(std::string_view session_id) override;
   std::int64_t purge_mcp_sessions_before(std::string_view before) override;
   // ---- end transport (issue 10)
+
+  // ---- a2a bindings (issue 11): sql_store_a2a.cpp
+  A2aTaskRecord bind_a2a_task(const A2aTaskRecord& t) override;
+  std::optional<A2aTaskRecord> find_a2a_task(std::string_view agent, std::string_view task_id) override;
+  A2aContextRecord bind_a2a_context(const A2aContextRecord& c) override;
+  std::optional<A2aContextRecord> find_a2a_context(std::string_view agent, std::string_view context_id) override;
+  bool set_a2a_task_state(std::string_view agent, std::string_view task_id, std::string_view tenant_id,
+                          std::string_view principal, std::string_view state, std::string_view updated_at) override;
+  std::vector<A2aTaskRecord> list_a2a_tasks(const A2aTaskQuery& q) override;
+  // ---- end a2a bindings (issue 11)
 
  private:
   std::unique_ptr<ConnectionSource> source_;

@@ -337,6 +337,20 @@ class Store {
   // returns; kind gone when the config (of d.tenant_id) or the tenant no longer exists.
   virtual void insert_a2a_push_delivery(const WebhookDeliveryRecord& d) = 0;
   // ---- end a2a push (issue 11)
+  // ---- a2a bindings (issue 11): A2A task and context owners (a2a/task_bindings.h), sql_store_a2a.cpp
+  // Insert if absent: binds (agent, task_id) to t's tenant and principal unless it is bound
+  // already, and returns the row that stands — t's, or the earlier owner's (two nodes binding one
+  // id at once agree on the first). kind gone when the tenant is deleted.
+  virtual A2aTaskRecord bind_a2a_task(const A2aTaskRecord& t) = 0;
+  virtual std::optional<A2aTaskRecord> find_a2a_task(std::string_view agent, std::string_view task_id) = 0;
+  // The same for a context id.
+  virtual A2aContextRecord bind_a2a_context(const A2aContextRecord& c) = 0;
+  virtual std::optional<A2aContextRecord> find_a2a_context(std::string_view agent, std::string_view context_id) = 0;
+  // state and updated_at of the task when it is bound to (tenant, principal); false otherwise.
+  virtual bool set_a2a_task_state(std::string_view agent, std::string_view task_id, std::string_view tenant_id,
+                                  std::string_view principal, std::string_view state, std::string_view updated_at) = 0;
+  virtual std::vector<A2aTaskRecord> list_a2a_tasks(const A2aTaskQuery& q) = 0;
+  // ---- end a2a bindings (issue 11)
 };
 
 }  // namespace pc::store

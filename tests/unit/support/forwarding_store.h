@@ -210,6 +210,25 @@ class ForwardingStore : public store::Store {
   }
 
   // ---- transport (issue 10)
+  // ---- a2a bindings (issue 11)
+  store::A2aTaskRecord bind_a2a_task(const store::A2aTaskRecord& t) override { return real_.bind_a2a_task(t); }
+  std::optional<store::A2aTaskRecord> find_a2a_task(std::string_view a, std::string_view id) override {
+    return real_.find_a2a_task(a, id);
+  }
+  store::A2aContextRecord bind_a2a_context(const store::A2aContextRecord& c) override {
+    return real_.bind_a2a_context(c);
+  }
+  std::optional<store::A2aContextRecord> find_a2a_context(std::string_view a, std::string_view id) override {
+    return real_.find_a2a_context(a, id);
+  }
+  bool set_a2a_task_state(std::string_view a, std::string_view id, std::string_view t, std::string_view p,
+                          std::string_view s, std::string_view at) override {
+    return real_.set_a2a_task_state(a, id, t, p, s, at);
+  }
+  std::vector<store::A2aTaskRecord> list_a2a_tasks(const store::A2aTaskQuery& q) override {
+    return real_.list_a2a_tasks(q);
+  }
+  // ---- end a2a bindings (issue 11)
   void insert_mcp_session(const store::McpSessionRecord& s) override { real_.insert_mcp_session(s); }
   std::optional<store::McpSessionRecord> find_mcp_session(std::string_view id) override {
     return real_.find_mcp_session(id);
