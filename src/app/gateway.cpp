@@ -59,6 +59,11 @@
 // ---- servers (issue 10)
 #include "api/mcp_server_routes.h"
 #include "mcp/server_registry.h"
+#include "a2a/card_cache.h"       // ---- a2a card (issue 11)
+#include "api/a2a_card_route.h"  // ---- a2a card (issue 11)
+#include "a2a/push_relay.h"        // ---- a2a push (issue 11)
+#include "a2a/push_signer.h"       // ---- a2a push (issue 11)
+#include "api/a2a_push_route.h"    // ---- a2a push (issue 11)
 // ---- end servers (issue 10)
 
 namespace pc::app {
@@ -174,7 +179,12 @@ struct Gateway::Parts {
   // issue 11: the A2A proxy. Each owner adds its members below its marker.
   // ---- a2a bindings (issue 11)
   // ---- a2a card (issue 11)
+  // Agent cards fetched from A2A runtimes, rewritten and signed (shared: the proxy reads the
+  // runtime's interfaces from it and renders the extended card).
+  std::shared_ptr<a2a::CardCache> a2a_cards;
   // ---- a2a push (issue 11)
+  // Clients' push configs held in the runtime's place; delivers through `webhooks`.
+  std::unique_ptr<a2a::PushRelay> a2a_push;
   // ---- a2a proxy (issue 11): the pool of the proxy's blocking work (binding checks and writes,
   // push config swaps), so A2A traffic never queues the admin API.
   std::optional<core::WorkPool> a2a_pool;
@@ -640,7 +650,40 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   {
     // ---- a2a bindings (issue 11)
     // ---- a2a card (issue 11)
+    {
+      a2a::CardCacheOptions co;
+      co.refresh_seconds = cfg.a2a.card_refresh_seconds;
+      co.max_stale_seconds = cfg.a2a.card_max_stale_seconds;
+      co.ca_file = cfg.server.upstream.ca_file;
+      co.base_url = [&p] {
+        std::lock_guard lock(p.mu);
+        return p.base_url;
+      };
+      co.issuer = [&p] { return p.issuer(); };
+      co.signing_key = [&p] { return p.keys.active(); };
+      co.capabilities = &p.capabilities;
+      p.a2a_cards = a2a::make_card_cache(std::move(co));
+      api::add_a2a_card_routes(r, {p.chain.get(), &p.catalog, &p.capabilities, p.a2a_cards.get(), [&p] {
+                                     std::lock_guard lock(p.mu);
+                                     return p.base_url;
+                                   }});
+    }
     // ---- a2a push (issue 11)
+    {
+      a2a::PushRelaySetup ps;
+      ps.store = &store;
+      ps.keys = &p.data_keys;
+      ps.webhooks = p.webhooks.get();
+      // Runtimes reach the relay at the address clients reach us at.
+      ps.public_base = [&p] {
+        std::lock_guard lock(p.mu);
+        return p.base_url;
+      };
+      ps.max_configs_per_task = cfg.a2a.push_max_configs_per_task;
+      ps.sign = a2a::make_push_signer(p.keys, [&p] { return p.issuer(); });
+      p.a2a_push = a2a::make_push_relay(std::move(ps));
+      api::add_a2a_push_route(r, {p.a2a_push.get(), &*p.admin_pool});
+    }
     // ---- a2a proxy (issue 11): POST /a2a/{agent} and the REST binding (after the card routes:
     // its patterns are generic by depth).
     {
@@ -657,8 +700,8 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
       ad.sessions = p.sessions.get();
       ad.pool = &*p.a2a_pool;
       // ad.bindings = api::binding_ports(<the bindings block's TaskBindings>) once it lands (unset: 503)
-      ad.cards = nullptr;     // the card block's CardCache (null: 503)
-      ad.push = nullptr;      // the push block's PushRelay (null: push operations 503)
+      ad.cards = p.a2a_cards.get();
+      ad.push = p.a2a_push.get();
       // The invoke route's identity and call-rule ports: one rule for agents calling agents.
       ad.ports.identity_token = [&p](const auth::Principal& caller, std::string_view tier, std::string_view agent,
                                      std::string_view session) {
@@ -724,6 +767,7 @@ void Gateway::apply(const core::Config& cfg) {
   p_->configure_locked();
   if (p_->webhooks) p_->webhooks->set_config(cfg.server.webhooks);  // issue 9: webhooks
   if (p_->mcp_sessions) p_->mcp_sessions->set_idle(std::chrono::seconds(cfg.mcp.session_idle_seconds));  // ---- transport (issue 10)
+  if (p_->a2a_cards) p_->a2a_cards->set_limits(cfg.a2a.card_refresh_seconds, cfg.a2a.card_max_stale_seconds);  // ---- a2a card (issue 11)
 }
 
 void Gateway::stop() { p_->lifecycle.shutdown(std::chrono::milliseconds(0)); }
