@@ -325,7 +325,7 @@ describe('echo-a2a through the demo gateway with the @a2a-js/sdk client', { time
       cardResolver: new DefaultAgentCardResolver({ fetchImpl }),
       preferredTransports: ['JSONRPC'],
     }));
-    return factory.createFromUrl(agentBase);
+    return factory.createFromUrl(`${agentBase}/`); // the card path resolves under the agent
   };
 
   before(async () => {
@@ -356,7 +356,7 @@ describe('echo-a2a through the demo gateway with the @a2a-js/sdk client', { time
   it('card through the gateway: needs a token; its interfaces point at the gateway', async () => {
     const bare = await fetch(`${agentBase}/.well-known/agent-card.json`);
     assert.equal(bare.status, 401);
-    const card = await new DefaultAgentCardResolver({ fetchImpl: authedFetch() }).resolve(agentBase);
+    const card = await new DefaultAgentCardResolver({ fetchImpl: authedFetch() }).resolve(`${agentBase}/`);
     assert.equal(card.name, 'echo-a2a');
     assert.ok(card.supportedInterfaces.length >= 1);
     for (const i of card.supportedInterfaces) assert.equal(i.url, agentBase);
