@@ -113,7 +113,11 @@ describe('A2A faults: runtime death, stale cards, oversized and malformed reques
       ['an object id', '{"jsonrpc":"2.0","id":{"a":1},"method":"GetTask","params":{"id":"x"}}', -32600],
       ['unknown method', '{"jsonrpc":"2.0","id":1,"method":"tasks/steal","params":{}}', -32601],
       ['GetTask without an id', '{"jsonrpc":"2.0","id":1,"method":"GetTask","params":{}}', -32602],
-      ['params not an object', '{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":"hi"}', -32602],
+      // JSON-RPC 2.0 §4.2: params is a Structured value, so a string makes the Request invalid. Every
+      // A2A method takes named params, and the gateway's strict parser (mcp/jsonrpc.h, shared with
+      // /mcp) refuses positional ones as an invalid Request too.
+      ['params a string', '{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":"hi"}', -32600],
+      ['params an array', '{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":["hi"]}', -32600],
       ['invalid UTF-8', Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]).toString('latin1'), -32700],
     ];
     for (const [what, body, code] of cases) {

@@ -74,7 +74,9 @@ describe('A2A identity: the runtime verifies the gateway\'s token; agents call a
   });
 
   // The identity token the runtime of `name` received with its latest request.
-  const lastIdentity = (name) => rt[name].requests.at(-1)?.headers['x-portcullis-identity'];
+  // The identity of the latest request the runtime accepted (it also records the attacks it refused,
+  // whose header may hold anything, e.g. a caller's access token).
+  const lastIdentity = (name) => rt[name].requests.findLast((r) => r.claims)?.headers['x-portcullis-identity'];
 
   it('a message reaches the runtime with a gateway-signed identity it verified with the JWKS; never the caller\'s token', async () => {
     rt['agent-a'].clear();
