@@ -25,7 +25,8 @@ for t in $TARGETS; do
     "build/fuzz/bin/fuzz_$t" -max_total_time="$SECONDS_EACH" -print_final_stats=1 -timeout=10 \
     -rss_limit_mb=2048 -max_len=16384 -artifact_prefix="build/fuzz/artifacts/$t-" \
     "$work" "fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+  # No stats line (the target never started) must still print a row, not end the script.
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || true)
   crashes=0
   if [ "$rc" -ne 0 ]; then
     crashes=1  # libFuzzer stops at the first crash
