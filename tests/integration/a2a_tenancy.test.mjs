@@ -64,7 +64,7 @@ describe('A2A cross-tenant matrix: cards, tasks, contexts, push configs, ListTas
     who.bInv = await newClient(gw, adminTok, B, 'b-inv', ROLES);
     who.bOther = await newClient(gw, adminTok, B, 'b-other', ['Machine.Invoke']);
     for (const name of [SHARED, B_ONLY, PREMIUM]) {
-      rt[name] = await startA2aRuntime({ agent: name, gateway: gw.baseUrl });
+      rt[name] = await startA2aRuntime({ agent: name, gateway: gw.baseUrl, shareTasks: true });
       await registerAgent(gw, adminTok, name, rt[name].url, { tierMinimum: name === PREMIUM ? 'premium' : undefined });
     }
     await registerAgent(gw, adminTok, HTTP_AGENT, rt[SHARED].url, { protocol: 'http' });
