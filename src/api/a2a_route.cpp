@@ -38,12 +38,14 @@ using Clock = std::chrono::steady_clock;
 
 // ---- metrics (PLAN11 "Metrics")
 
-void count_request(Kind k, std::string_view outcome) {
+// `kind` is a2a::kind_name, or "unknown" for a request refused before it could be read.
+void count_request(std::string_view kind, std::string_view outcome) {
   static core::CounterFamily& f = core::metrics().counter(
       "portcullis_a2a_requests_total", "A2A requests by operation and outcome (ok, refused, failed, cancelled)",
       {"kind", "outcome"});
-  f.labels({a2a::kind_name(k), outcome}).inc();
+  f.labels({kind, outcome}).inc();
 }
+void count_request(Kind k, std::string_view outcome) { count_request(a2a::kind_name(k), outcome); }
 core::Counter& stream_events() {
   static core::Counter& c =
       core::metrics()
@@ -64,6 +66,7 @@ struct Call {
   Caller caller;
   std::shared_ptr<const agents::AgentEntry> agent;
   Operation op;
+  bool op_read = false;   // false until the request parsed: `op.kind` is then only a default
   std::string rest_path;  // REST: the path after /a2a/{agent}
   net::Responder reply;
   a2a::Owner owner;
@@ -80,6 +83,8 @@ struct Call {
   explicit Call(net::Responder r) : reply(std::move(r)) {}
   const A2aRouteDeps& d() const { return sh->d; }
   a2a::ErrorTarget target() const { return a2a::target_of(op); }
+  // For logs and metrics: a request refused before it parsed is "unknown", not "send".
+  std::string_view kind_label() const { return op_read ? a2a::kind_name(op.kind) : std::string_view("unknown"); }
   std::int64_t elapsed_ms() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
   }
@@ -89,10 +94,10 @@ struct Call {
 void refuse(Call& c, const ProtocolError& e, std::string_view outcome = "refused", bool violation = false) {
   log::info("a2a: refused", {{"request_id", c.req->request_id},
                              {"agent", c.agent ? std::string_view(c.agent->name) : std::string_view{}},
-                             {"kind", a2a::kind_name(c.op.kind)},
+                             {"kind", c.kind_label()},
                              {"code", static_cast<std::int64_t>(e.code)},
                              {"reason", e.message}});
-  count_request(c.op.kind, outcome);
+  count_request(c.kind_label(), outcome);
   auto r = a2a::error_answer(c.target(), e);
   if (violation) {
     store::count_tenant_access_violation();
@@ -106,7 +111,7 @@ void refuse(Call& c, const ProtocolError& e, std::string_view outcome = "refused
 void refuse_http(Call& c, int status, std::string_view code, std::string_view message,
                  std::optional<int> retry_after = std::nullopt) {
   log::info("a2a: refused", {{"request_id", c.req->request_id}, {"code", code}, {"reason", message}});
-  count_request(c.op.kind, "refused");
+  count_request(c.kind_label(), "refused");
   auto r = net::error_response(status, code, message, c.req->request_id);
   if (retry_after) r.headers.push_back({"Retry-After", std::to_string(*retry_after)});
   c.reply(std::move(r));
@@ -288,7 +293,13 @@ void finish_buffered(const std::shared_ptr<Call>& c, net::UpstreamReply r) {
                     c->d().bindings.task(c->owner, id->get_string(), nullptr) == a2a::Lookup::mine)
                   mine.push_back(t);
               }
+              // The runtime's totalSize counts every tenant's tasks (an oracle, and wrong for this
+              // caller): it becomes the count of this page's own tasks. nextPageToken is the
+              // runtime's, relayed (paging limits: docs/a2a.md "ListTasks").
+              const std::size_t kept = mine.size();
               tasks->get_array() = std::move(mine);
+              if (filtered.get_object().contains("totalSize"))
+                filtered.get_object()["totalSize"] = static_cast<std::int64_t>(kept);
             }
             out_body = answer_text(*c, std::move(filtered), *parsed);
           }
@@ -619,8 +630,12 @@ void forward_extended_card(const std::shared_ptr<Call>& c, net::UpstreamCall u) 
     }
     std::string text;
     try {
-      text = c->d().cards->render(*c->agent, *c->card, a2a::CardViewer{c->caller->tenant, c->caller.tier},
-                                  &payload->get_object());
+      // A 0.3 client (agent/getAuthenticatedExtendedCard, GET /v1/card, or no A2A-Version) reads
+      // the 0.3 card shape (url, preferredTransport, additionalInterfaces), as on agent.json.
+      const a2a::CardViewer viewer{c->caller->tenant, c->caller.tier};
+      text = c->op.version == Version::v0_3
+                 ? c->d().cards->render_v03(*c->agent, *c->card, viewer, &payload->get_object())
+                 : c->d().cards->render(*c->agent, *c->card, viewer, &payload->get_object());
     } catch (const std::exception& e) {
       log::error("a2a: extended card not rendered", {{"request_id", c->req->request_id}, {"error", e.what()}});
       count_request(c->op.kind, "failed");
@@ -810,6 +825,7 @@ void serve(const std::shared_ptr<const Shared>& sh, std::shared_ptr<net::Request
     return refuse(*c, *e);
   }
   c->op = std::move(std::get<Operation>(parsed));
+  c->op_read = true;
   c->owner = a2a::Owner{c->caller->tenant, c->caller->subject, c->agent->name};
 
   // Fail closed: without the identity statement and the call rules no agent is called.

@@ -20,7 +20,7 @@ import { LegacyJsonRpcTransport, LegacyRestTransport } from '@a2a-js/sdk/compat/
 
 import {
   startGateway, gatewayConfig, makeTempDir, removeDir, demoCredentials, adminToken, bearer, postJson, request,
-  waitFor, withTimeout, decodeJwt,
+  waitFor, withTimeout, decodeJwt, getMetrics,
 } from './harness.mjs';
 import { startA2aRuntime } from './support/a2a_runtime.mjs';
 
@@ -91,7 +91,8 @@ describe('A2A through the gateway with the official @a2a-js/sdk (runtime and cli
 
   before(async () => {
     dir = makeTempDir('portcullis-a2a-sdk-');
-    rt = await startA2aRuntime({ agent: AGENT });
+    // An authenticated extended card with one more skill (the extended-card tests below).
+    rt = await startA2aRuntime({ agent: AGENT, extendedCard: [{ id: 'extended-only', name: 'Extended', description: 'Only on the extended card', tags: [] }] });
     gw = await startGateway({
       dir,
       config: gatewayConfig(dir, {
@@ -360,5 +361,73 @@ describe('A2A through the gateway with the official @a2a-js/sdk (runtime and cli
     const posing = await fetch(rt.jsonRpcUrl, { method: 'POST', headers: { ...h, 'x-portcullis-identity': token }, body });
     assert.equal(posing.status, 401);
     assert.match(rt.requests.at(-1).refused, /aud|typ|claim/i);
+  });
+
+  // ---------------------------------------------------------------- the extended card, per version
+  it('the extended card comes in the client\'s version\'s shape: 1.0 for GetExtendedAgentCard, 0.3 for agent/getAuthenticatedExtendedCard and GET /v1/card', async () => {
+    const rpcCall = async (method, version) => {
+      const r = await authedFetch(agentBase, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(version ? { 'A2A-Version': version } : {}) },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 7, method }),
+      });
+      const text = await r.text();
+      assert.equal(r.status, 200, `${method}: ${text.slice(0, 300)}`);
+      const body = JSON.parse(text);
+      assert.ok(body.result, `${method}: no result: ${text.slice(0, 300)}`);
+      return body.result;
+    };
+    const restCall = async (p, version) => {
+      const r = await authedFetch(`${agentBase}${p}`, { headers: version ? { 'A2A-Version': version } : {} });
+      const text = await r.text();
+      assert.equal(r.status, 200, `GET ${p}: ${text.slice(0, 300)}`);
+      return JSON.parse(text);
+    };
+    const v10 = {
+      'JSON-RPC GetExtendedAgentCard': await rpcCall('GetExtendedAgentCard', '1.0'),
+      'REST GET /extendedAgentCard': await restCall('/extendedAgentCard', '1.0'),
+    };
+    const v03 = {
+      'JSON-RPC agent/getAuthenticatedExtendedCard': await rpcCall('agent/getAuthenticatedExtendedCard', undefined),
+      'REST GET /v1/card': await restCall('/v1/card', undefined),
+    };
+    for (const [what, card] of Object.entries({ ...v10, ...v03 })) {
+      const text = JSON.stringify(card);
+      assert.ok(card.skills.some((sk) => sk.id === 'extended-only'), `${what}: not the extended card: ${text.slice(0, 300)}`);
+      assert.ok(!text.includes(`:${rt.port}`), `${what}: the runtime's origin leaked`);
+      assert.ok(Array.isArray(card.signatures) && card.signatures.length > 0, `${what}: not signed`);
+    }
+    for (const [what, card] of Object.entries(v10)) {
+      assert.ok(Array.isArray(card.supportedInterfaces) && card.supportedInterfaces.length > 0, `${what}: not a 1.0 card`);
+      for (const i of card.supportedInterfaces) assert.equal(i.url, agentBase, `${what}: ${JSON.stringify(i)}`);
+      assert.equal(card.url, undefined, `${what}: a 0.3 url on a 1.0 card`);
+    }
+    for (const [what, card] of Object.entries(v03)) {
+      assert.match(String(card.protocolVersion), /^0\.3/, `${what}: not a 0.3 card: ${JSON.stringify(card).slice(0, 300)}`);
+      assert.equal(card.url, agentBase, what);
+      assert.ok(card.preferredTransport, `${what}: no preferredTransport`);
+      for (const i of card.additionalInterfaces ?? []) assert.equal(i.url, agentBase, `${what}: ${JSON.stringify(i)}`);
+    }
+  });
+
+  it('a request refused before it parses is counted under kind "unknown", not "send"', async () => {
+    const count = async (kind) => (await getMetrics(gw.port)).samples
+      .filter((m) => m.name === 'portcullis_a2a_requests_total' && m.labels.kind === kind && m.labels.outcome === 'refused')
+      .reduce((a, m) => a + m.value, 0);
+    const [u0, s0] = [await count('unknown'), await count('send')];
+    const mark = rt.requests.length;
+    const bad = [
+      await authedFetch(agentBase, { method: 'POST', headers: { 'content-type': 'application/json', 'A2A-Version': '1.0' }, body: '{"jsonrpc":"2.0","id":1,' }),
+      await authedFetch(agentBase, { method: 'POST', headers: { 'content-type': 'application/json', 'A2A-Version': '1.0' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'NoSuchMethod', params: {} }) }),
+      await authedFetch(`${agentBase}/no-such-path`, { headers: { 'A2A-Version': '1.0' } }),
+      await authedFetch(agentBase, { method: 'POST', headers: { 'content-type': 'application/json', 'A2A-Version': '9.9' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'SendMessage', params: userMessage('echo v9') }) }),
+    ];
+    const statuses = [];
+    for (const r of bad) statuses.push(r.status, await r.text());
+    assert.equal(rt.requests.length, mark, `a malformed request reached the runtime: ${statuses.join(' ')}`);
+    assert.equal(await count('unknown'), u0 + bad.length, `not counted as unknown: ${statuses.join(' ')}`);
+    assert.equal(await count('send'), s0, 'a malformed request was counted as a refused send');
   });
 });

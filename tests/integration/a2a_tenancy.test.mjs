@@ -64,7 +64,7 @@ describe('A2A cross-tenant matrix: cards, tasks, contexts, push configs, ListTas
     who.bInv = await newClient(gw, adminTok, B, 'b-inv', ROLES);
     who.bOther = await newClient(gw, adminTok, B, 'b-other', ['Machine.Invoke']);
     for (const name of [SHARED, B_ONLY, PREMIUM]) {
-      rt[name] = await startA2aRuntime({ agent: name, gateway: gw.baseUrl });
+      rt[name] = await startA2aRuntime({ agent: name, gateway: gw.baseUrl, shareTasks: true });
       await registerAgent(gw, adminTok, name, rt[name].url, { tierMinimum: name === PREMIUM ? 'premium' : undefined });
     }
     await registerAgent(gw, adminTok, HTTP_AGENT, rt[SHARED].url, { protocol: 'http' });
@@ -315,6 +315,11 @@ describe('A2A cross-tenant matrix: cards, tasks, contexts, push configs, ListTas
       const tasks = (r.json?.result ?? r.json)?.tasks;
       assert.ok(Array.isArray(tasks), `${what}: no tasks list: ${r.body.slice(0, 300)}`);
       got[what] = tasks.map((x) => x.id);
+      // totalSize counts the caller's tasks on this page, never the runtime's total of everyone's
+      // (an oracle of other tenants' activity; docs/a2a.md on paging).
+      const listed = r.json?.result ?? r.json;
+      assert.ok('totalSize' in listed, `${what}: no totalSize: ${r.body.slice(0, 300)}`);
+      assert.equal(Number(listed.totalSize), tasks.length, `${what}: totalSize is not the filtered count`);
       if (!what.startsWith('bravo')) assert.ok(!r.body.includes('bravo-secret'), `${what}: leaks bravo's content`);
     }
     for (const what of ['alpha JSON-RPC', 'alpha REST']) {

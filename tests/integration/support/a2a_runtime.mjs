@@ -84,6 +84,10 @@ export async function startA2aRuntime({
   name = 'Portcullis SDK test agent',
   skills = [{ id: 'echo', name: 'Echo', description: 'Echoes the text back' },
     { id: 'stream', name: 'Stream', description: 'Streams N events' }],
+  // true: one task store for every caller (the SDK scopes tasks by the identity's sub by default),
+  // like a runtime that knows nothing of tenants: ListTasks lists everyone's, so only the gateway's
+  // filter keeps them apart.
+  shareTasks = false,
   extendedCard = null,         // an extra skill list for the authenticated extended card, if any
   log = () => {},
 } = {}) {
@@ -228,7 +232,7 @@ export async function startA2aRuntime({
   };
 
   // ------------------------------------------------------------------ SDK wiring
-  const taskStore = new InMemoryTaskStore();
+  const taskStore = shareTasks ? new InMemoryTaskStore(() => 'everyone') : new InMemoryTaskStore();
   const pushStore = new InMemoryPushNotificationStore();
   // Record what the gateway registers (its relay URL and token, never the client's URL).
   const save = pushStore.save?.bind(pushStore);
