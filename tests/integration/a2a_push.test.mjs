@@ -179,23 +179,17 @@ describe('a2a push end to end: SDK runtime → gateway relay → client receiver
     return new LegacyJsonRpcTransport({ endpoint: card.url, fetchImpl: authedFetch });
   };
 
-  // Starts a "push <ms>" task that answers at once (returnImmediately): its id.
+  // Starts a "push <ms>" task that answers at once (returnImmediately; 0.3 on the wire:
+  // blocking false): its id. The 0.3 transport takes the SDK's 1.0 types and speaks 0.3.
   async function startPushTask(client, ms, version) {
-    if (version === '0.3') {
-      const r = await withTimeout(client.sendMessage({
-        message: { kind: 'message', messageId: randomUUID(), role: 'user', parts: [{ kind: 'text', text: `push ${ms} via-0.3` }] },
-        configuration: { blocking: false },
-      }), 15000, 'sendMessage 0.3');
-      assert.equal(r.kind, 'task', JSON.stringify(r));
-      return r.id;
-    }
     const r = await withTimeout(client.sendMessage({
-      message: { messageId: randomUUID(), role: Role.ROLE_USER, parts: [textPart(`push ${ms} via-1.0`)], extensions: [], metadata: {}, referenceTaskIds: [] },
+      message: { messageId: randomUUID(), role: Role.ROLE_USER, parts: [textPart(`push ${ms} via-${version}`)], extensions: [], metadata: {}, referenceTaskIds: [] },
       configuration: { returnImmediately: true, acceptedOutputModes: [] },
-    }), 15000, 'sendMessage');
-    assert.ok(r.id && r.status, `not a task: ${JSON.stringify(r)}`);
-    assert.notEqual(r.status.state, TaskState.TASK_STATE_COMPLETED, 'the task finished before a push config could be set');
-    return r.id;
+    }), 15000, `sendMessage ${version}`);
+    const task = r?.payload?.$case === 'task' ? r.payload.value : r;
+    assert.ok(task?.id && task.status, `not a task: ${JSON.stringify(r)}`);
+    assert.notEqual(task.status.state, TaskState.TASK_STATE_COMPLETED, 'the task finished before a push config could be set');
+    return task.id;
   }
 
   // Every hit on `path`: the client's token, a gateway JWT (signature via JWKS, iss, aud = the
@@ -226,14 +220,9 @@ describe('a2a push end to end: SDK runtime → gateway relay → client receiver
       const delivered0 = await pushCount(gw, 'delivered');
       const taskId = await startPushTask(client, 1500, version);
       const cfgId = `cfg-${version}`;
-      if (version === '1.0') {
-        const set = await client.createTaskPushNotificationConfig({ tenant: '', taskId, id: cfgId, url, token: clientToken, authentication: undefined });
-        assert.equal(set.url, url, `set answers the client's URL: ${JSON.stringify(set)}`);
-        assert.equal(set.token, clientToken);
-      } else {
-        const set = await client.setTaskPushNotificationConfig({ taskId, pushNotificationConfig: { id: cfgId, url, token: clientToken } });
-        assert.equal(set.pushNotificationConfig.url, url, JSON.stringify(set));
-      }
+      const set = await client.createTaskPushNotificationConfig({ tenant: '', taskId, id: cfgId, url, token: clientToken, authentication: undefined });
+      assert.equal(set.url, url, `set answers the client's URL: ${JSON.stringify(set)}`);
+      assert.equal(set.token, clientToken);
       // The runtime's stored config: the gateway's relay, never the client's URL or token.
       const stored = rt.pushConfigs.filter((p) => p.taskId === taskId);
       assert.equal(stored.length, 1, JSON.stringify(rt.pushConfigs));
@@ -243,14 +232,11 @@ describe('a2a push end to end: SDK runtime → gateway relay → client receiver
       assert.match(relayUrl, new RegExp(`^${gw.baseUrl.replace(/[.]/g, '\\.')}/a2a-push/a2ap_[0-9a-f]{32}$`), s);
 
       // Get through the gateway: the client's view.
-      if (version === '1.0') {
-        const got = await client.getTaskPushNotificationConfig({ tenant: '', taskId, id: cfgId });
-        assert.equal(got.url, url, JSON.stringify(got));
-        assert.equal(got.token, clientToken);
-      } else {
-        const got = await client.getTaskPushNotificationConfig({ id: taskId, pushNotificationConfigId: cfgId });
-        assert.equal(got.pushNotificationConfig.url, url, JSON.stringify(got));
-      }
+      const got = await client.getTaskPushNotificationConfig({ tenant: '', taskId, id: cfgId });
+      assert.equal(got.url, url, JSON.stringify(got));
+      assert.equal(got.token, clientToken);
+      // The runtime was asked in the client's protocol version.
+      assert.equal(stored[0].version ?? version, version, s);
 
       // The task completes; the receiver gets the notifications (the last one: completed).
       await waitFor(() => rx.hits.filter((h) => h.path === path).some((h) => /COMPLETED|"completed"/i.test(h.body.toString())),
@@ -285,8 +271,10 @@ describe('a2a push end to end: SDK runtime → gateway relay → client receiver
         assert.ok(a.every((h) => h.body.equals(a[0].body)), 'a retry carries the same body');
       }
       assert.ok(await pushCount(gw, 'retry') - retry0 >= (webhooks.max_attempts - 1) * full.length, 'retries counted');
-      await waitFor(() => gw.logLines().some((l) => /dead/i.test(l.msg ?? '') && JSON.stringify(l).includes('a2ap_')), 5000,
-        { what: 'a dead-letter log line naming the relay' });
+      assert.ok(bad.hits.every((h) => h.headers['x-a2a-notification-token'] === 'tok-down'));
+      await waitFor(() => gw.logLines().some((l) => l.msg === 'webhook delivery attempt' && l.outcome === 'dead'
+        && l.event === 'a2a.push' && String(l.webhook).startsWith('a2ap_') && Number(l.status) === 503), 5000,
+      { what: 'a dead a2a.push delivery logged with the relay id and the 503' });
     } finally {
       await bad.close();
     }
