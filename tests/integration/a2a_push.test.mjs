@@ -11,7 +11,8 @@
 // The runtime only ever holds the gateway's relay (/a2a-push/...), the receiver gets the
 // notifications with the client's token and a gateway-signed JWT (checked with jose against the
 // gateway's JWKS: iss, aud = the receiver URL, request_body_sha256), Get shows the client's config
-// back, and a receiver answering 503 gets every attempt then a dead letter.
+// back, a URL with credentials or a token with CR/LF is refused as invalid params before the
+// runtime sees it, and a receiver answering 503 gets every attempt then a dead letter.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -236,7 +237,7 @@ describe('a2a push end to end: SDK runtime → gateway relay → client receiver
       assert.equal(got.url, url, JSON.stringify(got));
       assert.equal(got.token, clientToken);
       // The runtime was asked in the client's protocol version.
-      assert.equal(stored[0].version ?? version, version, s);
+      assert.equal(stored[0].version, version, s);
 
       // The task completes; the receiver gets the notifications (the last one: completed).
       await waitFor(() => rx.hits.filter((h) => h.path === path).some((h) => /COMPLETED|"completed"/i.test(h.body.toString())),
@@ -246,6 +247,24 @@ describe('a2a push end to end: SDK runtime → gateway relay → client receiver
       assert.ok(await pushCount(gw, 'delivered') - delivered0 >= hits.length, 'deliveries counted');
     });
   }
+
+  it('refuses a push URL with credentials and a token with CR/LF as invalid params; the runtime gets nothing', async () => {
+    const client = await client10();
+    const taskId = await startPushTask(client, 300, '1.0');
+    for (const [what, cfg, why] of [
+      ['credentials in the URL', { url: rx.url('/x').replace('http://', 'http://user:secret@'), token: 't' }, /credentials/],
+      ['CR/LF in the token', { url: rx.url('/y'), token: 'a\r\nX-Injected: 1' }, /token must be printable/],
+    ]) {
+      await assert.rejects(client.createTaskPushNotificationConfig({ tenant: '', taskId, id: 'bad', authentication: undefined, ...cfg }),
+        (e) => {
+          assert.equal(e.constructor.name, 'JsonRpcRequestMalformedError', `${what}: ${e.constructor.name} ${e.message}`);
+          assert.match(String(e.message), why, what);
+          assert.ok(!String(e.message).includes('secret'), `${what}: the answer echoes the credentials`);
+          return true;
+        }, what);
+    }
+    assert.equal(rt.pushConfigs.filter((p) => p.taskId === taskId).length, 0, 'a refused config reached the runtime');
+  });
 
   it('a receiver that answers 503 gets every attempt (same jti), then a dead letter', async () => {
     const bad = await startPushReceiver(503);
