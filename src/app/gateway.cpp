@@ -34,6 +34,8 @@
 #include "api/mcp_discovery.h"   // ---- transport (issue 10)
 #include "api/mcp_route.h"       // ---- transport (issue 10)
 #include "mcp/sessions.h"        // ---- transport (issue 10)
+#include "a2a/task_bindings.h"     // ---- a2a bindings (issue 11)
+#include "api/a2a_task_routes.h"   // ---- a2a bindings (issue 11)
 #include "mcp/federation_setup.h"  // issue 10: federation
 #include "mcp/response_guards.h"   // issue 10: redaction, guardrails, size
 #include "mcp/tool_calls.h"
@@ -171,7 +173,8 @@ struct Gateway::Parts {
   std::unique_ptr<mcp::ToolCallLog> mcp_calls;
   std::shared_ptr<mcp::Federation> mcp_federation;
   // issue 11: the A2A proxy. Each owner adds its members below its marker.
-  // ---- a2a bindings (issue 11)
+  // ---- a2a bindings (issue 11): owners of A2A task and context ids (store truth, per-node cache).
+  std::unique_ptr<a2a::TaskBindings> a2a_bindings;
   // ---- a2a card (issue 11)
   // ---- a2a push (issue 11)
   // ---- a2a proxy (issue 11)
@@ -636,6 +639,8 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   // Each owner writes only its own block.
   {
     // ---- a2a bindings (issue 11)
+    p.a2a_bindings = std::make_unique<a2a::TaskBindings>(store);
+    api::add_a2a_task_routes(r, admin, *p.a2a_bindings);
     // ---- a2a card (issue 11)
     // ---- a2a push (issue 11)
     // ---- a2a proxy (issue 11)
