@@ -12,7 +12,7 @@ namespace pc::api {
 
 void add_a2a_task_routes(net::Router& router, const AdminDeps& d, a2a::TaskBindings& bindings) {
   router.add("GET", "/v1/tenants/{id}/a2a-tasks",
-             gated(d, PathTenant::platform_read, [d, &bindings](auto req, Caller, net::Responder reply, std::string tenant) {
+             gated(d, PathTenant::self_service, [d, &bindings](auto req, Caller, net::Responder reply, std::string tenant) {
                auto page = page_of(req->query);
                if (!page) return reply(bad_request(*req, "limit must be 1 to 1000"));
                if (!a2a::TaskBindings::valid_cursor(page->cursor))

@@ -1,7 +1,8 @@
 // Admin REST API: one tenant's A2A tasks (docs/admin-api.md, docs/a2a.md "Task bindings"):
-// GET /v1/tenants/{id}/a2a-tasks — who may call it as for /v1/tenants/{id}/invocations (platform
-// readers, and that tenant's SelfService.Admin; another tenant's principal is a tenant-access
-// violation). Metadata only: ids, agent, principal, state, times — never message content.
+// GET /v1/tenants/{id}/a2a-tasks — platform readers (Platform.Admin, Platform.Operator) and that
+// tenant's own SelfService.Admin (PathTenant::self_service: a tenant's admin may see its own tasks,
+// unlike /invocations, which is platform-only); another tenant's principal is a tenant-access
+// violation. Metadata only: ids, agent, principal, state, times — never message content.
 #pragma once
 
 #include "api/admin_deps.h"
