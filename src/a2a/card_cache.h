@@ -19,8 +19,16 @@
 #include <string>
 #include <string_view>
 
+#include "net/upstream_call.h"
+
 namespace pc::agents {
 struct AgentEntry;
+}
+namespace pc::jose {
+class PrivateKey;
+}
+namespace pc::tenancy {
+class Capabilities;
 }
 
 namespace pc::a2a {
@@ -62,6 +70,38 @@ class CardCache {
   // the same way.
   virtual std::string render(const agents::AgentEntry& agent, const CardEntry& entry, const CardViewer& viewer,
                              const boost::json::object* extended = nullptr) = 0;
+
+  // ---- added by "card" (issue 11)
+  // The same in the A2A 0.3 shape (url, preferredTransport, additionalInterfaces, security), for
+  // 0.3 clients (GET …/.well-known/agent.json, agent-card.json without A2A-Version 1.x, 0.3
+  // agent/getAuthenticatedExtendedCard, REST 0.3 GET /v1/card). Throws std::runtime_error when
+  // there is no signing key yet (answer 503).
+  virtual std::string render_v03(const agents::AgentEntry& agent, const CardEntry& entry, const CardViewer& viewer,
+                                 const boost::json::object* extended = nullptr) = 0;
+  // a2a.card_refresh_seconds / a2a.card_max_stale_seconds (start-up, reload).
+  virtual void set_limits(std::uint32_t refresh_seconds, std::uint32_t max_stale_seconds) = 0;
 };
+
+// ---- added by "card" (issue 11): the one implementation.
+struct CardCacheOptions {
+  std::uint32_t refresh_seconds = 300;
+  std::uint32_t max_stale_seconds = 3600;
+  std::chrono::milliseconds fetch_timeout{10000};
+  // After a failed fetch, the next one waits at least this long (a dead runtime is not hammered
+  // by every card request); a cached card is served meanwhile if fresh enough.
+  std::chrono::milliseconds retry_after{1000};
+  std::string ca_file;                                  // server.upstream.ca_file
+  std::function<std::string()> base_url;                // the gateway's public base URL
+  std::function<std::string()> issuer;                  // the built-in issuer (token endpoint base)
+  std::function<std::shared_ptr<const jose::PrivateKey>()> signing_key;  // nullptr: none yet
+  // Skills: a capability `agents.<agent>.skills.<skill id>` that exists and denies the tenant
+  // hides the skill (docs/a2a-cards.md). nullptr: every skill is shown.
+  const tenancy::Capabilities* capabilities = nullptr;
+  // Tests: replaces net::call_upstream, and the clock.
+  std::function<void(net::UpstreamCall, std::function<void(net::UpstreamReply&&)>)> fetch;
+  std::function<std::chrono::system_clock::time_point()> now;
+};
+
+std::unique_ptr<CardCache> make_card_cache(CardCacheOptions options);
 
 }  // namespace pc::a2a

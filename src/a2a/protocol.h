@@ -58,7 +58,28 @@ struct ProtocolError {
   int code = -32600;      // JSON-RPC code (A2A 1.0 §5.4 / §9 error table)
   std::string message;    // safe to send
   int http_status = 400;  // for the REST binding
+  boost::json::value rpc_id;  // the request's JSON-RPC id when it could be read (else null)
 };
+
+// JSON-RPC error codes: JSON-RPC 2.0's and A2A's own (A2A 1.0 §5.4; the SDK's A2A_ERROR_CODE).
+inline constexpr int kParseError = -32700;
+inline constexpr int kInvalidRequest = -32600;
+inline constexpr int kMethodNotFound = -32601;
+inline constexpr int kInvalidParams = -32602;
+inline constexpr int kInternalError = -32603;
+inline constexpr int kTaskNotFound = -32001;
+inline constexpr int kTaskNotCancelable = -32002;
+inline constexpr int kPushNotSupported = -32003;
+inline constexpr int kUnsupportedOperation = -32004;
+inline constexpr int kContentTypeNotSupported = -32005;
+inline constexpr int kInvalidAgentResponse = -32006;
+inline constexpr int kExtendedCardNotConfigured = -32007;
+inline constexpr int kExtensionSupportRequired = -32008;
+inline constexpr int kVersionNotSupported = -32009;
+
+// The version an A2A-Version header asks for: absent or empty → 0.3; "1", "1.0", "1.0.x" → 1.0;
+// "0.3", "0.3.x" → 0.3; anything else → nullopt (VersionNotSupportedError).
+std::optional<Version> negotiate_version(const std::string* header);
 
 // `a2a_version` is the request's A2A-Version header (nullptr when absent). An unsupported
 // version is ProtocolError VersionNotSupported.

@@ -12,6 +12,9 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <cstddef>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -20,6 +23,16 @@
 
 #include "a2a/protocol.h"
 #include "a2a/task_bindings.h"
+
+namespace pc::store {
+class Store;
+}
+namespace pc::vault {
+class DataKeys;
+}
+namespace pc::agents {
+class Webhooks;
+}
 
 namespace pc::a2a {
 
@@ -44,6 +57,45 @@ class PushRelay {
                                          const boost::json::value& runtime_answer) = 0;
   // push_delete succeeded at the runtime: forget the client's config.
   virtual void forget(const Owner& owner, std::string_view task_id, std::string_view config_id) = 0;
+
+  // ---- added by push: the relay side (api/a2a_push_route.cpp)
+  enum class RelayOutcome {
+    queued,        // durable in the delivery queue
+    unauthorized,  // unknown relay id or wrong token (answered alike)
+    wrong_task,    // the notification names no task, or another task than the config's
+    bad_body,      // not one JSON object, or over 1 MiB
+  };
+  struct Relayed {
+    RelayOutcome outcome = RelayOutcome::unauthorized;
+    std::string delivery_id;  // queued
+    std::string tenant;       // queued, wrong_task: the config's tenant (for logs)
+    std::string task_id;      // the config's task
+  };
+  // A notification the runtime posted to `<public base>/a2a-push/{relay_id}` with `token` in
+  // X-A2A-Notification-Token: checked (token in constant time against its hash; the task it
+  // names is the config's) and queued for delivery to the client. Blocking (store).
+  virtual Relayed relay(std::string_view relay_id, std::string_view token, std::string_view body) {
+    (void)relay_id, (void)token, (void)body;
+    return {};
+  }
 };
+
+// ---- added by push: the factory
+struct PushRelaySetup {
+  store::Store* store = nullptr;         // a2a_push_configs
+  vault::DataKeys* keys = nullptr;       // seals the client's token and authentication
+  agents::Webhooks* webhooks = nullptr;  // the delivery queue; its config's SSRF rules judge client URLs
+  // The gateway's public base URL (e.g. "https://gw.example.com"), read at each registration:
+  // the relay URL given to runtimes is `<base>/a2a-push/{relayId}`.
+  std::function<std::string()> public_base;
+  std::size_t max_configs_per_task = 10;  // a2a.push_max_configs_per_task
+  // The gateway's signature of each delivery (a2a/push_signer.h: make_push_signer); empty: unsigned.
+  std::function<std::vector<std::pair<std::string, std::string>>(const std::string& relay_id,
+                                                                 const std::string& delivery_id, std::string_view url,
+                                                                 std::string_view body)>
+      sign;
+};
+// Also installs the webhooks' push hooks (targets, signature, metrics): one relay per Webhooks.
+std::unique_ptr<PushRelay> make_push_relay(PushRelaySetup setup);
 
 }  // namespace pc::a2a

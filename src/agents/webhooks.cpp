@@ -77,6 +77,11 @@ std::int64_t backoff_ms(int attempts, const core::WebhooksConfig& c) {
   return std::uniform_int_distribution<std::int64_t>(0, upper)(rng);
 }
 
+// ---- a2a push (issue 11)
+bool is_push_delivery(const store::WebhookDeliveryRecord& d) {
+  return d.event_type == kA2aPushEvent && d.webhook_id.starts_with(kA2aPushIdPrefix);
+}
+
 bool valid_event_type(std::string_view t) {
   if (t.empty() || t.size() > kMaxEventType) return false;
   for (char c : t)
@@ -209,7 +214,7 @@ std::string Webhooks::delivery_body(const store::WebhookDeliveryRecord& d, std::
 
 std::string Webhooks::enqueue(const std::string& tenant, const std::string& webhook_id, std::string_view event_type,
                               std::string_view payload_json) {
-  if (!valid_event_type(event_type))
+  if (!valid_event_type(event_type) || event_type == kA2aPushEvent)
     throw std::invalid_argument("event type must be 1 to 64 characters of A-Z a-z 0-9 . _ -");
   if (payload_json.size() > kMaxWebhookPayloadBytes) throw std::invalid_argument("webhook payload is over 1 MiB");
   boost::system::error_code ec;
@@ -234,6 +239,37 @@ std::string Webhooks::enqueue(const std::string& tenant, const std::string& webh
   cv_.notify_one();
   return d.delivery_id;
 }
+
+// ---- a2a push (issue 11)
+void Webhooks::set_push_hooks(PushHooks hooks) {
+  std::lock_guard lock(mu_);
+  push_hooks_ = std::move(hooks);
+}
+
+std::string Webhooks::enqueue_push(const std::string& tenant, const std::string& relay_id, std::string_view body) {
+  if (body.size() > kMaxWebhookPayloadBytes) throw std::invalid_argument("push notification is over 1 MiB");
+  boost::system::error_code ec;
+  boost::json::parse(body, ec);
+  if (ec) throw std::invalid_argument("push notification is not one JSON value");
+  if (!relay_id.starts_with(kA2aPushIdPrefix)) throw std::invalid_argument("not a push config id");
+  store::WebhookDeliveryRecord d;
+  d.delivery_id = "dlv_" + crypto::random_hex(12);
+  d.tenant_id = tenant;
+  d.webhook_id = relay_id;
+  d.event_type = std::string(kA2aPushEvent);
+  d.payload_sealed = keys_.seal(tenant, kWebhookDataClass, payload_aad(tenant, d.delivery_id), body);
+  d.status = "pending";
+  d.next_attempt_ms = now_ms();
+  d.created_at = core::rfc3339_now();
+  store_.insert_a2a_push_delivery(d);  // durable from here on
+  {
+    std::lock_guard lock(mu_);
+    ++wakeups_;
+  }
+  cv_.notify_one();
+  return d.delivery_id;
+}
+// ---- end a2a push (issue 11)
 
 std::string Webhooks::ping(const std::string& tenant, const std::string& webhook_id) {
   boost::json::object data{{"webhookId", webhook_id}, {"message", "ping from portcullis"}};
@@ -282,6 +318,13 @@ std::optional<DeliveryInfo> Webhooks::delivery(const std::string& tenant, const 
 
 void Webhooks::attempt(store::WebhookDeliveryRecord d, const core::WebhooksConfig& cfg) {
   const std::int64_t started = now_ms();
+  // ---- a2a push (issue 11): a push delivery's target and signature come from the hooks.
+  const bool push = is_push_delivery(d);
+  PushHooks hooks;
+  if (push) {
+    std::lock_guard lock(mu_);
+    hooks = push_hooks_;
+  }
   auto finish = [&](std::string_view outcome) {
     if (!store_.finish_webhook_delivery(d)) {
       // The lease ran out and another node holds the delivery now: its outcome counts.
@@ -289,6 +332,7 @@ void Webhooks::attempt(store::WebhookDeliveryRecord d, const core::WebhooksConfi
       return;
     }
     outcome_counter(outcome).inc();
+    if (push && hooks.outcome) hooks.outcome(outcome);
     log::info("webhook delivery attempt",
               {{"tenant", d.tenant_id}, {"webhook", d.webhook_id}, {"delivery", d.delivery_id}, {"event", d.event_type},
                {"attempt", d.attempts}, {"outcome", outcome}, {"status", d.last_status},
@@ -302,39 +346,79 @@ void Webhooks::attempt(store::WebhookDeliveryRecord d, const core::WebhooksConfi
     return finish("dead");
   }
 
-  auto webhook = store_.find_webhook(d.webhook_id);
-  if (!webhook || webhook->tenant_id != d.tenant_id) {
-    d.status = "dead";
-    d.last_error = "the webhook no longer exists";
-    return finish("dead");
+  std::optional<store::WebhookRecord> webhook;
+  if (!push) {
+    webhook = store_.find_webhook(d.webhook_id);
+    if (!webhook || webhook->tenant_id != d.tenant_id) {
+      d.status = "dead";
+      d.last_error = "the webhook no longer exists";
+      return finish("dead");
+    }
   }
 
   d.last_status = 0;
   d.last_error.clear();
   try {
-    std::string secret = keys_.open(d.tenant_id, kWebhookDataClass, secret_aad(d.tenant_id, d.webhook_id),
-                                    webhook->secret_sealed);
     const std::string payload =
         keys_.open(d.tenant_id, kWebhookDataClass, payload_aad(d.tenant_id, d.delivery_id), d.payload_sealed);
     net::FetchOptions o;
     o.method = "POST";
-    o.body = delivery_body(d, payload);
     o.timeout = std::chrono::milliseconds(cfg.timeout_ms);
     o.max_body_bytes = kMaxReceiverBody;
     // A fresh timestamp per attempt: a receiver's replay window measures from the attempt, and
     // the delivery id (the same on every attempt) is what it deduplicates on.
     const std::int64_t ts = core::unix_now();
-    o.headers = {{"Content-Type", "application/json"},
-                 {"User-Agent", "portcullis-webhooks/" PORTCULLIS_VERSION},
-                 {"X-Portcullis-Delivery-Id", d.delivery_id},
-                 {"X-Portcullis-Event", d.event_type},
-                 {"X-Portcullis-Timestamp", std::to_string(ts)},
-                 {"X-Portcullis-Signature", webhook_signature(secret, ts, o.body)}};
-    OPENSSL_cleanse(secret.data(), secret.size());
+    std::string url;
+    if (push) {
+      if (!hooks.target) {
+        // Claimed before the gateway installed the hooks (a restart with pending pushes): later.
+        d.status = "pending";
+        d.last_error = "push deliveries are not set up yet";
+        d.next_attempt_ms = now_ms() + 1000;
+        return finish("retry");
+      }
+      std::optional<PushTarget> target = hooks.target(d.tenant_id, d.webhook_id);
+      if (!target) {
+        d.status = "dead";
+        d.last_error = "the push config no longer exists";
+        return finish("dead");
+      }
+      url = std::move(target->url);
+      o.body = payload;  // the notification as the runtime sent it
+      o.headers = {{"Content-Type", "application/json"},
+                   {"User-Agent", "portcullis-webhooks/" PORTCULLIS_VERSION},
+                   {"X-Portcullis-Delivery-Id", d.delivery_id},
+                   {"X-Portcullis-Timestamp", std::to_string(ts)}};
+      if (hooks.sign)
+        for (auto& [name, value] : hooks.sign(d.webhook_id, d.delivery_id, url, o.body))
+          o.headers.push_back({std::move(name), std::move(value)});
+      // The client's own headers last: its Authorization (when it gave credentials) wins.
+      for (auto& [name, value] : target->headers) {
+        std::erase_if(o.headers, [&](const net::Header& h) {
+          return h.name.size() == name.size() &&
+                 std::equal(h.name.begin(), h.name.end(), name.begin(), [](char a, char b) {
+                   return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+                 });
+        });
+        o.headers.push_back({std::move(name), std::move(value)});
+      }
+    } else {
+      std::string secret = keys_.open(d.tenant_id, kWebhookDataClass, secret_aad(d.tenant_id, d.webhook_id),
+                                      webhook->secret_sealed);
+      url = webhook->url;
+      o.body = delivery_body(d, payload);
+      o.headers = {{"Content-Type", "application/json"},
+                   {"User-Agent", "portcullis-webhooks/" PORTCULLIS_VERSION},
+                   {"X-Portcullis-Delivery-Id", d.delivery_id},
+                   {"X-Portcullis-Event", d.event_type},
+                   {"X-Portcullis-Timestamp", std::to_string(ts)},
+                   {"X-Portcullis-Signature", webhook_signature(secret, ts, o.body)}};
+      OPENSSL_cleanse(secret.data(), secret.size());
+    }
     o.allow_http_any = cfg.allow_http;
     o.allow_http_loopback = cfg.allow_http;
     o.address_allowed = webhook_address_policy(rules_of(cfg));
-    net::FetchResult r = net::fetch(webhook->url, o);
+    net::FetchResult r = net::fetch(url, o);
     d.last_status = r.status;
     if (r.status >= 200 && r.status < 300) {
       d.status = "delivered";

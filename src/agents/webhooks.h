@@ -21,6 +21,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -28,6 +29,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/config.h"
@@ -79,6 +81,32 @@ struct DeliveryInfo {
   std::string updated_at;
 };
 
+// ---- a2a push (issue 11): A2A push notifications (a2a/push_relay.h) ride the same queue. A push
+// delivery is a webhook_deliveries row with event type kA2aPushEvent whose webhook_id is the
+// relay id of a push config (never a webhook id: those start "wh_"); its body is the runtime's
+// notification as received, sent unwrapped, and its target and headers come from PushHooks (the
+// agents layer knows neither A2A configs nor the gateway's signing keys).
+inline constexpr std::string_view kA2aPushEvent = "a2a.push";
+inline constexpr std::string_view kA2aPushIdPrefix = "a2ap_";
+
+struct PushTarget {
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;  // the client's: X-A2A-Notification-Token, Authorization
+};
+struct PushHooks {
+  // Where one push delivery goes (blocking: store, unsealing); nullopt when its config is gone
+  // (the delivery becomes a dead letter). May throw (retried like a failed attempt).
+  std::function<std::optional<PushTarget>(const std::string& tenant, const std::string& relay_id)> target;
+  // The gateway's signature of one attempt, as headers (e.g. a JWT verifiable with its JWKS).
+  std::function<std::vector<std::pair<std::string, std::string>>(const std::string& relay_id,
+                                                                 const std::string& delivery_id,
+                                                                 std::string_view url, std::string_view body)>
+      sign;
+  // Each attempt's outcome: delivered, retry, dead (metrics).
+  std::function<void(std::string_view outcome)> outcome;
+};
+// ---- end a2a push (issue 11)
+
 class Webhooks {
  public:
   // `store` and `keys` must outlive this object. Nothing is delivered until start().
@@ -125,6 +153,15 @@ class Webhooks {
   // nullopt for an unknown id; WebhookNotFound (foreign, counted) for another tenant's.
   std::optional<DeliveryInfo> delivery(const std::string& tenant, const std::string& delivery_id);
 
+  // ---- a2a push (issue 11)
+  // Set once, before start(): how push deliveries find their target and are signed.
+  void set_push_hooks(PushHooks hooks);
+  // Queues one A2A push notification (`body`: one JSON value, at most 1 MiB, sent as is) to the
+  // push config `relay_id` of `tenant`; returns the delivery id once the row is durable. Throws
+  // std::invalid_argument (bad body), store::StoreError (kind gone: no such config or tenant).
+  std::string enqueue_push(const std::string& tenant, const std::string& relay_id, std::string_view body);
+  // ---- end a2a push (issue 11)
+
   // One pass of a worker: claims and attempts at most `limit` due deliveries; returns how many
   // were attempted. For tests (the workers call it in a loop).
   std::size_t run_due(std::size_t limit = 1);
@@ -149,6 +186,7 @@ class Webhooks {
   std::uint64_t wakeups_ = 0;
   std::vector<std::thread> workers_;
   std::int64_t next_purge_ms_ = 0;
+  PushHooks push_hooks_;  // ---- a2a push (issue 11); guarded by mu_
 };
 
 }  // namespace pc::agents

@@ -211,6 +211,12 @@ void serve_invoke(const std::shared_ptr<const InvokeDeps>& d, std::shared_ptr<ne
   // indistinguishable from what does not exist.
   auto agent = d->catalog->usable(req->param("name"), *d->capabilities, caller->tenant, caller.tier);
   if (!agent) return reply(error(404, "not_found", "no agent of that name is available to this tenant", *req));
+  // An A2A agent speaks A2A, not the invocation contract (issue 11): its runtime has no
+  // /invocations, and the A2A proxy is where its tasks are bound to the caller.
+  if (agent->protocol == "a2a")
+    return reply(error(400, "wrong_protocol",
+                       "agent " + agent->name + " speaks A2A: call it at /a2a/" + agent->name + " (see its agent card)",
+                       *req));
   auto parsed = parse_invoke(*req);
   if (auto* refusal = std::get_if<net::Response>(&parsed)) return reply(std::move(*refusal));
 

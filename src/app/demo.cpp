@@ -19,38 +19,41 @@ namespace {
 
 constexpr std::string_view kDemoVersion = "demo";
 
-void register_echo(agents::Registry& registry, store::Store& store, const std::string& endpoint) {
+// Registers `name` (with its capability agents.<name>) and promotes a version pointing at
+// `endpoint` unless the promoted one already points there.
+void register_demo_agent(agents::Registry& registry, store::Store& store, const std::string& name,
+                         const std::string& description, const std::string& protocol, const std::string& endpoint) {
   tenancy::ensure_capability(store, "agents.invoke", "invoke agents at all (the platform-wide switch)");
-  if (!registry.get("echo")) {
+  if (!registry.get(name)) {
     store::AgentRecord a;
-    a.name = "echo";
-    a.description = "The example agent: echoes its input, or streams it back in chunks";
+    a.name = name;
+    a.description = description;
     a.tier_minimum = "basic";
-    a.protocol = "http";
+    a.protocol = protocol;
     registry.create(a);
   }
   // Hold the view: a range-for over a member of the temporary get() returns would read its
   // versions after the temporary is gone (use after scope).
-  const std::optional<agents::AgentView> echo = registry.get("echo");
-  if (!echo) throw std::runtime_error("demo: the echo agent is missing right after it was registered");
-  for (const auto& v : echo->versions)
+  const std::optional<agents::AgentView> agent = registry.get(name);
+  if (!agent) throw std::runtime_error("demo: the " + name + " agent is missing right after it was registered");
+  for (const auto& v : agent->versions)
     if (v.status == "promoted" && v.endpoint == endpoint) return;
   // The example agent listens on a new port on every start. One version, "demo", follows it
   // (its endpoint moved in place), rather than a new version per start piling up in the
   // registry (issue 9). Versions an operator added are left alone.
   bool have_demo = false, demo_promoted = false;
-  for (const auto& v : echo->versions)
+  for (const auto& v : agent->versions)
     if (v.version == kDemoVersion) {
       have_demo = true;
       demo_promoted = v.status == "promoted";
     }
   if (have_demo) {
-    if (!store.set_agent_version_endpoint("echo", kDemoVersion, endpoint))
-      throw std::runtime_error("demo: the echo agent's demo version vanished while it was updated");
+    if (!store.set_agent_version_endpoint(name, kDemoVersion, endpoint))
+      throw std::runtime_error("demo: the " + name + " agent's demo version vanished while it was updated");
   } else {
-    registry.add_version("echo", std::string(kDemoVersion), endpoint);
+    registry.add_version(name, std::string(kDemoVersion), endpoint);
   }
-  if (!demo_promoted) registry.promote("echo", std::string(kDemoVersion));
+  if (!demo_promoted) registry.promote(name, std::string(kDemoVersion));
   registry.publish();  // the catalog routes to the new endpoint at once
 }
 
@@ -58,7 +61,12 @@ void register_echo(agents::Registry& registry, store::Store& store, const std::s
 
 DemoSeed seed_demo(tenancy::TenantService& tenants, agents::Registry& registry, store::Store& store,
                    const core::Config& cfg, const std::string& token_url, const std::string& echo_endpoint) {
-  register_echo(registry, store, echo_endpoint);
+  register_demo_agent(registry, store, "echo", "The example agent: echoes its input, or streams it back in chunks",
+                      "http", echo_endpoint);
+  // ---- a2a example (issue 11): the same process answers A2A as `echo-a2a` (example_a2a.h).
+  register_demo_agent(registry, store, std::string(kDemoA2aAgent),
+                      "The example agent over A2A: echoes a message as a task artifact, or streams it word by word",
+                      "a2a", echo_endpoint);
   struct Seed {
     const char* id;
     const char* name;

@@ -1,11 +1,12 @@
 // `serve --demo`: the seed SPEC §2 describes, so `make run` shows a real, authenticated request
 // end to end. Tenants `demo` (standard) and `acme` (basic), one machine client each whose
 // credentials go to <data_dir>/demo-credentials.json (mode 0600, written once), and the example
-// agent registered as `echo`.
+// agent registered as `echo` (invocation contract) and as `echo-a2a` (A2A, protocol a2a).
 #pragma once
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "agents/registry.h"
 #include "examples/example_tools.h"
@@ -17,6 +18,9 @@ class ServerRegistry;
 }
 
 namespace pc::app {
+
+// ---- a2a example (issue 11): the A2A name of the demo's example agent (its --a2a-name).
+inline constexpr std::string_view kDemoA2aAgent = "echo-a2a";
 
 struct DemoSeed {
   bool wrote_credentials = false;

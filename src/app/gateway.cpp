@@ -33,6 +33,7 @@
 #include "api/webhook_routes.h"  // issue 9: webhooks
 #include "api/mcp_discovery.h"   // ---- transport (issue 10)
 #include "api/mcp_route.h"       // ---- transport (issue 10)
+#include "api/a2a_route.h"       // ---- a2a proxy (issue 11)
 #include "mcp/sessions.h"        // ---- transport (issue 10)
 #include "a2a/task_bindings.h"     // ---- a2a bindings (issue 11)
 #include "api/a2a_task_routes.h"   // ---- a2a bindings (issue 11)
@@ -60,6 +61,11 @@
 // ---- servers (issue 10)
 #include "api/mcp_server_routes.h"
 #include "mcp/server_registry.h"
+#include "a2a/card_cache.h"       // ---- a2a card (issue 11)
+#include "api/a2a_card_route.h"  // ---- a2a card (issue 11)
+#include "a2a/push_relay.h"        // ---- a2a push (issue 11)
+#include "a2a/push_signer.h"       // ---- a2a push (issue 11)
+#include "api/a2a_push_route.h"    // ---- a2a push (issue 11)
 // ---- end servers (issue 10)
 
 namespace pc::app {
@@ -176,8 +182,15 @@ struct Gateway::Parts {
   // ---- a2a bindings (issue 11): owners of A2A task and context ids (store truth, per-node cache).
   std::unique_ptr<a2a::TaskBindings> a2a_bindings;
   // ---- a2a card (issue 11)
+  // Agent cards fetched from A2A runtimes, rewritten and signed (shared: the proxy reads the
+  // runtime's interfaces from it and renders the extended card).
+  std::shared_ptr<a2a::CardCache> a2a_cards;
   // ---- a2a push (issue 11)
-  // ---- a2a proxy (issue 11)
+  // Clients' push configs held in the runtime's place; delivers through `webhooks`.
+  std::unique_ptr<a2a::PushRelay> a2a_push;
+  // ---- a2a proxy (issue 11): the pool of the proxy's blocking work (binding checks and writes,
+  // push config swaps), so A2A traffic never queues the admin API.
+  std::optional<core::WorkPool> a2a_pool;
   // ---- end a2a (issue 11)
 
   std::mutex stop_mu;
@@ -642,8 +655,77 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     p.a2a_bindings = std::make_unique<a2a::TaskBindings>(store);
     api::add_a2a_task_routes(r, admin, *p.a2a_bindings);
     // ---- a2a card (issue 11)
+    {
+      a2a::CardCacheOptions co;
+      co.refresh_seconds = cfg.a2a.card_refresh_seconds;
+      co.max_stale_seconds = cfg.a2a.card_max_stale_seconds;
+      co.ca_file = cfg.server.upstream.ca_file;
+      co.base_url = [&p] {
+        std::lock_guard lock(p.mu);
+        return p.base_url;
+      };
+      co.issuer = [&p] { return p.issuer(); };
+      co.signing_key = [&p] { return p.keys.active(); };
+      co.capabilities = &p.capabilities;
+      p.a2a_cards = a2a::make_card_cache(std::move(co));
+      api::add_a2a_card_routes(r, {p.chain.get(), &p.catalog, &p.capabilities, p.a2a_cards.get(), [&p] {
+                                     std::lock_guard lock(p.mu);
+                                     return p.base_url;
+                                   }});
+    }
     // ---- a2a push (issue 11)
-    // ---- a2a proxy (issue 11)
+    {
+      a2a::PushRelaySetup ps;
+      ps.store = &store;
+      ps.keys = &p.data_keys;
+      ps.webhooks = p.webhooks.get();
+      // Runtimes reach the relay at the address clients reach us at.
+      ps.public_base = [&p] {
+        std::lock_guard lock(p.mu);
+        return p.base_url;
+      };
+      ps.max_configs_per_task = cfg.a2a.push_max_configs_per_task;
+      ps.sign = a2a::make_push_signer(p.keys, [&p] { return p.issuer(); });
+      p.a2a_push = a2a::make_push_relay(std::move(ps));
+      api::add_a2a_push_route(r, {p.a2a_push.get(), &*p.admin_pool});
+    }
+    // ---- a2a proxy (issue 11): POST /a2a/{agent} and the REST binding (after the card routes:
+    // its patterns are generic by depth).
+    {
+      // Binding checks are cache hits mostly; writes are one per new task or context.
+      static constexpr unsigned kA2aPoolThreads = 2;
+      static constexpr std::size_t kA2aPoolQueue = 4096;
+      p.lifecycle.start({"a2a work pool", {}, [&p] { p.a2a_pool->stop(); }},
+                        [&p] { p.a2a_pool.emplace("a2a", kA2aPoolThreads, kA2aPoolQueue); });
+      api::A2aRouteDeps ad;
+      ad.chain = p.chain.get();
+      ad.catalog = &p.catalog;
+      ad.capabilities = &p.capabilities;
+      ad.invocations = &p.invocations;
+      ad.sessions = p.sessions.get();
+      ad.pool = &*p.a2a_pool;
+      // ad.bindings = api::binding_ports(<the bindings block's TaskBindings>) once it lands (unset: 503)
+      ad.cards = p.a2a_cards.get();
+      ad.push = p.a2a_push.get();
+      // The invoke route's identity and call-rule ports: one rule for agents calling agents.
+      ad.ports.identity_token = [&p](const auth::Principal& caller, std::string_view tier, std::string_view agent,
+                                     std::string_view session) {
+        return p.agent_identity.token_for(caller, tier, agent, session);
+      };
+      ad.ports.call_refusal = [&p](const auth::Principal& caller, std::string_view agent) {
+        return auth::agent_call_refusal(caller, agent, p.agent_identity.max_agent_depth());
+      };
+      ad.ports.unavailable = [&p](std::string_view agent) -> std::optional<int> {
+        if (p.health->status(agent) != agents::kUnavailable) return std::nullopt;
+        return p.health->retry_after_seconds();
+      };
+      ad.call_timeout = std::chrono::milliseconds(cfg.a2a.call_timeout_ms);
+      ad.stream_idle_timeout = std::chrono::milliseconds(cfg.a2a.stream_idle_timeout_ms);
+      ad.max_answer_bytes = cfg.a2a.max_answer_bytes;
+      ad.record_capture_bytes = cfg.a2a.record_capture_bytes;
+      ad.sse_heartbeat = std::chrono::milliseconds(cfg.server.upstream.sse_heartbeat_ms);
+      api::add_a2a_routes(r, std::move(ad));
+    }
     // ---- end a2a (issue 11)
   }
 }
@@ -690,6 +772,7 @@ void Gateway::apply(const core::Config& cfg) {
   p_->configure_locked();
   if (p_->webhooks) p_->webhooks->set_config(cfg.server.webhooks);  // issue 9: webhooks
   if (p_->mcp_sessions) p_->mcp_sessions->set_idle(std::chrono::seconds(cfg.mcp.session_idle_seconds));  // ---- transport (issue 10)
+  if (p_->a2a_cards) p_->a2a_cards->set_limits(cfg.a2a.card_refresh_seconds, cfg.a2a.card_max_stale_seconds);  // ---- a2a card (issue 11)
 }
 
 void Gateway::stop() { p_->lifecycle.shutdown(std::chrono::milliseconds(0)); }

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
 
   pc::examples::ExampleAgentOptions agent_opts;
   agent_opts.listen = "127.0.0.1:9001";
-  auto* agent_cmd = app.add_subcommand("example-agent", "run the reference agent runtime (invocation contract)");
+  auto* agent_cmd = app.add_subcommand("example-agent", "run the reference agent runtime (invocation contract and A2A)");
   agent_cmd->add_option("--listen", agent_opts.listen, "host:port to listen on (port 0 picks one)");
   agent_cmd->add_option("--name", agent_opts.name, "its agent name: identity tokens must be for agent:<name> (default echo)");
   agent_cmd->add_option("--gateway", agent_opts.gateway,
@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
                         "agents (without it nothing is verified)");
   agent_cmd->add_option("--issuer", agent_opts.issuer, "the gateway's issuer when it is not the gateway URL");
   agent_cmd->add_option("--gateway-ca", agent_opts.gateway_ca, "PEM trust anchors for an https gateway");
+  agent_cmd->add_option("--a2a-name", agent_opts.a2a_name,
+                        "the agent name its A2A endpoint (/a2a, cards) is registered as: identity tokens there must be "
+                        "for agent:<a2a-name> (default: --name; the demo's is echo-a2a)");
 
   // ---- tools (issue 10)
   pc::examples::ExampleToolsOptions tools_opts;

@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "core/percent.h"
 #include "examples/agent_call.h"
+#include "examples/example_a2a.h"
 #include "examples/identity_check.h"
 
 namespace pc::examples {
@@ -44,6 +45,8 @@ constexpr std::size_t kMaxKeys = 100000;
 struct State {
   ExampleAgentOptions options;
   std::unique_ptr<IdentityCheck> check;  // null: identity not checked
+  std::unique_ptr<IdentityCheck> a2a_check;  // for /a2a: audience agent:<a2a_name> (null with check)
+  std::unique_ptr<ExampleA2a> a2a;
   asio::thread_pool pool{kBlockingThreads};
   // Touched on the I/O thread only.
   std::unordered_map<std::string, std::int64_t> calls;     // Idempotency-Key → calls seen
@@ -125,6 +128,58 @@ std::int64_t bump(std::unordered_map<std::string, std::int64_t>& m, const std::s
   return ++m[key];
 }
 
+// What the identity step decided: the verified claims (none when identity is not checked), or
+// the refusal to send.
+struct Auth {
+  std::optional<json::object> claims;
+  std::optional<http::response<http::string_body>> refusal;
+};
+
+// The identity step every agent endpoint runs first (/invocations and /a2a alike): with a gateway
+// configured, nothing is answered without a valid X-Portcullis-Identity for `check`'s audience.
+// Keys are fetched off the I/O thread when the token names one we lack.
+asio::awaitable<Auth> authenticate(const http::request<http::string_body>& req, State& st, IdentityCheck* check) {
+  Auth out;
+  if (!check) co_return out;
+  const bool keep = req.keep_alive();
+  const std::string identity_token = header(req, "X-Portcullis-Identity");
+  if (identity_token.empty()) {
+    out.refusal = json_response(http::status::unauthorized,
+                                error_json("identity_required", "X-Portcullis-Identity is required"), keep);
+    co_return out;
+  }
+  auto r = check->check(identity_token, core::unix_now());
+  if (r.outcome == IdentityCheck::Outcome::need_keys) {
+    auto fetch = [check]() -> std::string {
+      try {
+        check->refresh();
+        return {};
+      } catch (const std::exception& e) {
+        return e.what();
+      }
+    };
+    auto fetch_op = run_blocking(st.pool, std::move(fetch));
+    std::string fetch_error = co_await std::move(fetch_op);
+    if (!fetch_error.empty()) {
+      log::warn("example agent: cannot fetch the gateway's keys", {{"error", fetch_error}});
+      out.refusal = json_response(http::status::service_unavailable,
+                                  error_json("identity_keys_unavailable", "the gateway's keys cannot be fetched"), keep);
+      co_return out;
+    }
+    r = check->check(identity_token, core::unix_now());
+    if (r.outcome == IdentityCheck::Outcome::need_keys) {
+      r.outcome = IdentityCheck::Outcome::refused;
+      if (r.reason.empty()) r.reason = "the gateway publishes no keys";
+    }
+  }
+  if (r.outcome != IdentityCheck::Outcome::ok) {
+    out.refusal = json_response(http::status::unauthorized, error_json("identity_invalid", r.reason), keep);
+    co_return out;
+  }
+  out.claims = std::move(r.claims);
+  co_return out;
+}
+
 asio::awaitable<bool> invocations(beast::tcp_stream& s, http::request<http::string_body>& req, State& st) {
   const bool keep = req.keep_alive();
   const std::string idem = header(req, "Idempotency-Key");
@@ -132,43 +187,10 @@ asio::awaitable<bool> invocations(beast::tcp_stream& s, http::request<http::stri
 
   // 1. Who is calling: with a gateway configured, nothing is answered without a valid identity.
   std::string identity_token = header(req, "X-Portcullis-Identity");
-  std::optional<json::object> claims;
-  if (st.check) {
-    if (identity_token.empty()) {
-      auto res = json_response(http::status::unauthorized,
-                               error_json("identity_required", "X-Portcullis-Identity is required"), keep);
-      co_return co_await send(s, res) && keep;
-    }
-    auto r = st.check->check(identity_token, core::unix_now());
-    if (r.outcome == IdentityCheck::Outcome::need_keys) {
-      auto fetch = [&st]() -> std::string {
-        try {
-          st.check->refresh();
-          return {};
-        } catch (const std::exception& e) {
-          return e.what();
-        }
-      };
-      auto fetch_op = run_blocking(st.pool, std::move(fetch));
-      std::string fetch_error = co_await std::move(fetch_op);
-      if (!fetch_error.empty()) {
-        log::warn("example agent: cannot fetch the gateway's keys", {{"error", fetch_error}});
-        auto res = json_response(http::status::service_unavailable,
-                                 error_json("identity_keys_unavailable", "the gateway's keys cannot be fetched"), keep);
-        co_return co_await send(s, res) && keep;
-      }
-      r = st.check->check(identity_token, core::unix_now());
-      if (r.outcome == IdentityCheck::Outcome::need_keys) {
-        r.outcome = IdentityCheck::Outcome::refused;
-        if (r.reason.empty()) r.reason = "the gateway publishes no keys";
-      }
-    }
-    if (r.outcome != IdentityCheck::Outcome::ok) {
-      auto res = json_response(http::status::unauthorized, error_json("identity_invalid", r.reason), keep);
-      co_return co_await send(s, res) && keep;
-    }
-    claims = std::move(r.claims);
-  }
+  auto auth_op = authenticate(req, st, st.check.get());
+  Auth auth = co_await std::move(auth_op);
+  if (auth.refusal) co_return co_await send(s, *auth.refusal) && keep;
+  std::optional<json::object> claims = std::move(auth.claims);
 
   // 2. The body: {"input", "sessionId", "context", "metadata", "mode", "invocationId"}.
   json::error_code jec;
@@ -306,6 +328,84 @@ asio::awaitable<bool> invocations(beast::tcp_stream& s, http::request<http::stri
   co_return !ec2 && keep;
 }
 
+// The base URL a card names: as the caller reached us (Host), so the gateway's card fetch on the
+// registered origin and a direct client both get URLs they can use. A caller's odd Host only
+// changes its own copy; the gateway takes nothing but the paths from a card (a2a/card_cache.h).
+std::string base_url(const http::request<http::string_body>& req, const std::string& address) {
+  std::string host = header(req, "Host");
+  return "http://" + (host.empty() ? address : host);
+}
+
+// One server-sent event (one chunk): `data` is one line of JSON.
+asio::awaitable<bool> write_sse(beast::tcp_stream& s, const std::string& data) {
+  std::string ev = "data: " + data + "\n\n";
+  auto [ec, n] = co_await asio::async_write(s, http::make_chunk(asio::buffer(ev)), tok);
+  co_return !ec;
+}
+
+// POST /a2a: JSON-RPC (example_a2a.h), after the same identity step as /invocations.
+asio::awaitable<bool> a2a_rpc(beast::tcp_stream& s, http::request<http::string_body>& req, State& st) {
+  const bool keep = req.keep_alive();
+  auto auth_op = authenticate(req, st, st.a2a_check.get());
+  Auth auth = co_await std::move(auth_op);
+  if (auth.refusal) co_return co_await send(s, *auth.refusal) && keep;
+  ExampleA2a::Caller caller;
+  if (auth.claims) caller.identity = identity_view(*auth.claims);
+  caller.session_id = header(req, "X-Portcullis-Session-Id");
+  caller.a2a_version = header(req, "A2A-Version");
+  caller.request_id = header(req, "X-Request-Id");
+  ExampleA2a::Reply reply = st.a2a->handle(req.body(), caller);
+  if (!reply.stream) {
+    http::response<http::string_body> res{http::status::ok, 11};
+    res.set(http::field::content_type, "application/json");
+    res.keep_alive(keep);
+    res.body() = std::move(reply.body);
+    res.prepare_payload();
+    co_return co_await send(s, res) && keep;
+  }
+  http::response<http::empty_body> head{http::status::ok, 11};
+  head.set(http::field::content_type, "text/event-stream");
+  head.set(http::field::cache_control, "no-cache");
+  head.keep_alive(keep);
+  head.chunked(true);
+  http::response_serializer<http::empty_body> sr{head};
+  auto [hec, hn] = co_await http::async_write_header(s, sr, tok);
+  if (hec) co_return false;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  bool last = false;
+  for (const auto& ev : reply.events) {
+    if (ev.delay.count() > 0) {
+      timer.expires_after(ev.delay);
+      co_await timer.async_wait(tok);
+    }
+    ExampleA2a::Emit e = st.a2a->emit(reply, ev);
+    auto write_op = write_sse(s, e.data);
+    if (!co_await std::move(write_op)) co_return false;  // the client went away: the task stays as it is
+    if (e.last) {
+      last = true;
+      break;
+    }
+  }
+  if (reply.hold && !last) {
+    // Held: the stream stays open until the task is canceled or completed by a next message.
+    const auto step = std::max(reply.interval, std::chrono::milliseconds(20));
+    std::optional<std::string> final_event;
+    for (std::int64_t waited = 0; !final_event; waited += step.count()) {
+      if (waited >= ExampleA2a::kMaxHoldMs) {
+        final_event = st.a2a->give_up(reply);
+        break;
+      }
+      timer.expires_after(step);
+      co_await timer.async_wait(tok);
+      final_event = st.a2a->poll_held(reply);
+    }
+    auto write_op = write_sse(s, *final_event);
+    if (!co_await std::move(write_op)) co_return false;
+  }
+  auto [ec2, n2] = co_await asio::async_write(s, http::make_chunk_last(), tok);
+  co_return !ec2 && keep;
+}
+
 // GET /calls?key=K → {"count": N}: how many POST /invocations carried Idempotency-Key K.
 http::response<http::string_body> calls(const http::request<http::string_body>& req, const State& st) {
   std::string_view target = req.target();
@@ -325,7 +425,7 @@ http::response<http::string_body> calls(const http::request<http::string_body>& 
   return json_response(http::status::ok, {{"count", it == st.calls.end() ? 0 : it->second}}, req.keep_alive());
 }
 
-asio::awaitable<void> session(beast::tcp_stream s, State& st) {
+asio::awaitable<void> session(beast::tcp_stream s, State& st, std::string address) {
   beast::flat_buffer buf;
   for (;;) {
     http::request_parser<http::string_body> parser;
@@ -342,6 +442,19 @@ asio::awaitable<void> session(beast::tcp_stream s, State& st) {
       keep = co_await send(s, res) && req.keep_alive();
     } else if (req.method() == http::verb::post && path == "/invocations") {
       keep = co_await invocations(s, req, st);
+    } else if (req.method() == http::verb::post && path == ExampleA2a::kJsonRpcPath) {
+      keep = co_await a2a_rpc(s, req, st);
+    } else if (req.method() == http::verb::get &&
+               (path == ExampleA2a::kCardPath || path == ExampleA2a::kLegacyCardPath)) {
+      // The card is public, as A2A discovery is: the gateway fetches it without a caller (its
+      // card cache) and serves its own rewrite only to authenticated callers.
+      const std::string base = base_url(req, address);
+      http::response<http::string_body> res{http::status::ok, 11};
+      res.set(http::field::content_type, "application/json");
+      res.keep_alive(req.keep_alive());
+      res.body() = path == ExampleA2a::kCardPath ? st.a2a->card_v1(base) : st.a2a->card_v03(base);
+      res.prepare_payload();
+      keep = co_await send(s, res) && req.keep_alive();
     } else if (req.method() == http::verb::get && path == "/calls") {
       auto res = calls(req, st);
       keep = co_await send(s, res) && req.keep_alive();
@@ -363,7 +476,9 @@ asio::awaitable<void> accept_loop(tcp::acceptor& a, State& st) {
       continue;
     }
     sock.set_option(tcp::no_delay(true), ec);
-    asio::co_spawn(a.get_executor(), session(beast::tcp_stream(std::move(sock)), st), asio::detached);
+    auto local = sock.local_endpoint(ec);
+    std::string address = ec ? std::string("127.0.0.1") : local.address().to_string() + ":" + std::to_string(local.port());
+    asio::co_spawn(a.get_executor(), session(beast::tcp_stream(std::move(sock)), st, std::move(address)), asio::detached);
   }
 }
 
@@ -384,6 +499,11 @@ ExampleAgent::ExampleAgent(ExampleAgentOptions options) : impl_(std::make_unique
   if (!options.gateway.empty())
     impl_->state.check = std::make_unique<IdentityCheck>(options.gateway, options.issuer, options.name,
                                                          IdentityCheck::default_fetch(options.gateway_ca));
+  if (options.a2a_name.empty()) options.a2a_name = options.name;
+  if (!options.gateway.empty())
+    impl_->state.a2a_check = std::make_unique<IdentityCheck>(options.gateway, options.issuer, options.a2a_name,
+                                                             IdentityCheck::default_fetch(options.gateway_ca));
+  impl_->state.a2a = std::make_unique<ExampleA2a>(options.a2a_name);
   impl_->state.options = options;
   const std::string& listen = options.listen;
   auto colon = listen.rfind(':');

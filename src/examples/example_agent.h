@@ -3,7 +3,8 @@
 // /ping), echoes what it got so tests can see exactly what the gateway forwarded, and has knobs
 // (inside `input`) to misbehave on demand. With a gateway URL it verifies X-Portcullis-Identity
 // against that gateway's JWKS and refuses calls without a valid one, and it can call other agents
-// through the gateway (docs/agent-identity.md).
+// through the gateway (docs/agent-identity.md). It also serves A2A (example_a2a.h: card, JSON-RPC
+// 1.0 and 0.3), checking the identity the same way, for the agent named `a2a_name`.
 #pragma once
 
 #include <memory>
@@ -19,6 +20,10 @@ struct ExampleAgentOptions {
   std::string gateway;
   std::string issuer;      // the gateway's issuer when it differs from its URL (tokens.issuer)
   std::string gateway_ca;  // PEM trust anchors for an https gateway; empty = the system store
+  // The agent name its A2A endpoint is registered as (identity tokens on /a2a must say aud
+  // "agent:<a2a_name>"). Empty: `name`. One process can so serve an `http` agent and an `a2a`
+  // agent of different names, as the demo's `echo` and `echo-a2a`.
+  std::string a2a_name;
 };
 
 class ExampleAgent {

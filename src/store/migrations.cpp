@@ -438,6 +438,29 @@ CREATE TABLE a2a_contexts (
 CREATE INDEX a2a_contexts_by_tenant ON a2a_contexts(tenant_id);
 )sql";
 // ---- end a2a bindings (issue 11)
+// ---- a2a push (issue 11)
+// Migration 11: the clients' A2A push configs the gateway holds (a2a/push_relay.h). The runtime
+// knows only the relay URL (relay_id) and a random token, kept here as a salted hash; the
+// client's URL is checked like a webhook target, its token and authentication sealed under the
+// tenant's "webhook" data key. Deliveries go to webhook_deliveries (webhook_id = relay_id).
+constexpr std::string_view kV11A2aPush = R"sql(
+CREATE TABLE a2a_push_configs (
+  relay_id         TEXT PRIMARY KEY,
+  tenant_id        TEXT NOT NULL,
+  principal        TEXT NOT NULL,
+  agent            TEXT NOT NULL,
+  task_id          TEXT NOT NULL,
+  config_id        TEXT NOT NULL,
+  version          TEXT NOT NULL CHECK (version IN ('0.3', '1.0')),
+  url              TEXT NOT NULL,
+  relay_token_hash TEXT NOT NULL,
+  client_sealed    BLOB NOT NULL,
+  created_at       TEXT NOT NULL
+);
+CREATE UNIQUE INDEX a2a_push_configs_by_task ON a2a_push_configs(agent, task_id, config_id);
+CREATE INDEX a2a_push_configs_by_tenant ON a2a_push_configs(tenant_id);
+)sql";
+// ---- end a2a push (issue 11)
 
 constexpr Migration kMigrations[] = {
     {1, "platform clients and meta", kV1Platform},
@@ -453,6 +476,7 @@ constexpr Migration kMigrations[] = {
     {9, "mcp: tool call records (federation)", kV9McpToolCalls},
     // ---- a2a bindings (issue 11)
     {10, "a2a: task and context bindings to tenant and principal", kV10A2aBindings},
+    {11, "a2a push: client push configs held by the gateway", kV11A2aPush},  // ---- a2a push (issue 11)
 };
 
 constexpr std::string_view kCreateTable = R"sql(

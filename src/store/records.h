@@ -406,5 +406,22 @@ struct A2aTaskQuery {
   std::size_t limit = 100;
 };
 // ---- end a2a bindings (issue 11)
+// ---- a2a push (issue 11)
+// A client's A2A push config held by the gateway (a2a/push_relay.h): the runtime was given the
+// relay URL `<public base>/a2a-push/{relay_id}` and a random token instead of the client's URL.
+struct A2aPushConfigRecord {
+  std::string relay_id;          // "a2ap_<hex>": names the relay URL; the webhook_id of its deliveries
+  std::string tenant_id;
+  std::string principal;
+  std::string agent;
+  std::string task_id;
+  std::string config_id;         // the id the client and the runtime know the config by
+  std::string version;           // "0.3" | "1.0": the shape the client set it in
+  std::string url;               // the client's URL (checked like a webhook target)
+  std::string relay_token_hash;  // crypto::hash_secret of the token given to the runtime
+  std::string client_sealed;     // the client's token and authentication (JSON), sealed; empty in listings
+  std::string created_at;
+};
+// ---- end a2a push (issue 11)
 
 }  // namespace pc::store

@@ -42,6 +42,8 @@ void purge_tenant_mcp_servers(Db& db, std::string_view tenant_id);
 void purge_tenant_mcp_sessions(Db& db, std::string_view tenant_id);
 // ---- a2a bindings (issue 11): removes one tenant's A2A task and context bindings inside purge_tenant's transaction.
 void purge_tenant_a2a_bindings(Db& db, std::string_view tenant_id);
+// ---- a2a push (issue 11): removes one tenant's A2A push configs inside purge_tenant's transaction.
+void purge_tenant_a2a_push_configs(Db& db, std::string_view tenant_id);
 
 class SqlStore final : public Store {
  public:
@@ -184,6 +186,13 @@ class SqlStore final : public Store {
   bool delete_mcp_server(std::string_view server_id) override;
   void record_mcp_server_health(const std::vector<McpServerHealth>& reports) override;
   // ---- end servers (issue 10)
+  // ---- a2a push (issue 11): sql_store_a2a_push.cpp
+  bool put_a2a_push_config(const A2aPushConfigRecord& c, std::size_t max_per_task) override;
+  std::optional<A2aPushConfigRecord> find_a2a_push_config(std::string_view relay_id) override;
+  bool delete_a2a_push_config(std::string_view tenant_id, std::string_view agent, std::string_view task_id,
+                              std::string_view config_id) override;
+  void insert_a2a_push_delivery(const WebhookDeliveryRecord& d) override;
+  // ---- end a2a push (issue 11)
   // ---- federation (issue 10): sql_store_mcp_tool_calls.cpp
   void insert_mcp_tool_calls(const std::vector<McpToolCallRecord>& rows) override;
   std::optional<McpToolCallRecord> find_mcp_tool_call(std::string_view call_id) override;

@@ -338,6 +338,19 @@ class Store {
                                   std::string_view principal, std::string_view state, std::string_view updated_at) = 0;
   virtual std::vector<A2aTaskRecord> list_a2a_tasks(const A2aTaskQuery& q) = 0;
   // ---- end a2a bindings (issue 11)
+  // ---- a2a push (issue 11): A2A push configs held by the gateway, sql_store_a2a_push.cpp
+  // Stores `c`, replacing the config of the same (agent, task, config id) and its pending
+  // deliveries, in one transaction. False (nothing written) when the task already has
+  // `max_per_task` other configs. Kind gone when the tenant is deleted.
+  virtual bool put_a2a_push_config(const A2aPushConfigRecord& c, std::size_t max_per_task) = 0;
+  virtual std::optional<A2aPushConfigRecord> find_a2a_push_config(std::string_view relay_id) = 0;  // with client_sealed
+  // The config of (tenant, agent, task, config id) and its deliveries; false when none.
+  virtual bool delete_a2a_push_config(std::string_view tenant_id, std::string_view agent, std::string_view task_id,
+                                      std::string_view config_id) = 0;
+  // A push delivery (webhook_deliveries row whose webhook_id is the relay id). Durable once it
+  // returns; kind gone when the config (of d.tenant_id) or the tenant no longer exists.
+  virtual void insert_a2a_push_delivery(const WebhookDeliveryRecord& d) = 0;
+  // ---- end a2a push (issue 11)
 };
 
 }  // namespace pc::store

@@ -43,6 +43,11 @@ const C = 'charlie'; // the platform admin's control tenant (destroyed by the co
 const TENANT_ROLES = ['SelfService.Admin', 'Agent.Invoke', 'Machine.Invoke'];
 const B_ONLY = 'bravo-only';    // basic tier; its capability allows bravo only
 const PREMIUM = 'premium-bot';  // tierMinimum premium: bravo sees it, alpha (basic) does not
+// Issue 11: the same two rules for protocol a2a agents, on the /a2a routes (served by the example
+// agent's A2A side).
+const B_ONLY_A2A = 'bravo-only-a2a';
+const PREMIUM_A2A = 'premium-a2a';
+const A2A_SEND = { jsonrpc: '2.0', id: 1, method: 'SendMessage', params: { message: { messageId: 'm-1', role: 'ROLE_USER', parts: [{ text: 'x' }] } } };
 const SECRET = 'db-password';   // alpha, bravo and charlie each hold a secret of this name
 const B_CANARY_SECRET = 'bravo-canary-secret';
 const B_DISPLAY = 'Bravo Confidential Ltd';
@@ -215,6 +220,18 @@ const ROWS = [
     body: { input: 'x' }, inject: { tenantId: '{T}', context: { tenantId: '{T}' } }, headers: { 'x-tenant-id': '{T}' } },
   { id: 'agent invoke, ?tenant=', kind: 'agent', write: true, method: 'POST', path: `/v1/agents/${PREMIUM}/invoke?tenant={T}`,
     route: '/v1/agents/{name}/invoke', body: { input: 'x' } },
+  // Issue 11: the /a2a routes of a2a agents the caller's tenant may not use: 404 like any agent route.
+  { id: 'a2a card (capability of the other tenant)', kind: 'agent', method: 'GET', path: `/a2a/${B_ONLY_A2A}/.well-known/agent-card.json?tenant={T}`,
+    route: '/a2a/{agent}/.well-known/agent-card.json', headers: { 'x-tenant-id': '{T}' } },
+  { id: 'a2a 0.3 card (tier of the other tenant)', kind: 'agent', method: 'GET', path: `/a2a/${PREMIUM_A2A}/.well-known/agent.json`,
+    route: '/a2a/{agent}/.well-known/agent.json' },
+  { id: 'a2a JSON-RPC SendMessage, body id', kind: 'agent', write: true, method: 'POST', path: `/a2a/${B_ONLY_A2A}`, route: '/a2a/{agent}',
+    body: A2A_SEND, inject: { tenantId: '{T}' }, headers: { 'a2a-version': '1.0', 'x-tenant-id': '{T}' } },
+  { id: 'a2a REST message:send (tier)', kind: 'agent', write: true, method: 'POST', path: `/a2a/${PREMIUM_A2A}/message:send?tenant={T}`,
+    route: '/a2a/{agent}/message:send', body: { message: A2A_SEND.params.message }, headers: { 'a2a-version': '1.0' } },
+  { id: 'a2a REST ListTasks (capability)', kind: 'agent', method: 'GET', path: `/a2a/${B_ONLY_A2A}/tasks?tenant={T}`, route: '/a2a/{agent}/tasks',
+    headers: { 'a2a-version': '1.0' } },
+  { id: 'a2a 0.3 REST card (tier)', kind: 'agent', method: 'GET', path: `/a2a/${PREMIUM_A2A}/v1/card`, route: '/a2a/{agent}/v1/card' },
   // Last: the admin's control deletes its tenant.
   { id: 'tenant delete', kind: 'gated', pathTenant: 'T', adminOnly: true, write: true, method: 'DELETE', path: '/v1/tenants/{T}', route: '/v1/tenants/{id}' },
 ];
@@ -485,6 +502,13 @@ function defineMatrix(backend) {
         await adminWrite('POST', `/v1/platform/agents/${name}/versions/v1/promote`, '/v1/platform/agents/{name}/versions/{version}/promote', {});
       }
       await adminWrite('PUT', `/v1/platform/capabilities/agents.${B_ONLY}`, '/v1/platform/capabilities/{name}', { enabled: true, tenantAllowList: [B] });
+      for (const [name, tierMinimum] of [[B_ONLY_A2A, 'basic'], [PREMIUM_A2A, 'premium']]) {
+        await adminWrite('POST', '/v1/platform/agents', '/v1/platform/agents', { name, tierMinimum, protocol: 'a2a' });
+        await adminWrite('POST', `/v1/platform/agents/${name}/versions`, '/v1/platform/agents/{name}/versions', { version: 'v1', endpoint: agent.url });
+        await adminWrite('POST', `/v1/platform/agents/${name}/versions/v1/promote`, '/v1/platform/agents/{name}/versions/{version}/promote', {});
+      }
+      await adminWrite('PUT', `/v1/platform/capabilities/agents.${B_ONLY_A2A}`, '/v1/platform/capabilities/{name}', { enabled: true, tenantAllowList: [B] });
+      await adminWrite('PUT', `/v1/platform/capabilities/agents.${PREMIUM_A2A}`, '/v1/platform/capabilities/{name}', { enabled: true });
       await adminWrite('PUT', `/v1/platform/capabilities/agents.${PREMIUM}`, '/v1/platform/capabilities/{name}', { enabled: true });
 
       // Invocation metadata, ids interleaved so that a cursor of one tenant sits between the
@@ -615,6 +639,29 @@ function defineMatrix(backend) {
       for (const t of [A, B]) {
         const ids = await invocationsOf(t);
         for (const id of invocationIds[t]) assert.ok(ids.includes(id), `seeded row ${id} of ${t} not listed: ${ids}`);
+      }
+    });
+
+    step('issue 11 controls: bravo gets the cards of its a2a agents; alpha gets them exactly like an agent that does not exist', async () => {
+      for (const name of [B_ONLY_A2A, PREMIUM_A2A]) {
+        const card = await waitFor(async () => {
+          const r = await api(gw, 'GET', `/a2a/${name}/.well-known/agent-card.json`, { token: tokens.bMachine });
+          return r.status === 200 ? r : null;
+        }, 10000, { interval: 100, what: `bravo's card of ${name}` });
+        assert.ok(card.json?.name, card.body.slice(0, 300));
+        const send = await api(gw, 'POST', `/a2a/${name}`, { token: tokens.bMachine, body: A2A_SEND, headers: { 'a2a-version': '1.0' } });
+        assert.equal(send.status, 200, `bravo sends to ${name}: ${send.body.slice(0, 300)}`);
+        assert.ok(send.json?.result, `bravo sends to ${name}: ${send.body.slice(0, 300)}`);
+        const before = await violationsTotal(gw);
+        for (const p of ['/.well-known/agent-card.json', '/tasks']) {
+          const theirs = await api(gw, 'GET', `/a2a/${name}${p}`, { token: tokens.aAdmin, headers: { 'a2a-version': '1.0' } });
+          const none = await api(gw, 'GET', `/a2a/no-such-agent${p}`, { token: tokens.aAdmin, headers: { 'a2a-version': '1.0' } });
+          assert.equal(theirs.status, 404, theirs.body);
+          assert.equal(none.status, theirs.status);
+          assert.equal(errorOf(none).code, errorOf(theirs).code);
+          assert.equal(errorOf(none).message.replace('no-such-agent', name), errorOf(theirs).message, `${p}: bravo's agent is told apart from an unknown one`);
+        }
+        assert.equal(await violationsTotal(gw), before, 'an agent alpha may not use is no tenant-access violation');
       }
     });
 

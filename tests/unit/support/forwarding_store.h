@@ -186,6 +186,19 @@ class ForwardingStore : public store::Store {
     real_.record_mcp_server_health(r);
   }
   // ---- end servers (issue 10)
+  // ---- a2a push (issue 11)
+  bool put_a2a_push_config(const store::A2aPushConfigRecord& c, std::size_t m) override {
+    return real_.put_a2a_push_config(c, m);
+  }
+  std::optional<store::A2aPushConfigRecord> find_a2a_push_config(std::string_view id) override {
+    return real_.find_a2a_push_config(id);
+  }
+  bool delete_a2a_push_config(std::string_view t, std::string_view a, std::string_view task,
+                              std::string_view c) override {
+    return real_.delete_a2a_push_config(t, a, task, c);
+  }
+  void insert_a2a_push_delivery(const store::WebhookDeliveryRecord& d) override { real_.insert_a2a_push_delivery(d); }
+  // ---- end a2a push (issue 11)
   // ---- federation (issue 10)
   void insert_mcp_tool_calls(const std::vector<store::McpToolCallRecord>& r) override { real_.insert_mcp_tool_calls(r); }
   std::optional<store::McpToolCallRecord> find_mcp_tool_call(std::string_view id) override {
