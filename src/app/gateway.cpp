@@ -704,7 +704,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
       ad.invocations = &p.invocations;
       ad.sessions = p.sessions.get();
       ad.pool = &*p.a2a_pool;
-      // ad.bindings = api::binding_ports(<the bindings block's TaskBindings>) once it lands (unset: 503)
+      ad.bindings = api::binding_ports(*p.a2a_bindings);  // the bindings block above built it
       ad.cards = p.a2a_cards.get();
       ad.push = p.a2a_push.get();
       // The invoke route's identity and call-rule ports: one rule for agents calling agents.
