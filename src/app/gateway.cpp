@@ -35,6 +35,8 @@
 #include "api/mcp_route.h"       // ---- transport (issue 10)
 #include "api/a2a_route.h"       // ---- a2a proxy (issue 11)
 #include "mcp/sessions.h"        // ---- transport (issue 10)
+#include "a2a/task_bindings.h"     // ---- a2a bindings (issue 11)
+#include "api/a2a_task_routes.h"   // ---- a2a bindings (issue 11)
 #include "mcp/federation_setup.h"  // issue 10: federation
 #include "mcp/response_guards.h"   // issue 10: redaction, guardrails, size
 #include "mcp/tool_calls.h"
@@ -59,7 +61,6 @@
 // ---- servers (issue 10)
 #include "api/mcp_server_routes.h"
 #include "mcp/server_registry.h"
-#include "a2a/task_bindings.h"    // ---- a2a bindings (issue 11)
 #include "a2a/card_cache.h"       // ---- a2a card (issue 11)
 #include "api/a2a_card_route.h"  // ---- a2a card (issue 11)
 #include "a2a/push_relay.h"        // ---- a2a push (issue 11)
@@ -652,6 +653,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   {
     // ---- a2a bindings (issue 11)
     p.a2a_bindings = std::make_unique<a2a::TaskBindings>(store);
+    api::add_a2a_task_routes(r, admin, *p.a2a_bindings);
     // ---- a2a card (issue 11)
     {
       a2a::CardCacheOptions co;
