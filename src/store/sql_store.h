@@ -34,6 +34,10 @@ std::string tenant_is_live(const Db& db, int param);
 // Throws StoreError kind gone for `what` when the conditional insert above inserted nothing.
 void require_live_tenant(Db& db, std::string_view what);
 
+// Inserts a webhook delivery (d.webhook_id = the owner's key) unless its tenant is deleted or the
+// owner row (owner_table.owner_key of the same tenant) is gone: then StoreError kind gone.
+void insert_delivery_under(Db& c, const WebhookDeliveryRecord& d, std::string_view owner_table,
+                           std::string_view owner_key, std::string_view what);
 // issue 9: webhooks — removes one tenant's webhooks and deliveries inside purge_tenant's transaction.
 void purge_tenant_webhooks(Db& db, std::string_view tenant_id);
 // ---- servers (issue 10): removes one tenant's MCP servers inside purge_tenant's transaction.

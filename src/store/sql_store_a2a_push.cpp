@@ -108,34 +108,8 @@ bool SqlStore::delete_a2a_push_config(std::string_view tenant_id, std::string_vi
 
 void SqlStore::insert_a2a_push_delivery(const WebhookDeliveryRecord& d) {
   auto c = conn();
-  const bool pg = c->dialect() == Db::Dialect::postgres;
-  // As insert_webhook_delivery, with the push config in the webhook's place: a concurrent
-  // delete of the config waits for this insert (and removes the delivery) or is seen here.
-  const std::string sql =
-      "INSERT INTO webhook_deliveries(delivery_id, tenant_id, webhook_id, event_type, payload_sealed, status, "
-      "attempts, next_attempt_ms, claimed_by, lease_until_ms, last_status, last_error, created_at, updated_at) "
-      "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', 0, 0, '', ?9, ?9 WHERE " +
-      tenant_is_live(*c, 2) + " AND EXISTS (SELECT 1 FROM a2a_push_configs WHERE relay_id = ?3 AND tenant_id = ?2" +
-      (pg ? " FOR SHARE" : "") + ")";
-  Statement q = c->prepare(sql);
-  const std::string now = core::rfc3339_now();
-  q.bind_text(1, d.delivery_id)
-      .bind_text(2, d.tenant_id)
-      .bind_text(3, d.webhook_id)
-      .bind_text(4, d.event_type)
-      .bind_blob(5, d.payload_sealed)
-      .bind_text(6, d.status)
-      .bind_int64(7, d.attempts)
-      .bind_int64(8, d.next_attempt_ms)
-      .bind_text(9, d.created_at.empty() ? now : d.created_at);
-  try {
-    q.run();
-  } catch (const StoreError& e) {
-    throw StoreError("insert a2a push delivery " + d.delivery_id + ": " + e.what(), e.kind());
-  }
-  if (c->changes() == 0)
-    throw StoreError("insert a2a push delivery " + d.delivery_id + ": the push config or its tenant no longer exists",
-                     StoreError::Kind::gone);
+  // The push config stands in the webhook's place (webhook_id = relay id).
+  insert_delivery_under(*c, d, "a2a_push_configs", "relay_id", "a2a push config");
 }
 
 }  // namespace pc::store

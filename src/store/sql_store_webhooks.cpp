@@ -109,17 +109,17 @@ bool SqlStore::delete_webhook(std::string_view webhook_id) {
   return existed;
 }
 
-void SqlStore::insert_webhook_delivery(const WebhookDeliveryRecord& d) {
-  auto c = conn();
-  const bool pg = c->dialect() == Db::Dialect::postgres;
-  // The webhook row is share-locked on PostgreSQL, so a concurrent delete_webhook either waits
-  // for this insert (and removes the delivery with the webhook) or is seen here.
+void insert_delivery_under(Db& c, const WebhookDeliveryRecord& d, std::string_view owner_table,
+                           std::string_view owner_key, std::string_view what) {
+  const bool pg = c.dialect() == Db::Dialect::postgres;
+  // The owner row is share-locked on PostgreSQL, so a concurrent delete of it either waits for
+  // this insert (and removes the delivery with it) or is seen here.
   const std::string sql = "INSERT INTO webhook_deliveries(" + std::string(kDeliveryColumns) +
                           ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', 0, 0, '', ?9, ?9 WHERE " +
-                          tenant_is_live(*c, 2) +
-                          " AND EXISTS (SELECT 1 FROM webhooks WHERE webhook_id = ?3 AND tenant_id = ?2" +
+                          tenant_is_live(c, 2) + " AND EXISTS (SELECT 1 FROM " + std::string(owner_table) +
+                          " WHERE " + std::string(owner_key) + " = ?3 AND tenant_id = ?2" +
                           (pg ? " FOR SHARE" : "") + ")";
-  Statement q = c->prepare(sql);
+  Statement q = c.prepare(sql);
   const std::string now = core::rfc3339_now();
   q.bind_text(1, d.delivery_id)
       .bind_text(2, d.tenant_id)
@@ -130,14 +130,19 @@ void SqlStore::insert_webhook_delivery(const WebhookDeliveryRecord& d) {
       .bind_int64(7, d.attempts)
       .bind_int64(8, d.next_attempt_ms)
       .bind_text(9, d.created_at.empty() ? now : d.created_at);
+  const std::string label = "insert " + std::string(what) + " delivery " + d.delivery_id;
   try {
     q.run();
   } catch (const StoreError& e) {
-    throw StoreError("insert webhook delivery " + d.delivery_id + ": " + e.what(), e.kind());
+    throw StoreError(label + ": " + e.what(), e.kind());
   }
-  if (c->changes() == 0)
-    throw StoreError("insert webhook delivery " + d.delivery_id + ": the webhook or its tenant no longer exists",
-                     StoreError::Kind::gone);
+  if (c.changes() == 0)
+    throw StoreError(label + ": the " + std::string(what) + " or its tenant no longer exists", StoreError::Kind::gone);
+}
+
+void SqlStore::insert_webhook_delivery(const WebhookDeliveryRecord& d) {
+  auto c = conn();
+  insert_delivery_under(*c, d, "webhooks", "webhook_id", "webhook");
 }
 
 std::optional<WebhookDeliveryRecord> SqlStore::find_webhook_delivery(std::string_view delivery_id) {
