@@ -25,6 +25,7 @@
 #include "core/work_pool.h"
 #include "examples/example_agent.h"
 #include "net/server.h"
+#include "net/waf.h"  // edge (issue 12)
 #include "store/store.h"
 
 namespace pc::app {
@@ -32,7 +33,16 @@ namespace {
 
 core::ConfigResult load(const std::string& path) {
   if (path.empty()) return {core::Config{}, {}};
-  return core::load_config_file(path);
+  auto r = core::load_config_file(path);
+  // ---- edge (issue 12): WAF patterns are Hyperscan's to judge (the core layer has no Hyperscan).
+  if (r.config) {
+    if (auto waf = net::waf_config_errors(*r.config); !waf.empty()) {
+      r.errors = std::move(waf);
+      r.config.reset();
+    }
+  }
+  // ---- end edge (issue 12)
+  return r;
 }
 
 std::string one_line(const std::vector<core::ConfigError>& errors) {
@@ -150,7 +160,7 @@ void print_demo_banner(const std::string& base, const std::string& creds_file) {
 }  // namespace
 
 int check_config(const std::string& path) {
-  auto r = core::load_config_file(path);
+  auto r = load(path);  // edge (issue 12): WAF patterns checked too
   if (r.errors.empty()) {
     for (const auto& n : core::inactive_key_notices(*r.config)) std::cout << "notice: " << n << "\n";
     std::cout << path << ": configuration is valid\n";
@@ -331,7 +341,7 @@ int serve(const ServeOptions& opts) {
       log::info("reload: no configuration file; nothing to reload");
       continue;
     }
-    auto next = core::load_config_file(opts.config_path);
+    auto next = load(opts.config_path);  // edge (issue 12): WAF patterns checked too
     if (!next.errors.empty()) {
       reloads.labels({"rejected"}).inc();
       for (const auto& e : next.errors)

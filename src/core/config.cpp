@@ -486,6 +486,21 @@ class Reader {
     };
   }
 
+  // ---- edge (issue 12): a number >= 0 (0 meaning "off").
+  Handler non_negative_number(double& out, double max) {
+    return [this, &out, max](const Node& node, const std::string& path) {
+      const std::string message = "must be a number between 0 and " + std::to_string(static_cast<long long>(max));
+      auto v = scalar(node, path, message);
+      if (!v) return;
+      double x = 0;
+      auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
+      if (v->empty() || ec != std::errc() || end != v->data() + v->size() || !std::isfinite(x) || x < 0 || x > max)
+        return errors_.add(path, message);
+      out = x;
+    };
+  }
+  // ---- end edge (issue 12)
+
   Handler boolean(bool& out) {
     return [this, &out](const Node& node, const std::string& path) {
       constexpr const char* kMessage = "must be true or false";
@@ -572,6 +587,63 @@ class Reader {
 constexpr std::uint64_t kMiB = 1u << 20;
 constexpr std::uint64_t kGiB = 1u << 30;
 
+// ---- edge (issue 12)
+// An IP literal or CIDR ("10.0.0.0/8", "::1", "fd00::/8"); host bits beyond the prefix are an
+// error, since "10.1.2.3/8" most likely is a typo for something narrower.
+std::string ip_or_cidr(const std::string& v) {
+  const auto slash = v.find('/');
+  const std::string ip = v.substr(0, slash);
+  unsigned char bytes[16] = {};
+  const bool v6 = ip.find(':') != std::string::npos;
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, ip.c_str(), bytes) != 1) return "must be an IP address or CIDR";
+  const int bits = v6 ? 128 : 32;
+  int prefix = bits;
+  if (slash != std::string::npos) {
+    const std::string p = v.substr(slash + 1);
+    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
+    if (p.empty() || ec != std::errc() || end != p.data() + p.size() || prefix < 0 || prefix > bits)
+      return "must be an IP address or CIDR (prefix 0-" + std::to_string(bits) + ")";
+  }
+  for (int i = prefix; i < bits; ++i)
+    if (bytes[i / 8] & (0x80 >> (i % 8))) return "has host bits set beyond the /" + std::to_string(prefix) + " prefix";
+  return "";
+}
+
+Handler edge_budget(Reader& r, EdgeBudget& b) {
+  return r.fields({
+      {"rps", r.non_negative_number(b.rps, 1e6)},
+      {"burst", r.integer(b.burst, 0, 100000000)},
+  });
+}
+
+Handler waf_rule_item(Reader& r, WafRule& c) {
+  return r.fields({
+      {"name", r.text(c.name, non_empty), kRequired},
+      {"action", r.text(c.action, one_of({"block", "log"}))},
+      {"methods", r.strings(c.methods, non_empty)},
+      {"path", r.text(c.path, non_empty)},
+      {"query", r.text(c.query, non_empty)},
+      {"header", r.fields({
+                     {"name", r.text(c.header_name, non_empty), kRequired},
+                     {"pattern", r.text(c.header_pattern, non_empty), kRequired},
+                 })},
+      {"body", r.text(c.body, non_empty)},
+      {"caseless", r.boolean(c.caseless)},
+  });
+}
+
+Handler edge_section(Reader& r, EdgeConfig& c) {
+  return r.fields({
+      {"max_connections_per_ip", r.integer(c.max_connections_per_ip, 0, 1000000)},
+      {"requests_per_ip", edge_budget(r, c.requests_per_ip)},
+      {"token_endpoint", edge_budget(r, c.token_endpoint)},
+      {"admin_api", edge_budget(r, c.admin_api)},
+      {"max_tracked_ips", r.integer(c.max_tracked_ips, 16, 16u << 20)},
+      {"waf", r.list<WafRule>(c.waf, [&r](auto& x) { return waf_rule_item(r, x); })},
+  });
+}
+// ---- end edge (issue 12)
+
 Handler server_section(Reader& r, ServerConfig& c) {
   auto& l = c.limits;
   auto& u = c.upstream;
@@ -603,6 +675,10 @@ Handler server_section(Reader& r, ServerConfig& c) {
                    })},
       {"drain_timeout_ms", r.integer(c.drain_timeout_ms, 1)},
       {"metrics_public", r.boolean(c.metrics_public)},
+      // ---- edge (issue 12)
+      {"trusted_proxies", r.strings(c.trusted_proxies, ip_or_cidr)},
+      {"edge", edge_section(r, c.edge)},
+      // ---- end edge (issue 12)
       // issue 9: webhooks
       {"webhooks", r.fields({
                        {"allow_private_targets", r.boolean(c.webhooks.allow_private_targets)},
@@ -813,6 +889,19 @@ void rank_tiers(Config& c, Errors& errors) {
 }
 
 void check_cross_field(const Config& c, Errors& errors) {
+  // ---- edge (issue 12): a WAF rule must look at something, and names label metrics and logs.
+  {
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < c.server.edge.waf.size(); ++i) {
+      const auto& w = c.server.edge.waf[i];
+      const std::string at = "server.edge.waf[" + std::to_string(i) + "]";
+      if (w.methods.empty() && w.path.empty() && w.query.empty() && w.header_name.empty() && w.body.empty())
+        errors.add(at, "names none of methods, path, query, header, body");
+      if (!w.name.empty() && !names.insert(w.name).second) errors.add(at + ".name", "duplicate rule name " + w.name);
+    }
+    if (c.server.edge.waf.size() > 256) errors.add("server.edge.waf", "at most 256 rules");
+  }
+  // ---- end edge (issue 12)
   const auto& tls = c.server.tls;
   if (tls.cert_file.empty() && !tls.key_file.empty())
     errors.add("server.tls.cert_file", "required when server.tls.key_file is set");

@@ -73,6 +73,44 @@ struct JobsConfig {
   bool operator==(const JobsConfig&) const = default;
 };
 
+// ---- edge (issue 12): edge protection in the net layer (docs/edge.md).
+// A per-IP request budget: a GCRA of `rps` requests per second with `burst` back to back.
+// rps 0 = no budget.
+struct EdgeBudget {
+  double rps = 0;
+  std::uint64_t burst = 0;  // 0 = max(1, rps)
+  bool operator==(const EdgeBudget&) const = default;
+};
+
+// A WAF-lite rule: it matches when every part it names matches (methods: one of them; the
+// patterns: Hyperscan expressions, searched anywhere in the percent-decoded path or query, in
+// each value of the named header, in the body). `block` answers 403 request_blocked; `log`
+// counts, logs (bounded) and lets the request through.
+struct WafRule {
+  std::string name;
+  std::string action = "block";  // block | log
+  std::vector<std::string> methods;
+  std::string path;
+  std::string query;
+  std::string header_name;
+  std::string header_pattern;
+  std::string body;
+  bool caseless = false;
+  bool operator==(const WafRule&) const = default;
+};
+
+struct EdgeConfig {
+  // Open connections per peer address (IPv6: per /64); 0 = no cap. Trusted proxies are exempt.
+  std::size_t max_connections_per_ip = 0;
+  EdgeBudget requests_per_ip;                 // every request, per client address
+  EdgeBudget token_endpoint{100, 1000};       // POST /oauth2/token, per client address
+  EdgeBudget admin_api;                       // /v1/tenants…, /v1/platform…, per client address
+  std::size_t max_tracked_ips = 65536;        // per budget; least recently seen evicted beyond
+  std::vector<WafRule> waf;
+  bool operator==(const EdgeConfig&) const = default;
+};
+// ---- end edge (issue 12)
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 = pick one (tests)
   TlsConfig tls;
@@ -83,6 +121,12 @@ struct ServerConfig {
   bool metrics_public = true;              // false: /metrics only from loopback
   WebhooksConfig webhooks;                 // issue 9: webhooks
   JobsConfig jobs;                         // issue 9: jobs
+  // ---- edge (issue 12)
+  // Peers (IPs or CIDRs) whose X-Forwarded-For is believed: the client is its right-most hop
+  // that is not itself a trusted proxy. Empty: the client is always the peer.
+  std::vector<std::string> trusted_proxies;
+  EdgeConfig edge;
+  // ---- end edge (issue 12)
   bool operator==(const ServerConfig&) const = default;
 };
 

@@ -133,7 +133,7 @@ std::string pick_request_id(const http::request_parser<http::string_body>& parse
 // of a co_await expression twice.
 template <typename Stream>
 Task<> reject(Stream& s, const Settings& st, const std::string& request_id, const std::string& remote,
-              const Refusal& refusal, Clock::time_point start) {
+              const Refusal& refusal, Clock::time_point start, const std::vector<Header>* extra = nullptr) {
   const int status = refusal.status;
   const std::string_view code = refusal.code, message = refusal.message;
   Request req;
@@ -142,11 +142,23 @@ Task<> reject(Stream& s, const Settings& st, const std::string& request_id, cons
   req.route = "rejected";
   req.method = "-";
   Response res = error_response(status, code, message, req.request_id);
+  if (extra) res.headers = *extra;  // edge (issue 12): Retry-After
   log::warn("request rejected", {{"request_id", req.request_id}, {"status", status}, {"reason", code},
                                  {"remote", req.remote_address}});
   co_await write_response(s, req, res, false, milliseconds(st.limits.header_timeout_ms));
   record(st, req, status, start, {});
 }
+
+// ---- edge (issue 12): an edge refusal as a rejection, with Retry-After when it has one.
+template <typename Stream>
+Task<> reject_edge(Stream& s, const Settings& st, const Request& req, const EdgeRefusal& edge, Clock::time_point start) {
+  const Refusal refusal{edge.status, edge.code, edge.message};
+  std::vector<Header> extra;
+  if (edge.retry_after.count() > 0)
+    extra.push_back({"Retry-After", std::to_string((edge.retry_after.count() + 999) / 1000)});
+  co_await reject(s, st, req.request_id, req.remote_address, refusal, start, &extra);
+}
+// ---- end edge (issue 12)
 
 // The body's deadline. Not the stream's own expiry: Beast closes the socket when that fires,
 // which leaves no way to send the 408. This one cancels the pending read instead.
@@ -279,6 +291,16 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
     }
     auto req = std::make_shared<Request>();
     fill_head(*req, parser);  // before the body: trailers are not headers
+    req->request_id = request_id;
+    req->remote_address = remote;
+    // ---- edge (issue 12): client address, per-address budgets, WAF rules on the head.
+    Waf::Scan waf_scan;
+    if (auto refusal = sh.edge->admit_head(*req, *settings->edge, waf_scan)) {
+      linger = true;
+      co_await reject_edge(stream, *settings, *req, *refusal, start);
+      break;
+    }
+    // ---- end edge (issue 12)
     if (!parser.is_done()) {
       auto& msg = parser.get();
       if (auto it = msg.find(http::field::expect); it != msg.end() && beast::iequals(it->value(), "100-continue")) {
@@ -297,11 +319,18 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
     }
     tcp_layer(stream).expires_never();
 
-    req->request_id = std::move(request_id);
-    req->remote_address = remote;
     req->tls = tls;
     bool keep_alive = parser.get().keep_alive();
     fill_body(*req, parser);
+    // ---- edge (issue 12): WAF rules with a body pattern.
+    if (waf_scan.body_needed) {
+      if (auto refusal = sh.edge->admit_body(*req, *settings->edge, waf_scan)) {
+        linger = true;
+        co_await reject_edge(stream, *settings, *req, *refusal, start);
+        break;
+      }
+    }
+    // ---- end edge (issue 12)
 
     const Route* route = nullptr;
     Response res = route_request(*sh.router, *req, route);

@@ -37,7 +37,10 @@ struct Request {
   std::vector<Header> headers;
   std::string body;
   std::string request_id;
-  std::string remote_address;  // peer IP
+  // The client's IP: the peer, or (edge, issue 12) the address a trusted proxy named in
+  // X-Forwarded-For (docs/edge.md). What logs, audit and per-address budgets use.
+  std::string remote_address;
+  std::string peer_address;  // edge (issue 12): the TCP peer, whatever X-Forwarded-For says
   bool tls = false;
   std::vector<std::pair<std::string, std::string>> params;  // path parameters from the router
   // Matched route pattern, for metrics and logs. Points at the router's own copy or a literal,

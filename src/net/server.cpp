@@ -48,6 +48,7 @@ std::shared_ptr<const Settings> make_settings(const core::Config& c) {
   s->limits = c.server.limits;
   s->upstream = c.server.upstream;
   s->access_log = c.log.access;
+  s->edge = std::make_shared<const EdgeRules>(c.server);  // edge (issue 12)
   return s;
 }
 
@@ -110,9 +111,9 @@ void open_acceptor(Acceptor& a, const tcp::endpoint& ep, const std::string& list
 }
 
 // Over the connection limit: say so in the error shape and close, without reading anything.
-void refuse(Socket& s) {
+void refuse(Socket& s, std::string_view message = "too many connections; try again later") {
   auto id = new_request_id();
-  auto body = error_body("overloaded", "too many connections; try again later", id);
+  auto body = error_body("overloaded", message, id);
   std::string msg = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
                     "Retry-After: 1\r\nX-Request-Id: " + id + "\r\nContent-Length: " + std::to_string(body.size()) +
                     "\r\n\r\n" + body;
@@ -146,9 +147,18 @@ Task<> accept_loop(Worker& w) {
     socket.set_option(tcp::no_delay(true), opt_ec);
     auto remote_ep = socket.remote_endpoint(opt_ec);
     std::string remote = opt_ec ? "" : remote_ep.address().to_string();
+    // ---- edge (issue 12): open connections per peer address.
+    std::string edge_key;
+    if (!sh.edge->admit_connection(remote, *settings->edge, edge_key)) {
+      m.rejected.labels({"connections_per_ip"}).inc();
+      refuse(socket, "too many connections from this address; try again later");
+      continue;
+    }
+    // ---- end edge (issue 12)
     sh.open.fetch_add(1, std::memory_order_relaxed);
     m.open.inc();
-    auto done = [&sh, &m](std::exception_ptr e) {
+    auto done = [&sh, &m, edge_key = std::move(edge_key)](std::exception_ptr e) {
+      if (!edge_key.empty()) sh.edge->release_connection(edge_key);  // edge (issue 12)
       sh.open.fetch_sub(1, std::memory_order_relaxed);
       m.open.dec();
       if (e) {
@@ -186,6 +196,7 @@ Server::Server(const core::Config& config, std::shared_ptr<const Router> router)
   impl_->config = config.server;
   impl_->shared.router = std::move(router);
   impl_->shared.settings.store(make_settings(config));
+  impl_->shared.edge = std::make_unique<EdgeGuard>(config.server.edge.max_tracked_ips);  // edge (issue 12)
 }
 
 Server::~Server() {

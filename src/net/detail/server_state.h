@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/metrics.h"
 #include "net/detail/asio.h"
+#include "net/edge_guard.h"
 #include "net/router.h"
 
 namespace pc::net::detail {
@@ -23,6 +24,7 @@ struct Settings {
   core::LimitsConfig limits;
   core::UpstreamConfig upstream;
   bool access_log = true;
+  std::shared_ptr<const pc::net::EdgeRules> edge;  // edge (issue 12): never null
 };
 
 struct Metrics {
@@ -92,6 +94,7 @@ struct Shared {
   std::atomic<std::size_t> open{0};
   std::atomic<bool> draining{false};
   std::vector<std::unique_ptr<Worker>> workers;
+  std::unique_ptr<pc::net::EdgeGuard> edge;  // edge (issue 12): per-address tables, kept across reloads
 };
 
 // upstream_call.cpp: the worker whose thread this is (nullptr on other threads), and the running

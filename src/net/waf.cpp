@@ -1,0 +1,263 @@
+#include "net/waf.h"
+
+#include <hs/hs.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <stdexcept>
+
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/percent.h"
+
+namespace pc::net {
+namespace {
+
+constexpr std::uint64_t kLoggedPerWindow = 20;
+constexpr std::chrono::seconds kLogWindow{10};
+
+core::CounterFamily& waf_matches() {
+  static core::CounterFamily& f = core::metrics().counter(
+      "portcullis_edge_waf_matches_total", "Requests a WAF rule matched, by rule and action", {"rule", "action"});
+  return f;
+}
+
+// Hyperscan scratch per thread and Waf, cloned from the Waf's prototype on first use. Keyed by
+// a never-reused id (a new Waf could reuse an old one's address with a larger scratch need).
+// Wafs are rebuilt only on reloads: a few entries per thread, the oldest freed first.
+std::atomic<std::uint64_t> next_waf_id{1};
+struct ThreadScratch {
+  struct Entry {
+    std::uint64_t id;
+    hs_scratch_t* scratch;
+  };
+  std::vector<Entry> entries;
+  ~ThreadScratch() {
+    for (auto& e : entries) hs_free_scratch(e.scratch);
+  }
+};
+thread_local ThreadScratch tls_scratch;
+constexpr std::size_t kScratchPerThread = 4;
+
+struct Db {
+  hs_database_t* db = nullptr;
+  Db() = default;
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+  ~Db() {
+    if (db) hs_free_database(db);
+  }
+};
+
+enum Part { kPath, kQuery, kHeader, kBody, kParts };
+constexpr std::array<const char*, kParts> kPartNames = {"path", "query", "header.pattern", "body"};
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+struct Waf::Impl {
+  std::uint64_t id = next_waf_id.fetch_add(1);
+  Db path, query, body;
+  std::vector<std::pair<std::string, std::unique_ptr<Db>>> headers;  // lower-case name → database
+  hs_scratch_t* proto = nullptr;
+  // Bounded logging per rule.
+  struct LogBudget {
+    std::mutex mu;
+    std::chrono::steady_clock::time_point window_end{};
+    std::uint64_t logged = 0, suppressed = 0;
+  };
+  std::unique_ptr<LogBudget[]> logs;
+
+  ~Impl() {
+    if (proto) hs_free_scratch(proto);
+  }
+
+  hs_scratch_t* scratch() const {
+    auto& entries = tls_scratch.entries;
+    for (auto& e : entries)
+      if (e.id == id) return e.scratch;
+    hs_scratch_t* s = nullptr;
+    if (hs_clone_scratch(proto, &s) != HS_SUCCESS) throw std::runtime_error("waf: cannot allocate scratch");
+    if (entries.size() >= kScratchPerThread) {
+      hs_free_scratch(entries.front().scratch);
+      entries.erase(entries.begin());
+    }
+    entries.push_back({id, s});
+    return s;
+  }
+
+  // Sets matched[rule] for every rule whose expression in `db` matches `text`.
+  void scan(const Db& db, std::string_view text, std::vector<char>& matched) const {
+    if (!db.db) return;
+    auto on_match = [](unsigned int id, unsigned long long, unsigned long long, unsigned int, void* ctx) -> int {
+      (*static_cast<std::vector<char>*>(ctx))[id] = 1;
+      return 0;
+    };
+    if (hs_scan(db.db, text.data(), static_cast<unsigned>(text.size()), 0, scratch(), on_match, &matched) !=
+        HS_SUCCESS)
+      throw std::runtime_error("waf: scan failed");
+  }
+};
+
+namespace {
+
+// Compiles the expressions of one part; `which` names the rule index of each.
+void compile(Db& out, const std::vector<std::string>& exprs, const std::vector<unsigned>& ids,
+             const std::vector<unsigned>& flags, const std::string& part_name) {
+  if (exprs.empty()) return;
+  std::vector<const char*> cexprs;
+  for (const auto& e : exprs) cexprs.push_back(e.c_str());
+  hs_compile_error_t* err = nullptr;
+  if (hs_compile_multi(cexprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK,
+                       nullptr, &out.db, &err) != HS_SUCCESS) {
+    std::string why = err && err->message ? err->message : "not a valid pattern";
+    const int at = err ? err->expression : -1;
+    hs_free_compile_error(err);
+    std::string where = "server.edge.waf";
+    if (at >= 0) where += "[" + std::to_string(ids[static_cast<std::size_t>(at)]) + "]." + part_name;
+    throw std::invalid_argument(where + ": " + why);
+  }
+}
+
+}  // namespace
+
+Waf::Waf(const std::vector<core::WafRule>& rules) : rules_(rules), impl_(std::make_unique<Impl>()) {
+  struct Set {
+    std::vector<std::string> exprs;
+    std::vector<unsigned> ids, flags;
+    void add(const std::string& e, unsigned id, bool caseless) {
+      exprs.push_back(e);
+      ids.push_back(id);
+      flags.push_back(HS_FLAG_SINGLEMATCH | HS_FLAG_DOTALL | (caseless ? HS_FLAG_CASELESS : 0u));
+    }
+  } path, query, body;
+  std::vector<std::pair<std::string, Set>> headers;
+  for (unsigned i = 0; i < rules_.size(); ++i) {
+    const auto& r = rules_[i];
+    if (!r.path.empty()) path.add(r.path, i, r.caseless);
+    if (!r.query.empty()) query.add(r.query, i, r.caseless);
+    if (!r.body.empty()) body.add(r.body, i, r.caseless);
+    if (!r.header_name.empty()) {
+      const std::string name = lower(r.header_name);
+      auto it = std::find_if(headers.begin(), headers.end(), [&](auto& h) { return h.first == name; });
+      if (it == headers.end()) it = headers.insert(headers.end(), {name, Set{}});
+      it->second.add(r.header_pattern, i, r.caseless);
+    }
+  }
+  compile(impl_->path, path.exprs, path.ids, path.flags, kPartNames[kPath]);
+  compile(impl_->query, query.exprs, query.ids, query.flags, kPartNames[kQuery]);
+  compile(impl_->body, body.exprs, body.ids, body.flags, kPartNames[kBody]);
+  for (auto& [name, set] : headers) {
+    auto db = std::make_unique<Db>();
+    compile(*db, set.exprs, set.ids, set.flags, kPartNames[kHeader]);
+    impl_->headers.emplace_back(name, std::move(db));
+  }
+  // One scratch big enough for every database (hs_alloc_scratch grows it to fit each in turn).
+  auto grow = [this](const Db& d) {
+    if (d.db && hs_alloc_scratch(d.db, &impl_->proto) != HS_SUCCESS)
+      throw std::runtime_error("waf: cannot allocate Hyperscan scratch");
+  };
+  grow(impl_->path);
+  grow(impl_->query);
+  grow(impl_->body);
+  for (auto& h : impl_->headers) grow(*h.second);
+  impl_->logs = std::make_unique<Impl::LogBudget[]>(rules_.size());
+  for (const auto& r : rules_) waf_matches().labels({r.name, r.action});  // series exist from the start
+}
+
+Waf::~Waf() = default;
+
+const core::WafRule* Waf::check_head(const Request& req, Scan& scan) const {
+  scan.head_ok.assign(rules_.size(), 0);
+  scan.body_needed = false;
+  if (rules_.empty()) return nullptr;
+  const std::size_t n = rules_.size();
+  std::vector<char> path_m(n, 0), query_m(n, 0), header_m(n, 0);
+  std::string decoded;
+  if (impl_->path.db)
+    impl_->scan(impl_->path, core::percent_decode(req.path, decoded, false) ? std::string_view(decoded) : req.path,
+                path_m);
+  if (impl_->query.db && !req.query.empty()) {
+    decoded.clear();
+    impl_->scan(impl_->query, core::percent_decode(req.query, decoded, true) ? std::string_view(decoded) : req.query,
+                query_m);
+  }
+  for (const auto& h : req.headers)
+    for (const auto& [name, db] : impl_->headers)
+      if (iequals(h.name, name)) impl_->scan(*db, h.value, header_m);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& r = rules_[i];
+    bool ok = true;
+    if (!r.methods.empty())
+      ok = std::find(r.methods.begin(), r.methods.end(), req.method) != r.methods.end();
+    ok = ok && (r.path.empty() || path_m[i]) && (r.query.empty() || query_m[i]) &&
+         (r.header_name.empty() || header_m[i]);
+    scan.head_ok[i] = ok;
+    if (ok && !r.body.empty()) scan.body_needed = true;
+  }
+  return decide(req, scan.head_ok, false);
+}
+
+const core::WafRule* Waf::check_body(const Request& req, Scan& scan) const {
+  if (!scan.body_needed) return nullptr;
+  std::vector<char> body_m(rules_.size(), 0);
+  impl_->scan(impl_->body, req.body, body_m);
+  for (std::size_t i = 0; i < rules_.size(); ++i) body_m[i] = body_m[i] && scan.head_ok[i] && !rules_[i].body.empty();
+  return decide(req, body_m, true);
+}
+
+// Reports every matching rule of this phase (rules with a body pattern belong to the body
+// phase) and returns the first blocking one.
+const core::WafRule* Waf::decide(const Request& req, const std::vector<char>& matched, bool body_phase) const {
+  const core::WafRule* block = nullptr;
+  for (std::size_t i = 0; i < rules_.size(); ++i) {
+    const auto& r = rules_[i];
+    if (!matched[i] || r.body.empty() == body_phase) continue;
+    waf_matches().labels({r.name, r.action}).inc();
+    const bool blocks = r.action == "block";
+    if (blocks && !block) block = &r;
+    auto& lb = impl_->logs[i];
+    bool log_it = false;
+    std::uint64_t suppressed = 0;
+    {
+      std::lock_guard lock(lb.mu);
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= lb.window_end) {
+        suppressed = lb.suppressed;
+        lb.logged = lb.suppressed = 0;
+        lb.window_end = now + kLogWindow;
+      }
+      log_it = lb.logged < kLoggedPerWindow;
+      (log_it ? lb.logged : lb.suppressed)++;
+    }
+    if (suppressed)
+      log::warn("waf matches not logged one by one", {{"rule", r.name}, {"suppressed", std::to_string(suppressed)}});
+    if (log_it)
+      log::warn("waf rule matched", {{"request_id", req.request_id}, {"rule", r.name}, {"action", r.action},
+                                     {"method", method_label(req.method)}, {"path", req.path},
+                                     {"remote", req.remote_address}});
+  }
+  return block;
+}
+
+std::vector<core::ConfigError> waf_config_errors(const core::Config& config) {
+  if (config.server.edge.waf.empty()) return {};
+  try {
+    Waf w(config.server.edge.waf);
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    const auto colon = what.find(": ");
+    if (colon == std::string::npos) return {{"server.edge.waf", what}};
+    return {{what.substr(0, colon), what.substr(colon + 2)}};
+  }
+  return {};
+}
+
+}  // namespace pc::net
