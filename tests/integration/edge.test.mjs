@@ -13,7 +13,7 @@ import http from 'node:http';
 
 import {
   startGateway, gatewayConfig, makeTempDir, removeDir, RawConn, getMetrics, demoToken, adminToken,
-  demoCredentials, tokenRequest, sleep, waitFor,
+  demoCredentials, tokenRequest, sleep, waitFor, runBinary, writeConfig,
 } from './harness.mjs';
 
 function connectFrom(port, localAddress, { timeoutMs = 3000 } = {}) {
@@ -344,5 +344,24 @@ describe('edge: a refusal flood does not starve served calls', { timeout: 120000
     // The same address's served calls are not on the admin budget.
     const r = await get('/v1/agents', { authorization: `Bearer ${token}`, 'X-Forwarded-For': '198.51.100.90' });
     assert.equal(r.status, 200);
+  });
+});
+
+describe('edge: configuration', { timeout: 30000 }, () => {
+  it('a WAF pattern Hyperscan refuses fails check-config and serve, naming the rule', async () => {
+    const dir = makeTempDir('portcullis-edge-cfg-');
+    try {
+      const cfg = writeConfig(dir, gatewayConfig(dir, {
+        extraServer: { edge: { waf: [{ name: 'ok', path: 'x' }, { name: 'backref', body: '(a)\\1' }] } },
+      }));
+      const check = await runBinary(['check-config', '--config', cfg]);
+      assert.equal(check.code, 1);
+      assert.match(check.stdout, /^server\.edge\.waf\[1\]\.body: /m);
+      const serve = await runBinary(['serve', '--config', cfg]);
+      assert.equal(serve.code, 2);
+      assert.match(serve.stderr, /server\.edge\.waf\[1\]\.body/);
+    } finally {
+      removeDir(dir);
+    }
   });
 });
