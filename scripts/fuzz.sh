@@ -9,7 +9,7 @@ SECONDS_EACH="${1:-60}"
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh fuzz
 [ -f build/fuzz/build.ninja ] || cmake --preset fuzz >/dev/null
-TARGETS="http jose json config redactor jsonrpc json_schema a2a_protocol"
+TARGETS="http jose json config redactor jsonrpc json_schema a2a_protocol edge_address"
 cmake --build build/fuzz -j "${JOBS:-$(nproc)}" $(for t in $TARGETS; do echo --target fuzz_$t; done)
 
 mkdir -p build/fuzz/artifacts
