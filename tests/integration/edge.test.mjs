@@ -348,6 +348,34 @@ describe('edge: a refusal flood does not starve served calls', { timeout: 120000
 });
 
 describe('edge: configuration', { timeout: 30000 }, () => {
+  it('SIGHUP applies new WAF rules and budgets live; a bad pattern is rejected and the running rules stay', async () => {
+    const dir = makeTempDir('portcullis-edge-reload-');
+    const cfg = (edge) => gatewayConfig(dir, { extraServer: { trusted_proxies: ['127.0.0.1'], edge } });
+    const gw = await startGateway({ dir, config: cfg({ waf: [{ name: 'old', path: '^/old' }] }) });
+    try {
+      const get = (path, n) => rawFrom(gw.port, '127.0.0.1', { path, headers: { 'X-Forwarded-For': `192.0.2.${n}` } });
+      assert.equal((await get('/old', 1)).status, 403);
+      assert.equal((await get('/healthz?x=../', 2)).status, 200);
+      writeConfig(dir, cfg({ requests_per_ip: { rps: 1, burst: 2 }, waf: [{ name: 'new', query: '\\.\\./' }] }));
+      gw.signal('SIGHUP');
+      await waitFor(() => gw.logLines().some((l) => l.msg === 'reload applied'), 5000, { what: 'reload applied' });
+      assertError(await get('/healthz?x=../', 3), 403, 'request_blocked');
+      assert.equal((await get('/old', 4)).status, 404);  // the old rule is gone: routed, no such resource
+      const codes = [];
+      for (let i = 0; i < 3; i++) codes.push((await get('/healthz', 5)).status);
+      assert.deepEqual(codes, [200, 200, 429]);
+      // A pattern Hyperscan refuses: the reload is rejected, the running rules stay.
+      writeConfig(dir, cfg({ waf: [{ name: 'bad', body: '(a)\\1' }] }));
+      gw.signal('SIGHUP');
+      await waitFor(() => gw.logLines().some((l) => l.msg?.startsWith('reload rejected') && /server\.edge\.waf\[0\]\.body/.test(l.error ?? '')),
+        5000, { what: 'reload rejected' });
+      assertError(await get('/healthz?x=../', 6), 403, 'request_blocked');
+    } finally {
+      await gw.stop();
+      removeDir(dir);
+    }
+  });
+
   it('a WAF pattern Hyperscan refuses fails check-config and serve, naming the rule', async () => {
     const dir = makeTempDir('portcullis-edge-cfg-');
     try {
