@@ -84,10 +84,12 @@ TrustedProxies::TrustedProxies(const std::vector<std::string>& entries) {
       const std::string_view p = std::string_view(e).substr(slash + 1);
       int bits = 0;
       auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), bits);
-      const int max = ip->v4 ? 32 : 128;
+      // The prefix counts bits of the address as written: "::ffff:10.0.0.0/104" is IPv6 text.
+      const bool v4_text = e.substr(0, slash).find(':') == std::string::npos;
+      const int max = v4_text ? 32 : 128;
       if (p.empty() || ec != std::errc() || end != p.data() + p.size() || bits < 0 || bits > max)
         throw std::invalid_argument("bad prefix length: " + e);
-      prefix = ip->v4 ? 96 + bits : bits;
+      prefix = v4_text ? 96 + bits : bits;
     }
     nets_.push_back({*ip, prefix});
   }

