@@ -45,13 +45,8 @@ std::optional<Change> decode_change(std::string_view payload) {
   return Change{std::string(*node), std::string(*kind), std::string(*tenant)};
 }
 
-ChangeBus::ChangeBus(Options options) : o_(std::move(options)) {
+ChangeBus::ChangeBus(Options options, RedisClient& publisher) : o_(std::move(options)), publisher_(publisher) {
   node_id_ = o_.node_id.empty() ? crypto::random_hex(8) : o_.node_id;
-  RedisClient::Options po;
-  po.url = o_.url;
-  po.ca_file = o_.ca_file;
-  po.name = "publisher";
-  publisher_ = std::make_unique<RedisClient>(std::move(po));
 
   RedisClient::Options so;
   so.url = o_.url;
@@ -80,19 +75,13 @@ ChangeBus::ChangeBus(Options options) : o_(std::move(options)) {
 
 ChangeBus::~ChangeBus() { stop(); }
 
-void ChangeBus::start() {
-  subscriber_->start();
-  publisher_->start();
-}
+void ChangeBus::start() { subscriber_->start(); }
 
-void ChangeBus::stop() {
-  publisher_->stop();
-  subscriber_->stop();
-}
+void ChangeBus::stop() { subscriber_->stop(); }
 
 void ChangeBus::publish(const std::string& kind, const std::string& tenant) {
   std::string msg = encode_change({node_id_, kind, tenant});
-  publisher_->command({"PUBLISH", o_.channel, std::move(msg)}, [kind](RedisReply r) {
+  publisher_.command({"PUBLISH", o_.channel, std::move(msg)}, [kind](RedisReply r) {
     if (r.ok()) {
       changes("published").inc();
       return;
@@ -103,6 +92,6 @@ void ChangeBus::publish(const std::string& kind, const std::string& tenant) {
   });
 }
 
-bool ChangeBus::up() const { return publisher_->up() && subscriber_->up(); }
+bool ChangeBus::up() const { return publisher_.up() && subscriber_->up(); }
 
 }  // namespace pc::cluster

@@ -44,11 +44,15 @@ class ChangeBus {
     std::function<void()> on_resync;
   };
 
-  explicit ChangeBus(Options options);
+  // Publishes through `publisher` (the node's command connection, shared with the token leases;
+  // it must outlive the bus); subscribes on a connection of its own (a subscribed connection
+  // takes no other commands).
+  ChangeBus(Options options, RedisClient& publisher);
   ~ChangeBus();  // stop()
   ChangeBus(const ChangeBus&) = delete;
   ChangeBus& operator=(const ChangeBus&) = delete;
 
+  // Starts (stops) the subscriber; the publisher is started and stopped by its owner.
   void start();
   void stop();
 
@@ -63,7 +67,7 @@ class ChangeBus {
  private:
   Options o_;
   std::string node_id_;
-  std::unique_ptr<RedisClient> publisher_;
+  RedisClient& publisher_;
   std::unique_ptr<RedisClient> subscriber_;
 };
 

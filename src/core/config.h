@@ -95,6 +95,9 @@ struct StorageConfig {
 
 struct ClusterConfig {
   std::string redis_url;  // empty = no Redis (single node)
+  // ---- cluster (issue 12): trust anchors (PEM) for rediss://; empty = the system store.
+  std::string redis_ca_file;
+  // ---- end cluster (issue 12)
   bool operator==(const ClusterConfig&) const = default;
 };
 

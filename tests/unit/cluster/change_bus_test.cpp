@@ -45,18 +45,25 @@ struct Node {
   std::mutex mu;
   std::vector<Change> got;
   std::atomic<int> resyncs{0};
+  std::unique_ptr<RedisClient> publisher;
   std::unique_ptr<ChangeBus> bus;
   Node(const std::string& url, const std::string& id) {
     std::string error;
+    RedisClient::Options po;
+    po.url = *parse_redis_url(url, error);
+    po.name = "publisher";
+    po.backoff_max = 200ms;
+    publisher = std::make_unique<RedisClient>(po);
+    publisher->start();
     ChangeBus::Options o;
-    o.url = *parse_redis_url(url, error);
+    o.url = po.url;
     o.node_id = id;
     o.on_change = [this](const Change& c) {
       std::lock_guard lock(mu);
       got.push_back(c);
     };
     o.on_resync = [this] { ++resyncs; };
-    bus = std::make_unique<ChangeBus>(std::move(o));
+    bus = std::make_unique<ChangeBus>(std::move(o), *publisher);
     bus->start();
   }
   std::size_t count() {
