@@ -44,7 +44,7 @@ class RedisClient {
     std::chrono::milliseconds connect_timeout{1000};  // TCP + TLS + AUTH
     std::chrono::milliseconds command_timeout{1000};
     std::chrono::milliseconds backoff_initial{100};
-    std::chrono::milliseconds backoff_max{2000};
+    std::chrono::milliseconds backoff_max{1000};
     std::chrono::milliseconds ping_interval{1000};
     // Subscriber mode (see above).
     std::vector<std::string> channels;
