@@ -331,6 +331,7 @@ class Tree {
   void audit();
   void reports();
   void mcp_servers();  // ---- servers (issue 10)
+  void a2a_tasks();    // ---- a2a bindings (issue 11)
 
  private:
   CLI::App* ops_;
@@ -822,6 +823,27 @@ void Tree::reports() {
   }
 }
 
+// ---- a2a bindings (issue 11)
+// `ops a2a-tasks TENANT`: the A2A tasks a tenant's callers created (who, which agent, state;
+// never content), newest first.
+const std::vector<Column> kA2aTaskColumns = {{"TASK", {"taskId"}},         {"CONTEXT", {"contextId"}},
+                                             {"AGENT", {"agent"}},         {"PRINCIPAL", {"principal"}},
+                                             {"STATE", {"state"}},         {"UPDATED", {"updatedAt"}}};
+
+void Tree::a2a_tasks() {
+  struct O { std::string tenant, agent; };
+  auto o = std::make_shared<O>();
+  auto p = std::make_shared<Paging>();
+  auto* c = leaf(ops_, "a2a-tasks", "a tenant's A2A tasks (metadata, never content), newest first", [o, p](State& st) {
+    print_list(st, "/v1/tenants/" + path_segment(o->tenant) + "/a2a-tasks", {{"agent", o->agent}}, "tasks",
+               kA2aTaskColumns, *p);
+  });
+  c->add_option("tenant", o->tenant, "tenant id")->required();
+  c->add_option("--agent", o->agent, "only this agent");
+  add_paging(c, p);
+}
+// ---- end a2a bindings (issue 11)
+
 // ---- servers (issue 10)
 // `ops mcp-servers`: the upstream MCP servers, global (default) or one tenant's own (--tenant).
 const std::vector<Column> kMcpServerColumns = {{"NAME", {"name"}},          {"SCOPE", {"scope"}},
@@ -966,6 +988,7 @@ OpsCommand add_ops_command(CLI::App& parent) {
   tree.audit();
   tree.reports();
   tree.mcp_servers();  // ---- servers (issue 10)
+  tree.a2a_tasks();    // ---- a2a bindings (issue 11)
 
   OpsCommand out;
   out.command = ops;
