@@ -7,7 +7,7 @@ BUILD_PKGS="build-essential cmake ninja-build pkg-config ccache
 libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libsqlite3-dev
 libpq-dev libhiredis-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libre2-dev
 libhyperscan-dev libgtest-dev libgmock-dev libbenchmark-dev curl"
-TEST_PKGS="redis-server postgresql sqlite3"
+TEST_PKGS="redis-server postgresql sqlite3 openssl"  # openssl: the cluster tests make a throwaway CA for rediss://
 BENCH_PKGS="wrk nginx haproxy hyperfine openssl"
 # libFuzzer targets (make fuzz, scripts/fuzz.sh): clang with its fuzzer runtime and sanitizers.
 FUZZ_PKGS="clang-15 libfuzzer-15-dev"

@@ -19,7 +19,15 @@ net::Response denied(const net::Request& req, const Caller&, std::string_view me
 
 AuditedChange change_audit(const AdminDeps& d, const net::Request& req, const Caller& caller) {
   if (!d.store) return {};
-  return audit::change_audit(*d.store, caller->subject, caller->tenant, req.request_id);
+  auto audited = audit::change_audit(*d.store, caller->subject, caller->tenant, req.request_id);
+  if (!d.changed) return audited;
+  // ---- cluster (issue 12): once the change and its event committed, the other nodes hear of it.
+  return [audited = std::move(audited), changed = d.changed](const std::string& tenant_id, const std::string& action,
+                                                             const std::string& resource,
+                                                             const std::function<void()>& change) {
+    audited(tenant_id, action, resource, change);  // throws when nothing committed: no signal
+    changed(action, tenant_id);
+  };
 }
 
 std::optional<net::Response> tenant_gate(const net::Request& req, const Caller& caller, std::string_view path_tenant,

@@ -67,6 +67,11 @@
 #include "a2a/push_signer.h"       // ---- a2a push (issue 11)
 #include "api/a2a_push_route.h"    // ---- a2a push (issue 11)
 // ---- end servers (issue 10)
+// ---- cluster (issue 12)
+#include "cluster/change_bus.h"
+#include "cluster/redis_client.h"
+#include "cluster/token_leases.h"
+// ---- end cluster (issue 12)
 
 namespace pc::app {
 namespace {
@@ -192,11 +197,33 @@ struct Gateway::Parts {
   // push config swaps), so A2A traffic never queues the admin API.
   std::optional<core::WorkPool> a2a_pool;
   // ---- end a2a (issue 11)
+  // ---- cluster (issue 12): with cluster.redis.url, one command connection (change signals,
+  // shared token leases) and the change bus's subscriber (docs/cluster.md). Null without Redis.
+  std::unique_ptr<cluster::RedisClient> redis;
+  std::unique_ptr<cluster::ChangeBus> change_bus;
+  std::unique_ptr<cluster::RedisTokenLeases> token_leases;
+  // ---- end cluster (issue 12)
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
   bool stopping = false;
+  bool refresh_requested = false;  // ---- cluster (issue 12): another node changed something
   std::thread background;
+
+  // ---- cluster (issue 12)
+  // The background thread refreshes now instead of at its next interval (any thread).
+  void request_refresh() {
+    {
+      std::lock_guard lock(stop_mu);
+      refresh_requested = true;
+    }
+    stop_cv.notify_all();
+  }
+  // A change this node committed: the other nodes refresh at once (a no-op without Redis).
+  void changed(const std::string& kind, const std::string& tenant) {
+    if (change_bus) change_bus->publish(kind, tenant);
+  }
+  // ---- end cluster (issue 12)
 
   // Every thread above stops through here, in reverse order of start (Gateway::stop). Declared
   // last, so even a constructor that throws half-way stops them before any member goes away.
@@ -358,7 +385,11 @@ struct Gateway::Parts {
     core::name_this_thread("maintenance");
     core::lower_this_thread_priority(core::kMaintenanceNice);
     std::unique_lock lock(stop_mu);
-    while (!stop_cv.wait_for(lock, kRefreshInterval, [this] { return stopping; })) {
+    for (;;) {
+      // ---- cluster (issue 12): a change signal from another node cuts the wait short.
+      stop_cv.wait_for(lock, kRefreshInterval, [this] { return stopping || refresh_requested; });
+      if (stopping) break;
+      refresh_requested = false;  // a signal during the refresh below asks for one more
       lock.unlock();
       refresh_once();
       retention_if_due();
@@ -372,6 +403,25 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
                  std::shared_ptr<net::Router> router)
     : p_(std::make_unique<Parts>(cfg, store, master_key, std::move(router))) {
   Parts& p = *p_;
+  // ---- cluster (issue 12): built here, connected in start() (docs/cluster.md).
+  if (!cfg.cluster.redis_url.empty()) {
+    std::string error;
+    auto url = cluster::parse_redis_url(cfg.cluster.redis_url, error);
+    if (!url) throw std::runtime_error("cluster.redis.url: " + error);
+    cluster::RedisClient::Options ro;
+    ro.url = *url;
+    ro.ca_file = cfg.cluster.redis_ca_file;
+    ro.name = "commands";
+    p.redis = std::make_unique<cluster::RedisClient>(ro);
+    p.token_leases = std::make_unique<cluster::RedisTokenLeases>(*p.redis);
+    cluster::ChangeBus::Options bo;
+    bo.url = *url;
+    bo.ca_file = cfg.cluster.redis_ca_file;
+    bo.on_change = [&p](const cluster::Change&) { p.request_refresh(); };
+    bo.on_resync = [&p] { p.request_refresh(); };  // signals may have been missed while down
+    p.change_bus = std::make_unique<cluster::ChangeBus>(std::move(bo), *p.redis);
+  }
+  // ---- end cluster (issue 12)
   // The log writers run since Parts was built; the pools start here. Whoever records into a log
   // is stopped before it (started after it), so every event is written and every durability
   // callback runs.
@@ -492,14 +542,21 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   admin.registry = p.registry.get();
   admin.vault = &p.vault;
   admin.config = [&p] { return p.config(); };
-  admin.capabilities_changed = [&p] { p.refresh_capabilities(); };
+  admin.capabilities_changed = [&p] {
+    p.refresh_capabilities();
+    p.changed("capabilities.changed", "platform");  // ---- cluster (issue 12)
+  };
   admin.rotate_signing_key = [&p] {
     core::Config cfg = p.config();
     const std::int64_t lifetime = cfg.tokens.access_token_ttl_seconds + cfg.tokens.leeway_seconds;
     std::string kid = auth::SigningKeys::rotate(p.store, p.keyring.current(), lifetime, core::unix_now());
-    p.refresh_once();  // this node signs with the new key at once; others within their refresh interval
+    p.refresh_once();  // this node signs with the new key at once; others at the change signal or their poll
+    p.changed("keys.rotate", "platform");  // ---- cluster (issue 12)
     return kid;
   };
+  // ---- cluster (issue 12): every audited admin change (tenants, clients, capabilities, agents,
+  // MCP servers, limits) signals the other nodes once committed.
+  admin.changed = [&p](const std::string& kind, const std::string& tenant) { p.changed(kind, tenant); };
   api::add_tenant_routes(r, admin);
   api::add_tenant_data_routes(r, admin);
   api::add_platform_routes(r, admin);
@@ -761,6 +818,16 @@ std::vector<std::string> Gateway::start() {
   p.lifecycle.start({"agent health", {}, [&p] { p.health->stop(); }}, [&p] { p.health->start(); });
   // ---- servers (issue 10): other nodes' changes to the MCP servers arrive through this poll.
   p.lifecycle.start({"mcp server poll", {}, [&p] { p.mcp_servers->stop_poll(); }}, [&p] { p.mcp_servers->start(); });
+  // ---- cluster (issue 12): Redis connections (stopped before the background refresh they wake).
+  if (p.redis) {
+    p.lifecycle.start({"redis", {}, [&p] { p.redis->stop(); }}, [&p] { p.redis->start(); });
+    p.lifecycle.start({"cluster change bus", {}, [&p] { p.change_bus->stop(); }}, [&p] {
+      p.change_bus->start();
+      log::info("cluster: change signals over Redis", {{"node", p.change_bus->node_id()},
+                                                        {"redis", p.redis->options().url.describe()}});
+    });
+  }
+  // ---- end cluster (issue 12)
   return failures;
 }
 
@@ -787,5 +854,6 @@ agents::Idempotency& Gateway::idempotency() { return *p_->idempotency; }
 agents::AgentHealth& Gateway::agent_health() { return *p_->health; }
 agents::Webhooks& Gateway::webhooks() { return *p_->webhooks; }  // issue 9: webhooks
 mcp::ServerRegistry& Gateway::mcp_servers() { return *p_->mcp_servers; }  // ---- servers (issue 10)
+cluster::TokenLeases* Gateway::token_leases() { return p_->token_leases.get(); }  // ---- cluster (issue 12)
 
 }  // namespace pc::app

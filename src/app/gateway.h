@@ -31,6 +31,10 @@ class TenantService;
 namespace pc::mcp {
 class ServerRegistry;
 }
+// ---- cluster (issue 12)
+namespace pc::cluster {
+class TokenLeases;
+}
 
 namespace pc::app {
 
@@ -93,6 +97,9 @@ class Gateway {
   // ---- servers (issue 10): the upstream MCP servers; it is the federation's
   // mcp::ServerDirectory and mcp::ServerHealthSink.
   mcp::ServerRegistry& mcp_servers();
+  // ---- cluster (issue 12): the shared GCRA leases for the limit stage; nullptr without
+  // cluster.redis.url (then limits are per node).
+  cluster::TokenLeases* token_leases();
 
   struct Parts;
 

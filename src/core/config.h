@@ -139,6 +139,9 @@ struct StorageConfig {
 
 struct ClusterConfig {
   std::string redis_url;  // empty = no Redis (single node)
+  // ---- cluster (issue 12): trust anchors (PEM) for rediss://; empty = the system store.
+  std::string redis_ca_file;
+  // ---- end cluster (issue 12)
   bool operator==(const ClusterConfig&) const = default;
 };
 
@@ -330,8 +333,8 @@ ConfigResult parse_config(const std::string& yaml_text);
 ConfigResult load_config_file(const std::string& path);
 
 // Keys that are validated and kept but whose subsystem does not exist yet: one line for each
-// such key set to anything but its default, e.g. "cluster.redis.url: accepted but not used yet
-// (shared limits arrive with issue 12)". check-config prints them as notices, serve logs them
+// such key set to anything but its default, e.g. "<key>: accepted but not used yet (…)" (none
+// today: cluster.redis.url is read since issue 12). check-config prints them as notices, serve logs them
 // at warn, so a set key never looks active when it is not.
 std::vector<std::string> inactive_key_notices(const Config& c);
 

@@ -344,6 +344,9 @@ const InvalidCase kInvalidCases[] = {
      "must start with postgres:// or postgresql://"},
     {"RedisBadScheme", "cluster: { redis: { url: 'http://cache:6379' } }", "cluster.redis.url",
      "must start with redis:// or rediss://"},
+    // ---- cluster (issue 12)
+    {"RedisCaFileUnreadable", "cluster: { redis: { url: 'rediss://cache', ca_file: /nonexistent/ca.pem } }",
+     "cluster.redis.ca_file", "cannot read /nonexistent/ca.pem"},
     // issuers
     {"IssuersNotAList", "issuers: { name: corp }", "issuers", "must be a list"},
     {"IssuerNullItem", "issuers:\n  -\n", "issuers[0]", "must not be empty"},
