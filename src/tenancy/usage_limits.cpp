@@ -6,6 +6,8 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/thread_priority.h"
+#include "store/run_audited.h"
+#include "tenancy/tenant_service.h"
 #include "store/store.h"
 
 namespace pc::tenancy {
@@ -40,7 +42,7 @@ std::int64_t day_start_seconds(const core::UsagePlansConfig& c) { return core::p
 
 }  // namespace
 
-UsageLimits::UsageLimits(Options o) : meter_(day_start_seconds(o.config)) {
+UsageLimits::UsageLimits(Options o) : store_(o.store), meter_(day_start_seconds(o.config)) {
   if (o.limiter) {
     limiter_ = std::move(o.limiter);
   } else {
@@ -109,9 +111,10 @@ Admission UsageLimits::admit(std::string_view tenant, std::string_view principal
   return a;
 }
 
-void UsageLimits::reload_overrides(store::Store& store) {
+void UsageLimits::reload_overrides() {
+  if (!store_) return;
   UsagePlans::Overrides next;
-  for (const auto& row : store.list_tenant_limits()) {
+  for (const auto& row : store_->list_tenant_limits()) {
     try {
       PlanOverride o = parse_override(row.limits);
       o.updated_at = row.updated_at;
@@ -126,18 +129,20 @@ void UsageLimits::reload_overrides(store::Store& store) {
   plans_.publish_overrides(std::move(next));
 }
 
-void UsageLimits::load(store::Store& store) {
-  reload_overrides(store);
+void UsageLimits::load() {
+  if (!store_) return;
+  reload_overrides();
   const std::int64_t day = meter_.day_of(core::unix_now());
   std::vector<DayUsage> totals;
-  for (const auto& r : store.daily_usage(meter_.day_label(day)))
+  for (const auto& r : store_->daily_usage(meter_.day_label(day)))
     totals.push_back({r.tenant_id, r.day,
                       {static_cast<std::uint64_t>(std::max<std::int64_t>(0, r.invocations)),
                        static_cast<std::uint64_t>(std::max<std::int64_t>(0, r.tool_calls))}});
   meter_.apply_totals(day, totals);
 }
 
-bool UsageLimits::flush(store::Store& store) {
+bool UsageLimits::flush() {
+  if (!store_) return true;
   auto pending = meter_.take_pending();
   if (!pending.empty()) {
     std::vector<store::DailyUsageRecord> rows;
@@ -146,7 +151,7 @@ bool UsageLimits::flush(store::Store& store) {
       rows.push_back({u.tenant, u.day, static_cast<std::int64_t>(u.counts.invocations),
                       static_cast<std::int64_t>(u.counts.tool_calls)});
     try {
-      store.add_daily_usage(rows);
+      store_->add_daily_usage(rows);
     } catch (const std::exception& e) {
       meter_.restore_pending(pending);
       Metrics::get().flush_failures.inc();
@@ -155,7 +160,7 @@ bool UsageLimits::flush(store::Store& store) {
     }
   }
   try {
-    load(store);  // other nodes' counts and overrides
+    load();  // other nodes' counts and overrides
   } catch (const std::exception& e) {
     log::warn("usage plans: reading quota totals or overrides failed", {{"error", e.what()}});
     return false;
@@ -163,11 +168,34 @@ bool UsageLimits::flush(store::Store& store) {
   return true;
 }
 
-void UsageLimits::start(store::Store& store) {
+void UsageLimits::put_override(const std::string& tenant, const PlanOverride& o, const std::string& by,
+                               const store::AuditedChange& audited) {
+  store::TenantLimitsRecord r{tenant, override_json(o), core::rfc3339_now(), by};
+  try {
+    store::run_audited(audited, tenant, "tenant.limits.set", "tenant/" + tenant + "/limits",
+                       [&] { store_->put_tenant_limits(r); });
+  } catch (const store::StoreError& e) {
+    if (e.kind() == store::StoreError::Kind::gone) throw TenancyError(TenancyError::Kind::not_found, "the tenant is deleted");
+    throw;
+  }
+  reload_overrides();
+}
+
+void UsageLimits::clear_override(const std::string& tenant, const store::AuditedChange& audited) {
+  bool found = false;
+  store::run_audited(audited, tenant, "tenant.limits.clear", "tenant/" + tenant + "/limits", [&] {
+    found = store_->delete_tenant_limits(tenant);
+    // Thrown inside the change: nothing cleared, no audit event of a change.
+    if (!found) throw TenancyError(TenancyError::Kind::not_found, "tenant '" + tenant + "' has no limit override");
+  });
+  reload_overrides();
+}
+
+void UsageLimits::start() {
   std::lock_guard lock(mu_);
-  if (thread_.joinable()) return;
+  if (thread_.joinable() || !store_) return;
   stopping_ = false;
-  thread_ = std::thread([this, s = &store] { run(s); });
+  thread_ = std::thread([this] { run(); });
 }
 
 void UsageLimits::stop() {
@@ -180,7 +208,7 @@ void UsageLimits::stop() {
   thread_.join();
 }
 
-void UsageLimits::run(store::Store* store) {
+void UsageLimits::run() {
   core::name_this_thread("usage");
   core::lower_this_thread_priority(core::kMaintenanceNice);
   std::unique_lock lock(mu_);
@@ -188,7 +216,7 @@ void UsageLimits::run(store::Store* store) {
     const auto interval = std::chrono::seconds(interval_seconds_.load(std::memory_order_relaxed));
     const bool stop = cv_.wait_for(lock, interval, [this] { return stopping_; });
     lock.unlock();
-    flush(*store);  // on stop too: a clean shutdown loses no count
+    flush();  // on stop too: a clean shutdown loses no count
     if (local_) local_->sweep(steady_ns());
     lock.lock();
     if (stop) return;

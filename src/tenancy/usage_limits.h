@@ -21,14 +21,11 @@
 #include <thread>
 
 #include "core/config.h"
+#include "store/store.h"
 #include "tenancy/concurrency.h"
 #include "tenancy/quota_meter.h"
 #include "tenancy/rate_limiter.h"
 #include "tenancy/usage_plan.h"
-
-namespace pc::store {
-class Store;
-}
 
 namespace pc::tenancy {
 
@@ -53,6 +50,7 @@ class UsageLimits {
     std::map<std::string, core::TierConfig> tiers;
     // A shared limiter (cluster); nullptr: this node's LocalRateLimiter.
     std::shared_ptr<RateLimiter> limiter;
+    store::Store* store = nullptr;  // nullptr: nothing loaded or persisted (unit tests)
   };
   explicit UsageLimits(Options o);
   ~UsageLimits();
@@ -70,19 +68,28 @@ class UsageLimits {
   QuotaMeter& meter() { return meter_; }
   const ConcurrencyLimiter& concurrency() const { return concurrency_; }
 
-  // ---- the store side (never on an I/O thread)
+  // ---- the store side (never on an I/O thread; no-ops without a store)
   // Reads the overrides and today's totals; throws what the store throws.
-  void load(store::Store& store);
-  void reload_overrides(store::Store& store);
+  void load();
+  void reload_overrides();
   // Writes the counts since the last flush and reads the day's totals back; on a store error the
-  // counts are kept for the next flush (logged). Returns false on an error.
-  bool flush(store::Store& store);
+  // counts are kept for the next flush (logged, counted). False on an error.
+  bool flush();
   // The sync thread: flush + override reload every persist interval, the rate table's sweep.
-  void start(store::Store& store);
+  void start();
   void stop();  // flushes once more
 
+  // Admin API: a tenant's override, written with its audit event (`audited`), in force on this
+  // node at once and on others within one persist interval.
+  void put_override(const std::string& tenant, const PlanOverride& o, const std::string& by,
+                    const store::AuditedChange& audited);
+  // TenancyError not_found when the tenant has none (nothing audited).
+  void clear_override(const std::string& tenant, const store::AuditedChange& audited);
+
  private:
-  void run(store::Store* store);
+  void run();
+
+  store::Store* store_;
 
   UsagePlans plans_;
   std::shared_ptr<RateLimiter> limiter_;
