@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 
 import {
   startGateway, gatewayConfig, makeTempDir, removeDir, request, postJson, demoToken, adminToken, bearer,
-  clientToken, getMetrics, sleep, waitFor,
+  clientToken, getMetrics, sleep, waitFor, runBinary,
 } from './harness.mjs';
 
 const INVOKE = '/v1/agents/echo/invoke';
@@ -157,6 +157,26 @@ describe('usage plans', { timeout: 180000 }, () => {
     assert.equal(back.json.effective.burst, 100);
     const again = await del('acme');
     assert.equal(again.status, 404, again.body);
+  });
+
+  it('ops limits get|set|clear TENANT', async () => {
+    const O = (...args) => runBinary(['ops', '--config', gw.configPath, ...args]);
+    const set = await O('--json', 'limits', 'set', 'acme', '--burst', '200', '--daily-quota', '50');
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal(JSON.parse(set.stdout).effective.burst, 200);
+    const got = await O('--json', 'limits', 'get', 'acme');
+    assert.equal(got.code, 0, got.stderr);
+    assert.deepEqual(JSON.parse(got.stdout).override, { burst: 200, dailyQuota: 50 });
+    const human = await O('limits', 'get', 'acme');
+    assert.match(human.stdout, /tierLimits/);
+    const none = await O('limits', 'set', 'acme');
+    assert.equal(none.code, 2, none.stderr);
+    const cleared = await O('limits', 'clear', 'acme');
+    assert.equal(cleared.code, 0, cleared.stderr);
+    assert.match(cleared.stdout, /follows its tier/);
+    const again = await O('limits', 'clear', 'acme');
+    assert.notEqual(again.code, 0, again.stdout);
+    assert.match(again.stderr, /no limit override|404/);
   });
 
   it('overrides: bad bodies are 400; tenants may not set their own or another\'s limits', async () => {
