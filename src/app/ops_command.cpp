@@ -332,6 +332,7 @@ class Tree {
   void reports();
   void mcp_servers();  // ---- servers (issue 10)
   void limits();       // ---- limits (issue 12)
+  void a2a_tasks();    // ---- a2a bindings (issue 11)
 
  private:
   CLI::App* ops_;
@@ -875,6 +876,26 @@ void Tree::limits() {
   }
 }
 // ---- end limits (issue 12)
+// ---- a2a bindings (issue 11)
+// `ops a2a-tasks TENANT`: the A2A tasks a tenant's callers created (who, which agent, state;
+// never content), newest first.
+const std::vector<Column> kA2aTaskColumns = {{"TASK", {"taskId"}},         {"CONTEXT", {"contextId"}},
+                                             {"AGENT", {"agent"}},         {"PRINCIPAL", {"principal"}},
+                                             {"STATE", {"state"}},         {"UPDATED", {"updatedAt"}}};
+
+void Tree::a2a_tasks() {
+  struct O { std::string tenant, agent; };
+  auto o = std::make_shared<O>();
+  auto p = std::make_shared<Paging>();
+  auto* c = leaf(ops_, "a2a-tasks", "a tenant's A2A tasks (metadata, never content), newest first", [o, p](State& st) {
+    print_list(st, "/v1/tenants/" + path_segment(o->tenant) + "/a2a-tasks", {{"agent", o->agent}}, "tasks",
+               kA2aTaskColumns, *p);
+  });
+  c->add_option("tenant", o->tenant, "tenant id")->required();
+  c->add_option("--agent", o->agent, "only this agent");
+  add_paging(c, p);
+}
+// ---- end a2a bindings (issue 11)
 
 // ---- servers (issue 10)
 // `ops mcp-servers`: the upstream MCP servers, global (default) or one tenant's own (--tenant).
@@ -1021,6 +1042,7 @@ OpsCommand add_ops_command(CLI::App& parent) {
   tree.reports();
   tree.limits();  // ---- limits (issue 12)
   tree.mcp_servers();  // ---- servers (issue 10)
+  tree.a2a_tasks();    // ---- a2a bindings (issue 11)
 
   OpsCommand out;
   out.command = ops;

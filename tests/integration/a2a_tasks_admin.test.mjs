@@ -11,6 +11,7 @@ import path from 'node:path';
 
 import {
   startGateway, gatewayConfig, makeTempDir, removeDir, request, errorOf, getMetrics, clientToken, bootstrapAdmin, bearer,
+  runOps,
 } from './harness.mjs';
 
 const METRIC = 'portcullis_tenant_access_violations_total';
@@ -96,5 +97,23 @@ describe('GET /v1/tenants/{id}/a2a-tasks', () => {
     assert.equal((await api(gw, 'GET', '/v1/tenants/bravo/a2a-tasks?limit=0', { token: adminTok })).status, 400);
     assert.equal((await api(gw, 'GET', '/v1/tenants/bravo/a2a-tasks')).status, 401);
     assert.equal((await api(gw, 'GET', '/v1/tenants/nosuch/a2a-tasks', { token: adminTok })).status, 404);
+  });
+
+  it('ops a2a-tasks: the table, --agent, --json with paging; another tenant\'s name is an API refusal, exit 1', async () => {
+    const O = (...args) => runOps(['--config', gw.configPath, ...args]);
+    const t = await O('a2a-tasks', 'bravo', '--limit', '2');
+    assert.equal(t.code, 0, t.stderr);
+    const rows = t.stdout.trimEnd().split('\n').map((x) => x.split(/ {2,}/));
+    assert.deepEqual(rows[0], ['TASK', 'CONTEXT', 'AGENT', 'PRINCIPAL', 'STATE', 'UPDATED']);
+    assert.deepEqual(rows.slice(1).map((r) => r[0]), ['b-task-4', 'b-task-3']);
+    assert.match(t.stderr, /more: --cursor /);
+    const all = await O('a2a-tasks', 'bravo', '--all', '--json');
+    assert.equal(all.code, 0, all.stderr);
+    assert.deepEqual(JSON.parse(all.stdout).tasks.map((x) => x.taskId), ['b-task-4', 'b-task-3', 'b-task-2', 'b-task-1', 'b-task-0']);
+    const none = await O('a2a-tasks', 'bravo', '--agent', 'other', '--json');
+    assert.deepEqual(JSON.parse(none.stdout).tasks, []);
+    const missing = await O('a2a-tasks', 'nosuch');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /not_found/);
   });
 });

@@ -618,6 +618,21 @@ export async function demoCredentials(gw, { timeoutMs = 3000 } = {}) {
 }
 
 // <data_dir>/bootstrap-admin.json: {client_id, client_secret, token_url}.
+// Runs `portcullis ops …` to completion (bounded) with no client secret from the environment, so
+// the CLI reads the credentials --config points it at. Resolves {code, stdout, stderr}.
+export function runOps(args, { timeoutMs = 20000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, ['ops', ...args], { cwd: os.tmpdir(), env: { ...process.env, PORTCULLIS_CLIENT_SECRET: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`ops ${args.join(' ')} timed out`)); }, timeoutMs);
+    child.once('error', (e) => { clearTimeout(timer); reject(e); });
+    child.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
+}
+
 export async function bootstrapAdmin(gw, { timeoutMs = 3000 } = {}) {
   const file = path.join(dataDirOrThrow(gw), 'bootstrap-admin.json');
   return waitFor(() => readJsonFile(file), timeoutMs, { what: `${file} readable` });

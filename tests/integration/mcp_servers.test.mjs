@@ -8,12 +8,10 @@
 // referenced by name and its value never appears in an answer or the audit log.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import os from 'node:os';
 
 import {
-  BIN, startGateway, gatewayConfig, makeTempDir, removeDir, request, bearer, adminToken, demoToken,
-  clientToken, getMetrics,
+  startGateway, gatewayConfig, makeTempDir, removeDir, request, bearer, adminToken, demoToken,
+  clientToken, getMetrics, runOps,
 } from './harness.mjs';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -43,18 +41,6 @@ async function violations(gw) {
   return s.length ? s[0].value : 0;
 }
 
-function runOps(args, { timeoutMs = 20000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(BIN, ['ops', ...args], { cwd: os.tmpdir(), env: { ...process.env, PORTCULLIS_CLIENT_SECRET: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`ops ${args.join(' ')} timed out`)); }, timeoutMs);
-    child.once('error', (e) => { clearTimeout(timer); reject(e); });
-    child.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
 
 describe('mcp servers: the Admin API and ops', { timeout: 180000 }, () => {
   let dir;
