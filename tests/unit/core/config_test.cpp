@@ -685,8 +685,8 @@ tiers:
   ASSERT_EQ(tiers.size(), 4u);
   // Replaced as a whole: the omitted daily_quota is 0 (unlimited), not basic's default 1000.
   EXPECT_EQ(tiers.at("basic"), (TierConfig{2.5, 5, 0, 0}));  // keeps its built-in rank
-  EXPECT_EQ(tiers.at("standard"), (TierConfig{50, 500, 10000, 1}));
-  EXPECT_EQ(tiers.at("premium"), (TierConfig{500, 2000, 0, 2}));
+  EXPECT_EQ(tiers.at("standard"), (TierConfig{50, 500, 10000, 1, 0, 0, 100, 10000}));
+  EXPECT_EQ(tiers.at("premium"), (TierConfig{500, 2000, 0, 2, 0, 0, 500, 0}));
   EXPECT_EQ(tiers.at("enterprise-1"), (TierConfig{1000, 5000, 0, 7}));
 }
 
