@@ -65,6 +65,8 @@ server:
   threads: 1
   limits: {max_connections: 2000, idle_timeout_ms: 120000}
 log: {level: info, access: false}
+# limits (issue 12): the demo tenant's tier with room for the load; the limit stage still runs on every request.
+tiers: {standard: {rps: 1000000, burst: 1000000, max_concurrent: 0, daily_quota: 0, daily_tool_calls: 0}}
 YAML
   start_bg 0 "$TMP/gateway.log" "$TMP/gateway.err" "$BIN" serve --config "$TMP/portcullis.yaml" --demo
   GW_PID=$LAST_PID

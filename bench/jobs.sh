@@ -41,6 +41,8 @@ cat >"$TMP/portcullis.yaml" <<YAML
 data_dir: $TMP/gw-data
 server: {listen: "127.0.0.1:0", threads: 1}
 log: {level: info, access: false}
+# limits (issue 12): the demo tenant's tier with room for the load; the limit stage still runs on every request.
+tiers: {standard: {rps: 1000000, burst: 1000000, max_concurrent: 0, daily_quota: 0, daily_tool_calls: 0}}
 YAML
 start_bg 0 "$TMP/gateway.log" "$TMP/gateway.err" "$BIN" serve --config "$TMP/portcullis.yaml" --demo \
   --demo-agent "http://127.0.0.1:$AGENT_PORT"

@@ -197,6 +197,8 @@ server:
 # info level so the "listening" line is printed; nothing else is logged per request
 # because the access log is off (as it is for nginx and HAProxy).
 log: {level: info, access: false}
+# limits (issue 12): the demo tenant's tier with room for the load; the limit stage still runs on every request.
+tiers: {standard: {rps: 1000000, burst: 1000000, max_concurrent: 0, daily_quota: 0, daily_tool_calls: 0}}
 # The external issuer of the GET /v1/agents scenario (tokens for tenant "demo", seeded by --demo).
 issuers:
   - name: bench

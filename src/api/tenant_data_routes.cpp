@@ -96,7 +96,7 @@ void add_tenant_data_routes(net::Router& router, const AdminDeps& d) {
                });
              }));
 
-  // ---- invocations (metadata only) and quotas
+  // ---- invocations (metadata only)
   router.add("GET", "/v1/tenants/{id}/invocations",
              gated(d, PathTenant::platform_read, [d](auto req, Caller, net::Responder reply, std::string tenant) {
                auto q = invocation_query(*req);
@@ -107,28 +107,7 @@ void add_tenant_data_routes(net::Router& router, const AdminDeps& d) {
                });
              }));
 
-  router.add("GET", "/v1/tenants/{id}/quotas", gated(d, PathTenant::platform_read, [d](auto req, Caller, net::Responder reply, std::string tenant) {
-    const core::Config cfg = d.config();
-    run_blocking(*d.pool, req, reply, [d, tenant, tiers = cfg.tiers] {
-      auto t = path_tenant(d, tenant);
-      auto usage = store::TenantStore(*d.store, tenant).usage_since(start_of_today());
-      auto tier = tiers.find(t.tier);
-      core::TierConfig limits = tier != tiers.end() ? tier->second : core::TierConfig{};
-      const std::int64_t used = usage ? usage->invocations : 0;
-      boost::json::object o{{"tenantId", t.tenant_id}, {"tier", t.tier},   {"rps", limits.rps},
-                            {"burst", limits.burst},   {"dailyQuota", limits.daily_quota}, {"usedToday", used}};
-      // Token usage today, summed from what runtimes reported; null when none reported any.
-      auto tokens = [](const std::optional<std::int64_t>& n) {
-        return n ? boost::json::value(*n) : boost::json::value(nullptr);
-      };
-      o["inputTokensToday"] = usage ? tokens(usage->input_tokens) : boost::json::value(nullptr);
-      o["outputTokensToday"] = usage ? tokens(usage->output_tokens) : boost::json::value(nullptr);
-      o["remainingToday"] = limits.daily_quota == 0
-                                ? boost::json::value(nullptr)  // unlimited
-                                : boost::json::value(std::max<std::int64_t>(0, static_cast<std::int64_t>(limits.daily_quota) - used));
-      return json_response(200, o);
-    });
-  }));
+  // GET /v1/tenants/{id}/quotas: api/limit_routes.cpp (limits, issue 12).
 
   // ---- the tenant's audit export: platform readers, or the tenant's own SelfService.Admin
   router.add("GET", "/v1/tenants/{id}/audit-export",

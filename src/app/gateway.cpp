@@ -72,6 +72,11 @@
 #include "cluster/redis_client.h"
 #include "cluster/token_leases.h"
 // ---- end cluster (issue 12)
+// ---- limits (issue 12)
+#include "api/limit_routes.h"
+#include "api/limit_stage.h"
+#include "tenancy/usage_limits.h"
+// ---- end limits (issue 12)
 
 namespace pc::app {
 namespace {
@@ -157,6 +162,11 @@ struct Gateway::Parts {
   vault::DataKeys data_keys;
   vault::SecretsVault vault;
   agents::InvocationLog invocations;
+  // ---- limits (issue 12): usage plans and the chain's limit stage (declared before the chain,
+  // which points at the stage, so they outlive it).
+  std::unique_ptr<tenancy::UsageLimits> usage_limits;
+  std::unique_ptr<const api::Stage> limit_stage;
+  // ---- end limits (issue 12)
   std::unique_ptr<api::Chain> chain;
   std::shared_ptr<net::Router> router;
   std::optional<core::WorkPool> token_pool;
@@ -523,6 +533,21 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   p.refresh_capabilities();
   p.registry->publish();
   p.chain = std::make_unique<api::Chain>(p.authenticator, p.refresher, &p.trail, &p.capabilities);
+  // ---- limits (issue 12): usage plans enforced in the chain's limit slot (before any route is
+  // declared); the overrides and today's counts are read now, then kept fresh by its sync thread,
+  // which writes the counts on stop (before the store goes).
+  {
+    tenancy::UsageLimits::Options lo;
+    lo.config = cfg.server.usage_plans;
+    lo.tiers = cfg.tiers;
+    lo.store = &store;
+    p.usage_limits = std::make_unique<tenancy::UsageLimits>(std::move(lo));
+    p.usage_limits->load();
+    p.limit_stage = api::limit_stage(*p.usage_limits);
+    p.chain->set_limit(p.limit_stage.get());
+    p.lifecycle.start({"usage plans", {}, [&p] { p.usage_limits->stop(); }}, [&p] { p.usage_limits->start(); });
+  }
+  // ---- end limits (issue 12)
   // Stops before the audit log (started after it): the open window's refusal summaries are
   // queued while the log still takes them.
   p.lifecycle.start({"refusal summaries", {}, [&p] { p.chain->refusals().flush(); }});
@@ -559,6 +584,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   admin.changed = [&p](const std::string& kind, const std::string& tenant) { p.changed(kind, tenant); };
   api::add_tenant_routes(r, admin);
   api::add_tenant_data_routes(r, admin);
+  api::add_limit_routes(r, admin, *p.usage_limits);  // ---- limits (issue 12)
   api::add_platform_routes(r, admin);
   api::add_agent_admin_routes(r, admin);
   api::add_activity_routes(r, admin);
@@ -840,6 +866,7 @@ void Gateway::apply(const core::Config& cfg) {
   if (p_->webhooks) p_->webhooks->set_config(cfg.server.webhooks);  // issue 9: webhooks
   if (p_->mcp_sessions) p_->mcp_sessions->set_idle(std::chrono::seconds(cfg.mcp.session_idle_seconds));  // ---- transport (issue 10)
   if (p_->a2a_cards) p_->a2a_cards->set_limits(cfg.a2a.card_refresh_seconds, cfg.a2a.card_max_stale_seconds);  // ---- a2a card (issue 11)
+  if (p_->usage_limits) p_->usage_limits->configure(cfg.server.usage_plans, cfg.tiers);  // ---- limits (issue 12)
 }
 
 void Gateway::stop() { p_->lifecycle.shutdown(std::chrono::milliseconds(0)); }

@@ -331,6 +331,7 @@ class Tree {
   void audit();
   void reports();
   void mcp_servers();  // ---- servers (issue 10)
+  void limits();       // ---- limits (issue 12)
   void a2a_tasks();    // ---- a2a bindings (issue 11)
 
  private:
@@ -823,6 +824,58 @@ void Tree::reports() {
   }
 }
 
+// ---- limits (issue 12)
+// `ops limits get|set|clear TENANT`: a tenant's override of its tier's usage plan
+// (GET/PUT/DELETE /v1/tenants/{id}/limits, docs/usage-plans.md). `set` replaces the override
+// with the fields given; the others are the tier's again.
+void Tree::limits() {
+  auto* g = group("limits", "a tenant's usage plan: the tier's limits and the tenant's override");
+  {
+    auto tenant = std::make_shared<std::string>();
+    auto* c = leaf(g, "get", "the tier's limits, the override and the effective plan", [tenant](State& st) {
+      print_object(st, st.client().call("GET", "/v1/tenants/" + path_segment(*tenant) + "/limits"));
+    });
+    c->add_option("tenant", *tenant, "tenant id")->required();
+  }
+  {
+    struct O {
+      std::string tenant;
+      std::optional<double> rps, principal_rps;
+      std::optional<std::uint64_t> burst, principal_burst, max_concurrent, daily_quota, daily_tool_calls;
+    };
+    auto o = std::make_shared<O>();
+    auto* c = leaf(g, "set", "replace the tenant's override (fields not given follow the tier)", [o](State& st) {
+      json::object body;
+      if (o->rps) body["rps"] = *o->rps;
+      if (o->burst) body["burst"] = *o->burst;
+      if (o->principal_rps) body["principalRps"] = *o->principal_rps;
+      if (o->principal_burst) body["principalBurst"] = *o->principal_burst;
+      if (o->max_concurrent) body["maxConcurrent"] = *o->max_concurrent;
+      if (o->daily_quota) body["dailyQuota"] = *o->daily_quota;
+      if (o->daily_tool_calls) body["dailyToolCalls"] = *o->daily_tool_calls;
+      if (body.empty()) throw usage_error("limits set: give at least one limit (--rps, --burst, …)");
+      json::value v = body;
+      print_object(st, st.client().call("PUT", "/v1/tenants/" + path_segment(o->tenant) + "/limits", &v));
+    });
+    c->add_option("tenant", o->tenant, "tenant id")->required();
+    c->add_option("--rps", o->rps, "requests per second of the tenant")->check(CLI::PositiveNumber);
+    c->add_option("--burst", o->burst, "requests at once above the rate")->check(CLI::Range(1.0, 9e15));
+    c->add_option("--principal-rps", o->principal_rps, "requests per second of each principal")->check(CLI::PositiveNumber);
+    c->add_option("--principal-burst", o->principal_burst, "burst of each principal")->check(CLI::Range(1.0, 9e15));
+    c->add_option("--max-concurrent", o->max_concurrent, "calls in flight at once (0 = no limit)");
+    c->add_option("--daily-quota", o->daily_quota, "invocations per quota day (0 = unlimited)");
+    c->add_option("--daily-tool-calls", o->daily_tool_calls, "MCP tool calls per quota day (0 = unlimited)");
+  }
+  {
+    auto tenant = std::make_shared<std::string>();
+    auto* c = leaf(g, "clear", "remove the override: the tier's limits apply", [tenant](State& st) {
+      auto r = st.client().call("DELETE", "/v1/tenants/" + path_segment(*tenant) + "/limits");
+      print_done(st, r, "tenant " + ops::sanitize(*tenant) + " follows its tier's limits");
+    });
+    c->add_option("tenant", *tenant, "tenant id")->required();
+  }
+}
+// ---- end limits (issue 12)
 // ---- a2a bindings (issue 11)
 // `ops a2a-tasks TENANT`: the A2A tasks a tenant's callers created (who, which agent, state;
 // never content), newest first.
@@ -987,6 +1040,7 @@ OpsCommand add_ops_command(CLI::App& parent) {
   tree.invocations();
   tree.audit();
   tree.reports();
+  tree.limits();  // ---- limits (issue 12)
   tree.mcp_servers();  // ---- servers (issue 10)
   tree.a2a_tasks();    // ---- a2a bindings (issue 11)
 

@@ -326,6 +326,11 @@ std::string tier_name(const std::string& v) {
   return ok ? "" : "tier names must match ^[a-z][a-z0-9_-]{0,31}$";
 }
 
+// ---- limits (issue 12): "HH:MM" or "HH:MM:SS", 24-hour (server.usage_plans.day_start_utc).
+std::string time_of_day(const std::string& v) {
+  return parse_time_of_day(v) ? "" : "must be a UTC time of day, HH:MM or HH:MM:SS";
+}
+
 std::string readable_file(const std::string& path) {
   std::string why;
   return read_file(path, why) ? "" : "cannot read " + path + ": " + why;
@@ -701,6 +706,12 @@ Handler server_section(Reader& r, ServerConfig& c) {
                    {"lease_ms", r.integer(c.jobs.lease_ms, 1000, 3600000)},
                    {"poll_interval_ms", r.integer(c.jobs.poll_interval_ms, 10, 60000)},
                })},
+      // ---- limits (issue 12)
+      {"usage_plans", r.fields({
+                          {"enabled", r.boolean(c.usage_plans.enabled)},
+                          {"persist_interval_seconds", r.integer(c.usage_plans.persist_interval_seconds, 1, 3600)},
+                          {"day_start_utc", r.text(c.usage_plans.day_start_utc, time_of_day)},
+                      })},
   });
 }
 
@@ -750,6 +761,11 @@ Handler tier_item(Reader& r, TierConfig& c) {
       {"burst", r.integer(c.burst, 1), kRequired},
       {"daily_quota", r.integer(c.daily_quota)},
       {"rank", r.integer(c.rank, 0, 1000000)},
+      // ---- limits (issue 12)
+      {"principal_rps", r.positive_number(c.principal_rps)},
+      {"principal_burst", r.integer(c.principal_burst, 1)},
+      {"max_concurrent", r.integer(c.max_concurrent)},
+      {"daily_tool_calls", r.integer(c.daily_tool_calls)},
   });
 }
 
@@ -1003,6 +1019,20 @@ ConfigResult load_config_file(const std::string& path) {
     return result;
   }
   return parse_config(*text);
+}
+
+// ---- limits (issue 12)
+std::optional<std::int64_t> parse_time_of_day(std::string_view v) {
+  auto two = [&](std::size_t at, int max) -> int {
+    if (at + 2 > v.size() || v[at] < '0' || v[at] > '9' || v[at + 1] < '0' || v[at + 1] > '9') return -1;
+    int n = (v[at] - '0') * 10 + (v[at + 1] - '0');
+    return n <= max ? n : -1;
+  };
+  if (v.size() != 5 && v.size() != 8) return std::nullopt;
+  const int h = two(0, 23), m = v[2] == ':' ? two(3, 59) : -1;
+  const int s = v.size() == 8 ? (v[5] == ':' ? two(6, 59) : -1) : 0;
+  if (h < 0 || m < 0 || s < 0) return std::nullopt;
+  return h * 3600 + m * 60 + s;
 }
 
 std::vector<std::string> inactive_key_notices(const Config& c) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pc::core {
@@ -110,6 +111,15 @@ struct EdgeConfig {
   bool operator==(const EdgeConfig&) const = default;
 };
 // ---- end edge (issue 12)
+// ---- limits (issue 12): how usage plans are enforced (server.usage_plans, docs/usage-plans.md).
+struct UsagePlansConfig {
+  bool enabled = true;                         // false: the limit stage lets everything through
+  std::uint32_t persist_interval_seconds = 5;  // quota counters written to the store this often
+  // UTC time of day at which a quota day starts ("HH:MM" or "HH:MM:SS"); counters reset then.
+  std::string day_start_utc = "00:00";
+  bool operator==(const UsagePlansConfig&) const = default;
+};
+// ---- end limits (issue 12)
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 = pick one (tests)
@@ -127,6 +137,7 @@ struct ServerConfig {
   std::vector<std::string> trusted_proxies;
   EdgeConfig edge;
   // ---- end edge (issue 12)
+  UsagePlansConfig usage_plans;            // ---- limits (issue 12)
   bool operator==(const ServerConfig&) const = default;
 };
 
@@ -203,8 +214,15 @@ struct TierConfig {
   // Order among tiers (higher meets more tierMinimums). Required for tiers other than the
   // built-in ones, which default to basic 0, standard 1, premium 2. -1 = not given.
   std::int64_t rank = -1;
+  // ---- limits (issue 12): the rest of the usage plan (docs/usage-plans.md). 0 = no limit.
+  double principal_rps = 0;            // per principal (token subject) of a tenant; 0 = off
+  std::uint64_t principal_burst = 0;   // 0 = the tier's burst
+  std::uint64_t max_concurrent = 0;    // calls (invocations, tool calls) in flight per tenant
+  std::uint64_t daily_tool_calls = 0;  // MCP tools/call per quota day (daily_quota counts invocations)
+  // ---- end limits (issue 12)
   bool operator==(const TierConfig&) const = default;
 };
+
 
 struct RetentionConfig {
   std::uint32_t invocation_content_days = 90;
@@ -296,9 +314,10 @@ struct Config {
   std::vector<IssuerConfig> issuers;
   TokensConfig tokens;
   std::map<std::string, TierConfig> tiers = {
-      {"basic", {10, 100, 1000, 0}},
-      {"standard", {50, 500, 10000, 1}},
-      {"premium", {500, 2000, 0, 2}},
+      // rps, burst, daily_quota, rank, principal_rps, principal_burst, max_concurrent, daily_tool_calls
+      {"basic", {10, 100, 1000, 0, 0, 0, 20, 1000}},
+      {"standard", {50, 500, 10000, 1, 0, 0, 100, 10000}},
+      {"premium", {500, 2000, 0, 2, 0, 0, 500, 0}},
   };
   RetentionConfig retention;
   RedactionConfig redaction;
@@ -337,5 +356,8 @@ ConfigResult load_config_file(const std::string& path);
 // today: cluster.redis.url is read since issue 12). check-config prints them as notices, serve logs them
 // at warn, so a set key never looks active when it is not.
 std::vector<std::string> inactive_key_notices(const Config& c);
+
+// ---- limits (issue 12): seconds after midnight of "HH:MM" or "HH:MM:SS"; nullopt when malformed.
+std::optional<std::int64_t> parse_time_of_day(std::string_view v);
 
 }  // namespace pc::core

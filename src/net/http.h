@@ -145,6 +145,10 @@ class ResponseStream {
   // the connection's thread, or at once (on the caller's thread) if it ended already. One callback;
   // a second call replaces the first.
   void on_closed(std::function<void()> fn);
+  // ---- limits (issue 12): keeps `token` alive until the stream ends for any reason (then drops
+  // it, on the connection's thread); dropped at once when it has ended already. Any number of
+  // holders: the limit stage's concurrency slot is released this way, whatever on_closed does.
+  void hold_until_closed(std::shared_ptr<const void> token);
 
   struct State;  // private to src/net
   std::shared_ptr<State> state() const { return state_; }

@@ -40,6 +40,7 @@ void ResponseStream::State::notify_locked() {
 
 void ResponseStream::State::finish() {
   std::function<void()> fn;
+  std::vector<std::shared_ptr<const void>> release;  // ---- limits (issue 12): dropped unlocked
   {
     std::lock_guard lock(mu);
     ended = true;
@@ -49,7 +50,9 @@ void ResponseStream::State::finish() {
     unsent = 0;
     ex.reset();
     fn = std::move(on_closed);
+    release.swap(held);
   }
+  release.clear();
   if (!fn) return;
   try {
     fn();
@@ -97,6 +100,19 @@ bool ResponseStream::closed() const {
   std::lock_guard lock(state_->mu);
   return state_->ended;
 }
+
+// ---- limits (issue 12)
+void ResponseStream::hold_until_closed(std::shared_ptr<const void> token) {
+  {
+    std::lock_guard lock(state_->mu);
+    if (!state_->finished) {
+      state_->held.push_back(std::move(token));
+      return;
+    }
+  }
+  token.reset();
+}
+// ---- end limits (issue 12)
 
 void ResponseStream::on_closed(std::function<void()> fn) {
   {

@@ -462,6 +462,30 @@ CREATE INDEX a2a_contexts_by_tenant ON a2a_contexts(tenant_id);
 )sql";
 // ---- end a2a bindings (issue 11)
 
+// ---- limits (issue 12)
+// Migration 12: usage plans (docs/usage-plans.md). tenant_limits holds a tenant's override of its
+// tier's limits as a JSON object of the fields it sets. daily_usage holds the calls counted per
+// tenant and quota day (`day` = the day's start, RFC 3339); every node adds its counts to the row
+// periodically, so the row is the cluster's total as of the last flushes.
+constexpr std::string_view kV12UsagePlans = R"sql(
+CREATE TABLE tenant_limits (
+  tenant_id  TEXT PRIMARY KEY,
+  limits     TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  updated_by TEXT NOT NULL
+);
+CREATE TABLE daily_usage (
+  tenant_id   TEXT NOT NULL,
+  day         TEXT NOT NULL,
+  invocations INTEGER NOT NULL DEFAULT 0,
+  tool_calls  INTEGER NOT NULL DEFAULT 0,
+  updated_at  TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, day)
+);
+CREATE INDEX daily_usage_by_day ON daily_usage(day);
+)sql";
+// ---- end limits (issue 12)
+
 constexpr Migration kMigrations[] = {
     {1, "platform clients and meta", kV1Platform},
     {2, "tenants, signing keys, client scopes", kV2Identity},
@@ -477,6 +501,7 @@ constexpr Migration kMigrations[] = {
     // ---- a2a bindings (issue 11)
     {10, "a2a: task and context bindings to tenant and principal", kV10A2aBindings},
     {11, "a2a push: client push configs held by the gateway", kV11A2aPush},  // ---- a2a push (issue 11)
+    {12, "usage plans: tenant limit overrides and daily usage counters", kV12UsagePlans},  // ---- limits (issue 12)
 };
 
 constexpr std::string_view kCreateTable = R"sql(

@@ -424,4 +424,23 @@ struct A2aTaskQuery {
 };
 // ---- end a2a bindings (issue 11)
 
+// ---- limits (issue 12): usage plans (tenancy/usage_plan.h, sql_store_limits.cpp)
+// A tenant's override of its tier's limits: `limits` is the JSON object of the fields set
+// (tenancy::parse_override reads it; the store keeps it as text).
+struct TenantLimitsRecord {
+  std::string tenant_id;
+  std::string limits;  // JSON object
+  std::string updated_at;
+  std::string updated_by;
+};
+// Calls counted on one quota day for one tenant (day = the day's start, RFC 3339). As a write:
+// counts to add to the row; as a read: the row's totals (every node's counts).
+struct DailyUsageRecord {
+  std::string tenant_id;
+  std::string day;
+  std::int64_t invocations = 0;
+  std::int64_t tool_calls = 0;
+};
+// ---- end limits (issue 12)
+
 }  // namespace pc::store

@@ -48,6 +48,8 @@ void purge_tenant_mcp_sessions(Db& db, std::string_view tenant_id);
 void purge_tenant_a2a_push_configs(Db& db, std::string_view tenant_id);
 // ---- a2a bindings (issue 11): removes one tenant's A2A task and context bindings inside purge_tenant's transaction.
 void purge_tenant_a2a_bindings(Db& db, std::string_view tenant_id);
+// ---- limits (issue 12): removes one tenant's limit override and usage rows inside purge_tenant's transaction.
+void purge_tenant_limits(Db& db, std::string_view tenant_id);
 
 class SqlStore final : public Store {
  public:
@@ -221,6 +223,15 @@ class SqlStore final : public Store {
                           std::string_view principal, std::string_view state, std::string_view updated_at) override;
   std::vector<A2aTaskRecord> list_a2a_tasks(const A2aTaskQuery& q) override;
   // ---- end a2a bindings (issue 11)
+
+  // ---- limits (issue 12): sql_store_limits.cpp
+  void put_tenant_limits(const TenantLimitsRecord& r) override;
+  std::optional<TenantLimitsRecord> find_tenant_limits(std::string_view tenant_id) override;
+  std::vector<TenantLimitsRecord> list_tenant_limits() override;
+  bool delete_tenant_limits(std::string_view tenant_id) override;
+  void add_daily_usage(const std::vector<DailyUsageRecord>& deltas) override;
+  std::vector<DailyUsageRecord> daily_usage(std::string_view day) override;
+  // ---- end limits (issue 12)
 
  private:
   std::unique_ptr<ConnectionSource> source_;

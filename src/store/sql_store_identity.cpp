@@ -338,6 +338,7 @@ void SqlStore::purge_tenant(std::string_view tenant_id) {
   purge_tenant_mcp_sessions(*c, tenant_id);  // ---- transport (issue 10)
   purge_tenant_a2a_push_configs(*c, tenant_id);  // ---- a2a push (issue 11)
   purge_tenant_a2a_bindings(*c, tenant_id);  // ---- a2a bindings (issue 11)
+  purge_tenant_limits(*c, tenant_id);  // ---- limits (issue 12)
   // issue 9: jobs (their sealed requests and results go with the tenant)
   c->prepare("DELETE FROM jobs WHERE tenant_id = ?1").bind_text(1, tenant_id).run();
   // ---- federation (issue 10): MCP tool call records

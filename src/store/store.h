@@ -351,6 +351,18 @@ class Store {
                                   std::string_view principal, std::string_view state, std::string_view updated_at) = 0;
   virtual std::vector<A2aTaskRecord> list_a2a_tasks(const A2aTaskQuery& q) = 0;
   // ---- end a2a bindings (issue 11)
+  // ---- limits (issue 12): usage plans, sql_store_limits.cpp
+  // Per-tenant overrides: insert or replace; every row (small: one per tenant with an override).
+  // put: kind gone when the tenant is deleted.
+  virtual void put_tenant_limits(const TenantLimitsRecord& r) = 0;
+  virtual std::optional<TenantLimitsRecord> find_tenant_limits(std::string_view tenant_id) = 0;
+  virtual std::vector<TenantLimitsRecord> list_tenant_limits() = 0;
+  virtual bool delete_tenant_limits(std::string_view tenant_id) = 0;
+  // Adds each row's counts to (tenant, day), in one transaction; rows of deleted tenants skipped.
+  virtual void add_daily_usage(const std::vector<DailyUsageRecord>& deltas) = 0;
+  // Every tenant's totals of `day`.
+  virtual std::vector<DailyUsageRecord> daily_usage(std::string_view day) = 0;
+  // ---- end limits (issue 12)
 };
 
 }  // namespace pc::store

@@ -102,9 +102,9 @@ TEST(ConfigDefaults, MatchTheSpec) {
   EXPECT_TRUE(c.cluster.redis_url.empty());
   EXPECT_TRUE(c.issuers.empty());
   ASSERT_EQ(c.tiers.size(), 3u);
-  EXPECT_EQ(c.tiers.at("basic"), (TierConfig{10, 100, 1000, 0}));
-  EXPECT_EQ(c.tiers.at("standard"), (TierConfig{50, 500, 10000, 1}));
-  EXPECT_EQ(c.tiers.at("premium"), (TierConfig{500, 2000, 0, 2}));
+  EXPECT_EQ(c.tiers.at("basic"), (TierConfig{10, 100, 1000, 0, 0, 0, 20, 1000}));
+  EXPECT_EQ(c.tiers.at("standard"), (TierConfig{50, 500, 10000, 1, 0, 0, 100, 10000}));
+  EXPECT_EQ(c.tiers.at("premium"), (TierConfig{500, 2000, 0, 2, 0, 0, 500, 0}));
   EXPECT_EQ(c.retention.invocation_content_days, 90u);
   EXPECT_EQ(c.retention.audit_years, 7u);
   EXPECT_EQ(c.retention.sessions_hours, 24u);
@@ -688,8 +688,8 @@ tiers:
   ASSERT_EQ(tiers.size(), 4u);
   // Replaced as a whole: the omitted daily_quota is 0 (unlimited), not basic's default 1000.
   EXPECT_EQ(tiers.at("basic"), (TierConfig{2.5, 5, 0, 0}));  // keeps its built-in rank
-  EXPECT_EQ(tiers.at("standard"), (TierConfig{50, 500, 10000, 1}));
-  EXPECT_EQ(tiers.at("premium"), (TierConfig{500, 2000, 0, 2}));
+  EXPECT_EQ(tiers.at("standard"), (TierConfig{50, 500, 10000, 1, 0, 0, 100, 10000}));
+  EXPECT_EQ(tiers.at("premium"), (TierConfig{500, 2000, 0, 2, 0, 0, 500, 0}));
   EXPECT_EQ(tiers.at("enterprise-1"), (TierConfig{1000, 5000, 0, 7}));
 }
 

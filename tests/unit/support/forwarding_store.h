@@ -242,6 +242,16 @@ class ForwardingStore : public store::Store {
   bool delete_mcp_session(std::string_view id) override { return real_.delete_mcp_session(id); }
   std::int64_t purge_mcp_sessions_before(std::string_view b) override { return real_.purge_mcp_sessions_before(b); }
   // ---- end transport (issue 10)
+  // ---- limits (issue 12)
+  void put_tenant_limits(const store::TenantLimitsRecord& r) override { real_.put_tenant_limits(r); }
+  std::optional<store::TenantLimitsRecord> find_tenant_limits(std::string_view t) override {
+    return real_.find_tenant_limits(t);
+  }
+  std::vector<store::TenantLimitsRecord> list_tenant_limits() override { return real_.list_tenant_limits(); }
+  bool delete_tenant_limits(std::string_view t) override { return real_.delete_tenant_limits(t); }
+  void add_daily_usage(const std::vector<store::DailyUsageRecord>& d) override { real_.add_daily_usage(d); }
+  std::vector<store::DailyUsageRecord> daily_usage(std::string_view day) override { return real_.daily_usage(day); }
+  // ---- end limits (issue 12)
 
  protected:
   store::Store& real_;

@@ -1,0 +1,207 @@
+#include "api/limit_stage.h"
+
+#include <array>
+#include <boost/json.hpp>
+#include <boost/json/monotonic_resource.hpp>
+#include <cmath>
+#include <string_view>
+
+namespace pc::api {
+namespace {
+
+using tenancy::Admission;
+using tenancy::CallKind;
+using Refusal = Admission::Refusal;
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool is_message_send(std::string_view m) {
+  return m == "SendMessage" || m == "SendStreamingMessage" || m == "message/send" || m == "message/stream";
+}
+
+// The JSON-RPC methods of a body: one for a request, each element's for a batch. A body that is
+// not JSON names none (the route refuses it; the request still took from the rate budget).
+template <class Fn>
+void for_each_method(std::string_view body, Fn fn) {
+  // Small bodies parse without touching the heap.
+  std::array<unsigned char, 4096> buf;
+  boost::json::monotonic_resource mr(buf.data(), buf.size());
+  boost::json::parse_options opt;
+  opt.max_depth = 64;
+  boost::json::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec, &mr, opt);
+  if (ec) return;
+  auto one = [&](const boost::json::value& x) {
+    if (!x.is_object()) return;
+    const auto* m = x.get_object().if_contains("method");
+    if (m && m->is_string()) fn(std::string_view(m->get_string()));
+  };
+  if (v.is_array())
+    for (const auto& x : v.get_array()) one(x);
+  else
+    one(v);
+}
+
+std::int64_t window_seconds(double rps, std::uint64_t burst) {
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(static_cast<double>(burst) / rps)));
+}
+
+std::string_view policy_name(Refusal r) {
+  switch (r) {
+    case Refusal::rate: return "tenant";
+    case Refusal::principal_rate: return "principal";
+    case Refusal::concurrency: return "concurrency";
+    case Refusal::quota: return "daily";
+    case Refusal::tool_quota: return "tool-calls";
+    case Refusal::none: break;
+  }
+  return "";
+}
+
+std::string_view reason_of(Refusal r) {
+  switch (r) {
+    case Refusal::rate: return "rate_limited";
+    case Refusal::principal_rate: return "principal_rate_limited";
+    case Refusal::concurrency: return "concurrency_limited";
+    case Refusal::quota: return "quota_exceeded";
+    case Refusal::tool_quota: return "tool_quota_exceeded";
+    case Refusal::none: break;
+  }
+  return "";
+}
+
+std::string format_rate(double rps) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", rps);
+  return buf;
+}
+
+// Keeps the concurrency slot until the answer is complete: a relayed answer's last byte
+// (ForwardTo::on_complete), a stream's end (ResponseStream::hold_until_closed), or now.
+void hold_until_done(net::Response& r, std::shared_ptr<tenancy::ConcurrencyLimiter::Slot> slot) {
+  if (r.forward) {
+    r.forward->on_complete = [prev = std::move(r.forward->on_complete), slot](int status) {
+      slot->release();
+      if (prev) prev(status);
+    };
+  } else if (r.stream) {
+    r.stream->hold_until_closed(std::move(slot));
+  }
+  // Anything else is complete once handed over; `slot` goes with this call.
+}
+
+class LimitStage final : public Stage {
+ public:
+  explicit LimitStage(tenancy::UsageLimits& limits) : limits_(limits) {}
+  std::string_view name() const override { return "limit"; }
+
+  Verdict on_request(Context& ctx) const override {
+    if (!limits_.enabled()) return Verdict::proceed;
+    const auth::Principal& p = *ctx.caller;
+    if (p.is_platform()) return Verdict::proceed;
+    const CallClass c = classify_call(*ctx.req);
+    Admission a = limits_.admit(p.tenant, p.subject, ctx.caller.tier, c.kind, c.calls);
+    if (!a) {
+      ctx.refuse(too_many_requests(*ctx.req, a), reason_of(a.refusal));
+      return Verdict::answered;
+    }
+    if (a.slot) {
+      // Whatever answers from here on — a later stage's refusal, the handler, the 500 of a
+      // dropped responder — goes through this, so the slot is always given back.
+      auto slot = std::make_shared<tenancy::ConcurrencyLimiter::Slot>(std::move(a.slot));
+      ctx.reply = net::Responder([slot, next = ctx.reply](net::Response&& r) mutable {
+        hold_until_done(r, slot);
+        slot.reset();
+        next(std::move(r));
+      });
+    }
+    return Verdict::proceed;
+  }
+
+ private:
+  tenancy::UsageLimits& limits_;
+};
+
+}  // namespace
+
+CallClass classify_call(const net::Request& req) {
+  CallClass c;
+  if (req.method != "POST") return c;
+  const std::string_view route = req.route;
+  if (route == "/v1/agents/{name}/invoke") {
+    c.kind = CallKind::invocation;
+  } else if (route == "/a2a/{agent}") {
+    for_each_method(req.body, [&](std::string_view m) {
+      if (is_message_send(m)) c.kind = CallKind::invocation;
+    });
+  } else if (route.starts_with("/a2a/{agent}/")) {
+    if (ends_with(req.path, "/message:send") || ends_with(req.path, "/message:stream")) c.kind = CallKind::invocation;
+  } else if (route == "/mcp") {
+    std::uint32_t n = 0;
+    for_each_method(req.body, [&](std::string_view m) { n += m == "tools/call" ? 1 : 0; });
+    if (n > 0) c = {CallKind::tool_call, n};
+  }
+  return c;
+}
+
+std::string rate_limit_policy(const tenancy::Plan& p) {
+  std::string out;
+  auto item = [&out](std::string_view name, std::uint64_t q, std::int64_t w, std::string_view unit = {}) {
+    if (!out.empty()) out += ", ";
+    out += '"';
+    out += name;
+    out += "\";q=" + std::to_string(q);
+    if (!unit.empty()) out += ";qu=\"" + std::string(unit) + '"';
+    if (w > 0) out += ";w=" + std::to_string(w);
+  };
+  if (p.rps > 0) item("tenant", p.burst, window_seconds(p.rps, p.burst));
+  if (p.principal_rps > 0) item("principal", p.principal_burst, window_seconds(p.principal_rps, p.principal_burst));
+  if (p.max_concurrent > 0) item("concurrency", p.max_concurrent, 0, "concurrent-requests");
+  if (p.daily_quota > 0) item("daily", p.daily_quota, 86400);
+  if (p.daily_tool_calls > 0) item("tool-calls", p.daily_tool_calls, 86400);
+  return out;
+}
+
+net::Response too_many_requests(const net::Request& req, const Admission& a) {
+  const tenancy::Plan& p = a.plan;
+  std::string code = "rate_limited", message;
+  const std::string after = std::to_string(a.retry_after_seconds);
+  switch (a.refusal) {
+    case Refusal::rate:
+      message = "the tenant's rate limit (" + format_rate(p.rps) + " requests/s, burst " + std::to_string(p.burst) +
+                ") is reached; retry after " + after + " s";
+      break;
+    case Refusal::principal_rate:
+      message = "this principal's rate limit (" + format_rate(p.principal_rps) + " requests/s, burst " +
+                std::to_string(p.principal_burst) + ") is reached; retry after " + after + " s";
+      break;
+    case Refusal::concurrency:
+      code = "concurrency_limited";
+      message = "the tenant already has " + std::to_string(p.max_concurrent) +
+                " calls in flight, its limit; retry when one has finished";
+      break;
+    case Refusal::quota:
+    case Refusal::tool_quota: {
+      code = "quota_exceeded";
+      const bool tools = a.refusal == Refusal::tool_quota;
+      message = "the tenant's daily quota of " + std::to_string(tools ? p.daily_tool_calls : p.daily_quota) +
+                (tools ? " tool calls" : " invocations") + " is used up; it resets in " + after + " s";
+      break;
+    }
+    case Refusal::none:
+      break;
+  }
+  net::Response r = net::error_response(429, code, message, req.request_id);
+  r.headers.push_back({"Retry-After", after});
+  if (std::string policy = rate_limit_policy(p); !policy.empty()) r.headers.push_back({"RateLimit-Policy", std::move(policy)});
+  std::string limit = "\"" + std::string(policy_name(a.refusal)) + "\";r=" + std::to_string(a.remaining);
+  if (a.refusal != Refusal::concurrency) limit += ";t=" + after;
+  r.headers.push_back({"RateLimit", std::move(limit)});
+  return r;
+}
+
+std::unique_ptr<const Stage> limit_stage(tenancy::UsageLimits& limits) { return std::make_unique<LimitStage>(limits); }
+
+}  // namespace pc::api

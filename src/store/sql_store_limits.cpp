@@ -1,0 +1,91 @@
+// ---- limits (issue 12)
+// SqlStore: usage plans — tenants' limit overrides and the daily usage counters
+// (tenancy/usage_plan.h, tenancy/quota_meter.h). Counters are written as deltas added to the
+// day's row, so several nodes flushing at once sum up instead of overwriting each other.
+#include "core/clock.h"
+#include "store/sql_store.h"
+
+namespace pc::store {
+
+void purge_tenant_limits(Db& db, std::string_view tenant_id) {
+  db.prepare("DELETE FROM tenant_limits WHERE tenant_id = ?1").bind_text(1, tenant_id).run();
+  db.prepare("DELETE FROM daily_usage WHERE tenant_id = ?1").bind_text(1, tenant_id).run();
+}
+
+void SqlStore::put_tenant_limits(const TenantLimitsRecord& r) {
+  auto c = conn();
+  Transaction tx(*c);
+  c->prepare("DELETE FROM tenant_limits WHERE tenant_id = ?1").bind_text(1, r.tenant_id).run();
+  c->prepare("INSERT INTO tenant_limits(tenant_id, limits, updated_at, updated_by) SELECT ?1, ?2, ?3, ?4 WHERE " +
+             tenant_is_live(*c, 1))
+      .bind_text(1, r.tenant_id)
+      .bind_text(2, r.limits)
+      .bind_text(3, r.updated_at)
+      .bind_text(4, r.updated_by)
+      .run();
+  require_live_tenant(*c, "tenant limits");
+  tx.commit();
+}
+
+namespace {
+TenantLimitsRecord limits_row(const Statement& q) {
+  return {q.column_text(0), q.column_text(1), q.column_text(2), q.column_text(3)};
+}
+}  // namespace
+
+std::optional<TenantLimitsRecord> SqlStore::find_tenant_limits(std::string_view tenant_id) {
+  auto c = conn();
+  Statement q = c->prepare("SELECT tenant_id, limits, updated_at, updated_by FROM tenant_limits WHERE tenant_id = ?1");
+  q.bind_text(1, tenant_id);
+  if (!q.step()) return std::nullopt;
+  return limits_row(q);
+}
+
+std::vector<TenantLimitsRecord> SqlStore::list_tenant_limits() {
+  auto c = conn();
+  Statement q = c->prepare("SELECT tenant_id, limits, updated_at, updated_by FROM tenant_limits ORDER BY tenant_id");
+  std::vector<TenantLimitsRecord> out;
+  while (q.step()) out.push_back(limits_row(q));
+  return out;
+}
+
+bool SqlStore::delete_tenant_limits(std::string_view tenant_id) {
+  auto c = conn();
+  Transaction tx(*c);
+  Statement q = c->prepare("SELECT 1 FROM tenant_limits WHERE tenant_id = ?1");
+  q.bind_text(1, tenant_id);
+  const bool found = q.step();
+  if (found) c->prepare("DELETE FROM tenant_limits WHERE tenant_id = ?1").bind_text(1, tenant_id).run();
+  tx.commit();
+  return found;
+}
+
+void SqlStore::add_daily_usage(const std::vector<DailyUsageRecord>& deltas) {
+  if (deltas.empty()) return;
+  auto c = conn();
+  Transaction tx(*c);
+  Statement q = c->prepare(
+      "INSERT INTO daily_usage(tenant_id, day, invocations, tool_calls, updated_at) SELECT ?1, ?2, ?3, ?4, ?5 WHERE " +
+      tenant_is_live(*c, 1) +
+      " ON CONFLICT (tenant_id, day) DO UPDATE SET invocations = daily_usage.invocations + excluded.invocations, "
+      "tool_calls = daily_usage.tool_calls + excluded.tool_calls, updated_at = excluded.updated_at");
+  const std::string now = core::rfc3339_now();
+  for (const auto& d : deltas) {
+    q.reset();
+    q.bind_text(1, d.tenant_id).bind_text(2, d.day).bind_int64(3, d.invocations).bind_int64(4, d.tool_calls).bind_text(5, now);
+    q.run();
+  }
+  tx.commit();
+}
+
+std::vector<DailyUsageRecord> SqlStore::daily_usage(std::string_view day) {
+  auto c = conn();
+  Statement q = c->prepare("SELECT tenant_id, day, invocations, tool_calls FROM daily_usage WHERE day = ?1");
+  q.bind_text(1, day);
+  std::vector<DailyUsageRecord> out;
+  while (q.step()) out.push_back({q.column_text(0), q.column_text(1), q.column_int64(2), q.column_int64(3)});
+  return out;
+}
+
+}  // namespace pc::store
+// ---- end limits (issue 12)

@@ -1,0 +1,91 @@
+// Daily quotas (the usage plan's daily_quota and daily_tool_calls), counted in memory on the hot
+// path and written to the store periodically (tenancy/usage_sync.h), so `ops quotas` shows real
+// usage and a restart loses at most the last interval's counts (docs/usage-plans.md).
+//
+// A quota day starts at server.usage_plans.day_start_utc (00:00 UTC by default) and lasts 86,400
+// seconds; at its start every tenant's counters are zero again. Several nodes sharing a store
+// each add their own counts to the day's row (one UPSERT of deltas), then read the sums back, so
+// a node's view of a tenant's usage is the cluster's total as of the last flush plus what it
+// counted since.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace pc::tenancy {
+
+enum class Meter { invocations = 0, tool_calls = 1 };
+
+struct QuotaDecision {
+  bool allowed = true;
+  std::uint64_t used = 0;      // after this call (refused: as it stands)
+  std::uint64_t limit = 0;     // 0 = unlimited
+  std::int64_t reset_seconds = 0;  // until the next quota day starts
+};
+
+struct UsageCounts {
+  std::uint64_t invocations = 0;
+  std::uint64_t tool_calls = 0;
+};
+
+// Counts of one tenant on one quota day (the day's start as RFC 3339, "2026-12-06T00:00:00.000Z").
+struct DayUsage {
+  std::string tenant;
+  std::string day;
+  UsageCounts counts;
+};
+
+class QuotaMeter {
+ public:
+  // `day_start_seconds`: seconds after 00:00 UTC at which quota days start.
+  explicit QuotaMeter(std::int64_t day_start_seconds = 0);
+  ~QuotaMeter();
+  QuotaMeter(const QuotaMeter&) = delete;
+  QuotaMeter& operator=(const QuotaMeter&) = delete;
+
+  void set_day_start(std::int64_t day_start_seconds);
+  std::int64_t day_of(std::int64_t unix_seconds) const;
+  std::string day_label(std::int64_t day) const;  // the day's start, RFC 3339
+  std::int64_t seconds_to_reset(std::int64_t unix_seconds) const;
+
+  // Counts `n` calls of `meter` for `tenant` unless that would pass `limit` (0 = unlimited:
+  // counted, never refused). Thread-safe, one short lock of the tenant's counters.
+  QuotaDecision consume(std::string_view tenant, Meter meter, std::uint64_t limit, std::uint32_t n,
+                        std::int64_t unix_seconds);
+  UsageCounts usage(std::string_view tenant, std::int64_t unix_seconds) const;
+
+  // ---- persistence (tenancy/usage_sync.h)
+  // Counts not yet written, per tenant and day; they leave the meter's pending state.
+  std::vector<DayUsage> take_pending();
+  // Puts back counts whose write failed (they go out with the next flush).
+  void restore_pending(const std::vector<DayUsage>& failed);
+  // The store's totals for `day` (every node's flushed counts): each tenant's usage becomes its
+  // total plus what this node counted since take_pending.
+  void apply_totals(std::int64_t day, const std::vector<DayUsage>& totals);
+
+ private:
+  struct Entry;
+  Entry& entry(std::string_view tenant);
+  const Entry* find(std::string_view tenant) const;
+  void roll(Entry& e, std::string_view tenant, std::int64_t day);  // e locked
+
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::atomic<std::int64_t> day_start_;
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, std::unique_ptr<Entry>, Hash, std::equal_to<>> entries_;
+  std::mutex carry_mu_;
+  std::vector<DayUsage> carry_;  // pending counts of a day that ended before they were written
+};
+
+}  // namespace pc::tenancy

@@ -1,0 +1,313 @@
+// Usage plans enforced (issue 12, docs/usage-plans.md) with the real binary and the demo's
+// tenants: exact 429 counts for a burst with Retry-After and the IETF RateLimit fields,
+// Retry-After honoured, per-tenant overrides through the Admin API (and who may not set them),
+// per-principal rates, the concurrency cap released when answers end, the daily quota and its
+// reset at the quota day's start, counts that survive a restart, and fairness between tenants.
+// (tests/integration/limits.test.mjs is about HTTP size limits.)
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+
+import {
+  startGateway, gatewayConfig, makeTempDir, removeDir, request, postJson, demoToken, adminToken, bearer,
+  clientToken, getMetrics, sleep, waitFor, runBinary,
+} from './harness.mjs';
+
+const INVOKE = '/v1/agents/echo/invoke';
+
+// acme (basic): 0.5 requests/s, burst 100 — so 150 requests sent within 2 s meet exactly 100
+// admissions. demo (standard): large budgets, the fair-share witness.
+const TIERS = {
+  basic: { rps: 0.5, burst: 100, daily_quota: 1000, max_concurrent: 20, daily_tool_calls: 1000 },
+  standard: { rps: 1000, burst: 5000, daily_quota: 100000, max_concurrent: 500 },
+};
+
+function config(dir, usagePlans = {}) {
+  return gatewayConfig(dir, {
+    limits: { max_body_bytes: 65536, max_connections: 500, idle_timeout_ms: 10000 },
+    upstream: { response_timeout_ms: 10000 },
+    extraServer: { usage_plans: { persist_interval_seconds: 1, ...usagePlans } },
+    extra: { tiers: TIERS },
+  });
+}
+
+async function agentsVisible(gw, auth) {
+  await waitFor(async () => {
+    const r = await request(gw.port, { path: '/v1/agents', headers: auth });
+    return r.status === 200 && r.json.agents.some((a) => a.name === 'echo');
+  }, 15000, { what: 'agent echo visible' });
+}
+
+function expect429(r, code, policy) {
+  assert.equal(r.status, 429, r.body);
+  assert.equal(r.json.error.code, code, r.body);
+  assert.ok(r.json.error.requestId, r.body);
+  const after = Number(r.headers['retry-after']);
+  assert.ok(Number.isInteger(after) && after >= 1, `Retry-After: ${r.headers['retry-after']}`);
+  assert.ok(r.headers['ratelimit-policy'], 'RateLimit-Policy is sent');
+  assert.match(r.headers.ratelimit, new RegExp(`^"${policy}";r=\\d+`), r.headers.ratelimit);
+  return after;
+}
+
+describe('usage plans', { timeout: 180000 }, () => {
+  let dir;
+  let gw;
+  let admin;
+  let acme;
+  let demo;
+  const put = (tenant, body, token = admin) =>
+    request(gw.port, { method: 'PUT', path: `/v1/tenants/${tenant}/limits`, headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const del = (tenant, token = admin) => request(gw.port, { method: 'DELETE', path: `/v1/tenants/${tenant}/limits`, headers: bearer(token) });
+
+  before(async () => {
+    dir = makeTempDir('portcullis-limits-plans-');
+    gw = await startGateway({ dir, config: config(dir), args: ['--demo'] });
+    admin = await adminToken(gw);
+    acme = await demoToken(gw, 'acme');
+    demo = await demoToken(gw, 'demo');
+    await agentsVisible(gw, bearer(demo));
+  });
+  after(async () => {
+    if (gw) await gw.stop();
+    removeDir(dir);
+  });
+
+  it('a burst of 150 against burst 100: exactly 100 served, 50 refused with Retry-After and RateLimit fields', async () => {
+    const t0 = Date.now();
+    const statuses = [];
+    let refusal;
+    for (let i = 0; i < 150; i++) {
+      const r = await request(gw.port, { path: '/v1/agents', headers: bearer(acme) });
+      statuses.push(r.status);
+      if (r.status === 429) refusal ??= r;
+    }
+    const elapsed = Date.now() - t0;
+    const ok = statuses.filter((s) => s === 200).length;
+    const refused = statuses.filter((s) => s === 429).length;
+    assert.equal(ok + refused, 150, statuses.join());
+    // One more call is earned every 2 s; sent within 2 s, the count is exact.
+    const earned = Math.floor(elapsed / 2000);
+    assert.ok(ok >= 100 && ok <= 100 + earned, `served ${ok} in ${elapsed} ms`);
+    if (elapsed < 2000) assert.equal(refused, 50);
+    assert.deepEqual(statuses.slice(0, 100), Array(100).fill(200), 'the first 100 are the burst');
+    expect429(refusal, 'rate_limited', 'tenant');
+    assert.match(refusal.headers['ratelimit-policy'], /"tenant";q=100;w=200/);
+    assert.match(refusal.headers['ratelimit-policy'], /"daily";q=1000;w=86400/);
+    assert.match(refusal.headers['ratelimit-policy'], /"concurrency";q=20;qu="concurrent-requests"/);
+    const m = await getMetrics(gw.port);
+    const rate = m.samples.find((x) => x.name === 'portcullis_limit_refusals_total' && x.labels.kind === 'rate');
+    assert.ok(rate && rate.value >= refused, JSON.stringify(rate));
+  });
+
+  it('Retry-After is honoured: waiting it lets the next call through', async () => {
+    const r = await request(gw.port, { path: '/v1/agents', headers: bearer(acme) });
+    const after = expect429(r, 'rate_limited', 'tenant');
+    assert.ok(after <= 2, `one call is earned every 2 s: Retry-After ${after}`);
+    await sleep(after * 1000 + 50);
+    const next = await request(gw.port, { path: '/v1/agents', headers: bearer(acme) });
+    assert.equal(next.status, 200, next.body);
+  });
+
+  it('fairness: one tenant\'s flood neither refuses nor slows another tenant\'s calls beyond 50 ms (median)', async () => {
+    const time = async () => {
+      const t = process.hrtime.bigint();
+      const r = await request(gw.port, { path: '/v1/agents', headers: bearer(demo) });
+      assert.equal(r.status, 200, r.body);
+      return Number(process.hrtime.bigint() - t) / 1e6;
+    };
+    const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const quiet = [];
+    for (let i = 0; i < 30; i++) quiet.push(await time());
+    let flooding = true;
+    const flood = Promise.all(Array.from({ length: 8 }, async () => {
+      let n = 0;
+      while (flooding) {
+        const r = await request(gw.port, { path: '/v1/agents', headers: bearer(acme) });
+        assert.ok(r.status === 429 || r.status === 200, r.body);
+        n++;
+      }
+      return n;
+    }));
+    const loud = [];
+    for (let i = 0; i < 30; i++) loud.push(await time());
+    flooding = false;
+    const sent = (await flood).reduce((a, b) => a + b, 0);
+    assert.ok(sent > 100, `the flood sent ${sent}`);
+    assert.ok(median(loud) <= median(quiet) + 50, `median ${median(loud)} ms under flood vs ${median(quiet)} ms`);
+  });
+
+  it('per-tenant override: PUT raises acme\'s burst at once; GET shows it; DELETE restores the tier', async () => {
+    const set = await put('acme', { burst: 1000, dailyToolCalls: 7 });
+    assert.equal(set.status, 200, set.body);
+    assert.equal(set.json.effective.burst, 1000);
+    assert.equal(set.json.tierLimits.burst, 100);
+    assert.deepEqual(set.json.override, { burst: 1000, dailyToolCalls: 7 });
+    assert.ok(set.json.updatedBy, set.body);
+    const r = await request(gw.port, { path: '/v1/agents', headers: bearer(acme) });
+    assert.equal(r.status, 200, r.body);
+    const got = await request(gw.port, { path: '/v1/tenants/acme/limits', headers: bearer(admin) });
+    assert.equal(got.status, 200, got.body);
+    assert.equal(got.json.effective.dailyToolCalls, 7);
+    // The change is audited.
+    const audit = await request(gw.port, { path: '/v1/platform/audit?action=tenant.limits.set', headers: bearer(admin) });
+    assert.equal(audit.status, 200, audit.body);
+    assert.ok(audit.json.events.some((e) => e.action === 'tenant.limits.set'), audit.body.slice(0, 400));
+    assert.equal((await del('acme')).status, 204);
+    const back = await request(gw.port, { path: '/v1/tenants/acme/limits', headers: bearer(admin) });
+    assert.equal(back.json.override, null);
+    assert.equal(back.json.effective.burst, 100);
+    const again = await del('acme');
+    assert.equal(again.status, 404, again.body);
+  });
+
+  it('ops limits get|set|clear TENANT', async () => {
+    const O = (...args) => runBinary(['ops', '--config', gw.configPath, ...args]);
+    const set = await O('--json', 'limits', 'set', 'acme', '--burst', '200', '--daily-quota', '50');
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal(JSON.parse(set.stdout).effective.burst, 200);
+    const got = await O('--json', 'limits', 'get', 'acme');
+    assert.equal(got.code, 0, got.stderr);
+    assert.deepEqual(JSON.parse(got.stdout).override, { burst: 200, dailyQuota: 50 });
+    const human = await O('limits', 'get', 'acme');
+    assert.match(human.stdout, /tierLimits/);
+    const none = await O('limits', 'set', 'acme');
+    assert.equal(none.code, 2, none.stderr);
+    const cleared = await O('limits', 'clear', 'acme');
+    assert.equal(cleared.code, 0, cleared.stderr);
+    assert.match(cleared.stdout, /follows its tier/);
+    const again = await O('limits', 'clear', 'acme');
+    assert.notEqual(again.code, 0, again.stdout);
+    assert.match(again.stderr, /no limit override|404/);
+  });
+
+  it('overrides: bad bodies are 400; tenants may not set their own or another\'s limits', async () => {
+    for (const body of [{ rps: -1 }, { burst: 0 }, { nope: 1 }, { maxConcurrent: 'x' }, [1]]) {
+      const r = await put('demo', body);
+      assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.body}`);
+      assert.equal(r.json.error.code, 'invalid_request');
+    }
+    // A tenant principal naming another tenant: a violation (403); its own: still 403 (platform admin only).
+    // (acme's rate budget may be spent: the limit stage refuses first, so use demo's token.)
+    const foreign = await put('acme', { burst: 100000 }, demo);
+    assert.equal(foreign.status, 403, foreign.body);
+    const own = await put('demo', { burst: 100000 }, demo);
+    assert.equal(own.status, 403, own.body);
+    const read = await request(gw.port, { path: '/v1/tenants/acme/limits', headers: bearer(demo) });
+    assert.equal(read.status, 403, read.body);
+    const missing = await put('no-such-tenant', { burst: 5 });
+    assert.equal(missing.status, 404, missing.body);
+  });
+
+  it('per-principal limit: one principal refused, another principal of the same tenant served', async () => {
+    const c = await postJson(gw.port, '/v1/tenants/demo/clients', { name: 'second', roles: ['Machine.Invoke'] }, { headers: bearer(admin) });
+    assert.equal(c.status, 201, c.body);
+    const second = await clientToken(gw, c.json.clientId, c.json.clientSecret);
+    assert.equal((await put('demo', { principalRps: 0.2, principalBurst: 5 })).status, 200);
+    try {
+      const statuses = [];
+      for (let i = 0; i < 8; i++) statuses.push((await request(gw.port, { path: '/v1/agents', headers: bearer(demo) })));
+      assert.deepEqual(statuses.map((r) => r.status), [200, 200, 200, 200, 200, 429, 429, 429]);
+      expect429(statuses[5], 'rate_limited', 'principal');
+      const other = await request(gw.port, { path: '/v1/agents', headers: bearer(second) });
+      assert.equal(other.status, 200, other.body);
+    } finally {
+      assert.equal((await del('demo')).status, 204);
+    }
+  });
+
+  it('concurrency cap: the third slow call is refused; slots come back when answers end (streams too)', async () => {
+    const second = await (async () => {
+      const c = await postJson(gw.port, '/v1/tenants/demo/clients', { name: 'third', roles: ['Machine.Invoke'] }, { headers: bearer(admin) });
+      return clientToken(gw, c.json.clientId, c.json.clientSecret);
+    })();
+    assert.equal((await put('demo', { maxConcurrent: 2 })).status, 200);
+    try {
+      const slow = (mode) => postJson(gw.port, INVOKE, { input: { delay_ms: 1500 }, mode }, { headers: bearer(demo), timeoutMs: 10000 });
+      const a = slow('sync');
+      const b = slow('stream');
+      await sleep(300);
+      const c = await postJson(gw.port, INVOKE, { input: { x: 1 } }, { headers: bearer(second) });
+      expect429(c, 'concurrency_limited', 'concurrency');
+      // Plain requests are not calls: they do not need a slot.
+      assert.equal((await request(gw.port, { path: '/v1/agents', headers: bearer(demo) })).status, 200);
+      const [ra, rb] = await Promise.all([a, b]);
+      assert.equal(ra.status, 200, ra.body);
+      assert.equal(rb.status, 200, rb.body);
+      await waitFor(async () => {
+        const q = await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) });
+        return q.json.inFlight === 0;
+      }, 3000, { what: 'slots released' });
+      const d = await postJson(gw.port, INVOKE, { input: { x: 2 } }, { headers: bearer(demo) });
+      assert.equal(d.status, 200, d.body);
+    } finally {
+      assert.equal((await del('demo')).status, 204);
+    }
+  });
+
+  it('daily quota: the fourth invocation against a quota of 3 is 429 quota_exceeded; quotas shows the usage', async () => {
+    const before = await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) });
+    const used = before.json.usedToday;
+    assert.equal((await put('demo', { dailyQuota: used + 3 })).status, 200);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await postJson(gw.port, INVOKE, { input: { i } }, { headers: bearer(demo) });
+        assert.equal(r.status, 200, r.body);
+      }
+      const r = await postJson(gw.port, INVOKE, { input: { i: 4 } }, { headers: bearer(demo) });
+      const after = expect429(r, 'quota_exceeded', 'daily');
+      assert.ok(after <= 86400, r.headers['retry-after']);
+      assert.match(r.headers.ratelimit, /^"daily";r=0;t=\d+$/);
+      const q = await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) });
+      assert.equal(q.json.usedToday, used + 3, q.body);
+      assert.equal(q.json.remainingToday, 0, q.body);
+      // Reads are not invocations: the quota does not refuse them.
+      assert.equal((await request(gw.port, { path: '/v1/agents', headers: bearer(demo) })).status, 200);
+    } finally {
+      assert.equal((await del('demo')).status, 204);
+    }
+  });
+
+  it('counts survive a restart (written every persist interval)', async () => {
+    const q = await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) });
+    const used = q.json.usedToday;
+    assert.ok(used >= 3, q.body);
+    await sleep(1500);  // one persist interval
+    await gw.stop();
+    gw = await startGateway({ dir, configPath: `${dir}/config.yaml`, args: ['--demo'] });
+    admin = await adminToken(gw);
+    const again = await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) });
+    assert.equal(again.status, 200, again.body);
+    assert.equal(again.json.usedToday, used, again.body);
+  });
+});
+
+describe('usage plans: the quota day', { timeout: 60000 }, () => {
+  let dir;
+  let gw;
+  after(async () => {
+    if (gw) await gw.stop();
+    if (dir) removeDir(dir);
+  });
+
+  it('the quota resets when the next quota day starts (server.usage_plans.day_start_utc)', async () => {
+    dir = makeTempDir('portcullis-limits-day-');
+    // The quota day starts 8 s from now (UTC time of day).
+    const start = new Date(Date.now() + 8000);
+    const hhmmss = start.toISOString().slice(11, 19);
+    gw = await startGateway({ dir, config: config(dir, { day_start_utc: hhmmss }), args: ['--demo'] });
+    const admin = await adminToken(gw);
+    const demo = await demoToken(gw, 'demo');
+    await agentsVisible(gw, bearer(demo));
+    const set = await request(gw.port, { method: 'PUT', path: '/v1/tenants/demo/limits', headers: { ...bearer(admin), 'content-type': 'application/json' }, body: JSON.stringify({ dailyQuota: 1 }) });
+    assert.equal(set.status, 200, set.body);
+    const first = await postJson(gw.port, INVOKE, { input: {} }, { headers: bearer(demo) });
+    assert.equal(first.status, 200, first.body);
+    const refused = await postJson(gw.port, INVOKE, { input: {} }, { headers: bearer(demo) });
+    const after = expect429(refused, 'quota_exceeded', 'daily');
+    assert.ok(after <= 9, `the day ends within 8 s: Retry-After ${after}`);
+    await sleep(after * 1000 + 200);
+    const next = await postJson(gw.port, INVOKE, { input: {} }, { headers: bearer(demo) });
+    assert.equal(next.status, 200, next.body);
+    const q = await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) });
+    assert.equal(q.json.usedToday, 1, q.body);
+  });
+});

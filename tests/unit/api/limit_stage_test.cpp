@@ -1,0 +1,82 @@
+// The limit stage's pure parts (api/limit_stage.h): which requests are calls, and the 429 with
+// Retry-After and the IETF RateLimit-Policy / RateLimit fields (draft-ietf-httpapi-ratelimit-headers-11).
+#include "api/limit_stage.h"
+
+#include <gtest/gtest.h>
+
+namespace pc::api {
+namespace {
+
+net::Request req(std::string method, std::string_view route, std::string path, std::string body = "") {
+  net::Request r;
+  r.method = std::move(method);
+  r.route = route;
+  r.path = std::move(path);
+  r.body = std::move(body);
+  r.request_id = "rid-1";
+  return r;
+}
+
+const std::string* header(const net::Response& r, std::string_view name) {
+  for (const auto& h : r.headers)
+    if (net::iequals(h.name, name)) return &h.value;
+  return nullptr;
+}
+
+TEST(ClassifyCall, InvocationsToolCallsAndPlainRequests) {
+  using K = tenancy::CallKind;
+  EXPECT_EQ(classify_call(req("POST", "/v1/agents/{name}/invoke", "/v1/agents/echo/invoke")).kind, K::invocation);
+  EXPECT_EQ(classify_call(req("GET", "/v1/agents", "/v1/agents")).kind, K::request);
+  for (const char* m : {"SendMessage", "SendStreamingMessage", "message/send", "message/stream"})
+    EXPECT_EQ(classify_call(req("POST", "/a2a/{agent}", "/a2a/x", std::string(R"({"jsonrpc":"2.0","id":1,"method":")") + m + "\"}")).kind,
+              K::invocation)
+        << m;
+  EXPECT_EQ(classify_call(req("POST", "/a2a/{agent}", "/a2a/x", R"({"jsonrpc":"2.0","id":1,"method":"GetTask"})")).kind, K::request);
+  EXPECT_EQ(classify_call(req("POST", "/a2a/{agent}/{p1}", "/a2a/x/message:send", "{}")).kind, K::invocation);
+  EXPECT_EQ(classify_call(req("POST", "/a2a/{agent}/{p1}/{p2}", "/a2a/x/v1/message:stream", "{}")).kind, K::invocation);
+  EXPECT_EQ(classify_call(req("GET", "/a2a/{agent}/{p1}/{p2}", "/a2a/x/tasks/t1")).kind, K::request);
+  auto one = classify_call(req("POST", "/mcp", "/mcp", R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}})"));
+  EXPECT_EQ(one.kind, K::tool_call);
+  EXPECT_EQ(one.calls, 1u);
+  auto batch = classify_call(req("POST", "/mcp", "/mcp",
+                                 R"([{"method":"tools/call"},{"method":"tools/list"},{"method":"tools/call"}])"));
+  EXPECT_EQ(batch.kind, K::tool_call);
+  EXPECT_EQ(batch.calls, 2u);
+  EXPECT_EQ(classify_call(req("POST", "/mcp", "/mcp", R"({"method":"tools/list"})")).kind, K::request);
+  EXPECT_EQ(classify_call(req("POST", "/mcp", "/mcp", "not json")).kind, K::request);
+  EXPECT_EQ(classify_call(req("POST", "/mcp", "/mcp", std::string(100000, '['))).kind, K::request) << "too deep: no crash";
+}
+
+TEST(TooManyRequests, RateRefusal) {
+  tenancy::Admission a;
+  a.refusal = tenancy::Admission::Refusal::rate;
+  a.plan = {10, 100, 0, 0, 20, 1000, 0};
+  a.retry_after_seconds = 3;
+  auto r = too_many_requests(req("GET", "/v1/agents", "/v1/agents"), a);
+  EXPECT_EQ(r.status, 429);
+  EXPECT_NE(r.body.find("\"code\":\"rate_limited\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("rid-1"), std::string::npos);
+  ASSERT_TRUE(header(r, "Retry-After"));
+  EXPECT_EQ(*header(r, "Retry-After"), "3");
+  EXPECT_EQ(*header(r, "RateLimit-Policy"),
+            R"("tenant";q=100;w=10, "concurrency";q=20;qu="concurrent-requests", "daily";q=1000;w=86400)");
+  EXPECT_EQ(*header(r, "RateLimit"), R"("tenant";r=0;t=3)");
+}
+
+TEST(TooManyRequests, QuotaAndConcurrencyRefusals) {
+  tenancy::Admission a;
+  a.plan = {1, 1, 0, 0, 2, 0, 7};
+  a.refusal = tenancy::Admission::Refusal::tool_quota;
+  a.retry_after_seconds = 600;
+  auto q = too_many_requests(req("POST", "/mcp", "/mcp"), a);
+  EXPECT_NE(q.body.find("\"code\":\"quota_exceeded\""), std::string::npos) << q.body;
+  EXPECT_EQ(*header(q, "RateLimit"), R"("tool-calls";r=0;t=600)");
+  a.refusal = tenancy::Admission::Refusal::concurrency;
+  a.retry_after_seconds = 1;
+  auto c = too_many_requests(req("POST", "/mcp", "/mcp"), a);
+  EXPECT_NE(c.body.find("\"code\":\"concurrency_limited\""), std::string::npos) << c.body;
+  EXPECT_EQ(*header(c, "RateLimit"), R"("concurrency";r=0)");
+}
+
+}  // namespace
+}  // namespace pc::api

@@ -1,0 +1,159 @@
+// GCRA (tenancy/rate_limiter.h), the concurrency cap and the quota meter on their own: exact
+// counts for a burst, exact waits, refusals that do not spend budget, day rollover, and the
+// meter's flush bookkeeping.
+#include "tenancy/rate_limiter.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "tenancy/concurrency.h"
+#include "tenancy/quota_meter.h"
+
+namespace pc::tenancy {
+namespace {
+
+constexpr std::int64_t kSec = 1'000'000'000;
+
+TEST(Gcra, BurstOf100Then50RefusedAtOnce) {
+  std::int64_t tat = 0;
+  const Rate r{10, 100};
+  int ok = 0, refused = 0;
+  for (int i = 0; i < 150; ++i) (gcra(tat, r, 5 * kSec).allowed ? ok : refused)++;
+  EXPECT_EQ(ok, 100);
+  EXPECT_EQ(refused, 50);
+}
+
+TEST(Gcra, RefusalsDoNotSpendAndRetryAfterIsExact) {
+  std::int64_t tat = 0;
+  const Rate r{2, 3};  // one call every 500 ms
+  const std::int64_t t0 = 100 * kSec;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(gcra(tat, r, t0).allowed);
+  const auto before = tat;
+  auto d = gcra(tat, r, t0);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(tat, before) << "a refusal must not move the TAT";
+  EXPECT_EQ(d.retry_after_ns, kSec / 2);
+  EXPECT_EQ(d.remaining, 0u);
+  EXPECT_FALSE(gcra(tat, r, t0 + d.retry_after_ns - 1).allowed);
+  EXPECT_TRUE(gcra(tat, r, t0 + d.retry_after_ns).allowed);
+}
+
+TEST(Gcra, RemainingCountsDownAndRefillsAtTheRate) {
+  std::int64_t tat = 0;
+  const Rate r{1, 5};
+  EXPECT_EQ(gcra(tat, r, 10 * kSec).remaining, 4u);
+  EXPECT_EQ(gcra(tat, r, 10 * kSec).remaining, 3u);
+  EXPECT_EQ(gcra(tat, r, 12 * kSec).remaining, 4u);  // two seconds gave two back
+}
+
+TEST(Gcra, HugeBurstsAndTinyRatesDoNotOverflow) {
+  std::int64_t tat = 0;
+  EXPECT_TRUE(gcra(tat, {0.000001, std::uint64_t{1} << 53}, kSec).allowed);
+  std::int64_t t2 = 0;
+  EXPECT_TRUE(gcra(t2, {1e6, 1}, kSec).allowed);
+}
+
+TEST(LocalRateLimiter, KeysAreIndependentAndTheLimitHoldsAcrossThreads) {
+  LocalRateLimiter l;
+  const Rate r{0.001, 1000};  // no refill during the test
+  std::atomic<int> ok{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 4; ++t)
+    ts.emplace_back([&] {
+      for (int i = 0; i < 500; ++i)
+        if (l.take("acme", "", r, kSec).allowed) ++ok;
+    });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(ok.load(), 1000) << "2,000 concurrent takes against a burst of 1,000";
+  EXPECT_TRUE(l.take("acme", "alice", r, kSec).allowed) << "a principal key is its own budget";
+  EXPECT_TRUE(l.take("globex", "", r, kSec).allowed);
+}
+
+TEST(LocalRateLimiter, SweepDropsFullBudgetsAndTheTableStaysBounded) {
+  LocalRateLimiter l(64);
+  for (int i = 0; i < 1000; ++i) l.take("t", "p" + std::to_string(i), {1000, 1}, kSec);
+  EXPECT_LE(l.size(), 1000u);
+  // Long after, every budget is full again: all of them go.
+  l.sweep(100 * kSec);
+  EXPECT_EQ(l.size(), 0u);
+  // Past the bound, a shard sweeps itself before it grows.
+  for (int i = 0; i < 1000; ++i) l.take("t", "q" + std::to_string(i), {1000, 1}, kSec + i * kSec);
+  EXPECT_LT(l.size(), 200u);
+}
+
+TEST(Concurrency, CapHoldsAndSlotsComeBack) {
+  ConcurrencyLimiter c;
+  auto a = c.try_acquire("acme", 2), b = c.try_acquire("acme", 2);
+  ASSERT_TRUE(a && b);
+  EXPECT_FALSE(c.try_acquire("acme", 2));
+  EXPECT_TRUE(c.try_acquire("globex", 2));
+  EXPECT_EQ(c.in_flight("acme"), 2);
+  a.release();
+  EXPECT_EQ(c.in_flight("acme"), 1);
+  { auto again = c.try_acquire("acme", 2); EXPECT_TRUE(again); }
+  EXPECT_EQ(c.in_flight("acme"), 1);
+  ConcurrencyLimiter::Slot moved = std::move(b);
+  EXPECT_EQ(c.in_flight("acme"), 1);
+  moved = ConcurrencyLimiter::Slot();
+  EXPECT_EQ(c.in_flight("acme"), 0);
+  EXPECT_TRUE(c.try_acquire("acme", 0)) << "0 = no cap";
+}
+
+TEST(QuotaMeter, RefusesPastTheLimitAndResetsWhenTheDayStarts) {
+  QuotaMeter m(3600);  // days start at 01:00 UTC
+  const std::int64_t t = 1'780'000'000;  // some instant
+  const std::int64_t next_day = t + m.seconds_to_reset(t);
+  EXPECT_EQ((next_day - 3600) % 86400, 0);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(m.consume("acme", Meter::invocations, 3, 1, t).allowed);
+  auto d = m.consume("acme", Meter::invocations, 3, 1, t);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.used, 3u);
+  EXPECT_EQ(d.reset_seconds, next_day - t);
+  EXPECT_TRUE(m.consume("acme", Meter::tool_calls, 3, 2, t).allowed) << "tool calls have their own count";
+  EXPECT_FALSE(m.consume("acme", Meter::invocations, 3, 1, next_day - 1).allowed);
+  EXPECT_TRUE(m.consume("acme", Meter::invocations, 3, 1, next_day).allowed);
+  EXPECT_EQ(m.usage("acme", next_day).invocations, 1u);
+  EXPECT_TRUE(m.consume("acme", Meter::invocations, 0, 1000, next_day).allowed) << "0 = unlimited";
+}
+
+TEST(QuotaMeter, PendingCountsAreTakenOnceRestoredOnFailureAndCarriedPastTheDay) {
+  QuotaMeter m;
+  const std::int64_t t = 1'780'000'000;
+  m.consume("acme", Meter::invocations, 0, 2, t);
+  m.consume("acme", Meter::tool_calls, 0, 1, t);
+  auto p = m.take_pending();
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].counts.invocations, 2u);
+  EXPECT_EQ(p[0].counts.tool_calls, 1u);
+  EXPECT_EQ(p[0].day, m.day_label(m.day_of(t)));
+  EXPECT_TRUE(m.take_pending().empty());
+  m.restore_pending(p);  // the write failed
+  auto again = m.take_pending();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].counts.invocations, 2u);
+  // Counted late on one day, the next day starts before the flush: the count keeps its day.
+  m.consume("acme", Meter::invocations, 0, 1, t);
+  m.consume("acme", Meter::invocations, 0, 1, t + 86400);
+  auto both = m.take_pending();
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_NE(both[0].day, both[1].day);
+}
+
+TEST(QuotaMeter, TotalsFromOtherNodesAddToWhatThisNodeCountedSince) {
+  QuotaMeter m;
+  const std::int64_t t = 1'780'000'000;
+  const auto day = m.day_of(t);
+  m.consume("acme", Meter::invocations, 10, 2, t);
+  m.take_pending();                                 // written: the row now says 2 (+ 5 of another node)
+  m.consume("acme", Meter::invocations, 10, 1, t);  // counted while the flush ran
+  m.apply_totals(day, {{"acme", m.day_label(day), {7, 0}}});
+  EXPECT_EQ(m.usage("acme", t).invocations, 8u);
+  EXPECT_TRUE(m.consume("acme", Meter::invocations, 10, 2, t).allowed);
+  EXPECT_FALSE(m.consume("acme", Meter::invocations, 10, 1, t).allowed) << "the cluster's total counts";
+}
+
+}  // namespace
+}  // namespace pc::tenancy

@@ -1,0 +1,171 @@
+// Usage plans (tenancy/usage_limits.h): plans from tiers and overrides, admit()'s refusals, and
+// the store side on every backend — overrides kept and audited, quota counts flushed as deltas
+// that two nodes sharing a store sum up, counts read back after a restart.
+#include "tenancy/usage_limits.h"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+#include "core/clock.h"
+#include "support/test_store.h"
+#include "tenancy/tenant_service.h"
+
+namespace pc::tenancy {
+namespace {
+
+std::map<std::string, core::TierConfig> tiers() {
+  core::TierConfig basic{1, 3, 2, 0, 0, 0, 1, 5};
+  core::TierConfig gold{1000, 1000, 0, 5, 0.001, 2, 0, 0};
+  return {{"basic", basic}, {"gold", gold}};
+}
+
+TEST(UsagePlan, TierOverrideAndFallback) {
+  UsagePlans plans;
+  plans.publish_tiers(tiers());
+  EXPECT_EQ(plans.resolve("acme", "basic").burst, 3u);
+  EXPECT_EQ(plans.resolve("acme", "gold").principal_burst, 2u);
+  EXPECT_EQ(plans.resolve("acme", "gone").burst, 3u) << "an unknown tier gets the lowest-ranked tier's plan";
+  UsagePlans::Overrides o;
+  o["acme"] = parse_override(R"({"burst":50,"dailyQuota":0,"principalRps":2})");
+  plans.publish_overrides(std::move(o));
+  Plan p = plans.resolve("acme", "basic");
+  EXPECT_EQ(p.burst, 50u);
+  EXPECT_EQ(p.daily_quota, 0u) << "an override may lift a quota";
+  EXPECT_EQ(p.rps, 1.0) << "fields not set stay the tier's";
+  EXPECT_EQ(p.principal_burst, 50u) << "a principal's burst defaults to the tenant's";
+  EXPECT_EQ(plans.resolve("globex", "basic").burst, 3u);
+}
+
+TEST(UsagePlan, ParseOverrideRefusesWhatIsNotALimit) {
+  for (const char* bad : {"[]", "{", R"({"rps":0})", R"({"rps":-1})", R"({"rps":"1"})", R"({"burst":0})",
+                          R"({"burst":1.5})", R"({"maxConcurrent":-1})", R"({"x":1})", R"({"rps":1e9})"})
+    EXPECT_THROW(parse_override(bad), std::invalid_argument) << bad;
+  auto o = parse_override(R"({"rps":2.5,"burst":null,"dailyToolCalls":0})");
+  EXPECT_EQ(*o.rps, 2.5);
+  EXPECT_FALSE(o.burst);
+  EXPECT_EQ(parse_override(override_json(o)), o);
+}
+
+TEST(UsageLimits, AdmitRefusesEachLimitWithItsKind) {
+  UsageLimits::Options opt;
+  opt.tiers = tiers();
+  UsageLimits l(std::move(opt));
+  using R = Admission::Refusal;
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(l.admit("a", "p", "basic", CallKind::request)) << i;
+  auto a = l.admit("a", "p", "basic", CallKind::request);
+  EXPECT_EQ(a.refusal, R::rate);
+  EXPECT_EQ(a.retry_after_seconds, 1);
+
+  auto slot = l.admit("b", "p", "basic", CallKind::invocation);
+  ASSERT_TRUE(slot);
+  EXPECT_EQ(l.admit("b", "p", "basic", CallKind::invocation).refusal, R::concurrency);
+  slot.slot.release();
+  EXPECT_TRUE(l.admit("b", "p", "basic", CallKind::invocation));  // second of the quota of 2
+  auto q = l.admit("c", "p", "basic", CallKind::invocation);
+  EXPECT_TRUE(q);
+  q.slot.release();
+  // tenant b: 2 invocations counted; the third is over the quota (the slot is free again).
+  auto over = l.admit("b", "p", "basic", CallKind::invocation);
+  EXPECT_EQ(over.refusal, R::rate) << "b's burst of 3 is spent first";
+
+  auto g1 = l.admit("g", "alice", "gold", CallKind::request), g2 = l.admit("g", "alice", "gold", CallKind::request);
+  EXPECT_TRUE(g1 && g2);
+  EXPECT_EQ(l.admit("g", "alice", "gold", CallKind::request).refusal, R::principal_rate);
+  EXPECT_TRUE(l.admit("g", "bob", "gold", CallKind::request));
+}
+
+TEST(UsageLimits, QuotaAndToolQuotaRefusals) {
+  auto t = tiers();
+  t["basic"].rps = 1000;
+  t["basic"].burst = 1000;
+  t["basic"].max_concurrent = 0;
+  UsageLimits::Options opt;
+  opt.tiers = t;
+  UsageLimits l(std::move(opt));
+  using R = Admission::Refusal;
+  EXPECT_TRUE(l.admit("a", "p", "basic", CallKind::invocation));
+  EXPECT_TRUE(l.admit("a", "p", "basic", CallKind::invocation));
+  auto q = l.admit("a", "p", "basic", CallKind::invocation);
+  EXPECT_EQ(q.refusal, R::quota);
+  EXPECT_GE(q.retry_after_seconds, 1);
+  EXPECT_LE(q.retry_after_seconds, 86400);
+  EXPECT_TRUE(l.admit("a", "p", "basic", CallKind::tool_call, 5));
+  EXPECT_EQ(l.admit("a", "p", "basic", CallKind::tool_call).refusal, R::tool_quota);
+  EXPECT_TRUE(l.admit("a", "p", "basic", CallKind::request)) << "plain requests are not metered";
+}
+
+class UsageLimitsStoreTest : public pc::testing::BackendTest {
+ protected:
+  void SetUp() override {
+    BackendTest::SetUp();
+    for (const char* id : {"acme", "globex"}) {
+      store::TenantRecord t;
+      t.tenant_id = id;
+      t.display_name = id;
+      t.tier = "basic";
+      store().insert_tenant(t);
+    }
+  }
+  std::unique_ptr<UsageLimits> node(store::Store& s) {
+    UsageLimits::Options opt;
+    auto t = tiers();
+    t["basic"] = {1000, 1000, 5, 0, 0, 0, 0, 0};
+    opt.tiers = t;
+    opt.store = &s;
+    auto l = std::make_unique<UsageLimits>(std::move(opt));
+    l->load();
+    return l;
+  }
+};
+
+TEST_P(UsageLimitsStoreTest, OverridesAreStoredAuditedAndClearedOnce) {
+  auto l = node(store());
+  int audited = 0;
+  store::AuditedChange audit = [&](const std::string& tenant, const std::string& action, const std::string&,
+                                   const std::function<void()>& change) {
+    EXPECT_EQ(tenant, "acme");
+    EXPECT_TRUE(action == "tenant.limits.set" || action == "tenant.limits.clear") << action;
+    change();
+    ++audited;
+  };
+  l->put_override("acme", parse_override(R"({"burst":9})"), "admin", audit);
+  EXPECT_EQ(l->plans().resolve("acme", "basic").burst, 9u);
+  auto other = node(store());  // another node reads it from the store
+  EXPECT_EQ(other->plans().resolve("acme", "basic").burst, 9u);
+  EXPECT_EQ(other->plans().override_of("acme")->updated_by, "admin");
+  l->clear_override("acme", audit);
+  EXPECT_EQ(l->plans().resolve("acme", "basic").burst, 1000u);
+  EXPECT_THROW(l->clear_override("acme", audit), TenancyError);
+  EXPECT_EQ(audited, 2) << "a clear that found nothing is not a change";
+  ASSERT_TRUE(store().mark_tenant_deleted("globex", 1));
+  EXPECT_THROW(l->put_override("globex", parse_override(R"({"burst":9})"), "admin", {}), TenancyError);
+}
+
+TEST_P(UsageLimitsStoreTest, TwoNodesShareTheDailyQuotaThroughTheStore) {
+  auto second = open_again();
+  auto a = node(store()), b = node(*second);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(a->admit("acme", "p", "basic", CallKind::invocation));
+  ASSERT_TRUE(a->flush());
+  ASSERT_TRUE(b->flush());
+  EXPECT_EQ(b->meter().usage("acme", core::unix_now()).invocations, 3u);
+  ASSERT_TRUE(b->admit("acme", "p", "basic", CallKind::invocation));
+  ASSERT_TRUE(b->admit("acme", "p", "basic", CallKind::invocation));
+  EXPECT_EQ(b->admit("acme", "p", "basic", CallKind::invocation).refusal, Admission::Refusal::quota);
+  ASSERT_TRUE(b->flush());
+  ASSERT_TRUE(a->flush());
+  EXPECT_EQ(a->meter().usage("acme", core::unix_now()).invocations, 5u);
+  // A restart reads the day's totals back.
+  auto c = node(store());
+  EXPECT_EQ(c->meter().usage("acme", core::unix_now()).invocations, 5u);
+  // The tenant's purge removes its rows.
+  ASSERT_TRUE(store().mark_tenant_deleted("acme", 1));
+  store().purge_tenant("acme");
+  auto d = node(store());
+  EXPECT_EQ(d->meter().usage("acme", core::unix_now()).invocations, 0u);
+}
+
+PC_ALL_BACKENDS(UsageLimitsStoreTest);
+
+}  // namespace
+}  // namespace pc::tenancy
