@@ -11,6 +11,7 @@ import {
   startGateway, gatewayConfig, makeTempDir, removeDir, request, postJson, demoToken, adminToken, bearer,
   clientToken, getMetrics, sleep, waitFor, runBinary,
 } from './harness.mjs';
+import { startRedis } from './support/redis.mjs';
 
 const INVOKE = '/v1/agents/echo/invoke';
 
@@ -369,5 +370,60 @@ describe('usage plans: the quota day', { timeout: 60000 }, () => {
     assert.equal(next.status, 200, next.body);
     const q = await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) });
     assert.equal(q.json.usedToday, 1, q.body);
+  });
+});
+
+// ---- plans (issue 12): an override set through one node applies on another within 1 s (the
+// change signal over Redis makes the other node reload its override table; docs/usage-plans.md).
+describe('usage plans: overrides across two nodes (one store, one Redis)', { timeout: 90000 }, () => {
+  let dir;
+  let redis;
+  let gwA;
+  let gwB;
+  before(async () => {
+    dir = makeTempDir('portcullis-limits-nodes-');
+    redis = await startRedis();
+    const cfg = gatewayConfig(dir, {
+      // A long persist interval: the override must arrive by the signal, not the periodic reload.
+      extraServer: { usage_plans: { persist_interval_seconds: 60 } },
+      extra: { tiers: TIERS, cluster: { redis: { url: redis.url() } }, tokens: { issuer: 'http://127.0.0.1:9/pc-plans' } },
+    });
+    gwA = await startGateway({ dir, config: cfg, args: ['--demo'] });
+    gwB = await startGateway({ configPath: gwA.configPath });
+  });
+  after(async () => {
+    if (gwB) await gwB.stop();
+    if (gwA) await gwA.stop();
+    if (redis) await redis.stop();
+    removeDir(dir);
+  });
+
+  it('a burst set on node A applies on node B within 1 s, three times running', async () => {
+    const adminA = await adminToken(gwA);
+    const adminB = await adminToken(gwB);
+    const took = [];
+    for (const burst of [7, 11, 3]) {
+      // Node B has seen the tenant before the change (its plan is resolved from its own tables).
+      assert.equal((await request(gwB.port, { path: '/v1/tenants/acme/limits', headers: bearer(adminB) })).status, 200);
+      const t0 = Date.now();
+      const r = await request(gwA.port, { method: 'PUT', path: '/v1/tenants/acme/limits', headers: { ...bearer(adminA), 'content-type': 'application/json' }, body: JSON.stringify({ burst, rps: 0.001 }) });
+      assert.equal(r.status, 200, r.body);
+      await waitFor(async () => (await request(gwB.port, { path: '/v1/tenants/acme/limits', headers: bearer(adminB) })).json.effective.burst === burst,
+        3000, { interval: 10, what: `burst ${burst} on node B` });
+      took.push(Date.now() - t0);
+    }
+    process.stdout.write(`# override A→B in force after ${took.join(', ')} ms\n`);
+    for (const t of took) assert.ok(t < 1000, `node B applied the override after ${t} ms`);
+    // And node B enforces it: burst 3 at ~0 rps is 3 served, then 429.
+    const acme = await demoToken(gwB, 'acme');
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await request(gwB.port, { path: '/v1/agents', headers: bearer(acme) })).status);
+    assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+    // Cleared on B: A is back to the tier's limits within 1 s too.
+    const t0 = Date.now();
+    assert.equal((await request(gwB.port, { method: 'DELETE', path: '/v1/tenants/acme/limits', headers: bearer(adminB) })).status, 204);
+    await waitFor(async () => (await request(gwA.port, { path: '/v1/tenants/acme/limits', headers: bearer(adminA) })).json.override === null,
+      3000, { interval: 10, what: 'override cleared on node A' });
+    assert.ok(Date.now() - t0 < 1000, `cleared on A after ${Date.now() - t0} ms`);
   });
 });
