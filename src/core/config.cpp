@@ -710,6 +710,7 @@ Handler server_section(Reader& r, ServerConfig& c) {
       {"usage_plans", r.fields({
                           {"enabled", r.boolean(c.usage_plans.enabled)},
                           {"persist_interval_seconds", r.integer(c.usage_plans.persist_interval_seconds, 1, 3600)},
+                          {"keep_days", r.integer(c.usage_plans.keep_days, 2, 3650)},  // ---- plans (issue 12)
                           {"day_start_utc", r.text(c.usage_plans.day_start_utc, time_of_day)},
                       })},
   });

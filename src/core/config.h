@@ -117,6 +117,8 @@ struct UsagePlansConfig {
   std::uint32_t persist_interval_seconds = 5;  // quota counters written to the store this often
   // UTC time of day at which a quota day starts ("HH:MM" or "HH:MM:SS"); counters reset then.
   std::string day_start_utc = "00:00";
+  // ---- plans (issue 12): days of daily_usage rows kept; older ones are purged in bounded batches.
+  std::uint32_t keep_days = 90;
   bool operator==(const UsagePlansConfig&) const = default;
 };
 // ---- end limits (issue 12)
