@@ -43,11 +43,12 @@ export async function metricOf(gw, name, labels = {}) {
 //   pg           'shared' | 'own' (see above)
 //   extra        further config sections merged over the cluster's (tiers, agents, cluster, …)
 //   limits       server.limits overrides (harness defaults otherwise)
+//   extraServer  further keys of the server section (jobs, upstream timeouts, …)
 //   demo         node 1 runs --demo (default true); demoAgent: the URL of the demo agent (default:
 //                a closed loopback port — invokes then answer 502, listing works)
 //   args         extra arguments for every node
 export async function startCluster({
-  nodes = 3, redis: redisOpts = {}, pg = 'shared', extra = {}, limits = {}, demo = true, demoAgent, args = [],
+  nodes = 3, redis: redisOpts = {}, pg = 'shared', extra = {}, limits = {}, extraServer = {}, demo = true, demoAgent, args = [],
   issuer = 'http://127.0.0.1:9/pc-cluster',
 } = {}) {
   const c = { nodes: [], redis: null, pg: null, dir: makeTempDir('portcullis-cluster-') };
@@ -74,7 +75,7 @@ export async function startCluster({
       c.redis = await startRedis(redisOpts);
       base.cluster = { redis: { url: c.redis.url(), ...(c.redis.caFile ? { ca_file: c.redis.caFile } : {}) } };
     }
-    const config = gatewayConfig(c.dir, { limits, extra: mergeSections(base, extra) });
+    const config = gatewayConfig(c.dir, { limits, extraServer, extra: mergeSections(base, extra) });
     const firstArgs = demo ? ['--demo', '--demo-agent', demoAgent ?? `http://127.0.0.1:${await closedPort()}`] : [];
     // Node 1 first: it migrates the schema and seeds the demo; the others share its config file
     // (and data_dir, where --demo wrote the credentials files the harness reads).
