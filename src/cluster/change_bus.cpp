@@ -13,7 +13,8 @@ namespace {
 core::Counter& changes(std::string_view what) {
   return core::metrics()
       .counter("portcullis_cluster_changes_total",
-               "Change signals between gateway nodes: published, received (from other nodes), unsent (Redis down)",
+               "Change signals between gateway nodes: published, received (from other nodes), unsent (Redis down), "
+               "resync (a full refresh on (re)subscribing)",
                {"event"})
       .labels({what});
 }
@@ -65,12 +66,19 @@ ChangeBus::ChangeBus(Options options, RedisClient& publisher) : o_(std::move(opt
     if (o_.on_change) o_.on_change(*c);
   };
   so.on_health = [this](bool up) {
-    if (up && o_.on_resync) o_.on_resync();
+    if (!up) return;
+    // ---- nodes (issue 12): said and counted, so an operator (and the tests) can tell that a
+    // node caught up after an outage rather than trusting it did.
+    changes("resync").inc();
+    log::info("cluster: subscribed; refreshing once (signals may have been missed while unsubscribed)",
+              {{"node", node_id_}});
+    if (o_.on_resync) o_.on_resync();
   };
   subscriber_ = std::make_unique<RedisClient>(std::move(so));
   changes("published");
   changes("received");
   changes("unsent");
+  changes("resync");
 }
 
 ChangeBus::~ChangeBus() { stop(); }

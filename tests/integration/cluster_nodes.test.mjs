@@ -242,7 +242,7 @@ describe('three nodes on one PostgreSQL and one Redis', { timeout: 120000 }, () 
     const acme = await demoToken(n1, 'acme');
     assert.equal((await mcp(n3, acme, { jsonrpc: '2.0', id: 4, method: 'tools/list', params: {} }, sid)).status, 404);
     // Ended on node 3: refused on node 3 at once (and on the others after their recheck).
-    assert.equal((await send(n3, 'DELETE', '/mcp', undefined, tok, { headers: { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' } })).status, 200);
+    assert.equal((await send(n3, 'DELETE', '/mcp', undefined, tok, { headers: { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' } })).status, 204);
     assert.equal((await mcp(n3, tok, { jsonrpc: '2.0', id: 5, method: 'tools/list', params: {} }, sid)).status, 404);
   });
 
@@ -260,5 +260,177 @@ describe('three nodes on one PostgreSQL and one Redis', { timeout: 120000 }, () 
     }, 5000, { what: 'GetTask on node 2' });
     assert.equal(got.json.result.id, task.id);
     assertRpcTaskNotFound(await rpc(n3, 'nodes-a2a', 'GetTask', { id: task.id }, { token: eve.token }), 'acme on node 3');
+  });
+});
+
+describe('three nodes: Redis killed and restarted under load', { timeout: 120000 }, () => {
+  let cluster;
+  let n1;
+  let n2;
+  let n3;
+
+  before(async () => {
+    cluster = await startCluster({ nodes: 3, redis: { password: 'n0des-pw' }, extra: { tiers: ROOMY } });
+    [n1, n2, n3] = cluster.nodes;
+  });
+
+  after(async () => {
+    if (cluster) await cluster.stop();
+  });
+
+  it('nothing hangs, no 5xx, every node says so; the poll carries changes; on reconnect every node refreshes once and signals work again', async () => {
+    const { nodes, redis } = cluster;
+    const tok = await demoToken(n1);
+    const acmeTok = await demoToken(n1, 'acme');
+    const adm = await adminToken(n1);
+    const resync0 = await Promise.all(nodes.map((g) => metricOf(g, 'portcullis_cluster_changes_total', { event: 'resync' })));
+    const load = startLoad(nodes, tok);
+    try {
+      const marks = nodes.map((g) => g.mark());
+      await sleep(300);
+      await redis.kill();
+      const tKill = Date.now();
+      for (const [i, g] of nodes.entries()) {
+        await waitFor(() => /"msg":"redis: unavailable; retrying with backoff"/.test(g.logsSince(marks[i])), 3000, { what: `node ${i + 1}: the down log line` });
+        await waitFor(async () => (await metricOf(g, 'portcullis_redis_up', { connection: 'subscriber' })) === 0
+          && (await metricOf(g, 'portcullis_redis_up', { connection: 'commands' })) === 0, 3000, { what: `node ${i + 1}: the gauges at 0` });
+      }
+      // Redis down: a suspension through node 1 reaches node 3 by the poll (≤ 2 s + a refresh),
+      // and so does an MCP server registered through node 2 (the registry's own poll).
+      let t0 = Date.now();
+      assert.equal((await send(n1, 'PATCH', '/v1/tenants/acme', { status: 'suspended' }, adm)).status, 200);
+      const viaPoll = await msUntil(t0, async () => (await send(n3, 'GET', '/v1/agents', undefined, acmeTok)).status === 401,
+        'node 3 sees the suspension by polling', 5000);
+      assert.equal((await send(n1, 'PATCH', '/v1/tenants/acme', { status: 'active' }, adm)).status, 200);
+      assert.ok(viaPoll <= 3500, `the poll took ${viaPoll} ms`);
+
+      const restartMarks = nodes.map((g) => g.mark());
+      await redis.restart();
+      const tUp = Date.now();
+      for (const [i, g] of nodes.entries()) {
+        await waitFor(() => /"msg":"cluster: subscribed; refreshing once/.test(g.logsSince(restartMarks[i])), 6000, { what: `node ${i + 1}: the resync log line` });
+        await waitFor(async () => (await metricOf(g, 'portcullis_redis_up', { connection: 'subscriber' })) === 1
+          && (await metricOf(g, 'portcullis_redis_up', { connection: 'commands' })) === 1, 3000, { what: `node ${i + 1}: the gauges at 1` });
+        const resync = await metricOf(g, 'portcullis_cluster_changes_total', { event: 'resync' });
+        assert.ok(resync >= resync0[i] + 1, `node ${i + 1} did not refresh on reconnect (${resync0[i]} → ${resync})`);
+      }
+      const reconnectMs = Date.now() - tUp;
+      const stats = await load.stop();
+      note(`Redis down ${tUp - tKill} ms under load on 3 nodes: ${stats.n} requests, ${stats.bad.length} not 200/401, slowest ${stats.maxMs} ms; change by poll ${viaPoll} ms; all nodes resubscribed and refreshed ${reconnectMs} ms after the restart`);
+      assert.deepEqual(stats.bad, []);
+      assert.ok(stats.n > 100, `only ${stats.n} requests under load`);
+      assert.ok(stats.maxMs < 1000, `a request took ${stats.maxMs} ms while Redis was away`);
+
+      // Signals again: a suspension through node 2 refuses on node 1 within 1 s.
+      t0 = Date.now();
+      assert.equal((await send(n2, 'PATCH', '/v1/tenants/acme', { status: 'suspended' }, adm)).status, 200);
+      const again = await msUntil(t0, async () => (await send(n1, 'GET', '/v1/agents', undefined, acmeTok)).status === 401, 'node 1 refuses after recovery');
+      assert.equal((await send(n2, 'PATCH', '/v1/tenants/acme', { status: 'active' }, adm)).status, 200);
+      note(`after Redis came back: suspension 2→1 in ${again} ms`);
+      assert.ok(again < LIMIT_MS, `after recovery: ${again} ms`);
+    } finally {
+      await load.stop().catch(() => {});
+    }
+  });
+});
+
+describe('three nodes: PostgreSQL restarted under load (a server of the test\'s own)', { timeout: 120000 }, () => {
+  let cluster;
+  let agent;
+
+  before(async () => {
+    agent = await startAgent();
+    cluster = await startCluster({
+      nodes: 3, pg: 'own', redis: {}, demoAgent: agent.url, extra: { tiers: ROOMY }, extraServer: { jobs: JOBS },
+      limits: { max_body_bytes: 65536, header_timeout_ms: 2000, idle_timeout_ms: 20000, max_connections: 200 },
+    });
+  });
+
+  after(async () => {
+    if (cluster) await cluster.stop();
+    await agent?.stop();
+  });
+
+  it('while it is down writes answer 503 with a JSON error (none hangs), reads keep working; every acknowledged write is there afterwards; the nodes recover by themselves', async () => {
+    const { nodes } = cluster;
+    const server = cluster.pg.server;
+    const tok = await demoToken(nodes[0]);
+    const adm = await adminToken(nodes[0]);
+    const WRITE_BOUND_MS = 6000; // no write may take longer, whatever the store does
+    const writes = []; // {kind, node, status, ms, id, body}
+    let writing = true;
+    let seq = 0;
+    const writer = async (w) => {
+      while (writing) {
+        const g = nodes[seq % nodes.length];
+        const n = seq++;
+        const t = Date.now();
+        const kind = n % 2 ? 'job' : 'client';
+        let r;
+        try {
+          r = kind === 'client'
+            ? await send(g, 'POST', '/v1/tenants/acme/clients', { name: `pg-bot-${n}`, roles: ['Agent.Invoke'] }, adm, { timeoutMs: WRITE_BOUND_MS + 4000 })
+            : await send(g, 'POST', '/v1/agents/echo/invoke', { input: { n }, mode: 'async' }, tok, { timeoutMs: WRITE_BOUND_MS + 4000 });
+        } catch (e) {
+          r = { status: 0, body: String(e.message) };
+        }
+        writes.push({ kind, node: nodes.indexOf(g) + 1, w, at: t, ms: Date.now() - t, status: r.status, body: r.body,
+          id: kind === 'client' ? r.json?.clientId : r.json?.jobId, json: r.json });
+        await sleep(20);
+      }
+    };
+    const load = startLoad(nodes, tok, { perNode: 2 });
+    const writers = [writer(1), writer(2), writer(3)];
+    let tDown;
+    let tUp;
+    try {
+      await sleep(600);
+      tDown = Date.now();
+      await server.halt('fast');
+      await sleep(2000);
+      await server.start();
+      tUp = Date.now();
+      // Recovery: every node takes writes again by itself.
+      const recovered = [];
+      for (const [i, g] of nodes.entries()) {
+        recovered.push(await msUntil(tUp, async () => (await send(g, 'POST', '/v1/tenants/acme/clients', { name: `pg-after-${i}`, roles: ['Agent.Invoke'] }, adm)).status === 201,
+          `node ${i + 1} takes writes again`, 20000));
+      }
+      await sleep(300);
+      writing = false;
+      await Promise.all(writers);
+      const stats = await load.stop();
+      const during = writes.filter((x) => x.at >= tDown && x.at < tUp);
+      const by = (s) => writes.filter((x) => x.status === s).length;
+      note(`PostgreSQL down ${tUp - tDown} ms: ${writes.length} writes (${by(201)} × 201, ${by(202)} × 202, ${by(503)} × 503, ${writes.length - by(201) - by(202) - by(503)} other), slowest write ${Math.max(...writes.map((x) => x.ms))} ms; reads ${stats.n} (${stats.bad.length} not 200/401, slowest ${stats.maxMs} ms); nodes took writes again ${recovered.join(', ')} ms after the restart`);
+      // Clear errors: every refused write is a 503 with the SPEC §5 error body, none hangs.
+      const odd = writes.filter((x) => ![201, 202, 503].includes(x.status));
+      assert.deepEqual(odd.map((x) => `${x.kind} on ${x.node}: ${x.status} ${String(x.body).slice(0, 200)}`), []);
+      for (const x of writes.filter((y) => y.status === 503)) {
+        assert.ok(x.json?.error?.code && x.json.error.message, `503 without a JSON error body: ${x.body}`);
+      }
+      assert.ok(Math.max(...writes.map((x) => x.ms)) < WRITE_BOUND_MS, 'a write hung');
+      assert.ok(during.some((x) => x.status === 503), 'no write was refused while PostgreSQL was down (was it?)');
+      // Reads (GET /v1/agents: memory only) never noticed.
+      assert.deepEqual(stats.bad, []);
+      // No acknowledged write lost: every 201 client and 202 job is there, read through every node.
+      const acked = writes.filter((x) => x.status === 201 || x.status === 202);
+      assert.ok(acked.length > 10, `only ${acked.length} acknowledged writes`);
+      const stored = new Set(psql(cluster.pg.url, "SELECT client_id FROM clients WHERE tenant_id = 'acme'").trim().split('\n'));
+      for (const x of acked) {
+        assert.ok(x.id, `an acknowledged ${x.kind} without an id: ${x.body}`);
+        if (x.kind === 'client') {
+          assert.ok(stored.has(x.id), `acknowledged client ${x.id} (node ${x.node}) is not in the store`);
+          continue;
+        }
+        const r = await send(nodes[x.node % nodes.length], 'GET', `/v1/jobs/${x.id}`, undefined, tok); // read through another node
+        assert.equal(r.status, 200, `acknowledged job ${x.id} (node ${x.node}) is gone: ${r.body}`);
+      }
+      for (const g of nodes) assert.equal(g.exitInfo(), null, 'a node exited');
+    } finally {
+      writing = false;
+      await Promise.allSettled(writers);
+      await load.stop().catch(() => {});
+    }
   });
 });
