@@ -1,5 +1,7 @@
 #include "cluster/change_bus.h"
 
+#include <thread>
+
 #include <boost/json.hpp>
 
 #include "cluster/redis_client.h"
@@ -99,6 +101,27 @@ void ChangeBus::publish(const std::string& kind, const std::string& tenant) {
               {{"kind", kind}, {"error", r.error()}});
   });
 }
+
+// ---- nodes (issue 12)
+bool publish_change_once(const RedisUrl& url, const std::string& ca_file, const std::string& kind,
+                         const std::string& tenant, std::string& error, std::chrono::milliseconds wait,
+                         const std::string& channel) {
+  RedisClient::Options o;
+  o.url = url;
+  o.ca_file = ca_file;
+  o.name = "commands";
+  RedisClient client(std::move(o));
+  client.start();
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (!client.up() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  RedisReply r = client.call({"PUBLISH", channel, encode_change({"cli-" + crypto::random_hex(6), kind, tenant})});
+  client.stop();
+  if (r.ok()) return true;
+  error = r.error();
+  return false;
+}
+// ---- end nodes (issue 12)
 
 bool ChangeBus::up() const { return publisher_.up() && subscriber_->up(); }
 

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 
 import {
-  request, postJson, waitFor, adminToken, demoToken, bearer, decodeJwt, RawConn, sleep, startAgent,
+  request, postJson, waitFor, adminToken, demoToken, bearer, decodeJwt, RawConn, sleep, startAgent, runBinary,
 } from './harness.mjs';
 import { startCluster, metricOf } from './support/cluster.mjs';
 import { psql } from './support/postgres.mjs';
@@ -167,6 +167,22 @@ describe('three nodes on one PostgreSQL and one Redis', { timeout: 120000 }, () 
     }
     note(`key rotation on 2 verified on 1 after ${took[0]} ms, on 3 after ${took[1]} ms`);
     for (const t of took) assert.ok(t < LIMIT_MS, `${took}`);
+    // The offline `portcullis keys rotate` (run beside node 2, on the shared config) signals the
+    // nodes too: within 1 s of it ending, node 3 signs with the key it made and node 1 verifies it.
+    const cli = await runBinary(['keys', 'rotate', '--config', n2.configPath], { timeoutMs: 15000 });
+    const tCli = Date.now();
+    assert.equal(cli.code, 0, cli.output);
+    assert.match(cli.stdout, /gateways sharing this store were signalled/, cli.output);
+    const kid = cli.stdout.match(/new signing key (\S+) is active/)?.[1];
+    assert.ok(kid, cli.stdout);
+    const tokOf3 = await waitFor(async () => {
+      const t = await demoToken(n3);
+      return decodeJwt(t).header.kid === kid ? t : null;
+    }, 6000, { interval: 10, what: 'node 3 signs with the key the CLI made' });
+    const offline = Date.now() - tCli;
+    assert.equal((await send(n1, 'GET', '/v1/agents', undefined, tokOf3)).status, 200);
+    note(`offline keys rotate: node 3 signs with the new key ${offline} ms after the command ended`);
+    assert.ok(offline < LIMIT_MS, `${offline} ms`);
     // A forged token (the new kid, a signature of nobody's key) is still refused on every node.
     const [h, p] = fresh.split('.');
     for (const g of cluster.nodes) assert.equal((await send(g, 'GET', '/v1/agents', undefined, `${h}.${p}.${'A'.repeat(86)}`)).status, 401);
