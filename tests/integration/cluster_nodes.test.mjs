@@ -337,13 +337,17 @@ describe('three nodes: Redis killed and restarted under load', { timeout: 120000
       assert.ok(stats.n > 100, `only ${stats.n} requests under load`);
       assert.ok(stats.maxMs < 1000, `a request took ${stats.maxMs} ms while Redis was away`);
 
-      // Signals again: a suspension through node 2 refuses on node 1 within 1 s.
-      t0 = Date.now();
-      assert.equal((await send(n2, 'PATCH', '/v1/tenants/acme', { status: 'suspended' }, adm)).status, 200);
-      const again = await msUntil(t0, async () => (await send(n1, 'GET', '/v1/agents', undefined, acmeTok)).status === 401, 'node 1 refuses after recovery');
-      assert.equal((await send(n2, 'PATCH', '/v1/tenants/acme', { status: 'active' }, adm)).status, 200);
-      note(`after Redis came back: suspension 2→1 in ${again} ms`);
-      assert.ok(again < LIMIT_MS, `after recovery: ${again} ms`);
+      // Signals again: a suspension through node 2 refuses on node 1 within 1 s (three trials).
+      const again = [];
+      for (let i = 0; i < 3; ++i) {
+        t0 = Date.now();
+        assert.equal((await send(n2, 'PATCH', '/v1/tenants/acme', { status: 'suspended' }, adm)).status, 200);
+        again.push(await msUntil(t0, async () => (await send(n1, 'GET', '/v1/agents', undefined, acmeTok)).status === 401, 'node 1 refuses after recovery'));
+        assert.equal((await send(n2, 'PATCH', '/v1/tenants/acme', { status: 'active' }, adm)).status, 200);
+        await waitFor(async () => (await send(n1, 'GET', '/v1/agents', undefined, acmeTok)).status === 200, 6000, { interval: 10, what: 'node 1 serves acme again' });
+      }
+      note(`after Redis came back: suspension 2→1 in ${again.join(', ')} ms`);
+      for (const t of again) assert.ok(t < LIMIT_MS, `after recovery: ${again} ms`);
     } finally {
       await load.stop().catch(() => {});
     }
