@@ -12,9 +12,11 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 
 import {
-  request, postJson, waitFor, adminToken, demoToken, bearer, decodeJwt, RawConn, sleep, startAgent, runBinary,
+  request, postJson, waitFor, adminToken, demoToken, bearer, decodeJwt, sleep, startAgent, runBinary,
 } from './harness.mjs';
-import { startCluster, metricOf } from './support/cluster.mjs';
+import {
+  startCluster, metricOf, send, msUntil, median, startLoad, suspensionTrials,
+} from './support/cluster.mjs';
 import { psql } from './support/postgres.mjs';
 import { startMcpUpstream } from './support/mcp_upstream.mjs';
 import { startA2aRuntime } from './support/a2a_runtime.mjs';
@@ -24,28 +26,6 @@ const LIMIT_MS = 1000; // the issue's bound for a change to reach every node
 const ROOMY = Object.fromEntries(['basic', 'standard', 'premium'].map((t) => [t, { rps: 1000000, burst: 1000000, max_concurrent: 10000 }]));
 const JOBS = { workers: 2, timeout_ms: 2000, max_attempts: 3, backoff_initial_ms: 50, backoff_max_ms: 200, lease_ms: 2000, poll_interval_ms: 50 };
 
-const send = (gw, method, path, body, token, { timeoutMs = 5000, headers = {} } = {}) => {
-  const text = body === undefined ? undefined : JSON.stringify(body);
-  return request(gw.port, {
-    method, path, body: text, timeoutMs,
-    headers: { ...(text ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {}), ...bearer(token), ...headers },
-  });
-};
-
-async function connGet(conn, path, token) {
-  await conn.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`);
-  const r = await conn.readResponse({ timeoutMs: 5000 });
-  assert.ok(r, `no response to GET ${path}`);
-  return r;
-}
-
-// Polls `check` every ~10 ms until true; returns the ms since `t0`.
-async function msUntil(t0, check, what, limit = 6000) {
-  await waitFor(check, limit, { interval: 10, what });
-  return Date.now() - t0;
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const note = (line) => process.stdout.write(`# ${line}\n`);
 
 // One JSON-RPC message to POST /mcp of a node (JSON answers; the gateway answers JSON unless asked
@@ -53,37 +33,6 @@ const note = (line) => process.stdout.write(`# ${line}\n`);
 async function mcp(gw, token, body, session) {
   const headers = { accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25', ...(session ? { 'mcp-session-id': session } : {}) };
   return send(gw, 'POST', '/mcp', body, token, { headers });
-}
-
-// Background load: `workers` keep-alive clients per node sending GET /v1/agents until stop().
-function startLoad(nodes, token, { perNode = 3 } = {}) {
-  let running = true;
-  const stats = { n: 0, bad: [], maxMs: 0 };
-  const worker = async (g) => {
-    const conn = await RawConn.connect(g.port);
-    try {
-      while (running) {
-        const t = Date.now();
-        const r = await connGet(conn, '/v1/agents', token);
-        stats.n += 1;
-        stats.maxMs = Math.max(stats.maxMs, Date.now() - t);
-        if (r.status !== 200 && r.status !== 401) stats.bad.push(r.status);
-      }
-    } finally {
-      conn.destroy();
-    }
-  };
-  const workers = nodes.flatMap((g) => Array.from({ length: perNode }, () => worker(g)));
-  return {
-    stats,
-    stop: async () => {
-      running = false;
-      const res = await Promise.allSettled(workers);
-      const failed = res.find((x) => x.status === 'rejected');
-      if (failed) throw failed.reason;
-      return stats;
-    },
-  };
 }
 
 describe('three nodes on one PostgreSQL and one Redis', { timeout: 120000 }, () => {
@@ -134,21 +83,7 @@ describe('three nodes on one PostgreSQL and one Redis', { timeout: 120000 }, () 
   it('a suspension through node 1 refuses on node 3 within 1 s (five trials)', async () => {
     const tok = await demoToken(n1);
     const adm = await adminToken(n1);
-    const conn = await RawConn.connect(n3.port);
-    const took = [];
-    try {
-      for (let i = 0; i < 5; ++i) {
-        assert.equal((await connGet(conn, '/v1/agents', tok)).status, 200);
-        const t0 = Date.now();
-        assert.equal((await send(n1, 'PATCH', '/v1/tenants/demo', { status: 'suspended' }, adm)).status, 200);
-        took.push(await msUntil(t0, async () => (await connGet(conn, '/v1/agents', tok)).status === 401, 'node 3 refuses'));
-        assert.equal((await send(n1, 'PATCH', '/v1/tenants/demo', { status: 'active' }, adm)).status, 200);
-        await waitFor(async () => (await connGet(conn, '/v1/agents', tok)).status === 200, 6000, { interval: 10, what: 'node 3 serves again' });
-        await sleep(173 * i); // spread the trials over the poll's phase
-      }
-    } finally {
-      conn.destroy();
-    }
+    const took = await suspensionTrials(n1, n3, { token: tok, adminTok: adm });
     note(`suspension 1→3 refused after ${took.join(', ')} ms (median ${median(took)})`);
     for (const t of took) assert.ok(t < LIMIT_MS, `node 3 refused only after ${t} ms: ${took}`);
   });

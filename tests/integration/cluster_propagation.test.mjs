@@ -10,34 +10,13 @@ import assert from 'node:assert/strict';
 import {
   request, postJson, waitFor, clientToken, adminToken, demoToken, bearer, decodeJwt, RawConn, sleep,
 } from './harness.mjs';
-import { startCluster, metricOf as metric } from './support/cluster.mjs';
+import {
+  startCluster, metricOf as metric, send, connGet, msUntil, median, startLoad, suspensionTrials,
+} from './support/cluster.mjs';
 import { psql } from './support/postgres.mjs';
 
 const PASSWORD = 'r3dis-pw';
 const LIMIT_MS = 1000; // the issue's bound for a change to reach every node
-
-const send = (gw, method, path, body, token) => {
-  const text = body === undefined ? undefined : JSON.stringify(body);
-  return request(gw.port, {
-    method, path, body: text,
-    headers: { ...(text ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {}), ...bearer(token) },
-  });
-};
-
-async function connGet(conn, path, token) {
-  await conn.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`);
-  const r = await conn.readResponse({ timeoutMs: 5000 });
-  assert.ok(r, `no response to GET ${path}`);
-  return r;
-}
-
-// Polls `check` (true = the change is visible) every ~10 ms; returns the ms from `t0`.
-async function msUntil(t0, check, what, limit = 6000) {
-  await waitFor(check, limit, { interval: 10, what });
-  return Date.now() - t0;
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 describe('two nodes, one store, one Redis (rediss:// with a password)', { timeout: 120000 }, () => {
   let cluster;
@@ -76,22 +55,8 @@ describe('two nodes, one store, one Redis (rediss:// with a password)', { timeou
   it('a suspension through node B refuses on node A within 1 s, five times running (median well under the poll)', async () => {
     const tok = await demoToken(gwA);
     const adm = await adminToken(gwB);
-    const conn = await RawConn.connect(gwA.port);
     const received0 = (await metric(gwA, 'portcullis_cluster_changes_total', { event: 'received' })) ?? 0;
-    const took = [];
-    try {
-      for (let i = 0; i < 5; ++i) {
-        assert.equal((await connGet(conn, '/v1/agents', tok)).status, 200);
-        const t0 = Date.now();
-        assert.equal((await send(gwB, 'PATCH', '/v1/tenants/demo', { status: 'suspended' }, adm)).status, 200);
-        took.push(await msUntil(t0, async () => (await connGet(conn, '/v1/agents', tok)).status === 401, 'node A refuses'));
-        assert.equal((await send(gwB, 'PATCH', '/v1/tenants/demo', { status: 'active' }, adm)).status, 200);
-        await waitFor(async () => (await connGet(conn, '/v1/agents', tok)).status === 200, 6000, { interval: 10, what: 'node A serves again' });
-        await sleep(137 * i); // spread the trials over the poll's phase
-      }
-    } finally {
-      conn.destroy();
-    }
+    const took = await suspensionTrials(gwB, gwA, { token: tok, adminTok: adm });
     process.stdout.write(`# suspension B→A refused after ${took.join(', ')} ms (median ${median(took)})\n`);
     for (const t of took) assert.ok(t < LIMIT_MS, `node A refused only after ${t} ms: ${took}`);
     // The poll alone (every 2 s) would give a median near 1 s; the signal gives tens of ms.
@@ -153,24 +118,8 @@ describe('two nodes, one store, one Redis (rediss:// with a password)', { timeou
   it('Redis killed mid-load: no request hangs, both nodes say so, the poll carries changes; restarted: recovery is automatic', async () => {
     const tok = await demoToken(gwA);
     const adm = await adminToken(gwB);
-    // Load: 4 workers per node, back to back, until told to stop.
-    let running = true;
-    const stats = { n: 0, bad: 0, maxMs: 0 };
-    const worker = async (g) => {
-      const conn = await RawConn.connect(g.port);
-      try {
-        while (running) {
-          const t = Date.now();
-          const r = await connGet(conn, '/v1/agents', tok);
-          stats.n += 1;
-          stats.maxMs = Math.max(stats.maxMs, Date.now() - t);
-          if (r.status !== 200 && r.status !== 401) stats.bad += 1;
-        }
-      } finally {
-        conn.destroy();
-      }
-    };
-    const workers = [gwA, gwB, gwA, gwB, gwA, gwB, gwA, gwB].map(worker);
+    // Load: 4 keep-alive clients per node, back to back, until told to stop.
+    const load = startLoad([gwA, gwB], tok, { perNode: 4 });
     const marks = [gwA.mark(), gwB.mark()];
     await sleep(300);
     await redis.kill();
@@ -201,10 +150,9 @@ describe('two nodes, one store, one Redis (rediss:// with a password)', { timeou
           && (await metric(g, 'portcullis_redis_up', { connection: 'commands' })) === 1, 3000, { what: 'the gauges at 1' });
       }
       const reconnectMs = Date.now() - tUp;
-      running = false;
-      await Promise.all(workers);
-      process.stdout.write(`# Redis down ${tUp - tKill} ms under load: ${stats.n} requests, ${stats.bad} not 200/401, slowest ${stats.maxMs} ms; change by poll ${viaPoll} ms; both nodes reconnected ${reconnectMs} ms after the restart\n`);
-      assert.equal(stats.bad, 0);
+      const stats = await load.stop();
+      process.stdout.write(`# Redis down ${tUp - tKill} ms under load: ${stats.n} requests, ${stats.bad.length} not 200/401, slowest ${stats.maxMs} ms; change by poll ${viaPoll} ms; both nodes reconnected ${reconnectMs} ms after the restart\n`);
+      assert.deepEqual(stats.bad, []);
       assert.ok(stats.n > 100, `only ${stats.n} requests under load`);
       assert.ok(stats.maxMs < 1000, `a request took ${stats.maxMs} ms while Redis was away`);
 
@@ -222,8 +170,7 @@ describe('two nodes, one store, one Redis (rediss:// with a password)', { timeou
       assert.equal((await send(gwB, 'PATCH', '/v1/tenants/demo', { status: 'active' }, adm)).status, 200);
       assert.ok(again < LIMIT_MS, `after recovery: ${again} ms`);
     } finally {
-      running = false;
-      await Promise.allSettled(workers);
+      await load.stop().catch(() => {});
     }
   });
 });

@@ -13,8 +13,10 @@
 // scripts/with-postgres.sh under `make test`) and drops it at stop(); without that variable it
 // starts a server of its own (needs initdb), so the cluster never silently falls back to SQLite
 // and never skips. `pg: 'own'` always starts one — for tests that restart PostgreSQL.
+import assert from 'node:assert/strict';
+
 import {
-  startGateway, gatewayConfig, makeTempDir, removeDir, closedPort, getMetrics, waitFor,
+  startGateway, gatewayConfig, makeTempDir, removeDir, closedPort, getMetrics, waitFor, request, bearer, RawConn,
 } from '../harness.mjs';
 import { startRedis } from './redis.mjs';
 import { startPostgres, createDatabase } from './postgres.mjs';
@@ -35,6 +37,85 @@ export async function metricOf(gw, name, labels = {}) {
   const { samples } = await getMetrics(gw.port);
   const s = samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
   return s ? s.value : undefined;
+}
+
+// One request to a node with a bearer token (and a JSON body when `body` is given).
+export function send(gw, method, path, body, token, { timeoutMs = 5000, headers = {} } = {}) {
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  return request(gw.port, {
+    method, path, body: text, timeoutMs,
+    headers: { ...(text ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {}), ...bearer(token), ...headers },
+  });
+}
+
+// GET on a kept-alive harness RawConn (the change must be seen by a connection that was open).
+export async function connGet(conn, path, token) {
+  await conn.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+  const r = await conn.readResponse({ timeoutMs: 5000 });
+  assert.ok(r, `no response to GET ${path}`);
+  return r;
+}
+
+// Polls `check` (true = the change is visible) every ~10 ms; returns the ms since `t0`.
+export async function msUntil(t0, check, what, limit = 6000) {
+  await waitFor(check, limit, { interval: 10, what });
+  return Date.now() - t0;
+}
+
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// Suspends `tenant` through node `via` and measures how long until a kept-alive connection of
+// `token` (a principal of that tenant) on node `on` is refused; reactivates and waits until it is
+// served again; `trials` times, spread over the 2 s poll's phase. Resolves the times in ms.
+export async function suspensionTrials(via, on, { token, adminTok, tenant = 'demo', trials = 5 }) {
+  const conn = await RawConn.connect(on.port);
+  const took = [];
+  try {
+    for (let i = 0; i < trials; ++i) {
+      assert.equal((await connGet(conn, '/v1/agents', token)).status, 200);
+      const t0 = Date.now();
+      assert.equal((await send(via, 'PATCH', `/v1/tenants/${tenant}`, { status: 'suspended' }, adminTok)).status, 200);
+      took.push(await msUntil(t0, async () => (await connGet(conn, '/v1/agents', token)).status === 401, 'the other node refuses'));
+      assert.equal((await send(via, 'PATCH', `/v1/tenants/${tenant}`, { status: 'active' }, adminTok)).status, 200);
+      await waitFor(async () => (await connGet(conn, '/v1/agents', token)).status === 200, 6000, { interval: 10, what: 'served again' });
+      await new Promise((r) => setTimeout(r, 137 * i));
+    }
+  } finally {
+    conn.destroy();
+  }
+  return took;
+}
+
+// Background load: `perNode` keep-alive clients per node sending GET /v1/agents back to back
+// until stop(), which resolves {n, bad: [statuses other than 200/401], maxMs}.
+export function startLoad(nodes, token, { perNode = 3 } = {}) {
+  let running = true;
+  const stats = { n: 0, bad: [], maxMs: 0 };
+  const worker = async (g) => {
+    const conn = await RawConn.connect(g.port);
+    try {
+      while (running) {
+        const t = Date.now();
+        const r = await connGet(conn, '/v1/agents', token);
+        stats.n += 1;
+        stats.maxMs = Math.max(stats.maxMs, Date.now() - t);
+        if (r.status !== 200 && r.status !== 401) stats.bad.push(r.status);
+      }
+    } finally {
+      conn.destroy();
+    }
+  };
+  const workers = nodes.flatMap((g) => Array.from({ length: perNode }, () => worker(g)));
+  return {
+    stats,
+    stop: async () => {
+      running = false;
+      const res = await Promise.allSettled(workers);
+      const failed = res.find((x) => x.status === 'rejected');
+      if (failed) throw failed.reason;
+      return stats;
+    },
+  };
 }
 
 // Options:

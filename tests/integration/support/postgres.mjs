@@ -9,9 +9,10 @@
 import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+
+import { closedPort } from '../harness.mjs';
 
 const BINDIR = process.env.PG_BINDIR || '/usr/lib/postgresql/15/bin';
 const asRoot = process.getuid?.() === 0;
@@ -40,17 +41,6 @@ export function createDatabase(serverUrl, prefix = 'pc_it') {
       try { psql(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); } catch { /* best effort */ }
     },
   };
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function ready(port) {
@@ -119,7 +109,7 @@ export async function startPostgres() {
 
   let started = false;
   for (let i = 0; i < 5 && !started; ++i) {
-    port = await freePort();
+    port = await closedPort();
     started = await launch();
     if (!started) await halt('immediate');
   }
