@@ -347,11 +347,8 @@ describe('three nodes: PostgreSQL restarted under load (a server of the test\'s 
       await server.start();
       tUp = Date.now();
       // Recovery: every node takes writes again by itself.
-      const recovered = [];
-      for (const [i, g] of nodes.entries()) {
-        recovered.push(await msUntil(tUp, async () => (await send(g, 'POST', '/v1/tenants/acme/clients', { name: `pg-after-${i}`, roles: ['Agent.Invoke'] }, adm)).status === 201,
-          `node ${i + 1} takes writes again`, 20000));
-      }
+      const recovered = await Promise.all(nodes.map((g, i) => msUntil(tUp, async () => (await send(g, 'POST', '/v1/tenants/acme/clients',
+        { name: `pg-after-${i}`, roles: ['Agent.Invoke'] }, adm)).status === 201, `node ${i + 1} takes writes again`, 20000)));
       await sleep(300);
       writing = false;
       await Promise.all(writers);
@@ -391,6 +388,17 @@ describe('three nodes: PostgreSQL restarted under load (a server of the test\'s 
         const r = await send(nodes[x.node % nodes.length], 'GET', `/v1/jobs/${x.id}`, undefined, tok); // read through another node
         assert.equal(r.status, 200, `acknowledged job ${x.id} (node ${x.node}) is gone: ${r.body}`);
       }
+      // ... and every accepted job runs to its end once the store is back (none stuck in a lease).
+      const jobs = acked.filter((x) => x.kind === 'job');
+      const tJobs = Date.now();
+      await waitFor(async () => {
+        for (const x of jobs) {
+          const r = await send(nodes[0], 'GET', `/v1/jobs/${x.id}`, undefined, tok);
+          if (r.json?.status !== 'succeeded') return false;
+        }
+        return true;
+      }, 20000, { interval: 100, what: 'every accepted job succeeded' });
+      note(`all ${jobs.length} accepted jobs succeeded ${Date.now() - tJobs} ms after the check began`);
       for (const g of nodes) assert.equal(g.exitInfo(), null, 'a node exited');
     } finally {
       writing = false;
