@@ -339,8 +339,10 @@ describe('three nodes: PostgreSQL restarted under load (a server of the test\'s 
     const writers = [writer(1), writer(2), writer(3)];
     let tDown;
     let tUp;
+    let marks;
     try {
       await sleep(600);
+      marks = nodes.map((g) => g.mark());
       tDown = Date.now();
       await server.halt('fast');
       await sleep(2000);
@@ -400,6 +402,13 @@ describe('three nodes: PostgreSQL restarted under load (a server of the test\'s 
       }, 20000, { interval: 100, what: 'every accepted job succeeded' });
       note(`all ${jobs.length} accepted jobs succeeded ${Date.now() - tJobs} ms after the check began`);
       for (const g of nodes) assert.equal(g.exitInfo(), null, 'a node exited');
+      // The jobs dispatcher (polling every 50 ms here) says it once each way, not per poll.
+      for (const [i, g] of nodes.entries()) {
+        const text = g.logsSince(marks[i]);
+        const failed = text.split('jobs: claiming due jobs failed').length - 1;
+        assert.ok(failed >= 1 && failed <= 3, `node ${i + 1} logged the claim failure ${failed} times`);
+        assert.match(text, /jobs: claiming due jobs works again/);
+      }
     } finally {
       writing = false;
       await Promise.allSettled(writers);
