@@ -51,10 +51,13 @@ struct Metrics {
                                  .counter("portcullis_limit_fallbacks_total",
                                           "Switches of the shared rate limits to per-node shares (Redis unreachable)")
                                  .get();
-  core::Counter& credited = core::metrics()
-                                .counter("portcullis_limit_credit_total",
-                                         "Calls admitted on credit while a key's lease was on its way from Redis")
-                                .get();
+  core::CounterFamily& local = core::metrics().counter(
+      "portcullis_limit_local_answers_total",
+      "Shared-limit calls answered without a leased token: on credit (paid back from the next lease) or by the "
+      "node's share while a lease was slow",
+      {"why"});
+  core::Counter& credited = local.labels({"credit"});
+  core::Counter& stalled = local.labels({"stall"});
   static Metrics& get() {
     static Metrics m;
     return m;
@@ -233,6 +236,7 @@ tenancy::RateDecision SharedRateLimiter::take(std::string_view scope, std::strin
       d.remaining = static_cast<std::uint64_t>(c->stock);
     } else if (c->in_flight && now - c->in_flight_since > std::chrono::nanoseconds(i.o.stall).count()) {
       // Redis is slow to answer (its timeout will tell whether it is down): the share answers.
+      Metrics::get().stalled.inc();
       return i.from_share(scope, key, rate, now, n);
     } else if (c->retry_until > now) {
       d.allowed = false;
