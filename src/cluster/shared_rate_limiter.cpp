@@ -235,9 +235,15 @@ tenancy::RateDecision SharedRateLimiter::take(std::string_view scope, std::strin
       c->stock -= n;
       d.remaining = static_cast<std::uint64_t>(c->stock);
     } else if (c->in_flight && now - c->in_flight_since > std::chrono::nanoseconds(i.o.stall).count()) {
-      // Redis is slow to answer (its timeout will tell whether it is down): the share answers.
+      // Redis is slow to answer (its timeout will tell whether it is down): the node's share of
+      // the rate answers, without its burst. Redis meanwhile saves up to a burst that nobody
+      // draws; up to the node's share of that burst, what the share admits is owed (paid from
+      // it when Redis answers), so a slow Redis adds neither a burst nor a debt Redis never had.
       Metrics::get().stalled.inc();
-      return i.from_share(scope, key, rate, now, n);
+      const tenancy::Rate s = share(rate, nodes);
+      d = i.shares.take(scope, key, {s.per_second, 1}, now, n);
+      if (d.allowed && c->debt < static_cast<std::int64_t>(s.burst)) c->debt += n;
+      return d;
     } else if (c->retry_until > now) {
       d.allowed = false;
       d.retry_after_ns = c->retry_until - now;

@@ -20,8 +20,10 @@
 //    as soon as Redis has them. The cost is that a key's first calls on a node can be refused
 //    during one round trip when more than `credit` of them arrive at once.
 //
-// Redis unreachable (a lease answered nullopt: down, timed out) or a refill in flight longer than
-// `stall`: each node limits alone at its share of the rate — rate ÷ nodes, burst ÷ nodes (at least
+// A refill in flight longer than `stall` (a slow Redis): the node's share of the rate (below)
+// answers, without its burst; up to the node's share of the burst, what it admits is owed (Redis
+// saves about a burst while nobody draws from it, and pays that back). Redis unreachable (a lease answered nullopt: down, timed
+// out): each node limits alone at its share of the rate — rate ÷ nodes, burst ÷ nodes (at least
 // 1), `nodes` from cluster::NodeRegistry (the last count seen). Nothing waits: a lease while Redis
 // is down fails at once. While down, one probe lease at most every `probe_interval` tells when
 // Redis is back; the first answer switches back. Each switch: one log line, the gauge

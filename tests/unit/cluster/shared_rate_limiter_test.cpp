@@ -227,6 +227,31 @@ TEST(SharedRateLimiter, HungRedisNeverBlocksTake) {
   EXPECT_GT(paused_total, 100);  // it kept admitting (burst + ~100/s) while Redis hung
 }
 
+// A Redis slow for 700 ms (SIGSTOP, under the 1 s command timeout): the shares answer while the
+// refills wait, and what they admit is paid back from the next grants — over the window the
+// total still holds within 10 %.
+TEST(SharedRateLimiter, SlowRedisDoesNotAddToTheTotal) {
+  Cluster c(3);
+  const tenancy::Rate rate{100, 10};
+  const auto t0 = Clock::now();
+  Load load(c, rate, 1ms);
+  std::this_thread::sleep_for(1000ms);
+  c.server.pause();
+  std::this_thread::sleep_for(700ms);
+  c.server.resume();
+  std::this_thread::sleep_for(2300ms);
+  load.stop();
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double expected = static_cast<double>(rate.burst) + rate.per_second * secs;
+  std::printf("[ measure ] Redis paused 700 ms of %.2f s: admitted %lld, expected %.1f (%.1f %%), slowest take %.3f ms\n",
+              secs, static_cast<long long>(load.total()), expected, 100.0 * static_cast<double>(load.total()) / expected,
+              static_cast<double>(load.max_take_ns.load()) / 1e6);
+  for (auto& n : c.nodes) EXPECT_TRUE(n->limiter->shared());  // slow is not down
+  EXPECT_GE(static_cast<double>(load.total()), expected * 0.9);
+  EXPECT_LE(static_cast<double>(load.total()), expected * 1.1);
+  EXPECT_LT(load.max_take_ns.load(), 50'000'000);
+}
+
 TEST(NodeRegistry, CountsLiveNodesAndRemembersWhenDown) {
   testing::RedisServer server;
   std::vector<std::unique_ptr<RedisClient>> clients;
