@@ -13,6 +13,7 @@
 #include "cluster/node_registry.h"
 #include "cluster/redis_client.h"
 #include "cluster/redis_server.h"
+#include "support/eventually.h"
 #include "cluster/token_leases.h"
 
 namespace pc::cluster {
@@ -23,15 +24,7 @@ using Clock = std::chrono::steady_clock;
 
 std::int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
 
-template <class F>
-bool eventually(F f, std::chrono::milliseconds limit) {
-  const auto end = Clock::now() + limit;
-  while (Clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return f();
-}
+using pc::testing::eventually;
 
 struct Node {
   std::unique_ptr<RedisClient> client;
