@@ -237,6 +237,13 @@ struct Gateway::Parts {
     }
     stop_cv.notify_all();
   }
+  // ---- nodes (issue 12): another node changed something, or Redis came back (signals may have
+  // been lost meanwhile): every cache the change signals keep fresh reloads now (subscriber
+  // thread; both only wake a thread).
+  void refresh_cluster_state() {
+    request_refresh();
+    if (mcp_servers) mcp_servers->reload_soon();
+  }
   // A change this node committed: the other nodes refresh at once (a no-op without Redis).
   void changed(const std::string& kind, const std::string& tenant) {
     if (change_bus) change_bus->publish(kind, tenant);
@@ -435,8 +442,10 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     cluster::ChangeBus::Options bo;
     bo.url = *url;
     bo.ca_file = cfg.cluster.redis_ca_file;
-    bo.on_change = [&p](const cluster::Change&) { p.request_refresh(); };
-    bo.on_resync = [&p] { p.request_refresh(); };  // signals may have been missed while down
+    // ---- nodes (issue 12): everything the signals drive: the background refresh (tenants,
+    // clients, capabilities, agents, keys) and the MCP server registry's own reload.
+    bo.on_change = [&p](const cluster::Change&) { p.refresh_cluster_state(); };
+    bo.on_resync = [&p] { p.refresh_cluster_state(); };  // signals may have been missed while down
     p.change_bus = std::make_unique<cluster::ChangeBus>(std::move(bo), *p.redis);
   }
   // ---- end cluster (issue 12)

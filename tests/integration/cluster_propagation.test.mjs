@@ -1,26 +1,20 @@
-// Two gateway nodes on one store (PostgreSQL when PORTCULLIS_TEST_PG_URL names a server, as under
-// `make test`; else one SQLite file) and one real Redis with a password over TLS (rediss://,
-// a throwaway CA): changes made through one node take effect on the other within 1 s through the
+// Two gateway nodes on one PostgreSQL database (support/cluster.mjs: a fresh database on
+// PORTCULLIS_TEST_PG_URL, as under `make test`, else a server of its own) and one real Redis with
+// a password over TLS (rediss://, a throwaway CA): changes made through one node take effect on the other within 1 s through the
 // change signal (Redis pub/sub), not the ~2 s poll; Redis killed mid-load: nothing hangs, both
 // nodes log it and report it in /metrics, the poll carries changes meanwhile, and everything
 // recovers by itself when Redis is back (docs/cluster.md).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import crypto from 'node:crypto';
 
 import {
-  startGateway, gatewayConfig, makeTempDir, removeDir, request, postJson, waitFor, getMetrics, closedPort,
-  clientToken, adminToken, demoToken, bearer, decodeJwt, RawConn, sleep,
+  request, postJson, waitFor, clientToken, adminToken, demoToken, bearer, decodeJwt, RawConn, sleep,
 } from './harness.mjs';
-import { startRedis } from './support/redis.mjs';
+import { startCluster, metricOf as metric } from './support/cluster.mjs';
+import { psql } from './support/postgres.mjs';
 
 const PASSWORD = 'r3dis-pw';
 const LIMIT_MS = 1000; // the issue's bound for a change to reach every node
-
-function psql(url, sql) {
-  return execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qAt', '-c', sql], { encoding: 'utf8', timeout: 15000, stdio: ['ignore', 'pipe', 'pipe'] });
-}
 
 const send = (gw, method, path, body, token) => {
   const text = body === undefined ? undefined : JSON.stringify(body);
@@ -37,12 +31,6 @@ async function connGet(conn, path, token) {
   return r;
 }
 
-async function metric(gw, name, labels = {}) {
-  const { samples } = await getMetrics(gw.port);
-  const s = samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
-  return s ? s.value : undefined;
-}
-
 // Polls `check` (true = the change is visible) every ~10 ms; returns the ms from `t0`.
 async function msUntil(t0, check, what, limit = 6000) {
   await waitFor(check, limit, { interval: 10, what });
@@ -52,50 +40,28 @@ async function msUntil(t0, check, what, limit = 6000) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 describe('two nodes, one store, one Redis (rediss:// with a password)', { timeout: 120000 }, () => {
-  let dir;
+  let cluster;
   let redis;
   let gwA;
   let gwB;
-  let pgDb = null;
-  const backend = process.env.PORTCULLIS_TEST_PG_URL ? 'postgres' : 'sqlite';
 
   before(async () => {
-    dir = makeTempDir('portcullis-cluster-');
-    redis = await startRedis({ password: PASSWORD, tls: true });
-    const extra = {
-      tokens: { issuer: 'http://127.0.0.1:9/pc-cluster' }, // one issuer id for both nodes, as behind a balancer
-      cluster: { redis: { url: redis.url(), ca_file: redis.caFile } },
+    cluster = await startCluster({
+      nodes: 2,
+      redis: { password: PASSWORD, tls: true },
       // The load below sends thousands of requests a second for the demo tenant: usage plans stay
       // on with budgets it never reaches, so every answer that is not 200/401 is Redis's doing.
-      tiers: Object.fromEntries(['basic', 'standard', 'premium'].map((t) => [t, { rps: 1000000, burst: 1000000, max_concurrent: 10000 }])),
-    };
-    if (backend === 'postgres') {
-      const name = `pc_cluster_${Date.now().toString(36)}_${crypto.randomBytes(3).toString('hex')}`;
-      psql(process.env.PORTCULLIS_TEST_PG_URL, `CREATE DATABASE ${name}`);
-      const u = new URL(process.env.PORTCULLIS_TEST_PG_URL);
-      u.pathname = `/${name}`;
-      pgDb = { name, url: u.toString() };
-      extra.storage = { backend: 'postgres', postgres: { url: pgDb.url } };
-    }
-    const agentPort = await closedPort();
-    gwA = await startGateway({ dir, config: gatewayConfig(dir, { extra }), args: ['--demo', '--demo-agent', `http://127.0.0.1:${agentPort}`] });
-    gwB = await startGateway({ configPath: gwA.configPath });
-    for (const g of [gwA, gwB]) {
-      await waitFor(async () => (await metric(g, 'portcullis_redis_up', { connection: 'subscriber' })) === 1, 5000, { what: 'the subscriber up' });
-    }
+      extra: { tiers: Object.fromEntries(['basic', 'standard', 'premium'].map((t) => [t, { rps: 1000000, burst: 1000000, max_concurrent: 10000 }])) },
+    });
+    ({ redis } = cluster);
+    [gwA, gwB] = cluster.nodes;
   });
 
   after(async () => {
-    if (gwB) await gwB.stop();
-    if (gwA) await gwA.stop();
-    if (redis) await redis.stop();
-    if (pgDb) {
-      try { psql(process.env.PORTCULLIS_TEST_PG_URL, `DROP DATABASE IF EXISTS ${pgDb.name} WITH (FORCE)`); } catch { /* best effort */ }
-    }
-    removeDir(dir);
+    if (cluster) await cluster.stop();
   });
 
-  it(`runs on ${backend}, both nodes connected to Redis over TLS with AUTH (log line, gauge)`, async () => {
+  it('runs on PostgreSQL, both nodes connected to Redis over TLS with AUTH (log line, gauge)', async () => {
     for (const g of [gwA, gwB]) {
       const line = g.logLines().find((l) => l.msg === 'redis: connected' && l.connection === 'subscriber');
       assert.ok(line, 'no "redis: connected" line');
@@ -104,7 +70,7 @@ describe('two nodes, one store, one Redis (rediss:// with a password)', { timeou
       assert.equal(await metric(g, 'portcullis_redis_up', { connection: 'commands' }), 1);
       assert.ok(g.logLines().some((l) => l.msg === 'cluster: change signals over Redis' && l.node));
     }
-    if (backend === 'postgres') assert.equal(psql(pgDb.url, "SELECT count(*) FROM tenants WHERE tenant_id = 'demo'").trim(), '1');
+    assert.equal(psql(cluster.pg.url, "SELECT count(*) FROM tenants WHERE tenant_id = 'demo'").trim(), '1');
   });
 
   it('a suspension through node B refuses on node A within 1 s, five times running (median well under the poll)', async () => {
