@@ -72,6 +72,10 @@
 #include "cluster/redis_client.h"
 #include "cluster/token_leases.h"
 // ---- end cluster (issue 12)
+// ---- leases (issue 12)
+#include "cluster/node_registry.h"
+#include "cluster/shared_rate_limiter.h"
+// ---- end leases (issue 12)
 // ---- limits (issue 12)
 #include "api/limit_routes.h"
 #include "api/limit_stage.h"
@@ -213,6 +217,10 @@ struct Gateway::Parts {
   std::unique_ptr<cluster::ChangeBus> change_bus;
   std::unique_ptr<cluster::RedisTokenLeases> token_leases;
   // ---- end cluster (issue 12)
+  // ---- leases (issue 12): how many nodes share Redis (the divisor of the per-node share the
+  // rate limits fall back to while Redis is down). Null without Redis.
+  std::unique_ptr<cluster::NodeRegistry> node_registry;
+  // ---- end leases (issue 12)
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -550,6 +558,16 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     lo.config = cfg.server.usage_plans;
     lo.tiers = cfg.tiers;
     lo.store = &store;
+    // ---- leases (issue 12): with Redis, the rate budgets are shared by every node (token leases
+    // refilled from a GCRA in Redis; per-node shares while Redis is down: docs/usage-plans.md).
+    if (p.token_leases) {
+      cluster::NodeRegistry::Options no;
+      no.node_id = p.change_bus->node_id();
+      p.node_registry = std::make_unique<cluster::NodeRegistry>(no, *p.redis);
+      lo.limiter = std::make_shared<cluster::SharedRateLimiter>(
+          *p.token_leases, [reg = p.node_registry.get()] { return reg->count(); });
+    }
+    // ---- end leases (issue 12)
     p.usage_limits = std::make_unique<tenancy::UsageLimits>(std::move(lo));
     p.usage_limits->load();
     p.limit_stage = api::limit_stage(*p.usage_limits);
@@ -861,6 +879,10 @@ std::vector<std::string> Gateway::start() {
       log::info("cluster: change signals over Redis", {{"node", p.change_bus->node_id()},
                                                         {"redis", p.redis->options().url.describe()}});
     });
+    // ---- leases (issue 12): heartbeats into the node set (stopped before the connection).
+    p.lifecycle.start({"cluster node registry", {}, [&p] { p.node_registry->stop(); }},
+                      [&p] { p.node_registry->start(); });
+    // ---- end leases (issue 12)
   }
   // ---- end cluster (issue 12)
   return failures;
