@@ -59,8 +59,8 @@ integration:
 # (clean and PII-dense text, bench/redaction.sh), then the admin list with
 # 100,000 tenants, then async jobs accepted per second and 10,000 concurrent SSE invokes (gateway
 # RSS), then the MCP gateway (tools/call through it vs direct, 10,000 idle MCP sessions), then the
-# A2A proxy (SendMessage through it vs direct to the SDK runtime, a 1,000-event stream). All of
-# them run even
+# A2A proxy (SendMessage through it vs direct to the SDK runtime, a 1,000-event stream), then
+# three nodes on PostgreSQL + Redis (aggregate req/s, shared limit accuracy). All of them run even
 # when one fails; the target fails only on errors (a peer that failed, non-2xx responses), never
 # on a missed goal.
 bench: deps-bench build
@@ -74,6 +74,7 @@ bench: deps-bench build
 	bash bench/sse.sh || rc=1; \
 	bash bench/mcp.sh || rc=1; \
 	bash bench/a2a.sh || rc=1; \
+	bash bench/cluster.sh || rc=1; \
 	exit $$rc
 
 # Unit and integration tests against an AddressSanitizer + UBSan build (leaks checked at exit).

@@ -67,17 +67,17 @@ wait_listening() {
   die "$name did not report listening within ${START_TIMEOUT:-15}s"
 }
 
-# demo_token GW DATA_DIR : an access token for tenant "demo" from the client credentials that
-# serve --demo wrote, through POST /oauth2/token (as bench/run.sh gets one)
+# demo_token GW DATA_DIR [TENANT] : an access token for tenant TENANT (default "demo") from the
+# client credentials that serve --demo wrote, through POST /oauth2/token (as bench/run.sh gets one)
 demo_token() {
-  local gw=$1 creds=$2/demo-credentials.json fields out
+  local gw=$1 creds=$2/demo-credentials.json tenant=${3:-demo} fields out
   [[ -s $creds ]] || die "gateway: $creds was not written (serve --demo)"
   fields=$(node -e '
     const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    const t = (c.tenants || {}).demo || {};
+    const t = (c.tenants || {})[process.argv[2]] || {};
     if (!c.token_url || !t.client_id || !t.client_secret) process.exit(1);
-    console.log([c.token_url, t.client_id, t.client_secret].join("\n"));' "$creds") ||
-    die "gateway: $creds has no token_url or demo client credentials"
+    console.log([c.token_url, t.client_id, t.client_secret].join("\n"));' "$creds" "$tenant") ||
+    die "gateway: $creds has no token_url or $tenant client credentials"
   local url=${fields%%$'\n'*} rest=${fields#*$'\n'}
   local id=${rest%%$'\n'*} secret=${rest#*$'\n'}
   [[ $url == "$gw"/* ]] || die "gateway: token_url $url is not on the gateway under test ($gw)"

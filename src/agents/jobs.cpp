@@ -170,6 +170,10 @@ struct JobService::Impl {
   void dispatch() {
     const milliseconds renew_every = std::max(milliseconds(100), opt.lease / 3);
     auto next_renew = Clock::now() + renew_every;
+    // ---- nodes (issue 12): with the store down the dispatcher fails at every poll (twice a
+    // second by default, on every node): one line when it starts failing and one when it works
+    // again, not a line per poll (measured with PostgreSQL restarted under load).
+    bool claim_failing = false;
     std::unique_lock lk(mu);
     while (!stopping) {
       hint = false;
@@ -179,8 +183,13 @@ struct JobService::Impl {
         std::vector<store::JobRecord> got;
         try {
           got = store.claim_jobs(node, unix_ms(), opt.lease.count(), free);
+          if (claim_failing) log::info("jobs: claiming due jobs works again");
+          claim_failing = false;
         } catch (const std::exception& e) {
-          log::warn("jobs: claiming due jobs failed; retrying at the next poll", {{"error", e.what()}});
+          if (!claim_failing)
+            log::warn("jobs: claiming due jobs failed; retrying at every poll (logged again once it works)",
+                      {{"error", e.what()}});
+          claim_failing = true;
         }
         lk.lock();
         for (auto& j : got) {

@@ -65,6 +65,18 @@ net::Response unavailable(const net::Request& req) {
                              "the audit log cannot record this request right now; try again later", req.request_id);
 }
 
+// ---- nodes (issue 12): the handler succeeded, so its change may have committed (with its own
+// change event) before the call's event failed — measured with PostgreSQL restarted under load
+// (cluster_nodes.test.mjs): a client answered this 503 can exist. Say so, so a client checks
+// before it retries instead of creating a second one.
+net::Response unavailable_after_change(const net::Request& req) {
+  return net::error_response(503, "audit_unavailable",
+                             "the audit log could not record this request; the change may have been applied: check "
+                             "before retrying",
+                             req.request_id);
+}
+// ---- end nodes (issue 12)
+
 }  // namespace
 
 void AuditTrail::answer(const std::shared_ptr<net::Request>& req, const std::shared_ptr<const auth::Principal>& who,
@@ -84,9 +96,9 @@ void AuditTrail::answer(const std::shared_ptr<net::Request>& req, const std::sha
     if (ok) return reply(std::move(*held));
     log::error("audit write failed; answering 503 to a change that may have been applied",
                {{"request_id", req->request_id}, {"route", req->route}});
-    reply(unavailable(*req));
+    reply(held->status < 300 ? unavailable_after_change(*req) : unavailable(*req));  // ---- nodes (issue 12)
   });
-  if (!queued) reply(unavailable(*req));
+  if (!queued) reply(held->status < 300 ? unavailable_after_change(*req) : unavailable(*req));  // ---- nodes (issue 12)
 }
 
 net::Responder AuditTrail::record(std::shared_ptr<net::Request> req, std::shared_ptr<const auth::Principal> who,

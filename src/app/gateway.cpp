@@ -73,6 +73,10 @@
 #include "cluster/redis_client.h"
 #include "cluster/token_leases.h"
 // ---- end cluster (issue 12)
+// ---- leases (issue 12)
+#include "cluster/node_registry.h"
+#include "cluster/shared_rate_limiter.h"
+// ---- end leases (issue 12)
 // ---- limits (issue 12)
 #include "api/limit_routes.h"
 #include "api/limit_stage.h"
@@ -214,6 +218,10 @@ struct Gateway::Parts {
   std::unique_ptr<cluster::ChangeBus> change_bus;
   std::unique_ptr<cluster::RedisTokenLeases> token_leases;
   // ---- end cluster (issue 12)
+  // ---- leases (issue 12): how many nodes share Redis (the divisor of the per-node share the
+  // rate limits fall back to while Redis is down). Null without Redis.
+  std::unique_ptr<cluster::NodeRegistry> node_registry;
+  // ---- end leases (issue 12)
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -229,6 +237,13 @@ struct Gateway::Parts {
       refresh_requested = true;
     }
     stop_cv.notify_all();
+  }
+  // ---- nodes (issue 12): another node changed something, or Redis came back (signals may have
+  // been lost meanwhile): every cache the change signals keep fresh reloads now (subscriber
+  // thread; both only wake a thread).
+  void refresh_cluster_state() {
+    request_refresh();
+    if (mcp_servers) mcp_servers->reload_soon();
   }
   // A change this node committed: the other nodes refresh at once (a no-op without Redis).
   void changed(const std::string& kind, const std::string& tenant) {
@@ -436,8 +451,10 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     cluster::ChangeBus::Options bo;
     bo.url = *url;
     bo.ca_file = cfg.cluster.redis_ca_file;
-    bo.on_change = [&p](const cluster::Change&) { p.request_refresh(); };
-    bo.on_resync = [&p] { p.request_refresh(); };  // signals may have been missed while down
+    // ---- nodes (issue 12): everything the signals drive: the background refresh (tenants,
+    // clients, capabilities, agents, keys) and the MCP server registry's own reload.
+    bo.on_change = [&p](const cluster::Change&) { p.refresh_cluster_state(); };
+    bo.on_resync = [&p] { p.refresh_cluster_state(); };  // signals may have been missed while down
     p.change_bus = std::make_unique<cluster::ChangeBus>(std::move(bo), *p.redis);
   }
   // ---- end cluster (issue 12)
@@ -555,6 +572,16 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
       app::suspend_over_budget(p.store, *p.tenant_service, o, [&p](const std::string& k, const std::string& t) { p.changed(k, t); });
     };
     // ---- end plans (issue 12)
+    // ---- leases (issue 12): with Redis, the rate budgets are shared by every node (token leases
+    // refilled from a GCRA in Redis; per-node shares while Redis is down: docs/usage-plans.md).
+    if (p.token_leases) {
+      cluster::NodeRegistry::Options no;
+      no.node_id = p.change_bus->node_id();
+      p.node_registry = std::make_unique<cluster::NodeRegistry>(no, *p.redis);
+      lo.limiter = std::make_shared<cluster::SharedRateLimiter>(
+          *p.token_leases, [reg = p.node_registry.get()] { return reg->count(); });
+    }
+    // ---- end leases (issue 12)
     p.usage_limits = std::make_unique<tenancy::UsageLimits>(std::move(lo));
     p.usage_limits->load();
     p.limit_stage = api::limit_stage(*p.usage_limits);
@@ -866,6 +893,10 @@ std::vector<std::string> Gateway::start() {
       log::info("cluster: change signals over Redis", {{"node", p.change_bus->node_id()},
                                                         {"redis", p.redis->options().url.describe()}});
     });
+    // ---- leases (issue 12): heartbeats into the node set (stopped before the connection).
+    p.lifecycle.start({"cluster node registry", {}, [&p] { p.node_registry->stop(); }},
+                      [&p] { p.node_registry->start(); });
+    // ---- end leases (issue 12)
   }
   // ---- end cluster (issue 12)
   return failures;

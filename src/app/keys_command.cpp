@@ -1,6 +1,6 @@
 // `portcullis keys rotate`: a new signing key for the built-in issuer, straight in the store.
-// Running gateways sharing the store pick it up within seconds (their background refresh); the
-// previous key stays in the JWKS until every token it signed has expired.
+// Running gateways sharing the store pick it up at once when cluster.redis.url is set (a change
+// signal), else within seconds (their background refresh); the previous key stays in the JWKS until every token it signed has expired.
 //
 // `portcullis keys rotate-master`: a new master key; every data key and signing key is re-wrapped
 // under it in one store transaction (vault/rewrap.h has the steps and why each crash point is
@@ -17,6 +17,8 @@
 #include "app/commands.h"
 #include "audit/audit_log.h"
 #include "auth/signing_keys.h"
+#include "cluster/change_bus.h"  // ---- nodes (issue 12)
+#include "cluster/redis_url.h"   // ---- nodes (issue 12)
 #include "core/clock.h"
 #include "core/config.h"
 #include "crypto/master_key.h"
@@ -50,6 +52,22 @@ bool audit_key_change(store::Store& store, std::string action, boost::json::obje
   return ok;
 }
 
+// ---- nodes (issue 12): with cluster.redis.url, the running gateways hear of the change at once
+// (the change signal, docs/cluster.md) instead of at their next poll. Best effort: the change is
+// committed whatever happens here, and the poll still carries it.
+void signal_nodes(const core::Config& cfg, const std::string& kind) {
+  if (cfg.cluster.redis_url.empty()) return;
+  std::string error;
+  auto url = cluster::parse_redis_url(cfg.cluster.redis_url, error);
+  if (url && cluster::publish_change_once(*url, cfg.cluster.redis_ca_file, kind, "platform", error)) {
+    std::cout << "the gateways sharing this store were signalled (cluster.redis.url)\n";
+    return;
+  }
+  std::cerr << "portcullis: the gateways could not be signalled (" << error
+            << "); they pick the change up at their next refresh (~2 s)\n";
+}
+// ---- end nodes (issue 12)
+
 }  // namespace
 
 bool load_command_config(const std::string& config_path, core::Config& cfg) {
@@ -76,7 +94,9 @@ int keys_rotate(const std::string& config_path) {
     std::string kid = auth::SigningKeys::rotate(*store, mk, lifetime, now);
     std::cout << "new signing key " << kid << " is active; the previous key stays published until every token it "
               << "signed has expired (about " << (lifetime + 300) / 60 << " minutes)\n";
-    return audit_key_change(*store, "keys.rotate", {{"kid", kid}}) ? 0 : 1;
+    const bool audited = audit_key_change(*store, "keys.rotate", {{"kid", kid}});
+    signal_nodes(cfg, "keys.rotate");  // ---- nodes (issue 12)
+    return audited ? 0 : 1;
   } catch (const std::exception& e) {
     std::cerr << "portcullis: keys rotate: " << e.what() << "\n";
     return 1;

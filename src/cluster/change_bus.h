@@ -8,6 +8,7 @@
 // Message (JSON, one per change): {"v":1,"node":"<node id>","kind":"tenant.update","tenant":"acme"}.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -29,6 +30,17 @@ std::string encode_change(const Change& c);
 std::optional<Change> decode_change(std::string_view payload);
 
 class RedisClient;
+
+// ---- nodes (issue 12)
+// For a tool that changes the store outside any gateway (the offline `portcullis keys rotate`):
+// connects, publishes one change signal on `channel` as node "cli-<random>", disconnects. Waits
+// at most `wait` for the connection; false (and `error`) when the signal was not sent — the nodes
+// then see the change at their next poll.
+bool publish_change_once(const RedisUrl& url, const std::string& ca_file, const std::string& kind,
+                         const std::string& tenant, std::string& error,
+                         std::chrono::milliseconds wait = std::chrono::milliseconds(2000),
+                         const std::string& channel = "portcullis:changes");
+// ---- end nodes (issue 12)
 
 class ChangeBus {
  public:

@@ -190,9 +190,22 @@ void ServerRegistry::stop() {
   if (health_) health_->stop();
 }
 
+// ---- nodes (issue 12)
+void ServerRegistry::reload_soon() {
+  {
+    std::lock_guard lock(poll_mu_);
+    reload_requested_ = true;
+  }
+  poll_cv_.notify_all();
+}
+// ---- end nodes (issue 12)
+
 void ServerRegistry::run_poll() {
   std::unique_lock lock(poll_mu_);
-  while (!poll_cv_.wait_for(lock, opts_.poll_interval, [this] { return stopping_; })) {
+  for (;;) {
+    poll_cv_.wait_for(lock, opts_.poll_interval, [this] { return stopping_ || reload_requested_; });
+    if (stopping_) break;
+    reload_requested_ = false;  // a request during the reload below asks for one more
     lock.unlock();
     try {
       if (publish()) log::info("mcp servers reloaded");

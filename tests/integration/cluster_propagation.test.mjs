@@ -1,101 +1,46 @@
-// Two gateway nodes on one store (PostgreSQL when PORTCULLIS_TEST_PG_URL names a server, as under
-// `make test`; else one SQLite file) and one real Redis with a password over TLS (rediss://,
-// a throwaway CA): changes made through one node take effect on the other within 1 s through the
+// Two gateway nodes on one PostgreSQL database (support/cluster.mjs: a fresh database on
+// PORTCULLIS_TEST_PG_URL, as under `make test`, else a server of its own) and one real Redis with
+// a password over TLS (rediss://, a throwaway CA): changes made through one node take effect on the other within 1 s through the
 // change signal (Redis pub/sub), not the ~2 s poll; Redis killed mid-load: nothing hangs, both
 // nodes log it and report it in /metrics, the poll carries changes meanwhile, and everything
 // recovers by itself when Redis is back (docs/cluster.md).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import crypto from 'node:crypto';
 
 import {
-  startGateway, gatewayConfig, makeTempDir, removeDir, request, postJson, waitFor, getMetrics, closedPort,
-  clientToken, adminToken, demoToken, bearer, decodeJwt, RawConn, sleep,
+  request, postJson, waitFor, clientToken, adminToken, demoToken, bearer, decodeJwt, RawConn, sleep,
 } from './harness.mjs';
-import { startRedis } from './support/redis.mjs';
+import {
+  startCluster, metricOf as metric, send, connGet, msUntil, median, startLoad, suspensionTrials,
+} from './support/cluster.mjs';
+import { psql } from './support/postgres.mjs';
 
 const PASSWORD = 'r3dis-pw';
 const LIMIT_MS = 1000; // the issue's bound for a change to reach every node
 
-function psql(url, sql) {
-  return execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qAt', '-c', sql], { encoding: 'utf8', timeout: 15000, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-const send = (gw, method, path, body, token) => {
-  const text = body === undefined ? undefined : JSON.stringify(body);
-  return request(gw.port, {
-    method, path, body: text,
-    headers: { ...(text ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {}), ...bearer(token) },
-  });
-};
-
-async function connGet(conn, path, token) {
-  await conn.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`);
-  const r = await conn.readResponse({ timeoutMs: 5000 });
-  assert.ok(r, `no response to GET ${path}`);
-  return r;
-}
-
-async function metric(gw, name, labels = {}) {
-  const { samples } = await getMetrics(gw.port);
-  const s = samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
-  return s ? s.value : undefined;
-}
-
-// Polls `check` (true = the change is visible) every ~10 ms; returns the ms from `t0`.
-async function msUntil(t0, check, what, limit = 6000) {
-  await waitFor(check, limit, { interval: 10, what });
-  return Date.now() - t0;
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 describe('two nodes, one store, one Redis (rediss:// with a password)', { timeout: 120000 }, () => {
-  let dir;
+  let cluster;
   let redis;
   let gwA;
   let gwB;
-  let pgDb = null;
-  const backend = process.env.PORTCULLIS_TEST_PG_URL ? 'postgres' : 'sqlite';
 
   before(async () => {
-    dir = makeTempDir('portcullis-cluster-');
-    redis = await startRedis({ password: PASSWORD, tls: true });
-    const extra = {
-      tokens: { issuer: 'http://127.0.0.1:9/pc-cluster' }, // one issuer id for both nodes, as behind a balancer
-      cluster: { redis: { url: redis.url(), ca_file: redis.caFile } },
+    cluster = await startCluster({
+      nodes: 2,
+      redis: { password: PASSWORD, tls: true },
       // The load below sends thousands of requests a second for the demo tenant: usage plans stay
       // on with budgets it never reaches, so every answer that is not 200/401 is Redis's doing.
-      tiers: Object.fromEntries(['basic', 'standard', 'premium'].map((t) => [t, { rps: 1000000, burst: 1000000, max_concurrent: 10000 }])),
-    };
-    if (backend === 'postgres') {
-      const name = `pc_cluster_${Date.now().toString(36)}_${crypto.randomBytes(3).toString('hex')}`;
-      psql(process.env.PORTCULLIS_TEST_PG_URL, `CREATE DATABASE ${name}`);
-      const u = new URL(process.env.PORTCULLIS_TEST_PG_URL);
-      u.pathname = `/${name}`;
-      pgDb = { name, url: u.toString() };
-      extra.storage = { backend: 'postgres', postgres: { url: pgDb.url } };
-    }
-    const agentPort = await closedPort();
-    gwA = await startGateway({ dir, config: gatewayConfig(dir, { extra }), args: ['--demo', '--demo-agent', `http://127.0.0.1:${agentPort}`] });
-    gwB = await startGateway({ configPath: gwA.configPath });
-    for (const g of [gwA, gwB]) {
-      await waitFor(async () => (await metric(g, 'portcullis_redis_up', { connection: 'subscriber' })) === 1, 5000, { what: 'the subscriber up' });
-    }
+      extra: { tiers: Object.fromEntries(['basic', 'standard', 'premium'].map((t) => [t, { rps: 1000000, burst: 1000000, max_concurrent: 10000 }])) },
+    });
+    ({ redis } = cluster);
+    [gwA, gwB] = cluster.nodes;
   });
 
   after(async () => {
-    if (gwB) await gwB.stop();
-    if (gwA) await gwA.stop();
-    if (redis) await redis.stop();
-    if (pgDb) {
-      try { psql(process.env.PORTCULLIS_TEST_PG_URL, `DROP DATABASE IF EXISTS ${pgDb.name} WITH (FORCE)`); } catch { /* best effort */ }
-    }
-    removeDir(dir);
+    if (cluster) await cluster.stop();
   });
 
-  it(`runs on ${backend}, both nodes connected to Redis over TLS with AUTH (log line, gauge)`, async () => {
+  it('runs on PostgreSQL, both nodes connected to Redis over TLS with AUTH (log line, gauge)', async () => {
     for (const g of [gwA, gwB]) {
       const line = g.logLines().find((l) => l.msg === 'redis: connected' && l.connection === 'subscriber');
       assert.ok(line, 'no "redis: connected" line');
@@ -104,28 +49,14 @@ describe('two nodes, one store, one Redis (rediss:// with a password)', { timeou
       assert.equal(await metric(g, 'portcullis_redis_up', { connection: 'commands' }), 1);
       assert.ok(g.logLines().some((l) => l.msg === 'cluster: change signals over Redis' && l.node));
     }
-    if (backend === 'postgres') assert.equal(psql(pgDb.url, "SELECT count(*) FROM tenants WHERE tenant_id = 'demo'").trim(), '1');
+    assert.equal(psql(cluster.pg.url, "SELECT count(*) FROM tenants WHERE tenant_id = 'demo'").trim(), '1');
   });
 
   it('a suspension through node B refuses on node A within 1 s, five times running (median well under the poll)', async () => {
     const tok = await demoToken(gwA);
     const adm = await adminToken(gwB);
-    const conn = await RawConn.connect(gwA.port);
     const received0 = (await metric(gwA, 'portcullis_cluster_changes_total', { event: 'received' })) ?? 0;
-    const took = [];
-    try {
-      for (let i = 0; i < 5; ++i) {
-        assert.equal((await connGet(conn, '/v1/agents', tok)).status, 200);
-        const t0 = Date.now();
-        assert.equal((await send(gwB, 'PATCH', '/v1/tenants/demo', { status: 'suspended' }, adm)).status, 200);
-        took.push(await msUntil(t0, async () => (await connGet(conn, '/v1/agents', tok)).status === 401, 'node A refuses'));
-        assert.equal((await send(gwB, 'PATCH', '/v1/tenants/demo', { status: 'active' }, adm)).status, 200);
-        await waitFor(async () => (await connGet(conn, '/v1/agents', tok)).status === 200, 6000, { interval: 10, what: 'node A serves again' });
-        await sleep(137 * i); // spread the trials over the poll's phase
-      }
-    } finally {
-      conn.destroy();
-    }
+    const took = await suspensionTrials(gwB, gwA, { token: tok, adminTok: adm });
     process.stdout.write(`# suspension B→A refused after ${took.join(', ')} ms (median ${median(took)})\n`);
     for (const t of took) assert.ok(t < LIMIT_MS, `node A refused only after ${t} ms: ${took}`);
     // The poll alone (every 2 s) would give a median near 1 s; the signal gives tens of ms.
@@ -187,24 +118,8 @@ describe('two nodes, one store, one Redis (rediss:// with a password)', { timeou
   it('Redis killed mid-load: no request hangs, both nodes say so, the poll carries changes; restarted: recovery is automatic', async () => {
     const tok = await demoToken(gwA);
     const adm = await adminToken(gwB);
-    // Load: 4 workers per node, back to back, until told to stop.
-    let running = true;
-    const stats = { n: 0, bad: 0, maxMs: 0 };
-    const worker = async (g) => {
-      const conn = await RawConn.connect(g.port);
-      try {
-        while (running) {
-          const t = Date.now();
-          const r = await connGet(conn, '/v1/agents', tok);
-          stats.n += 1;
-          stats.maxMs = Math.max(stats.maxMs, Date.now() - t);
-          if (r.status !== 200 && r.status !== 401) stats.bad += 1;
-        }
-      } finally {
-        conn.destroy();
-      }
-    };
-    const workers = [gwA, gwB, gwA, gwB, gwA, gwB, gwA, gwB].map(worker);
+    // Load: 4 keep-alive clients per node, back to back, until told to stop.
+    const load = startLoad([gwA, gwB], tok, { perNode: 4 });
     const marks = [gwA.mark(), gwB.mark()];
     await sleep(300);
     await redis.kill();
@@ -235,10 +150,9 @@ describe('two nodes, one store, one Redis (rediss:// with a password)', { timeou
           && (await metric(g, 'portcullis_redis_up', { connection: 'commands' })) === 1, 3000, { what: 'the gauges at 1' });
       }
       const reconnectMs = Date.now() - tUp;
-      running = false;
-      await Promise.all(workers);
-      process.stdout.write(`# Redis down ${tUp - tKill} ms under load: ${stats.n} requests, ${stats.bad} not 200/401, slowest ${stats.maxMs} ms; change by poll ${viaPoll} ms; both nodes reconnected ${reconnectMs} ms after the restart\n`);
-      assert.equal(stats.bad, 0);
+      const stats = await load.stop();
+      process.stdout.write(`# Redis down ${tUp - tKill} ms under load: ${stats.n} requests, ${stats.bad.length} not 200/401, slowest ${stats.maxMs} ms; change by poll ${viaPoll} ms; both nodes reconnected ${reconnectMs} ms after the restart\n`);
+      assert.deepEqual(stats.bad, []);
       assert.ok(stats.n > 100, `only ${stats.n} requests under load`);
       assert.ok(stats.maxMs < 1000, `a request took ${stats.maxMs} ms while Redis was away`);
 
@@ -256,8 +170,7 @@ describe('two nodes, one store, one Redis (rediss:// with a password)', { timeou
       assert.equal((await send(gwB, 'PATCH', '/v1/tenants/demo', { status: 'active' }, adm)).status, 200);
       assert.ok(again < LIMIT_MS, `after recovery: ${again} ms`);
     } finally {
-      running = false;
-      await Promise.allSettled(workers);
+      await load.stop().catch(() => {});
     }
   });
 });

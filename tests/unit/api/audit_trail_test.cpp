@@ -290,9 +290,22 @@ TEST_F(AuditTrailTest, APostWhoseEventCannotBeWrittenBecomes503) {
   EXPECT_EQ(error_code(*r), "audit_unavailable");
   EXPECT_EQ(json::parse(r->body).at("error").at("requestId").as_string(), "req-77");
   EXPECT_EQ(r->body.find("s3cr3t"), std::string::npos) << "the unaudited answer leaked";
+  // ---- nodes (issue 12): the handler succeeded, so the change may be there: the client is told
+  // to check before retrying (a retry would make a second client, say).
+  EXPECT_NE(r->body.find("may have been applied"), std::string::npos) << r->body;
   EXPECT_EQ(answer.calls(), 1);
   EXPECT_GE(failing.attempts(), 1);
   EXPECT_TRUE(all_records(*store).empty());
+
+  // A refusal whose event cannot be written changed nothing: the plain message.
+  Answer refused;
+  trail.record(request("POST"), principal(), refused.responder())(
+      net::error_response(409, "conflict", "exists", "req-77"));
+  auto rr = refused.wait();
+  ASSERT_TRUE(rr) << "never answered";
+  EXPECT_EQ(rr->status, 503);
+  EXPECT_EQ(rr->body.find("may have been applied"), std::string::npos) << rr->body;
+  // ---- end nodes (issue 12)
 }
 
 TEST_F(AuditTrailTest, APostMeetingAFullQueueIs503AtOnce) {

@@ -10,6 +10,7 @@
 
 #include "cluster/redis_client.h"
 #include "cluster/redis_server.h"
+#include "support/eventually.h"
 
 namespace pc::cluster {
 namespace {
@@ -17,15 +18,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-template <class F>
-bool eventually(F f, std::chrono::milliseconds limit) {
-  const auto end = Clock::now() + limit;
-  while (Clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(200us);
-  }
-  return f();
-}
+using pc::testing::eventually;
 
 TEST(ChangeMessage, RoundTripAndRefusals) {
   Change c{"node-1", "tenant.update", "acme"};

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cluster/redis_server.h"
+#include "support/eventually.h"
 #include "core/metrics.h"
 
 namespace pc::cluster {
@@ -34,15 +35,7 @@ RedisClient::Options opts(const std::string& url, const std::string& name, const
   return o;
 }
 
-template <class F>
-bool eventually(F f, std::chrono::milliseconds limit) {
-  const auto end = Clock::now() + limit;
-  while (Clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return f();
-}
+using pc::testing::eventually;
 
 std::string metric_line(const std::string& name, const std::string& conn) {
   const std::string text = core::metrics().render();

@@ -262,6 +262,29 @@ TEST_P(ServerRegistryTest, ChangesOfAnotherNodeArriveWithThePoll) {
   polled.stop();
 }
 
+// ---- nodes (issue 12): a change signal from another node (or Redis coming back) wakes the poll
+// thread at once instead of at its next tick.
+TEST_P(ServerRegistryTest, ReloadSoonReadsTheTableWithoutWaitingForThePoll) {
+  auto other_store = open_again();
+  ServerRegistry other(*other_store, options());
+  ServerRegistry::Options slow = options();
+  slow.poll_interval = std::chrono::hours(1);  // the poll alone would never come
+  ServerRegistry signalled(store(), slow);
+  signalled.start();
+  other.create("", spec("search"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(signalled.for_tenant("acme")->empty());
+  const auto t0 = std::chrono::steady_clock::now();
+  signalled.reload_soon();
+  for (int i = 0; i < 250 && signalled.for_tenant("acme")->empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_EQ(signalled.for_tenant("acme")->size(), 1u);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(400));
+  signalled.stop();  // a wake after stop is harmless
+  signalled.reload_soon();
+}
+// ---- end nodes (issue 12)
+
 TEST_P(ServerRegistryTest, UpdatesReplaceTheAuthObjectWholeAndKeepTheRest) {
   auto in = spec("crm");
   in.auth_mode = "vault_secret";
