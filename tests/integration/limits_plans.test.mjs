@@ -299,6 +299,15 @@ describe('usage plans', { timeout: 180000 }, () => {
     assert.equal(a.headers.ratelimit, undefined);
   });
 
+  it('counting rule: a call refused later in the chain (unknown agent: 404) still counts against the quota', async () => {
+    const demoTok = await demoToken(gw, 'demo');
+    const q0 = (await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) })).json.usedToday;
+    const r = await postJson(gw.port, '/v1/agents/no-such-agent/invoke', { input: {} }, { headers: bearer(demoTok) });
+    assert.equal(r.status, 404, r.body);
+    const q1 = (await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) })).json.usedToday;
+    assert.equal(q1, q0 + 1, 'counted at admission (docs/usage-plans.md "the counting rule")');
+  });
+
   it('suspension budget: past suspendAfter the tenant is suspended (audited, by system), an admin resumes it for the day', async () => {
     let demoTok = await demoToken(gw, 'demo');
     const before = await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) });
