@@ -3,6 +3,7 @@
 #include <array>
 #include <boost/json.hpp>
 #include <boost/json/monotonic_resource.hpp>
+#include <charconv>
 #include <cmath>
 #include <string_view>
 
@@ -72,6 +73,13 @@ std::string_view reason_of(Refusal r) {
   return "";
 }
 
+template <class N>
+void append_number(std::string& out, N n) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, end);
+}
+
 std::string format_rate(double rps) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", rps);
@@ -107,16 +115,28 @@ class LimitStage final : public Stage {
       ctx.refuse(too_many_requests(*ctx.req, a), reason_of(a.refusal));
       return Verdict::answered;
     }
-    if (a.slot) {
-      // Whatever answers from here on — a later stage's refusal, the handler, the 500 of a
-      // dropped responder — goes through this, so the slot is always given back.
-      auto slot = std::make_shared<tenancy::ConcurrencyLimiter::Slot>(std::move(a.slot));
-      ctx.reply = net::Responder([slot, next = ctx.reply](net::Response&& r) mutable {
+    // ---- plans (issue 12): a served answer carries the IETF fields too (what is left of each
+    // policy checked), so a client can pace itself before it meets a 429. Relayed answers keep the
+    // runtime's own. One responder for both jobs: the fields and the concurrency slot.
+    std::string policy = rate_limit_policy(a.plan);
+    if (!a.slot && policy.empty()) return Verdict::proceed;  // nothing limits this tenant
+    std::string left = rate_limit_left(a, c.kind);
+    std::shared_ptr<tenancy::ConcurrencyLimiter::Slot> slot;
+    // Whatever answers from here on — a later stage's refusal, the handler, the 500 of a dropped
+    // responder — goes through this, so the slot is always given back.
+    if (a.slot) slot = std::make_shared<tenancy::ConcurrencyLimiter::Slot>(std::move(a.slot));
+    ctx.reply = net::Responder([slot = std::move(slot), policy = std::move(policy), left = std::move(left),
+                                next = ctx.reply](net::Response&& r) mutable {
+      if (r.status >= 200 && r.status < 300 && !r.forward) {
+        if (!policy.empty()) r.headers.push_back({"RateLimit-Policy", std::move(policy)});
+        if (!left.empty()) r.headers.push_back({"RateLimit", std::move(left)});
+      }
+      if (slot) {
         hold_until_done(r, slot);
         slot.reset();
-        next(std::move(r));
-      });
-    }
+      }
+      next(std::move(r));
+    });
     return Verdict::proceed;
   }
 
@@ -148,13 +168,15 @@ CallClass classify_call(const net::Request& req) {
 
 std::string rate_limit_policy(const tenancy::Plan& p) {
   std::string out;
+  out.reserve(160);  // every policy of a full plan: one allocation
   auto item = [&out](std::string_view name, std::uint64_t q, std::int64_t w, std::string_view unit = {}) {
     if (!out.empty()) out += ", ";
     out += '"';
     out += name;
-    out += "\";q=" + std::to_string(q);
-    if (!unit.empty()) out += ";qu=\"" + std::string(unit) + '"';
-    if (w > 0) out += ";w=" + std::to_string(w);
+    out += "\";q=";
+    append_number(out, q);
+    if (!unit.empty()) (out += ";qu=\"", out += unit, out += '"');
+    if (w > 0) (out += ";w=", append_number(out, w));
   };
   if (p.rps > 0) item("tenant", p.burst, window_seconds(p.rps, p.burst));
   if (p.principal_rps > 0) item("principal", p.principal_burst, window_seconds(p.principal_rps, p.principal_burst));
@@ -163,6 +185,28 @@ std::string rate_limit_policy(const tenancy::Plan& p) {
   if (p.daily_tool_calls > 0) item("tool-calls", p.daily_tool_calls, 86400);
   return out;
 }
+
+// ---- plans (issue 12)
+std::string rate_limit_left(const Admission& a, tenancy::CallKind kind) {
+  const tenancy::Plan& p = a.plan;
+  std::string out;
+  out.reserve(96);
+  auto item = [&out](std::string_view name, const Admission::Left& l) {
+    if (!out.empty()) out += ", ";
+    out += '"';
+    out += name;
+    out += "\";r=";
+    append_number(out, l.remaining);
+    out += ";t=";
+    append_number(out, l.reset_seconds);
+  };
+  if (p.principal_rps > 0) item("principal", a.principal_left);
+  if (p.rps > 0) item("tenant", a.tenant_left);
+  if (kind == CallKind::invocation && p.daily_quota > 0) item("daily", a.quota_left);
+  if (kind == CallKind::tool_call && p.daily_tool_calls > 0) item("tool-calls", a.quota_left);
+  return out;
+}
+// ---- end plans (issue 12)
 
 net::Response too_many_requests(const net::Request& req, const Admission& a) {
   const tenancy::Plan& p = a.plan;

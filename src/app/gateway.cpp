@@ -69,6 +69,7 @@
 // ---- end servers (issue 10)
 // ---- cluster (issue 12)
 #include "cluster/change_bus.h"
+#include "app/budget_suspension.h"  // ---- plans (issue 12)
 #include "cluster/redis_client.h"
 #include "cluster/token_leases.h"
 // ---- end cluster (issue 12)
@@ -361,6 +362,14 @@ struct Gateway::Parts {
     } catch (const std::exception& e) {
       log::warn("capability or agent refresh failed", {{"error", e.what()}});
     }
+    // ---- plans (issue 12): limit overrides set on another node arrive with its change signal
+    // (tenant.limits.set/clear, within a second) or this poll, not only the persist interval.
+    try {
+      if (usage_limits) usage_limits->reload_overrides();
+    } catch (const std::exception& e) {
+      log::warn("limit override refresh failed", {{"error", e.what()}});
+    }
+    // ---- end plans (issue 12)
     try {
       if (keys.load(store, core::unix_now())) {
         authenticator.keys_changed();
@@ -568,6 +577,11 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
           *p.token_leases, [reg = p.node_registry.get()] { return reg->count(); });
     }
     // ---- end leases (issue 12)
+    // ---- plans (issue 12): a tenant past its plan's suspend_after is suspended (audited).
+    lo.on_over_budget = [&p](const tenancy::OverBudget& o) {
+      app::suspend_over_budget(p.store, *p.tenant_service, o, [&p](const std::string& k, const std::string& t) { p.changed(k, t); });
+    };
+    // ---- end plans (issue 12)
     p.usage_limits = std::make_unique<tenancy::UsageLimits>(std::move(lo));
     p.usage_limits->load();
     p.limit_stage = api::limit_stage(*p.usage_limits);

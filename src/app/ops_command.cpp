@@ -841,7 +841,8 @@ void Tree::limits() {
     struct O {
       std::string tenant;
       std::optional<double> rps, principal_rps;
-      std::optional<std::uint64_t> burst, principal_burst, max_concurrent, daily_quota, daily_tool_calls;
+      std::optional<std::uint64_t> burst, principal_burst, max_concurrent, daily_quota, daily_tool_calls,
+          suspend_after;  // ---- plans (issue 12)
     };
     auto o = std::make_shared<O>();
     auto* c = leaf(g, "set", "replace the tenant's override (fields not given follow the tier)", [o](State& st) {
@@ -853,6 +854,7 @@ void Tree::limits() {
       if (o->max_concurrent) body["maxConcurrent"] = *o->max_concurrent;
       if (o->daily_quota) body["dailyQuota"] = *o->daily_quota;
       if (o->daily_tool_calls) body["dailyToolCalls"] = *o->daily_tool_calls;
+      if (o->suspend_after) body["suspendAfter"] = *o->suspend_after;  // ---- plans (issue 12)
       if (body.empty()) throw usage_error("limits set: give at least one limit (--rps, --burst, …)");
       json::value v = body;
       print_object(st, st.client().call("PUT", "/v1/tenants/" + path_segment(o->tenant) + "/limits", &v));
@@ -865,6 +867,9 @@ void Tree::limits() {
     c->add_option("--max-concurrent", o->max_concurrent, "calls in flight at once (0 = no limit)");
     c->add_option("--daily-quota", o->daily_quota, "invocations per quota day (0 = unlimited)");
     c->add_option("--daily-tool-calls", o->daily_tool_calls, "MCP tool calls per quota day (0 = unlimited)");
+    // ---- plans (issue 12)
+    c->add_option("--suspend-after", o->suspend_after,
+                  "calls (invocations + tool calls) in a quota day past which the tenant is suspended (0 = off)");
   }
   {
     auto tenant = std::make_shared<std::string>();

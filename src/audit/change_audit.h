@@ -16,7 +16,9 @@ namespace pc::audit {
 // (e.g. "tenant.create") and resource. The outcome is "success": a failed change writes none.
 // An actor of another tenant than the event's (a platform admin changing a tenant) is named in
 // details.actorTenant, as the audit trail's call events do.
+// `details`: a JSON object recorded as the event's details (e.g. why the system made the change;
+// "" = none), actorTenant added to it.
 store::AuditedChange change_audit(store::Store& store, std::string actor, std::string actor_tenant,
-                                  std::string request_id);
+                                  std::string request_id, std::string details = {});
 
 }  // namespace pc::audit

@@ -766,6 +766,7 @@ Handler tier_item(Reader& r, TierConfig& c) {
       {"principal_burst", r.integer(c.principal_burst, 1)},
       {"max_concurrent", r.integer(c.max_concurrent)},
       {"daily_tool_calls", r.integer(c.daily_tool_calls)},
+      {"suspend_after", r.integer(c.suspend_after)},  // ---- plans (issue 12)
   });
 }
 

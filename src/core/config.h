@@ -220,6 +220,10 @@ struct TierConfig {
   std::uint64_t max_concurrent = 0;    // calls (invocations, tool calls) in flight per tenant
   std::uint64_t daily_tool_calls = 0;  // MCP tools/call per quota day (daily_quota counts invocations)
   // ---- end limits (issue 12)
+  // ---- plans (issue 12): calls (invocations + tool calls) in a quota day past which the tenant
+  // is suspended automatically (audited; an admin resumes it). 0 = off.
+  std::uint64_t suspend_after = 0;
+  // ---- end plans (issue 12)
   bool operator==(const TierConfig&) const = default;
 };
 

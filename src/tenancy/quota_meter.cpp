@@ -14,6 +14,7 @@ struct QuotaMeter::Entry {
   std::int64_t day = -1;
   std::array<std::uint64_t, 2> used{};     // this day, the cluster's total as last read + ours since
   std::array<std::uint64_t, 2> pending{};  // this day, counted here and not yet written
+  std::uint64_t budget = 0;                // suspend_after of the plan of the last call
 };
 
 QuotaMeter::QuotaMeter(std::int64_t day_start_seconds) : day_start_(day_start_seconds) {}
@@ -63,7 +64,7 @@ void QuotaMeter::roll(Entry& e, std::string_view tenant, std::int64_t day) {
 }
 
 QuotaDecision QuotaMeter::consume(std::string_view tenant, Meter meter, std::uint64_t limit, std::uint32_t n,
-                                  std::int64_t now) {
+                                  std::int64_t now, std::uint64_t budget) {
   const std::int64_t day = day_of(now);
   const auto m = static_cast<std::size_t>(meter);
   Entry& e = entry(tenant);
@@ -76,14 +77,17 @@ QuotaDecision QuotaMeter::consume(std::string_view tenant, Meter meter, std::uin
   } else {
     roll(e, tenant, day);
   }
+  e.budget = budget;
   if (limit > 0 && e.used[m] + n > limit) {
     d.allowed = false;
     d.used = e.used[m];
+    d.total = e.used[0] + e.used[1];
     return d;
   }
   e.used[m] += n;
   e.pending[m] += n;
   d.used = e.used[m];
+  d.total = e.used[0] + e.used[1];
   return d;
 }
 
@@ -94,6 +98,18 @@ UsageCounts QuotaMeter::usage(std::string_view tenant, std::int64_t now) const {
   std::lock_guard lock(entry.mu);
   if (entry.day != day_of(now)) return {};
   return {entry.used[0], entry.used[1]};
+}
+
+std::vector<OverBudget> QuotaMeter::over_budget(std::int64_t now) const {
+  const std::int64_t day = day_of(now);
+  std::vector<OverBudget> out;
+  std::shared_lock lock(mu_);
+  for (const auto& [tenant, e] : entries_) {
+    std::lock_guard el(e->mu);
+    const std::uint64_t used = e->used[0] + e->used[1];
+    if (e->day == day && e->budget > 0 && used > e->budget) out.push_back({tenant, day_label(day), used, e->budget});
+  }
+  return out;
 }
 
 std::vector<DayUsage> QuotaMeter::take_pending() {

@@ -29,6 +29,15 @@ struct QuotaDecision {
   std::uint64_t used = 0;      // after this call (refused: as it stands)
   std::uint64_t limit = 0;     // 0 = unlimited
   std::int64_t reset_seconds = 0;  // until the next quota day starts
+  std::uint64_t total = 0;     // both meters after this call (the suspension budget counts both)
+};
+
+// A tenant whose calls today passed the suspension budget its last call was admitted under.
+struct OverBudget {
+  std::string tenant;
+  std::string day;  // the quota day's start, RFC 3339
+  std::uint64_t used = 0;
+  std::uint64_t budget = 0;
 };
 
 struct UsageCounts {
@@ -58,8 +67,12 @@ class QuotaMeter {
 
   // Counts `n` calls of `meter` for `tenant` unless that would pass `limit` (0 = unlimited:
   // counted, never refused). Thread-safe, one short lock of the tenant's counters.
+  // `budget`: the plan's suspend_after (0 = none), remembered for over_budget().
   QuotaDecision consume(std::string_view tenant, Meter meter, std::uint64_t limit, std::uint32_t n,
-                        std::int64_t unix_seconds);
+                        std::int64_t unix_seconds, std::uint64_t budget = 0);
+  // Tenants whose invocations + tool calls today (the cluster's totals as last read included)
+  // are past the budget remembered from their last call. Not for the hot path: walks every entry.
+  std::vector<OverBudget> over_budget(std::int64_t unix_seconds) const;
   UsageCounts usage(std::string_view tenant, std::int64_t unix_seconds) const;
 
   // ---- persistence (tenancy/usage_sync.h)

@@ -19,6 +19,8 @@ std::int64_t steady_ns() {
 }
 
 std::int64_t ceil_seconds(std::int64_t ns) { return std::max<std::int64_t>(1, (ns + 999'999'999) / 1'000'000'000); }
+// A wait that may be none (a full budget resets now).
+std::int64_t reset_seconds(std::int64_t ns) { return ns <= 0 ? 0 : (ns + 999'999'999) / 1'000'000'000; }
 
 struct Metrics {
   core::CounterFamily& refusals = core::metrics().counter(
@@ -28,6 +30,10 @@ struct Metrics {
   core::Counter& concurrency = refusals.labels({"concurrency"});
   core::Counter& quota = refusals.labels({"quota"});
   core::Counter& tool_quota = refusals.labels({"tool_quota"});
+  core::Counter& budget_trips = core::metrics()
+                                    .counter("portcullis_usage_budget_exceeded_total",
+                                             "Tenants found past their plan's suspend_after (a suspension attempted)")
+                                    .labels({});
   core::Counter& flush_failures = core::metrics()
                                       .counter("portcullis_usage_flush_failures_total",
                                                "Quota counter writes to the store that failed (retried next interval)")
@@ -42,7 +48,8 @@ std::int64_t day_start_seconds(const core::UsagePlansConfig& c) { return core::p
 
 }  // namespace
 
-UsageLimits::UsageLimits(Options o) : store_(o.store), meter_(day_start_seconds(o.config)) {
+UsageLimits::UsageLimits(Options o)
+    : store_(o.store), meter_(day_start_seconds(o.config)), on_over_budget_(std::move(o.on_over_budget)) {
   if (o.limiter) {
     limiter_ = std::move(o.limiter);
   } else {
@@ -78,6 +85,7 @@ Admission UsageLimits::admit(std::string_view tenant, std::string_view principal
       a.retry_after_seconds = ceil_seconds(d.retry_after_ns);
       return a;
     }
+    a.principal_left = {d.remaining, reset_seconds(d.reset_ns)};
   }
   if (p.rps > 0) {
     // The tenant's own budget sits under an empty key: no principal is named "".
@@ -88,6 +96,7 @@ Admission UsageLimits::admit(std::string_view tenant, std::string_view principal
       a.retry_after_seconds = ceil_seconds(d.retry_after_ns);
       return a;
     }
+    a.tenant_left = {d.remaining, reset_seconds(d.reset_ns)};
   }
   if (kind == CallKind::request) return a;
 
@@ -100,13 +109,26 @@ Admission UsageLimits::admit(std::string_view tenant, std::string_view principal
   }
   const bool tools = kind == CallKind::tool_call;
   const std::uint64_t limit = tools ? p.daily_tool_calls : p.daily_quota;
-  QuotaDecision q = meter_.consume(tenant, tools ? Meter::tool_calls : Meter::invocations, limit, calls, core::unix_now());
+  QuotaDecision q = meter_.consume(tenant, tools ? Meter::tool_calls : Meter::invocations, limit, calls, core::unix_now(),
+                                   p.suspend_after);
+  // ---- plans (issue 12): the call that crosses the suspension budget wakes the sync thread (a
+  // short lock, once per tenant and day); the call itself is served. Crossings seen only in the
+  // cluster's totals are found at the next flush.
+  if (q.allowed && p.suspend_after > 0 && q.total > p.suspend_after && q.total - calls <= p.suspend_after) {
+    {
+      std::lock_guard lock(mu_);
+      budget_crossed_ = true;
+    }
+    cv_.notify_all();
+  }
   if (!q.allowed) {
     (tools ? m.tool_quota : m.quota).inc();
     a.refusal = tools ? Admission::Refusal::tool_quota : Admission::Refusal::quota;
     a.retry_after_seconds = std::max<std::int64_t>(1, q.reset_seconds);
     a.remaining = q.limit > q.used ? q.limit - q.used : 0;
     a.slot.release();
+  } else {
+    a.quota_left = {q.limit > q.used ? q.limit - q.used : 0, q.reset_seconds};
   }
   return a;
 }
@@ -208,18 +230,50 @@ void UsageLimits::stop() {
   thread_.join();
 }
 
+void UsageLimits::enforce_budgets() {
+  if (!on_over_budget_) return;
+  for (const auto& o : meter_.over_budget(core::unix_now())) {
+    {
+      std::lock_guard lock(tripped_mu_);
+      auto it = tripped_.find(o.tenant);
+      if (it != tripped_.end() && it->second == o.day) continue;  // handled this quota day
+    }
+    Metrics::get().budget_trips.inc();
+    try {
+      on_over_budget_(o);
+    } catch (const std::exception& e) {
+      log::warn("usage plans: suspending a tenant past its budget failed; tried again at the next check",
+                {{"tenant", o.tenant}, {"error", e.what()}});
+      continue;
+    }
+    std::lock_guard lock(tripped_mu_);
+    tripped_[o.tenant] = o.day;
+  }
+}
+
 void UsageLimits::run() {
   core::name_this_thread("usage");
   core::lower_this_thread_priority(core::kMaintenanceNice);
   std::unique_lock lock(mu_);
+  auto next_flush = std::chrono::steady_clock::now();
   for (;;) {
-    const auto interval = std::chrono::seconds(interval_seconds_.load(std::memory_order_relaxed));
-    const bool stop = cv_.wait_for(lock, interval, [this] { return stopping_; });
+    next_flush += std::chrono::seconds(interval_seconds_.load(std::memory_order_relaxed));
+    // ---- plans (issue 12): a crossed budget cuts the wait short (checked without a flush).
+    while (!stopping_ && cv_.wait_until(lock, next_flush, [this] { return stopping_ || budget_crossed_; })) {
+      if (stopping_) break;
+      budget_crossed_ = false;
+      lock.unlock();
+      enforce_budgets();
+      lock.lock();
+    }
+    const bool stop = stopping_;
     lock.unlock();
     flush();  // on stop too: a clean shutdown loses no count
     if (local_) local_->sweep(steady_ns());
+    if (!stop) enforce_budgets();  // the totals just read may hold other nodes' calls
     lock.lock();
     if (stop) return;
+    if (next_flush < std::chrono::steady_clock::now()) next_flush = std::chrono::steady_clock::now();
   }
 }
 

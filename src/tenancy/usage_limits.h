@@ -12,6 +12,8 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <map>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -40,6 +42,14 @@ struct Admission {
   std::int64_t retry_after_seconds = 0;  // refused: when trying again can succeed (>= 1)
   std::uint64_t remaining = 0;           // refused: of the violated policy (0, or the quota left)
   ConcurrencyLimiter::Slot slot;         // admitted call: held until its answer is complete
+  // ---- plans (issue 12): admitted, what is left of each policy checked (the RateLimit field of a
+  // served answer). Rates: calls that could follow at once, seconds until the burst is whole
+  // again; the quota (calls only): calls left today, seconds until the quota day resets.
+  struct Left {
+    std::uint64_t remaining = 0;
+    std::int64_t reset_seconds = 0;
+  };
+  Left tenant_left, principal_left, quota_left;
   explicit operator bool() const { return refusal == Refusal::none; }
 };
 
@@ -51,6 +61,10 @@ class UsageLimits {
     // A shared limiter (cluster); nullptr: this node's LocalRateLimiter.
     std::shared_ptr<RateLimiter> limiter;
     store::Store* store = nullptr;  // nullptr: nothing loaded or persisted (unit tests)
+    // ---- plans (issue 12): a tenant passed its plan's suspend_after. Called on the sync thread
+    // (never an I/O thread), once per tenant and quota day on this node; throwing means "not
+    // done" (tried again at the next check). Unset: budgets are not enforced.
+    std::function<void(const OverBudget&)> on_over_budget;
   };
   explicit UsageLimits(Options o);
   ~UsageLimits();
@@ -78,6 +92,10 @@ class UsageLimits {
   // The sync thread: flush + override reload every persist interval, the rate table's sweep.
   void start();
   void stop();  // flushes once more
+  // ---- plans (issue 12): calls on_over_budget for each tenant past its suspension budget not
+  // handled yet this quota day. The sync thread runs it after every flush and at once when a
+  // call crosses a budget; public for tests.
+  void enforce_budgets();
 
   // Admin API: a tenant's override, written with its audit event (`audited`), in force on this
   // node at once and on others within one persist interval.
@@ -99,9 +117,14 @@ class UsageLimits {
   std::atomic<bool> enabled_{true};
   std::atomic<std::uint32_t> interval_seconds_{5};
 
+  std::function<void(const OverBudget&)> on_over_budget_;
+  std::mutex tripped_mu_;
+  std::map<std::string, std::string, std::less<>> tripped_;  // tenant -> quota day handled
+
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  bool budget_crossed_ = false;  // a call crossed a budget: the sync thread checks now
   std::thread thread_;
 };
 

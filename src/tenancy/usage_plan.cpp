@@ -14,7 +14,7 @@ namespace {
 // Field names of the JSON form, in the order they are written.
 constexpr std::string_view kRps = "rps", kBurst = "burst", kPrincipalRps = "principalRps",
                            kPrincipalBurst = "principalBurst", kMaxConcurrent = "maxConcurrent",
-                           kDailyQuota = "dailyQuota", kDailyToolCalls = "dailyToolCalls";
+                           kDailyQuota = "dailyQuota", kDailyToolCalls = "dailyToolCalls", kSuspendAfter = "suspendAfter";
 
 // An rps up to a million per second and counts up to 2^53 (exact in a JSON number).
 constexpr double kMaxRps = 1e6;
@@ -49,7 +49,8 @@ std::optional<std::uint64_t> count_field(const boost::json::object& o, std::stri
 }  // namespace
 
 bool PlanOverride::empty() const {
-  return !rps && !burst && !principal_rps && !principal_burst && !max_concurrent && !daily_quota && !daily_tool_calls;
+  return !rps && !burst && !principal_rps && !principal_burst && !max_concurrent && !daily_quota && !daily_tool_calls &&
+         !suspend_after;
 }
 
 Plan plan_of_tier(const core::TierConfig& t) {
@@ -61,6 +62,7 @@ Plan plan_of_tier(const core::TierConfig& t) {
   p.max_concurrent = t.max_concurrent;
   p.daily_quota = t.daily_quota;
   p.daily_tool_calls = t.daily_tool_calls;
+  p.suspend_after = t.suspend_after;
   return apply_override(p, {});  // normalises principal_burst
 }
 
@@ -72,6 +74,7 @@ Plan apply_override(Plan p, const PlanOverride& o) {
   if (o.max_concurrent) p.max_concurrent = *o.max_concurrent;
   if (o.daily_quota) p.daily_quota = *o.daily_quota;
   if (o.daily_tool_calls) p.daily_tool_calls = *o.daily_tool_calls;
+  if (o.suspend_after) p.suspend_after = *o.suspend_after;
   // A rate needs a burst of at least one call; a principal's burst defaults to the tenant's.
   if (p.rps > 0 && p.burst == 0) p.burst = 1;
   if (p.principal_rps > 0 && p.principal_burst == 0)
@@ -93,10 +96,10 @@ PlanOverride parse_override(std::string_view json) {
   for (const auto& kv : o) {
     const std::string_view k = kv.key();
     if (k != kRps && k != kBurst && k != kPrincipalRps && k != kPrincipalBurst && k != kMaxConcurrent &&
-        k != kDailyQuota && k != kDailyToolCalls)
+        k != kDailyQuota && k != kDailyToolCalls && k != kSuspendAfter)
       throw std::invalid_argument("unknown field '" + std::string(k.substr(0, 64)) +
                                   "' (known: rps, burst, principalRps, principalBurst, maxConcurrent, dailyQuota, "
-                                  "dailyToolCalls)");
+                                  "dailyToolCalls, suspendAfter)");
   }
   PlanOverride p;
   p.rps = rate_field(o, kRps);
@@ -106,6 +109,7 @@ PlanOverride parse_override(std::string_view json) {
   p.max_concurrent = count_field(o, kMaxConcurrent, 0);
   p.daily_quota = count_field(o, kDailyQuota, 0);
   p.daily_tool_calls = count_field(o, kDailyToolCalls, 0);
+  p.suspend_after = count_field(o, kSuspendAfter, 0);
   return p;
 }
 
@@ -118,6 +122,7 @@ std::string override_json(const PlanOverride& o) {
   if (o.max_concurrent) j[kMaxConcurrent] = *o.max_concurrent;
   if (o.daily_quota) j[kDailyQuota] = *o.daily_quota;
   if (o.daily_tool_calls) j[kDailyToolCalls] = *o.daily_tool_calls;
+  if (o.suspend_after) j[kSuspendAfter] = *o.suspend_after;
   return core::json_text(j);
 }
 
@@ -130,6 +135,7 @@ std::string plan_json(const Plan& p) {
   j[kMaxConcurrent] = p.max_concurrent;
   j[kDailyQuota] = p.daily_quota;
   j[kDailyToolCalls] = p.daily_tool_calls;
+  j[kSuspendAfter] = p.suspend_after;
   return core::json_text(j);
 }
 

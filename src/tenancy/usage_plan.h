@@ -29,6 +29,8 @@ struct Plan {
   std::uint64_t max_concurrent = 0;
   std::uint64_t daily_quota = 0;       // invocations (invoke, A2A messages) per quota day
   std::uint64_t daily_tool_calls = 0;  // MCP tools/call per quota day
+  // Calls (invocations + tool calls) in a quota day past which the tenant is suspended (audited).
+  std::uint64_t suspend_after = 0;
   bool operator==(const Plan&) const = default;
 };
 
@@ -41,6 +43,7 @@ struct PlanOverride {
   std::optional<std::uint64_t> max_concurrent;
   std::optional<std::uint64_t> daily_quota;
   std::optional<std::uint64_t> daily_tool_calls;
+  std::optional<std::uint64_t> suspend_after;
   std::string updated_at;
   std::string updated_by;
   bool empty() const;
@@ -52,7 +55,7 @@ Plan apply_override(Plan p, const PlanOverride& o);
 
 // The JSON object the Admin API and the store use (camelCase keys; absent or null = the tier's):
 // {"rps":…,"burst":…,"principalRps":…,"principalBurst":…,"maxConcurrent":…,"dailyQuota":…,
-//  "dailyToolCalls":…}. parse_override throws std::invalid_argument naming the field at fault
+//  "dailyToolCalls":…,"suspendAfter":…}. parse_override throws std::invalid_argument naming the field at fault
 // (unknown fields, wrong types, out of range).
 PlanOverride parse_override(std::string_view json);
 std::string override_json(const PlanOverride& o);  // only the fields set

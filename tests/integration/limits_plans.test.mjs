@@ -11,6 +11,7 @@ import {
   startGateway, gatewayConfig, makeTempDir, removeDir, request, postJson, demoToken, adminToken, bearer,
   clientToken, getMetrics, sleep, waitFor, runBinary,
 } from './harness.mjs';
+import { startRedis } from './support/redis.mjs';
 
 const INVOKE = '/v1/agents/echo/invoke';
 
@@ -278,6 +279,66 @@ describe('usage plans', { timeout: 180000 }, () => {
     assert.equal(again.status, 200, again.body);
     assert.equal(again.json.usedToday, used, again.body);
   });
+
+  // ---- plans (issue 12)
+  it('served answers carry RateLimit-Policy and RateLimit too (what is left), refusals stay as they were', async () => {
+    const demoTok = await demoToken(gw, 'demo');
+    const r = await request(gw.port, { path: '/v1/agents', headers: bearer(demoTok) });
+    assert.equal(r.status, 200, r.body);
+    assert.match(r.headers['ratelimit-policy'], /"tenant";q=5000;w=5/);
+    assert.match(r.headers.ratelimit, /^"tenant";r=\d+;t=\d+$/);
+    const left = Number(/r=(\d+)/.exec(r.headers.ratelimit)[1]);
+    assert.ok(left >= 4990 && left < 5000, r.headers.ratelimit);
+    const inv = await postJson(gw.port, INVOKE, { input: {} }, { headers: bearer(demoTok) });
+    assert.equal(inv.status, 200, inv.body);
+    // A relayed answer keeps the runtime's fields (echo sends none): nothing of ours is added.
+    assert.equal(inv.headers.ratelimit, undefined);
+    // Admin calls are not limited by a plan: no fields.
+    const a = await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) });
+    assert.equal(a.status, 200);
+    assert.equal(a.headers.ratelimit, undefined);
+  });
+
+  it('suspension budget: past suspendAfter the tenant is suspended (audited, by system), an admin resumes it for the day', async () => {
+    let demoTok = await demoToken(gw, 'demo');
+    const before = await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) });
+    const used = before.json.usedToday + before.json.toolCallsToday;
+    const set = await put('demo', { suspendAfter: used + 2 });
+    assert.equal(set.status, 200, set.body);
+    assert.equal(set.json.effective.suspendAfter, used + 2);
+    for (let i = 0; i < 2; i++) assert.equal((await postJson(gw.port, INVOKE, { input: { i } }, { headers: bearer(demoTok) })).status, 200);
+    await sleep(1200);
+    assert.equal((await request(gw.port, { path: '/v1/tenants/demo', headers: bearer(admin) })).json.status, 'active',
+      'at the budget is not past it');
+    const t0 = Date.now();
+    assert.equal((await postJson(gw.port, INVOKE, { input: { i: 3 } }, { headers: bearer(demoTok) })).status, 200,
+      'the call that passes the budget is served');
+    await waitFor(async () => (await request(gw.port, { path: '/v1/tenants/demo', headers: bearer(admin) })).json.status === 'suspended',
+      3000, { what: 'demo suspended' });
+    const took = Date.now() - t0;
+    assert.ok(took < 1500, `suspended ${took} ms after the call that passed the budget`);
+    const refused = await request(gw.port, { path: '/v1/agents', headers: bearer(demoTok) });
+    assert.ok(refused.status === 401 || refused.status === 403, `${refused.status} ${refused.body}`);
+    const audit = await request(gw.port, { path: '/v1/platform/audit?limit=100&action=tenant.suspend&tenant=demo', headers: bearer(admin) });
+    assert.equal(audit.status, 200, audit.body);
+    const ev = (audit.json.events ?? audit.json.records ?? audit.json.items).find((e) => e.action === 'tenant.suspend');
+    assert.ok(ev, audit.body);
+    assert.equal(ev.actor, 'system');
+    const details = typeof ev.details === 'string' ? JSON.parse(ev.details) : ev.details;
+    assert.equal(details.reason, 'daily_budget');
+    assert.equal(details.suspendAfter, used + 2);
+    const m = await getMetrics(gw.port);
+    assert.ok(m.samples.find((x) => x.name === 'portcullis_tenant_budget_suspensions_total')?.value >= 1);
+    // An admin resumes it: it stays active for the rest of the quota day, though still past the budget.
+    const resume = await request(gw.port, { method: 'PATCH', path: '/v1/tenants/demo', headers: { ...bearer(admin), 'content-type': 'application/json' }, body: JSON.stringify({ status: 'active' }) });
+    assert.equal(resume.status, 200, resume.body);
+    demoTok = await demoToken(gw, 'demo');
+    assert.equal((await postJson(gw.port, INVOKE, { input: { i: 4 } }, { headers: bearer(demoTok) })).status, 200);
+    await sleep(1500);
+    assert.equal((await request(gw.port, { path: '/v1/tenants/demo', headers: bearer(admin) })).json.status, 'active');
+    assert.equal((await del('demo')).status, 204);
+  });
+  // ---- end plans (issue 12)
 });
 
 describe('usage plans: the quota day', { timeout: 60000 }, () => {
@@ -309,5 +370,60 @@ describe('usage plans: the quota day', { timeout: 60000 }, () => {
     assert.equal(next.status, 200, next.body);
     const q = await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) });
     assert.equal(q.json.usedToday, 1, q.body);
+  });
+});
+
+// ---- plans (issue 12): an override set through one node applies on another within 1 s (the
+// change signal over Redis makes the other node reload its override table; docs/usage-plans.md).
+describe('usage plans: overrides across two nodes (one store, one Redis)', { timeout: 90000 }, () => {
+  let dir;
+  let redis;
+  let gwA;
+  let gwB;
+  before(async () => {
+    dir = makeTempDir('portcullis-limits-nodes-');
+    redis = await startRedis();
+    const cfg = gatewayConfig(dir, {
+      // A long persist interval: the override must arrive by the signal, not the periodic reload.
+      extraServer: { usage_plans: { persist_interval_seconds: 60 } },
+      extra: { tiers: TIERS, cluster: { redis: { url: redis.url() } }, tokens: { issuer: 'http://127.0.0.1:9/pc-plans' } },
+    });
+    gwA = await startGateway({ dir, config: cfg, args: ['--demo'] });
+    gwB = await startGateway({ configPath: gwA.configPath });
+  });
+  after(async () => {
+    if (gwB) await gwB.stop();
+    if (gwA) await gwA.stop();
+    if (redis) await redis.stop();
+    removeDir(dir);
+  });
+
+  it('a burst set on node A applies on node B within 1 s, three times running', async () => {
+    const adminA = await adminToken(gwA);
+    const adminB = await adminToken(gwB);
+    const took = [];
+    for (const burst of [7, 11, 3]) {
+      // Node B has seen the tenant before the change (its plan is resolved from its own tables).
+      assert.equal((await request(gwB.port, { path: '/v1/tenants/acme/limits', headers: bearer(adminB) })).status, 200);
+      const t0 = Date.now();
+      const r = await request(gwA.port, { method: 'PUT', path: '/v1/tenants/acme/limits', headers: { ...bearer(adminA), 'content-type': 'application/json' }, body: JSON.stringify({ burst, rps: 0.001 }) });
+      assert.equal(r.status, 200, r.body);
+      await waitFor(async () => (await request(gwB.port, { path: '/v1/tenants/acme/limits', headers: bearer(adminB) })).json.effective.burst === burst,
+        3000, { interval: 10, what: `burst ${burst} on node B` });
+      took.push(Date.now() - t0);
+    }
+    process.stdout.write(`# override A→B in force after ${took.join(', ')} ms\n`);
+    for (const t of took) assert.ok(t < 1000, `node B applied the override after ${t} ms`);
+    // And node B enforces it: burst 3 at ~0 rps is 3 served, then 429.
+    const acme = await demoToken(gwB, 'acme');
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await request(gwB.port, { path: '/v1/agents', headers: bearer(acme) })).status);
+    assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+    // Cleared on B: A is back to the tier's limits within 1 s too.
+    const t0 = Date.now();
+    assert.equal((await request(gwB.port, { method: 'DELETE', path: '/v1/tenants/acme/limits', headers: bearer(adminB) })).status, 204);
+    await waitFor(async () => (await request(gwA.port, { path: '/v1/tenants/acme/limits', headers: bearer(adminA) })).json.override === null,
+      3000, { interval: 10, what: 'override cleared on node A' });
+    assert.ok(Date.now() - t0 < 1000, `cleared on A after ${Date.now() - t0} ms`);
   });
 });

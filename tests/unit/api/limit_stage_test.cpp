@@ -78,5 +78,29 @@ TEST(TooManyRequests, QuotaAndConcurrencyRefusals) {
   EXPECT_EQ(*header(c, "RateLimit"), R"("concurrency";r=0)");
 }
 
+// ---- plans (issue 12): the fields of a served answer, from a real admission.
+TEST(ServedFields, WhatIsLeftOfEachPolicyChecked) {
+  tenancy::UsageLimits::Options opt;
+  core::TierConfig t;
+  t.rps = 1;
+  t.burst = 10;
+  t.daily_quota = 5;
+  t.principal_rps = 2;
+  t.principal_burst = 4;
+  opt.tiers = {{"basic", t}};
+  tenancy::UsageLimits limits(std::move(opt));
+  auto a = limits.admit("acme", "alice", "basic", tenancy::CallKind::request);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(rate_limit_left(a, tenancy::CallKind::request), R"("principal";r=3;t=1, "tenant";r=9;t=1)");
+  auto b = limits.admit("acme", "alice", "basic", tenancy::CallKind::invocation);
+  ASSERT_TRUE(b);
+  const std::string left = rate_limit_left(b, tenancy::CallKind::invocation);
+  EXPECT_NE(left.find(R"("tenant";r=8;t=2)"), std::string::npos) << left;
+  EXPECT_NE(left.find(R"("daily";r=4;t=)"), std::string::npos) << left;
+  EXPECT_EQ(rate_limit_policy(b.plan), R"("tenant";q=10;w=10, "principal";q=4;w=2, "daily";q=5;w=86400)");
+  tenancy::Admission none;
+  EXPECT_EQ(rate_limit_left(none, tenancy::CallKind::request), "") << "an unlimited plan has no fields";
+}
+
 }  // namespace
 }  // namespace pc::api
