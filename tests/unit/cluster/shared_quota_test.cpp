@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cluster/redis_client.h"
+#include "cluster/redis_nodes.h"
 #include "cluster/redis_server.h"
 #include "core/clock.h"
 #include "support/eventually.h"
@@ -41,13 +42,8 @@ struct Node {
   ~Node() { client->stop(); }  // every update answered before the meter goes
 };
 
-struct Cluster {
-  testing::RedisServer server;
-  std::vector<std::unique_ptr<Node>> nodes;
-  explicit Cluster(int n) {
-    for (int i = 0; i < n; ++i) nodes.push_back(std::make_unique<Node>(server.url(), n, "node-" + std::to_string(i)));
-    for (auto& node : nodes) EXPECT_TRUE(eventually([&] { return node->client->up(); }, 3s));
-  }
+struct Cluster : testing::NodesOnOneRedis<Node> {
+  using NodesOnOneRedis::NodesOnOneRedis;
   std::int64_t redis_count(const std::string& tenant, Meter m = Meter::invocations) {
     const auto& meter = nodes[0]->meter;
     const std::int64_t day = meter.day_of(core::unix_now());
