@@ -1,6 +1,6 @@
 // libFuzzer target (edge, issue 12): client address resolution from X-Forwarded-For, which any
 // client may fill with anything. Input: line 1 the peer, the other lines X-Forwarded-For field
-// values. Whatever they hold, the answer is an IP literal the gateway can parse back, or the
+// values (then read again as RFC 7239 Forwarded fields). Whatever they hold, the answer is an IP literal the gateway can parse back, or the
 // peer's own text; an untrusted peer is never replaced; nothing crashes.
 #include <cstddef>
 #include <cstdint>
@@ -32,5 +32,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     __builtin_trap();
   }
   (void)pc::net::ip_key(client);
+  // ---- plans (issue 12): the same lines read as RFC 7239 Forwarded fields — every for= value is
+  // a view into the input, and the same guarantees hold for the address they resolve to.
+  const auto values = pc::net::forwarded_for_values(xff);
+  for (std::string_view v : values) {
+    const bool inside = v.data() >= text.data() && v.data() + v.size() <= text.data() + text.size();
+    if (!inside && v != "unknown") __builtin_trap();
+  }
+  const std::string via = pc::net::client_address(peer, values, trusted);
+  if (p) {
+    if (!pc::net::parse_ip(via)) __builtin_trap();
+    if (!trusted.contains(*p) && via != p->to_string()) __builtin_trap();
+  } else if (via != peer) {
+    __builtin_trap();
+  }
   return 0;
 }

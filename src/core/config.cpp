@@ -643,6 +643,8 @@ Handler edge_section(Reader& r, EdgeConfig& c) {
       {"requests_per_ip", edge_budget(r, c.requests_per_ip)},
       {"token_endpoint", edge_budget(r, c.token_endpoint)},
       {"admin_api", edge_budget(r, c.admin_api)},
+      {"a2a_push", edge_budget(r, c.a2a_push)},  // ---- plans (issue 12)
+      {"forwarded_header", r.text(c.forwarded_header, one_of({"x-forwarded-for", "forwarded"}))},  // ---- plans (issue 12)
       {"max_tracked_ips", r.integer(c.max_tracked_ips, 16, 16u << 20)},
       {"waf", r.list<WafRule>(c.waf, [&r](auto& x) { return waf_rule_item(r, x); })},
   });
@@ -710,6 +712,7 @@ Handler server_section(Reader& r, ServerConfig& c) {
       {"usage_plans", r.fields({
                           {"enabled", r.boolean(c.usage_plans.enabled)},
                           {"persist_interval_seconds", r.integer(c.usage_plans.persist_interval_seconds, 1, 3600)},
+                          {"keep_days", r.integer(c.usage_plans.keep_days, 2, 3650)},  // ---- plans (issue 12)
                           {"day_start_utc", r.text(c.usage_plans.day_start_utc, time_of_day)},
                       })},
   });

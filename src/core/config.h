@@ -106,6 +106,13 @@ struct EdgeConfig {
   EdgeBudget requests_per_ip;                 // every request, per client address
   EdgeBudget token_endpoint{100, 1000};       // POST /oauth2/token, per client address
   EdgeBudget admin_api;                       // /v1/tenants…, /v1/platform…, per client address
+  // ---- plans (issue 12)
+  EdgeBudget a2a_push{50, 200};               // POST /a2a-push/{relayId} (runtimes' webhooks), per client address
+  // The header naming the client when the peer is a trusted proxy: the one the operator's proxies
+  // write (x-forwarded-for, or forwarded: RFC 7239 for=). Only one is read: a client may send
+  // either, and the one the proxy does not write is the client's own word.
+  std::string forwarded_header = "x-forwarded-for";
+  // ---- end plans (issue 12)
   std::size_t max_tracked_ips = 65536;        // per budget; least recently seen evicted beyond
   std::vector<WafRule> waf;
   bool operator==(const EdgeConfig&) const = default;
@@ -117,6 +124,8 @@ struct UsagePlansConfig {
   std::uint32_t persist_interval_seconds = 5;  // quota counters written to the store this often
   // UTC time of day at which a quota day starts ("HH:MM" or "HH:MM:SS"); counters reset then.
   std::string day_start_utc = "00:00";
+  // ---- plans (issue 12): days of daily_usage rows kept; older ones are purged in bounded batches.
+  std::uint32_t keep_days = 90;
   bool operator==(const UsagePlansConfig&) const = default;
 };
 // ---- end limits (issue 12)

@@ -15,6 +15,13 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+bool iequals_ascii(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
+  return true;
+}
+
 bool all_digits(std::string_view s) {
   if (s.empty() || s.size() > 5) return false;
   for (char c : s)
@@ -134,6 +141,54 @@ std::string client_address(std::string_view peer, const std::vector<std::string_
     }
   }
   return client.to_string();
+}
+
+std::vector<std::string_view> forwarded_for_values(const std::vector<std::string_view>& fields) {
+  constexpr std::string_view kUnknown = "unknown";
+  std::vector<std::string_view> out;
+  for (std::string_view f : fields) {
+    std::size_t i = 0;
+    while (i < f.size()) {
+      // One pair: name "=" value, then ';' (next pair), ',' (next element) or the end.
+      while (i < f.size() && (f[i] == ' ' || f[i] == '\t' || f[i] == ';' || f[i] == ',')) ++i;
+      if (i >= f.size()) break;
+      const std::size_t name_start = i;
+      while (i < f.size() && f[i] != '=' && f[i] != ';' && f[i] != ',') ++i;
+      const std::string_view name = trim(f.substr(name_start, i - name_start));
+      if (i >= f.size() || f[i] != '=') {
+        if (iequals_ascii(name, "for")) out.push_back(kUnknown);  // "for" without a value
+        continue;
+      }
+      ++i;  // '='
+      while (i < f.size() && (f[i] == ' ' || f[i] == '\t')) ++i;
+      std::string_view value;
+      bool bad = false;
+      if (i < f.size() && f[i] == '"') {
+        const std::size_t start = ++i;
+        while (i < f.size() && f[i] != '"') {
+          if (f[i] == '\\' || f[i] == ',') bad = true;  // escapes never appear in an address
+          i += f[i] == '\\' ? 2 : 1;
+        }
+        if (i >= f.size()) {
+          bad = true;  // unterminated: the rest of the field is not trustworthy
+          i = f.size();
+        } else {
+          value = f.substr(start, i - start);
+          ++i;  // closing quote
+        }
+        while (i < f.size() && f[i] != ';' && f[i] != ',') {
+          if (f[i] != ' ' && f[i] != '\t') bad = true;
+          ++i;
+        }
+      } else {
+        const std::size_t start = i;
+        while (i < f.size() && f[i] != ';' && f[i] != ',') ++i;
+        value = trim(f.substr(start, i - start));
+      }
+      if (iequals_ascii(name, "for")) out.push_back(bad || value.empty() ? kUnknown : value);
+    }
+  }
+  return out;
 }
 
 std::string ip_key(std::string_view ip) {

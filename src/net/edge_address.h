@@ -52,6 +52,15 @@ class TrustedProxies {
 std::string client_address(std::string_view peer, const std::vector<std::string_view>& forwarded_for,
                            const TrustedProxies& trusted);
 
+// ---- plans (issue 12): the for= values of RFC 7239 `Forwarded` fields (in the order received),
+// one element each, as client_address() takes X-Forwarded-For hops: `for=192.0.2.60`,
+// `for="[2001:db8:cafe::17]:4711"` (quoted, brackets and port accepted), parameter names in any
+// case. An element without for= says nothing and gives none. A value that is not an address —
+// `unknown`, an obfuscated identifier (`_hidden`), a quoted string with escapes or a comma,
+// malformed syntax — is given as "unknown", so the walk stops there like at a junk hop.
+// Views into the fields.
+std::vector<std::string_view> forwarded_for_values(const std::vector<std::string_view>& fields);
+
 // The key a per-IP budget counts under: the IPv4 address, or the IPv6 /64 ("2001:db8:1:2::/64"),
 // since one IPv6 customer is routinely handed a whole /64 and could otherwise rotate addresses
 // freely. Text that is not an address is its own key.

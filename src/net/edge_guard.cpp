@@ -31,6 +31,7 @@ constexpr EdgeRefusal kTooManyConnections{503, "overloaded", "too many connectio
 constexpr EdgeRefusal kRateLimited{429, "rate_limited", "too many requests from this address; retry later"};
 constexpr EdgeRefusal kTokenLimited{429, "rate_limited", "too many token requests from this address; retry later"};
 constexpr EdgeRefusal kAdminLimited{429, "rate_limited", "too many admin API requests from this address; retry later"};
+constexpr EdgeRefusal kPushLimited{429, "rate_limited", "too many push notifications from this address; retry later"};
 constexpr EdgeRefusal kBlocked{403, "request_blocked", "the request was blocked by a gateway rule"};
 
 bool under(std::string_view path, std::string_view prefix) {
@@ -47,14 +48,16 @@ EdgeRules::EdgeRules(const core::ServerConfig& server)
 EdgeClass edge_class(std::string_view path) {
   if (path == "/oauth2/token") return EdgeClass::token;
   if (under(path, "/v1/tenants") || under(path, "/v1/platform")) return EdgeClass::admin;
+  if (path.starts_with("/a2a-push/")) return EdgeClass::push;  // ---- plans (issue 12)
   return EdgeClass::other;
 }
 
 EdgeGuard::EdgeGuard(std::size_t cap)
     : requests_(cap, &tracked().labels({"requests"}), &evicted().labels({"requests"})),
       token_(cap, &tracked().labels({"token_endpoint"}), &evicted().labels({"token_endpoint"})),
-      admin_(cap, &tracked().labels({"admin_api"}), &evicted().labels({"admin_api"})) {
-  for (auto reason : {"connections_per_ip", "requests_per_ip", "token_endpoint", "admin_api", "waf"})
+      admin_(cap, &tracked().labels({"admin_api"}), &evicted().labels({"admin_api"})),
+      push_(cap, &tracked().labels({"a2a_push"}), &evicted().labels({"a2a_push"})) {
+  for (auto reason : {"connections_per_ip", "requests_per_ip", "token_endpoint", "admin_api", "a2a_push", "waf"})
     refusals().labels({reason});
 }
 
@@ -74,19 +77,23 @@ bool EdgeGuard::admit_connection(std::string_view peer, const EdgeRules& rules, 
 std::optional<EdgeRefusal> EdgeGuard::admit_head(Request& req, const EdgeRules& rules, Waf::Scan& scan) {
   req.peer_address = req.remote_address;
   if (!rules.trusted.empty()) {
+    // ---- plans (issue 12): the one header the operator's proxies write (server.edge.forwarded_header).
+    const bool rfc7239 = rules.config.forwarded_header == "forwarded";
     std::vector<std::string_view> xff;
     for (const auto& h : req.headers)
-      if (iequals(h.name, "x-forwarded-for")) xff.push_back(h.value);
+      if (iequals(h.name, rfc7239 ? "forwarded" : "x-forwarded-for")) xff.push_back(h.value);
+    if (rfc7239) xff = forwarded_for_values(xff);
     req.remote_address = client_address(req.peer_address, xff, rules.trusted);
   }
   const auto& c = rules.config;
   const auto cls = edge_class(req.path);
   const bool any_budget = c.requests_per_ip.rps > 0 || (cls == EdgeClass::token && c.token_endpoint.rps > 0) ||
-                          (cls == EdgeClass::admin && c.admin_api.rps > 0);
+                          (cls == EdgeClass::admin && c.admin_api.rps > 0) ||
+                          (cls == EdgeClass::push && c.a2a_push.rps > 0);
   if (any_budget) {
     const std::string key = ip_key(req.remote_address);
     const auto now = IpRateTable::Clock::now();
-    for (auto* t : {&requests_, &token_, &admin_}) t->set_capacity(c.max_tracked_ips);
+    for (auto* t : {&requests_, &token_, &admin_, &push_}) t->set_capacity(c.max_tracked_ips);
     auto refuse = [](EdgeRefusal r, std::string_view reason, std::chrono::milliseconds wait) {
       refusals().labels({reason}).inc();
       r.retry_after = wait;
@@ -100,6 +107,9 @@ std::optional<EdgeRefusal> EdgeGuard::admit_head(Request& req, const EdgeRules& 
     } else if (cls == EdgeClass::admin) {
       if (auto d = admin_.take(key, c.admin_api.rps, c.admin_api.burst, now); !d.allowed)
         return refuse(kAdminLimited, "admin_api", d.retry_after);
+    } else if (cls == EdgeClass::push) {
+      if (auto d = push_.take(key, c.a2a_push.rps, c.a2a_push.burst, now); !d.allowed)
+        return refuse(kPushLimited, "a2a_push", d.retry_after);
     }
   }
   if (rules.waf) {

@@ -35,7 +35,7 @@ struct EdgeRules {
 };
 
 // Which budget a request path spends, besides the per-address one.
-enum class EdgeClass { other, token, admin };
+enum class EdgeClass { other, token, admin, push };  // push: /a2a-push/… (plans, issue 12)
 EdgeClass edge_class(std::string_view path);
 
 struct EdgeRefusal {
@@ -66,7 +66,7 @@ class EdgeGuard {
 
  private:
   IpConnectionTable connections_;
-  IpRateTable requests_, token_, admin_;
+  IpRateTable requests_, token_, admin_, push_;
 };
 
 }  // namespace pc::net

@@ -231,6 +231,7 @@ class SqlStore final : public Store {
   bool delete_tenant_limits(std::string_view tenant_id) override;
   void add_daily_usage(const std::vector<DailyUsageRecord>& deltas) override;
   std::vector<DailyUsageRecord> daily_usage(std::string_view day) override;
+  std::int64_t purge_daily_usage_before(std::string_view day, std::int64_t limit) override;  // ---- plans (issue 12)
   // ---- end limits (issue 12)
 
  private:

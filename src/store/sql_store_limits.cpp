@@ -87,5 +87,17 @@ std::vector<DailyUsageRecord> SqlStore::daily_usage(std::string_view day) {
   return out;
 }
 
+// ---- plans (issue 12): old counters go in bounded batches (daily_usage_by_day finds them).
+std::int64_t SqlStore::purge_daily_usage_before(std::string_view day, std::int64_t limit) {
+  auto c = conn();
+  c->prepare(
+       "DELETE FROM daily_usage WHERE (tenant_id, day) IN "
+       "(SELECT tenant_id, day FROM daily_usage WHERE day < ?1 ORDER BY day LIMIT ?2)")
+      .bind_text(1, day)
+      .bind_int64(2, limit)
+      .run();
+  return c->changes();
+}
+
 }  // namespace pc::store
 // ---- end limits (issue 12)

@@ -362,6 +362,9 @@ class Store {
   virtual void add_daily_usage(const std::vector<DailyUsageRecord>& deltas) = 0;
   // Every tenant's totals of `day`.
   virtual std::vector<DailyUsageRecord> daily_usage(std::string_view day) = 0;
+  // ---- plans (issue 12): removes at most `limit` rows of days before `day` (oldest first);
+  // returns how many. Bounded, so one periodic run never holds the table long.
+  virtual std::int64_t purge_daily_usage_before(std::string_view day, std::int64_t limit) = 0;
   // ---- end limits (issue 12)
 };
 

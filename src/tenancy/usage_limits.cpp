@@ -68,6 +68,7 @@ void UsageLimits::configure(const core::UsagePlansConfig& c, const std::map<std:
   meter_.set_day_start(day_start_seconds(c));
   enabled_.store(c.enabled, std::memory_order_relaxed);
   interval_seconds_.store(c.persist_interval_seconds, std::memory_order_relaxed);
+  keep_days_.store(c.keep_days, std::memory_order_relaxed);  // ---- plans (issue 12)
 }
 
 Admission UsageLimits::admit(std::string_view tenant, std::string_view principal, std::string_view tier, CallKind kind,
@@ -251,11 +252,21 @@ void UsageLimits::enforce_budgets() {
   }
 }
 
+std::int64_t UsageLimits::purge_old_usage(std::int64_t batch) {
+  if (!store_) return 0;
+  const std::int64_t today = meter_.day_of(core::unix_now());
+  const std::string before = meter_.day_label(today - keep_days_.load(std::memory_order_relaxed));
+  const std::int64_t n = store_->purge_daily_usage_before(before, batch);
+  if (n > 0) log::info("usage plans: old daily usage rows purged", {{"rows", std::to_string(n)}, {"before", before}});
+  return n;
+}
+
 void UsageLimits::run() {
   core::name_this_thread("usage");
   core::lower_this_thread_priority(core::kMaintenanceNice);
   std::unique_lock lock(mu_);
   auto next_flush = std::chrono::steady_clock::now();
+  auto next_purge = next_flush + std::chrono::minutes(1);  // ---- plans (issue 12): not at start-up
   for (;;) {
     next_flush += std::chrono::seconds(interval_seconds_.load(std::memory_order_relaxed));
     // ---- plans (issue 12): a crossed budget cuts the wait short (checked without a flush).
@@ -271,6 +282,17 @@ void UsageLimits::run() {
     flush();  // on stop too: a clean shutdown loses no count
     if (local_) local_->sweep(steady_ns());
     if (!stop) enforce_budgets();  // the totals just read may hold other nodes' calls
+    // ---- plans (issue 12): old counters, a bounded batch at a time.
+    if (!stop && std::chrono::steady_clock::now() >= next_purge) {
+      constexpr std::int64_t kBatch = 1000;
+      std::int64_t n = 0;
+      try {
+        n = purge_old_usage(kBatch);
+      } catch (const std::exception& e) {
+        log::warn("usage plans: purging old daily usage rows failed", {{"error", e.what()}});
+      }
+      next_purge = std::chrono::steady_clock::now() + (n == kBatch ? std::chrono::seconds(0) : std::chrono::hours(1));
+    }
     lock.lock();
     if (stop) return;
     if (next_flush < std::chrono::steady_clock::now()) next_flush = std::chrono::steady_clock::now();

@@ -96,6 +96,10 @@ class UsageLimits {
   // handled yet this quota day. The sync thread runs it after every flush and at once when a
   // call crosses a budget; public for tests.
   void enforce_budgets();
+  // ---- plans (issue 12): removes daily_usage rows older than server.usage_plans.keep_days, at
+  // most `batch` rows; the sync thread calls it once an hour, and every interval while a batch
+  // came back full. Returns the rows removed.
+  std::int64_t purge_old_usage(std::int64_t batch = 1000);
 
   // Admin API: a tenant's override, written with its audit event (`audited`), in force on this
   // node at once and on others within one persist interval.
@@ -116,6 +120,7 @@ class UsageLimits {
   QuotaMeter meter_;
   std::atomic<bool> enabled_{true};
   std::atomic<std::uint32_t> interval_seconds_{5};
+  std::atomic<std::uint32_t> keep_days_{90};  // ---- plans (issue 12)
 
   std::function<void(const OverBudget&)> on_over_budget_;
   std::mutex tripped_mu_;

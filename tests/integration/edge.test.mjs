@@ -265,7 +265,7 @@ describe('edge: a refusal flood does not starve served calls', { timeout: 120000
         log: { access: false },
         extraServer: {
           trusted_proxies: ['127.0.0.1'],
-          edge: { token_endpoint: { rps: 2, burst: 5 }, admin_api: { rps: 2, burst: 3 } },
+          edge: { token_endpoint: { rps: 2, burst: 5 }, admin_api: { rps: 2, burst: 3 }, a2a_push: { rps: 1, burst: 3 } },
         },
       }),
       args: ['--demo'],
@@ -344,6 +344,37 @@ describe('edge: a refusal flood does not starve served calls', { timeout: 120000
     // The same address's served calls are not on the admin budget.
     const r = await get('/v1/agents', { authorization: `Bearer ${token}`, 'X-Forwarded-For': '198.51.100.90' });
     assert.equal(r.status, 200);
+  });
+
+  // ---- plans (issue 12)
+  it('the A2A push receiver (/a2a-push/{relayId}) has its own per-address budget', async () => {
+    const push = (addr) => new Promise((resolve, reject) => {
+      const body = JSON.stringify({ id: 't1', status: { state: 'completed' } });
+      const req = http.request({ host: '127.0.0.1', port: gw.port, method: 'POST', path: '/a2a-push/no-such-relay', agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'X-Forwarded-For': addr } }, (res) => {
+        let text = '';
+        res.on('data', (d) => { text += d; });
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    const codes = [];
+    let refusal;
+    for (let i = 0; i < 6; i++) {
+      const r = await push('198.51.100.95');
+      codes.push(r.status);
+      if (r.status === 429) refusal ??= r;
+    }
+    assert.ok(codes.slice(0, 3).every((c) => c !== 429), codes.join());
+    assert.deepEqual(codes.slice(4), [429, 429], codes.join());
+    assert.ok(Number(refusal.headers['retry-after']) >= 1);
+    assert.equal(JSON.parse(refusal.text).error.code, 'rate_limited');
+    assert.notEqual((await push('198.51.100.96')).status, 429, 'another address has its own budget');
+    const r = await get('/v1/agents', { authorization: `Bearer ${token}`, 'X-Forwarded-For': '198.51.100.95' });
+    assert.equal(r.status, 200, 'served calls of the same address are not on the push budget');
+    const m = (await getMetrics(gw.port)).samples;
+    assert.ok(metric(m, 'portcullis_edge_refusals_total', { reason: 'a2a_push' }) >= 2);
   });
 });
 

@@ -66,6 +66,38 @@ TEST(EdgeAddress, TrustedPeerRightMostUntrustedHopWins) {
   EXPECT_EQ(client_address("10.0.0.1", {"[2001:db8::5]:80"}, t), "2001:db8::5");
 }
 
+// ---- plans (issue 12): RFC 7239 Forwarded.
+TEST(EdgeAddress, ForwardedForValues) {
+  using V = std::vector<std::string_view>;
+  EXPECT_EQ(forwarded_for_values({"for=192.0.2.60;proto=http;by=203.0.113.43"}), V{"192.0.2.60"});
+  EXPECT_EQ(forwarded_for_values({"For=\"[2001:db8:cafe::17]:4711\""}), V{"[2001:db8:cafe::17]:4711"});
+  EXPECT_EQ(forwarded_for_values({"for=192.0.2.43, for=198.51.100.17", "proto=https;for=10.1.2.3"}),
+            (V{"192.0.2.43", "198.51.100.17", "10.1.2.3"}));
+  EXPECT_EQ(forwarded_for_values({"proto=https;by=10.0.0.1"}), V{}) << "an element without for= says nothing";
+  EXPECT_EQ(forwarded_for_values({"for=_hidden, for=unknown"}), (V{"_hidden", "unknown"}));
+  EXPECT_EQ(forwarded_for_values({"for=\"1.2.3.4,5.6.7.8\""}), V{"unknown"}) << "a comma inside quotes";
+  EXPECT_EQ(forwarded_for_values({"for=\"1.2.\\3.4\""}), V{"unknown"}) << "escapes";
+  EXPECT_EQ(forwarded_for_values({"for=\"1.2.3.4"}), V{"unknown"}) << "unterminated";
+  EXPECT_EQ(forwarded_for_values({"for"}), V{"unknown"});
+  EXPECT_EQ(forwarded_for_values({"for=\"1.2.3.4\"x;proto=http"}), V{"unknown"}) << "junk after the quote";
+}
+
+TEST(EdgeAddress, ForwardedWalkStopsAtObfuscatedOrUnknown) {
+  TrustedProxies t({"10.0.0.0/8"});
+  auto client = [&](std::vector<std::string_view> fields) {
+    auto v = forwarded_for_values(fields);
+    return client_address("10.0.0.1", v, t);
+  };
+  EXPECT_EQ(client({"for=6.6.6.6, for=198.51.100.7"}), "198.51.100.7") << "the client forged the left one";
+  EXPECT_EQ(client({"for=\"[2001:db8::5]:80\", for=10.2.3.4"}), "2001:db8::5");
+  // An obfuscated client behind a trusted proxy: the walk stops; the proxy that wrote it is the client.
+  EXPECT_EQ(client({"for=6.6.6.6, for=_hidden, for=10.2.3.4"}), "10.2.3.4");
+  EXPECT_EQ(client({"for=unknown"}), "10.0.0.1");
+  EXPECT_EQ(client({}), "10.0.0.1");
+  // From an untrusted peer the field is never read.
+  EXPECT_EQ(client_address("192.0.2.1", forwarded_for_values({"for=203.0.113.1"}), t), "192.0.2.1");
+}
+
 TEST(EdgeAddress, KeysAreAddressesOrIpv6Slash64) {
   EXPECT_EQ(ip_key("198.51.100.7"), "198.51.100.7");
   EXPECT_EQ(ip_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");

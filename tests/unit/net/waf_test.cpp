@@ -175,6 +175,58 @@ TEST(EdgeGuard, TokenAndAdminBudgetsAreSeparate) {
   EXPECT_EQ(edge_class("/oauth2/token/x"), EdgeClass::other);
 }
 
+// ---- plans (issue 12)
+TEST(EdgeGuard, PushReceiverHasItsOwnBudgetOnByDefault) {
+  core::ServerConfig sc;
+  EXPECT_GT(sc.edge.a2a_push.rps, 0) << "on by default";
+  sc.edge.a2a_push = {1, 2};
+  EdgeRules rules(sc);
+  EdgeGuard g(1024);
+  Waf::Scan s;
+  auto one = [&](std::string path, std::string peer = "192.0.2.1") {
+    Request r = req("POST", path);
+    r.remote_address = peer;
+    return g.admit_head(r, rules, s);
+  };
+  EXPECT_FALSE(one("/a2a-push/r1"));
+  EXPECT_FALSE(one("/a2a-push/r2"));
+  auto refused = one("/a2a-push/r1");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 429);
+  EXPECT_NE(refused->message.find("push"), std::string_view::npos);
+  EXPECT_FALSE(one("/a2a-push/r1", "192.0.2.2")) << "per client address";
+  EXPECT_FALSE(one("/oauth2/token")) << "the push flood did not spend the token budget";
+  EXPECT_FALSE(one("/a2a/echo")) << "nor the A2A proxy's";
+  EXPECT_EQ(edge_class("/a2a-push/x"), EdgeClass::push);
+  EXPECT_EQ(edge_class("/a2a-pushx"), EdgeClass::other);
+}
+
+TEST(EdgeGuard, ForwardedHeaderIsReadOnlyWhenConfigured) {
+  core::ServerConfig sc;
+  sc.trusted_proxies = {"127.0.0.1"};
+  auto with = [](std::string name, std::string value) {
+    Request r = req("GET", "/v1/agents", {{name, value}});
+    r.remote_address = "127.0.0.1";
+    return r;
+  };
+  Waf::Scan s;
+  EdgeGuard g(1024);
+  {
+    EdgeRules rules(sc);  // default: X-Forwarded-For; a Forwarded field is the client's word
+    auto r = with("Forwarded", "for=203.0.113.9");
+    EXPECT_FALSE(g.admit_head(r, rules, s));
+    EXPECT_EQ(r.remote_address, "127.0.0.1");
+  }
+  sc.edge.forwarded_header = "forwarded";
+  EdgeRules rules(sc);
+  auto r = with("Forwarded", "for=6.6.6.6, for=\"[2001:db8:cafe::17]:4711\";proto=https");
+  EXPECT_FALSE(g.admit_head(r, rules, s));
+  EXPECT_EQ(r.remote_address, "2001:db8:cafe::17");
+  auto x = with("X-Forwarded-For", "203.0.113.9");
+  EXPECT_FALSE(g.admit_head(x, rules, s));
+  EXPECT_EQ(x.remote_address, "127.0.0.1") << "X-Forwarded-For is the client's word then";
+}
+
 TEST(EdgeGuard, ConnectionCapExemptsTrustedProxies) {
   core::ServerConfig sc;
   sc.trusted_proxies = {"10.0.0.0/8"};

@@ -165,6 +165,26 @@ TEST_P(UsageLimitsStoreTest, TwoNodesShareTheDailyQuotaThroughTheStore) {
   EXPECT_EQ(d->meter().usage("acme", core::unix_now()).invocations, 0u);
 }
 
+// ---- plans (issue 12)
+TEST_P(UsageLimitsStoreTest, OldDailyUsageRowsArePurgedInBoundedBatches) {
+  UsageLimits::Options opt;
+  opt.tiers = tiers();
+  opt.config.keep_days = 90;
+  opt.store = &store();
+  UsageLimits l(std::move(opt));
+  const auto& m = l.meter();
+  const std::int64_t today = m.day_of(core::unix_now());
+  std::vector<store::DailyUsageRecord> rows;
+  for (std::int64_t ago : {0, 1, 89, 90, 91, 200, 365})
+    for (const char* t : {"acme", "globex"}) rows.push_back({t, m.day_label(today - ago), 1, 0});
+  store().add_daily_usage(rows);
+  EXPECT_EQ(l.purge_old_usage(4), 4) << "a batch is bounded";
+  EXPECT_EQ(l.purge_old_usage(4), 2) << "days before today - 90: 91, 200 and 365 days ago";
+  EXPECT_EQ(l.purge_old_usage(4), 0);
+  for (std::int64_t ago : {0, 1, 89, 90}) EXPECT_EQ(store().daily_usage(m.day_label(today - ago)).size(), 2u) << ago;
+  for (std::int64_t ago : {91, 200, 365}) EXPECT_TRUE(store().daily_usage(m.day_label(today - ago)).empty()) << ago;
+}
+
 PC_ALL_BACKENDS(UsageLimitsStoreTest);
 
 }  // namespace
