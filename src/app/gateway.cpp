@@ -568,6 +568,11 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     lo.config = cfg.server.usage_plans;
     lo.tiers = cfg.tiers;
     lo.store = &store;
+    // ---- plans (issue 12): a tenant past its plan's suspend_after is suspended (audited).
+    lo.on_over_budget = [&p](const tenancy::OverBudget& o) {
+      app::suspend_over_budget(p.store, *p.tenant_service, o, [&p](const std::string& k, const std::string& t) { p.changed(k, t); });
+    };
+    // ---- end plans (issue 12)
     // ---- leases (issue 12): with Redis, the rate budgets are shared by every node (token leases
     // refilled from a GCRA in Redis; per-node shares while Redis is down: docs/usage-plans.md).
     if (p.token_leases) {
@@ -578,11 +583,6 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
           *p.token_leases, [reg = p.node_registry.get()] { return reg->count(); });
     }
     // ---- end leases (issue 12)
-    // ---- plans (issue 12): a tenant past its plan's suspend_after is suspended (audited).
-    lo.on_over_budget = [&p](const tenancy::OverBudget& o) {
-      app::suspend_over_budget(p.store, *p.tenant_service, o, [&p](const std::string& k, const std::string& t) { p.changed(k, t); });
-    };
-    // ---- end plans (issue 12)
     p.usage_limits = std::make_unique<tenancy::UsageLimits>(std::move(lo));
     // ---- quotas (issue 12): with Redis, daily quotas are counted by every node together
     // (cluster/shared_quota.h); the store stays the durable record (docs/usage-plans.md).

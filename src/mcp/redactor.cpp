@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "core/base64url.h"
+#include "net/hyperscan_db.h"
 
 namespace pc::mcp {
 namespace {
@@ -556,25 +557,6 @@ bool is_cluster_char(char c) {
   return is_digit(c) || is_upper(c) || c == ' ' || c == '.' || c == '-' || c == '(' || c == ')' || c == '+';
 }
 
-std::atomic<std::uint64_t> next_redactor_id{1};
-
-// Hyperscan scratch per thread and Redactor, cloned from the Redactor's prototype on first use.
-// Keyed by a never-reused id, not the database address (a new database could reuse an old
-// address with a larger scratch need). A few entries per thread: Redactors are rebuilt only on
-// configuration reloads; the oldest entry is freed first.
-struct ThreadScratch {
-  struct Entry {
-    std::uint64_t id;
-    hs_scratch_t* scratch;
-  };
-  std::vector<Entry> entries;
-  ~ThreadScratch() {
-    for (auto& e : entries) hs_free_scratch(e.scratch);
-  }
-};
-thread_local ThreadScratch tls_scratch;
-constexpr std::size_t kScratchPerThread = 8;
-
 }  // namespace
 
 struct Redactor::Impl {
@@ -586,9 +568,8 @@ struct Redactor::Impl {
     std::size_t kind;
     Numeric n;
   };
-  std::uint64_t id = next_redactor_id.fetch_add(1);
-  hs_database_t* db = nullptr;
-  hs_scratch_t* proto = nullptr;
+  net::hyperscan::Database db;
+  net::hyperscan::Scratch scratch{"redaction"};
   std::vector<Compiled> patterns;  // by Hyperscan id
   std::vector<NumericCheck> numeric;
   bool letter_end = false;  // some numeric check takes values ending in a letter
@@ -597,25 +578,6 @@ struct Redactor::Impl {
     std::unique_ptr<RE2> re;
   };
   std::vector<Custom> custom;
-
-  ~Impl() {
-    if (proto) hs_free_scratch(proto);
-    if (db) hs_free_database(db);
-  }
-
-  hs_scratch_t* scratch() const {
-    auto& entries = tls_scratch.entries;
-    for (auto& e : entries)
-      if (e.id == id) return e.scratch;
-    hs_scratch_t* s = nullptr;
-    if (hs_clone_scratch(proto, &s) != HS_SUCCESS) throw std::runtime_error("redaction: cannot allocate scratch");
-    if (entries.size() >= kScratchPerThread) {
-      hs_free_scratch(entries.front().scratch);
-      entries.erase(entries.begin());
-    }
-    entries.push_back({id, s});
-    return s;
-  }
 
   void check_numeric(std::string_view t, std::size_t e, const Cluster& cl, bool letter, std::vector<Span>& spans) const {
     if (cl.digits < 4) return;  // no numeric value has fewer
@@ -716,15 +678,12 @@ Redactor::Redactor(const core::RedactionConfig& config) : impl_(std::make_unique
   }
 
   if (!exprs.empty()) {
-    hs_compile_error_t* err = nullptr;
-    if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), unsigned(exprs.size()), HS_MODE_BLOCK, nullptr,
-                         &impl_->db, &err) != HS_SUCCESS) {
-      const std::string why = err && err->message ? err->message : "unknown error";
-      hs_free_compile_error(err);
-      throw std::invalid_argument("redaction: Hyperscan refused the built-in patterns: " + why);
+    try {
+      impl_->db = net::hyperscan::Database::compile(exprs, flags, ids);
+    } catch (const net::hyperscan::CompileError& e) {
+      throw std::invalid_argument(std::string("redaction: Hyperscan refused the built-in patterns: ") + e.what());
     }
-    if (hs_alloc_scratch(impl_->db, &impl_->proto) != HS_SUCCESS)
-      throw std::runtime_error("redaction: cannot allocate Hyperscan scratch");
+    impl_->scratch.serve(impl_->db);
   }
 }
 
@@ -748,7 +707,7 @@ void Redactor::scan(std::string_view text, std::vector<Span>& spans) const {
       if (pat.validate(c.text, b, e) && b < e) c.spans->push_back({b, e, pat.kind});
       return 0;
     };
-    if (hs_scan(impl_->db, text.data(), unsigned(text.size()), 0, impl_->scratch(), on_match, &ctx) != HS_SUCCESS)
+    if (hs_scan(impl_->db.get(), text.data(), unsigned(text.size()), 0, impl_->scratch.get(), on_match, &ctx) != HS_SUCCESS)
       throw std::runtime_error("redaction: scan failed");
   }
   if (!impl_->numeric.empty()) impl_->scan_numeric(text, spans);

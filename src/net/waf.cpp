@@ -1,6 +1,5 @@
 #include "net/waf.h"
 
-#include <hs/hs.h>
 
 #include <array>
 #include <atomic>
@@ -11,6 +10,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/percent.h"
+#include "net/hyperscan_db.h"
 
 namespace pc::net {
 namespace {
@@ -24,32 +24,7 @@ core::CounterFamily& waf_matches() {
   return f;
 }
 
-// Hyperscan scratch per thread and Waf, cloned from the Waf's prototype on first use. Keyed by
-// a never-reused id (a new Waf could reuse an old one's address with a larger scratch need).
-// Wafs are rebuilt only on reloads: a few entries per thread, the oldest freed first.
-std::atomic<std::uint64_t> next_waf_id{1};
-struct ThreadScratch {
-  struct Entry {
-    std::uint64_t id;
-    hs_scratch_t* scratch;
-  };
-  std::vector<Entry> entries;
-  ~ThreadScratch() {
-    for (auto& e : entries) hs_free_scratch(e.scratch);
-  }
-};
-thread_local ThreadScratch tls_scratch;
-constexpr std::size_t kScratchPerThread = 4;
-
-struct Db {
-  hs_database_t* db = nullptr;
-  Db() = default;
-  Db(const Db&) = delete;
-  Db& operator=(const Db&) = delete;
-  ~Db() {
-    if (db) hs_free_database(db);
-  }
-};
+using Db = hyperscan::Database;
 
 enum Part { kPath, kQuery, kHeader, kBody, kParts };
 constexpr std::array<const char*, kParts> kPartNames = {"path", "query", "header.pattern", "body"};
@@ -63,10 +38,9 @@ std::string lower(std::string_view s) {
 }  // namespace
 
 struct Waf::Impl {
-  std::uint64_t id = next_waf_id.fetch_add(1);
   Db path, query, body;
   std::vector<std::pair<std::string, std::unique_ptr<Db>>> headers;  // lower-case name → database
-  hs_scratch_t* proto = nullptr;
+  hyperscan::Scratch scratch{"waf"};  // serves every database above
   // Bounded logging per rule.
   struct LogBudget {
     std::mutex mu;
@@ -75,32 +49,14 @@ struct Waf::Impl {
   };
   std::unique_ptr<LogBudget[]> logs;
 
-  ~Impl() {
-    if (proto) hs_free_scratch(proto);
-  }
-
-  hs_scratch_t* scratch() const {
-    auto& entries = tls_scratch.entries;
-    for (auto& e : entries)
-      if (e.id == id) return e.scratch;
-    hs_scratch_t* s = nullptr;
-    if (hs_clone_scratch(proto, &s) != HS_SUCCESS) throw std::runtime_error("waf: cannot allocate scratch");
-    if (entries.size() >= kScratchPerThread) {
-      hs_free_scratch(entries.front().scratch);
-      entries.erase(entries.begin());
-    }
-    entries.push_back({id, s});
-    return s;
-  }
-
   // Sets matched[rule] for every rule whose expression in `db` matches `text`.
   void scan(const Db& db, std::string_view text, std::vector<char>& matched) const {
-    if (!db.db) return;
+    if (!db) return;
     auto on_match = [](unsigned int id, unsigned long long, unsigned long long, unsigned int, void* ctx) -> int {
       (*static_cast<std::vector<char>*>(ctx))[id] = 1;
       return 0;
     };
-    if (hs_scan(db.db, text.data(), static_cast<unsigned>(text.size()), 0, scratch(), on_match, &matched) !=
+    if (hs_scan(db.get(), text.data(), static_cast<unsigned>(text.size()), 0, scratch.get(), on_match, &matched) !=
         HS_SUCCESS)
       throw std::runtime_error("waf: scan failed");
   }
@@ -108,21 +64,17 @@ struct Waf::Impl {
 
 namespace {
 
-// Compiles the expressions of one part; `which` names the rule index of each.
+// Compiles the expressions of one part; `ids` names the rule index of each.
 void compile(Db& out, const std::vector<std::string>& exprs, const std::vector<unsigned>& ids,
              const std::vector<unsigned>& flags, const std::string& part_name) {
-  if (exprs.empty()) return;
   std::vector<const char*> cexprs;
   for (const auto& e : exprs) cexprs.push_back(e.c_str());
-  hs_compile_error_t* err = nullptr;
-  if (hs_compile_multi(cexprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK,
-                       nullptr, &out.db, &err) != HS_SUCCESS) {
-    std::string why = err && err->message ? err->message : "not a valid pattern";
-    const int at = err ? err->expression : -1;
-    hs_free_compile_error(err);
+  try {
+    out = Db::compile(cexprs, flags, ids);
+  } catch (const hyperscan::CompileError& e) {
     std::string where = "server.edge.waf";
-    if (at >= 0) where += "[" + std::to_string(ids[static_cast<std::size_t>(at)]) + "]." + part_name;
-    throw std::invalid_argument(where + ": " + why);
+    if (e.expression() >= 0) where += "[" + std::to_string(ids[static_cast<std::size_t>(e.expression())]) + "]." + part_name;
+    throw std::invalid_argument(where + ": " + e.what());
   }
 }
 
@@ -159,15 +111,11 @@ Waf::Waf(const std::vector<core::WafRule>& rules) : rules_(rules), impl_(std::ma
     compile(*db, set.exprs, set.ids, set.flags, kPartNames[kHeader]);
     impl_->headers.emplace_back(name, std::move(db));
   }
-  // One scratch big enough for every database (hs_alloc_scratch grows it to fit each in turn).
-  auto grow = [this](const Db& d) {
-    if (d.db && hs_alloc_scratch(d.db, &impl_->proto) != HS_SUCCESS)
-      throw std::runtime_error("waf: cannot allocate Hyperscan scratch");
-  };
-  grow(impl_->path);
-  grow(impl_->query);
-  grow(impl_->body);
-  for (auto& h : impl_->headers) grow(*h.second);
+  // One scratch big enough for every database.
+  impl_->scratch.serve(impl_->path);
+  impl_->scratch.serve(impl_->query);
+  impl_->scratch.serve(impl_->body);
+  for (auto& h : impl_->headers) impl_->scratch.serve(*h.second);
   impl_->logs = std::make_unique<Impl::LogBudget[]>(rules_.size());
   for (const auto& r : rules_) waf_matches().labels({r.name, r.action});  // series exist from the start
 }
@@ -181,10 +129,10 @@ const core::WafRule* Waf::check_head(const Request& req, Scan& scan) const {
   const std::size_t n = rules_.size();
   std::vector<char> path_m(n, 0), query_m(n, 0), header_m(n, 0);
   std::string decoded;
-  if (impl_->path.db)
+  if (impl_->path)
     impl_->scan(impl_->path, core::percent_decode(req.path, decoded, false) ? std::string_view(decoded) : req.path,
                 path_m);
-  if (impl_->query.db && !req.query.empty()) {
+  if (impl_->query && !req.query.empty()) {
     decoded.clear();
     impl_->scan(impl_->query, core::percent_decode(req.query, decoded, true) ? std::string_view(decoded) : req.query,
                 query_m);

@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/ports.h"
+
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -80,18 +82,7 @@ class TinyRuntime {
   std::thread thread_;
 };
 
-// A port nothing listens on: bound, then closed.
-std::uint16_t closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using pc::testing::closed_port;
 
 AgentEntry agent(std::string name, std::uint16_t port) {
   AgentEntry e;

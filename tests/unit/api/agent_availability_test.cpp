@@ -9,20 +9,12 @@
 
 #include <gtest/gtest.h>
 
+#include "support/ports.h"
+
 namespace pc::api {
 namespace {
 
-std::uint16_t closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using pc::testing::closed_port;
 
 TEST(AgentAvailability, ADownRuntimeIs503WithRetryAfterAndUnknownIsNotRefused) {
   agents::AgentEntry echo;

@@ -9,6 +9,8 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include "support/ports.h"
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -348,17 +350,7 @@ ServerEntry entry(std::string name, std::uint16_t port) {
   return s;
 }
 
-std::uint16_t dead_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);  // nothing listens there now
-  return ntohs(a.sin_port);
-}
+std::uint16_t dead_port() { return pc::testing::closed_port(); }  // nothing listens there
 
 struct ThrowingResponse final : ResponseInterceptor {
   std::string_view name() const override { return "boom"; }
