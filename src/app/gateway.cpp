@@ -77,6 +77,7 @@
 #include "cluster/node_registry.h"
 #include "cluster/shared_rate_limiter.h"
 // ---- end leases (issue 12)
+#include "cluster/shared_quota.h"  // ---- quotas (issue 12)
 // ---- limits (issue 12)
 #include "api/limit_routes.h"
 #include "api/limit_stage.h"
@@ -583,6 +584,12 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     }
     // ---- end leases (issue 12)
     p.usage_limits = std::make_unique<tenancy::UsageLimits>(std::move(lo));
+    // ---- quotas (issue 12): with Redis, daily quotas are counted by every node together
+    // (cluster/shared_quota.h); the store stays the durable record (docs/usage-plans.md).
+    if (p.redis && p.node_registry)
+      p.usage_limits->meter().set_shared(std::make_shared<cluster::RedisSharedQuota>(
+          *p.redis, p.usage_limits->meter(), [reg = p.node_registry.get()] { return reg->count(); }));
+    // ---- end quotas (issue 12)
     p.usage_limits->load();
     p.limit_stage = api::limit_stage(*p.usage_limits);
     p.chain->set_limit(p.limit_stage.get());

@@ -1,11 +1,10 @@
 #include "cluster/token_leases.h"
 
-#include <openssl/evp.h>
-
 #include <cmath>
 #include <stdexcept>
 
 #include "cluster/redis_client.h"
+#include "cluster/redis_script.h"
 #include "core/metrics.h"
 
 namespace pc::cluster {
@@ -37,19 +36,6 @@ if remaining < 1 then retry = math.ceil((tat + interval - capacity - now) / 1000
 if retry < 0 then retry = 0 end
 return {granted, remaining, retry}
 )lua";
-
-std::string sha1_hex(const std::string& text) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha1(), nullptr);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
 
 std::string number(double v) {
   char buf[64];
@@ -93,23 +79,13 @@ void RedisTokenLeases::lease(const std::string& key, double rate_per_second, dou
                              Done done) {
   if (!(rate_per_second > 0) || !std::isfinite(rate_per_second) || !(burst >= 1) || !std::isfinite(burst) || want < 1)
     throw std::invalid_argument("lease: rate > 0, burst >= 1 and want >= 1 required");
-  std::vector<std::string> args{"EVALSHA",           script_sha1(),  "1", prefix_ + key, number(rate_per_second),
-                                number(burst), std::to_string(want)};
-  client_.command(args, [this, args, done = std::move(done)](RedisReply r) mutable {
-    if (!r.failure.empty() || !r.value.is_error() || r.value.str.rfind("NOSCRIPT", 0) != 0) {
-      auto g = grant_of(r);
-      lease_outcome(g ? "answered" : "unavailable").inc();
-      return done(g);
-    }
-    // The server does not know the script (first use, restart, SCRIPT FLUSH): EVAL caches it.
-    args[0] = "EVAL";
-    args[1] = script();
-    client_.command(std::move(args), [done = std::move(done)](RedisReply r2) {
-      auto g = grant_of(r2);
-      lease_outcome(g ? "answered" : "unavailable").inc();
-      done(g);
-    });
-  });
+  run_script(client_, script(), script_sha1(),
+             {"1", prefix_ + key, number(rate_per_second), number(burst), std::to_string(want)},
+             [done = std::move(done)](RedisReply r) {
+               auto g = grant_of(r);
+               lease_outcome(g ? "answered" : "unavailable").inc();
+               done(g);
+             });
 }
 
 }  // namespace pc::cluster

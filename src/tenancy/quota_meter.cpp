@@ -1,5 +1,7 @@
 #include "tenancy/quota_meter.h"
 
+#include <algorithm>
+
 #include "core/clock.h"
 
 namespace pc::tenancy {
@@ -78,7 +80,14 @@ QuotaDecision QuotaMeter::consume(std::string_view tenant, Meter meter, std::uin
     roll(e, tenant, day);
   }
   e.budget = budget;
-  if (limit > 0 && e.used[m] + n > limit) {
+  // ---- quotas (issue 12): with a shared counter, a refusal asks for the cluster's total (the
+  // view may be stale) and an admission may still be refused beyond the node's share.
+  const bool over = limit > 0 && e.used[m] + n > limit;
+  if (over && shared_) shared_->refresh(tenant, e.day, meter, e.used[m]);
+  const bool held = !over && shared_ && !shared_->take(tenant, e.day, meter, e.used[m], limit, n);
+  if (held) d.reset_seconds = 1;  // not spent: this node's share of what is left is in flight
+  if (over || held) {
+    // ---- end quotas (issue 12)
     d.allowed = false;
     d.used = e.used[m];
     d.total = e.used[0] + e.used[1];
@@ -99,6 +108,17 @@ UsageCounts QuotaMeter::usage(std::string_view tenant, std::int64_t now) const {
   if (entry.day != day_of(now)) return {};
   return {entry.used[0], entry.used[1]};
 }
+
+// ---- quotas (issue 12)
+void QuotaMeter::raise_view(std::string_view tenant, std::int64_t day, Meter meter, std::uint64_t count) {
+  const Entry* found = find(tenant);
+  if (!found) return;
+  auto& e = const_cast<Entry&>(*found);
+  std::lock_guard lock(e.mu);
+  auto& used = e.used[static_cast<std::size_t>(meter)];
+  if (e.day == day) used = std::max(used, count);
+}
+// ---- end quotas (issue 12)
 
 std::vector<OverBudget> QuotaMeter::over_budget(std::int64_t now) const {
   const std::int64_t day = day_of(now);

@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 
-import { request, demoToken, bearer, sleep, waitFor } from './harness.mjs';
+import { request, postJson, demoToken, adminToken, bearer, sleep, waitFor, startAgent } from './harness.mjs';
 import { startCluster, metricOf } from './support/cluster.mjs';
 
 // acme (basic) has the small rate under test; demo (standard) stays roomy.
@@ -140,3 +140,80 @@ describe('a rate limit shared by three nodes through Redis', { timeout: 240000 }
     assert.ok(up.ok >= expectedUp * 0.9 && up.ok <= expectedUp * 1.1, `${up.ok} admitted, expected ${expectedUp.toFixed(1)} ± 10 %`);
   });
 });
+
+// ---- quotas (issue 12): the daily quota counted by the three nodes together through Redis
+// (cluster/shared_quota.h). The store's persist interval is long (5 s) and the calls take well
+// under it, so the store cannot be what holds the quota: without Redis each node would admit up
+// to the quota on its own (~3 ×).
+describe('a daily quota shared by three nodes through Redis', { timeout: 120000 }, () => {
+  const QUOTA = 30;
+  const CALLS_PER_CLIENT = 12;
+  const CLIENTS_PER_NODE_Q = 2;  // 72 invocations in all, sent at once
+  let c;
+  let agent;
+  let demo;
+  let admin;
+
+  before(async () => {
+    agent = await startAgent();
+    c = await startCluster({
+      nodes: 3,
+      demoAgent: agent.url,
+      extra: { tiers: { ...TIERS, standard: { rps: 1000, burst: 5000, daily_quota: QUOTA, max_concurrent: 500 } } },
+      extraServer: { usage_plans: { persist_interval_seconds: 5 } },
+    });
+    demo = await demoToken(c.nodes[0], 'demo');
+    admin = await adminToken(c.nodes[0]);
+    for (const g of c.nodes) {
+      await waitFor(async () => {
+        const r = await request(g.port, { path: '/v1/agents', headers: bearer(demo) });
+        return r.status === 200 && r.json.agents.some((a) => a.name === 'echo');
+      }, 15000, { what: `agent echo visible on node ${g.port}` });
+    }
+  });
+  after(async () => {
+    if (c) await c.stop();
+    if (agent) await agent.stop();
+  });
+
+  it(`serves ${QUOTA} (+ at most one per node) of invocations spread over three nodes, the rest 429 quota_exceeded; every node shows the cluster's total`, async () => {
+    const out = { ok: 0, refused: 0, other: [], perNode: [0, 0, 0] };
+    const t0 = Date.now();
+    await Promise.all(c.nodes.flatMap((g, i) => Array.from({ length: CLIENTS_PER_NODE_Q }, async () => {
+      for (let k = 0; k < CALLS_PER_CLIENT; k++) {
+        const r = await postJson(g.port, '/v1/agents/echo/invoke', { input: { k } }, { headers: bearer(demo) });
+        if (r.status === 200) {
+          out.ok++;
+          out.perNode[i]++;
+        } else if (r.status === 429 && r.json?.error?.code === 'quota_exceeded') {
+          out.refused++;
+        } else {
+          out.other.push(`${r.status} ${r.body.slice(0, 200)}`);
+        }
+      }
+    })));
+    const ms = Date.now() - t0;
+    console.log(`[ measure ] daily quota ${QUOTA} over 3 nodes: ${out.ok} × 200 (per node ${out.perNode.join(', ')}), `
+      + `${out.refused} × 429 quota_exceeded, in ${ms} ms`);
+    assert.deepEqual(out.other, []);
+    assert.ok(ms < 5000, `the calls took ${ms} ms, longer than the persist interval`);
+    assert.ok(out.ok >= QUOTA, `${out.ok} served, the quota is ${QUOTA}`);
+    assert.ok(out.ok <= QUOTA + 3, `${out.ok} served: more than ${QUOTA} + one per node`);
+    assert.equal(out.ok + out.refused, 3 * CLIENTS_PER_NODE_Q * CALLS_PER_CLIENT);
+
+    // Each node's view becomes the cluster's total: a refused call asks Redis for it (the store's
+    // persist interval has not passed).
+    const t1 = Date.now();
+    for (const g of c.nodes) {
+      await waitFor(async () => {
+        const r = await postJson(g.port, '/v1/agents/echo/invoke', { input: {} }, { headers: bearer(demo) });
+        assert.equal(r.status, 429, r.body);
+        const q = await request(g.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) });
+        assert.equal(q.status, 200, q.body);
+        return q.json.usedToday === out.ok;
+      }, 3000, { interval: 150, what: `node ${g.port} shows usedToday ${out.ok}` });
+    }
+    console.log(`[ measure ] every node showed usedToday ${out.ok} within ${Date.now() - t1} ms`);
+  });
+});
+// ---- end quotas (issue 12)

@@ -12,6 +12,7 @@
 
 #include "cluster/node_registry.h"
 #include "cluster/redis_client.h"
+#include "cluster/redis_nodes.h"
 #include "cluster/redis_server.h"
 #include "support/eventually.h"
 #include "cluster/token_leases.h"
@@ -43,13 +44,8 @@ struct Node {
   ~Node() { client->stop(); }  // every lease answered before the limiter goes
 };
 
-struct Cluster {
-  testing::RedisServer server;
-  std::vector<std::unique_ptr<Node>> nodes;
-  explicit Cluster(int n) {
-    for (int i = 0; i < n; ++i) nodes.push_back(std::make_unique<Node>(server.url(), n, "node-" + std::to_string(i)));
-    for (auto& node : nodes) EXPECT_TRUE(eventually([&] { return node->client->up(); }, 3s));
-  }
+struct Cluster : testing::NodesOnOneRedis<Node> {
+  using NodesOnOneRedis::NodesOnOneRedis;
 };
 
 // Each node's driver calls take() every `period` (well above the limit) and counts admissions.
