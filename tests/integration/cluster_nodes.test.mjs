@@ -115,9 +115,14 @@ describe('three nodes on one PostgreSQL and one Redis', { timeout: 120000 }, () 
       return decodeJwt(t).header.kid === kid ? t : null;
     }, 6000, { interval: 10, what: 'node 3 signs with the key the CLI made' });
     const offline = Date.now() - tCli;
-    assert.equal((await send(n1, 'GET', '/v1/agents', undefined, tokOf3)).status, 200);
-    note(`offline keys rotate: node 3 signs with the new key ${offline} ms after the command ended`);
+    // Node 1 hears the same signal as node 3 but refreshes on its own thread: that node 3 signs
+    // with the new key says nothing of node 1 yet (measured 401 here under load). Node 1 gets its
+    // own measure, under the same 1 s bound.
+    const offline1 = await msUntil(tCli, async () => (await send(n1, 'GET', '/v1/agents', undefined, tokOf3)).status === 200,
+      'node 1 verifies the key the CLI made');
+    note(`offline keys rotate: node 3 signs with the new key ${offline} ms, node 1 verifies it ${offline1} ms after the command ended`);
     assert.ok(offline < LIMIT_MS, `${offline} ms`);
+    assert.ok(offline1 < LIMIT_MS, `node 1: ${offline1} ms`);
     // A forged token (the new kid, a signature of nobody's key) is still refused on every node.
     const [h, p] = fresh.split('.');
     for (const g of cluster.nodes) assert.equal((await send(g, 'GET', '/v1/agents', undefined, `${h}.${p}.${'A'.repeat(86)}`)).status, 401);
