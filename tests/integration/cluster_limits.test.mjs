@@ -169,6 +169,11 @@ describe('a daily quota shared by three nodes through Redis', { timeout: 120000 
         const r = await request(g.port, { path: '/v1/agents', headers: bearer(demo) });
         return r.status === 200 && r.json.agents.some((a) => a.name === 'echo');
       }, 15000, { what: `agent echo visible on node ${g.port}` });
+      // ---- stability (issue 12): the share a node admits near the limit is divided by the node
+      // count (cluster/shared_quota.h); a node that has not yet heard the others' heartbeats
+      // (every 1 s) counts 1 and admits three times its share (35 served seen under load).
+      await waitFor(async () => (await metricOf(g, 'portcullis_cluster_nodes')) === 3, 10000,
+        { what: `node ${g.port} counts 3 nodes` });
     }
   });
   after(async () => {
@@ -203,14 +208,19 @@ describe('a daily quota shared by three nodes through Redis', { timeout: 120000 
 
     // Each node's view becomes the cluster's total: a refused call asks Redis for it (the store's
     // persist interval has not passed).
+    // A node whose view went stale during the burst may still admit one call here (the second
+    // term of the bound in cluster/shared_quota.h): counted into the total, which stays within
+    // the quota + one per node.
     const t1 = Date.now();
     for (const g of c.nodes) {
       await waitFor(async () => {
         const r = await postJson(g.port, '/v1/agents/echo/invoke', { input: {} }, { headers: bearer(demo) });
-        assert.equal(r.status, 429, r.body);
+        if (r.status === 200) out.ok++;
+        else assert.equal(r.status, 429, r.body);
+        assert.ok(out.ok <= QUOTA + 3, `${out.ok} served: more than ${QUOTA} + one per node`);
         const q = await request(g.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) });
         assert.equal(q.status, 200, q.body);
-        return q.json.usedToday === out.ok;
+        return r.status === 429 && q.json.usedToday === out.ok;
       }, 3000, { interval: 150, what: `node ${g.port} shows usedToday ${out.ok}` });
     }
     console.log(`[ measure ] every node showed usedToday ${out.ok} within ${Date.now() - t1} ms`);
