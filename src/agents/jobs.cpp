@@ -182,7 +182,7 @@ struct JobService::Impl {
         lk.unlock();
         std::vector<store::JobRecord> got;
         try {
-          got = store.claim_jobs(node, unix_ms(), opt.lease.count(), free);
+          got = store.claim_jobs(node, unix_ms(), opt.lease.count(), free, hooks.max_running);
           if (claim_failing) log::info("jobs: claiming due jobs works again");
           claim_failing = false;
         } catch (const std::exception& e) {

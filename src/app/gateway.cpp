@@ -524,6 +524,14 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
       std::lock_guard lock(p.mu);
       return p.cfg.server.upstream.ca_file;
     };
+    // ---- stability (issue 12): a tenant runs at most its plan's max_concurrent jobs at once on
+    // this node (review M3: async calls answer 202 at once, so the limit stage's slot does not
+    // cover the job). The plan is read from the published snapshots (no store round trip).
+    hooks.max_running = [&p](std::string_view tenant, std::string_view tier) -> std::size_t {
+      if (!p.usage_limits) return 0;
+      return static_cast<std::size_t>(p.usage_limits->plans().resolve(tenant, tier).max_concurrent);
+    };
+    // ---- end stability (issue 12)
     p.jobs = std::make_unique<agents::JobService>(store, p.data_keys, &p.invocations, job_options(cfg.server.jobs),
                                                   std::move(hooks));
   });

@@ -177,7 +177,7 @@ class SqlStore final : public Store {
   void insert_jobs(const std::vector<JobRecord>& jobs) override;
   std::optional<JobRecord> find_job(std::string_view job_id) override;
   std::vector<JobRecord> claim_jobs(std::string_view node, std::int64_t now_ms, std::int64_t lease_ms,
-                                    std::size_t limit) override;
+                                    std::size_t limit, const JobCap& cap = {}) override;
   bool renew_job_lease(std::string_view job_id, std::string_view node, std::int64_t lease_until_ms) override;
   bool finish_job(const JobRecord& job, std::string_view node) override;
   bool retry_job(const JobRecord& job, std::string_view node, std::int64_t next_run_at_ms) override;

@@ -4,6 +4,9 @@
 // once take different jobs; SQLite: the IMMEDIATE transaction holds the write lock). Every later
 // write of the job (renew, finish, retry) is conditional on the node still holding it, so a node
 // that lost its lease cannot overwrite the result of the node that took the job over.
+#include <algorithm>
+#include <map>
+
 #include "core/clock.h"
 #include "store/sql_store.h"
 
@@ -116,20 +119,47 @@ std::optional<JobRecord> SqlStore::find_job(std::string_view job_id) {
 }
 
 std::vector<JobRecord> SqlStore::claim_jobs(std::string_view node, std::int64_t now_ms, std::int64_t lease_ms,
-                                            std::size_t limit) {
+                                            std::size_t limit, const JobCap& cap) {
   std::vector<JobRecord> out;
   if (limit == 0) return out;
   auto c = conn();
   Transaction tx(*c);
-  std::string sql = "SELECT " + std::string(kJobColumns) +
-                    " FROM jobs WHERE (status = 'accepted' AND next_run_at <= ?1) OR (status = 'running' AND "
-                    "lease_until < ?1) ORDER BY next_run_at LIMIT ?2";
-  if (c->dialect() == Db::Dialect::postgres) sql += " FOR UPDATE SKIP LOCKED";
+  // ---- stability (issue 12): fair claim (review M3). Each due job is ranked within its tenant
+  // (oldest first) and offset by the jobs of that tenant this node already runs (live lease);
+  // ordering by that sum takes tenants round-robin, so one tenant's backlog does not fill every
+  // free worker before another tenant's job. Twice `limit` candidates are read because `cap` may
+  // drop some; the rest stay unclaimed (their row locks end with the transaction). The due test is
+  // repeated on `j`: PostgreSQL re-checks only the locked row's own conditions when another node
+  // claimed it meanwhile (the subquery saw the older version), so without it both would take it.
+  std::string cols;
+  for (std::size_t from = 0; from < kJobColumns.size();) {
+    const std::size_t comma = std::min(kJobColumns.find(", ", from), kJobColumns.size());
+    cols += (cols.empty() ? "j." : ", j.") + std::string(kJobColumns.substr(from, comma - from));
+    from = comma + 2;
+  }
+  std::string sql =
+      "SELECT " + cols + ", COALESCE(m.n, 0) FROM jobs j JOIN (SELECT job_id, tenant_id, ROW_NUMBER() OVER "
+      "(PARTITION BY tenant_id ORDER BY next_run_at, job_id) AS rn FROM jobs WHERE (status = 'accepted' AND "
+      "next_run_at <= ?1) OR (status = 'running' AND lease_until < ?1)) d ON d.job_id = j.job_id LEFT JOIN "
+      "(SELECT tenant_id, COUNT(*) AS n FROM jobs WHERE status = 'running' AND claimed_by = ?3 AND lease_until >= ?1 "
+      "GROUP BY tenant_id) m ON m.tenant_id = d.tenant_id WHERE (j.status = 'accepted' AND j.next_run_at <= ?1) OR "
+      "(j.status = 'running' AND j.lease_until < ?1) ORDER BY d.rn + COALESCE(m.n, 0), j.next_run_at, j.job_id "
+      "LIMIT ?2";
+  if (c->dialect() == Db::Dialect::postgres) sql += " FOR UPDATE OF j SKIP LOCKED";
   {
     Statement q = c->prepare(sql);
-    q.bind_int64(1, now_ms).bind_int64(2, static_cast<std::int64_t>(limit));
-    while (q.step()) out.push_back(read_job(q));
+    q.bind_int64(1, now_ms).bind_int64(2, static_cast<std::int64_t>(limit * 2)).bind_text(3, node);
+    std::map<std::string, std::size_t, std::less<>> taken;  // per tenant: running here + claimed now
+    while (out.size() < limit && q.step()) {
+      JobRecord j = read_job(q);
+      auto it = taken.try_emplace(j.tenant_id, static_cast<std::size_t>(q.column_int64(31))).first;
+      const std::size_t most = cap ? cap(j.tenant_id, j.tier) : 0;
+      if (most > 0 && it->second >= most) continue;  // this tenant is at its cap on this node
+      ++it->second;
+      out.push_back(std::move(j));
+    }
   }
+  // ---- end stability (issue 12)
   if (out.empty()) return out;
   const std::string now = core::rfc3339_now();
   Statement u = c->prepare(

@@ -265,9 +265,16 @@ class Store {
   // Takes up to `limit` runnable jobs for `node`, atomically against every other node: accepted
   // ones due (next_run_at <= now_ms) and running ones whose lease expired (lease_until < now_ms,
   // their node died). Each becomes running, claimed_by = node, lease_until = now_ms + lease_ms,
-  // attempts + 1. Oldest due first. Returned as updated, with the request.
+  // attempts + 1. Returned as updated, with the request.
+  // ---- stability (issue 12): fair across tenants (review M3). Due jobs are taken round-robin
+  // over tenants (each tenant's oldest first, a tenant with fewer jobs running on `node` first),
+  // and `cap(tenant_id, tier)` (unset or 0 = no cap) bounds how many jobs of one tenant `node`
+  // runs at once, counting those it already runs: one tenant's backlog of slow jobs cannot take
+  // every worker while another tenant's job waits.
+  using JobCap = std::function<std::size_t(std::string_view tenant_id, std::string_view tier)>;
   virtual std::vector<JobRecord> claim_jobs(std::string_view node, std::int64_t now_ms, std::int64_t lease_ms,
-                                            std::size_t limit) = 0;
+                                            std::size_t limit, const JobCap& cap = {}) = 0;
+  // ---- end stability (issue 12)
   // Extends the lease of a job `node` still holds; false when it no longer does (taken over).
   virtual bool renew_job_lease(std::string_view job_id, std::string_view node, std::int64_t lease_until_ms) = 0;
   // Ends a job `node` still holds: status (succeeded | failed | cancelled), http_status,

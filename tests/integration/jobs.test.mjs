@@ -372,3 +372,65 @@ describe('jobs: the runtime killed mid-attempt', { timeout: 120000 }, () => {
     assert.ok(Date.now() - t1 < 3000, 'the sync call waited on the dead runtime');
   });
 });
+
+// ---- stability (issue 12): review M3 — async jobs answer 202 at once, so the limit stage's slot
+// does not cover them; the claim does. acme (basic, max_concurrent 1) queues slow jobs on a node
+// with two workers: it runs one at a time, and demo's job takes the other worker at once instead
+// of waiting behind acme's backlog (FIFO claiming gave acme both workers for 3 s each).
+describe('jobs: one tenant\'s backlog does not hold every worker', { timeout: 120000 }, () => {
+  let dir;
+  let runtime;
+  let gw;
+
+  before(async () => {
+    dir = makeTempDir('portcullis-jobs-fair-');
+    runtime = await startRuntime();
+    gw = await startGateway({
+      dir,
+      config: gatewayConfig(dir, {
+        limits: { max_body_bytes: 65536, header_timeout_ms: 2000, idle_timeout_ms: 5000 },
+        extraServer: { jobs: { ...JOBS, timeout_ms: 5000 } },
+        extra: {
+          tiers: {
+            basic: { rps: 1000, burst: 1000, daily_quota: 100000, max_concurrent: 1 },
+            standard: { rps: 1000, burst: 1000, daily_quota: 100000, max_concurrent: 100 },
+          },
+        },
+      }),
+      args: ['--demo', '--demo-agent', runtime.url],
+    });
+  });
+
+  after(async () => {
+    if (gw) await gw.stop();
+    if (runtime) await runtime.close();
+    removeDir(dir);
+  });
+
+  it('a tenant at its max_concurrent runs its jobs one by one; another tenant\'s job runs meanwhile', async () => {
+    const acme = await demoToken(gw, 'acme');
+    const demo = await demoToken(gw, 'demo');
+    const SLOW = 3000;
+    const hog = [];
+    for (let i = 0; i < 4; i++) hog.push((await submit(gw, acme, { hog: i, delay_ms: SLOW })).json.jobId);
+    assert.equal(new Set(hog).size, 4);
+    await waitFor(() => runtime.calls.some((c) => c.body?.input?.hog !== undefined), 5000, { what: 'acme\'s first job at the runtime' });
+    const t0 = Date.now();
+    const quick = await submit(gw, demo, { quick: true });
+    const done = await poll(gw, demo, quick.json.jobId, { ms: 10000 });
+    const took = Date.now() - t0;
+    assert.equal(done.status, 'succeeded', JSON.stringify(done));
+    const hogCalls = runtime.calls.filter((c) => c.body?.input?.hog !== undefined);
+    const quickCall = runtime.calls.find((c) => c.body?.input?.quick);
+    console.log(`[ measure ] demo's job ran ${took} ms after it was accepted, with ${hogCalls.length} of acme's 4 slow jobs started`);
+    // Ran while acme's first job still held its worker (it answers after SLOW ms) ...
+    assert.ok(took < SLOW - 500, `demo's job waited ${took} ms behind acme's`);
+    // ... and acme, at max_concurrent 1, never ran two at once: its second job started only after
+    // the first answered.
+    assert.equal(hogCalls.filter((c) => c.at <= quickCall.at).length, 1, 'acme had more than one job running');
+    await waitFor(() => runtime.calls.filter((c) => c.body?.input?.hog !== undefined).length >= 2, 10000, { what: 'acme\'s second job' });
+    const starts = runtime.calls.filter((c) => c.body?.input?.hog !== undefined).map((c) => c.at).sort((a, b) => a - b);
+    assert.ok(starts[1] - starts[0] >= SLOW - 100, `acme's jobs overlapped: started ${starts[1] - starts[0]} ms apart`);
+  });
+});
+// ---- end stability (issue 12)

@@ -223,5 +223,44 @@ TEST_P(JobRowsTest, APurgedTenantLeavesNoJob) {
 
 PC_ALL_BACKENDS(JobRowsTest);
 
+// ---- stability (issue 12): review M3 — a claim takes tenants round-robin and keeps each within
+// its cap on this node, counting what the node already runs.
+TEST_P(JobRowsTest, AClaimTakesTenantsRoundRobinNotOneTenantsBacklogFirst) {
+  store().insert_jobs({job("a1", "acme", 100), job("a2", "acme", 200), job("a3", "acme", 300), job("g1", "globex", 900)});
+  auto got = store().claim_jobs("node-a", 2000, 30000, 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].job_id, "a1");
+  EXPECT_EQ(got[1].job_id, "g1") << "globex's job waited behind acme's backlog";
+  // The node runs a1 and g1: the next free worker goes to acme's next job (nobody else is due).
+  got = store().claim_jobs("node-a", 2000, 30000, 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].job_id, "a2");
+}
+
+TEST_P(JobRowsTest, AClaimKeepsATenantWithinItsCapOnThisNode) {
+  store().insert_jobs({job("a1", "acme", 100), job("a2", "acme", 200), job("a3", "acme", 300), job("g1", "globex", 900)});
+  const Store::JobCap cap = [](std::string_view tenant, std::string_view tier) -> std::size_t {
+    EXPECT_EQ(tier, "basic");
+    return tenant == "acme" ? 1 : 0;
+  };
+  auto got = store().claim_jobs("node-a", 2000, 30000, 4, cap);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].job_id, "a1");
+  EXPECT_EQ(got[1].job_id, "g1");
+  EXPECT_TRUE(store().claim_jobs("node-a", 2000, 30000, 4, cap).empty()) << "acme passed its cap of 1";
+  // Another node counts its own: it may run one of acme's too.
+  got = store().claim_jobs("node-b", 2000, 30000, 4, cap);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].job_id, "a2");
+  // a1 finished: node-a may take acme's next.
+  auto done = store().find_job("a1");
+  done->status = "succeeded";
+  ASSERT_TRUE(store().finish_job(*done, "node-a"));
+  got = store().claim_jobs("node-a", 2000, 30000, 4, cap);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].job_id, "a3");
+}
+// ---- end stability (issue 12)
+
 }  // namespace
 }  // namespace pc::store

@@ -159,8 +159,8 @@ class ForwardingStore : public store::Store {
   void insert_jobs(const std::vector<store::JobRecord>& j) override { real_.insert_jobs(j); }
   std::optional<store::JobRecord> find_job(std::string_view id) override { return real_.find_job(id); }
   std::vector<store::JobRecord> claim_jobs(std::string_view n, std::int64_t now, std::int64_t lease,
-                                           std::size_t limit) override {
-    return real_.claim_jobs(n, now, lease, limit);
+                                           std::size_t limit, const JobCap& cap = {}) override {
+    return real_.claim_jobs(n, now, lease, limit, cap);
   }
   bool renew_job_lease(std::string_view id, std::string_view n, std::int64_t until) override {
     return real_.renew_job_lease(id, n, until);
