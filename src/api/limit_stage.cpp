@@ -1,5 +1,7 @@
 #include "api/limit_stage.h"
 
+#include "a2a/protocol.h"
+
 #include <array>
 #include <boost/json.hpp>
 #include <boost/json/monotonic_resource.hpp>
@@ -13,10 +15,6 @@ namespace {
 using tenancy::Admission;
 using tenancy::CallKind;
 using Refusal = Admission::Refusal;
-
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
 
 bool is_message_send(std::string_view m) {
   return m == "SendMessage" || m == "SendStreamingMessage" || m == "message/send" || m == "message/stream";
@@ -157,7 +155,8 @@ CallClass classify_call(const net::Request& req) {
       if (is_message_send(m)) c.kind = CallKind::invocation;
     });
   } else if (route.starts_with("/a2a/{agent}/")) {
-    if (ends_with(req.path, "/message:send") || ends_with(req.path, "/message:stream")) c.kind = CallKind::invocation;
+    // From the decoded segments the A2A route parses, never the raw target: message%3Asend is a send.
+    if (a2a::rest_send_kind(req.method, a2a::rest_path_of(req.path))) c.kind = CallKind::invocation;
   } else if (route == "/mcp") {
     std::uint32_t n = 0;
     for_each_method(req.body, [&](std::string_view m) { n += m == "tools/call" ? 1 : 0; });

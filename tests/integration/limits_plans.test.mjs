@@ -308,6 +308,26 @@ describe('usage plans', { timeout: 180000 }, () => {
     assert.equal(q1, q0 + 1, 'counted at admission (docs/usage-plans.md "the counting rule")');
   });
 
+  it('A2A REST sends count whatever their encoding: message%3Asend takes a quota unit like message:send (review H1)', async () => {
+    const demoTok = await demoToken(gw, 'demo');
+    const used = (await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) })).json.usedToday;
+    assert.equal((await put('demo', { dailyQuota: used + 3 })).status, 200);
+    try {
+      // echo is not an a2a agent: the route answers 404 after admission (the counting rule), so
+      // each encoded send must still spend one unit, and the fourth is refused at the limit.
+      const paths = ['/a2a/echo/message%3Asend', '/a2a/echo/message:sen%64', '/a2a/echo/v1/message%3Astream'];
+      for (const p of paths) {
+        const r = await postJson(gw.port, p, { message: {} }, { headers: bearer(demoTok) });
+        assert.equal(r.status, 404, `${p}: ${r.body}`);
+      }
+      const q = await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) });
+      assert.equal(q.json.usedToday, used + 3, 'each encoded send counted');
+      expect429(await postJson(gw.port, '/a2a/echo/message%3Asend', { message: {} }, { headers: bearer(demoTok) }), 'quota_exceeded', 'daily');
+    } finally {
+      assert.equal((await del('demo')).status, 204);
+    }
+  });
+
   it('suspension budget: past suspendAfter the tenant is suspended (audited, by system), an admin resumes it for the day', async () => {
     let demoTok = await demoToken(gw, 'demo');
     const before = await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) });

@@ -35,6 +35,14 @@ TEST(ClassifyCall, InvocationsToolCallsAndPlainRequests) {
   EXPECT_EQ(classify_call(req("POST", "/a2a/{agent}/{p1}", "/a2a/x/message:send", "{}")).kind, K::invocation);
   EXPECT_EQ(classify_call(req("POST", "/a2a/{agent}/{p1}/{p2}", "/a2a/x/v1/message:stream", "{}")).kind, K::invocation);
   EXPECT_EQ(classify_call(req("GET", "/a2a/{agent}/{p1}/{p2}", "/a2a/x/tasks/t1")).kind, K::request);
+  // Review H1: the A2A route decodes each segment, so an encoded verb is still a send and must count.
+  for (const char* path : {"/a2a/x/message%3Asend", "/a2a/x/message%3asend", "/a2a/x/message:sen%64",
+                           "/a2a/x/v1/message%3Astream", "/a2a/x/%76%31/message%3Astream"})
+    EXPECT_EQ(classify_call(req("POST", "/a2a/{agent}/{p1}", path, "{}")).kind, K::invocation) << path;
+  // Not sends: other verbs, extra segments, a malformed escape (the route answers 400), GET.
+  for (const char* path : {"/a2a/x/message%3Aother", "/a2a/x/a/message:send", "/a2a/x/message%3", "/a2a/x/message%2Fsend"})
+    EXPECT_EQ(classify_call(req("POST", "/a2a/{agent}/{p1}", path, "{}")).kind, K::request) << path;
+  EXPECT_EQ(classify_call(req("GET", "/a2a/{agent}/{p1}", "/a2a/x/message%3Asend")).kind, K::request);
   auto one = classify_call(req("POST", "/mcp", "/mcp", R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}})"));
   EXPECT_EQ(one.kind, K::tool_call);
   EXPECT_EQ(one.calls, 1u);
