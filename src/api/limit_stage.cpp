@@ -98,6 +98,19 @@ void hold_until_done(net::Response& r, std::shared_ptr<tenancy::ConcurrencyLimit
   // Anything else is complete once handed over; `slot` goes with this call.
 }
 
+// Adds `item` to the RateLimit field of `r`: one field for all policies checked (the call stage's
+// answer passes through the rate stage's responder, which puts the rate items first).
+void prepend_rate_limit(net::Response& r, std::string item) {
+  for (auto& h : r.headers)
+    if (net::iequals(h.name, "RateLimit")) {
+      h.value = std::move(item) + ", " + h.value;
+      return;
+    }
+  r.headers.push_back({"RateLimit", std::move(item)});
+}
+
+// The rate part (before the roles stage): every request of a tenant principal takes from the rate
+// budgets, so refused requests are paced too.
 class LimitStage final : public Stage {
  public:
   explicit LimitStage(tenancy::UsageLimits& limits) : limits_(limits) {}
@@ -107,28 +120,57 @@ class LimitStage final : public Stage {
     if (!limits_.enabled()) return Verdict::proceed;
     const auth::Principal& p = *ctx.caller;
     if (p.is_platform()) return Verdict::proceed;
-    const CallClass c = classify_call(*ctx.req);
-    Admission a = limits_.admit(p.tenant, p.subject, ctx.caller.tier, c.kind, c.calls);
+    Admission a = limits_.admit_rate(p.tenant, p.subject, ctx.caller.tier);
     if (!a) {
       ctx.refuse(too_many_requests(*ctx.req, a), reason_of(a.refusal));
       return Verdict::answered;
     }
     // ---- plans (issue 12): a served answer carries the IETF fields too (what is left of each
     // policy checked), so a client can pace itself before it meets a 429. Relayed answers keep the
-    // runtime's own. One responder for both jobs: the fields and the concurrency slot.
+    // runtime's own.
     std::string policy = rate_limit_policy(a.plan);
-    if (!a.slot && policy.empty()) return Verdict::proceed;  // nothing limits this tenant
-    std::string left = rate_limit_left(a, c.kind);
+    if (policy.empty()) return Verdict::proceed;  // nothing limits this tenant
+    std::string left = rate_limit_left(a, CallKind::request);
+    ctx.reply = net::Responder([policy = std::move(policy), left = std::move(left), next = ctx.reply](net::Response&& r) mutable {
+      if (r.status >= 200 && r.status < 300 && !r.forward) {
+        r.headers.push_back({"RateLimit-Policy", std::move(policy)});
+        if (!left.empty()) prepend_rate_limit(r, std::move(left));
+      }
+      next(std::move(r));
+    });
+    return Verdict::proceed;
+  }
+
+ private:
+  tenancy::UsageLimits& limits_;
+};
+
+// The call part (after roles, the tenant in the path and the route's capabilities): only a call the
+// principal may make takes a concurrency slot and a unit of the day's quota (review H2).
+class CallLimitStage final : public Stage {
+ public:
+  explicit CallLimitStage(tenancy::UsageLimits& limits) : limits_(limits) {}
+  std::string_view name() const override { return "call-limit"; }
+
+  Verdict on_request(Context& ctx) const override {
+    if (!limits_.enabled()) return Verdict::proceed;
+    const auth::Principal& p = *ctx.caller;
+    if (p.is_platform()) return Verdict::proceed;
+    const CallClass c = classify_call(*ctx.req);
+    if (c.kind == CallKind::request) return Verdict::proceed;
+    Admission a = limits_.admit_call(p.tenant, ctx.caller.tier, c.kind, c.calls);
+    if (!a) {
+      ctx.refuse(too_many_requests(*ctx.req, a), reason_of(a.refusal));
+      return Verdict::answered;
+    }
+    std::string left = quota_left(a, c.kind);
+    if (!a.slot && left.empty()) return Verdict::proceed;
     std::shared_ptr<tenancy::ConcurrencyLimiter::Slot> slot;
     // Whatever answers from here on — a later stage's refusal, the handler, the 500 of a dropped
     // responder — goes through this, so the slot is always given back.
     if (a.slot) slot = std::make_shared<tenancy::ConcurrencyLimiter::Slot>(std::move(a.slot));
-    ctx.reply = net::Responder([slot = std::move(slot), policy = std::move(policy), left = std::move(left),
-                                next = ctx.reply](net::Response&& r) mutable {
-      if (r.status >= 200 && r.status < 300 && !r.forward) {
-        if (!policy.empty()) r.headers.push_back({"RateLimit-Policy", std::move(policy)});
-        if (!left.empty()) r.headers.push_back({"RateLimit", std::move(left)});
-      }
+    ctx.reply = net::Responder([slot = std::move(slot), left = std::move(left), next = ctx.reply](net::Response&& r) mutable {
+      if (r.status >= 200 && r.status < 300 && !r.forward && !left.empty()) r.headers.push_back({"RateLimit", std::move(left)});
       if (slot) {
         hold_until_done(r, slot);
         slot.reset();
@@ -201,8 +243,18 @@ std::string rate_limit_left(const Admission& a, tenancy::CallKind kind) {
   };
   if (p.principal_rps > 0) item("principal", a.principal_left);
   if (p.rps > 0) item("tenant", a.tenant_left);
-  if (kind == CallKind::invocation && p.daily_quota > 0) item("daily", a.quota_left);
-  if (kind == CallKind::tool_call && p.daily_tool_calls > 0) item("tool-calls", a.quota_left);
+  if (std::string q = quota_left(a, kind); !q.empty()) (out += out.empty() ? "" : ", ", out += q);
+  return out;
+}
+
+std::string quota_left(const Admission& a, tenancy::CallKind kind) {
+  const tenancy::Plan& p = a.plan;
+  const bool tools = kind == CallKind::tool_call;
+  if (kind == CallKind::request || (tools ? p.daily_tool_calls : p.daily_quota) == 0) return {};
+  std::string out = tools ? "\"tool-calls\";r=" : "\"daily\";r=";
+  append_number(out, a.quota_left.remaining);
+  out += ";t=";
+  append_number(out, a.quota_left.reset_seconds);
   return out;
 }
 // ---- end plans (issue 12)
@@ -246,5 +298,8 @@ net::Response too_many_requests(const net::Request& req, const Admission& a) {
 }
 
 std::unique_ptr<const Stage> limit_stage(tenancy::UsageLimits& limits) { return std::make_unique<LimitStage>(limits); }
+std::unique_ptr<const Stage> call_limit_stage(tenancy::UsageLimits& limits) {
+  return std::make_unique<CallLimitStage>(limits);
+}
 
 }  // namespace pc::api

@@ -73,6 +73,15 @@ void UsageLimits::configure(const core::UsagePlansConfig& c, const std::map<std:
 
 Admission UsageLimits::admit(std::string_view tenant, std::string_view principal, std::string_view tier, CallKind kind,
                              std::uint32_t calls) {
+  Admission a = admit_rate(tenant, principal, tier);
+  if (!a || kind == CallKind::request) return a;
+  Admission c = admit_call(tenant, tier, kind, calls);
+  c.tenant_left = a.tenant_left;
+  c.principal_left = a.principal_left;
+  return c;
+}
+
+Admission UsageLimits::admit_rate(std::string_view tenant, std::string_view principal, std::string_view tier) {
   Admission a;
   a.plan = plans_.resolve(tenant, tier);
   const Plan& p = a.plan;
@@ -99,8 +108,15 @@ Admission UsageLimits::admit(std::string_view tenant, std::string_view principal
     }
     a.tenant_left = {d.remaining, reset_seconds(d.reset_ns)};
   }
-  if (kind == CallKind::request) return a;
+  return a;
+}
 
+Admission UsageLimits::admit_call(std::string_view tenant, std::string_view tier, CallKind kind, std::uint32_t calls) {
+  Admission a;
+  a.plan = plans_.resolve(tenant, tier);
+  const Plan& p = a.plan;
+  auto& m = Metrics::get();
+  if (kind == CallKind::request) return a;
   a.slot = concurrency_.try_acquire(tenant, p.max_concurrent);
   if (!a.slot) {
     m.concurrency.inc();

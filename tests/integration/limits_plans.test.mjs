@@ -299,13 +299,35 @@ describe('usage plans', { timeout: 180000 }, () => {
     assert.equal(a.headers.ratelimit, undefined);
   });
 
-  it('counting rule: a call refused later in the chain (unknown agent: 404) still counts against the quota', async () => {
+  it('counting rule: an authorized call refused by its handler (unknown agent: 404) still counts against the quota', async () => {
     const demoTok = await demoToken(gw, 'demo');
     const q0 = (await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) })).json.usedToday;
     const r = await postJson(gw.port, '/v1/agents/no-such-agent/invoke', { input: {} }, { headers: bearer(demoTok) });
     assert.equal(r.status, 404, r.body);
     const q1 = (await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) })).json.usedToday;
-    assert.equal(q1, q0 + 1, 'counted at admission (docs/usage-plans.md "the counting rule")');
+    assert.equal(q1, q0 + 1, 'counted once authorized (docs/usage-plans.md "the counting rule")');
+  });
+
+  it('a principal without the invoke role spends none of the tenant\'s quota: its calls are refused 403 before counting (review H2)', async () => {
+    const c = await postJson(gw.port, '/v1/tenants/demo/clients', { name: 'no-invoke', roles: ['SelfService.Admin'] }, { headers: bearer(admin) });
+    assert.equal(c.status, 201, c.body);
+    const tok = await clientToken(gw, c.json.clientId, c.json.clientSecret);
+    const q0 = (await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) })).json;
+    const calls = [
+      [INVOKE, { input: {} }],
+      ['/a2a/echo/message:send', { message: {} }],
+      ['/a2a/echo', { jsonrpc: '2.0', id: 1, method: 'SendMessage', params: {} }],
+      ['/mcp', { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x', arguments: {} } }],
+    ];
+    for (let i = 0; i < 5; i++)
+      for (const [path, body] of calls) {
+        const r = await postJson(gw.port, path, body, { headers: { ...bearer(tok), accept: 'application/json, text/event-stream' } });
+        assert.equal(r.status, 403, `${path}: ${r.body}`);
+      }
+    const q1 = (await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) })).json;
+    assert.equal(q1.usedToday, q0.usedToday, 'no invocation unit spent');
+    assert.equal(q1.toolCallsToday, q0.toolCallsToday, 'no tool-call unit spent');
+    assert.equal(q1.inFlight, 0);
   });
 
   it('A2A REST sends count whatever their encoding: message%3Asend takes a quota unit like message:send (review H1)', async () => {
@@ -404,6 +426,7 @@ describe('usage plans: the quota day', { timeout: 60000 }, () => {
     assert.equal(next.status, 200, next.body);
     const q = await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) });
     assert.equal(q.json.usedToday, 1, q.body);
+
   });
 });
 
