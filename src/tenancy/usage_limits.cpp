@@ -50,13 +50,7 @@ std::int64_t day_start_seconds(const core::UsagePlansConfig& c) { return core::p
 
 UsageLimits::UsageLimits(Options o)
     : store_(o.store), meter_(day_start_seconds(o.config)), on_over_budget_(std::move(o.on_over_budget)) {
-  if (o.limiter) {
-    limiter_ = std::move(o.limiter);
-  } else {
-    auto local = std::make_shared<LocalRateLimiter>();
-    local_ = local.get();
-    limiter_ = std::move(local);
-  }
+  limiter_ = o.limiter ? std::move(o.limiter) : std::make_shared<LocalRateLimiter>();
   configure(o.config, o.tiers);
   Metrics::get();
 }
@@ -296,7 +290,7 @@ void UsageLimits::run() {
     const bool stop = stopping_;
     lock.unlock();
     flush();  // on stop too: a clean shutdown loses no count
-    if (local_) local_->sweep(steady_ns());
+    limiter_->sweep(steady_ns());  // local or shared: both keep per-key state
     if (!stop) enforce_budgets();  // the totals just read may hold other nodes' calls
     // ---- plans (issue 12): old counters, a bounded batch at a time.
     if (!stop && std::chrono::steady_clock::now() >= next_purge) {

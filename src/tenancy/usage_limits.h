@@ -121,7 +121,6 @@ class UsageLimits {
 
   UsagePlans plans_;
   std::shared_ptr<RateLimiter> limiter_;
-  LocalRateLimiter* local_ = nullptr;  // limiter_ when it is ours (swept by the sync thread)
   ConcurrencyLimiter concurrency_;
   QuotaMeter meter_;
   std::atomic<bool> enabled_{true};

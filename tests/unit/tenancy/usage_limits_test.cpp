@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <stdexcept>
+#include <thread>
 
 #include "core/clock.h"
 #include "support/test_store.h"
@@ -183,6 +185,36 @@ TEST_P(UsageLimitsStoreTest, OldDailyUsageRowsArePurgedInBoundedBatches) {
   EXPECT_EQ(l.purge_old_usage(4), 0);
   for (std::int64_t ago : {0, 1, 89, 90}) EXPECT_EQ(store().daily_usage(m.day_label(today - ago)).size(), 2u) << ago;
   for (std::int64_t ago : {91, 200, 365}) EXPECT_TRUE(store().daily_usage(m.day_label(today - ago)).empty()) << ago;
+}
+
+// Review M4: the sync thread sweeps whatever limiter it was given (a shared one in cluster mode
+// was never swept, so its tables grew with every principal ever seen).
+class CountingLimiter final : public RateLimiter {
+ public:
+  RateDecision take(std::string_view, std::string_view, const Rate&, std::int64_t, std::uint32_t) override {
+    RateDecision d;
+    d.allowed = true;
+    return d;
+  }
+  std::size_t sweep(std::int64_t) override { return ++sweeps; }
+  std::atomic<std::size_t> sweeps{0};
+};
+
+TEST_P(UsageLimitsStoreTest, TheSyncThreadSweepsAGivenLimiter) {
+  auto limiter = std::make_shared<CountingLimiter>();
+  UsageLimits::Options opt;
+  opt.tiers = tiers();
+  opt.config.persist_interval_seconds = 1;
+  opt.store = &store();
+  opt.limiter = limiter;
+  UsageLimits l(std::move(opt));
+  EXPECT_TRUE(l.admit("acme", "p", "basic", CallKind::request));
+  l.start();
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (limiter->sweeps.load() < 2 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  l.stop();
+  EXPECT_GE(limiter->sweeps.load(), 2u) << "swept every interval";
 }
 
 PC_ALL_BACKENDS(UsageLimitsStoreTest);
