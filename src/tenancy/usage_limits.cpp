@@ -146,6 +146,10 @@ Admission UsageLimits::admit_call(std::string_view tenant, std::string_view tier
 
 void UsageLimits::reload_overrides() {
   if (!store_) return;
+  // Read and publish as one step (review L1): the admin pool (after a PUT/DELETE) and the sync
+  // thread both reload; unordered, a read from before a change could be published after it and
+  // revert the override on this node until the next interval.
+  std::lock_guard lock(overrides_mu_);
   UsagePlans::Overrides next;
   for (const auto& row : store_->list_tenant_limits()) {
     try {

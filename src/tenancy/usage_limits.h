@@ -127,6 +127,7 @@ class UsageLimits {
   std::atomic<std::uint32_t> interval_seconds_{5};
   std::atomic<std::uint32_t> keep_days_{90};  // ---- plans (issue 12)
 
+  std::mutex overrides_mu_;  // reload_overrides: one read + publish at a time
   std::function<void(const OverBudget&)> on_over_budget_;
   std::mutex tripped_mu_;
   std::map<std::string, std::string, std::less<>> tripped_;  // tenant -> quota day handled

@@ -187,6 +187,26 @@ TEST_P(UsageLimitsStoreTest, OldDailyUsageRowsArePurgedInBoundedBatches) {
   for (std::int64_t ago : {91, 200, 365}) EXPECT_TRUE(store().daily_usage(m.day_label(today - ago)).empty()) << ago;
 }
 
+// Review L1: reloads from another thread (the sync thread) never publish an older table over the
+// one an override change just published: after each put returns, this node applies it.
+TEST_P(UsageLimitsStoreTest, AConcurrentReloadNeverRevertsAnOverrideJustPut) {
+  auto l = node(store());
+  std::atomic<bool> done{false};
+  std::thread sync([&] {
+    while (!done.load()) l->reload_overrides();
+  });
+  int stale = 0;
+  for (int i = 1; i <= 60; ++i) {
+    PlanOverride o;
+    o.burst = 100 + i;
+    l->put_override("acme", o, "admin", {});
+    if (l->plans().resolve("acme", "basic").burst != 100u + i) ++stale;
+  }
+  done = true;
+  sync.join();
+  EXPECT_EQ(stale, 0) << "an override put was reverted by a concurrent reload";
+}
+
 // Review M4: the sync thread sweeps whatever limiter it was given (a shared one in cluster mode
 // was never swept, so its tables grew with every principal ever seen).
 class CountingLimiter final : public RateLimiter {
