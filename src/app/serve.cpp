@@ -61,6 +61,10 @@ std::vector<std::string> restart_only_changes(const core::Config& a, const core:
   if (!(a.storage == b.storage)) keys.push_back("storage");
   if (!(a.cluster == b.cluster)) keys.push_back("cluster");
   if (!(a.keys == b.keys)) keys.push_back("keys");
+  // Quota counters are keyed by the quota day they were counted in; moving the day's start live
+  // would skip or repeat a reset (review M2), so a new day start waits for a restart.
+  if (a.server.usage_plans.day_start_utc != b.server.usage_plans.day_start_utc)
+    keys.push_back("server.usage_plans.day_start_utc");
   // issue 10: the MCP federation and its interceptor chains (Hyperscan databases, compiled
   // policies, hooks) are built once at start; only the session idle time is live.
   if (!(a.redaction == b.redaction)) keys.push_back("redaction");
@@ -358,6 +362,7 @@ int serve(const ServeOptions& opts) {
     applied.storage = cfg.storage;
     applied.cluster = cfg.cluster;
     applied.keys = cfg.keys;
+    applied.server.usage_plans.day_start_utc = cfg.server.usage_plans.day_start_utc;
     cfg = applied;
     server.apply(cfg);
     gateway->apply(cfg);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 
 import {
   startGateway, gatewayConfig, makeTempDir, removeDir, request, postJson, demoToken, adminToken, bearer,
-  clientToken, getMetrics, sleep, waitFor, runBinary,
+  clientToken, getMetrics, sleep, waitFor, runBinary, writeConfig,
 } from './harness.mjs';
 import { startRedis } from './support/redis.mjs';
 
@@ -427,6 +427,19 @@ describe('usage plans: the quota day', { timeout: 60000 }, () => {
     const q = await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) });
     assert.equal(q.json.usedToday, 1, q.body);
 
+    // Review M2: day_start_utc is restart-only. A SIGHUP that moves it 20 s ahead is logged and
+    // not applied: the spent quota still resets at the running day's next start (~24 h), not in
+    // 20 s (nor, once that start passed, never).
+    const spent = expect429(await postJson(gw.port, INVOKE, { input: {} }, { headers: bearer(demo) }), 'quota_exceeded', 'daily');
+    assert.ok(spent > 86000, `Retry-After ${spent}`);
+    const moved = new Date(Date.now() + 20000).toISOString().slice(11, 19);
+    writeConfig(dir, config(dir, { day_start_utc: moved }));
+    gw.signal('SIGHUP');
+    await waitFor(() => gw.logLines().some((l) => l.msg === 'reload applied'), 5000, { what: 'reload applied' });
+    assert.ok(gw.logLines().some((l) => l.msg === 'reload: this setting needs a restart; keeping the running value' &&
+      l.key === 'server.usage_plans.day_start_utc'), 'the restart-only key is reported');
+    const still = expect429(await postJson(gw.port, INVOKE, { input: {} }, { headers: bearer(demo) }), 'quota_exceeded', 'daily');
+    assert.ok(Math.abs(still - spent) <= 5, `the running day's start is kept: Retry-After ${spent} then ${still}`);
   });
 });
 
