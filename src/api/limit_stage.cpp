@@ -109,22 +109,36 @@ void prepend_rate_limit(net::Response& r, std::string item) {
   r.headers.push_back({"RateLimit", std::move(item)});
 }
 
+// What both limit stages share: the plan applies to tenant principals only, while plans are on,
+// and a refusal is the 429 of too_many_requests().
+class PlanStage : public Stage {
+ public:
+  explicit PlanStage(tenancy::UsageLimits& limits) : limits_(limits) {}
+
+ protected:
+  const auth::Principal* limited(const Context& ctx) const {
+    if (!limits_.enabled() || ctx.caller->is_platform()) return nullptr;
+    return ctx.caller.principal.get();
+  }
+  static Verdict refuse(Context& ctx, const Admission& a) {
+    ctx.refuse(too_many_requests(*ctx.req, a), reason_of(a.refusal));
+    return Verdict::answered;
+  }
+  tenancy::UsageLimits& limits_;
+};
+
 // The rate part (before the roles stage): every request of a tenant principal takes from the rate
 // budgets, so refused requests are paced too.
-class LimitStage final : public Stage {
+class LimitStage final : public PlanStage {
  public:
-  explicit LimitStage(tenancy::UsageLimits& limits) : limits_(limits) {}
+  using PlanStage::PlanStage;
   std::string_view name() const override { return "limit"; }
 
   Verdict on_request(Context& ctx) const override {
-    if (!limits_.enabled()) return Verdict::proceed;
-    const auth::Principal& p = *ctx.caller;
-    if (p.is_platform()) return Verdict::proceed;
-    Admission a = limits_.admit_rate(p.tenant, p.subject, ctx.caller.tier);
-    if (!a) {
-      ctx.refuse(too_many_requests(*ctx.req, a), reason_of(a.refusal));
-      return Verdict::answered;
-    }
+    const auth::Principal* p = limited(ctx);
+    if (!p) return Verdict::proceed;
+    Admission a = limits_.admit_rate(p->tenant, p->subject, ctx.caller.tier);
+    if (!a) return refuse(ctx, a);
     // ---- plans (issue 12): a served answer carries the IETF fields too (what is left of each
     // policy checked), so a client can pace itself before it meets a 429. Relayed answers keep the
     // runtime's own.
@@ -140,29 +154,22 @@ class LimitStage final : public Stage {
     });
     return Verdict::proceed;
   }
-
- private:
-  tenancy::UsageLimits& limits_;
 };
 
 // The call part (after roles, the tenant in the path and the route's capabilities): only a call the
 // principal may make takes a concurrency slot and a unit of the day's quota (review H2).
-class CallLimitStage final : public Stage {
+class CallLimitStage final : public PlanStage {
  public:
-  explicit CallLimitStage(tenancy::UsageLimits& limits) : limits_(limits) {}
+  using PlanStage::PlanStage;
   std::string_view name() const override { return "call-limit"; }
 
   Verdict on_request(Context& ctx) const override {
-    if (!limits_.enabled()) return Verdict::proceed;
-    const auth::Principal& p = *ctx.caller;
-    if (p.is_platform()) return Verdict::proceed;
+    const auth::Principal* p = limited(ctx);
+    if (!p) return Verdict::proceed;
     const CallClass c = classify_call(*ctx.req);
     if (c.kind == CallKind::request) return Verdict::proceed;
-    Admission a = limits_.admit_call(p.tenant, ctx.caller.tier, c.kind, c.calls);
-    if (!a) {
-      ctx.refuse(too_many_requests(*ctx.req, a), reason_of(a.refusal));
-      return Verdict::answered;
-    }
+    Admission a = limits_.admit_call(p->tenant, ctx.caller.tier, c.kind, c.calls);
+    if (!a) return refuse(ctx, a);
     std::string left = quota_left(a, c.kind);
     if (!a.slot && left.empty()) return Verdict::proceed;
     std::shared_ptr<tenancy::ConcurrencyLimiter::Slot> slot;
@@ -179,9 +186,6 @@ class CallLimitStage final : public Stage {
     });
     return Verdict::proceed;
   }
-
- private:
-  tenancy::UsageLimits& limits_;
 };
 
 }  // namespace

@@ -382,6 +382,15 @@ net::Response call(const net::Handler& h, std::shared_ptr<net::Request> req) {
   return f.get();
 }
 
+// tools.search, switched on, for tenant acme only.
+void allow_search_for_acme(tenancy::Capabilities& caps) {
+  store::CapabilityRecord c;
+  c.name = "tools.search";
+  c.enabled = true;
+  c.tenant_allow_list = {"acme"};
+  caps.publish({c});
+}
+
 // A stage that records that it ran, for the order of a chain.
 class Trace final : public Stage {
  public:
@@ -435,11 +444,7 @@ TEST_F(GuardTest, TheCallLimitSlotRunsAfterRolesAndCapabilities) {
   std::vector<std::string> trace;
   Trace limit(trace, "limit"), call_limit(trace, "call");
   tenancy::Capabilities caps;
-  store::CapabilityRecord c;
-  c.name = "tools.search";
-  c.enabled = true;
-  c.tenant_allow_list = {"acme"};
-  caps.publish({c});
+  allow_search_for_acme(caps);
   tenants.apply(tenant_row("other", "standard", "active", 3));
   Chain chain{authenticator, refresher, nullptr, &caps};
   chain.set_limit(&limit, &call_limit);
@@ -477,11 +482,7 @@ TEST_F(GuardTest, AStageThatAnswersEndsTheChain) {
 
 TEST_F(GuardTest, ACapabilityPolicyRefusesTenantsItDoesNotAllow) {
   tenancy::Capabilities caps;
-  store::CapabilityRecord c;
-  c.name = "tools.search";
-  c.enabled = true;
-  c.tenant_allow_list = {"acme"};
-  caps.publish({c});
+  allow_search_for_acme(caps);
   tenants.apply(tenant_row("other", "standard", "active", 3));
   Chain chain{authenticator, refresher, nullptr, &caps};
   net::Handler h = chain.route(Policy::tenant_only().capability("tools.search"),
