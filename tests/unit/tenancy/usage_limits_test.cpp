@@ -6,10 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <stdexcept>
 #include <thread>
 
 #include "core/clock.h"
+#include "support/forwarding_store.h"
 #include "support/test_store.h"
 #include "tenancy/tenant_service.h"
 
@@ -187,24 +189,42 @@ TEST_P(UsageLimitsStoreTest, OldDailyUsageRowsArePurgedInBoundedBatches) {
   for (std::int64_t ago : {91, 200, 365}) EXPECT_TRUE(store().daily_usage(m.day_label(today - ago)).empty()) << ago;
 }
 
-// Review L1: reloads from another thread (the sync thread) never publish an older table over the
-// one an override change just published: after each put returns, this node applies it.
-TEST_P(UsageLimitsStoreTest, AConcurrentReloadNeverRevertsAnOverrideJustPut) {
-  auto l = node(store());
-  std::atomic<bool> done{false};
-  std::thread sync([&] {
-    while (!done.load()) l->reload_overrides();
-  });
-  int stale = 0;
-  for (int i = 1; i <= 60; ++i) {
-    PlanOverride o;
-    o.burst = 100 + i;
-    l->put_override("acme", o, "admin", {});
-    if (l->plans().resolve("acme", "basic").burst != 100u + i) ++stale;
+// Review L1: a reload that read the override table before a change must not publish after the
+// change's own reload. The store stalls the sync thread's read until the PUT returned (at most
+// 0.5 s): with read + publish serialized, the PUT's reload waits for it and publishes last.
+class StallingStore final : public testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  std::vector<store::TenantLimitsRecord> list_tenant_limits() override {
+    auto rows = ForwardingStore::list_tenant_limits();
+    if (std::this_thread::get_id() == stalled) {
+      read.set_value();
+      put_done.wait_for(std::chrono::milliseconds(500));
+    }
+    return rows;
   }
-  done = true;
+  std::thread::id stalled;
+  std::promise<void> read;
+  std::shared_future<void> put_done;
+};
+
+TEST_P(UsageLimitsStoreTest, AReloadReadBeforeAnOverrideChangeNeverPublishesAfterIt) {
+  StallingStore s(store());
+  auto l = node(s);
+  std::promise<void> put_done;
+  s.put_done = put_done.get_future().share();
+  auto read = s.read.get_future();
+  std::thread sync([&] {
+    s.stalled = std::this_thread::get_id();
+    l->reload_overrides();
+  });
+  read.wait();  // the sync thread holds the table as it was before the change
+  PlanOverride o;
+  o.burst = 42;
+  l->put_override("acme", o, "admin", {});
+  put_done.set_value();
   sync.join();
-  EXPECT_EQ(stale, 0) << "an override put was reverted by a concurrent reload";
+  EXPECT_EQ(l->plans().resolve("acme", "basic").burst, 42u) << "the stale read was published after the PUT";
 }
 
 // Review M4: the sync thread sweeps whatever limiter it was given (a shared one in cluster mode
