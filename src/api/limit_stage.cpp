@@ -137,7 +137,10 @@ class LimitStage final : public PlanStage {
   Verdict on_request(Context& ctx) const override {
     const auth::Principal* p = limited(ctx);
     if (!p) return Verdict::proceed;
-    Admission a = limits_.admit_rate(p->tenant, p->subject, ctx.caller.tier);
+    // Built in this thread's buffer: no allocation once it has grown.
+    thread_local std::string who;
+    principal_key(who, *p);
+    Admission a = limits_.admit_rate(p->tenant, who, ctx.caller.tier);
     if (!a) return refuse(ctx, a);
     // ---- plans (issue 12): a served answer carries the IETF fields too (what is left of each
     // policy checked), so a client can pace itself before it meets a 429. Relayed answers keep the
@@ -209,6 +212,15 @@ CallClass classify_call(const net::Request& req) {
     if (n > 0) c = {CallKind::tool_call, n};
   }
   return c;
+}
+
+void principal_key(std::string& out, const auth::Principal& p) {
+  // Length-prefixed: no issuer|subject pair can spell another's key.
+  out.clear();
+  append_number(out, p.issuer.size());
+  out += ':';
+  out += p.issuer;
+  out += p.subject;
 }
 
 std::string rate_limit_policy(const tenancy::Plan& p) {

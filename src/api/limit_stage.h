@@ -30,6 +30,11 @@ struct CallClass {
 };
 CallClass classify_call(const net::Request& req);
 
+// ---- review L4: the key of a principal's rate budget, written into `out`: its issuer and its
+// subject (two issuers trusted by one tenant may emit the same sub; their principals must not
+// share a budget). The shared limiter names it in Redis by its hash.
+void principal_key(std::string& out, const auth::Principal& p);
+
 // The IETF fields for `plan` (policies with a limit only), e.g.
 //   RateLimit-Policy: "tenant";q=100;w=10, "daily";q=1000;w=86400
 // and the service limit of the refused one, e.g. RateLimit: "tenant";r=0;t=3.

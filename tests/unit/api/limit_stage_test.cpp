@@ -55,6 +55,25 @@ TEST(ClassifyCall, InvocationsToolCallsAndPlainRequests) {
   EXPECT_EQ(classify_call(req("POST", "/mcp", "/mcp", std::string(100000, '['))).kind, K::request) << "too deep: no crash";
 }
 
+// Review L4: the principal budget is per issuer and subject: the same sub from two issuers of one
+// tenant are two principals with a budget each.
+TEST(PrincipalKey, IssuerAndSubjectNameTheBudget) {
+  auth::Principal a, b, c;
+  a.issuer = "https://idp-a", a.subject = "alice";
+  b.issuer = "https://idp-b", b.subject = "alice";
+  c.issuer = "https://idp-a", c.subject = "alice";
+  std::string ka, kb, kc;
+  principal_key(ka, a), principal_key(kb, b), principal_key(kc, c);
+  EXPECT_NE(ka, kb);
+  EXPECT_EQ(ka, kc);
+  auth::Principal d, e;  // an issuer ending in what another's subject starts with
+  d.issuer = "x|", d.subject = "y";
+  e.issuer = "x", e.subject = "|y";
+  std::string kd, ke;
+  principal_key(kd, d), principal_key(ke, e);
+  EXPECT_NE(kd, ke);
+}
+
 TEST(TooManyRequests, RateRefusal) {
   tenancy::Admission a;
   a.refusal = tenancy::Admission::Refusal::rate;
