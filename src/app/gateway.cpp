@@ -820,7 +820,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
       ps.max_configs_per_task = cfg.a2a.push_max_configs_per_task;
       ps.sign = a2a::make_push_signer(p.keys, [&p] { return p.issuer(); });
       p.a2a_push = a2a::make_push_relay(std::move(ps));
-      api::add_a2a_push_route(r, {p.a2a_push.get(), &*p.admin_pool});
+      api::add_a2a_push_route(r, {p.a2a_push.get(), &*p.admin_pool, &p.chain->refusals()});  // refusals: edgefix (issue 12)
     }
     // ---- a2a proxy (issue 11): POST /a2a/{agent} and the REST binding (after the card routes:
     // its patterns are generic by depth).

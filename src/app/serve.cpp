@@ -25,6 +25,7 @@
 #include "core/work_pool.h"
 #include "examples/example_agent.h"
 #include "net/server.h"
+#include "cluster/redis_url.h"  // edgefix (issue 12)
 #include "net/waf.h"  // edge (issue 12)
 #include "store/store.h"
 
@@ -34,10 +35,13 @@ namespace {
 core::ConfigResult load(const std::string& path) {
   if (path.empty()) return {core::Config{}, {}};
   auto r = core::load_config_file(path);
-  // ---- edge (issue 12): WAF patterns are Hyperscan's to judge (the core layer has no Hyperscan).
+  // ---- edge (issue 12): WAF patterns are Hyperscan's to judge (the core layer has no Hyperscan);
+  // edgefix: the Redis URL is the cluster layer's (the same parser the gateway starts with).
   if (r.config) {
-    if (auto waf = net::waf_config_errors(*r.config); !waf.empty()) {
-      r.errors = std::move(waf);
+    auto errors = net::waf_config_errors(*r.config);
+    for (auto& e : cluster::redis_config_errors(*r.config)) errors.push_back(std::move(e));
+    if (!errors.empty()) {
+      r.errors = std::move(errors);
       r.config.reset();
     }
   }
