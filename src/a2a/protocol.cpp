@@ -252,7 +252,31 @@ std::pair<std::string, std::string> split_verb(const std::string& seg) {
   return {seg.substr(0, colon), seg.substr(colon + 1)};
 }
 
+// The send kind of the one segment after the (optional) version prefix: "message:send" or
+// "message:stream" (decoded).
+std::optional<Kind> send_verb(const std::string& seg) {
+  if (seg == "message:send") return Kind::send;
+  if (seg == "message:stream") return Kind::stream;
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::string_view rest_path_of(std::string_view p) {
+  if (!p.starts_with("/a2a/")) return {};
+  p.remove_prefix(5);
+  const std::size_t slash = p.find('/');
+  return slash == std::string_view::npos ? std::string_view{} : p.substr(slash);
+}
+
+std::optional<Kind> rest_send_kind(std::string_view method, std::string_view rest_path) {
+  if (method != "POST") return std::nullopt;
+  auto segs = segments_of(rest_path);
+  if (!segs) return std::nullopt;
+  const std::size_t at = !segs->empty() && (*segs)[0] == "v1" ? 1 : 0;
+  if (segs->size() != at + 1) return std::nullopt;
+  return send_verb((*segs)[at]);
+}
 
 std::variant<Operation, ProtocolError> parse_rest(std::string_view method, std::string_view rest_path,
                                                   std::string_view query, std::string_view body,
@@ -280,10 +304,8 @@ std::variant<Operation, ProtocolError> parse_rest(std::string_view method, std::
   auto seg = [&](std::size_t i) -> const std::string& { return s[at + i]; };
   const bool get = method == "GET", post = method == "POST", del = method == "DELETE";
   bool wants_body = false;
-  if (n == 1 && post && seg(0) == "message:send") {
-    op.kind = Kind::send, wants_body = true;
-  } else if (n == 1 && post && seg(0) == "message:stream") {
-    op.kind = Kind::stream, wants_body = true;
+  if (auto send = n == 1 && post ? send_verb(seg(0)) : std::nullopt) {
+    op.kind = *send, wants_body = true;
   } else if (n == 1 && get && seg(0) == "tasks" && op.version == Version::v1_0) {
     op.kind = Kind::list_tasks;
   } else if (n == 1 && get &&

@@ -90,4 +90,12 @@ std::variant<Operation, ProtocolError> parse_rest(std::string_view method, std::
                                                   std::string_view query, std::string_view body,
                                                   const std::string* a2a_version);
 
+// The path after /a2a/{agent} of a request path, as the client sent it (still percent-encoded);
+// "" for /a2a/{agent} itself.
+std::string_view rest_path_of(std::string_view request_path);
+// Kind::send or Kind::stream when `method` and `rest_path` are a REST message send as parse_rest
+// reads them (segments percent-decoded, with or without the 0.3 /v1 prefix); nullopt otherwise.
+// The limit stage counts calls with this, so it sees exactly the sends the A2A route serves.
+std::optional<Kind> rest_send_kind(std::string_view method, std::string_view rest_path);
+
 }  // namespace pc::a2a

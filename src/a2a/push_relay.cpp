@@ -1,6 +1,8 @@
 // PushRelay over the store and the webhook queue (a2a/push_relay.h, docs/a2a-push.md).
 #include "a2a/push_relay.h"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 #include "agents/webhook_targets.h"
@@ -32,6 +34,8 @@ core::Counter& push_counter(std::string_view outcome) {
       {"outcome"});
   return family.labels({outcome});
 }
+
+constexpr std::size_t kRelayIdHexDigits = 32;  // relay ids are "a2ap_" + 16 random bytes in hex
 
 std::string client_aad(const std::string& tenant, const std::string& relay_id) {
   return crypto::row_aad(tenant, "a2a_push_configs", relay_id, "client_sealed");
@@ -169,7 +173,7 @@ class StorePushRelay final : public PushRelay {
     }
 
     store::A2aPushConfigRecord r;
-    r.relay_id = std::string(agents::kA2aPushIdPrefix) + crypto::random_hex(16);
+    r.relay_id = std::string(agents::kA2aPushIdPrefix) + crypto::random_hex(kRelayIdHexDigits / 2);
     r.tenant_id = owner.tenant;
     r.principal = owner.principal;
     r.agent = owner.agent;
@@ -255,8 +259,7 @@ class StorePushRelay final : public PushRelay {
   Relayed relay(std::string_view relay_id, std::string_view token, std::string_view body) override {
     Relayed out;
     std::optional<store::A2aPushConfigRecord> r;
-    if (relay_id.starts_with(agents::kA2aPushIdPrefix) && relay_id.size() <= 64)
-      r = s_.store->find_a2a_push_config(relay_id);
+    if (well_formed_relay_id(relay_id)) r = s_.store->find_a2a_push_config(relay_id);
     // An unknown id and a wrong token answer alike; verify_secret compares in constant time.
     if (!r || token.empty() || !crypto::verify_secret(token, r->relay_token_hash)) {
       push_counter("refused").inc();
@@ -315,5 +318,14 @@ std::unique_ptr<PushRelay> make_push_relay(PushRelaySetup setup) {
   setup.webhooks->set_push_hooks(std::move(hooks));
   return relay;
 }
+
+bool well_formed_relay_id(std::string_view id) {
+  if (!id.starts_with(agents::kA2aPushIdPrefix)) return false;
+  id.remove_prefix(agents::kA2aPushIdPrefix.size());
+  return id.size() == kRelayIdHexDigits &&
+         std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+void count_relay_refused() { push_counter("refused").inc(); }
 
 }  // namespace pc::a2a

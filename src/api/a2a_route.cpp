@@ -786,15 +786,6 @@ void check_and_go(const std::shared_ptr<Call>& c) {
       });
 }
 
-// The path after /a2a/{agent} as the client sent it (still percent-encoded).
-std::string rest_path_of(const net::Request& req) {
-  std::string_view p = req.path;
-  if (!p.starts_with("/a2a/")) return {};
-  p.remove_prefix(5);
-  const std::size_t slash = p.find('/');
-  return slash == std::string_view::npos ? std::string{} : std::string(p.substr(slash));
-}
-
 void serve(const std::shared_ptr<const Shared>& sh, std::shared_ptr<net::Request> req, Caller caller,
            net::Responder reply, Binding binding) {
   const A2aRouteDeps& d = sh->d;
@@ -814,7 +805,7 @@ void serve(const std::shared_ptr<const Shared>& sh, std::shared_ptr<net::Request
   if (binding == Binding::jsonrpc) {
     parsed = a2a::parse_jsonrpc(r.body, version);
   } else {
-    c->rest_path = rest_path_of(r);
+    c->rest_path = a2a::rest_path_of(r.path);
     parsed = a2a::parse_rest(r.method, c->rest_path, r.query, r.body, version);
   }
   if (auto* e = std::get_if<ProtocolError>(&parsed)) {

@@ -93,6 +93,7 @@ std::shared_ptr<RouteChain> Chain::build(const Policy& policy, bool audited, Aut
     if (!capabilities_) throw std::logic_error("a route names a capability but the chain has no capability table");
     own(capability_stage(*capabilities_, c));
   }
+  if (call_limit_) stages.push_back(call_limit_);
   if (audited && audit_) stages.push_back(audit_.get());
   return std::make_shared<RouteChain>(std::move(stages), std::move(owned), std::move(handler), refusals_.get());
 }

@@ -1,6 +1,6 @@
 // Routes declared with their stage chain (api/stage.h, docs/life-of-a-request.md §4):
 //
-//   authenticate → bind tenant → limit → roles → [tenant in path] → [capability] → audit → handler
+//   authenticate → bind tenant → limit → roles → [tenant in path] → [capability] → call limit → audit → handler
 //
 // A route names who may call it with a Policy, never with positional booleans:
 //
@@ -105,9 +105,14 @@ class Chain {
         const tenancy::Capabilities* capabilities = nullptr, RefusalRecorder::Options refusal_options = {});
   ~Chain();
 
-  // The limit slot (rate limits and quotas per tier, after the tenant is bound): empty today.
-  // Set before routes are declared; `limit` must outlive the chain.
-  void set_limit(const Stage* limit) { limit_ = limit; }
+  // The limit slots: `limit` (rate budgets) runs after the tenant is bound, before roles; `call`
+  // (concurrency slot and daily quota) after the roles, tenant-in-path and capability stages, so
+  // only authorized calls spend the quota. Set before routes are declared; both must outlive the
+  // chain.
+  void set_limit(const Stage* limit, const Stage* call = nullptr) {
+    limit_ = limit;
+    call_limit_ = call;
+  }
 
   net::Handler route(const Policy& policy, AuthedHandler handler) const;
 
@@ -125,6 +130,7 @@ class Chain {
   std::unique_ptr<RefusalRecorder> refusals_;
   std::unique_ptr<const Stage> authenticate_, bind_tenant_, audit_;
   const Stage* limit_ = nullptr;
+  const Stage* call_limit_ = nullptr;
 };
 
 // The bearer token of an Authorization header, or "" (absent, another scheme, malformed).

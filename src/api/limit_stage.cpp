@@ -1,5 +1,7 @@
 #include "api/limit_stage.h"
 
+#include "a2a/protocol.h"
+
 #include <array>
 #include <boost/json.hpp>
 #include <boost/json/monotonic_resource.hpp>
@@ -13,10 +15,6 @@ namespace {
 using tenancy::Admission;
 using tenancy::CallKind;
 using Refusal = Admission::Refusal;
-
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
 
 bool is_message_send(std::string_view m) {
   return m == "SendMessage" || m == "SendStreamingMessage" || m == "message/send" || m == "message/stream";
@@ -100,37 +98,89 @@ void hold_until_done(net::Response& r, std::shared_ptr<tenancy::ConcurrencyLimit
   // Anything else is complete once handed over; `slot` goes with this call.
 }
 
-class LimitStage final : public Stage {
+// Adds `item` to the RateLimit field of `r`: one field for all policies checked (the call stage's
+// answer passes through the rate stage's responder, which puts the rate items first).
+void prepend_rate_limit(net::Response& r, std::string item) {
+  for (auto& h : r.headers)
+    if (net::iequals(h.name, "RateLimit")) {
+      h.value = std::move(item) + ", " + h.value;
+      return;
+    }
+  r.headers.push_back({"RateLimit", std::move(item)});
+}
+
+// What both limit stages share: the plan applies to tenant principals only, while plans are on,
+// and a refusal is the 429 of too_many_requests().
+class PlanStage : public Stage {
  public:
-  explicit LimitStage(tenancy::UsageLimits& limits) : limits_(limits) {}
+  explicit PlanStage(tenancy::UsageLimits& limits) : limits_(limits) {}
+
+ protected:
+  const auth::Principal* limited(const Context& ctx) const {
+    if (!limits_.enabled() || ctx.caller->is_platform()) return nullptr;
+    return ctx.caller.principal.get();
+  }
+  static Verdict refuse(Context& ctx, const Admission& a) {
+    ctx.refuse(too_many_requests(*ctx.req, a), reason_of(a.refusal));
+    return Verdict::answered;
+  }
+  tenancy::UsageLimits& limits_;
+};
+
+// The rate part (before the roles stage): every request of a tenant principal takes from the rate
+// budgets, so refused requests are paced too.
+class LimitStage final : public PlanStage {
+ public:
+  using PlanStage::PlanStage;
   std::string_view name() const override { return "limit"; }
 
   Verdict on_request(Context& ctx) const override {
-    if (!limits_.enabled()) return Verdict::proceed;
-    const auth::Principal& p = *ctx.caller;
-    if (p.is_platform()) return Verdict::proceed;
-    const CallClass c = classify_call(*ctx.req);
-    Admission a = limits_.admit(p.tenant, p.subject, ctx.caller.tier, c.kind, c.calls);
-    if (!a) {
-      ctx.refuse(too_many_requests(*ctx.req, a), reason_of(a.refusal));
-      return Verdict::answered;
-    }
+    const auth::Principal* p = limited(ctx);
+    if (!p) return Verdict::proceed;
+    // Built in this thread's buffer: no allocation once it has grown.
+    thread_local std::string who;
+    principal_key(who, *p);
+    Admission a = limits_.admit_rate(p->tenant, who, ctx.caller.tier);
+    if (!a) return refuse(ctx, a);
     // ---- plans (issue 12): a served answer carries the IETF fields too (what is left of each
     // policy checked), so a client can pace itself before it meets a 429. Relayed answers keep the
-    // runtime's own. One responder for both jobs: the fields and the concurrency slot.
+    // runtime's own.
     std::string policy = rate_limit_policy(a.plan);
-    if (!a.slot && policy.empty()) return Verdict::proceed;  // nothing limits this tenant
-    std::string left = rate_limit_left(a, c.kind);
+    if (policy.empty()) return Verdict::proceed;  // nothing limits this tenant
+    std::string left = rate_limit_left(a, CallKind::request);
+    ctx.reply = net::Responder([policy = std::move(policy), left = std::move(left), next = ctx.reply](net::Response&& r) mutable {
+      if (r.status >= 200 && r.status < 300 && !r.forward) {
+        r.headers.push_back({"RateLimit-Policy", std::move(policy)});
+        if (!left.empty()) prepend_rate_limit(r, std::move(left));
+      }
+      next(std::move(r));
+    });
+    return Verdict::proceed;
+  }
+};
+
+// The call part (after roles, the tenant in the path and the route's capabilities): only a call the
+// principal may make takes a concurrency slot and a unit of the day's quota (review H2).
+class CallLimitStage final : public PlanStage {
+ public:
+  using PlanStage::PlanStage;
+  std::string_view name() const override { return "call-limit"; }
+
+  Verdict on_request(Context& ctx) const override {
+    const auth::Principal* p = limited(ctx);
+    if (!p) return Verdict::proceed;
+    const CallClass c = classify_call(*ctx.req);
+    if (c.kind == CallKind::request) return Verdict::proceed;
+    Admission a = limits_.admit_call(p->tenant, ctx.caller.tier, c.kind, c.calls);
+    if (!a) return refuse(ctx, a);
+    std::string left = quota_left(a, c.kind);
+    if (!a.slot && left.empty()) return Verdict::proceed;
     std::shared_ptr<tenancy::ConcurrencyLimiter::Slot> slot;
     // Whatever answers from here on — a later stage's refusal, the handler, the 500 of a dropped
     // responder — goes through this, so the slot is always given back.
     if (a.slot) slot = std::make_shared<tenancy::ConcurrencyLimiter::Slot>(std::move(a.slot));
-    ctx.reply = net::Responder([slot = std::move(slot), policy = std::move(policy), left = std::move(left),
-                                next = ctx.reply](net::Response&& r) mutable {
-      if (r.status >= 200 && r.status < 300 && !r.forward) {
-        if (!policy.empty()) r.headers.push_back({"RateLimit-Policy", std::move(policy)});
-        if (!left.empty()) r.headers.push_back({"RateLimit", std::move(left)});
-      }
+    ctx.reply = net::Responder([slot = std::move(slot), left = std::move(left), next = ctx.reply](net::Response&& r) mutable {
+      if (r.status >= 200 && r.status < 300 && !r.forward && !left.empty()) r.headers.push_back({"RateLimit", std::move(left)});
       if (slot) {
         hold_until_done(r, slot);
         slot.reset();
@@ -139,9 +189,6 @@ class LimitStage final : public Stage {
     });
     return Verdict::proceed;
   }
-
- private:
-  tenancy::UsageLimits& limits_;
 };
 
 }  // namespace
@@ -157,13 +204,23 @@ CallClass classify_call(const net::Request& req) {
       if (is_message_send(m)) c.kind = CallKind::invocation;
     });
   } else if (route.starts_with("/a2a/{agent}/")) {
-    if (ends_with(req.path, "/message:send") || ends_with(req.path, "/message:stream")) c.kind = CallKind::invocation;
+    // From the decoded segments the A2A route parses, never the raw target: message%3Asend is a send.
+    if (a2a::rest_send_kind(req.method, a2a::rest_path_of(req.path))) c.kind = CallKind::invocation;
   } else if (route == "/mcp") {
     std::uint32_t n = 0;
     for_each_method(req.body, [&](std::string_view m) { n += m == "tools/call" ? 1 : 0; });
     if (n > 0) c = {CallKind::tool_call, n};
   }
   return c;
+}
+
+void principal_key(std::string& out, const auth::Principal& p) {
+  // Length-prefixed: no issuer|subject pair can spell another's key.
+  out.clear();
+  append_number(out, p.issuer.size());
+  out += ':';
+  out += p.issuer;
+  out += p.subject;
 }
 
 std::string rate_limit_policy(const tenancy::Plan& p) {
@@ -202,8 +259,18 @@ std::string rate_limit_left(const Admission& a, tenancy::CallKind kind) {
   };
   if (p.principal_rps > 0) item("principal", a.principal_left);
   if (p.rps > 0) item("tenant", a.tenant_left);
-  if (kind == CallKind::invocation && p.daily_quota > 0) item("daily", a.quota_left);
-  if (kind == CallKind::tool_call && p.daily_tool_calls > 0) item("tool-calls", a.quota_left);
+  if (std::string q = quota_left(a, kind); !q.empty()) (out += out.empty() ? "" : ", ", out += q);
+  return out;
+}
+
+std::string quota_left(const Admission& a, tenancy::CallKind kind) {
+  const tenancy::Plan& p = a.plan;
+  const bool tools = kind == CallKind::tool_call;
+  if (kind == CallKind::request || (tools ? p.daily_tool_calls : p.daily_quota) == 0) return {};
+  std::string out = tools ? "\"tool-calls\";r=" : "\"daily\";r=";
+  append_number(out, a.quota_left.remaining);
+  out += ";t=";
+  append_number(out, a.quota_left.reset_seconds);
   return out;
 }
 // ---- end plans (issue 12)
@@ -247,5 +314,8 @@ net::Response too_many_requests(const net::Request& req, const Admission& a) {
 }
 
 std::unique_ptr<const Stage> limit_stage(tenancy::UsageLimits& limits) { return std::make_unique<LimitStage>(limits); }
+std::unique_ptr<const Stage> call_limit_stage(tenancy::UsageLimits& limits) {
+  return std::make_unique<CallLimitStage>(limits);
+}
 
 }  // namespace pc::api

@@ -7,6 +7,7 @@
 #include "core/json_text.h"
 
 #include "api/form.h"
+#include "net/media_type.h"  // edgefix (issue 12)
 #include "audit/audit_log.h"
 #include "core/base64url.h"
 #include "core/clock.h"
@@ -31,14 +32,7 @@ net::Response oauth_error(const auth::OAuthError& e, bool basic) {
   return r;
 }
 
-bool is_form(const net::Request& req) {
-  const std::string* ct = req.header("content-type");
-  if (!ct) return false;
-  std::string_view v = *ct;
-  v = v.substr(0, v.find(';'));
-  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
-  return net::iequals(v, "application/x-www-form-urlencoded");
-}
+bool is_form(const net::Request& req) { return net::has_media_type(req, "application/x-www-form-urlencoded"); }
 
 // Parses the request into a TokenRequest, or the OAuth error to answer.
 std::variant<auth::TokenRequest, auth::OAuthError> parse_token_request(const net::Request& req) {

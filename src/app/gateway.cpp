@@ -172,6 +172,7 @@ struct Gateway::Parts {
   // which points at the stage, so they outlive it).
   std::unique_ptr<tenancy::UsageLimits> usage_limits;
   std::unique_ptr<const api::Stage> limit_stage;
+  std::unique_ptr<const api::Stage> call_limit_stage;  // after roles: the slot and the quota (review H2)
   // ---- end limits (issue 12)
   std::unique_ptr<api::Chain> chain;
   std::shared_ptr<net::Router> router;
@@ -600,7 +601,8 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     // ---- end quotas (issue 12)
     p.usage_limits->load();
     p.limit_stage = api::limit_stage(*p.usage_limits);
-    p.chain->set_limit(p.limit_stage.get());
+    p.call_limit_stage = api::call_limit_stage(*p.usage_limits);
+    p.chain->set_limit(p.limit_stage.get(), p.call_limit_stage.get());
     p.lifecycle.start({"usage plans", {}, [&p] { p.usage_limits->stop(); }}, [&p] { p.usage_limits->start(); });
   }
   // ---- end limits (issue 12)
@@ -826,7 +828,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
       ps.max_configs_per_task = cfg.a2a.push_max_configs_per_task;
       ps.sign = a2a::make_push_signer(p.keys, [&p] { return p.issuer(); });
       p.a2a_push = a2a::make_push_relay(std::move(ps));
-      api::add_a2a_push_route(r, {p.a2a_push.get(), &*p.admin_pool});
+      api::add_a2a_push_route(r, {p.a2a_push.get(), &*p.admin_pool, &p.chain->refusals()});  // refusals: edgefix (issue 12)
     }
     // ---- a2a proxy (issue 11): POST /a2a/{agent} and the REST binding (after the card routes:
     // its patterns are generic by depth).

@@ -25,6 +25,7 @@
 #include "core/work_pool.h"
 #include "examples/example_agent.h"
 #include "net/server.h"
+#include "cluster/redis_url.h"  // edgefix (issue 12)
 #include "net/waf.h"  // edge (issue 12)
 #include "store/store.h"
 
@@ -34,10 +35,13 @@ namespace {
 core::ConfigResult load(const std::string& path) {
   if (path.empty()) return {core::Config{}, {}};
   auto r = core::load_config_file(path);
-  // ---- edge (issue 12): WAF patterns are Hyperscan's to judge (the core layer has no Hyperscan).
+  // ---- edge (issue 12): WAF patterns are Hyperscan's to judge (the core layer has no Hyperscan);
+  // edgefix: the Redis URL is the cluster layer's (the same parser the gateway starts with).
   if (r.config) {
-    if (auto waf = net::waf_config_errors(*r.config); !waf.empty()) {
-      r.errors = std::move(waf);
+    auto errors = net::waf_config_errors(*r.config);
+    for (auto& e : cluster::redis_config_errors(*r.config)) errors.push_back(std::move(e));
+    if (!errors.empty()) {
+      r.errors = std::move(errors);
       r.config.reset();
     }
   }
@@ -61,6 +65,10 @@ std::vector<std::string> restart_only_changes(const core::Config& a, const core:
   if (!(a.storage == b.storage)) keys.push_back("storage");
   if (!(a.cluster == b.cluster)) keys.push_back("cluster");
   if (!(a.keys == b.keys)) keys.push_back("keys");
+  // Quota counters are keyed by the quota day they were counted in; moving the day's start live
+  // would skip or repeat a reset (review M2), so a new day start waits for a restart.
+  if (a.server.usage_plans.day_start_utc != b.server.usage_plans.day_start_utc)
+    keys.push_back("server.usage_plans.day_start_utc");
   // issue 10: the MCP federation and its interceptor chains (Hyperscan databases, compiled
   // policies, hooks) are built once at start; only the session idle time is live.
   if (!(a.redaction == b.redaction)) keys.push_back("redaction");
@@ -358,6 +366,7 @@ int serve(const ServeOptions& opts) {
     applied.storage = cfg.storage;
     applied.cluster = cfg.cluster;
     applied.keys = cfg.keys;
+    applied.server.usage_plans.day_start_utc = cfg.server.usage_plans.day_start_utc;
     cfg = applied;
     server.apply(cfg);
     gateway->apply(cfg);

@@ -345,6 +345,9 @@ struct RedisClient::Impl {
         why = co_await read_loop(c);
         conn.reset();
         close(c, why);
+        // Down before the waiting callers hear of it: one who sees the failure must not still
+        // see up() == true (the health change runs again below; it is idempotent).
+        if (!stopping) set_health(false, why);
         fail_all("connection lost: " + why);
       } else {
         close(c, why);

@@ -69,4 +69,11 @@ std::optional<RedisUrl> parse_redis_url(const std::string& text, std::string& er
   return r;
 }
 
+std::vector<core::ConfigError> redis_config_errors(const core::Config& config) {
+  if (config.cluster.redis_url.empty()) return {};
+  std::string error;
+  if (parse_redis_url(config.cluster.redis_url, error)) return {};
+  return {{"cluster.redis.url", error}};  // never the URL itself: it may hold the password
+}
+
 }  // namespace pc::cluster

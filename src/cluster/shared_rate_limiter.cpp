@@ -8,7 +8,12 @@
 #include <string>
 #include <unordered_map>
 
+#include <openssl/evp.h>
+
+#include <stdexcept>
+
 #include "cluster/token_leases.h"
+#include "core/base64url.h"
 #include "core/log.h"
 #include "core/metrics.h"
 
@@ -26,7 +31,7 @@ std::int64_t interval_ns(double per_second) {
   return std::clamp<std::int64_t>(static_cast<std::int64_t>(1e9 / per_second), 1'000'000, 3'600'000'000'000);
 }
 
-// The Redis key of a limit, written into `out`: tenant ids hold no ':' (tenancy/tenant_id.h), so
+// The table key of a limit, written into `out`: tenant ids hold no ':' (tenancy/tenant_id.h), so
 // a tenant's key and its principals' keys never meet.
 void lease_key(std::string& out, std::string_view scope, std::string_view key) {
   out.assign(key.empty() ? "t:" : "p:");
@@ -35,6 +40,16 @@ void lease_key(std::string& out, std::string_view scope, std::string_view key) {
     out += ':';
     out += key;
   }
+}
+
+// The Redis key of a limit (once per table key): a principal's key (issuer|sub, any length, any
+// bytes) is named by its SHA-256, so a Redis key stays short whatever `sub` holds (review L4).
+std::string redis_key_of(std::string_view scope, std::string_view key) {
+  if (key.empty()) return "t:" + std::string(scope);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_Digest(key.data(), key.size(), md, &n, EVP_sha256(), nullptr) != 1) throw std::runtime_error("sha256 failed");
+  return "p:" + std::string(scope) + ":" + core::base64url_encode({reinterpret_cast<const char*>(md), n});
 }
 
 struct Hash {
@@ -114,7 +129,7 @@ struct SharedRateLimiter::Impl : std::enable_shared_from_this<Impl> {
     std::unique_lock lock(s.mu);
     if (s.cells.size() >= std::max<std::size_t>(1, o.max_keys / kShards)) sweep_locked(s, now);
     auto [it, inserted] = s.cells.try_emplace(std::string(k), nullptr);
-    if (inserted) it->second = std::make_shared<Cell>(std::string(k));
+    if (inserted) it->second = std::make_shared<Cell>(redis_key_of(scope, key));
     return it->second;
   }
 

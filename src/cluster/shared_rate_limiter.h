@@ -65,7 +65,7 @@ class SharedRateLimiter final : public tenancy::RateLimiter {
   // False while every node limits at its own share (Redis unreachable).
   bool shared() const;
   // Drops keys idle for more than a few lease lives; returns how many.
-  std::size_t sweep(std::int64_t now_ns);
+  std::size_t sweep(std::int64_t now_ns) override;
 
   // The tokens one lease asks for, and the per-node share, for (rate, nodes): exposed for tests.
   static std::int64_t lease_size(const tenancy::Rate& rate, std::size_t nodes, std::chrono::milliseconds span);

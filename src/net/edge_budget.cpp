@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace pc::net {
+namespace {
+constexpr std::int64_t kMaxNs = std::numeric_limits<std::int64_t>::max();
+}  // namespace
 
 IpRateTable::IpRateTable(std::size_t capacity, core::Gauge* tracked, core::Counter* evicted)
     : per_shard_(std::max<std::size_t>(1, capacity / kShards)), tracked_(tracked), evicted_(evicted) {}
@@ -14,8 +18,12 @@ IpRateTable::Decision IpRateTable::take(std::string_view key, double rps, std::u
   // GCRA: each request moves the theoretical arrival time (TAT) one emission interval T on; a
   // request is refused when it would put the TAT more than b·T ahead of now. So b requests pass
   // back to back, then one per T.
-  const auto t_ns = static_cast<std::int64_t>(1e9 / rps);
-  const std::int64_t tolerance = t_ns * static_cast<std::int64_t>(b);
+  // 128-bit, as in tenancy::gcra (the net layer cannot call it): rps and burst are independent
+  // settings, and a tiny rate with a large burst (0.0001/s, 1e6) puts b·T past int64. The TAT
+  // is an int64, so the tolerance is cut to a quarter of its range (~73 years of backlog).
+  const double t = 1e9 / rps;
+  const std::int64_t t_ns = t >= 9e18 ? kMaxNs / 4 : std::max<std::int64_t>(1, std::llround(t));
+  const __int128 tolerance = std::min<__int128>(static_cast<__int128>(t_ns) * b, kMaxNs / 4);
   const std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
 
   Shard& s = shards_[std::hash<std::string_view>{}(key) % kShards];
@@ -38,12 +46,12 @@ IpRateTable::Decision IpRateTable::take(std::string_view key, double rps, std::u
   }
   Entry& e = *it->second;
   const std::int64_t tat = std::max(e.tat_ns, now_ns);
-  const std::int64_t ahead = tat + t_ns - now_ns;
+  const __int128 ahead = static_cast<__int128>(tat) + t_ns - now_ns;
   if (ahead > tolerance) {
-    const std::int64_t wait_ns = ahead - tolerance;
-    return {false, std::chrono::milliseconds((wait_ns + 999'999) / 1'000'000)};
+    const __int128 wait_ms = (ahead - tolerance + 999'999) / 1'000'000;
+    return {false, std::chrono::milliseconds(static_cast<std::int64_t>(std::min<__int128>(wait_ms, kMaxNs / 1'000'000)))};
   }
-  e.tat_ns = tat + t_ns;
+  e.tat_ns = static_cast<std::int64_t>(std::min<__int128>(static_cast<__int128>(tat) + t_ns, kMaxNs));
   return {};
 }
 

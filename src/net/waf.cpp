@@ -1,16 +1,18 @@
 #include "net/waf.h"
 
-
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <stdexcept>
 
+#include <boost/json.hpp>
+
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/percent.h"
 #include "net/hyperscan_db.h"
+#include "net/media_type.h"
 
 namespace pc::net {
 namespace {
@@ -153,10 +155,53 @@ const core::WafRule* Waf::check_head(const Request& req, Scan& scan) const {
   return decide(req, scan.head_ok, false);
 }
 
+namespace {
+
+// Appends every string of a JSON value (object keys too), one per line.
+void json_strings(const boost::json::value& v, std::string& out) {
+  if (v.is_string()) {
+    out.append(v.get_string()).push_back('\n');
+  } else if (v.is_array()) {
+    for (const auto& e : v.get_array()) json_strings(e, out);
+  } else if (v.is_object()) {
+    for (const auto& kv : v.get_object()) {
+      out.append(kv.key()).push_back('\n');
+      json_strings(kv.value(), out);
+    }
+  }
+}
+
+// The body as the handler will read it, when that differs from the raw bytes: the decoded
+// strings of a JSON body (every handler parses JSON whatever the Content-Type says, so the
+// bytes decide: an object, array or string), or the percent-decoded text of a form body. Empty
+// when there is nothing more to scan (not JSON, malformed, or no strings). One parse of a body
+// the size cap already bounds; the depth is bounded as the handlers bound it.
+std::string decoded_body(const Request& req) {
+  std::string out;
+  if (has_media_type(req, "application/x-www-form-urlencoded")) {
+    if (!core::percent_decode(req.body, out, true)) out.clear();
+    return out;
+  }
+  const auto first = req.body.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return out;
+  const char c = req.body[first];
+  if (c != '{' && c != '[' && c != '"') return out;
+  boost::json::parse_options opts;
+  opts.max_depth = 64;
+  boost::system::error_code ec;
+  const auto v = boost::json::parse(req.body, ec, {}, opts);
+  if (!ec) json_strings(v, out);
+  return out;
+}
+
+}  // namespace
+
 const core::WafRule* Waf::check_body(const Request& req, Scan& scan) const {
   if (!scan.body_needed) return nullptr;
   std::vector<char> body_m(rules_.size(), 0);
   impl_->scan(impl_->body, req.body, body_m);
+  // Escapes ("\/bin\/sh", "\u0073", "%2Fbin") must not dodge a rule about what they decode to.
+  if (const std::string decoded = decoded_body(req); !decoded.empty()) impl_->scan(impl_->body, decoded, body_m);
   for (std::size_t i = 0; i < rules_.size(); ++i) body_m[i] = body_m[i] && scan.head_ok[i] && !rules_[i].body.empty();
   return decide(req, body_m, true);
 }

@@ -46,6 +46,10 @@ class RateLimiter {
   // hot path: no allocation once a key has been seen, no blocking I/O.
   virtual RateDecision take(std::string_view scope, std::string_view key, const Rate& rate, std::int64_t now_ns,
                             std::uint32_t n = 1) = 0;
+  // Drops state of keys that no longer limit anything at `now_ns`; returns how many. The usage
+  // sync thread calls it every interval whatever the limiter (review M4: a shared limiter's
+  // tables grew without bound), never an I/O thread.
+  virtual std::size_t sweep(std::int64_t now_ns) = 0;
 };
 
 // This node's limiter: TATs in a sharded hash table, each read and advanced with one
@@ -59,7 +63,7 @@ class LocalRateLimiter final : public RateLimiter {
   RateDecision take(std::string_view scope, std::string_view key, const Rate& rate, std::int64_t now_ns,
                     std::uint32_t n = 1) override;
   // Drops keys whose budget is full again at `now_ns`; returns how many.
-  std::size_t sweep(std::int64_t now_ns);
+  std::size_t sweep(std::int64_t now_ns) override;
   std::size_t size() const;
 
  private:

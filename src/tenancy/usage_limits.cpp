@@ -50,13 +50,7 @@ std::int64_t day_start_seconds(const core::UsagePlansConfig& c) { return core::p
 
 UsageLimits::UsageLimits(Options o)
     : store_(o.store), meter_(day_start_seconds(o.config)), on_over_budget_(std::move(o.on_over_budget)) {
-  if (o.limiter) {
-    limiter_ = std::move(o.limiter);
-  } else {
-    auto local = std::make_shared<LocalRateLimiter>();
-    local_ = local.get();
-    limiter_ = std::move(local);
-  }
+  limiter_ = o.limiter ? std::move(o.limiter) : std::make_shared<LocalRateLimiter>();
   configure(o.config, o.tiers);
   Metrics::get();
 }
@@ -73,6 +67,15 @@ void UsageLimits::configure(const core::UsagePlansConfig& c, const std::map<std:
 
 Admission UsageLimits::admit(std::string_view tenant, std::string_view principal, std::string_view tier, CallKind kind,
                              std::uint32_t calls) {
+  Admission a = admit_rate(tenant, principal, tier);
+  if (!a || kind == CallKind::request) return a;
+  Admission c = admit_call(tenant, tier, kind, calls);
+  c.tenant_left = a.tenant_left;
+  c.principal_left = a.principal_left;
+  return c;
+}
+
+Admission UsageLimits::admit_rate(std::string_view tenant, std::string_view principal, std::string_view tier) {
   Admission a;
   a.plan = plans_.resolve(tenant, tier);
   const Plan& p = a.plan;
@@ -99,8 +102,15 @@ Admission UsageLimits::admit(std::string_view tenant, std::string_view principal
     }
     a.tenant_left = {d.remaining, reset_seconds(d.reset_ns)};
   }
-  if (kind == CallKind::request) return a;
+  return a;
+}
 
+Admission UsageLimits::admit_call(std::string_view tenant, std::string_view tier, CallKind kind, std::uint32_t calls) {
+  Admission a;
+  a.plan = plans_.resolve(tenant, tier);
+  const Plan& p = a.plan;
+  auto& m = Metrics::get();
+  if (kind == CallKind::request) return a;
   a.slot = concurrency_.try_acquire(tenant, p.max_concurrent);
   if (!a.slot) {
     m.concurrency.inc();
@@ -136,6 +146,10 @@ Admission UsageLimits::admit(std::string_view tenant, std::string_view principal
 
 void UsageLimits::reload_overrides() {
   if (!store_) return;
+  // Read and publish as one step (review L1): the admin pool (after a PUT/DELETE) and the sync
+  // thread both reload; unordered, a read from before a change could be published after it and
+  // revert the override on this node until the next interval.
+  std::lock_guard lock(overrides_mu_);
   UsagePlans::Overrides next;
   for (const auto& row : store_->list_tenant_limits()) {
     try {
@@ -280,7 +294,7 @@ void UsageLimits::run() {
     const bool stop = stopping_;
     lock.unlock();
     flush();  // on stop too: a clean shutdown loses no count
-    if (local_) local_->sweep(steady_ns());
+    limiter_->sweep(steady_ns());  // local or shared: both keep per-key state
     if (!stop) enforce_budgets();  // the totals just read may hold other nodes' calls
     // ---- plans (issue 12): old counters, a bounded batch at a time.
     if (!stop && std::chrono::steady_clock::now() >= next_purge) {

@@ -70,8 +70,14 @@ class UsageLimits {
   ~UsageLimits();
 
   // On the I/O thread. `calls` units of `kind` (a JSON-RPC batch may hold several tool calls).
+  // admit() is admit_rate() then, for a call, admit_call(); the chain runs them as two stages
+  // (api/limit_stage.h) so only authorized calls spend the quota and a slot (review H2).
   Admission admit(std::string_view tenant, std::string_view principal, std::string_view tier, CallKind kind,
                   std::uint32_t calls = 1);
+  // Every request: the principal's and the tenant's rate budgets.
+  Admission admit_rate(std::string_view tenant, std::string_view principal, std::string_view tier);
+  // A call (kind != request): a concurrency slot and `calls` units of the day's quota.
+  Admission admit_call(std::string_view tenant, std::string_view tier, CallKind kind, std::uint32_t calls = 1);
 
   bool enabled() const { return enabled_.load(std::memory_order_relaxed); }
   // A configuration reload: tiers, the day's start, enabled.
@@ -115,13 +121,13 @@ class UsageLimits {
 
   UsagePlans plans_;
   std::shared_ptr<RateLimiter> limiter_;
-  LocalRateLimiter* local_ = nullptr;  // limiter_ when it is ours (swept by the sync thread)
   ConcurrencyLimiter concurrency_;
   QuotaMeter meter_;
   std::atomic<bool> enabled_{true};
   std::atomic<std::uint32_t> interval_seconds_{5};
   std::atomic<std::uint32_t> keep_days_{90};  // ---- plans (issue 12)
 
+  std::mutex overrides_mu_;  // reload_overrides: one read + publish at a time
   std::function<void(const OverBudget&)> on_over_budget_;
   std::mutex tripped_mu_;
   std::map<std::string, std::string, std::less<>> tripped_;  // tenant -> quota day handled

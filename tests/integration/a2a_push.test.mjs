@@ -72,10 +72,34 @@ describe('a2a push relay', () => {
       const e = errorOf(r);
       assert.equal(e.code, 'unauthorized');
       assert.ok(r.headers['x-request-id'], 'the answer names its request id');
-      await waitFor(() => gw.logLines().some((l) => l.msg === 'a2a push relay: unknown relay or wrong token'
+      // Through the bounded refusal recorder (api/refusals.h): the first few per window one by one.
+      await waitFor(() => gw.logLines().some((l) => l.msg === 'authentication failed' && l.reason === 'a2a_push_relay'
         && l.request_id === r.headers['x-request-id']), 3000, { what: 'a log line with the request id' });
     }
     assert.equal(await refusedCount(gw), before + cases.length);
+  });
+
+  it('a flood of forged relay ids costs a bounded number of log lines, and the relay still answers', async () => {
+    const before = await refusedCount(gw);
+    const mark = gw.logLines().length;
+    // Under the per-address edge budget (server.edge.a2a_push burst 200): every one reaches the route.
+    const ids = [];
+    for (let i = 0; i < 60; i++) {
+      ids.push(`a2ap_${i.toString(16).padStart(32, '0')}`);  // well formed: looked up, unknown
+      ids.push(`a2ap_${'Z'.repeat(32)}${i}`);                  // wrong charset and length: refused before any lookup
+      ids.push(`x${i}`);                                        // wrong prefix
+    }
+    const answers = [];
+    for (let i = 0; i < ids.length; i += 8)  // under the test config's connection cap
+      answers.push(...await Promise.all(ids.slice(i, i + 8).map((id) =>
+        post(gw, `/a2a-push/${id}`, { headers: { 'x-a2a-notification-token': 'forged' }, body: notification }))));
+    assert.deepEqual([...new Set(answers.map((r) => r.status))], [401], answers.filter((r) => r.status !== 401).map((r) => r.body).join('\n').slice(0, 400));
+    assert.equal(await refusedCount(gw), before + ids.length, 'every refusal is counted');
+    const lines = gw.logLines().slice(mark).filter((l) => l.msg === 'a2a push relay: unknown relay or wrong token'
+      || (l.msg === 'authentication failed' && l.reason === 'a2a_push_relay'));
+    assert.ok(lines.length <= 20, `${lines.length} warn lines for ${ids.length} refused notifications`);
+    const ok = await request(gw.port, { path: '/healthz' });
+    assert.equal(ok.status, 200);
   });
 
   it('answers 413 for a notification over 1 MiB and 405 for other methods, and stays up', async () => {

@@ -167,6 +167,29 @@ describe('keys that used to be accepted but not used', { timeout: 30000 }, () =>
     assert.match(r.output, /^cluster\.redis\.ca_file: cannot read .*missing-ca\.pem/m);
   });
 
+  it('a malformed cluster.redis.url: check-config names the key (never the password); serve starts nothing, writes nothing', async () => {
+    for (const url of ['redis://:pw-secret@127.0.0.1:99999/abc', 'redis://:pw-secret@127.0.0.1:6379/abc', 'rediss://:pw-secret@/0']) {
+      const dir = tmp();
+      const dataDir = path.join(dir, 'data');
+      const port = await closedPort();
+      const cfg = writeConfig(dir, toYaml({
+        data_dir: dataDir,
+        server: { listen: `127.0.0.1:${port}`, limits: { ...DEFAULT_LIMITS } },
+        cluster: { redis: { url } },
+      }));
+      const c = await runBinary(['check-config', '--config', cfg]);
+      assert.equal(c.code, 1, `${url}: ${c.output}`);
+      assert.ok(errorLine(c.output, 'cluster.redis.url'), `${url}: ${c.output}`);
+      assert.doesNotMatch(c.output, /pw-secret/);
+      const r = await runBinary(['serve', '--config', cfg], { timeoutMs: 8000 });
+      assert.equal(r.code, 2, `${url}: exit ${r.code}/${r.signal}:\n${r.output}`);
+      assert.match(r.output, /cluster\.redis\.url/);
+      assert.doesNotMatch(r.output, /pw-secret|signing key/);
+      assert.equal(await connectRefused(port), true, 'something is listening on the configured port');
+      assert.equal(fs.existsSync(dataDir), false, `${url}: serve wrote to data_dir despite a bad config`);
+    }
+  });
+
   it('serve with an unreachable Redis starts, logs it at warn, reports it in /metrics, no notice', async () => {
     const dir = tmp();
     const gw = await startGateway({ dir, config: gatewayConfig(dir, { extra: await CLUSTER_AND_REDACTION() }) });

@@ -214,6 +214,35 @@ describe('edge: caps, trusted proxies, WAF, bounded table', { timeout: 120000 },
     assert.equal(d('portcullis_edge_refusals_total', { reason: 'waf' }), 3);
   });
 
+  it('WAF body patterns see JSON strings decoded and form bodies percent-decoded (review12 M5)', async () => {
+    const client = (n) => ({ 'X-Forwarded-For': `192.0.2.${n}` });
+    const m0 = (await getMetrics(gw.port)).samples;
+    const post = (n, p, body, type) => rawFrom(gw.port, '127.0.0.1', {
+      method: 'POST', path: p, body, headers: { ...client(n), 'Content-Type': type },
+    });
+    const escaped = [
+      String.raw`{"input":"\/bin\/sh"}`,
+      String.raw`{"input":"/bin/\u0073h"}`,
+      String.raw`{"a":[{"b":"x"},{"c":"\u002fbin\u002fbash -c id"}]}`,
+      String.raw`{"\/bin\/sh":1}`,  // keys too
+    ];
+    let n = 20;
+    for (const body of escaped) {
+      // Every handler parses JSON whatever the Content-Type says: the bytes decide.
+      for (const type of ['application/json', 'text/plain']) assertError(await post(n++, '/v1/agents/echo/invoke', body, type), 403, 'request_blocked');
+    }
+    const form = await post(n++, '/oauth2/token', 'grant_type=client_credentials&scope=%2Fbin%2Fsh', 'application/x-www-form-urlencoded');
+    assertError(form, 403, 'request_blocked');
+    // Escapes that decode to something harmless, and malformed JSON, pass the WAF (401: no token).
+    for (const body of [String.raw`{"input":"\/usr\/bin\/env"}`, String.raw`{"input":"\/bin\/s`]) {
+      const r = await post(n++, '/v1/agents/echo/invoke', body, 'application/json');
+      assert.notEqual(r.status, 403, `${body}: ${r.status} ${r.body}`);
+    }
+    const m1 = (await getMetrics(gw.port)).samples;
+    assert.equal(metric(m1, 'portcullis_edge_waf_matches_total', { rule: 'shell-in-body', action: 'block' })
+      - metric(m0, 'portcullis_edge_waf_matches_total', { rule: 'shell-in-body', action: 'block' }), escaped.length * 2 + 1);
+  });
+
   it('an address spray keeps the table at its bound and the memory flat', async () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     const send = (i) => new Promise((resolve, reject) => {

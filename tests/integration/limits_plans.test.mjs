@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 
 import {
   startGateway, gatewayConfig, makeTempDir, removeDir, request, postJson, demoToken, adminToken, bearer,
-  clientToken, getMetrics, sleep, waitFor, runBinary,
+  clientToken, getMetrics, sleep, waitFor, runBinary, writeConfig,
 } from './harness.mjs';
 import { startRedis } from './support/redis.mjs';
 
@@ -299,13 +299,55 @@ describe('usage plans', { timeout: 180000 }, () => {
     assert.equal(a.headers.ratelimit, undefined);
   });
 
-  it('counting rule: a call refused later in the chain (unknown agent: 404) still counts against the quota', async () => {
+  it('counting rule: an authorized call refused by its handler (unknown agent: 404) still counts against the quota', async () => {
     const demoTok = await demoToken(gw, 'demo');
     const q0 = (await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) })).json.usedToday;
     const r = await postJson(gw.port, '/v1/agents/no-such-agent/invoke', { input: {} }, { headers: bearer(demoTok) });
     assert.equal(r.status, 404, r.body);
     const q1 = (await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) })).json.usedToday;
-    assert.equal(q1, q0 + 1, 'counted at admission (docs/usage-plans.md "the counting rule")');
+    assert.equal(q1, q0 + 1, 'counted once authorized (docs/usage-plans.md "the counting rule")');
+  });
+
+  it('a principal without the invoke role spends none of the tenant\'s quota: its calls are refused 403 before counting (review H2)', async () => {
+    const c = await postJson(gw.port, '/v1/tenants/demo/clients', { name: 'no-invoke', roles: ['SelfService.Admin'] }, { headers: bearer(admin) });
+    assert.equal(c.status, 201, c.body);
+    const tok = await clientToken(gw, c.json.clientId, c.json.clientSecret);
+    const q0 = (await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) })).json;
+    const calls = [
+      [INVOKE, { input: {} }],
+      ['/a2a/echo/message:send', { message: {} }],
+      ['/a2a/echo', { jsonrpc: '2.0', id: 1, method: 'SendMessage', params: {} }],
+      ['/mcp', { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x', arguments: {} } }],
+    ];
+    for (let i = 0; i < 5; i++)
+      for (const [path, body] of calls) {
+        const r = await postJson(gw.port, path, body, { headers: { ...bearer(tok), accept: 'application/json, text/event-stream' } });
+        assert.equal(r.status, 403, `${path}: ${r.body}`);
+      }
+    const q1 = (await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) })).json;
+    assert.equal(q1.usedToday, q0.usedToday, 'no invocation unit spent');
+    assert.equal(q1.toolCallsToday, q0.toolCallsToday, 'no tool-call unit spent');
+    assert.equal(q1.inFlight, 0);
+  });
+
+  it('A2A REST sends count whatever their encoding: message%3Asend takes a quota unit like message:send (review H1)', async () => {
+    const demoTok = await demoToken(gw, 'demo');
+    const used = (await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) })).json.usedToday;
+    assert.equal((await put('demo', { dailyQuota: used + 3 })).status, 200);
+    try {
+      // echo is not an a2a agent: the route answers 404 after admission (the counting rule), so
+      // each encoded send must still spend one unit, and the fourth is refused at the limit.
+      const paths = ['/a2a/echo/message%3Asend', '/a2a/echo/message:sen%64', '/a2a/echo/v1/message%3Astream'];
+      for (const p of paths) {
+        const r = await postJson(gw.port, p, { message: {} }, { headers: bearer(demoTok) });
+        assert.equal(r.status, 404, `${p}: ${r.body}`);
+      }
+      const q = await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) });
+      assert.equal(q.json.usedToday, used + 3, 'each encoded send counted');
+      expect429(await postJson(gw.port, '/a2a/echo/message%3Asend', { message: {} }, { headers: bearer(demoTok) }), 'quota_exceeded', 'daily');
+    } finally {
+      assert.equal((await del('demo')).status, 204);
+    }
   });
 
   it('suspension budget: past suspendAfter the tenant is suspended (audited, by system), an admin resumes it for the day', async () => {
@@ -384,6 +426,20 @@ describe('usage plans: the quota day', { timeout: 60000 }, () => {
     assert.equal(next.status, 200, next.body);
     const q = await request(gw.port, { path: '/v1/tenants/demo/quotas', headers: bearer(admin) });
     assert.equal(q.json.usedToday, 1, q.body);
+
+    // Review M2: day_start_utc is restart-only. A SIGHUP that moves it 20 s ahead is logged and
+    // not applied: the spent quota still resets at the running day's next start (~24 h), not in
+    // 20 s (nor, once that start passed, never).
+    const spent = expect429(await postJson(gw.port, INVOKE, { input: {} }, { headers: bearer(demo) }), 'quota_exceeded', 'daily');
+    assert.ok(spent > 86000, `Retry-After ${spent}`);
+    const moved = new Date(Date.now() + 20000).toISOString().slice(11, 19);
+    writeConfig(dir, config(dir, { day_start_utc: moved }));
+    gw.signal('SIGHUP');
+    await waitFor(() => gw.logLines().some((l) => l.msg === 'reload applied'), 5000, { what: 'reload applied' });
+    assert.ok(gw.logLines().some((l) => l.msg === 'reload: this setting needs a restart; keeping the running value' &&
+      l.key === 'server.usage_plans.day_start_utc'), 'the restart-only key is reported');
+    const still = expect429(await postJson(gw.port, INVOKE, { input: {} }, { headers: bearer(demo) }), 'quota_exceeded', 'daily');
+    assert.ok(Math.abs(still - spent) <= 5, `the running day's start is kept: Retry-After ${spent} then ${still}`);
   });
 });
 

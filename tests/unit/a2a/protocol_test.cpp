@@ -221,5 +221,22 @@ TEST(A2aErrors, BindingShapes) {
   EXPECT_EQ(sse_error_event(rpc, make_error(kInternalError, "x")).rfind("data: {\"jsonrpc\"", 0), 0u);
 }
 
+// rest_send_kind agrees with parse_rest on every send, encoded or not (the limit stage counts with it).
+TEST(RestSendKind, AgreesWithParseRest) {
+  const std::string v10 = "1.0";
+  for (const char* p : {"/message:send", "/message%3Asend", "/message:sen%64", "/v1/message%3Astream", "/message:stream",
+                        "/message%3Aother", "/a/message:send", "/message%3", "/tasks/t1", "/v1/tasks/t1:cancel"}) {
+    auto parsed = parse_rest("POST", p, "", R"({"message":{"messageId":"m"}})", &v10);
+    auto* op = std::get_if<Operation>(&parsed);
+    const bool send = op && (op->kind == Kind::send || op->kind == Kind::stream);
+    auto k = rest_send_kind("POST", p);
+    EXPECT_EQ(k.has_value(), send) << p;
+    if (k && op) EXPECT_EQ(*k, op->kind) << p;
+  }
+  EXPECT_FALSE(rest_send_kind("GET", "/message:send"));
+  EXPECT_EQ(rest_path_of("/a2a/x/v1/message%3Asend"), "/v1/message%3Asend");
+  EXPECT_EQ(rest_path_of("/a2a/x"), "");
+}
+
 }  // namespace
 }  // namespace pc::a2a

@@ -255,6 +255,20 @@ TEST_P(PushRelayTest, TheRelayRefusesWrongTokensUnknownIdsOtherTasksAndNonJson) 
   EXPECT_TRUE(rx.received().empty());
 }
 
+// edgefix (issue 12): the relay route refuses ids of another shape before any pool or store work,
+// so every id the gateway issues must pass the check.
+TEST_P(PushRelayTest, IssuedRelayIdsAreWellFormedAndOtherShapesAreNot) {
+  Receiver rx;
+  for (const char* task : {"t1", "t2", "t3"}) {
+    auto [relay_id, token] = relay_of(relay->register_config(alice, task, Version::v1_0, {{"url", rx.url()}}));
+    EXPECT_TRUE(well_formed_relay_id(relay_id)) << relay_id;
+  }
+  for (const char* id : {"", "a2ap_", "wh_0123456789abcdef0123456789abcdef", "a2ap_0123456789abcdef0123456789abcde",
+                         "a2ap_0123456789abcdef0123456789abcdef0", "a2ap_0123456789ABCDEF0123456789abcdef",
+                         "a2ap_0123456789abcdef0123456789abcdeg", "A2AP_0123456789abcdef0123456789abcdef"})
+    EXPECT_FALSE(well_formed_relay_id(id)) << id;
+}
+
 TEST_P(PushRelayTest, AReceiverThatKeepsFailingIsRetriedThenDeadLettered) {
   Receiver rx({500, 503, 502});
   json::object out = relay->register_config(alice, "t1", Version::v1_0, {{"url", rx.url()}});

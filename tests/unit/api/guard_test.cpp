@@ -382,6 +382,15 @@ net::Response call(const net::Handler& h, std::shared_ptr<net::Request> req) {
   return f.get();
 }
 
+// tools.search, switched on, for tenant acme only.
+void allow_search_for_acme(tenancy::Capabilities& caps) {
+  store::CapabilityRecord c;
+  c.name = "tools.search";
+  c.enabled = true;
+  c.tenant_allow_list = {"acme"};
+  caps.publish({c});
+}
+
 // A stage that records that it ran, for the order of a chain.
 class Trace final : public Stage {
  public:
@@ -429,6 +438,32 @@ TEST_F(GuardTest, TheLimitSlotRunsAfterTheTenantIsBoundAndBeforeTheRoles) {
   ASSERT_NE(header(ok, "X-Seen-By"), nullptr);
 }
 
+// Review H2: the call slot (concurrency and quota) runs only once roles and capabilities passed,
+// so a principal that may not call spends nothing of the tenant's quota.
+TEST_F(GuardTest, TheCallLimitSlotRunsAfterRolesAndCapabilities) {
+  std::vector<std::string> trace;
+  Trace limit(trace, "limit"), call_limit(trace, "call");
+  tenancy::Capabilities caps;
+  allow_search_for_acme(caps);
+  tenants.apply(tenant_row("other", "standard", "active", 3));
+  Chain chain{authenticator, refresher, nullptr, &caps};
+  chain.set_limit(&limit, &call_limit);
+  net::Handler h = chain.route(Policy::tenant_only({"Agent.Invoke"}).capability("tools.search"),
+                               [&](auto, Caller, net::Responder reply) {
+                                 trace.push_back("handler");
+                                 reply(net::Response::json(200, "{}"));
+                               });
+  EXPECT_EQ(call(h, request({"Bearer " + token("acme", {})})).status, 403) << "no role";
+  EXPECT_EQ(trace, (std::vector<std::string>{"limit after authentication"}));
+  trace.clear();
+  EXPECT_EQ(call(h, request({"Bearer " + token("other", {"Agent.Invoke"})})).status, 403) << "no capability";
+  EXPECT_EQ(trace, (std::vector<std::string>{"limit after authentication"}));
+  trace.clear();
+  EXPECT_EQ(call(h, request({"Bearer " + token("acme", {"Agent.Invoke"})})).status, 200);
+  EXPECT_EQ(trace, (std::vector<std::string>{"limit after authentication", "call after authentication", "handler",
+                                             "call saw 200 of acme", "limit saw 200 of acme"}));
+}
+
 TEST_F(GuardTest, AStageThatAnswersEndsTheChain) {
   std::vector<std::string> trace;
   Trace limit(trace, "limit", /*refuse=*/true);
@@ -447,11 +482,7 @@ TEST_F(GuardTest, AStageThatAnswersEndsTheChain) {
 
 TEST_F(GuardTest, ACapabilityPolicyRefusesTenantsItDoesNotAllow) {
   tenancy::Capabilities caps;
-  store::CapabilityRecord c;
-  c.name = "tools.search";
-  c.enabled = true;
-  c.tenant_allow_list = {"acme"};
-  caps.publish({c});
+  allow_search_for_acme(caps);
   tenants.apply(tenant_row("other", "standard", "active", 3));
   Chain chain{authenticator, refresher, nullptr, &caps};
   net::Handler h = chain.route(Policy::tenant_only().capability("tools.search"),

@@ -35,6 +35,14 @@ TEST(ClassifyCall, InvocationsToolCallsAndPlainRequests) {
   EXPECT_EQ(classify_call(req("POST", "/a2a/{agent}/{p1}", "/a2a/x/message:send", "{}")).kind, K::invocation);
   EXPECT_EQ(classify_call(req("POST", "/a2a/{agent}/{p1}/{p2}", "/a2a/x/v1/message:stream", "{}")).kind, K::invocation);
   EXPECT_EQ(classify_call(req("GET", "/a2a/{agent}/{p1}/{p2}", "/a2a/x/tasks/t1")).kind, K::request);
+  // Review H1: the A2A route decodes each segment, so an encoded verb is still a send and must count.
+  for (const char* path : {"/a2a/x/message%3Asend", "/a2a/x/message%3asend", "/a2a/x/message:sen%64",
+                           "/a2a/x/v1/message%3Astream", "/a2a/x/%76%31/message%3Astream"})
+    EXPECT_EQ(classify_call(req("POST", "/a2a/{agent}/{p1}", path, "{}")).kind, K::invocation) << path;
+  // Not sends: other verbs, extra segments, a malformed escape (the route answers 400), GET.
+  for (const char* path : {"/a2a/x/message%3Aother", "/a2a/x/a/message:send", "/a2a/x/message%3", "/a2a/x/message%2Fsend"})
+    EXPECT_EQ(classify_call(req("POST", "/a2a/{agent}/{p1}", path, "{}")).kind, K::request) << path;
+  EXPECT_EQ(classify_call(req("GET", "/a2a/{agent}/{p1}", "/a2a/x/message%3Asend")).kind, K::request);
   auto one = classify_call(req("POST", "/mcp", "/mcp", R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}})"));
   EXPECT_EQ(one.kind, K::tool_call);
   EXPECT_EQ(one.calls, 1u);
@@ -45,6 +53,25 @@ TEST(ClassifyCall, InvocationsToolCallsAndPlainRequests) {
   EXPECT_EQ(classify_call(req("POST", "/mcp", "/mcp", R"({"method":"tools/list"})")).kind, K::request);
   EXPECT_EQ(classify_call(req("POST", "/mcp", "/mcp", "not json")).kind, K::request);
   EXPECT_EQ(classify_call(req("POST", "/mcp", "/mcp", std::string(100000, '['))).kind, K::request) << "too deep: no crash";
+}
+
+// Review L4: the principal budget is per issuer and subject: the same sub from two issuers of one
+// tenant are two principals with a budget each.
+TEST(PrincipalKey, IssuerAndSubjectNameTheBudget) {
+  auth::Principal a, b, c;
+  a.issuer = "https://idp-a", a.subject = "alice";
+  b.issuer = "https://idp-b", b.subject = "alice";
+  c.issuer = "https://idp-a", c.subject = "alice";
+  std::string ka, kb, kc;
+  principal_key(ka, a), principal_key(kb, b), principal_key(kc, c);
+  EXPECT_NE(ka, kb);
+  EXPECT_EQ(ka, kc);
+  auth::Principal d, e;  // an issuer ending in what another's subject starts with
+  d.issuer = "x|", d.subject = "y";
+  e.issuer = "x", e.subject = "|y";
+  std::string kd, ke;
+  principal_key(kd, d), principal_key(ke, e);
+  EXPECT_NE(kd, ke);
 }
 
 TEST(TooManyRequests, RateRefusal) {

@@ -165,7 +165,7 @@ TEST(RedisClient, HungServerTimesOutAndRecovers) {
   const auto waited = Clock::now() - t0;
   EXPECT_FALSE(r.ok());
   EXPECT_NE(r.failure.find("no reply within 500 ms"), std::string::npos) << r.failure;
-  EXPECT_LT(waited, 1500ms);
+  EXPECT_LT(waited, 2500ms);  // 500 ms timeout + the watchdog tick, with room for a loaded runner
   EXPECT_FALSE(c.up());
   server.resume();
   ASSERT_TRUE(eventually([&] { return c.up(); }, 3s));

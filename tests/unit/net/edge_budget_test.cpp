@@ -35,6 +35,26 @@ TEST(IpRateTable, BurstPassesThenExactlyOnePerInterval) {
   EXPECT_TRUE(t.take("5.6.7.8", 10, 100, t0).allowed);
 }
 
+// review12 L3: b·T overflowed int64 (1e13 ns × 1e6 = 1e19) and the budget refused everything.
+// Now the backlog is cut to a quarter of int64 ns (~73 years): 230,584 intervals of 1e4 s.
+TEST(IpRateTable, TinyRateWithLargeBurstDoesNotOverflow) {
+  IpRateTable t(64);
+  const auto t0 = Clock::now();
+  int ok = 0;
+  for (int i = 0; i < 1'000'000; ++i) ok += t.take("1.2.3.4", 0.0001, 1'000'000, t0).allowed;
+  EXPECT_EQ(ok, 230'584);
+  auto d = t.take("1.2.3.4", 0.0001, 1'000'000, t0);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_GT(d.retry_after, 0ms);
+  EXPECT_LE(d.retry_after, 10'000'000ms);  // at most one emission interval at 0.0001/s
+  EXPECT_TRUE(t.take("1.2.3.4", 0.0001, 1'000'000, t0 + 10'000s).allowed);
+  // A rate so small that 1e9/rps is past int64: one call, then a (clamped, positive) wait.
+  EXPECT_TRUE(t.take("5.6.7.8", 1e-15, 1, t0).allowed);
+  d = t.take("5.6.7.8", 1e-15, 1, t0);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_GT(d.retry_after, 24h * 365);
+}
+
 TEST(IpRateTable, ZeroRateIsOffAndBurstDefaultsToRate) {
   IpRateTable t(64);
   const auto t0 = Clock::now();

@@ -5,9 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <future>
 #include <stdexcept>
+#include <thread>
 
 #include "core/clock.h"
+#include "support/forwarding_store.h"
 #include "support/test_store.h"
 #include "tenancy/tenant_service.h"
 
@@ -183,6 +187,74 @@ TEST_P(UsageLimitsStoreTest, OldDailyUsageRowsArePurgedInBoundedBatches) {
   EXPECT_EQ(l.purge_old_usage(4), 0);
   for (std::int64_t ago : {0, 1, 89, 90}) EXPECT_EQ(store().daily_usage(m.day_label(today - ago)).size(), 2u) << ago;
   for (std::int64_t ago : {91, 200, 365}) EXPECT_TRUE(store().daily_usage(m.day_label(today - ago)).empty()) << ago;
+}
+
+// Review L1: a reload that read the override table before a change must not publish after the
+// change's own reload. The store stalls the sync thread's read until the PUT returned (at most
+// 0.5 s): with read + publish serialized, the PUT's reload waits for it and publishes last.
+class StallingStore final : public testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  std::vector<store::TenantLimitsRecord> list_tenant_limits() override {
+    auto rows = ForwardingStore::list_tenant_limits();
+    if (std::this_thread::get_id() == stalled) {
+      read.set_value();
+      put_done.wait_for(std::chrono::milliseconds(500));
+    }
+    return rows;
+  }
+  std::thread::id stalled;
+  std::promise<void> read;
+  std::shared_future<void> put_done;
+};
+
+TEST_P(UsageLimitsStoreTest, AReloadReadBeforeAnOverrideChangeNeverPublishesAfterIt) {
+  StallingStore s(store());
+  auto l = node(s);
+  std::promise<void> put_done;
+  s.put_done = put_done.get_future().share();
+  auto read = s.read.get_future();
+  std::thread sync([&] {
+    s.stalled = std::this_thread::get_id();
+    l->reload_overrides();
+  });
+  read.wait();  // the sync thread holds the table as it was before the change
+  PlanOverride o;
+  o.burst = 42;
+  l->put_override("acme", o, "admin", {});
+  put_done.set_value();
+  sync.join();
+  EXPECT_EQ(l->plans().resolve("acme", "basic").burst, 42u) << "the stale read was published after the PUT";
+}
+
+// Review M4: the sync thread sweeps whatever limiter it was given (a shared one in cluster mode
+// was never swept, so its tables grew with every principal ever seen).
+class CountingLimiter final : public RateLimiter {
+ public:
+  RateDecision take(std::string_view, std::string_view, const Rate&, std::int64_t, std::uint32_t) override {
+    RateDecision d;
+    d.allowed = true;
+    return d;
+  }
+  std::size_t sweep(std::int64_t) override { return ++sweeps; }
+  std::atomic<std::size_t> sweeps{0};
+};
+
+TEST_P(UsageLimitsStoreTest, TheSyncThreadSweepsAGivenLimiter) {
+  auto limiter = std::make_shared<CountingLimiter>();
+  UsageLimits::Options opt;
+  opt.tiers = tiers();
+  opt.config.persist_interval_seconds = 1;
+  opt.store = &store();
+  opt.limiter = limiter;
+  UsageLimits l(std::move(opt));
+  EXPECT_TRUE(l.admit("acme", "p", "basic", CallKind::request));
+  l.start();
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (limiter->sweeps.load() < 2 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  l.stop();
+  EXPECT_GE(limiter->sweeps.load(), 2u) << "swept every interval";
 }
 
 PC_ALL_BACKENDS(UsageLimitsStoreTest);
