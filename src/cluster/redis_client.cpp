@@ -341,6 +341,10 @@ struct RedisClient::Impl {
         set_health(true, "");
         backoff = o.backoff_initial;
         asio::co_spawn(ioc, watch(c), asio::detached);
+        // Whole replies the handshake's last read carried beyond its own were asked for by
+        // nobody: drop them now, or the first command would take one as its answer.
+        while (c->reader.next()) {
+        }
         flush();
         why = co_await read_loop(c);
         conn.reset();

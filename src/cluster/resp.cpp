@@ -51,6 +51,13 @@ RespReader::~RespReader() = default;
 
 bool RespReader::feed(const char* data, std::size_t n) {
   if (failed()) return false;
+  // Bytes buffered and not yet taken out as replies. Our replies are small (a lease, a counter, a
+  // change message); a peer announcing a huge bulk string and streaming it, or never finishing a
+  // reply, must not grow this buffer without bound before the command timeout drops it.
+  if (impl_->reader->len - impl_->reader->pos + n > kMaxBufferedBytes) {
+    error_ = "a reply larger than " + std::to_string(kMaxBufferedBytes >> 20) + " MiB";
+    return false;
+  }
   if (redisReaderFeed(impl_->reader, data, n) != REDIS_OK) {
     error_ = impl_->reader->errstr[0] ? impl_->reader->errstr : "cannot buffer the reply";
     return false;

@@ -35,7 +35,10 @@ class RespReader {
   RespReader(const RespReader&) = delete;
   RespReader& operator=(const RespReader&) = delete;
 
-  // false on a protocol error (error() says why).
+  // Replies (or a reply's unfinished bytes) buffered past this are a protocol error.
+  static constexpr std::size_t kMaxBufferedBytes = std::size_t{8} << 20;
+
+  // false on a protocol error (error() says why), also when more than kMaxBufferedBytes wait.
   bool feed(const char* data, std::size_t n);
   // The next whole reply, nullopt when more bytes are needed or on a protocol error.
   std::optional<RespValue> next();

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cluster/redis_peer.h"
 #include "cluster/redis_server.h"
 #include "support/eventually.h"
 #include "core/metrics.h"
@@ -186,6 +187,82 @@ TEST(RedisClient, StopAnswersEverythingAndIsIdempotent) {
   c.stop();
   EXPECT_EQ(c.call({"PING"}).failure, "stopped");
   server.resume();
+}
+
+// ---- peers that misbehave (raw sockets, testing::RawRedisPeer)
+
+TEST(RedisPeer, GarbageReplyFailsTheCommandDropsTheConnectionAndRecovers) {
+  testing::RawRedisPeer peer([](int index, int fd, const std::atomic<bool>& stop) {
+    if (index == 0) {
+      testing::RawRedisPeer::handshake(fd, stop);
+      testing::RawRedisPeer::read_some(fd, stop);
+      testing::RawRedisPeer::send_all(fd, "?not resp at all\r\n");
+      return;
+    }
+    testing::RawRedisPeer::answer_pings(fd, stop);
+  });
+  RedisClient c(opts(peer.url(), "t-garbage"));
+  c.start();
+  ASSERT_TRUE(eventually([&] { return c.up(); }, 3s));
+  auto r = c.call({"PING"});
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(r.failure.find("protocol error"), std::string::npos) << r.failure;
+  ASSERT_TRUE(eventually([&] { return c.up() && peer.connections() >= 2; }, 3s));
+  auto again = c.call({"PING"});
+  EXPECT_TRUE(again.ok()) << again.error();
+  EXPECT_TRUE(again.value.is("PONG"));
+}
+
+TEST(RedisPeer, HalfAReplyThenSilenceTimesOut) {
+  testing::RawRedisPeer peer([](int index, int fd, const std::atomic<bool>& stop) {
+    testing::RawRedisPeer::handshake(fd, stop);
+    testing::RawRedisPeer::read_some(fd, stop);
+    if (index == 0) testing::RawRedisPeer::send_all(fd, "$5\r\nhel");  // and never the rest
+  });
+  RedisClient c(opts(peer.url(), "t-half"));
+  c.start();
+  ASSERT_TRUE(eventually([&] { return c.up(); }, 3s));
+  const auto t0 = Clock::now();
+  auto r = c.call({"GET", "k"});
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(r.failure.find("no reply within 500 ms"), std::string::npos) << r.failure;
+  EXPECT_LT(Clock::now() - t0, 2500ms);
+}
+
+TEST(RedisPeer, AFloodedHugeReplyIsCutOffAtTheReadersBound) {
+  std::atomic<std::size_t> sent{0};
+  testing::RawRedisPeer peer([&sent](int index, int fd, const std::atomic<bool>& stop) {
+    testing::RawRedisPeer::handshake(fd, stop);
+    testing::RawRedisPeer::read_some(fd, stop);
+    if (index != 0) return;
+    if (!testing::RawRedisPeer::send_all(fd, "$1000000000\r\n")) return;
+    const std::string chunk(64 * 1024, 'x');
+    while (!stop && sent < (std::size_t{256} << 20) && testing::RawRedisPeer::send_all(fd, chunk)) sent += chunk.size();
+  });
+  RedisClient c(opts(peer.url(), "t-flood"));
+  c.start();
+  ASSERT_TRUE(eventually([&] { return c.up(); }, 3s));
+  auto r = c.call({"GET", "k"});
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(r.failure.find("larger than 8 MiB"), std::string::npos) << r.failure;
+  // The client read at most its bound (plus the kernel's socket buffers) before dropping the peer.
+  EXPECT_TRUE(eventually([&] { return sent.load() < (std::size_t{64} << 20); }, 2s)) << sent.load();
+}
+
+TEST(RedisPeer, StrayBytesWhileIdleAreIgnored) {
+  testing::RawRedisPeer peer([](int, int fd, const std::atomic<bool>& stop) {
+    testing::RawRedisPeer::handshake(fd, stop);
+    testing::RawRedisPeer::send_all(fd, "+OK\r\n:7\r\n");  // unasked replies, while nothing waits
+    testing::RawRedisPeer::answer_pings(fd, stop);
+  });
+  RedisClient c(opts(peer.url(), "t-stray"));
+  c.start();
+  ASSERT_TRUE(eventually([&] { return c.up(); }, 3s));
+  std::this_thread::sleep_for(200ms);  // let the stray replies arrive while nothing waits
+  auto r = c.call({"PING"});
+  EXPECT_TRUE(r.ok()) << r.error();
+  EXPECT_TRUE(r.value.is("PONG"));
+  EXPECT_EQ(peer.connections(), 1);
 }
 
 }  // namespace

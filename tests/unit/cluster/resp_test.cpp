@@ -43,5 +43,32 @@ TEST(Resp, GarbageIsAStickyProtocolError) {
   EXPECT_FALSE(r.next());
 }
 
+TEST(Resp, AHugeAnnouncedBulkIsRefusedOnceTheBufferPassesItsBound) {
+  RespReader r;
+  const std::string head = "$1000000000\r\n";  // announces ~1 GB, then streams it
+  ASSERT_TRUE(r.feed(head.data(), head.size()));
+  const std::string chunk(64 * 1024, 'x');
+  std::size_t fed = head.size();
+  while (r.feed(chunk.data(), chunk.size())) {
+    EXPECT_FALSE(r.next());
+    fed += chunk.size();
+    ASSERT_LE(fed, RespReader::kMaxBufferedBytes) << "the reader kept buffering past its bound";
+  }
+  EXPECT_TRUE(r.failed());
+  EXPECT_NE(r.error().find("larger than 8 MiB"), std::string::npos) << r.error();
+}
+
+TEST(Resp, ManySmallRepliesFedAndTakenOutNeverHitTheBound) {
+  RespReader r;
+  std::string batch;
+  for (int i = 0; i < 1000; ++i) batch += ":12345\r\n";
+  for (int round = 0; round < 2000; ++round) {  // ~16 MB in all, taken out as it comes
+    ASSERT_TRUE(r.feed(batch.data(), batch.size())) << r.error();
+    int n = 0;
+    while (auto v = r.next()) ++n;
+    ASSERT_EQ(n, 1000);
+  }
+}
+
 }  // namespace
 }  // namespace pc::cluster
