@@ -4,15 +4,12 @@
 #include <gtest/gtest.h>
 
 #include "core/config.h"
+#include "support/config_errors.h"
 
 namespace pc::core {
 namespace {
 
-std::string errors_of(const ConfigResult& r) {
-  std::string out;
-  for (const auto& e : r.errors) out += e.to_string() + "\n";
-  return out;
-}
+using pc::testing::errors_of;
 
 TEST(EdgeConfig, DefaultsCapNothingButTheTokenEndpoint) {
   ConfigResult r = parse_config("server: { listen: \"127.0.0.1:0\" }\n");

@@ -3,15 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "core/config.h"
+#include "support/config_errors.h"
 
 namespace pc::core {
 namespace {
 
-std::string errors_of(const ConfigResult& r) {
-  std::string out;
-  for (const auto& e : r.errors) out += e.to_string() + "\n";
-  return out;
-}
+using pc::testing::errors_of;
 
 TEST(WebhooksConfig, DefaultsRefusePrivateTargetsAndPlainHttp) {
   WebhooksConfig c;
