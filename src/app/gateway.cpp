@@ -595,9 +595,12 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     p.usage_limits = std::make_unique<tenancy::UsageLimits>(std::move(lo));
     // ---- quotas (issue 12): with Redis, daily quotas are counted by every node together
     // (cluster/shared_quota.h); the store stays the durable record (docs/usage-plans.md).
-    if (p.redis && p.node_registry)
+    if (p.redis && p.node_registry) {
+      cluster::RedisSharedQuota::Options qo;
+      qo.node_id = p.change_bus->node_id();
       p.usage_limits->meter().set_shared(std::make_shared<cluster::RedisSharedQuota>(
-          *p.redis, p.usage_limits->meter(), [reg = p.node_registry.get()] { return reg->count(); }));
+          *p.redis, p.usage_limits->meter(), [reg = p.node_registry.get()] { return reg->count(); }, qo));
+    }
     // ---- end quotas (issue 12)
     p.usage_limits->load();
     p.limit_stage = api::limit_stage(*p.usage_limits);

@@ -4,6 +4,7 @@
 #include <array>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <shared_mutex>
 #include <string_view>
 #include <unordered_map>
@@ -15,9 +16,14 @@
 namespace pc::cluster {
 namespace {
 
-// KEYS[1] = the counter; ARGV = increment (0: only read), the writer's view (the floor), TTL
-// seconds. Returns the total. The floor repairs a counter Redis lost (to the maximum of the views
-// that write it, so repairs by several nodes do not add up).
+// KEYS[1] = the counter, KEYS[2] = the reservations (field: node, value "calls:until_ms").
+// ARGV = [1] calls admitted since the last update (0: only ask), [2] the writer's view (the
+// floor), [3] TTL seconds, [4] node, [5] limit (0: unlimited, no reservation), [6] nodes,
+// [7] what the node has not spent of its reservation, [8] the reservation's life in ms.
+// Returns {total, the node's reservation, what is left unreserved after it}. The floor repairs a
+// counter Redis lost (to the maximum of the views that write it, so repairs by several nodes do
+// not add up). A reservation is at most what the counter and the others' live reservations leave,
+// so together they never pass the limit.
 constexpr const char* kScript = R"lua(
 local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 local floor = tonumber(ARGV[2])
@@ -26,7 +32,33 @@ if v < floor then
   v = floor
 end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
-return v
+local limit = tonumber(ARGV[5])
+if limit <= 0 then return {v, 0, 0} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local others = 0
+local held = redis.call('HGETALL', KEYS[2])
+for i = 1, #held, 2 do
+  if held[i] ~= ARGV[4] then
+    local calls, till = string.match(held[i + 1], '^(%d+):(%d+)$')
+    if calls and tonumber(till) > now then
+      others = others + tonumber(calls)
+    else
+      redis.call('HDEL', KEYS[2], held[i])
+    end
+  end
+end
+local left = limit - v - others
+local mine = 0
+if left > 0 then
+  local share = math.max(1, math.floor(left / (2 * tonumber(ARGV[6]))))
+  mine = math.min(math.max(tonumber(ARGV[7]), share), left)
+  redis.call('HSET', KEYS[2], ARGV[4], mine .. ':' .. (now + tonumber(ARGV[8])))
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+else
+  redis.call('HDEL', KEYS[2], ARGV[4])
+end
+return {v, mine, math.max(0, left - mine)}
 )lua";
 
 const std::string& script_sha1() {
@@ -41,6 +73,18 @@ std::int64_t steady_ns() {
       .count();
 }
 
+constexpr std::uint64_t kMaxCredit = 64;  // more is not needed to ride out a round trip
+
+std::int64_t ns(std::chrono::milliseconds d) { return std::chrono::nanoseconds(d).count(); }
+
+std::string random_node_id() {
+  std::random_device rd;
+  std::uniform_int_distribution<unsigned> hex(0, 15);
+  std::string id(16, '0');
+  for (auto& c : id) c = "0123456789abcdef"[hex(rd)];
+  return id;
+}
+
 struct Hash {
   using is_transparent = void;
   std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
@@ -53,13 +97,21 @@ struct RedisSharedQuota::Impl : std::enable_shared_from_this<Impl> {
   struct Key {
     std::mutex mu;
     std::int64_t day = -1;
-    std::string redis_key;         // of `day`
-    std::uint64_t confirmed = 0;   // the cluster's total in the last answer
-    std::uint64_t unsent = 0;      // admitted here, not sent yet
-    std::uint64_t in_flight = 0;   // sent, not answered
-    std::uint64_t floor = 0;       // the highest view this node reported: the counter is kept at least there
-    bool busy = false;             // an update in flight
-    std::int64_t last_refresh_ns = 0;
+    std::string redis_key;        // of `day`
+    std::uint64_t confirmed = 0;  // the cluster's total in the last answer
+    std::uint64_t unsent = 0;     // admitted here, not sent yet
+    std::uint64_t floor = 0;      // the highest view this node reported: the counter is kept at least there
+    std::uint64_t limit = 0;      // of the last call
+    // This node's reservation: what it may still admit, valid until `spend_by_ns`; `drawn` of it
+    // since the update in flight was sent (the answer's reservation covers those).
+    std::uint64_t reserved = 0, drawn = 0;
+    std::int64_t spend_by_ns = 0;
+    bool heard = false;                 // an answer came this day
+    std::uint64_t unreserved = 0;       // what the last answer left to the others
+    std::uint64_t credited = 0;         // calls admitted without a reservation, awaiting an answer
+    bool busy = false;                  // an update in flight, sent at `sent_ns`
+    std::int64_t sent_ns = 0;
+    std::int64_t last_ask_ns = 0;       // the last update sent with nothing to report
   };
   // What goes out after a key's lock is released.
   struct Update {
@@ -79,7 +131,11 @@ struct RedisSharedQuota::Impl : std::enable_shared_from_this<Impl> {
   std::array<std::unordered_map<std::string, std::unique_ptr<Key>, Hash, std::equal_to<>>, 2> keys;
 
   Impl(RedisClient& c, tenancy::QuotaMeter& m, std::function<std::size_t()> n, Options opt)
-      : client(c), nodes(std::move(n)), o(std::move(opt)), meter(&m) {}
+      : client(c), nodes(std::move(n)), o(std::move(opt)), meter(&m) {
+    if (o.node_id.empty()) o.node_id = random_node_id();
+  }
+
+  std::size_t node_count() const { return std::max<std::size_t>(1, nodes()); }
 
   Key& key(std::string_view tenant, tenancy::Meter m) {
     auto& map = keys[static_cast<std::size_t>(m)];
@@ -98,22 +154,45 @@ struct RedisSharedQuota::Impl : std::enable_shared_from_this<Impl> {
     if (k.day == day) return;
     // A day's key is named once per day; an update of the old day still in flight is ignored.
     k.day = day;
-    k.confirmed = k.unsent = k.in_flight = k.floor = 0;
-    k.busy = false;
-    k.last_refresh_ns = 0;
+    k.confirmed = k.unsent = k.floor = k.reserved = k.drawn = k.unreserved = 0;
+    k.spend_by_ns = k.sent_ns = k.last_ask_ns = 0;
+    k.credited = 0;
+    k.heard = k.busy = false;
     k.redis_key = o.key_prefix + meter->day_label(day) + ":" + std::string(tenant) + ":" +
                   std::string(kMeterName[static_cast<std::size_t>(m)]);
   }
 
-  // k locked: the next update if none is in flight (everything unsent goes out at once).
-  std::optional<Update> next(Key& k, std::string_view tenant, tenancy::Meter m, bool read_only) {
-    if (k.busy || (!k.unsent && !read_only)) return std::nullopt;
+  // k locked: what this node may still admit from its reservation at `now`.
+  static std::uint64_t reservation(Key& k, std::int64_t now) {
+    if (now >= k.spend_by_ns) k.reserved = 0;  // lapsed here before it lapses in Redis
+    return k.reserved;
+  }
+
+  // k locked: how many calls this node may admit without a reservation before it hears back. Only
+  // when it has none yet (its first calls of the day) or it lapsed (idle), not when it is spent;
+  // a twentieth of an even split of what it knows to be left, so that even were every node's
+  // knowledge stale at once, the credit would pass the quota by 5 % at most (or one call each).
+  std::uint64_t credit(const Key& k, std::uint64_t view, std::uint64_t limit, std::int64_t now) const {
+    if (k.heard && now < k.spend_by_ns) return 0;
+    const std::uint64_t room = k.heard ? k.unreserved : (limit > view ? limit - view : 0);
+    if (k.heard && room < node_count()) return 0;
+    return std::clamp<std::uint64_t>(room / (20 * node_count()), 1, kMaxCredit);
+  }
+
+  // k locked: the next update if none is in flight and there is something to report, or `ask`
+  // (everything unsent goes out at once, with what is left of the reservation).
+  std::optional<Update> next(Key& k, std::string_view tenant, tenancy::Meter m, bool ask, std::int64_t now) {
+    if (k.busy || (!k.unsent && !ask)) return std::nullopt;
+    if (ask) k.last_ask_ns = now;
     k.busy = true;
-    k.in_flight = k.unsent;
+    k.sent_ns = now;
+    k.drawn = 0;
+    const std::uint64_t report = k.unsent;
     k.unsent = 0;
     return Update{std::string(tenant), k.day, m,
-                  {"1", k.redis_key, std::to_string(k.in_flight), std::to_string(k.floor),
-                   std::to_string(o.ttl.count())}};
+                  {"2", k.redis_key, k.redis_key + ":held", std::to_string(report), std::to_string(k.floor),
+                   std::to_string(o.ttl.count()), o.node_id, std::to_string(k.limit), std::to_string(node_count()),
+                   std::to_string(reservation(k, now)), std::to_string(o.held_for.count())}};
   }
 
   void send(Update u) {
@@ -125,6 +204,13 @@ struct RedisSharedQuota::Impl : std::enable_shared_from_this<Impl> {
                });
   }
 
+  static bool answer_ok(const RedisReply& r) {
+    if (!r.ok() || r.value.type != RespValue::Type::array || r.value.elements.size() != 3) return false;
+    for (const auto& e : r.value.elements)
+      if (e.type != RespValue::Type::integer || e.integer < 0) return false;
+    return true;
+  }
+
   void answered(const std::string& tenant, std::int64_t day, tenancy::Meter m, const RedisReply& r) {
     Key& k = key(tenant, m);
     std::optional<Update> more;
@@ -133,16 +219,25 @@ struct RedisSharedQuota::Impl : std::enable_shared_from_this<Impl> {
       std::lock_guard lock(k.mu);
       if (k.day != day) return;  // the day rolled over meanwhile
       k.busy = false;
-      k.in_flight = 0;
-      if (r.ok() && r.value.type == RespValue::Type::integer && r.value.integer >= 0) {
-        k.confirmed = std::max(k.confirmed, static_cast<std::uint64_t>(r.value.integer));
+      k.credited = 0;
+      if (answer_ok(r)) {
+        const auto& e = r.value.elements;
+        k.confirmed = std::max(k.confirmed, static_cast<std::uint64_t>(e[0].integer));
+        // The reservation covers what was drawn since the update went out.
+        const auto granted = static_cast<std::uint64_t>(e[1].integer);
+        k.reserved = granted > k.drawn ? granted - k.drawn : 0;
+        k.spend_by_ns = k.sent_ns + ns(o.spend_within);
+        k.unreserved = static_cast<std::uint64_t>(e[2].integer);
+        k.heard = true;
         view = k.confirmed + k.unsent;
-        more = next(k, tenant, m, false);
+        more = next(k, tenant, m, false, steady_ns());
       } else {
-        // Down or failing: these counts reach the others through the store; the next update
-        // after recovery repairs the counter from the view, which holds them.
-        k.unsent = 0;
+        // Down or failing: what was in flight reaches the others through the store (the next
+        // update after recovery repairs the counter from the view, which holds it); what was
+        // admitted since goes with the next update.
+        k.reserved = 0;
       }
+      k.drawn = 0;
     }
     if (view) {
       std::shared_lock lock(meter_mu);
@@ -172,27 +267,38 @@ bool RedisSharedQuota::take(std::string_view tenant, std::int64_t day, tenancy::
   if (!i.client.up()) return true;  // Redis down: the node's own view decides, as without Redis
   Impl::Key& k = i.key(tenant, meter);
   std::optional<Impl::Update> u;
+  bool admitted = true;
   {
     std::lock_guard lock(k.mu);
     i.roll(k, tenant, day, meter);
-    const std::uint64_t mine = k.unsent + k.in_flight;
-    if (limit > 0 && mine > 0) {
-      // Near the limit, no more than this node's share of what is left before it hears back.
-      const std::uint64_t count = std::max(k.confirmed, view > mine ? view - mine : 0);
-      const std::uint64_t left = limit > count ? limit - count : 0;
-      // Half of an even split: the others' counts of the last round trip are not in `count` yet.
-      const std::uint64_t share = std::max<std::uint64_t>(1, left / (2 * std::max<std::size_t>(1, i.nodes())));
-      if (mine + n > share) return false;
+    k.limit = limit;
+    const std::int64_t now = steady_ns();
+    if (limit == 0) {
+      // Unlimited: counted only.
+    } else if (Impl::reservation(k, now) >= n) {
+      k.reserved -= n;
+      if (k.busy) k.drawn += n;
+    } else if (k.busy && now - k.sent_ns > ns(i.o.stall)) {
+      // Redis answers slowly: the view decides meanwhile, as when it is down.
+    } else if (const std::uint64_t c = i.credit(k, view, limit, now); k.credited + n <= c) {
+      k.credited += n;
+    } else {
+      admitted = false;
     }
-    k.unsent += n;
-    k.floor = std::max(k.floor, view + n);
-    u = i.next(k, tenant, meter, false);
+    if (admitted) {
+      k.unsent += n;
+      k.floor = std::max(k.floor, view + n);
+    }
+    // Refused: ask for a reservation, at most every refresh_interval once the last ask came back.
+    const bool ask = !admitted && now - k.last_ask_ns >= ns(i.o.refresh_interval);
+    u = i.next(k, tenant, meter, ask, now);
   }
   if (u) i.send(std::move(*u));
-  return true;
+  return admitted;
 }
 
-void RedisSharedQuota::refresh(std::string_view tenant, std::int64_t day, tenancy::Meter meter, std::uint64_t view) {
+void RedisSharedQuota::refresh(std::string_view tenant, std::int64_t day, tenancy::Meter meter, std::uint64_t view,
+                               std::uint64_t limit) {
   Impl& i = *impl_;
   if (!i.client.up()) return;
   Impl::Key& k = i.key(tenant, meter);
@@ -200,11 +306,11 @@ void RedisSharedQuota::refresh(std::string_view tenant, std::int64_t day, tenanc
   {
     std::lock_guard lock(k.mu);
     i.roll(k, tenant, day, meter);
+    k.limit = limit;
     const std::int64_t now = steady_ns();
-    if (now - k.last_refresh_ns < std::chrono::nanoseconds(i.o.refresh_interval).count()) return;
-    k.last_refresh_ns = now;
+    if (now - k.last_ask_ns < ns(i.o.refresh_interval)) return;
     k.floor = std::max(k.floor, view);
-    u = i.next(k, tenant, meter, true);
+    u = i.next(k, tenant, meter, true, now);
   }
   if (u) i.send(std::move(*u));
 }

@@ -2,22 +2,34 @@
 // Redis side of tenancy::SharedQuota.
 //
 // One counter per quota day, tenant and meter, `portcullis:quota:<day>:<tenant>:<meter>` (day =
-// the quota day's start, RFC 3339), with a TTL of two days. The QuotaMeter decides on its own
-// view on the hot path, as without Redis; each admitted call is added to the counter by an
-// asynchronous script (INCRBY, then at least the node's view, then EXPIRE) that answers the
-// cluster's total. At most one update is in flight per key and node: calls admitted meanwhile are
-// coalesced into the next one, so a busy tenant costs one round trip at a time, not one per call.
-// Each answer raises the meter's view to (the total + what this node counted since); the view
-// also keeps the store's totals (the periodic flush goes on: the store stays the durable record).
+// the quota day's start, RFC 3339), with a TTL of two days: the calls every node admitted. Beside
+// it, a hash `...:<meter>:held` of *reservations*: per node, how many calls of what is left it
+// may still admit without asking, and until when (Redis's clock).
 //
-// Over-admission. A node does not see the other nodes' calls of the last round trip. Near the
-// limit, what a node may admit before its update is answered is its share of what is left:
-// max(1, (limit − count) ÷ (2 × nodes)) (count: the last total it heard, or its view; half an
-// even split because that total lacks the others' updates of the same round trip). So the nodes
-// together pass the limit by about one call per node at most, plus what each admits on a view
-// that went stale while it was idle for that tenant (one call per node when clients wait for
-// their answers). The price: near the limit a node with more than its share in flight refuses
-// a call that a later answer might have allowed (with Retry-After 1 s, not the day's reset).
+// The hot path never waits. A node admits a call from its reservation (a local count); each
+// admitted call is reported by an asynchronous script that adds it to the counter and renews the
+// node's reservation, and answers the cluster's total. At most one update is in flight per key
+// and node: calls admitted meanwhile are coalesced into the next one, so a busy tenant costs one
+// round trip at a time, not one per call. Each answer raises the meter's view to (the total +
+// what this node counted since); the view also keeps the store's totals (the periodic flush goes
+// on: the store stays the durable record).
+//
+// The bound. The script grants a node at most what is left after the counter and the others'
+// live reservations, and about 1 ÷ (2 × nodes) of it (at least 1), so counter + reservations
+// never pass the limit and the nodes together admit at most the limit, however unequal their
+// round trips (an earlier design, each node guessing its share from a stale total, passed a
+// quota of 50 by 9 when one node's answers lagged). What a node had not yet spent when it sent
+// an update stays reserved for it, so calls admitted while the update is in flight are covered.
+// Two exceptions. A node without a reservation (its first calls of a tenant's meter that day, or
+// after its reservation lapsed, idle > 1 s; not when it is spent) admits calls *on credit* while
+// it asks: up to a twentieth of an even split of what it knows to be left (1 to 64 calls), and
+// none once its last answer said less than one call per node is left unreserved. Only a node
+// whose knowledge was stale passes the limit that way: by 5 % of it (or one call per node) were
+// every node stale at once. And an update in flight longer than 250 ms (a slow Redis) lets the
+// node's view decide until it is answered, as with Redis down.
+// The price: a reservation left unspent (the load moved to another node) is lost to the others
+// until it lapses (2 s in Redis, 1 s here), and a node whose reservation is spent refuses with
+// Retry-After 1 s while it asks for more (not the day's reset).
 //
 // Redis emptied (restart, FLUSHALL, eviction): the script never lets a counter fall below the
 // view of the node that writes it (repair to the maximum, not a sum, so several nodes repairing
@@ -47,6 +59,10 @@ class RedisSharedQuota final : public tenancy::SharedQuota {
     std::string key_prefix = "portcullis:quota:";
     std::chrono::seconds ttl{2 * 86400};
     std::chrono::milliseconds refresh_interval{100};  // a refused call asks for the total at most this often
+    std::chrono::milliseconds held_for{2000};         // a reservation's life in Redis after the update
+    std::chrono::milliseconds spend_within{1000};     // ... and here, from the update's sending
+    std::chrono::milliseconds stall{250};             // an update in flight longer: the view decides
+    std::string node_id;                              // the reservation's name; empty: a random one
   };
   // `client` must outlive every update (stop it before this goes); `meter` receives the totals
   // until this is destroyed; `nodes` (any thread, cheap; 0 is read as 1) as for
@@ -58,7 +74,8 @@ class RedisSharedQuota final : public tenancy::SharedQuota {
 
   bool take(std::string_view tenant, std::int64_t day, tenancy::Meter meter, std::uint64_t view, std::uint64_t limit,
             std::uint32_t n) override;
-  void refresh(std::string_view tenant, std::int64_t day, tenancy::Meter meter, std::uint64_t view) override;
+  void refresh(std::string_view tenant, std::int64_t day, tenancy::Meter meter, std::uint64_t view,
+               std::uint64_t limit) override;
 
   static const std::string& script();
 

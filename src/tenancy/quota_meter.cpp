@@ -83,9 +83,9 @@ QuotaDecision QuotaMeter::consume(std::string_view tenant, Meter meter, std::uin
   // ---- quotas (issue 12): with a shared counter, a refusal asks for the cluster's total (the
   // view may be stale) and an admission may still be refused beyond the node's share.
   const bool over = limit > 0 && e.used[m] + n > limit;
-  if (over && shared_) shared_->refresh(tenant, e.day, meter, e.used[m]);
+  if (over && shared_) shared_->refresh(tenant, e.day, meter, e.used[m], limit);
   const bool held = !over && shared_ && !shared_->take(tenant, e.day, meter, e.used[m], limit, n);
-  if (held) d.reset_seconds = 1;  // not spent: this node's share of what is left is in flight
+  if (held) d.reset_seconds = 1;  // not spent: this node's part of what is left is on its way
   if (over || held) {
     // ---- end quotas (issue 12)
     d.allowed = false;

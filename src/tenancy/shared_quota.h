@@ -16,13 +16,14 @@ class SharedQuota {
  public:
   virtual ~SharedQuota() = default;
   // Called by QuotaMeter::consume under the tenant's counter lock, after its own check passed
-  // (`view` + n <= `limit`, or `limit` 0 = unlimited): false refuses the call (the node already
-  // holds its share of what is left, see cluster/shared_quota.h). True: the n calls are this
-  // node's, sent without waiting. Never blocks, never calls back into the meter.
+  // (`view` + n <= `limit`, or `limit` 0 = unlimited): false refuses the call (what this node
+  // holds of the quota is spent and more is on its way, see cluster/shared_quota.h). True: the n
+  // calls are this node's, sent without waiting. Never blocks, never calls back into the meter.
   virtual bool take(std::string_view tenant, std::int64_t day, Meter meter, std::uint64_t view, std::uint64_t limit,
                     std::uint32_t n) = 0;
   // A call refused by the meter's own view: the view may be stale, ask for the total (no wait).
-  virtual void refresh(std::string_view tenant, std::int64_t day, Meter meter, std::uint64_t view) = 0;
+  virtual void refresh(std::string_view tenant, std::int64_t day, Meter meter, std::uint64_t view,
+                       std::uint64_t limit) = 0;
 };
 
 }  // namespace pc::tenancy

@@ -169,9 +169,9 @@ describe('a daily quota shared by three nodes through Redis', { timeout: 120000 
         const r = await request(g.port, { path: '/v1/agents', headers: bearer(demo) });
         return r.status === 200 && r.json.agents.some((a) => a.name === 'echo');
       }, 15000, { what: `agent echo visible on node ${g.port}` });
-      // ---- stability (issue 12): the share a node admits near the limit is divided by the node
-      // count (cluster/shared_quota.h); a node that has not yet heard the others' heartbeats
-      // (every 1 s) counts 1 and admits three times its share (35 served seen under load).
+      // ---- stability (issue 12): a node's reservation and credit are divided by the node count
+      // (cluster/shared_quota.h); a node that has not yet heard the others' heartbeats (every
+      // 1 s) counts 1 and takes three times its part.
       await waitFor(async () => (await metricOf(g, 'portcullis_cluster_nodes')) === 3, 10000,
         { what: `node ${g.port} counts 3 nodes` });
     }
@@ -181,7 +181,7 @@ describe('a daily quota shared by three nodes through Redis', { timeout: 120000 
     if (agent) await agent.stop();
   });
 
-  it(`serves ${QUOTA} (+ at most one per node) of invocations spread over three nodes, the rest 429 quota_exceeded; every node shows the cluster's total`, async () => {
+  it(`serves ${QUOTA} (+ at most one per node, on credit) of invocations spread over three nodes, the rest 429 quota_exceeded; every node shows the cluster's total`, async () => {
     const out = { ok: 0, refused: 0, other: [], perNode: [0, 0, 0] };
     const t0 = Date.now();
     await Promise.all(c.nodes.flatMap((g, i) => Array.from({ length: CLIENTS_PER_NODE_Q }, async () => {
@@ -208,9 +208,9 @@ describe('a daily quota shared by three nodes through Redis', { timeout: 120000 
 
     // Each node's view becomes the cluster's total: a refused call asks Redis for it (the store's
     // persist interval has not passed).
-    // A node whose view went stale during the burst may still admit one call here (the second
-    // term of the bound in cluster/shared_quota.h): counted into the total, which stays within
-    // the quota + one per node.
+    // A node whose reservation lapsed may admit a call on credit here if its last answer left
+    // some unreserved (cluster/shared_quota.h): counted into the total, which stays within the
+    // quota + one per node.
     const t1 = Date.now();
     for (const g of c.nodes) {
       await waitFor(async () => {
