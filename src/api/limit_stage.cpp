@@ -298,7 +298,10 @@ net::Response too_many_requests(const net::Request& req, const Admission& a) {
       code = "quota_exceeded";
       const bool tools = a.refusal == Refusal::tool_quota;
       message = "the tenant's daily quota of " + std::to_string(tools ? p.daily_tool_calls : p.daily_quota) +
-                (tools ? " tool calls" : " invocations") + " is used up; it resets in " + after + " s";
+                (tools ? " tool calls" : " invocations") +
+                (a.quota_held ? " is nearly used up; this node is asking the others for more of it; retry after "
+                              : " is used up; it resets in ") +
+                after + " s";
       break;
     }
     case Refusal::none:

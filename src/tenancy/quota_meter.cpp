@@ -85,7 +85,10 @@ QuotaDecision QuotaMeter::consume(std::string_view tenant, Meter meter, std::uin
   const bool over = limit > 0 && e.used[m] + n > limit;
   if (over && shared_) shared_->refresh(tenant, e.day, meter, e.used[m], limit);
   const bool held = !over && shared_ && !shared_->take(tenant, e.day, meter, e.used[m], limit, n);
-  if (held) d.reset_seconds = 1;  // not spent: this node's part of what is left is on its way
+  if (held) {
+    d.held = true;
+    d.reset_seconds = 1;  // not spent: this node's part of what is left is on its way
+  }
   if (over || held) {
     // ---- end quotas (issue 12)
     d.allowed = false;

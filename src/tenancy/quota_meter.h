@@ -30,6 +30,7 @@ struct QuotaDecision {
   std::uint64_t limit = 0;     // 0 = unlimited
   std::int64_t reset_seconds = 0;  // until the next quota day starts
   std::uint64_t total = 0;     // both meters after this call (the suspension budget counts both)
+  bool held = false;           // refused though calls may be left: this node is asking for more (shared quota)
 };
 
 // A tenant whose calls today passed the suspension budget its last call was admitted under.

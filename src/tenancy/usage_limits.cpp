@@ -137,6 +137,7 @@ Admission UsageLimits::admit_call(std::string_view tenant, std::string_view tier
     a.refusal = tools ? Admission::Refusal::tool_quota : Admission::Refusal::quota;
     a.retry_after_seconds = std::max<std::int64_t>(1, q.reset_seconds);
     a.remaining = q.limit > q.used ? q.limit - q.used : 0;
+    a.quota_held = q.held;
     a.slot.release();
   } else {
     a.quota_left = {q.limit > q.used ? q.limit - q.used : 0, q.reset_seconds};

@@ -41,6 +41,7 @@ struct Admission {
   Plan plan;
   std::int64_t retry_after_seconds = 0;  // refused: when trying again can succeed (>= 1)
   std::uint64_t remaining = 0;           // refused: of the violated policy (0, or the quota left)
+  bool quota_held = false;               // refused by the quota though calls may be left (QuotaDecision::held)
   ConcurrencyLimiter::Slot slot;         // admitted call: held until its answer is complete
   // ---- plans (issue 12): admitted, what is left of each policy checked (the RateLimit field of a
   // served answer). Rates: calls that could follow at once, seconds until the burst is whole

@@ -98,6 +98,22 @@ TEST(TooManyRequests, QuotaAndConcurrencyRefusals) {
   auto q = too_many_requests(req("POST", "/mcp", "/mcp"), a);
   EXPECT_NE(q.body.find("\"code\":\"quota_exceeded\""), std::string::npos) << q.body;
   EXPECT_EQ(*header(q, "RateLimit"), R"("tool-calls";r=0;t=600)");
+  EXPECT_NE(q.body.find("is used up; it resets in 600 s"), std::string::npos) << q.body;
+  // Shared quota, this node's reservation spent: calls may be left, so no "used up".
+  a.refusal = tenancy::Admission::Refusal::quota;
+  a.retry_after_seconds = 1;
+  a.remaining = 3;
+  a.plan.daily_quota = 7;
+  a.quota_held = true;
+  auto h = too_many_requests(req("POST", "/v1/agents/a/invoke", "/v1/agents/{name}/invoke"), a);
+  EXPECT_NE(h.body.find("\"code\":\"quota_exceeded\""), std::string::npos) << h.body;
+  EXPECT_NE(h.body.find("daily quota of 7 invocations is nearly used up; this node is asking the others for more of it; retry after 1 s"),
+            std::string::npos)
+      << h.body;
+  EXPECT_EQ(*header(h, "Retry-After"), "1");
+  EXPECT_EQ(*header(h, "RateLimit"), R"("daily";r=3;t=1)");
+  a.quota_held = false;
+  a.remaining = 0;
   a.refusal = tenancy::Admission::Refusal::concurrency;
   a.retry_after_seconds = 1;
   auto c = too_many_requests(req("POST", "/mcp", "/mcp"), a);
