@@ -2,28 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
+
+#include "core/gcra.h"
 
 namespace pc::net {
-namespace {
-constexpr std::int64_t kMaxNs = std::numeric_limits<std::int64_t>::max();
-}  // namespace
-
 IpRateTable::IpRateTable(std::size_t capacity, core::Gauge* tracked, core::Counter* evicted)
     : per_shard_(std::max<std::size_t>(1, capacity / kShards)), tracked_(tracked), evicted_(evicted) {}
 
 IpRateTable::Decision IpRateTable::take(std::string_view key, double rps, std::uint64_t burst, Clock::time_point now) {
   if (!(rps > 0)) return {};
   const std::uint64_t b = burst ? burst : std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(rps)));
-  // GCRA: each request moves the theoretical arrival time (TAT) one emission interval T on; a
-  // request is refused when it would put the TAT more than b·T ahead of now. So b requests pass
-  // back to back, then one per T.
-  // 128-bit, as in tenancy::gcra (the net layer cannot call it): rps and burst are independent
-  // settings, and a tiny rate with a large burst (0.0001/s, 1e6) puts b·T past int64. The TAT
-  // is an int64, so the tolerance is cut to a quarter of its range (~73 years of backlog).
-  const double t = 1e9 / rps;
-  const std::int64_t t_ns = t >= 9e18 ? kMaxNs / 4 : std::max<std::int64_t>(1, std::llround(t));
-  const __int128 tolerance = std::min<__int128>(static_cast<__int128>(t_ns) * b, kMaxNs / 4);
   const std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
 
   Shard& s = shards_[std::hash<std::string_view>{}(key) % kShards];
@@ -44,14 +32,9 @@ IpRateTable::Decision IpRateTable::take(std::string_view key, double rps, std::u
   } else if (it->second != s.lru.begin()) {
     s.lru.splice(s.lru.begin(), s.lru, it->second);  // iterators (and the key's view) stay valid
   }
-  Entry& e = *it->second;
-  const std::int64_t tat = std::max(e.tat_ns, now_ns);
-  const __int128 ahead = static_cast<__int128>(tat) + t_ns - now_ns;
-  if (ahead > tolerance) {
-    const __int128 wait_ms = (ahead - tolerance + 999'999) / 1'000'000;
-    return {false, std::chrono::milliseconds(static_cast<std::int64_t>(std::min<__int128>(wait_ms, kMaxNs / 1'000'000)))};
-  }
-  e.tat_ns = static_cast<std::int64_t>(std::min<__int128>(static_cast<__int128>(tat) + t_ns, kMaxNs));
+  // GCRA (core/gcra.h): b requests pass back to back, then one per 1/rps.
+  const core::RateDecision d = core::gcra(it->second->tat_ns, {rps, b}, now_ns);
+  if (!d.allowed) return {false, std::chrono::milliseconds(d.retry_after_ns / 1'000'000 + (d.retry_after_ns % 1'000'000 != 0))};
   return {};
 }
 

@@ -1,6 +1,6 @@
-// GCRA (tenancy/rate_limiter.h), the concurrency cap and the quota meter on their own: exact
-// counts for a burst, exact waits, refusals that do not spend budget, day rollover, and the
-// meter's flush bookkeeping.
+// The rate limiter (tenancy/rate_limiter.h; its GCRA step: tests/unit/core/gcra_test.cpp), the
+// concurrency cap and the quota meter on their own: limits that hold across threads, day
+// rollover, and the meter's flush bookkeeping.
 #include "tenancy/rate_limiter.h"
 
 #include <gtest/gtest.h>
@@ -16,45 +16,6 @@ namespace pc::tenancy {
 namespace {
 
 constexpr std::int64_t kSec = 1'000'000'000;
-
-TEST(Gcra, BurstOf100Then50RefusedAtOnce) {
-  std::int64_t tat = 0;
-  const Rate r{10, 100};
-  int ok = 0, refused = 0;
-  for (int i = 0; i < 150; ++i) (gcra(tat, r, 5 * kSec).allowed ? ok : refused)++;
-  EXPECT_EQ(ok, 100);
-  EXPECT_EQ(refused, 50);
-}
-
-TEST(Gcra, RefusalsDoNotSpendAndRetryAfterIsExact) {
-  std::int64_t tat = 0;
-  const Rate r{2, 3};  // one call every 500 ms
-  const std::int64_t t0 = 100 * kSec;
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(gcra(tat, r, t0).allowed);
-  const auto before = tat;
-  auto d = gcra(tat, r, t0);
-  EXPECT_FALSE(d.allowed);
-  EXPECT_EQ(tat, before) << "a refusal must not move the TAT";
-  EXPECT_EQ(d.retry_after_ns, kSec / 2);
-  EXPECT_EQ(d.remaining, 0u);
-  EXPECT_FALSE(gcra(tat, r, t0 + d.retry_after_ns - 1).allowed);
-  EXPECT_TRUE(gcra(tat, r, t0 + d.retry_after_ns).allowed);
-}
-
-TEST(Gcra, RemainingCountsDownAndRefillsAtTheRate) {
-  std::int64_t tat = 0;
-  const Rate r{1, 5};
-  EXPECT_EQ(gcra(tat, r, 10 * kSec).remaining, 4u);
-  EXPECT_EQ(gcra(tat, r, 10 * kSec).remaining, 3u);
-  EXPECT_EQ(gcra(tat, r, 12 * kSec).remaining, 4u);  // two seconds gave two back
-}
-
-TEST(Gcra, HugeBurstsAndTinyRatesDoNotOverflow) {
-  std::int64_t tat = 0;
-  EXPECT_TRUE(gcra(tat, {0.000001, std::uint64_t{1} << 53}, kSec).allowed);
-  std::int64_t t2 = 0;
-  EXPECT_TRUE(gcra(t2, {1e6, 1}, kSec).allowed);
-}
 
 TEST(LocalRateLimiter, KeysAreIndependentAndTheLimitHoldsAcrossThreads) {
   LocalRateLimiter l;
