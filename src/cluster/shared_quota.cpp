@@ -53,7 +53,7 @@ local mine = 0
 if left > 0 then
   local share = math.max(1, math.floor(left / (2 * tonumber(ARGV[6]))))
   mine = math.min(math.max(tonumber(ARGV[7]), share), left)
-  redis.call('HSET', KEYS[2], ARGV[4], mine .. ':' .. (now + tonumber(ARGV[8])))
+  redis.call('HSET', KEYS[2], ARGV[4], string.format('%d:%d', mine, now + tonumber(ARGV[8])))
   redis.call('EXPIRE', KEYS[2], ARGV[3])
 else
   redis.call('HDEL', KEYS[2], ARGV[4])

@@ -165,6 +165,27 @@ TEST(RedisSharedQuota, SequentialCallsRoundRobinAdmitExactlyTheQuota) {
   EXPECT_EQ(admitted, 30);
 }
 
+TEST(RedisSharedQuota, ReservationsOfAHugeQuotaAreWrittenInDigits) {
+  // A quota of 10^15: reservations of ~10^14 calls, which Lua's default number formatting would
+  // write as "1.6e+14" (read back as a lapsed reservation, so the others would over-reserve).
+  Cluster c(2);
+  constexpr std::uint64_t kHuge = 1'000'000'000'000'000;
+  ASSERT_TRUE(c.nodes[0]->meter.consume("big", Meter::invocations, kHuge, 1, core::unix_now()).allowed);
+  ASSERT_TRUE(eventually([&] { return c.redis_count("big") == 1; }, 2s));
+  const auto& meter = c.nodes[0]->meter;
+  const std::string held = "portcullis:quota:" + meter.day_label(meter.day_of(core::unix_now())) + ":big:invocations:held";
+  RedisReply r;
+  ASSERT_TRUE(eventually([&] {
+    r = c.nodes[0]->client->call({"HVALS", held});
+    return r.ok() && r.value.elements.size() == 1;
+  }, 2s));
+  const std::string v = r.value.elements[0].str;
+  const auto colon = v.find(':');
+  ASSERT_NE(colon, std::string::npos) << v;
+  EXPECT_EQ(v.find_first_not_of("0123456789:"), std::string::npos) << v;
+  EXPECT_EQ(std::stoull(v.substr(0, colon)), (kHuge - 1) / 4) << v;  // half an even split of what is left
+}
+
 TEST(RedisSharedQuota, RedisEmptiedMidDayIsRepairedFromTheViews) {
   Cluster c(2);
   calls_in_turn(c, 20, 100);
