@@ -4,7 +4,6 @@
 #include <array>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <shared_mutex>
 #include <string_view>
 #include <unordered_map>
@@ -12,6 +11,7 @@
 
 #include "cluster/redis_client.h"
 #include "cluster/redis_script.h"
+#include "crypto/random.h"
 
 namespace pc::cluster {
 namespace {
@@ -77,14 +77,6 @@ constexpr std::uint64_t kMaxCredit = 64;  // more is not needed to ride out a ro
 
 std::int64_t ns(std::chrono::milliseconds d) { return std::chrono::nanoseconds(d).count(); }
 
-std::string random_node_id() {
-  std::random_device rd;
-  std::uniform_int_distribution<unsigned> hex(0, 15);
-  std::string id(16, '0');
-  for (auto& c : id) c = "0123456789abcdef"[hex(rd)];
-  return id;
-}
-
 struct Hash {
   using is_transparent = void;
   std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
@@ -132,7 +124,7 @@ struct RedisSharedQuota::Impl : std::enable_shared_from_this<Impl> {
 
   Impl(RedisClient& c, tenancy::QuotaMeter& m, std::function<std::size_t()> n, Options opt)
       : client(c), nodes(std::move(n)), o(std::move(opt)), meter(&m) {
-    if (o.node_id.empty()) o.node_id = random_node_id();
+    if (o.node_id.empty()) o.node_id = crypto::random_hex(8);
   }
 
   std::size_t node_count() const { return std::max<std::size_t>(1, nodes()); }

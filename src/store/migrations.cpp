@@ -486,6 +486,27 @@ CREATE INDEX daily_usage_by_day ON daily_usage(day);
 )sql";
 // ---- end limits (issue 12)
 
+// Migration 13 (review M6): daily_usage gets a row per node (process) holding what that node
+// counted in all, instead of one row per tenant and day that every node added deltas to (a delta
+// re-sent after a commit whose outcome was lost counted twice). Existing rows become node ''.
+constexpr std::string_view kV13UsagePerNode = R"sql(
+ALTER TABLE daily_usage RENAME TO daily_usage_v12;
+DROP INDEX daily_usage_by_day;
+CREATE TABLE daily_usage (
+  tenant_id   TEXT NOT NULL,
+  day         TEXT NOT NULL,
+  node_id     TEXT NOT NULL,
+  invocations INTEGER NOT NULL DEFAULT 0,
+  tool_calls  INTEGER NOT NULL DEFAULT 0,
+  updated_at  TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, day, node_id)
+);
+INSERT INTO daily_usage(tenant_id, day, node_id, invocations, tool_calls, updated_at)
+  SELECT tenant_id, day, '', invocations, tool_calls, updated_at FROM daily_usage_v12;
+DROP TABLE daily_usage_v12;
+CREATE INDEX daily_usage_by_day ON daily_usage(day);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "platform clients and meta", kV1Platform},
     {2, "tenants, signing keys, client scopes", kV2Identity},
@@ -502,6 +523,7 @@ constexpr Migration kMigrations[] = {
     {10, "a2a: task and context bindings to tenant and principal", kV10A2aBindings},
     {11, "a2a push: client push configs held by the gateway", kV11A2aPush},  // ---- a2a push (issue 11)
     {12, "usage plans: tenant limit overrides and daily usage counters", kV12UsagePlans},  // ---- limits (issue 12)
+    {13, "usage plans: daily usage counted per node", kV13UsagePerNode},
 };
 
 constexpr std::string_view kCreateTable = R"sql(

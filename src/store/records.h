@@ -434,7 +434,7 @@ struct TenantLimitsRecord {
   std::string updated_by;
 };
 // Calls counted on one quota day for one tenant (day = the day's start, RFC 3339). As a write:
-// counts to add to the row; as a read: the row's totals (every node's counts).
+// what one node (process) counted that day in all; as a read: the sum of every node's counts.
 struct DailyUsageRecord {
   std::string tenant_id;
   std::string day;

@@ -229,7 +229,7 @@ class SqlStore final : public Store {
   std::optional<TenantLimitsRecord> find_tenant_limits(std::string_view tenant_id) override;
   std::vector<TenantLimitsRecord> list_tenant_limits() override;
   bool delete_tenant_limits(std::string_view tenant_id) override;
-  void add_daily_usage(const std::vector<DailyUsageRecord>& deltas) override;
+  void put_daily_usage(std::string_view node_id, const std::vector<DailyUsageRecord>& counts) override;
   std::vector<DailyUsageRecord> daily_usage(std::string_view day) override;
   std::int64_t purge_daily_usage_before(std::string_view day, std::int64_t limit) override;  // ---- plans (issue 12)
   // ---- end limits (issue 12)

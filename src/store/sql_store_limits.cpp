@@ -1,7 +1,9 @@
 // ---- limits (issue 12)
 // SqlStore: usage plans — tenants' limit overrides and the daily usage counters
-// (tenancy/usage_plan.h, tenancy/quota_meter.h). Counters are written as deltas added to the
-// day's row, so several nodes flushing at once sum up instead of overwriting each other.
+// (tenancy/usage_plan.h, tenancy/quota_meter.h). Each node (process) writes its own row per tenant
+// and day with what it counted in all, and a day's usage is the sum of the rows: nodes flushing at
+// once do not overwrite each other, and a write repeated after a commit whose outcome was lost
+// (the connection dropped during COMMIT) does not count twice, as an added delta would.
 #include "core/clock.h"
 #include "store/sql_store.h"
 
@@ -60,19 +62,22 @@ bool SqlStore::delete_tenant_limits(std::string_view tenant_id) {
   return found;
 }
 
-void SqlStore::add_daily_usage(const std::vector<DailyUsageRecord>& deltas) {
-  if (deltas.empty()) return;
+void SqlStore::put_daily_usage(std::string_view node_id, const std::vector<DailyUsageRecord>& counts) {
+  if (counts.empty()) return;
   auto c = conn();
   Transaction tx(*c);
+  const std::string greatest = c->dialect() == Db::Dialect::postgres ? "GREATEST" : "MAX";
   Statement q = c->prepare(
-      "INSERT INTO daily_usage(tenant_id, day, invocations, tool_calls, updated_at) SELECT ?1, ?2, ?3, ?4, ?5 WHERE " +
-      tenant_is_live(*c, 1) +
-      " ON CONFLICT (tenant_id, day) DO UPDATE SET invocations = daily_usage.invocations + excluded.invocations, "
-      "tool_calls = daily_usage.tool_calls + excluded.tool_calls, updated_at = excluded.updated_at");
+      "INSERT INTO daily_usage(tenant_id, day, node_id, invocations, tool_calls, updated_at) "
+      "SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE " +
+      tenant_is_live(*c, 1) + " ON CONFLICT (tenant_id, day, node_id) DO UPDATE SET invocations = " + greatest +
+      "(daily_usage.invocations, excluded.invocations), tool_calls = " + greatest +
+      "(daily_usage.tool_calls, excluded.tool_calls), updated_at = excluded.updated_at");
   const std::string now = core::rfc3339_now();
-  for (const auto& d : deltas) {
+  for (const auto& d : counts) {
     q.reset();
-    q.bind_text(1, d.tenant_id).bind_text(2, d.day).bind_int64(3, d.invocations).bind_int64(4, d.tool_calls).bind_text(5, now);
+    q.bind_text(1, d.tenant_id).bind_text(2, d.day).bind_text(3, node_id).bind_int64(4, d.invocations);
+    q.bind_int64(5, d.tool_calls).bind_text(6, now);
     q.run();
   }
   tx.commit();
@@ -80,7 +85,8 @@ void SqlStore::add_daily_usage(const std::vector<DailyUsageRecord>& deltas) {
 
 std::vector<DailyUsageRecord> SqlStore::daily_usage(std::string_view day) {
   auto c = conn();
-  Statement q = c->prepare("SELECT tenant_id, day, invocations, tool_calls FROM daily_usage WHERE day = ?1");
+  Statement q = c->prepare(
+      "SELECT tenant_id, day, SUM(invocations), SUM(tool_calls) FROM daily_usage WHERE day = ?1 GROUP BY tenant_id, day");
   q.bind_text(1, day);
   std::vector<DailyUsageRecord> out;
   while (q.step()) out.push_back({q.column_text(0), q.column_text(1), q.column_int64(2), q.column_int64(3)});
@@ -91,8 +97,8 @@ std::vector<DailyUsageRecord> SqlStore::daily_usage(std::string_view day) {
 std::int64_t SqlStore::purge_daily_usage_before(std::string_view day, std::int64_t limit) {
   auto c = conn();
   c->prepare(
-       "DELETE FROM daily_usage WHERE (tenant_id, day) IN "
-       "(SELECT tenant_id, day FROM daily_usage WHERE day < ?1 ORDER BY day LIMIT ?2)")
+       "DELETE FROM daily_usage WHERE (tenant_id, day, node_id) IN "
+       "(SELECT tenant_id, day, node_id FROM daily_usage WHERE day < ?1 ORDER BY day LIMIT ?2)")
       .bind_text(1, day)
       .bind_int64(2, limit)
       .run();

@@ -365,8 +365,10 @@ class Store {
   virtual std::optional<TenantLimitsRecord> find_tenant_limits(std::string_view tenant_id) = 0;
   virtual std::vector<TenantLimitsRecord> list_tenant_limits() = 0;
   virtual bool delete_tenant_limits(std::string_view tenant_id) = 0;
-  // Adds each row's counts to (tenant, day), in one transaction; rows of deleted tenants skipped.
-  virtual void add_daily_usage(const std::vector<DailyUsageRecord>& deltas) = 0;
+  // Records what node `node_id` counted in all on each row's (tenant, day), in one transaction;
+  // a count never goes down (the greater of the stored and the written); rows of deleted tenants
+  // skipped. Absolute, so a write repeated after an ambiguous commit counts once (review M6).
+  virtual void put_daily_usage(std::string_view node_id, const std::vector<DailyUsageRecord>& counts) = 0;
   // Every tenant's totals of `day`.
   virtual std::vector<DailyUsageRecord> daily_usage(std::string_view day) = 0;
   // ---- plans (issue 12): removes at most `limit` rows of days before `day` (oldest first);

@@ -15,7 +15,8 @@ struct QuotaMeter::Entry {
   std::mutex mu;
   std::int64_t day = -1;
   std::array<std::uint64_t, 2> used{};     // this day, the cluster's total as last read + ours since
-  std::array<std::uint64_t, 2> pending{};  // this day, counted here and not yet written
+  std::array<std::uint64_t, 2> mine{};     // this day, counted here in all
+  std::array<std::uint64_t, 2> written{};  // this day, `mine` as last written to the store
   std::uint64_t budget = 0;                // suspend_after of the plan of the last call
 };
 
@@ -55,14 +56,15 @@ const QuotaMeter::Entry* QuotaMeter::find(std::string_view tenant) const {
 
 void QuotaMeter::roll(Entry& e, std::string_view tenant, std::int64_t day) {
   if (e.day == day) return;
-  if (e.day >= 0 && (e.pending[0] || e.pending[1])) {
+  if (e.day >= 0 && e.mine != e.written) {
     // The day ended with counts not yet written: they still belong to that day's row.
     std::lock_guard lock(carry_mu_);
-    carry_.push_back({std::string(tenant), day_label(e.day), {e.pending[0], e.pending[1]}});
+    carry_.push_back({std::string(tenant), day_label(e.day), {e.mine[0], e.mine[1]}});
   }
   e.day = day;
   e.used = {};
-  e.pending = {};
+  e.mine = {};
+  e.written = {};
 }
 
 QuotaDecision QuotaMeter::consume(std::string_view tenant, Meter meter, std::uint64_t limit, std::uint32_t n,
@@ -97,7 +99,7 @@ QuotaDecision QuotaMeter::consume(std::string_view tenant, Meter meter, std::uin
     return d;
   }
   e.used[m] += n;
-  e.pending[m] += n;
+  e.mine[m] += n;
   d.used = e.used[m];
   d.total = e.used[0] + e.used[1];
   return d;
@@ -144,25 +146,32 @@ std::vector<DayUsage> QuotaMeter::take_pending() {
   std::shared_lock lock(mu_);
   for (auto& [tenant, e] : entries_) {
     std::lock_guard el(e->mu);
-    if (e->day < 0 || (!e->pending[0] && !e->pending[1])) continue;
-    out.push_back({tenant, day_label(e->day), {e->pending[0], e->pending[1]}});
-    e->pending = {};
+    if (e->day < 0 || e->mine == e->written) continue;
+    out.push_back({tenant, day_label(e->day), {e->mine[0], e->mine[1]}});
   }
   return out;
 }
 
-void QuotaMeter::restore_pending(const std::vector<DayUsage>& failed) {
-  for (const auto& u : failed) {
+void QuotaMeter::wrote(const std::vector<DayUsage>& rows) {
+  for (const auto& u : rows) {
     Entry& e = entry(u.tenant);
-    std::unique_lock el(e.mu);
-    if (e.day >= 0 && day_label(e.day) == u.day) {
-      e.pending[0] += u.counts.invocations;
-      e.pending[1] += u.counts.tool_calls;
-    } else {
-      el.unlock();
-      std::lock_guard lock(carry_mu_);
-      carry_.push_back(u);
+    std::lock_guard el(e.mu);
+    if (e.day < 0 || day_label(e.day) != u.day) continue;  // an ended day's: done with it
+    e.written[0] = std::max(e.written[0], u.counts.invocations);
+    e.written[1] = std::max(e.written[1], u.counts.tool_calls);
+  }
+}
+
+void QuotaMeter::unwritten(const std::vector<DayUsage>& rows) {
+  for (const auto& u : rows) {
+    {
+      Entry& e = entry(u.tenant);
+      std::lock_guard el(e.mu);
+      if (e.day >= 0 && day_label(e.day) == u.day) continue;  // still the entry's day: still unwritten there
     }
+    // An ended day's counts: kept for the next flush (a newer count of that day cannot exist).
+    std::lock_guard lock(carry_mu_);
+    carry_.push_back(u);
   }
 }
 
@@ -172,8 +181,8 @@ void QuotaMeter::apply_totals(std::int64_t day, const std::vector<DayUsage>& tot
     std::lock_guard el(e.mu);
     if (e.day > day) continue;  // a newer day began meanwhile
     roll(e, t.tenant, day);
-    e.used[0] = std::max(e.used[0], t.counts.invocations + e.pending[0]);
-    e.used[1] = std::max(e.used[1], t.counts.tool_calls + e.pending[1]);
+    e.used[0] = std::max(e.used[0], t.counts.invocations + (e.mine[0] - e.written[0]));
+    e.used[1] = std::max(e.used[1], t.counts.tool_calls + (e.mine[1] - e.written[1]));
   }
 }
 

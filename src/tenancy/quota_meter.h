@@ -4,7 +4,7 @@
 //
 // A quota day starts at server.usage_plans.day_start_utc (00:00 UTC by default) and lasts 86,400
 // seconds; at its start every tenant's counters are zero again. Several nodes sharing a store
-// each add their own counts to the day's row (one UPSERT of deltas), then read the sums back, so
+// each write what they counted that day in all to a row of their own, then read the sums back, so
 // a node's view of a tenant's usage is the cluster's total as of the last flush plus what it
 // counted since.
 #pragma once
@@ -85,12 +85,14 @@ class QuotaMeter {
   // ---- end quotas (issue 12)
 
   // ---- persistence (tenancy/usage_sync.h)
-  // Counts not yet written, per tenant and day; they leave the meter's pending state.
+  // What this node counted in all, per tenant and day, where that changed since it was last
+  // written (absolute counts, so a write repeated after an ambiguous commit counts once). Then
+  // wrote(those rows) once the write committed, or unwritten(those rows) if it failed.
   std::vector<DayUsage> take_pending();
-  // Puts back counts whose write failed (they go out with the next flush).
-  void restore_pending(const std::vector<DayUsage>& failed);
-  // The store's totals for `day` (every node's flushed counts): each tenant's usage becomes its
-  // total plus what this node counted since take_pending.
+  void wrote(const std::vector<DayUsage>& rows);
+  void unwritten(const std::vector<DayUsage>& rows);  // they go out with the next flush
+  // The store's totals for `day` (every node's written counts, this node's included): each
+  // tenant's usage becomes its total plus what this node counted since its last write.
   void apply_totals(std::int64_t day, const std::vector<DayUsage>& totals);
 
  private:
@@ -107,7 +109,7 @@ class QuotaMeter {
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, std::unique_ptr<Entry>, Hash, std::equal_to<>> entries_;
   std::mutex carry_mu_;
-  std::vector<DayUsage> carry_;  // pending counts of a day that ended before they were written
+  std::vector<DayUsage> carry_;  // counts of a day that ended before they were written
   std::shared_ptr<SharedQuota> shared_;  // ---- quotas (issue 12)
 };
 

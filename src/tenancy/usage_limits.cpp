@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/thread_priority.h"
+#include "crypto/random.h"
 #include "store/run_audited.h"
 #include "tenancy/tenant_service.h"
 #include "store/store.h"
@@ -49,7 +50,10 @@ std::int64_t day_start_seconds(const core::UsagePlansConfig& c) { return core::p
 }  // namespace
 
 UsageLimits::UsageLimits(Options o)
-    : store_(o.store), meter_(day_start_seconds(o.config)), on_over_budget_(std::move(o.on_over_budget)) {
+    : store_(o.store),
+      node_id_(crypto::random_hex(8)),
+      meter_(day_start_seconds(o.config)),
+      on_over_budget_(std::move(o.on_over_budget)) {
   limiter_ = o.limiter ? std::move(o.limiter) : std::make_shared<LocalRateLimiter>();
   configure(o.config, o.tiers);
   Metrics::get();
@@ -189,9 +193,10 @@ bool UsageLimits::flush() {
       rows.push_back({u.tenant, u.day, static_cast<std::int64_t>(u.counts.invocations),
                       static_cast<std::int64_t>(u.counts.tool_calls)});
     try {
-      store_->add_daily_usage(rows);
+      store_->put_daily_usage(node_id_, rows);
+      meter_.wrote(pending);
     } catch (const std::exception& e) {
-      meter_.restore_pending(pending);
+      meter_.unwritten(pending);
       Metrics::get().flush_failures.inc();
       log::warn("usage plans: quota counters not written; kept for the next interval", {{"error", e.what()}});
       return false;

@@ -119,6 +119,7 @@ class UsageLimits {
   void run();
 
   store::Store* store_;
+  const std::string node_id_;  // this process's rows of daily_usage (random: a restart writes new rows)
 
   UsagePlans plans_;
   std::shared_ptr<RateLimiter> limiter_;

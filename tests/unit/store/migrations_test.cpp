@@ -94,6 +94,25 @@ TEST_P(MigrationsTest, FailedMigrationLeavesTheLastGoodVersion) {
   EXPECT_FALSE(has_table(*db, "c"));  // its first statement was rolled back too
 }
 
+// Migration 13 (review M6): the counts of a v12 database, one row per tenant and day, survive as
+// node '' rows of the per-node table.
+TEST_P(MigrationsTest, DailyUsageOfVersion12BecomesANodesRow) {
+  const auto all = sqlite_migrations();
+  ASSERT_GE(all.size(), 13u);
+  ASSERT_EQ(migrate(*db, all.first(12)), 12);
+  db->exec("INSERT INTO daily_usage(tenant_id, day, invocations, tool_calls, updated_at) "
+           "VALUES ('acme', '2026-12-06T00:00:00.000Z', 7, 2, '2026-12-06T01:00:00.000Z')");
+  ASSERT_EQ(migrate(*db), newest);
+  Statement q = db->prepare("SELECT tenant_id, day, node_id, invocations, tool_calls FROM daily_usage");
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.column_text(0), "acme");
+  EXPECT_EQ(q.column_text(2), "");
+  EXPECT_EQ(q.column_int64(3), 7);
+  EXPECT_EQ(q.column_int64(4), 2);
+  EXPECT_FALSE(q.step());
+  EXPECT_FALSE(has_table(*db, "daily_usage_v12"));
+}
+
 TEST_P(MigrationsTest, RejectsMisnumberedLists) {
   const Migration gap[] = {{1, "one", "SELECT 1"}, {3, "three", "SELECT 1"}};
   EXPECT_THROW(migrate(*db, gap), StoreError);

@@ -249,7 +249,9 @@ class ForwardingStore : public store::Store {
   }
   std::vector<store::TenantLimitsRecord> list_tenant_limits() override { return real_.list_tenant_limits(); }
   bool delete_tenant_limits(std::string_view t) override { return real_.delete_tenant_limits(t); }
-  void add_daily_usage(const std::vector<store::DailyUsageRecord>& d) override { real_.add_daily_usage(d); }
+  void put_daily_usage(std::string_view node, const std::vector<store::DailyUsageRecord>& d) override {
+    real_.put_daily_usage(node, d);
+  }
   std::vector<store::DailyUsageRecord> daily_usage(std::string_view day) override { return real_.daily_usage(day); }
   std::int64_t purge_daily_usage_before(std::string_view day, std::int64_t limit) override {  // ---- plans (issue 12)
     return real_.purge_daily_usage_before(day, limit);

@@ -80,7 +80,7 @@ TEST(QuotaMeter, RefusesPastTheLimitAndResetsWhenTheDayStarts) {
   EXPECT_TRUE(m.consume("acme", Meter::invocations, 0, 1000, next_day).allowed) << "0 = unlimited";
 }
 
-TEST(QuotaMeter, PendingCountsAreTakenOnceRestoredOnFailureAndCarriedPastTheDay) {
+TEST(QuotaMeter, PendingCountsAreAbsoluteUntilWrittenAndCarriedPastTheDay) {
   QuotaMeter m;
   const std::int64_t t = 1'780'000'000;
   m.consume("acme", Meter::invocations, 0, 2, t);
@@ -90,17 +90,29 @@ TEST(QuotaMeter, PendingCountsAreTakenOnceRestoredOnFailureAndCarriedPastTheDay)
   EXPECT_EQ(p[0].counts.invocations, 2u);
   EXPECT_EQ(p[0].counts.tool_calls, 1u);
   EXPECT_EQ(p[0].day, m.day_label(m.day_of(t)));
-  EXPECT_TRUE(m.take_pending().empty());
-  m.restore_pending(p);  // the write failed
+  // The write failed (or its outcome is unknown): the same absolute counts go out again, plus
+  // what was counted since; a repeat of a write that did commit cannot count twice.
+  m.unwritten(p);
+  m.consume("acme", Meter::invocations, 0, 1, t);
   auto again = m.take_pending();
   ASSERT_EQ(again.size(), 1u);
-  EXPECT_EQ(again[0].counts.invocations, 2u);
-  // Counted late on one day, the next day starts before the flush: the count keeps its day.
+  EXPECT_EQ(again[0].counts.invocations, 3u);
+  m.wrote(again);
+  EXPECT_TRUE(m.take_pending().empty()) << "nothing new since the last write";
+  // Counted late on one day, the next day starts before the flush: the count keeps its day, and
+  // survives a failed write of it.
   m.consume("acme", Meter::invocations, 0, 1, t);
   m.consume("acme", Meter::invocations, 0, 1, t + 86400);
   auto both = m.take_pending();
   ASSERT_EQ(both.size(), 2u);
   EXPECT_NE(both[0].day, both[1].day);
+  m.unwritten(both);
+  auto still = m.take_pending();
+  ASSERT_EQ(still.size(), 2u);
+  for (const auto& u : still)
+    EXPECT_EQ(u.counts.invocations, u.day == m.day_label(m.day_of(t)) ? 4u : 1u) << u.day;
+  m.wrote(still);
+  EXPECT_TRUE(m.take_pending().empty());
 }
 
 TEST(QuotaMeter, TotalsFromOtherNodesAddToWhatThisNodeCountedSince) {
@@ -108,7 +120,7 @@ TEST(QuotaMeter, TotalsFromOtherNodesAddToWhatThisNodeCountedSince) {
   const std::int64_t t = 1'780'000'000;
   const auto day = m.day_of(t);
   m.consume("acme", Meter::invocations, 10, 2, t);
-  m.take_pending();                                 // written: the row now says 2 (+ 5 of another node)
+  m.wrote(m.take_pending());                        // written: our row says 2 (+ 5 in another node's)
   m.consume("acme", Meter::invocations, 10, 1, t);  // counted while the flush ran
   m.apply_totals(day, {{"acme", m.day_label(day), {7, 0}}});
   EXPECT_EQ(m.usage("acme", t).invocations, 8u);

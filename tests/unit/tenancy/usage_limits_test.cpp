@@ -1,6 +1,7 @@
 // Usage plans (tenancy/usage_limits.h): plans from tiers and overrides, admit()'s refusals, and
-// the store side on every backend — overrides kept and audited, quota counts flushed as deltas
-// that two nodes sharing a store sum up, counts read back after a restart.
+// the store side on every backend — overrides kept and audited, quota counts written per node
+// and summed, a write whose commit outcome was lost not counted twice, counts read back after a
+// restart.
 #include "tenancy/usage_limits.h"
 
 #include <gtest/gtest.h>
@@ -169,6 +170,54 @@ TEST_P(UsageLimitsStoreTest, TwoNodesShareTheDailyQuotaThroughTheStore) {
   EXPECT_EQ(d->meter().usage("acme", core::unix_now()).invocations, 0u);
 }
 
+// Review M6: the connection drops during COMMIT, the commit happened, the node cannot know. Its
+// next flush writes the same counts again; with per-node absolute rows they count once.
+class CommitsThenFails final : public testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  int fail = 1;
+  void put_daily_usage(std::string_view node, const std::vector<store::DailyUsageRecord>& d) override {
+    ForwardingStore::put_daily_usage(node, d);
+    if (fail > 0 && fail--) throw store::StoreError("connection lost during COMMIT");
+  }
+};
+
+TEST_P(UsageLimitsStoreTest, AWriteWhoseCommitWasLostCountsOnce) {
+  CommitsThenFails ambiguous(store());
+  auto a = node(ambiguous);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(a->admit("acme", "p", "basic", CallKind::invocation));
+  EXPECT_FALSE(a->flush());
+  ASSERT_TRUE(a->admit("acme", "p", "basic", CallKind::invocation));
+  ASSERT_TRUE(a->flush());
+  auto rows = store().daily_usage(a->meter().day_label(a->meter().day_of(core::unix_now())));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].invocations, 4) << "3 written twice (once unknowingly) + 1";
+  EXPECT_EQ(node(store())->meter().usage("acme", core::unix_now()).invocations, 4u) << "a restart reads 4";
+}
+
+TEST_P(UsageLimitsStoreTest, NodesRowsAreSummedAndNeverGoDown) {
+  const std::string day = "2026-12-06T00:00:00.000Z";
+  store().put_daily_usage("node-a", {{"acme", day, 3, 1}});
+  store().put_daily_usage("node-a", {{"acme", day, 3, 1}});  // repeated
+  store().put_daily_usage("node-b", {{"acme", day, 2, 0}, {"globex", day, 1, 1}});
+  store().put_daily_usage("node-a", {{"acme", day, 1, 0}});  // stale: less than written
+  auto rows = store().daily_usage(day);
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& r : rows) {
+    if (r.tenant_id == "acme") {
+      EXPECT_EQ(r.invocations, 5);
+      EXPECT_EQ(r.tool_calls, 1);
+    } else {
+      EXPECT_EQ(r.invocations, 1);
+    }
+  }
+  ASSERT_TRUE(store().mark_tenant_deleted("globex", 1));
+  store().put_daily_usage("node-a", {{"globex", day, 9, 9}});  // a deleted tenant's: skipped
+  for (const auto& r : store().daily_usage(day)) {
+    if (r.tenant_id == "globex") EXPECT_EQ(r.invocations, 1);
+  }
+}
+
 // ---- plans (issue 12)
 TEST_P(UsageLimitsStoreTest, OldDailyUsageRowsArePurgedInBoundedBatches) {
   UsageLimits::Options opt;
@@ -181,10 +230,11 @@ TEST_P(UsageLimitsStoreTest, OldDailyUsageRowsArePurgedInBoundedBatches) {
   std::vector<store::DailyUsageRecord> rows;
   for (std::int64_t ago : {0, 1, 89, 90, 91, 200, 365})
     for (const char* t : {"acme", "globex"}) rows.push_back({t, m.day_label(today - ago), 1, 0});
-  store().add_daily_usage(rows);
-  EXPECT_EQ(l.purge_old_usage(4), 4) << "a batch is bounded";
-  EXPECT_EQ(l.purge_old_usage(4), 2) << "days before today - 90: 91, 200 and 365 days ago";
-  EXPECT_EQ(l.purge_old_usage(4), 0);
+  store().put_daily_usage("node-a", rows);
+  store().put_daily_usage("node-b", rows);
+  EXPECT_EQ(l.purge_old_usage(8), 8) << "a batch is bounded";
+  EXPECT_EQ(l.purge_old_usage(8), 4) << "days before today - 90: 91, 200 and 365 days ago, two tenants, two nodes";
+  EXPECT_EQ(l.purge_old_usage(8), 0);
   for (std::int64_t ago : {0, 1, 89, 90}) EXPECT_EQ(store().daily_usage(m.day_label(today - ago)).size(), 2u) << ago;
   for (std::int64_t ago : {91, 200, 365}) EXPECT_TRUE(store().daily_usage(m.day_label(today - ago)).empty()) << ago;
 }
