@@ -34,6 +34,9 @@
 // Redis emptied (restart, FLUSHALL, eviction): the script never lets a counter fall below the
 // view of the node that writes it (repair to the maximum, not a sum, so several nodes repairing
 // at once do not double-count); the views hold the store's totals, so no count goes back to zero.
+// The reservations are lost with it until each node's next update names its own again: in that
+// window the quota can be passed by what the nodes held unspent (together at most about half of
+// what was left when they were granted).
 // Redis down: nothing is sent (RedisClient::up is false, or the update fails at once), the
 // node's view counts alone and meets the others' through the store, exactly as without Redis;
 // the client's gauge portcullis_redis_up and its log lines say so. Back up: the next update
