@@ -51,6 +51,12 @@ TEST(ClassifyCall, InvocationsToolCallsAndPlainRequests) {
   EXPECT_EQ(batch.kind, K::tool_call);
   EXPECT_EQ(batch.calls, 2u);
   EXPECT_EQ(classify_call(req("POST", "/mcp", "/mcp", R"({"method":"tools/list"})")).kind, K::request);
+  // Names and values compared decoded, as the handler reads them; only the message's own members.
+  EXPECT_EQ(classify_call(req("POST", "/mcp", "/mcp", R"({"meth\u006fd":"tools\/c\u0061ll"})")).kind, K::tool_call);
+  EXPECT_EQ(classify_call(req("POST", "/a2a/{agent}", "/a2a/x", R"({"method":"SendStreaming\u004dessage"})")).kind,
+            K::invocation);
+  EXPECT_EQ(classify_call(req("POST", "/mcp", "/mcp", R"({"params":{"method":"tools/call"},"method":"tools/list"})")).kind,
+            K::request);
   EXPECT_EQ(classify_call(req("POST", "/mcp", "/mcp", "not json")).kind, K::request);
   EXPECT_EQ(classify_call(req("POST", "/mcp", "/mcp", std::string(100000, '['))).kind, K::request) << "too deep: no crash";
 }
