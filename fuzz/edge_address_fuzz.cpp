@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     __builtin_trap();
   }
   (void)pc::net::ip_key(client);
-  // ---- plans (issue 12): the same lines read as RFC 7239 Forwarded fields — every for= value is
+  // the same lines read as RFC 7239 Forwarded fields — every for= value is
   // a view into the input, and the same guarantees hold for the address they resolve to.
   const auto values = pc::net::forwarded_for_values(xff);
   for (std::string_view v : values) {

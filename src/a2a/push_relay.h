@@ -98,12 +98,11 @@ struct PushRelaySetup {
 // Also installs the webhooks' push hooks (targets, signature, metrics): one relay per Webhooks.
 std::unique_ptr<PushRelay> make_push_relay(PushRelaySetup setup);
 
-// ---- edgefix (issue 12): cheap checks for the relay route, before any pool or store work.
+// cheap checks for the relay route, before any pool or store work.
 // The shape of every relay id the gateway issues: "a2ap_" and 32 lowercase hex digits. An id of
 // another shape cannot name a config, so it is refused without a lookup.
 bool well_formed_relay_id(std::string_view relay_id);
 // Counts a relay refusal made outside PushRelay::relay (portcullis_a2a_push_deliveries_total{refused}).
 void count_relay_refused();
-// ---- end edgefix (issue 12)
 
 }  // namespace pc::a2a

@@ -170,7 +170,7 @@ struct JobService::Impl {
   void dispatch() {
     const milliseconds renew_every = std::max(milliseconds(100), opt.lease / 3);
     auto next_renew = Clock::now() + renew_every;
-    // ---- nodes (issue 12): with the store down the dispatcher fails at every poll (twice a
+    // with the store down the dispatcher fails at every poll (twice a
     // second by default, on every node): one line when it starts failing and one when it works
     // again, not a line per poll (measured with PostgreSQL restarted under load).
     bool claim_failing = false;

@@ -148,12 +148,11 @@ class JobService {
     // The trust anchors for https runtimes as configured now (server.upstream.ca_file, which a
     // reload may change). Unset: Options::ca_file.
     std::function<std::string()> ca_file;
-    // ---- stability (issue 12): how many jobs of a tenant (of a tier) this node runs at once at
+    // how many jobs of a tenant (of a tier) this node runs at once at
     // most (its plan's max_concurrent, per node like the cap on calls); unset or 0 = no cap. The
     // claim also takes tenants round-robin (store::Store::claim_jobs), so with or without it one
     // tenant's backlog does not keep another tenant's due job from the next free worker.
     std::function<std::size_t(std::string_view tenant, std::string_view tier)> max_running;
-    // ---- end stability (issue 12)
   };
   using Done = std::function<void(std::variant<AcceptedJob, JobError>)>;
 

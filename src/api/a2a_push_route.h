@@ -29,7 +29,7 @@ class RefusalRecorder;
 struct A2aPushRouteDeps {
   a2a::PushRelay* relay = nullptr;  // null: 503 (the relay is not built)
   core::WorkPool* pool = nullptr;
-  RefusalRecorder* refusals = nullptr;  // ---- edgefix (issue 12): null logs each 401 (tests)
+  RefusalRecorder* refusals = nullptr;  // null logs each 401 (tests)
 };
 
 void add_a2a_push_route(net::Router& router, A2aPushRouteDeps deps);

@@ -21,7 +21,7 @@ AuditedChange change_audit(const AdminDeps& d, const net::Request& req, const Ca
   if (!d.store) return {};
   auto audited = audit::change_audit(*d.store, caller->subject, caller->tenant, req.request_id);
   if (!d.changed) return audited;
-  // ---- cluster (issue 12): once the change and its event committed, the other nodes hear of it.
+  // once the change and its event committed, the other nodes hear of it.
   return [audited = std::move(audited), changed = d.changed](const std::string& tenant_id, const std::string& action,
                                                              const std::string& resource,
                                                              const std::function<void()>& change) {

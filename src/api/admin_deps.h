@@ -39,7 +39,7 @@ struct AdminDeps {
   std::function<core::Config()> config;                 // the current configuration (tiers, retention)
   std::function<void()> capabilities_changed;           // republish the capability snapshot now
   std::function<std::string()> rotate_signing_key;      // `keys rotate` in-process; returns the new kid
-  // ---- cluster (issue 12): a committed change (its audit action and tenant), signalled to the
+  // a committed change (its audit action and tenant), signalled to the
   // other gateway nodes (docs/cluster.md). Empty = single node.
   std::function<void(const std::string& action, const std::string& tenant)> changed;
 };

@@ -23,7 +23,6 @@ struct AgentRoutesDeps {
   const agents::AgentCatalog* catalog = nullptr;
   const tenancy::Capabilities* capabilities = nullptr;
   agents::InvocationLog* invocations = nullptr;  // nullptr: invocations are not recorded
-  // ---- invoke (issue 9)
   agents::SessionService* sessions = nullptr;  // nullptr: no sessions (a sessionId given is unknown)
   InvokePorts ports;                           // identity, call rules, health, idempotency, jobs
   std::chrono::milliseconds sse_heartbeat{15000};

@@ -65,7 +65,7 @@ net::Response unavailable(const net::Request& req) {
                              "the audit log cannot record this request right now; try again later", req.request_id);
 }
 
-// ---- nodes (issue 12): the handler succeeded, so its change may have committed (with its own
+// the handler succeeded, so its change may have committed (with its own
 // change event) before the call's event failed — measured with PostgreSQL restarted under load
 // (cluster_nodes.test.mjs): a client answered this 503 can exist. Say so, so a client checks
 // before it retries instead of creating a second one.
@@ -75,7 +75,6 @@ net::Response unavailable_after_change(const net::Request& req) {
                              "before retrying",
                              req.request_id);
 }
-// ---- end nodes (issue 12)
 
 }  // namespace
 
@@ -96,9 +95,9 @@ void AuditTrail::answer(const std::shared_ptr<net::Request>& req, const std::sha
     if (ok) return reply(std::move(*held));
     log::error("audit write failed; answering 503 to a change that may have been applied",
                {{"request_id", req->request_id}, {"route", req->route}});
-    reply(held->status < 300 ? unavailable_after_change(*req) : unavailable(*req));  // ---- nodes (issue 12)
+    reply(held->status < 300 ? unavailable_after_change(*req) : unavailable(*req));
   });
-  if (!queued) reply(held->status < 300 ? unavailable_after_change(*req) : unavailable(*req));  // ---- nodes (issue 12)
+  if (!queued) reply(held->status < 300 ? unavailable_after_change(*req) : unavailable(*req));
 }
 
 net::Responder AuditTrail::record(std::shared_ptr<net::Request> req, std::shared_ptr<const auth::Principal> who,

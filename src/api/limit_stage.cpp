@@ -142,7 +142,7 @@ class LimitStage final : public PlanStage {
     principal_key(who, *p);
     Admission a = limits_.admit_rate(p->tenant, who, ctx.caller.tier);
     if (!a) return refuse(ctx, a);
-    // ---- plans (issue 12): a served answer carries the IETF fields too (what is left of each
+    // a served answer carries the IETF fields too (what is left of each
     // policy checked), so a client can pace itself before it meets a 429. Relayed answers keep the
     // runtime's own.
     std::string policy = rate_limit_policy(a.plan);
@@ -243,7 +243,6 @@ std::string rate_limit_policy(const tenancy::Plan& p) {
   return out;
 }
 
-// ---- plans (issue 12)
 std::string rate_limit_left(const Admission& a, tenancy::CallKind kind) {
   const tenancy::Plan& p = a.plan;
   std::string out;
@@ -273,7 +272,6 @@ std::string quota_left(const Admission& a, tenancy::CallKind kind) {
   append_number(out, a.quota_left.reset_seconds);
   return out;
 }
-// ---- end plans (issue 12)
 
 net::Response too_many_requests(const net::Request& req, const Admission& a) {
   const tenancy::Plan& p = a.plan;

@@ -39,7 +39,7 @@ void principal_key(std::string& out, const auth::Principal& p);
 //   RateLimit-Policy: "tenant";q=100;w=10, "daily";q=1000;w=86400
 // and the service limit of the refused one, e.g. RateLimit: "tenant";r=0;t=3.
 std::string rate_limit_policy(const tenancy::Plan& plan);
-// ---- plans (issue 12): the RateLimit field of a served answer of `kind`: what is left of each
+// the RateLimit field of a served answer of `kind`: what is left of each
 // policy the limit stage checked, e.g. "tenant";r=99;t=1, "daily";r=995;t=40000 ("" when none).
 std::string rate_limit_left(const tenancy::Admission& a, tenancy::CallKind kind);
 // The quota item alone ("daily" or "tool-calls"; "" for a plain request or no quota).

@@ -130,7 +130,7 @@ std::string metadata(const std::string& issuer) {
       {"grant_types_supported", {std::string(auth::kGrantClientCredentials), std::string(auth::kGrantTokenExchange)}},
       {"token_endpoint_auth_methods_supported", {"client_secret_basic", "client_secret_post"}},
       {"subject_types_supported", {"public"}},
-      // ---- transport (issue 10): RFC 8414 requires both; MCP clients (the official SDK)
+      // RFC 8414 requires both; MCP clients (the official SDK)
       // refuse metadata without them. No response type is supported: the authorization
       // endpoint only says so (below), tokens come from the token endpoint alone.
       {"authorization_endpoint", issuer + "/oauth2/authorize"},
@@ -150,7 +150,7 @@ void add_token_routes(net::Router& router, TokenRoutesDeps deps) {
   };
   router.add("GET", "/.well-known/openid-configuration", serve_metadata);
   router.add("GET", "/.well-known/oauth-authorization-server", serve_metadata);
-  // ---- transport (issue 10): the authorization endpoint the metadata must name. This issuer has
+  // the authorization endpoint the metadata must name. This issuer has
   // no interactive grant, so every request is refused as RFC 6749 §4.1.2.1 says when there is no
   // registered redirect URI to send the error to: shown to the user agent, never redirected.
   router.add("GET", "/oauth2/authorize", [](std::shared_ptr<net::Request>, net::Responder reply) {

@@ -13,7 +13,7 @@ struct Config;
 }
 namespace pc::examples {
 struct ExampleAgentOptions;
-struct ExampleToolsOptions;  // ---- tools (issue 10)
+struct ExampleToolsOptions;
 }
 
 namespace pc::app {
@@ -33,7 +33,7 @@ struct ServeOptions {
 int serve(const ServeOptions& opts);
 int check_config(const std::string& config_path);
 int example_agent(const examples::ExampleAgentOptions& options);
-// ---- tools (issue 10): `portcullis example-tools`, the reference MCP server (app/example_tools_command.cpp).
+// `portcullis example-tools`, the reference MCP server (app/example_tools_command.cpp).
 int example_tools(const examples::ExampleToolsOptions& options);
 int keys_rotate(const std::string& config_path);
 // `portcullis keys rotate-master`: 0 done, 1 failed (a rerun finishes the job), 2 bad config.

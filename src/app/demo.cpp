@@ -97,7 +97,6 @@ DemoSeed seed_demo(tenancy::TenantService& tenants, agents::Registry& registry, 
   return out;
 }
 
-// ---- tools (issue 10)
 DemoTools start_demo_tools(const std::string& gateway, const std::string& issuer, const std::string& ca_file) {
   examples::ExampleToolsOptions o;
   o.listen = "127.0.0.1:0";

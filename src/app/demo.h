@@ -25,7 +25,7 @@ inline constexpr std::string_view kDemoA2aAgent = "echo-a2a";
 struct DemoSeed {
   bool wrote_credentials = false;
   std::string credentials_file;
-  // ---- tools (issue 10): the example MCP server's URL (start_demo_tools), set by serve.
+  // the example MCP server's URL (start_demo_tools), set by serve.
   std::string tools_url;
 };
 
@@ -37,7 +37,6 @@ struct DemoSeed {
 DemoSeed seed_demo(tenancy::TenantService& tenants, agents::Registry& registry, store::Store& store,
                    const core::Config& cfg, const std::string& token_url, const std::string& echo_endpoint);
 
-// ---- tools (issue 10)
 // The example MCP server (`portcullis example-tools`) the demo runs next to the example agent,
 // requiring act-on-behalf tokens of this gateway (`gateway` its URL as this host reaches it,
 // `issuer` its issuer, `ca_file` what an https gateway is verified with) minted for `url`.

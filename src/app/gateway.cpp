@@ -31,10 +31,10 @@
 #include "api/tenant_routes.h"
 #include "api/token_routes.h"
 #include "api/webhook_routes.h"  // issue 9: webhooks
-#include "api/mcp_discovery.h"   // ---- transport (issue 10)
-#include "api/mcp_route.h"       // ---- transport (issue 10)
+#include "api/mcp_discovery.h"
+#include "api/mcp_route.h"
 #include "api/a2a_route.h"       // ---- a2a proxy (issue 11)
-#include "mcp/sessions.h"        // ---- transport (issue 10)
+#include "mcp/sessions.h"
 #include "a2a/task_bindings.h"     // ---- a2a bindings (issue 11)
 #include "api/a2a_task_routes.h"   // ---- a2a bindings (issue 11)
 #include "mcp/federation_setup.h"  // issue 10: federation
@@ -58,7 +58,6 @@
 #include "tenancy/tenant_directory.h"
 #include "tenancy/tenant_service.h"
 #include "tenancy/tiers.h"
-// ---- servers (issue 10)
 #include "api/mcp_server_routes.h"
 #include "mcp/server_registry.h"
 #include "a2a/card_cache.h"       // ---- a2a card (issue 11)
@@ -66,23 +65,16 @@
 #include "a2a/push_relay.h"        // ---- a2a push (issue 11)
 #include "a2a/push_signer.h"       // ---- a2a push (issue 11)
 #include "api/a2a_push_route.h"    // ---- a2a push (issue 11)
-// ---- end servers (issue 10)
-// ---- cluster (issue 12)
 #include "cluster/change_bus.h"
-#include "app/budget_suspension.h"  // ---- plans (issue 12)
+#include "app/budget_suspension.h"
 #include "cluster/redis_client.h"
 #include "cluster/token_leases.h"
-// ---- end cluster (issue 12)
-// ---- leases (issue 12)
 #include "cluster/node_registry.h"
 #include "cluster/shared_rate_limiter.h"
-// ---- end leases (issue 12)
-#include "cluster/shared_quota.h"  // ---- quotas (issue 12)
-// ---- limits (issue 12)
+#include "cluster/shared_quota.h"
 #include "api/limit_routes.h"
 #include "api/limit_stage.h"
 #include "tenancy/usage_limits.h"
-// ---- end limits (issue 12)
 
 namespace pc::app {
 namespace {
@@ -93,7 +85,7 @@ constexpr auto kRefreshInterval = std::chrono::seconds(2);
 constexpr std::int64_t kMaxOwnTokenLifetime = 3600;
 // How long a token exchange waits for an issuer's keys to be refetched.
 constexpr auto kRefetchWait = std::chrono::seconds(10);
-// ---- transport (issue 10): /mcp's blocking work (session creation, store reads of sessions
+// /mcp's blocking work (session creation, store reads of sessions
 // other nodes made) runs on a pool of its own, so a flood of initializes never queues the admin API.
 constexpr unsigned kMcpPoolThreads = 2;
 constexpr std::size_t kMcpPoolQueue = 4096;
@@ -168,12 +160,11 @@ struct Gateway::Parts {
   vault::DataKeys data_keys;
   vault::SecretsVault vault;
   agents::InvocationLog invocations;
-  // ---- limits (issue 12): usage plans and the chain's limit stage (declared before the chain,
+  // usage plans and the chain's limit stage (declared before the chain,
   // which points at the stage, so they outlive it).
   std::unique_ptr<tenancy::UsageLimits> usage_limits;
   std::unique_ptr<const api::Stage> limit_stage;
   std::unique_ptr<const api::Stage> call_limit_stage;  // after roles: the slot and the quota (review H2)
-  // ---- end limits (issue 12)
   std::unique_ptr<api::Chain> chain;
   std::shared_ptr<net::Router> router;
   std::optional<core::WorkPool> token_pool;
@@ -190,11 +181,10 @@ struct Gateway::Parts {
   // for GET /v1/jobs reads, so polling clients never queue the admin API.
   std::optional<core::WorkPool> job_reads_pool;
   std::unique_ptr<agents::JobService> jobs;
-  // ---- servers (issue 10): the upstream MCP servers (mcp::ServerDirectory for the federation,
+  // the upstream MCP servers (mcp::ServerDirectory for the federation,
   // mcp::ServerHealthSink for its reports); its poll thread starts with the gateway.
   std::unique_ptr<mcp::ServerRegistry> mcp_servers;
-  // ---- end servers (issue 10)
-  // ---- transport (issue 10): MCP sessions and the pool of /mcp's blocking work.
+  // MCP sessions and the pool of /mcp's blocking work.
   std::optional<core::WorkPool> mcp_pool;
   std::unique_ptr<mcp::McpSessions> mcp_sessions;
   // issue 10: the federation behind /mcp and the records of its tools/call.
@@ -213,25 +203,21 @@ struct Gateway::Parts {
   // ---- a2a proxy (issue 11): the pool of the proxy's blocking work (binding checks and writes,
   // push config swaps), so A2A traffic never queues the admin API.
   std::optional<core::WorkPool> a2a_pool;
-  // ---- end a2a (issue 11)
-  // ---- cluster (issue 12): with cluster.redis.url, one command connection (change signals,
+  // with cluster.redis.url, one command connection (change signals,
   // shared token leases) and the change bus's subscriber (docs/cluster.md). Null without Redis.
   std::unique_ptr<cluster::RedisClient> redis;
   std::unique_ptr<cluster::ChangeBus> change_bus;
   std::unique_ptr<cluster::RedisTokenLeases> token_leases;
-  // ---- end cluster (issue 12)
-  // ---- leases (issue 12): how many nodes share Redis (the divisor of the per-node share the
+  // how many nodes share Redis (the divisor of the per-node share the
   // rate limits fall back to while Redis is down). Null without Redis.
   std::unique_ptr<cluster::NodeRegistry> node_registry;
-  // ---- end leases (issue 12)
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
   bool stopping = false;
-  bool refresh_requested = false;  // ---- cluster (issue 12): another node changed something
+  bool refresh_requested = false;  // another node changed something
   std::thread background;
 
-  // ---- cluster (issue 12)
   // The background thread refreshes now instead of at its next interval (any thread).
   void request_refresh() {
     {
@@ -240,7 +226,7 @@ struct Gateway::Parts {
     }
     stop_cv.notify_all();
   }
-  // ---- nodes (issue 12): another node changed something, or Redis came back (signals may have
+  // another node changed something, or Redis came back (signals may have
   // been lost meanwhile): every cache the change signals keep fresh reloads now (subscriber
   // thread; both only wake a thread).
   void refresh_cluster_state() {
@@ -251,7 +237,6 @@ struct Gateway::Parts {
   void changed(const std::string& kind, const std::string& tenant) {
     if (change_bus) change_bus->publish(kind, tenant);
   }
-  // ---- end cluster (issue 12)
 
   // Every thread above stops through here, in reverse order of start (Gateway::stop). Declared
   // last, so even a constructor that throws half-way stops them before any member goes away.
@@ -277,7 +262,7 @@ struct Gateway::Parts {
     const std::string self = issuer_locked();
     std::vector<std::string> audiences = cfg.tokens.audiences;
     if (audiences.empty() && !self.empty()) audiences.push_back(self);
-    // ---- transport (issue 10): an MCP client asks for a token for the resource it calls
+    // an MCP client asks for a token for the resource it calls
     // (RFC 8707 `resource` = <gateway>/mcp, the protected-resource metadata's `resource`), so by
     // default that is an audience of ours too.
     if (cfg.tokens.audiences.empty() && !self.empty()) audiences.push_back(self + "/mcp");
@@ -364,14 +349,13 @@ struct Gateway::Parts {
     } catch (const std::exception& e) {
       log::warn("capability or agent refresh failed", {{"error", e.what()}});
     }
-    // ---- plans (issue 12): limit overrides set on another node arrive with its change signal
+    // limit overrides set on another node arrive with its change signal
     // (tenant.limits.set/clear, within a second) or this poll, not only the persist interval.
     try {
       if (usage_limits) usage_limits->reload_overrides();
     } catch (const std::exception& e) {
       log::warn("limit override refresh failed", {{"error", e.what()}});
     }
-    // ---- end plans (issue 12)
     try {
       if (keys.load(store, core::unix_now())) {
         authenticator.keys_changed();
@@ -400,7 +384,7 @@ struct Gateway::Parts {
     } catch (const std::exception& e) {
       log::error("retention run failed; retrying at the next interval", {{"error", e.what()}});
     }
-    // ---- transport (issue 10): MCP sessions idle past mcp.session_idle_seconds.
+    // MCP sessions idle past mcp.session_idle_seconds.
     try {
       if (const auto n = mcp_sessions->purge_expired(); n > 0) log::info("idle mcp sessions removed", {{"count", n}});
     } catch (const std::exception& e) {
@@ -422,7 +406,7 @@ struct Gateway::Parts {
     core::lower_this_thread_priority(core::kMaintenanceNice);
     std::unique_lock lock(stop_mu);
     for (;;) {
-      // ---- cluster (issue 12): a change signal from another node cuts the wait short.
+      // a change signal from another node cuts the wait short.
       stop_cv.wait_for(lock, kRefreshInterval, [this] { return stopping || refresh_requested; });
       if (stopping) break;
       refresh_requested = false;  // a signal during the refresh below asks for one more
@@ -439,7 +423,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
                  std::shared_ptr<net::Router> router)
     : p_(std::make_unique<Parts>(cfg, store, master_key, std::move(router))) {
   Parts& p = *p_;
-  // ---- cluster (issue 12): built here, connected in start() (docs/cluster.md).
+  // built here, connected in start() (docs/cluster.md).
   if (!cfg.cluster.redis_url.empty()) {
     std::string error;
     auto url = cluster::parse_redis_url(cfg.cluster.redis_url, error);
@@ -453,13 +437,12 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     cluster::ChangeBus::Options bo;
     bo.url = *url;
     bo.ca_file = cfg.cluster.redis_ca_file;
-    // ---- nodes (issue 12): everything the signals drive: the background refresh (tenants,
+    // everything the signals drive: the background refresh (tenants,
     // clients, capabilities, agents, keys) and the MCP server registry's own reload.
     bo.on_change = [&p](const cluster::Change&) { p.refresh_cluster_state(); };
     bo.on_resync = [&p] { p.refresh_cluster_state(); };  // signals may have been missed while down
     p.change_bus = std::make_unique<cluster::ChangeBus>(std::move(bo), *p.redis);
   }
-  // ---- end cluster (issue 12)
   // The log writers run since Parts was built; the pools start here. Whoever records into a log
   // is stopped before it (started after it), so every event is written and every durability
   // callback runs.
@@ -525,14 +508,13 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
       std::lock_guard lock(p.mu);
       return p.cfg.server.upstream.ca_file;
     };
-    // ---- stability (issue 12): a tenant runs at most its plan's max_concurrent jobs at once on
+    // a tenant runs at most its plan's max_concurrent jobs at once on
     // this node (review M3: async calls answer 202 at once, so the limit stage's slot does not
     // cover the job). The plan is read from the published snapshots (no store round trip).
     hooks.max_running = [&p](std::string_view tenant, std::string_view tier) -> std::size_t {
       if (!p.usage_limits) return 0;
       return static_cast<std::size_t>(p.usage_limits->plans().resolve(tenant, tier).max_concurrent);
     };
-    // ---- end stability (issue 12)
     p.jobs = std::make_unique<agents::JobService>(store, p.data_keys, &p.invocations, job_options(cfg.server.jobs),
                                                   std::move(hooks));
   });
@@ -569,7 +551,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   p.refresh_capabilities();
   p.registry->publish();
   p.chain = std::make_unique<api::Chain>(p.authenticator, p.refresher, &p.trail, &p.capabilities);
-  // ---- limits (issue 12): usage plans enforced in the chain's limit slot (before any route is
+  // usage plans enforced in the chain's limit slot (before any route is
   // declared); the overrides and today's counts are read now, then kept fresh by its sync thread,
   // which writes the counts on stop (before the store goes).
   {
@@ -577,12 +559,11 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     lo.config = cfg.server.usage_plans;
     lo.tiers = cfg.tiers;
     lo.store = &store;
-    // ---- plans (issue 12): a tenant past its plan's suspend_after is suspended (audited).
+    // a tenant past its plan's suspend_after is suspended (audited).
     lo.on_over_budget = [&p](const tenancy::OverBudget& o) {
       app::suspend_over_budget(p.store, *p.tenant_service, o, [&p](const std::string& k, const std::string& t) { p.changed(k, t); });
     };
-    // ---- end plans (issue 12)
-    // ---- leases (issue 12): with Redis, the rate budgets are shared by every node (token leases
+    // with Redis, the rate budgets are shared by every node (token leases
     // refilled from a GCRA in Redis; per-node shares while Redis is down: docs/usage-plans.md).
     if (p.token_leases) {
       cluster::NodeRegistry::Options no;
@@ -591,9 +572,8 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
       lo.limiter = std::make_shared<cluster::SharedRateLimiter>(
           *p.token_leases, [reg = p.node_registry.get()] { return reg->count(); });
     }
-    // ---- end leases (issue 12)
     p.usage_limits = std::make_unique<tenancy::UsageLimits>(std::move(lo));
-    // ---- quotas (issue 12): with Redis, daily quotas are counted by every node together
+    // with Redis, daily quotas are counted by every node together
     // (cluster/shared_quota.h); the store stays the durable record (docs/usage-plans.md).
     if (p.redis && p.node_registry) {
       cluster::RedisSharedQuota::Options qo;
@@ -601,14 +581,12 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
       p.usage_limits->meter().set_shared(std::make_shared<cluster::RedisSharedQuota>(
           *p.redis, p.usage_limits->meter(), [reg = p.node_registry.get()] { return reg->count(); }, qo));
     }
-    // ---- end quotas (issue 12)
     p.usage_limits->load();
     p.limit_stage = api::limit_stage(*p.usage_limits);
     p.call_limit_stage = api::call_limit_stage(*p.usage_limits);
     p.chain->set_limit(p.limit_stage.get(), p.call_limit_stage.get());
     p.lifecycle.start({"usage plans", {}, [&p] { p.usage_limits->stop(); }}, [&p] { p.usage_limits->start(); });
   }
-  // ---- end limits (issue 12)
   // Stops before the audit log (started after it): the open window's refusal summaries are
   // queued while the log still takes them.
   p.lifecycle.start({"refusal summaries", {}, [&p] { p.chain->refusals().flush(); }});
@@ -630,26 +608,26 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   admin.config = [&p] { return p.config(); };
   admin.capabilities_changed = [&p] {
     p.refresh_capabilities();
-    p.changed("capabilities.changed", "platform");  // ---- cluster (issue 12)
+    p.changed("capabilities.changed", "platform");
   };
   admin.rotate_signing_key = [&p] {
     core::Config cfg = p.config();
     const std::int64_t lifetime = cfg.tokens.access_token_ttl_seconds + cfg.tokens.leeway_seconds;
     std::string kid = auth::SigningKeys::rotate(p.store, p.keyring.current(), lifetime, core::unix_now());
     p.refresh_once();  // this node signs with the new key at once; others at the change signal or their poll
-    p.changed("keys.rotate", "platform");  // ---- cluster (issue 12)
+    p.changed("keys.rotate", "platform");
     return kid;
   };
-  // ---- cluster (issue 12): every audited admin change (tenants, clients, capabilities, agents,
+  // every audited admin change (tenants, clients, capabilities, agents,
   // MCP servers, limits) signals the other nodes once committed.
   admin.changed = [&p](const std::string& kind, const std::string& tenant) { p.changed(kind, tenant); };
   api::add_tenant_routes(r, admin);
   api::add_tenant_data_routes(r, admin);
-  api::add_limit_routes(r, admin, *p.usage_limits);  // ---- limits (issue 12)
+  api::add_limit_routes(r, admin, *p.usage_limits);
   api::add_platform_routes(r, admin);
   api::add_agent_admin_routes(r, admin);
   api::add_activity_routes(r, admin);
-  // ---- servers (issue 10): the registry of upstream MCP servers and its Admin API. Its health
+  // the registry of upstream MCP servers and its Admin API. Its health
   // writer stops (writing what is queued) before the store goes; the poll starts in start().
   {
     mcp::ServerRegistry::Options so;
@@ -662,7 +640,6 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     p.lifecycle.start({"mcp servers", {}, [&p] { p.mcp_servers->stop(); }});
   }
   api::add_mcp_server_routes(r, admin, *p.mcp_servers);
-  // ---- end servers (issue 10)
   // issue 9: invoke — sessions, the invoke route's ports, GET/DELETE /v1/sessions/{id}
   {
     agents::SessionService::Options so;
@@ -742,7 +719,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   api::add_session_routes(r, {p.chain.get(), p.sessions.get(), &pool});
   api::add_webhook_routes(r, {p.chain.get(), &pool, p.webhooks.get()});
   api::add_job_routes(r, {p.chain.get(), p.jobs.get(), &*p.job_reads_pool});  // issue 9: jobs
-  // ---- transport (issue 10): MCP sessions, POST/GET/DELETE /mcp, RFC 9728 discovery
+  // MCP sessions, POST/GET/DELETE /mcp, RFC 9728 discovery
   {
     p.lifecycle.start({"mcp work pool", {}, [&p] { p.mcp_pool->stop(); }},
                       [&p] { p.mcp_pool.emplace("mcp", kMcpPoolThreads, kMcpPoolQueue); });
@@ -870,7 +847,6 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
       ad.sse_heartbeat = std::chrono::milliseconds(cfg.server.upstream.sse_heartbeat_ms);
       api::add_a2a_routes(r, std::move(ad));
     }
-    // ---- end a2a (issue 11)
   }
 }
 
@@ -903,9 +879,9 @@ std::vector<std::string> Gateway::start() {
                     [&p] { p.background = std::thread([&p] { p.run_background(); }); });
   // issue 9: records — pings the promoted agents from now on.
   p.lifecycle.start({"agent health", {}, [&p] { p.health->stop(); }}, [&p] { p.health->start(); });
-  // ---- servers (issue 10): other nodes' changes to the MCP servers arrive through this poll.
+  // other nodes' changes to the MCP servers arrive through this poll.
   p.lifecycle.start({"mcp server poll", {}, [&p] { p.mcp_servers->stop_poll(); }}, [&p] { p.mcp_servers->start(); });
-  // ---- cluster (issue 12): Redis connections (stopped before the background refresh they wake).
+  // Redis connections (stopped before the background refresh they wake).
   if (p.redis) {
     p.lifecycle.start({"redis", {}, [&p] { p.redis->stop(); }}, [&p] { p.redis->start(); });
     p.lifecycle.start({"cluster change bus", {}, [&p] { p.change_bus->stop(); }}, [&p] {
@@ -913,12 +889,10 @@ std::vector<std::string> Gateway::start() {
       log::info("cluster: change signals over Redis", {{"node", p.change_bus->node_id()},
                                                         {"redis", p.redis->options().url.describe()}});
     });
-    // ---- leases (issue 12): heartbeats into the node set (stopped before the connection).
+    // heartbeats into the node set (stopped before the connection).
     p.lifecycle.start({"cluster node registry", {}, [&p] { p.node_registry->stop(); }},
                       [&p] { p.node_registry->start(); });
-    // ---- end leases (issue 12)
   }
-  // ---- end cluster (issue 12)
   return failures;
 }
 
@@ -929,9 +903,9 @@ void Gateway::apply(const core::Config& cfg) {
   p_->cfg = cfg;
   p_->configure_locked();
   if (p_->webhooks) p_->webhooks->set_config(cfg.server.webhooks);  // issue 9: webhooks
-  if (p_->mcp_sessions) p_->mcp_sessions->set_idle(std::chrono::seconds(cfg.mcp.session_idle_seconds));  // ---- transport (issue 10)
+  if (p_->mcp_sessions) p_->mcp_sessions->set_idle(std::chrono::seconds(cfg.mcp.session_idle_seconds));
   if (p_->a2a_cards) p_->a2a_cards->set_limits(cfg.a2a.card_refresh_seconds, cfg.a2a.card_max_stale_seconds);  // ---- a2a card (issue 11)
-  if (p_->usage_limits) p_->usage_limits->configure(cfg.server.usage_plans, cfg.tiers);  // ---- limits (issue 12)
+  if (p_->usage_limits) p_->usage_limits->configure(cfg.server.usage_plans, cfg.tiers);
 }
 
 void Gateway::stop() { p_->lifecycle.shutdown(std::chrono::milliseconds(0)); }
@@ -945,7 +919,7 @@ tenancy::TenantService& Gateway::tenants() { return *p_->tenant_service; }
 agents::Idempotency& Gateway::idempotency() { return *p_->idempotency; }
 agents::AgentHealth& Gateway::agent_health() { return *p_->health; }
 agents::Webhooks& Gateway::webhooks() { return *p_->webhooks; }  // issue 9: webhooks
-mcp::ServerRegistry& Gateway::mcp_servers() { return *p_->mcp_servers; }  // ---- servers (issue 10)
-cluster::TokenLeases* Gateway::token_leases() { return p_->token_leases.get(); }  // ---- cluster (issue 12)
+mcp::ServerRegistry& Gateway::mcp_servers() { return *p_->mcp_servers; }
+cluster::TokenLeases* Gateway::token_leases() { return p_->token_leases.get(); }
 
 }  // namespace pc::app

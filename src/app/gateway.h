@@ -27,11 +27,9 @@ namespace pc::tenancy {
 class TenantService;
 }
 
-// ---- servers (issue 10)
 namespace pc::mcp {
 class ServerRegistry;
 }
-// ---- cluster (issue 12)
 namespace pc::cluster {
 class TokenLeases;
 }
@@ -94,10 +92,10 @@ class Gateway {
   agents::Idempotency& idempotency();
   agents::AgentHealth& agent_health();
   agents::Webhooks& webhooks();  // issue 9: webhooks (the jobs hook enqueues through it)
-  // ---- servers (issue 10): the upstream MCP servers; it is the federation's
+  // the upstream MCP servers; it is the federation's
   // mcp::ServerDirectory and mcp::ServerHealthSink.
   mcp::ServerRegistry& mcp_servers();
-  // ---- cluster (issue 12): the shared GCRA leases for the limit stage; nullptr without
+  // the shared GCRA leases for the limit stage; nullptr without
   // cluster.redis.url (then limits are per node).
   cluster::TokenLeases* token_leases();
 

@@ -17,8 +17,8 @@
 #include "app/commands.h"
 #include "audit/audit_log.h"
 #include "auth/signing_keys.h"
-#include "cluster/change_bus.h"  // ---- nodes (issue 12)
-#include "cluster/redis_url.h"   // ---- nodes (issue 12)
+#include "cluster/change_bus.h"
+#include "cluster/redis_url.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "crypto/master_key.h"
@@ -52,7 +52,7 @@ bool audit_key_change(store::Store& store, std::string action, boost::json::obje
   return ok;
 }
 
-// ---- nodes (issue 12): with cluster.redis.url, the running gateways hear of the change at once
+// with cluster.redis.url, the running gateways hear of the change at once
 // (the change signal, docs/cluster.md) instead of at their next poll. Best effort: the change is
 // committed whatever happens here, and the poll still carries it.
 void signal_nodes(const core::Config& cfg, const std::string& kind) {
@@ -66,7 +66,6 @@ void signal_nodes(const core::Config& cfg, const std::string& kind) {
   std::cerr << "portcullis: the gateways could not be signalled (" << error
             << "); they pick the change up at their next refresh (~2 s)\n";
 }
-// ---- end nodes (issue 12)
 
 }  // namespace
 
@@ -95,7 +94,7 @@ int keys_rotate(const std::string& config_path) {
     std::cout << "new signing key " << kid << " is active; the previous key stays published until every token it "
               << "signed has expired (about " << (lifetime + 300) / 60 << " minutes)\n";
     const bool audited = audit_key_change(*store, "keys.rotate", {{"kid", kid}});
-    signal_nodes(cfg, "keys.rotate");  // ---- nodes (issue 12)
+    signal_nodes(cfg, "keys.rotate");
     return audited ? 0 : 1;
   } catch (const std::exception& e) {
     std::cerr << "portcullis: keys rotate: " << e.what() << "\n";

@@ -39,7 +39,6 @@ int main(int argc, char** argv) {
                         "the agent name its A2A endpoint (/a2a, cards) is registered as: identity tokens there must be "
                         "for agent:<a2a-name> (default: --name; the demo's is echo-a2a)");
 
-  // ---- tools (issue 10)
   pc::examples::ExampleToolsOptions tools_opts;
   tools_opts.listen = "127.0.0.1:9002";
   auto* tools_cmd = app.add_subcommand("example-tools", "run the reference MCP server (Streamable HTTP on /mcp)");

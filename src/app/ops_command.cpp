@@ -330,8 +330,8 @@ class Tree {
   void invocations();
   void audit();
   void reports();
-  void mcp_servers();  // ---- servers (issue 10)
-  void limits();       // ---- limits (issue 12)
+  void mcp_servers();
+  void limits();
   void a2a_tasks();    // ---- a2a bindings (issue 11)
 
  private:
@@ -824,7 +824,6 @@ void Tree::reports() {
   }
 }
 
-// ---- limits (issue 12)
 // `ops limits get|set|clear TENANT`: a tenant's override of its tier's usage plan
 // (GET/PUT/DELETE /v1/tenants/{id}/limits, docs/usage-plans.md). `set` replaces the override
 // with the fields given; the others are the tier's again.
@@ -842,7 +841,7 @@ void Tree::limits() {
       std::string tenant;
       std::optional<double> rps, principal_rps;
       std::optional<std::uint64_t> burst, principal_burst, max_concurrent, daily_quota, daily_tool_calls,
-          suspend_after;  // ---- plans (issue 12)
+          suspend_after;
     };
     auto o = std::make_shared<O>();
     auto* c = leaf(g, "set", "replace the tenant's override (fields not given follow the tier)", [o](State& st) {
@@ -854,7 +853,7 @@ void Tree::limits() {
       if (o->max_concurrent) body["maxConcurrent"] = *o->max_concurrent;
       if (o->daily_quota) body["dailyQuota"] = *o->daily_quota;
       if (o->daily_tool_calls) body["dailyToolCalls"] = *o->daily_tool_calls;
-      if (o->suspend_after) body["suspendAfter"] = *o->suspend_after;  // ---- plans (issue 12)
+      if (o->suspend_after) body["suspendAfter"] = *o->suspend_after;
       if (body.empty()) throw usage_error("limits set: give at least one limit (--rps, --burst, …)");
       json::value v = body;
       print_object(st, st.client().call("PUT", "/v1/tenants/" + path_segment(o->tenant) + "/limits", &v));
@@ -867,7 +866,6 @@ void Tree::limits() {
     c->add_option("--max-concurrent", o->max_concurrent, "calls in flight at once (0 = no limit)");
     c->add_option("--daily-quota", o->daily_quota, "invocations per quota day (0 = unlimited)");
     c->add_option("--daily-tool-calls", o->daily_tool_calls, "MCP tool calls per quota day (0 = unlimited)");
-    // ---- plans (issue 12)
     c->add_option("--suspend-after", o->suspend_after,
                   "calls (invocations + tool calls) in a quota day past which the tenant is suspended (0 = off)");
   }
@@ -880,7 +878,6 @@ void Tree::limits() {
     c->add_option("tenant", *tenant, "tenant id")->required();
   }
 }
-// ---- end limits (issue 12)
 // ---- a2a bindings (issue 11)
 // `ops a2a-tasks TENANT`: the A2A tasks a tenant's callers created (who, which agent, state;
 // never content), newest first.
@@ -902,7 +899,6 @@ void Tree::a2a_tasks() {
 }
 // ---- end a2a bindings (issue 11)
 
-// ---- servers (issue 10)
 // `ops mcp-servers`: the upstream MCP servers, global (default) or one tenant's own (--tenant).
 const std::vector<Column> kMcpServerColumns = {{"NAME", {"name"}},          {"SCOPE", {"scope"}},
                                                {"URL", {"url"}},            {"AUTH", {"auth.mode"}},
@@ -1010,7 +1006,6 @@ void Tree::mcp_servers() {
     c->add_option("--tenant", o->tenant, "the tenant whose own server it is");
   }
 }
-// ---- end servers (issue 10)
 
 }  // namespace
 
@@ -1045,8 +1040,8 @@ OpsCommand add_ops_command(CLI::App& parent) {
   tree.invocations();
   tree.audit();
   tree.reports();
-  tree.limits();  // ---- limits (issue 12)
-  tree.mcp_servers();  // ---- servers (issue 10)
+  tree.limits();
+  tree.mcp_servers();
   tree.a2a_tasks();    // ---- a2a bindings (issue 11)
 
   OpsCommand out;

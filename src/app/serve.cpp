@@ -35,7 +35,7 @@ namespace {
 core::ConfigResult load(const std::string& path) {
   if (path.empty()) return {core::Config{}, {}};
   auto r = core::load_config_file(path);
-  // ---- edge (issue 12): WAF patterns are Hyperscan's to judge (the core layer has no Hyperscan);
+  // WAF patterns are Hyperscan's to judge (the core layer has no Hyperscan);
   // edgefix: the Redis URL is the cluster layer's (the same parser the gateway starts with).
   if (r.config) {
     auto errors = net::waf_config_errors(*r.config);
@@ -45,7 +45,6 @@ core::ConfigResult load(const std::string& path) {
       r.config.reset();
     }
   }
-  // ---- end edge (issue 12)
   return r;
 }
 
@@ -230,7 +229,7 @@ int serve(const ServeOptions& opts) {
   std::unique_ptr<Gateway> gateway;
   std::optional<core::WorkPool> probe_pool;
   DemoUpstream demo;
-  DemoTools demo_tools;  // ---- tools (issue 10)
+  DemoTools demo_tools;
   Lifecycle life;
   auto fail = [&](int code, const std::string& why) {
     life.shutdown(std::chrono::milliseconds(0));
@@ -287,7 +286,7 @@ int serve(const ServeOptions& opts) {
     } catch (const std::exception& e) {
       return fail(2, e.what());
     }
-    // ---- tools (issue 10): the example MCP server, checking this gateway's act-on-behalf tokens.
+    // the example MCP server, checking this gateway's act-on-behalf tokens.
     try {
       life.start({"demo tools", {}, [&] {
                     if (demo_tools.server) demo_tools.server->stop();
@@ -311,7 +310,7 @@ int serve(const ServeOptions& opts) {
     if (opts.demo) {
       seeded = seed_demo(gateway->tenants(), gateway->registry(), *store, cfg, token_url,
                          "http://" + demo.host + ":" + std::to_string(demo.port));
-      seeded.tools_url = demo_tools.url;  // ---- tools (issue 10)
+      seeded.tools_url = demo_tools.url;
       if (!seeded.tools_url.empty()) register_demo_tools(gateway->mcp_servers(), seeded.tools_url);
       if (seeded.wrote_credentials)
         log::info("demo tenants and clients created", {{"credentials_file", seeded.credentials_file}});
@@ -334,7 +333,7 @@ int serve(const ServeOptions& opts) {
   if (opts.demo) {
     log::info("demo agent", {{"upstream", demo.host + ":" + std::to_string(demo.port)},
                              {"started_here", demo.agent != nullptr}});
-    log::info("demo tools", {{"url", seeded.tools_url}});  // ---- tools (issue 10)
+    log::info("demo tools", {{"url", seeded.tools_url}});
     print_demo_banner(base, seeded.credentials_file);
   }
 

@@ -69,7 +69,7 @@ ChangeBus::ChangeBus(Options options, RedisClient& publisher) : o_(std::move(opt
   };
   so.on_health = [this](bool up) {
     if (!up) return;
-    // ---- nodes (issue 12): said and counted, so an operator (and the tests) can tell that a
+    // said and counted, so an operator (and the tests) can tell that a
     // node caught up after an outage rather than trusting it did.
     changes("resync").inc();
     log::info("cluster: subscribed; refreshing once (signals may have been missed while unsubscribed)",
@@ -102,7 +102,6 @@ void ChangeBus::publish(const std::string& kind, const std::string& tenant) {
   });
 }
 
-// ---- nodes (issue 12)
 bool publish_change_once(const RedisUrl& url, const std::string& ca_file, const std::string& kind,
                          const std::string& tenant, std::string& error, std::chrono::milliseconds wait,
                          const std::string& channel) {
@@ -121,7 +120,6 @@ bool publish_change_once(const RedisUrl& url, const std::string& ca_file, const 
   error = r.error();
   return false;
 }
-// ---- end nodes (issue 12)
 
 bool ChangeBus::up() const { return publisher_.up() && subscriber_->up(); }
 

@@ -31,7 +31,6 @@ std::optional<Change> decode_change(std::string_view payload);
 
 class RedisClient;
 
-// ---- nodes (issue 12)
 // For a tool that changes the store outside any gateway (the offline `portcullis keys rotate`):
 // connects, publishes one change signal on `channel` as node "cli-<random>", disconnects. Waits
 // at most `wait` for the connection; false (and `error`) when the signal was not sent — the nodes
@@ -40,7 +39,6 @@ bool publish_change_once(const RedisUrl& url, const std::string& ca_file, const 
                          const std::string& tenant, std::string& error,
                          std::chrono::milliseconds wait = std::chrono::milliseconds(2000),
                          const std::string& channel = "portcullis:changes");
-// ---- end nodes (issue 12)
 
 class ChangeBus {
  public:

@@ -26,7 +26,7 @@ struct RedisUrl {
 // nullopt with `error` set on a malformed URL (bad scheme, no host, bad port or db).
 std::optional<RedisUrl> parse_redis_url(const std::string& text, std::string& error);
 
-// ---- edgefix (issue 12): the same parse at configuration time (check-config, serve, reload), so
+// the same parse at configuration time (check-config, serve, reload), so
 // a URL the gateway would refuse at start is an error before anything starts or is written. The
 // core layer checks only the scheme (it does not know this parser); the app runs this after it.
 std::vector<core::ConfigError> redis_config_errors(const core::Config& config);

@@ -326,7 +326,7 @@ std::string tier_name(const std::string& v) {
   return ok ? "" : "tier names must match ^[a-z][a-z0-9_-]{0,31}$";
 }
 
-// ---- limits (issue 12): "HH:MM" or "HH:MM:SS", 24-hour (server.usage_plans.day_start_utc).
+// "HH:MM" or "HH:MM:SS", 24-hour (server.usage_plans.day_start_utc).
 std::string time_of_day(const std::string& v) {
   return parse_time_of_day(v) ? "" : "must be a UTC time of day, HH:MM or HH:MM:SS";
 }
@@ -491,7 +491,7 @@ class Reader {
     };
   }
 
-  // ---- edge (issue 12): a number >= 0 (0 meaning "off").
+  // a number >= 0 (0 meaning "off").
   Handler non_negative_number(double& out, double max) {
     return [this, &out, max](const Node& node, const std::string& path) {
       const std::string message = "must be a number between 0 and " + std::to_string(static_cast<long long>(max));
@@ -504,7 +504,6 @@ class Reader {
       out = x;
     };
   }
-  // ---- end edge (issue 12)
 
   Handler boolean(bool& out) {
     return [this, &out](const Node& node, const std::string& path) {
@@ -592,7 +591,6 @@ class Reader {
 constexpr std::uint64_t kMiB = 1u << 20;
 constexpr std::uint64_t kGiB = 1u << 30;
 
-// ---- edge (issue 12)
 // An IP literal or CIDR ("10.0.0.0/8", "::1", "fd00::/8"); host bits beyond the prefix are an
 // error, since "10.1.2.3/8" most likely is a typo for something narrower.
 std::string ip_or_cidr(const std::string& v) {
@@ -643,13 +641,12 @@ Handler edge_section(Reader& r, EdgeConfig& c) {
       {"requests_per_ip", edge_budget(r, c.requests_per_ip)},
       {"token_endpoint", edge_budget(r, c.token_endpoint)},
       {"admin_api", edge_budget(r, c.admin_api)},
-      {"a2a_push", edge_budget(r, c.a2a_push)},  // ---- plans (issue 12)
-      {"forwarded_header", r.text(c.forwarded_header, one_of({"x-forwarded-for", "forwarded"}))},  // ---- plans (issue 12)
+      {"a2a_push", edge_budget(r, c.a2a_push)},
+      {"forwarded_header", r.text(c.forwarded_header, one_of({"x-forwarded-for", "forwarded"}))},
       {"max_tracked_ips", r.integer(c.max_tracked_ips, 16, 16u << 20)},
       {"waf", r.list<WafRule>(c.waf, [&r](auto& x) { return waf_rule_item(r, x); })},
   });
 }
-// ---- end edge (issue 12)
 
 Handler server_section(Reader& r, ServerConfig& c) {
   auto& l = c.limits;
@@ -675,17 +672,14 @@ Handler server_section(Reader& r, ServerConfig& c) {
                        {"response_timeout_ms", r.integer(u.response_timeout_ms, 1)},
                        {"pool_idle_timeout_ms", r.integer(u.pool_idle_timeout_ms, 1)},
                        {"pool_max_idle_per_host", r.integer(u.pool_max_idle_per_host)},
-                       // ---- net (issue 9)
                        {"ca_file", r.text(u.ca_file, empty_or(readable_file))},
                        {"health_check_interval_ms", r.integer(u.health_check_interval_ms, 100, 3600000)},
                        {"sse_heartbeat_ms", r.integer(u.sse_heartbeat_ms, 100, 3600000)},  // invoke (issue 9)
                    })},
       {"drain_timeout_ms", r.integer(c.drain_timeout_ms, 1)},
       {"metrics_public", r.boolean(c.metrics_public)},
-      // ---- edge (issue 12)
       {"trusted_proxies", r.strings(c.trusted_proxies, ip_or_cidr)},
       {"edge", edge_section(r, c.edge)},
-      // ---- end edge (issue 12)
       // issue 9: webhooks
       {"webhooks", r.fields({
                        {"allow_private_targets", r.boolean(c.webhooks.allow_private_targets)},
@@ -708,11 +702,10 @@ Handler server_section(Reader& r, ServerConfig& c) {
                    {"lease_ms", r.integer(c.jobs.lease_ms, 1000, 3600000)},
                    {"poll_interval_ms", r.integer(c.jobs.poll_interval_ms, 10, 60000)},
                })},
-      // ---- limits (issue 12)
       {"usage_plans", r.fields({
                           {"enabled", r.boolean(c.usage_plans.enabled)},
                           {"persist_interval_seconds", r.integer(c.usage_plans.persist_interval_seconds, 1, 3600)},
-                          {"keep_days", r.integer(c.usage_plans.keep_days, 2, 3650)},  // ---- plans (issue 12)
+                          {"keep_days", r.integer(c.usage_plans.keep_days, 2, 3650)},
                           {"day_start_utc", r.text(c.usage_plans.day_start_utc, time_of_day)},
                       })},
   });
@@ -764,12 +757,11 @@ Handler tier_item(Reader& r, TierConfig& c) {
       {"burst", r.integer(c.burst, 1), kRequired},
       {"daily_quota", r.integer(c.daily_quota)},
       {"rank", r.integer(c.rank, 0, 1000000)},
-      // ---- limits (issue 12)
       {"principal_rps", r.positive_number(c.principal_rps)},
       {"principal_burst", r.integer(c.principal_burst, 1)},
       {"max_concurrent", r.integer(c.max_concurrent)},
       {"daily_tool_calls", r.integer(c.daily_tool_calls)},
-      {"suspend_after", r.integer(c.suspend_after)},  // ---- plans (issue 12)
+      {"suspend_after", r.integer(c.suspend_after)},
   });
 }
 
@@ -780,7 +772,6 @@ Handler custom_redaction_item(Reader& r, CustomRedaction& c) {
   });
 }
 
-// ---- mcp (issue 10)
 Handler mcp_policy_item(Reader& r, McpPolicyRule& c) {
   return r.fields({
       {"tenant", r.text(c.tenant)},
@@ -847,7 +838,6 @@ Handler config_document(Reader& r, Config& c) {
        r.fields({{"redis", r.fields({{"url", r.secret(c.cluster.redis_url,
                                                       empty_or(url_scheme(
                                                           {"redis://", "rediss://"})))},
-                                     // ---- cluster (issue 12)
                                      {"ca_file", r.text(c.cluster.redis_ca_file, empty_or(readable_file))}})}})},
       {"keys", r.fields({{"master_key_file", r.text(c.keys.master_key_file)}})},
       {"issuers", r.list<IssuerConfig>(c.issuers, [&r](auto& i) { return issuer_item(r, i); })},
@@ -865,7 +855,7 @@ Handler config_document(Reader& r, Config& c) {
            {"builtin", r.strings(c.redaction.builtin,
                                  one_of({"email", "phone", "credit_card", "iban", "us_ssn",
                                          "uk_nino", "aws_key", "jwt",
-                                         // ---- redact (issue 10): detectors added with the redactor
+                                         // detectors added with the redactor
                                          "ip_address", "private_key", "api_key"}))},
            {"custom", r.list<CustomRedaction>(
                           c.redaction.custom,
@@ -911,7 +901,7 @@ void rank_tiers(Config& c, Errors& errors) {
 }
 
 void check_cross_field(const Config& c, Errors& errors) {
-  // ---- edge (issue 12): a WAF rule must look at something, and names label metrics and logs.
+  // a WAF rule must look at something, and names label metrics and logs.
   {
     std::set<std::string> names;
     for (std::size_t i = 0; i < c.server.edge.waf.size(); ++i) {
@@ -923,7 +913,6 @@ void check_cross_field(const Config& c, Errors& errors) {
     }
     if (c.server.edge.waf.size() > 256) errors.add("server.edge.waf", "at most 256 rules");
   }
-  // ---- end edge (issue 12)
   const auto& tls = c.server.tls;
   if (tls.cert_file.empty() && !tls.key_file.empty())
     errors.add("server.tls.cert_file", "required when server.tls.key_file is set");
@@ -1025,7 +1014,6 @@ ConfigResult load_config_file(const std::string& path) {
   return parse_config(*text);
 }
 
-// ---- limits (issue 12)
 std::optional<std::int64_t> parse_time_of_day(std::string_view v) {
   auto two = [&](std::size_t at, int max) -> int {
     if (at + 2 > v.size() || v[at] < '0' || v[at] > '9' || v[at + 1] < '0' || v[at + 1] > '9') return -1;
@@ -1040,8 +1028,8 @@ std::optional<std::int64_t> parse_time_of_day(std::string_view v) {
 }
 
 std::vector<std::string> inactive_key_notices(const Config& c) {
-  // ---- redact (issue 10): `redaction` is read by the MCP response guards; no notice for it.
-  // ---- cluster (issue 12): cluster.redis.url is read by the gateway (src/cluster/): no notice.
+  // `redaction` is read by the MCP response guards; no notice for it.
+  // cluster.redis.url is read by the gateway (src/cluster/): no notice.
   (void)c;
   std::vector<std::string> out;
   return out;

@@ -37,7 +37,6 @@ struct UpstreamConfig {
   std::uint32_t response_timeout_ms = 30000;  // until response headers, and between body reads
   std::uint32_t pool_idle_timeout_ms = 30000;
   std::size_t pool_max_idle_per_host = 64;
-  // ---- net (issue 9)
   std::string ca_file;  // PEM trust anchors for https upstreams; empty = the system store
   // records (issue 9): how often each promoted agent's GET /ping is asked (agents::AgentHealth).
   std::uint32_t health_check_interval_ms = 3000;
@@ -46,7 +45,7 @@ struct UpstreamConfig {
   bool operator==(const UpstreamConfig&) const = default;
 };
 
-// ---- webhooks (issue 9): outbound deliveries to tenants' webhook targets (docs/webhooks.md).
+// outbound deliveries to tenants' webhook targets (docs/webhooks.md).
 struct WebhooksConfig {
   // Targets resolving to loopback, private, link-local, CGNAT, multicast, … addresses are
   // refused (SSRF) unless this is set: tests, all-internal deployments.
@@ -74,7 +73,7 @@ struct JobsConfig {
   bool operator==(const JobsConfig&) const = default;
 };
 
-// ---- edge (issue 12): edge protection in the net layer (docs/edge.md).
+// edge protection in the net layer (docs/edge.md).
 // A per-IP request budget: a GCRA of `rps` requests per second with `burst` back to back.
 // rps 0 = no budget.
 struct EdgeBudget {
@@ -106,29 +105,25 @@ struct EdgeConfig {
   EdgeBudget requests_per_ip;                 // every request, per client address
   EdgeBudget token_endpoint{100, 1000};       // POST /oauth2/token, per client address
   EdgeBudget admin_api;                       // /v1/tenants…, /v1/platform…, per client address
-  // ---- plans (issue 12)
   EdgeBudget a2a_push{50, 200};               // POST /a2a-push/{relayId} (runtimes' webhooks), per client address
   // The header naming the client when the peer is a trusted proxy: the one the operator's proxies
   // write (x-forwarded-for, or forwarded: RFC 7239 for=). Only one is read: a client may send
   // either, and the one the proxy does not write is the client's own word.
   std::string forwarded_header = "x-forwarded-for";
-  // ---- end plans (issue 12)
   std::size_t max_tracked_ips = 65536;        // per budget; least recently seen evicted beyond
   std::vector<WafRule> waf;
   bool operator==(const EdgeConfig&) const = default;
 };
-// ---- end edge (issue 12)
-// ---- limits (issue 12): how usage plans are enforced (server.usage_plans, docs/usage-plans.md).
+// how usage plans are enforced (server.usage_plans, docs/usage-plans.md).
 struct UsagePlansConfig {
   bool enabled = true;                         // false: the limit stage lets everything through
   std::uint32_t persist_interval_seconds = 5;  // quota counters written to the store this often
   // UTC time of day at which a quota day starts ("HH:MM" or "HH:MM:SS"); counters reset then.
   std::string day_start_utc = "00:00";
-  // ---- plans (issue 12): days of daily_usage rows kept; older ones are purged in bounded batches.
+  // days of daily_usage rows kept; older ones are purged in bounded batches.
   std::uint32_t keep_days = 90;
   bool operator==(const UsagePlansConfig&) const = default;
 };
-// ---- end limits (issue 12)
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 = pick one (tests)
@@ -140,13 +135,11 @@ struct ServerConfig {
   bool metrics_public = true;              // false: /metrics only from loopback
   WebhooksConfig webhooks;                 // issue 9: webhooks
   JobsConfig jobs;                         // issue 9: jobs
-  // ---- edge (issue 12)
   // Peers (IPs or CIDRs) whose X-Forwarded-For is believed: the client is its right-most hop
   // that is not itself a trusted proxy. Empty: the client is always the peer.
   std::vector<std::string> trusted_proxies;
   EdgeConfig edge;
-  // ---- end edge (issue 12)
-  UsagePlansConfig usage_plans;            // ---- limits (issue 12)
+  UsagePlansConfig usage_plans;
   bool operator==(const ServerConfig&) const = default;
 };
 
@@ -159,9 +152,8 @@ struct StorageConfig {
 
 struct ClusterConfig {
   std::string redis_url;  // empty = no Redis (single node)
-  // ---- cluster (issue 12): trust anchors (PEM) for rediss://; empty = the system store.
+  // trust anchors (PEM) for rediss://; empty = the system store.
   std::string redis_ca_file;
-  // ---- end cluster (issue 12)
   bool operator==(const ClusterConfig&) const = default;
 };
 
@@ -223,16 +215,14 @@ struct TierConfig {
   // Order among tiers (higher meets more tierMinimums). Required for tiers other than the
   // built-in ones, which default to basic 0, standard 1, premium 2. -1 = not given.
   std::int64_t rank = -1;
-  // ---- limits (issue 12): the rest of the usage plan (docs/usage-plans.md). 0 = no limit.
+  // the rest of the usage plan (docs/usage-plans.md). 0 = no limit.
   double principal_rps = 0;            // per principal (token subject) of a tenant; 0 = off
   std::uint64_t principal_burst = 0;   // 0 = the tier's burst
   std::uint64_t max_concurrent = 0;    // calls (invocations, tool calls) in flight per tenant
   std::uint64_t daily_tool_calls = 0;  // MCP tools/call per quota day (daily_quota counts invocations)
-  // ---- end limits (issue 12)
-  // ---- plans (issue 12): calls (invocations + tool calls) in a quota day past which the tenant
+  // calls (invocations + tool calls) in a quota day past which the tenant
   // is suspended automatically (audited; an admin resumes it). 0 = off.
   std::uint64_t suspend_after = 0;
-  // ---- end plans (issue 12)
   bool operator==(const TierConfig&) const = default;
 };
 
@@ -261,7 +251,7 @@ struct RedactionConfig {
   bool operator==(const RedactionConfig&) const = default;
 };
 
-// ---- mcp (issue 10): the MCP gateway (SPEC §7, docs/mcp.md).
+// the MCP gateway (SPEC §7, docs/mcp.md).
 // A policy rule (area "intercept"): matches calls by tenant, server and tool (each "" or "*" =
 // any; tool may end in "*"), and by the caller's roles (any of; empty = any). Rules are read in
 // order, the first match decides; when rules exist, a call no rule allows is denied.
@@ -370,7 +360,7 @@ ConfigResult load_config_file(const std::string& path);
 // at warn, so a set key never looks active when it is not.
 std::vector<std::string> inactive_key_notices(const Config& c);
 
-// ---- limits (issue 12): seconds after midnight of "HH:MM" or "HH:MM:SS"; nullopt when malformed.
+// seconds after midnight of "HH:MM" or "HH:MM:SS"; nullopt when malformed.
 std::optional<std::int64_t> parse_time_of_day(std::string_view v);
 
 }  // namespace pc::core

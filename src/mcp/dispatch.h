@@ -62,7 +62,7 @@ class Outbox {
   // The final JSON-RPC response of the request (result or error). Exactly once for a request;
   // never for the GET stream.
   virtual void answer(boost::json::object message) = 0;
-  // ---- federation (issue 10), additive: a server→client request (sampling, elicitation,
+  // a server→client request (sampling, elicitation,
   // roots/list). False when it cannot reach the client (no event stream for this POST and no GET
   // stream open): the federation then answers the upstream with an error at once instead of
   // letting it wait for an answer that will never come. The default sends and assumes delivery.

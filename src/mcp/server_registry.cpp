@@ -190,7 +190,6 @@ void ServerRegistry::stop() {
   if (health_) health_->stop();
 }
 
-// ---- nodes (issue 12)
 void ServerRegistry::reload_soon() {
   {
     std::lock_guard lock(poll_mu_);
@@ -198,7 +197,6 @@ void ServerRegistry::reload_soon() {
   }
   poll_cv_.notify_all();
 }
-// ---- end nodes (issue 12)
 
 void ServerRegistry::run_poll() {
   std::unique_lock lock(poll_mu_);

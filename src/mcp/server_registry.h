@@ -86,11 +86,10 @@ class ServerRegistry final : public ServerDirectory, public ServerHealthSink {
   void start();
   void stop_poll();
   void stop();
-  // ---- nodes (issue 12): another node changed the table (a change signal, or Redis came back
+  // another node changed the table (a change signal, or Redis came back
   // after signals may have been lost): the poll thread re-reads it now instead of at its next
   // tick. Any thread, never blocks on the store.
   void reload_soon();
-  // ---- end nodes (issue 12)
 
   // ---- admin (blocking). `audited` (audit::change_audit of the request) commits the change
   // with its event mcp_server.create / .update / .delete in one transaction.
@@ -147,7 +146,7 @@ class ServerRegistry final : public ServerDirectory, public ServerHealthSink {
   std::mutex poll_mu_;
   std::condition_variable poll_cv_;
   bool stopping_ = false;
-  bool reload_requested_ = false;  // ---- nodes (issue 12): reload_soon() was called
+  bool reload_requested_ = false;  // reload_soon() was called
   std::thread poll_;
 };
 

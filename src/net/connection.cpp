@@ -149,7 +149,7 @@ Task<> reject(Stream& s, const Settings& st, const std::string& request_id, cons
   record(st, req, status, start, {});
 }
 
-// ---- edge (issue 12): an edge refusal as a rejection, with Retry-After when it has one.
+// an edge refusal as a rejection, with Retry-After when it has one.
 template <typename Stream>
 Task<> reject_edge(Stream& s, const Settings& st, const Request& req, const EdgeRefusal& edge, Clock::time_point start) {
   const Refusal refusal{edge.status, edge.code, edge.message};
@@ -158,7 +158,6 @@ Task<> reject_edge(Stream& s, const Settings& st, const Request& req, const Edge
     extra.push_back({"Retry-After", std::to_string((edge.retry_after.count() + 999) / 1000)});
   co_await reject(s, st, req.request_id, req.remote_address, refusal, start, &extra);
 }
-// ---- end edge (issue 12)
 
 // The body's deadline. Not the stream's own expiry: Beast closes the socket when that fires,
 // which leaves no way to send the 408. This one cancels the pending read instead.
@@ -293,14 +292,13 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
     fill_head(*req, parser);  // before the body: trailers are not headers
     req->request_id = request_id;
     req->remote_address = remote;
-    // ---- edge (issue 12): client address, per-address budgets, WAF rules on the head.
+    // client address, per-address budgets, WAF rules on the head.
     Waf::Scan waf_scan;
     if (auto refusal = sh.edge->admit_head(*req, *settings->edge, waf_scan)) {
       linger = true;
       co_await reject_edge(stream, *settings, *req, *refusal, start);
       break;
     }
-    // ---- end edge (issue 12)
     if (!parser.is_done()) {
       auto& msg = parser.get();
       if (auto it = msg.find(http::field::expect); it != msg.end() && beast::iequals(it->value(), "100-continue")) {
@@ -322,7 +320,7 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
     req->tls = tls;
     bool keep_alive = parser.get().keep_alive();
     fill_body(*req, parser);
-    // ---- edge (issue 12): WAF rules with a body pattern.
+    // WAF rules with a body pattern.
     if (waf_scan.body_needed) {
       if (auto refusal = sh.edge->admit_body(*req, *settings->edge, waf_scan)) {
         linger = true;
@@ -330,7 +328,6 @@ Task<> serve(Worker& w, Stream& stream, const std::string& remote, bool tls) {
         break;
       }
     }
-    // ---- end edge (issue 12)
 
     const Route* route = nullptr;
     Response res = route_request(*sh.router, *req, route);

@@ -52,7 +52,7 @@ class TrustedProxies {
 std::string client_address(std::string_view peer, const std::vector<std::string_view>& forwarded_for,
                            const TrustedProxies& trusted);
 
-// ---- plans (issue 12): the for= values of RFC 7239 `Forwarded` fields (in the order received),
+// the for= values of RFC 7239 `Forwarded` fields (in the order received),
 // one element each, as client_address() takes X-Forwarded-For hops: `for=192.0.2.60`,
 // `for="[2001:db8:cafe::17]:4711"` (quoted, brackets and port accepted), parameter names in any
 // case. An element without for= says nothing and gives none. A value that is not an address —

@@ -48,7 +48,7 @@ EdgeRules::EdgeRules(const core::ServerConfig& server)
 EdgeClass edge_class(std::string_view path) {
   if (path == "/oauth2/token") return EdgeClass::token;
   if (under(path, "/v1/tenants") || under(path, "/v1/platform")) return EdgeClass::admin;
-  if (path.starts_with("/a2a-push/")) return EdgeClass::push;  // ---- plans (issue 12)
+  if (path.starts_with("/a2a-push/")) return EdgeClass::push;
   return EdgeClass::other;
 }
 
@@ -77,7 +77,7 @@ bool EdgeGuard::admit_connection(std::string_view peer, const EdgeRules& rules, 
 std::optional<EdgeRefusal> EdgeGuard::admit_head(Request& req, const EdgeRules& rules, Waf::Scan& scan) {
   req.peer_address = req.remote_address;
   if (!rules.trusted.empty()) {
-    // ---- plans (issue 12): the one header the operator's proxies write (server.edge.forwarded_header).
+    // the one header the operator's proxies write (server.edge.forwarded_header).
     const bool rfc7239 = rules.config.forwarded_header == "forwarded";
     std::vector<std::string_view> xff;
     for (const auto& h : req.headers)

@@ -62,7 +62,6 @@ Response Response::proxy(ForwardTo to) {
   return r;
 }
 
-// ---- net (issue 10)
 Response Response::streamed(int status, std::string content_type, std::shared_ptr<ResponseStream> stream) {
   Response r;
   r.status = status;
@@ -70,7 +69,6 @@ Response Response::streamed(int status, std::string content_type, std::shared_pt
   r.stream = std::move(stream);
   return r;
 }
-// ---- end net (issue 10)
 
 std::string error_body(std::string_view code, std::string_view message, std::string_view request_id) {
   std::string out;

@@ -94,7 +94,6 @@ struct ForwardTo {
   // (499: the client went away). Keep it short: it runs on an I/O thread.
   std::function<void(int status)> on_complete;
 
-  // ---- net (issue 9)
   // "http" or "https". https: TLS 1.2+, the certificate chain verified against `ca_file` (PEM)
   // or, when empty, server.upstream.ca_file, else the system trust store; the certificate must
   // name `host` (DNS name, or IP address for a literal). Connections are pooled per scheme, host,
@@ -145,7 +144,7 @@ class ResponseStream {
   // the connection's thread, or at once (on the caller's thread) if it ended already. One callback;
   // a second call replaces the first.
   void on_closed(std::function<void()> fn);
-  // ---- limits (issue 12): keeps `token` alive until the stream ends for any reason (then drops
+  // keeps `token` alive until the stream ends for any reason (then drops
   // it, on the connection's thread); dropped at once when it has ended already. Any number of
   // holders: the limit stage's concurrency slot is released this way, whatever on_closed does.
   void hold_until_closed(std::shared_ptr<const void> token);

@@ -40,7 +40,7 @@ void ResponseStream::State::notify_locked() {
 
 void ResponseStream::State::finish() {
   std::function<void()> fn;
-  std::vector<std::shared_ptr<const void>> release;  // ---- limits (issue 12): dropped unlocked
+  std::vector<std::shared_ptr<const void>> release;  // dropped unlocked
   {
     std::lock_guard lock(mu);
     ended = true;
@@ -101,7 +101,6 @@ bool ResponseStream::closed() const {
   return state_->ended;
 }
 
-// ---- limits (issue 12)
 void ResponseStream::hold_until_closed(std::shared_ptr<const void> token) {
   {
     std::lock_guard lock(state_->mu);
@@ -112,7 +111,6 @@ void ResponseStream::hold_until_closed(std::shared_ptr<const void> token) {
   }
   token.reset();
 }
-// ---- end limits (issue 12)
 
 void ResponseStream::on_closed(std::function<void()> fn) {
   {

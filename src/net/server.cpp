@@ -147,14 +147,13 @@ Task<> accept_loop(Worker& w) {
     socket.set_option(tcp::no_delay(true), opt_ec);
     auto remote_ep = socket.remote_endpoint(opt_ec);
     std::string remote = opt_ec ? "" : remote_ep.address().to_string();
-    // ---- edge (issue 12): open connections per peer address.
+    // open connections per peer address.
     std::string edge_key;
     if (!sh.edge->admit_connection(remote, *settings->edge, edge_key)) {
       m.rejected.labels({"connections_per_ip"}).inc();
       refuse(socket, "too many connections from this address; try again later");
       continue;
     }
-    // ---- end edge (issue 12)
     sh.open.fetch_add(1, std::memory_order_relaxed);
     m.open.inc();
     auto done = [&sh, &m, edge_key = std::move(edge_key)](std::exception_ptr e) {

@@ -232,7 +232,6 @@ CREATE TABLE idempotency_keys (
 CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys(expires_at);
 )sql";
 
-// ---- webhooks (issue 9)
 // Migration 6: webhook targets and their durable delivery queue. A delivery row is the queue
 // entry, its retry state and, once every attempt failed, the dead letter (status 'dead').
 // Payloads and secrets are sealed (crypto::seal under the tenant's "webhook" data key); times
@@ -316,7 +315,6 @@ CREATE INDEX jobs_leases ON jobs(status, lease_until);
 CREATE INDEX jobs_by_tenant ON jobs(tenant_id, job_id);
 )sql";
 
-// ---- servers (issue 10)
 // Migration 7: the upstream MCP servers the gateway federates (SPEC §7). A row is a platform
 // (global) server when tenant_id is '', else that tenant's own. (tenant_id, name) is unique; the
 // rule across scopes (a tenant's server may not take a global's name, nor a global one a name a
@@ -347,8 +345,6 @@ CREATE TABLE mcp_servers (
 CREATE UNIQUE INDEX mcp_servers_by_scope_name ON mcp_servers(tenant_id, name);
 CREATE INDEX mcp_servers_by_name ON mcp_servers(name);
 )sql";
-// ---- end servers (issue 10)
-// ---- transport (issue 10)
 // Migration 8: MCP sessions (mcp/sessions.h). A session is bound to tenant, subject and client;
 // an ended one is deleted (not kept as a tombstone: nothing refers to it). The federation's
 // per-upstream state is one row per (session, server key), so a node setting one key never
@@ -378,8 +374,6 @@ CREATE TABLE mcp_session_upstreams (
 );
 CREATE INDEX mcp_session_upstreams_by_tenant ON mcp_session_upstreams(tenant_id);
 )sql";
-// ---- end transport (issue 10)
-// ---- federation (issue 10)
 // Migration 9: MCP tool calls, tenant-owned like invocations. Arguments and result are one
 // sealed value (the tenant's invocation data key, the row's identity as associated data).
 constexpr std::string_view kV9McpToolCalls = R"sql(
@@ -462,7 +456,6 @@ CREATE INDEX a2a_contexts_by_tenant ON a2a_contexts(tenant_id);
 )sql";
 // ---- end a2a bindings (issue 11)
 
-// ---- limits (issue 12)
 // Migration 12: usage plans (docs/usage-plans.md). tenant_limits holds a tenant's override of its
 // tier's limits as a JSON object of the fields it sets. daily_usage holds the calls counted per
 // tenant and quota day (`day` = the day's start, RFC 3339); every node adds its counts to the row
@@ -484,7 +477,6 @@ CREATE TABLE daily_usage (
 );
 CREATE INDEX daily_usage_by_day ON daily_usage(day);
 )sql";
-// ---- end limits (issue 12)
 
 // Migration 13 (review M6): daily_usage gets a row per node (process) holding what that node
 // counted in all, instead of one row per tenant and day that every node added deltas to (a delta
@@ -514,15 +506,13 @@ constexpr Migration kMigrations[] = {
     {4, "records: invocation mode, status, error and nullable usage; data-key seal counts; idempotency keys", kV4Records},
     {5, "jobs: durable async jobs with leases", kV5Jobs},
     {6, "webhooks: targets, deliveries and dead letters", kV6Webhooks},
-    {7, "mcp servers: upstream MCP servers, global and per tenant, with health", kV7McpServers},  // ---- servers (issue 10)
-    // ---- transport (issue 10)
+    {7, "mcp servers: upstream MCP servers, global and per tenant, with health", kV7McpServers},
     {8, "mcp sessions: Mcp-Session-Id bound to tenant, subject and client; upstream state", kV8McpSessions},
-    // ---- federation (issue 10)
     {9, "mcp: tool call records (federation)", kV9McpToolCalls},
     // ---- a2a bindings (issue 11)
     {10, "a2a: task and context bindings to tenant and principal", kV10A2aBindings},
     {11, "a2a push: client push configs held by the gateway", kV11A2aPush},  // ---- a2a push (issue 11)
-    {12, "usage plans: tenant limit overrides and daily usage counters", kV12UsagePlans},  // ---- limits (issue 12)
+    {12, "usage plans: tenant limit overrides and daily usage counters", kV12UsagePlans},
     {13, "usage plans: daily usage counted per node", kV13UsagePerNode},
 };
 

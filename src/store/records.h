@@ -193,7 +193,6 @@ struct SessionRecord {
   std::string last_seen_at;
 };
 
-// ---- records (issue 9)
 // An Idempotency-Key of one tenant and principal: pending while its request runs (claimed by
 // `owner` until locked_until), done once the answer is stored. Gone after expires_at.
 struct IdempotencyRecord {
@@ -218,7 +217,6 @@ struct IdempotencyClaim {
   std::optional<IdempotencyRecord> existing;
 };
 
-// ---- webhooks (issue 9)
 // A tenant's webhook target (SPEC §5). The signing secret is stored only sealed under the
 // tenant's "webhook" data key; it is shown once, when created.
 struct WebhookRecord {
@@ -251,7 +249,6 @@ struct WebhookDeliveryRecord {
   std::string updated_at;
 };
 
-// ---- jobs (issue 9)
 // A durable async job (docs/jobs.md): what to send to which runtime on whose behalf, where it
 // stands, and its sealed request and result. Times the scheduler compares (next_run_at,
 // lease_until) are unix milliseconds; the others RFC 3339 like every record.
@@ -289,7 +286,6 @@ struct JobRecord {
   std::string updated_at;
 };
 
-// ---- servers (issue 10)
 // An upstream MCP server (SPEC §7, table mcp_servers): a platform (global) server when tenant_id
 // is "", else that tenant's own. The configuration columns come from the Admin API; the health
 // columns from what the federation reported (mcp::ServerHealthSink).
@@ -322,8 +318,6 @@ struct McpServerHealth {
   std::string last_error;
   std::optional<std::string> tools;
 };
-// ---- end servers (issue 10)
-// ---- transport (issue 10)
 // An MCP session (Mcp-Session-Id), bound to the tenant, subject and client that initialized it.
 // Capabilities and client info are the client's initialize params as JSON text; `upstream` is the
 // federation's per-server state (one row each in mcp_session_upstreams), keyed by server.
@@ -346,9 +340,7 @@ struct McpUpstreamWrite {
   std::string key;
   std::string value;
 };
-// ---- end transport (issue 10)
 
-// ---- federation (issue 10)
 // One tools/call through the MCP gateway (mcp/tool_calls.h): metadata in the clear, arguments
 // and result sealed together under the tenant's invocation data key.
 struct McpToolCallRecord {
@@ -424,7 +416,7 @@ struct A2aTaskQuery {
 };
 // ---- end a2a bindings (issue 11)
 
-// ---- limits (issue 12): usage plans (tenancy/usage_plan.h, sql_store_limits.cpp)
+// usage plans (tenancy/usage_plan.h, sql_store_limits.cpp)
 // A tenant's override of its tier's limits: `limits` is the JSON object of the fields set
 // (tenancy::parse_override reads it; the store keeps it as text).
 struct TenantLimitsRecord {
@@ -441,6 +433,5 @@ struct DailyUsageRecord {
   std::int64_t invocations = 0;
   std::int64_t tool_calls = 0;
 };
-// ---- end limits (issue 12)
 
 }  // namespace pc::store

@@ -40,15 +40,15 @@ void insert_delivery_under(Db& c, const WebhookDeliveryRecord& d, std::string_vi
                            std::string_view owner_key, std::string_view what);
 // issue 9: webhooks — removes one tenant's webhooks and deliveries inside purge_tenant's transaction.
 void purge_tenant_webhooks(Db& db, std::string_view tenant_id);
-// ---- servers (issue 10): removes one tenant's MCP servers inside purge_tenant's transaction.
+// removes one tenant's MCP servers inside purge_tenant's transaction.
 void purge_tenant_mcp_servers(Db& db, std::string_view tenant_id);
-// ---- transport (issue 10): removes one tenant's MCP sessions inside purge_tenant's transaction.
+// removes one tenant's MCP sessions inside purge_tenant's transaction.
 void purge_tenant_mcp_sessions(Db& db, std::string_view tenant_id);
 // ---- a2a push (issue 11): removes one tenant's A2A push configs inside purge_tenant's transaction.
 void purge_tenant_a2a_push_configs(Db& db, std::string_view tenant_id);
 // ---- a2a bindings (issue 11): removes one tenant's A2A task and context bindings inside purge_tenant's transaction.
 void purge_tenant_a2a_bindings(Db& db, std::string_view tenant_id);
-// ---- limits (issue 12): removes one tenant's limit override and usage rows inside purge_tenant's transaction.
+// removes one tenant's limit override and usage rows inside purge_tenant's transaction.
 void purge_tenant_limits(Db& db, std::string_view tenant_id);
 
 class SqlStore final : public Store {
@@ -145,11 +145,11 @@ class SqlStore final : public Store {
   bool end_session(std::string_view session_id) override;
   std::int64_t purge_sessions_before(std::string_view before) override;
 
-  // ---- invoke (issue 9): sql_store_invoke.cpp
+  // sql_store_invoke.cpp
   void insert_sessions(const std::vector<SessionRecord>& rows) override;
   void touch_sessions(const std::vector<std::pair<std::string, std::string>>& seen) override;
 
-  // ---- records (issue 9): sql_store_records.cpp
+  // sql_store_records.cpp
   bool reserve_data_key_seals(std::string_view tenant_id, std::string_view data_class, int version,
                               std::int64_t count, std::int64_t limit) override;
   IdempotencyClaim claim_idempotency_key(const IdempotencyRecord& pending, std::string_view now) override;
@@ -158,7 +158,7 @@ class SqlStore final : public Store {
                                std::string_view owner) override;
   std::int64_t purge_idempotency_keys_before(std::string_view now) override;
   bool set_agent_version_endpoint(std::string_view agent, std::string_view version, std::string_view endpoint) override;
-  // ---- webhooks (issue 9): sql_store_webhooks.cpp
+  // sql_store_webhooks.cpp
   void insert_webhook(const WebhookRecord& w) override;
   std::optional<WebhookRecord> find_webhook(std::string_view webhook_id) override;
   std::vector<WebhookRecord> list_webhooks(std::string_view tenant_id, std::string_view after,
@@ -173,7 +173,7 @@ class SqlStore final : public Store {
                                                              std::string_view after, std::size_t limit) override;
   bool redeliver_webhook_delivery(std::string_view delivery_id, std::int64_t now_ms) override;
   std::int64_t purge_webhook_deliveries_before(std::string_view before) override;
-  // ---- jobs (issue 9): sql_store_jobs.cpp
+  // sql_store_jobs.cpp
   void insert_jobs(const std::vector<JobRecord>& jobs) override;
   std::optional<JobRecord> find_job(std::string_view job_id) override;
   std::vector<JobRecord> claim_jobs(std::string_view node, std::int64_t now_ms, std::int64_t lease_ms,
@@ -181,7 +181,7 @@ class SqlStore final : public Store {
   bool renew_job_lease(std::string_view job_id, std::string_view node, std::int64_t lease_until_ms) override;
   bool finish_job(const JobRecord& job, std::string_view node) override;
   bool retry_job(const JobRecord& job, std::string_view node, std::int64_t next_run_at_ms) override;
-  // ---- servers (issue 10): sql_store_mcp_servers.cpp
+  // sql_store_mcp_servers.cpp
   void insert_mcp_server(const McpServerRecord& s) override;
   std::optional<McpServerRecord> find_mcp_server(std::string_view server_id) override;
   std::optional<McpServerRecord> find_mcp_server_named(std::string_view tenant_id, std::string_view name) override;
@@ -191,7 +191,6 @@ class SqlStore final : public Store {
   bool update_mcp_server(const McpServerRecord& s) override;
   bool delete_mcp_server(std::string_view server_id) override;
   void record_mcp_server_health(const std::vector<McpServerHealth>& reports) override;
-  // ---- end servers (issue 10)
   // ---- a2a push (issue 11): sql_store_a2a_push.cpp
   bool put_a2a_push_config(const A2aPushConfigRecord& c, std::size_t max_per_task) override;
   std::optional<A2aPushConfigRecord> find_a2a_push_config(std::string_view relay_id) override;
@@ -199,20 +198,19 @@ class SqlStore final : public Store {
                               std::string_view config_id) override;
   void insert_a2a_push_delivery(const WebhookDeliveryRecord& d) override;
   // ---- end a2a push (issue 11)
-  // ---- federation (issue 10): sql_store_mcp_tool_calls.cpp
+  // sql_store_mcp_tool_calls.cpp
   void insert_mcp_tool_calls(const std::vector<McpToolCallRecord>& rows) override;
   std::optional<McpToolCallRecord> find_mcp_tool_call(std::string_view call_id) override;
   std::vector<McpToolCallRecord> list_mcp_tool_calls(std::string_view tenant_id, std::string_view after,
                                                      std::size_t limit) override;
 
-  // ---- transport (issue 10): sql_store_mcp_sessions.cpp
+  // sql_store_mcp_sessions.cpp
   void insert_mcp_session(const McpSessionRecord& s) override;
   std::optional<McpSessionRecord> find_mcp_session(std::string_view session_id) override;
   void touch_mcp_sessions(const std::vector<std::pair<std::string, std::string>>& seen) override;
   void set_mcp_session_upstreams(const std::vector<McpUpstreamWrite>& writes) override;
   bool delete_mcp_session(std::string_view session_id) override;
   std::int64_t purge_mcp_sessions_before(std::string_view before) override;
-  // ---- end transport (issue 10)
 
   // ---- a2a bindings (issue 11): sql_store_a2a.cpp
   A2aTaskRecord bind_a2a_task(const A2aTaskRecord& t) override;
@@ -224,15 +222,14 @@ class SqlStore final : public Store {
   std::vector<A2aTaskRecord> list_a2a_tasks(const A2aTaskQuery& q) override;
   // ---- end a2a bindings (issue 11)
 
-  // ---- limits (issue 12): sql_store_limits.cpp
+  // sql_store_limits.cpp
   void put_tenant_limits(const TenantLimitsRecord& r) override;
   std::optional<TenantLimitsRecord> find_tenant_limits(std::string_view tenant_id) override;
   std::vector<TenantLimitsRecord> list_tenant_limits() override;
   bool delete_tenant_limits(std::string_view tenant_id) override;
   void put_daily_usage(std::string_view node_id, const std::vector<DailyUsageRecord>& counts) override;
   std::vector<DailyUsageRecord> daily_usage(std::string_view day) override;
-  std::int64_t purge_daily_usage_before(std::string_view day, std::int64_t limit) override;  // ---- plans (issue 12)
-  // ---- end limits (issue 12)
+  std::int64_t purge_daily_usage_before(std::string_view day, std::int64_t limit) override;
 
  private:
   std::unique_ptr<ConnectionSource> source_;

@@ -122,7 +122,7 @@ std::int64_t SqlStore::purge_invocation_content_before(std::string_view before) 
       .bind_text(1, before)
       .run();
   std::int64_t n = c->changes();
-  // ---- federation (issue 10): MCP tool call content follows the invocation content retention
+  // MCP tool call content follows the invocation content retention
   c->prepare("UPDATE mcp_tool_calls SET content_sealed = NULL WHERE created_at < ?1 AND content_sealed IS NOT NULL")
       .bind_text(1, before)
       .run();

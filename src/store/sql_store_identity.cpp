@@ -334,14 +334,14 @@ void SqlStore::purge_tenant(std::string_view tenant_id) {
   // records (issue 9): remembered answers hold the tenant's data.
   c->prepare("DELETE FROM idempotency_keys WHERE tenant_id = ?1").bind_text(1, tenant_id).run();
   purge_tenant_webhooks(*c, tenant_id);  // issue 9: webhooks
-  purge_tenant_mcp_servers(*c, tenant_id);  // ---- servers (issue 10)
-  purge_tenant_mcp_sessions(*c, tenant_id);  // ---- transport (issue 10)
+  purge_tenant_mcp_servers(*c, tenant_id);
+  purge_tenant_mcp_sessions(*c, tenant_id);
   purge_tenant_a2a_push_configs(*c, tenant_id);  // ---- a2a push (issue 11)
   purge_tenant_a2a_bindings(*c, tenant_id);  // ---- a2a bindings (issue 11)
-  purge_tenant_limits(*c, tenant_id);  // ---- limits (issue 12)
+  purge_tenant_limits(*c, tenant_id);
   // issue 9: jobs (their sealed requests and results go with the tenant)
   c->prepare("DELETE FROM jobs WHERE tenant_id = ?1").bind_text(1, tenant_id).run();
-  // ---- federation (issue 10): MCP tool call records
+  // MCP tool call records
   c->prepare("DELETE FROM mcp_tool_calls WHERE tenant_id = ?1").bind_text(1, tenant_id).run();
   // The tenant row stays as a tombstone (deleted, nothing left to purge): its id is never handed
   // to a new customer (who would inherit the old one's audit entries and still-valid tokens),

@@ -124,7 +124,7 @@ std::vector<JobRecord> SqlStore::claim_jobs(std::string_view node, std::int64_t 
   if (limit == 0) return out;
   auto c = conn();
   Transaction tx(*c);
-  // ---- stability (issue 12): fair claim (review M3). Each due job is ranked within its tenant
+  // fair claim (review M3). Each due job is ranked within its tenant
   // (oldest first) and offset by the jobs of that tenant this node already runs (live lease);
   // ordering by that sum takes tenants round-robin, so one tenant's backlog does not fill every
   // free worker before another tenant's job. Twice `limit` candidates are read because `cap` may
@@ -159,7 +159,6 @@ std::vector<JobRecord> SqlStore::claim_jobs(std::string_view node, std::int64_t 
       out.push_back(std::move(j));
     }
   }
-  // ---- end stability (issue 12)
   if (out.empty()) return out;
   const std::string now = core::rfc3339_now();
   Statement u = c->prepare(

@@ -1,4 +1,3 @@
-// ---- limits (issue 12)
 // SqlStore: usage plans — tenants' limit overrides and the daily usage counters
 // (tenancy/usage_plan.h, tenancy/quota_meter.h). Each node (process) writes its own row per tenant
 // and day with what it counted in all, and a day's usage is the sum of the rows: nodes flushing at
@@ -93,7 +92,7 @@ std::vector<DailyUsageRecord> SqlStore::daily_usage(std::string_view day) {
   return out;
 }
 
-// ---- plans (issue 12): old counters go in bounded batches (daily_usage_by_day finds them).
+// old counters go in bounded batches (daily_usage_by_day finds them).
 std::int64_t SqlStore::purge_daily_usage_before(std::string_view day, std::int64_t limit) {
   auto c = conn();
   c->prepare(
@@ -106,4 +105,3 @@ std::int64_t SqlStore::purge_daily_usage_before(std::string_view day, std::int64
 }
 
 }  // namespace pc::store
-// ---- end limits (issue 12)

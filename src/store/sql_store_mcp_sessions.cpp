@@ -1,4 +1,3 @@
-// ---- transport (issue 10)
 // SqlStore: MCP sessions (mcp/sessions.h). Created once per initialize (written before the answer,
 // so any node knows the id at once); touched and given upstream state in batches written behind.
 #include "store/sql_store.h"

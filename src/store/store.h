@@ -190,7 +190,6 @@ class Store {
   // Removes sessions whose last_seen_at is before `before`; returns how many.
   virtual std::int64_t purge_sessions_before(std::string_view before) = 0;
 
-  // ---- invoke (issue 9)
   // Sessions the invoke route creates, written behind in batches (agents/sessions.h): all rows in
   // one transaction; a row of a deleted tenant, or whose id is already stored, is skipped.
   virtual void insert_sessions(const std::vector<SessionRecord>& rows) = 0;
@@ -198,7 +197,6 @@ class Store {
   // one (touches from several nodes may arrive out of order). One transaction.
   virtual void touch_sessions(const std::vector<std::pair<std::string, std::string>>& seen) = 0;
 
-  // ---- records (issue 9)
   // Reserves `count` seals under data key (tenant, class, version): adds them to its seal_count
   // when the sum stays at or below `limit`, atomically (several nodes reserve from one row).
   // False when it would pass the limit (or no such key): rotate to a new version.
@@ -223,7 +221,6 @@ class Store {
   // start); false when there is no such version.
   virtual bool set_agent_version_endpoint(std::string_view agent, std::string_view version,
                                           std::string_view endpoint) = 0;
-  // ---- webhooks (issue 9)
   // Duplicate when the id exists; gone when the tenant is deleted.
   virtual void insert_webhook(const WebhookRecord& w) = 0;
   virtual std::optional<WebhookRecord> find_webhook(std::string_view webhook_id) = 0;  // with the sealed secret
@@ -255,7 +252,6 @@ class Store {
   virtual bool redeliver_webhook_delivery(std::string_view delivery_id, std::int64_t now_ms) = 0;
   // Removes delivered deliveries last updated before `before` (RFC 3339); returns how many.
   virtual std::int64_t purge_webhook_deliveries_before(std::string_view before) = 0;
-  // ---- jobs (issue 9)
   // Durable async jobs (docs/jobs.md). Inserts all or nothing in one transaction (the job
   // service's group commit); a job of a deleted or purged tenant fails the batch with kind gone,
   // a job id that exists with kind duplicate.
@@ -266,7 +262,7 @@ class Store {
   // ones due (next_run_at <= now_ms) and running ones whose lease expired (lease_until < now_ms,
   // their node died). Each becomes running, claimed_by = node, lease_until = now_ms + lease_ms,
   // attempts + 1. Returned as updated, with the request.
-  // ---- stability (issue 12): fair across tenants (review M3). Due jobs are taken round-robin
+  // fair across tenants (review M3). Due jobs are taken round-robin
   // over tenants (each tenant's oldest first, a tenant with fewer jobs running on `node` first),
   // and `cap(tenant_id, tier)` (unset or 0 = no cap) bounds how many jobs of one tenant `node`
   // runs at once, counting those it already runs: one tenant's backlog of slow jobs cannot take
@@ -274,7 +270,6 @@ class Store {
   using JobCap = std::function<std::size_t(std::string_view tenant_id, std::string_view tier)>;
   virtual std::vector<JobRecord> claim_jobs(std::string_view node, std::int64_t now_ms, std::int64_t lease_ms,
                                             std::size_t limit, const JobCap& cap = {}) = 0;
-  // ---- end stability (issue 12)
   // Extends the lease of a job `node` still holds; false when it no longer does (taken over).
   virtual bool renew_job_lease(std::string_view job_id, std::string_view node, std::int64_t lease_until_ms) = 0;
   // Ends a job `node` still holds: status (succeeded | failed | cancelled), http_status,
@@ -285,7 +280,6 @@ class Store {
   // failure (error, error_message, http_status, updated_at from `job`). False when the lease was lost.
   virtual bool retry_job(const JobRecord& job, std::string_view node, std::int64_t next_run_at_ms) = 0;
 
-  // ---- servers (issue 10)
   // Upstream MCP servers (SPEC §7; tenant-owned rows are reached through TenantStore). Names are
   // unique among the globals (tenant_id "") and within each tenant; besides, a tenant's server
   // may not take a global's name, nor a global one a name any tenant uses. insert throws
@@ -307,8 +301,7 @@ class Store {
   virtual bool delete_mcp_server(std::string_view server_id) = 0;
   // Health reports in one transaction, in order; a report naming no row is skipped.
   virtual void record_mcp_server_health(const std::vector<McpServerHealth>& reports) = 0;
-  // ---- end servers (issue 10)
-  // ---- transport (issue 10): MCP sessions (mcp/sessions.h), sql_store_mcp_sessions.cpp
+  // MCP sessions (mcp/sessions.h), sql_store_mcp_sessions.cpp
   // Inserts the session with its upstream map; kind gone when the tenant is deleted, duplicate
   // when the id exists.
   virtual void insert_mcp_session(const McpSessionRecord& s) = 0;
@@ -323,8 +316,7 @@ class Store {
   virtual bool delete_mcp_session(std::string_view session_id) = 0;
   // Removes sessions whose last_seen_at is before `before` (idle expiry); returns how many.
   virtual std::int64_t purge_mcp_sessions_before(std::string_view before) = 0;
-  // ---- end transport (issue 10)
-  // ---- federation (issue 10): MCP tool calls (mcp/tool_calls.h)
+  // MCP tool calls (mcp/tool_calls.h)
   // All or nothing, in one transaction; rows of a deleted tenant are skipped (like invocations).
   virtual void insert_mcp_tool_calls(const std::vector<McpToolCallRecord>& rows) = 0;
   virtual std::optional<McpToolCallRecord> find_mcp_tool_call(std::string_view call_id) = 0;  // with content
@@ -358,7 +350,7 @@ class Store {
                                   std::string_view principal, std::string_view state, std::string_view updated_at) = 0;
   virtual std::vector<A2aTaskRecord> list_a2a_tasks(const A2aTaskQuery& q) = 0;
   // ---- end a2a bindings (issue 11)
-  // ---- limits (issue 12): usage plans, sql_store_limits.cpp
+  // usage plans, sql_store_limits.cpp
   // Per-tenant overrides: insert or replace; every row (small: one per tenant with an override).
   // put: kind gone when the tenant is deleted.
   virtual void put_tenant_limits(const TenantLimitsRecord& r) = 0;
@@ -371,10 +363,9 @@ class Store {
   virtual void put_daily_usage(std::string_view node_id, const std::vector<DailyUsageRecord>& counts) = 0;
   // Every tenant's totals of `day`.
   virtual std::vector<DailyUsageRecord> daily_usage(std::string_view day) = 0;
-  // ---- plans (issue 12): removes at most `limit` rows of days before `day` (oldest first);
+  // removes at most `limit` rows of days before `day` (oldest first);
   // returns how many. Bounded, so one periodic run never holds the table long.
   virtual std::int64_t purge_daily_usage_before(std::string_view day, std::int64_t limit) = 0;
-  // ---- end limits (issue 12)
 };
 
 }  // namespace pc::store

@@ -123,14 +123,12 @@ std::vector<AuditRecord> TenantStore::query_audit(AuditQuery q) {
   return rows;
 }
 
-// ---- jobs (issue 9)
 std::optional<JobRecord> TenantStore::find_job(std::string_view job_id) {
   auto j = store_.find_job(job_id);
   if (j) check(j->tenant_id, "job " + std::string(job_id));
   return j;
 }
 
-// ---- servers (issue 10)
 std::vector<McpServerRecord> TenantStore::mcp_servers(std::string_view after, std::size_t limit) {
   return store_.list_mcp_servers(tenant_, after, limit);
 }
@@ -162,8 +160,6 @@ bool TenantStore::delete_mcp_server(std::string_view server_id) {
   if (!find_mcp_server(server_id)) return false;
   return store_.delete_mcp_server(server_id);
 }
-// ---- end servers (issue 10)
-// ---- transport (issue 10)
 void TenantStore::insert_mcp_session(McpSessionRecord s) {
   claim(s.tenant_id, "mcp session");
   store_.insert_mcp_session(s);
@@ -175,6 +171,5 @@ std::optional<McpSessionRecord> TenantStore::find_mcp_session(std::string_view s
   if (s) check(s->tenant_id, "mcp session");
   return s;
 }
-// ---- end transport (issue 10)
 
 }  // namespace pc::store

@@ -74,11 +74,10 @@ class TenantStore {
   // q.tenant_id must be empty (filled in) or this tenant.
   std::vector<AuditRecord> query_audit(AuditQuery q);
 
-  // ---- jobs (issue 9)
   // nullopt when no such job exists; violation when it belongs to another tenant.
   std::optional<JobRecord> find_job(std::string_view job_id);
 
-  // ---- servers (issue 10): the tenant's own MCP servers (globals are platform rows: a tenant
+  // the tenant's own MCP servers (globals are platform rows: a tenant
   // handle does not reach them, and finds none of them by id).
   std::vector<McpServerRecord> mcp_servers(std::string_view after, std::size_t limit);
   // nullopt when no such server of this tenant; violation when it belongs to another tenant.
@@ -89,13 +88,11 @@ class TenantStore {
   // The row s.server_id must be this tenant's (violation otherwise); false when there is none.
   bool update_mcp_server(const McpServerRecord& s);
   bool delete_mcp_server(std::string_view server_id);
-  // ---- end servers (issue 10)
-  // ---- transport (issue 10): MCP sessions
+  // MCP sessions
   // s.tenant_id must be empty (filled in) or this tenant.
   void insert_mcp_session(McpSessionRecord s);
   // nullopt when no such session exists; violation when it belongs to another tenant.
   std::optional<McpSessionRecord> find_mcp_session(std::string_view session_id);
-  // ---- end transport (issue 10)
 
  private:
   // Throws TenantAccessViolation unless `owner` is this tenant.

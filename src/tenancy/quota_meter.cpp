@@ -82,7 +82,7 @@ QuotaDecision QuotaMeter::consume(std::string_view tenant, Meter meter, std::uin
     roll(e, tenant, day);
   }
   e.budget = budget;
-  // ---- quotas (issue 12): with a shared counter, a refusal asks for the cluster's total (the
+  // with a shared counter, a refusal asks for the cluster's total (the
   // view may be stale) and an admission may still be refused beyond the node's share.
   const bool over = limit > 0 && e.used[m] + n > limit;
   if (over && shared_) shared_->refresh(tenant, e.day, meter, e.used[m], limit);
@@ -92,7 +92,6 @@ QuotaDecision QuotaMeter::consume(std::string_view tenant, Meter meter, std::uin
     d.reset_seconds = 1;  // not spent: this node's part of what is left is on its way
   }
   if (over || held) {
-    // ---- end quotas (issue 12)
     d.allowed = false;
     d.used = e.used[m];
     d.total = e.used[0] + e.used[1];
@@ -114,7 +113,6 @@ UsageCounts QuotaMeter::usage(std::string_view tenant, std::int64_t now) const {
   return {entry.used[0], entry.used[1]};
 }
 
-// ---- quotas (issue 12)
 void QuotaMeter::raise_view(std::string_view tenant, std::int64_t day, Meter meter, std::uint64_t count) {
   const Entry* found = find(tenant);
   if (!found) return;
@@ -123,7 +121,6 @@ void QuotaMeter::raise_view(std::string_view tenant, std::int64_t day, Meter met
   auto& used = e.used[static_cast<std::size_t>(meter)];
   if (e.day == day) used = std::max(used, count);
 }
-// ---- end quotas (issue 12)
 
 std::vector<OverBudget> QuotaMeter::over_budget(std::int64_t now) const {
   const std::int64_t day = day_of(now);

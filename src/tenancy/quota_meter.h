@@ -20,7 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "tenancy/shared_quota.h"  // ---- quotas (issue 12): Meter lives there
+#include "tenancy/shared_quota.h"  // Meter lives there
 
 namespace pc::tenancy {
 
@@ -76,13 +76,12 @@ class QuotaMeter {
   std::vector<OverBudget> over_budget(std::int64_t unix_seconds) const;
   UsageCounts usage(std::string_view tenant, std::int64_t unix_seconds) const;
 
-  // ---- quotas (issue 12): counted with every node (docs/usage-plans.md "Many nodes"). Set once,
+  // counted with every node (docs/usage-plans.md "Many nodes"). Set once,
   // before the first consume; null (the default): this node's view and the store's totals only.
   void set_shared(std::shared_ptr<SharedQuota> shared) { shared_ = std::move(shared); }
   // The cluster's count of `meter` for `tenant` on `day` as a SharedQuota learnt it: the view
   // becomes at least that (a view never goes down within a day). Any thread.
   void raise_view(std::string_view tenant, std::int64_t day, Meter meter, std::uint64_t count);
-  // ---- end quotas (issue 12)
 
   // ---- persistence (tenancy/usage_sync.h)
   // What this node counted in all, per tenant and day, where that changed since it was last
@@ -110,7 +109,7 @@ class QuotaMeter {
   std::unordered_map<std::string, std::unique_ptr<Entry>, Hash, std::equal_to<>> entries_;
   std::mutex carry_mu_;
   std::vector<DayUsage> carry_;  // counts of a day that ended before they were written
-  std::shared_ptr<SharedQuota> shared_;  // ---- quotas (issue 12)
+  std::shared_ptr<SharedQuota> shared_;
 };
 
 }  // namespace pc::tenancy

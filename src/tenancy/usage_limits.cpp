@@ -66,7 +66,7 @@ void UsageLimits::configure(const core::UsagePlansConfig& c, const std::map<std:
   meter_.set_day_start(day_start_seconds(c));
   enabled_.store(c.enabled, std::memory_order_relaxed);
   interval_seconds_.store(c.persist_interval_seconds, std::memory_order_relaxed);
-  keep_days_.store(c.keep_days, std::memory_order_relaxed);  // ---- plans (issue 12)
+  keep_days_.store(c.keep_days, std::memory_order_relaxed);
 }
 
 Admission UsageLimits::admit(std::string_view tenant, std::string_view principal, std::string_view tier, CallKind kind,
@@ -126,7 +126,7 @@ Admission UsageLimits::admit_call(std::string_view tenant, std::string_view tier
   const std::uint64_t limit = tools ? p.daily_tool_calls : p.daily_quota;
   QuotaDecision q = meter_.consume(tenant, tools ? Meter::tool_calls : Meter::invocations, limit, calls, core::unix_now(),
                                    p.suspend_after);
-  // ---- plans (issue 12): the call that crosses the suspension budget wakes the sync thread (a
+  // the call that crosses the suspension budget wakes the sync thread (a
   // short lock, once per tenant and day); the call itself is served. Crossings seen only in the
   // cluster's totals are found at the next flush.
   if (q.allowed && p.suspend_after > 0 && q.total > p.suspend_after && q.total - calls <= p.suspend_after) {
@@ -286,10 +286,10 @@ void UsageLimits::run() {
   core::lower_this_thread_priority(core::kMaintenanceNice);
   std::unique_lock lock(mu_);
   auto next_flush = std::chrono::steady_clock::now();
-  auto next_purge = next_flush + std::chrono::minutes(1);  // ---- plans (issue 12): not at start-up
+  auto next_purge = next_flush + std::chrono::minutes(1);  // not at start-up
   for (;;) {
     next_flush += std::chrono::seconds(interval_seconds_.load(std::memory_order_relaxed));
-    // ---- plans (issue 12): a crossed budget cuts the wait short (checked without a flush).
+    // a crossed budget cuts the wait short (checked without a flush).
     while (!stopping_ && cv_.wait_until(lock, next_flush, [this] { return stopping_ || budget_crossed_; })) {
       if (stopping_) break;
       budget_crossed_ = false;
@@ -302,7 +302,7 @@ void UsageLimits::run() {
     flush();  // on stop too: a clean shutdown loses no count
     limiter_->sweep(steady_ns());  // local or shared: both keep per-key state
     if (!stop) enforce_budgets();  // the totals just read may hold other nodes' calls
-    // ---- plans (issue 12): old counters, a bounded batch at a time.
+    // old counters, a bounded batch at a time.
     if (!stop && std::chrono::steady_clock::now() >= next_purge) {
       constexpr std::int64_t kBatch = 1000;
       std::int64_t n = 0;

@@ -43,7 +43,7 @@ struct Admission {
   std::uint64_t remaining = 0;           // refused: of the violated policy (0, or the quota left)
   bool quota_held = false;               // refused by the quota though calls may be left (QuotaDecision::held)
   ConcurrencyLimiter::Slot slot;         // admitted call: held until its answer is complete
-  // ---- plans (issue 12): admitted, what is left of each policy checked (the RateLimit field of a
+  // admitted, what is left of each policy checked (the RateLimit field of a
   // served answer). Rates: calls that could follow at once, seconds until the burst is whole
   // again; the quota (calls only): calls left today, seconds until the quota day resets.
   struct Left {
@@ -62,7 +62,7 @@ class UsageLimits {
     // A shared limiter (cluster); nullptr: this node's LocalRateLimiter.
     std::shared_ptr<RateLimiter> limiter;
     store::Store* store = nullptr;  // nullptr: nothing loaded or persisted (unit tests)
-    // ---- plans (issue 12): a tenant passed its plan's suspend_after. Called on the sync thread
+    // a tenant passed its plan's suspend_after. Called on the sync thread
     // (never an I/O thread), once per tenant and quota day on this node; throwing means "not
     // done" (tried again at the next check). Unset: budgets are not enforced.
     std::function<void(const OverBudget&)> on_over_budget;
@@ -99,11 +99,11 @@ class UsageLimits {
   // The sync thread: flush + override reload every persist interval, the rate table's sweep.
   void start();
   void stop();  // flushes once more
-  // ---- plans (issue 12): calls on_over_budget for each tenant past its suspension budget not
+  // calls on_over_budget for each tenant past its suspension budget not
   // handled yet this quota day. The sync thread runs it after every flush and at once when a
   // call crosses a budget; public for tests.
   void enforce_budgets();
-  // ---- plans (issue 12): removes daily_usage rows older than server.usage_plans.keep_days, at
+  // removes daily_usage rows older than server.usage_plans.keep_days, at
   // most `batch` rows; the sync thread calls it once an hour, and every interval while a batch
   // came back full. Returns the rows removed.
   std::int64_t purge_old_usage(std::int64_t batch = 1000);
@@ -127,7 +127,7 @@ class UsageLimits {
   QuotaMeter meter_;
   std::atomic<bool> enabled_{true};
   std::atomic<std::uint32_t> interval_seconds_{5};
-  std::atomic<std::uint32_t> keep_days_{90};  // ---- plans (issue 12)
+  std::atomic<std::uint32_t> keep_days_{90};
 
   std::mutex overrides_mu_;  // reload_overrides: one read + publish at a time
   std::function<void(const OverBudget&)> on_over_budget_;

@@ -53,7 +53,7 @@ class DataKeys {
     // store on every seal().
     std::chrono::milliseconds newest_version_ttl{30000};
 
-    // ---- records (issue 9): rotation by count and age.
+    // rotation by count and age.
     // No key seals more than this many values (AES-GCM with random 96-bit nonces: NIST SP 800-38D
     // caps one key at 2^32 invocations; 2^24 keeps the nonce-collision chance below 2^-48). The
     // count is kept in the store, reserved `seal_block` at a time by each node, so nodes sharing
@@ -127,7 +127,7 @@ class DataKeys {
   };
   std::unordered_map<std::string, Newest> newest_;  // by "tenant, class"
 
-  // ---- records (issue 9): seals reserved in the store and not used yet, by "tenant, class".
+  // seals reserved in the store and not used yet, by "tenant, class".
   struct Budget {
     int version = 0;
     std::int64_t remaining = 0;

@@ -54,7 +54,7 @@ describe('A2A cross-tenant matrix: cards, tasks, contexts, push configs, ListTas
         limits: { max_body_bytes: 65536, header_timeout_ms: 2000, idle_timeout_ms: 10000 },
         upstream: { response_timeout_ms: 20000 },
         extraServer: { webhooks: { allow_private_targets: true, allow_http: true, max_attempts: 2, backoff_initial_ms: 50, backoff_max_ms: 100, timeout_ms: 2000, poll_interval_ms: 100 } },
-        // ---- limits (issue 12): the matrix outruns basic's 10 requests/s; usage plans stay on with roomy budgets.
+        // the matrix outruns basic's 10 requests/s; usage plans stay on with roomy budgets.
         extra: { tiers: Object.fromEntries(['basic', 'standard', 'premium'].map((t) => [t, { rps: 100000, burst: 100000, max_concurrent: 10000 }])) },
       }),
       args: ['--demo'],

@@ -141,7 +141,7 @@ describe('a rate limit shared by three nodes through Redis', { timeout: 240000 }
   });
 });
 
-// ---- quotas (issue 12): the daily quota counted by the three nodes together through Redis
+// the daily quota counted by the three nodes together through Redis
 // (cluster/shared_quota.h). The store's persist interval is long (5 s) and the calls take well
 // under it, so the store cannot be what holds the quota: without Redis each node would admit up
 // to the quota on its own (~3 ×).
@@ -169,7 +169,7 @@ describe('a daily quota shared by three nodes through Redis', { timeout: 120000 
         const r = await request(g.port, { path: '/v1/agents', headers: bearer(demo) });
         return r.status === 200 && r.json.agents.some((a) => a.name === 'echo');
       }, 15000, { what: `agent echo visible on node ${g.port}` });
-      // ---- stability (issue 12): a node's reservation and credit are divided by the node count
+      // a node's reservation and credit are divided by the node count
       // (cluster/shared_quota.h); a node that has not yet heard the others' heartbeats (every
       // 1 s) counts 1 and takes three times its part.
       await waitFor(async () => (await metricOf(g, 'portcullis_cluster_nodes')) === 3, 10000,
@@ -226,4 +226,3 @@ describe('a daily quota shared by three nodes through Redis', { timeout: 120000 
     console.log(`[ measure ] every node showed usedToday ${out.ok} within ${Date.now() - t1} ms`);
   });
 });
-// ---- end quotas (issue 12)

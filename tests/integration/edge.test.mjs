@@ -375,7 +375,6 @@ describe('edge: a refusal flood does not starve served calls', { timeout: 120000
     assert.equal(r.status, 200);
   });
 
-  // ---- plans (issue 12)
   it('the A2A push receiver (/a2a-push/{relayId}) has its own per-address budget', async () => {
     const push = (addr) => new Promise((resolve, reject) => {
       const body = JSON.stringify({ id: 't1', status: { state: 'completed' } });

@@ -373,7 +373,7 @@ describe('jobs: the runtime killed mid-attempt', { timeout: 120000 }, () => {
   });
 });
 
-// ---- stability (issue 12): review M3 — async jobs answer 202 at once, so the limit stage's slot
+// review M3 — async jobs answer 202 at once, so the limit stage's slot
 // does not cover them; the claim does. acme (basic, max_concurrent 1) queues slow jobs on a node
 // with two workers: it runs one at a time, and demo's job takes the other worker at once instead
 // of waiting behind acme's backlog (FIFO claiming gave acme both workers for 3 s each).
@@ -433,4 +433,3 @@ describe('jobs: one tenant\'s backlog does not hold every worker', { timeout: 12
     assert.ok(starts[1] - starts[0] >= SLOW - 100, `acme's jobs overlapped: started ${starts[1] - starts[0]} ms apart`);
   });
 });
-// ---- end stability (issue 12)

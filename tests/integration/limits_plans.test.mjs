@@ -280,7 +280,6 @@ describe('usage plans', { timeout: 180000 }, () => {
     assert.equal(again.json.usedToday, used, again.body);
   });
 
-  // ---- plans (issue 12)
   it('served answers carry RateLimit-Policy and RateLimit too (what is left), refusals stay as they were', async () => {
     const demoTok = await demoToken(gw, 'demo');
     const r = await request(gw.port, { path: '/v1/agents', headers: bearer(demoTok) });
@@ -394,7 +393,6 @@ describe('usage plans', { timeout: 180000 }, () => {
     assert.equal((await request(gw.port, { path: '/v1/tenants/demo', headers: bearer(admin) })).json.status, 'active');
     assert.equal((await del('demo')).status, 204);
   });
-  // ---- end plans (issue 12)
 });
 
 describe('usage plans: the quota day', { timeout: 60000 }, () => {
@@ -443,7 +441,7 @@ describe('usage plans: the quota day', { timeout: 60000 }, () => {
   });
 });
 
-// ---- plans (issue 12): an override set through one node applies on another within 1 s (the
+// an override set through one node applies on another within 1 s (the
 // change signal over Redis makes the other node reload its override table; docs/usage-plans.md).
 describe('usage plans: overrides across two nodes (one store, one Redis)', { timeout: 90000 }, () => {
   let dir;

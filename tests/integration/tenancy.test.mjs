@@ -448,7 +448,7 @@ function defineMatrix(backend) {
         pgDb = { server: backend.serverUrl, url: u.toString(), name };
         extra.storage = { backend: 'postgres', postgres: { url: pgDb.url } };
       }
-      // ---- limits (issue 12): the matrix sends hundreds of requests a second per tenant; the
+      // the matrix sends hundreds of requests a second per tenant; the
       // usage plans stay on (every refusal here passes the limit stage) with budgets it never reaches.
       const roomy = { rps: 100000, burst: 100000, max_concurrent: 10000 };
       extra.tiers = { basic: roomy, standard: roomy, premium: roomy };

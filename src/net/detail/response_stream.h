@@ -34,7 +34,7 @@ struct ResponseStream::State : std::enable_shared_from_this<ResponseStream::Stat
   bool wake_posted = false;    // a wakeup is on its way to the connection
   std::optional<detail::Executor> ex;  // set while a connection sends the stream
   std::function<void()> on_closed;
-  std::vector<std::shared_ptr<const void>> held;  // ---- limits (issue 12): hold_until_closed
+  std::vector<std::shared_ptr<const void>> held;  // hold_until_closed
 
   // ---- the connection's thread only, while it sends the stream
   detail::Timer* wake = nullptr;        // the connection's idle wait; cancelled to wake it

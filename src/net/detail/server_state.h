@@ -67,7 +67,7 @@ class UpstreamPool {
 struct ConnTrack {
   TcpStream* tcp = nullptr;
   bool idle = true;
-  // ---- net (issue 10): the streamed response being sent, which a drain closes (ended cleanly,
+  // the streamed response being sent, which a drain closes (ended cleanly,
   // then the connection closes) so an open stream never holds up a shutdown.
   pc::net::ResponseStream::State* stream = nullptr;
 };
@@ -124,7 +124,6 @@ template <typename Stream>
 Task<bool> write_response(Stream& s, const pc::net::Request& req, pc::net::Response& res,
                           bool keep_alive, std::chrono::milliseconds timeout);
 
-// ---- net (issue 10)
 // The status line and fields of a response (Content-Type, X-Request-Id, the handler's headers,
 // Connection), without the body's framing field and the blank line that ends the head.
 std::string response_head(const pc::net::Request& req, const pc::net::Response& res, bool keep_alive);
@@ -136,6 +135,5 @@ std::string response_head(const pc::net::Request& req, const pc::net::Response& 
 template <typename Stream>
 Task<bool> send_stream(Stream& s, const pc::net::Request& req, pc::net::Response& res, bool keep_alive,
                        const Settings& settings, ConnTrack& track, bool draining);
-// ---- end net (issue 10)
 
 }  // namespace pc::net::detail

@@ -290,7 +290,7 @@ TEST_F(AuditTrailTest, APostWhoseEventCannotBeWrittenBecomes503) {
   EXPECT_EQ(error_code(*r), "audit_unavailable");
   EXPECT_EQ(json::parse(r->body).at("error").at("requestId").as_string(), "req-77");
   EXPECT_EQ(r->body.find("s3cr3t"), std::string::npos) << "the unaudited answer leaked";
-  // ---- nodes (issue 12): the handler succeeded, so the change may be there: the client is told
+  // the handler succeeded, so the change may be there: the client is told
   // to check before retrying (a retry would make a second client, say).
   EXPECT_NE(r->body.find("may have been applied"), std::string::npos) << r->body;
   EXPECT_EQ(answer.calls(), 1);
@@ -305,7 +305,6 @@ TEST_F(AuditTrailTest, APostWhoseEventCannotBeWrittenBecomes503) {
   ASSERT_TRUE(rr) << "never answered";
   EXPECT_EQ(rr->status, 503);
   EXPECT_EQ(rr->body.find("may have been applied"), std::string::npos) << rr->body;
-  // ---- end nodes (issue 12)
 }
 
 TEST_F(AuditTrailTest, APostMeetingAFullQueueIs503AtOnce) {

@@ -127,7 +127,7 @@ TEST(TooManyRequests, QuotaAndConcurrencyRefusals) {
   EXPECT_EQ(*header(c, "RateLimit"), R"("concurrency";r=0)");
 }
 
-// ---- plans (issue 12): the fields of a served answer, from a real admission.
+// the fields of a served answer, from a real admission.
 TEST(ServedFields, WhatIsLeftOfEachPolicyChecked) {
   tenancy::UsageLimits::Options opt;
   core::TierConfig t;

@@ -211,7 +211,7 @@ log: { level: "off", format: text, access: False }
   EXPECT_EQ(c.log, (LogConfig{"off", "text", false}));
 }
 
-// ---- redact (issue 10): the detectors added with the redactor are accepted.
+// the detectors added with the redactor are accepted.
 TEST(ConfigParse, AcceptsTheRedactorsNewKinds) {
   ConfigResult r = parse_config("redaction: { builtin: [ip_address, private_key, api_key] }");
   ASSERT_TRUE(IsValid(r));
@@ -344,7 +344,6 @@ const InvalidCase kInvalidCases[] = {
      "must start with postgres:// or postgresql://"},
     {"RedisBadScheme", "cluster: { redis: { url: 'http://cache:6379' } }", "cluster.redis.url",
      "must start with redis:// or rediss://"},
-    // ---- cluster (issue 12)
     {"RedisCaFileUnreadable", "cluster: { redis: { url: 'rediss://cache', ca_file: /nonexistent/ca.pem } }",
      "cluster.redis.ca_file", "cannot read /nonexistent/ca.pem"},
     // issuers

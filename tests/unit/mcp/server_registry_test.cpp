@@ -262,7 +262,7 @@ TEST_P(ServerRegistryTest, ChangesOfAnotherNodeArriveWithThePoll) {
   polled.stop();
 }
 
-// ---- nodes (issue 12): a change signal from another node (or Redis coming back) wakes the poll
+// a change signal from another node (or Redis coming back) wakes the poll
 // thread at once instead of at its next tick.
 TEST_P(ServerRegistryTest, ReloadSoonReadsTheTableWithoutWaitingForThePoll) {
   auto other_store = open_again();
@@ -283,7 +283,6 @@ TEST_P(ServerRegistryTest, ReloadSoonReadsTheTableWithoutWaitingForThePoll) {
   signalled.stop();  // a wake after stop is harmless
   signalled.reload_soon();
 }
-// ---- end nodes (issue 12)
 
 TEST_P(ServerRegistryTest, UpdatesReplaceTheAuthObjectWholeAndKeepTheRest) {
   auto in = spec("crm");

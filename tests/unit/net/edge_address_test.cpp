@@ -66,7 +66,7 @@ TEST(EdgeAddress, TrustedPeerRightMostUntrustedHopWins) {
   EXPECT_EQ(client_address("10.0.0.1", {"[2001:db8::5]:80"}, t), "2001:db8::5");
 }
 
-// ---- plans (issue 12): RFC 7239 Forwarded.
+// RFC 7239 Forwarded.
 TEST(EdgeAddress, ForwardedForValues) {
   using V = std::vector<std::string_view>;
   EXPECT_EQ(forwarded_for_values({"for=192.0.2.60;proto=http;by=203.0.113.43"}), V{"192.0.2.60"});

@@ -175,7 +175,6 @@ TEST(EdgeGuard, TokenAndAdminBudgetsAreSeparate) {
   EXPECT_EQ(edge_class("/oauth2/token/x"), EdgeClass::other);
 }
 
-// ---- plans (issue 12)
 TEST(EdgeGuard, PushReceiverHasItsOwnBudgetOnByDefault) {
   core::ServerConfig sc;
   EXPECT_GT(sc.edge.a2a_push.rps, 0) << "on by default";

@@ -223,7 +223,7 @@ TEST_P(JobRowsTest, APurgedTenantLeavesNoJob) {
 
 PC_ALL_BACKENDS(JobRowsTest);
 
-// ---- stability (issue 12): review M3 — a claim takes tenants round-robin and keeps each within
+// review M3 — a claim takes tenants round-robin and keeps each within
 // its cap on this node, counting what the node already runs.
 TEST_P(JobRowsTest, AClaimTakesTenantsRoundRobinNotOneTenantsBacklogFirst) {
   store().insert_jobs({job("a1", "acme", 100), job("a2", "acme", 200), job("a3", "acme", 300), job("g1", "globex", 900)});
@@ -260,7 +260,6 @@ TEST_P(JobRowsTest, AClaimKeepsATenantWithinItsCapOnThisNode) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].job_id, "a3");
 }
-// ---- end stability (issue 12)
 
 }  // namespace
 }  // namespace pc::store

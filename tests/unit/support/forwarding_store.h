@@ -102,13 +102,11 @@ class ForwardingStore : public store::Store {
   bool end_session(std::string_view id) override { return real_.end_session(id); }
   std::int64_t purge_sessions_before(std::string_view b) override { return real_.purge_sessions_before(b); }
 
-  // ---- invoke (issue 9)
   void insert_sessions(const std::vector<store::SessionRecord>& rows) override { real_.insert_sessions(rows); }
   void touch_sessions(const std::vector<std::pair<std::string, std::string>>& seen) override {
     real_.touch_sessions(seen);
   }
 
-  // ---- records (issue 9)
   bool reserve_data_key_seals(std::string_view t, std::string_view c, int v, std::int64_t n,
                               std::int64_t limit) override {
     return real_.reserve_data_key_seals(t, c, v, n, limit);
@@ -128,7 +126,6 @@ class ForwardingStore : public store::Store {
     return real_.set_agent_version_endpoint(a, v, e);
   }
 
-  // ---- webhooks (issue 9)
   void insert_webhook(const store::WebhookRecord& w) override { real_.insert_webhook(w); }
   std::optional<store::WebhookRecord> find_webhook(std::string_view id) override { return real_.find_webhook(id); }
   std::vector<store::WebhookRecord> list_webhooks(std::string_view t, std::string_view a, std::size_t l) override {
@@ -155,7 +152,6 @@ class ForwardingStore : public store::Store {
     return real_.purge_webhook_deliveries_before(b);
   }
 
-  // ---- jobs (issue 9)
   void insert_jobs(const std::vector<store::JobRecord>& j) override { real_.insert_jobs(j); }
   std::optional<store::JobRecord> find_job(std::string_view id) override { return real_.find_job(id); }
   std::vector<store::JobRecord> claim_jobs(std::string_view n, std::int64_t now, std::int64_t lease,
@@ -169,7 +165,6 @@ class ForwardingStore : public store::Store {
   bool retry_job(const store::JobRecord& j, std::string_view n, std::int64_t at) override {
     return real_.retry_job(j, n, at);
   }
-  // ---- servers (issue 10)
   void insert_mcp_server(const store::McpServerRecord& s) override { real_.insert_mcp_server(s); }
   std::optional<store::McpServerRecord> find_mcp_server(std::string_view id) override { return real_.find_mcp_server(id); }
   std::optional<store::McpServerRecord> find_mcp_server_named(std::string_view t, std::string_view n) override {
@@ -185,7 +180,6 @@ class ForwardingStore : public store::Store {
   void record_mcp_server_health(const std::vector<store::McpServerHealth>& r) override {
     real_.record_mcp_server_health(r);
   }
-  // ---- end servers (issue 10)
   // ---- a2a push (issue 11)
   bool put_a2a_push_config(const store::A2aPushConfigRecord& c, std::size_t m) override {
     return real_.put_a2a_push_config(c, m);
@@ -199,7 +193,6 @@ class ForwardingStore : public store::Store {
   }
   void insert_a2a_push_delivery(const store::WebhookDeliveryRecord& d) override { real_.insert_a2a_push_delivery(d); }
   // ---- end a2a push (issue 11)
-  // ---- federation (issue 10)
   void insert_mcp_tool_calls(const std::vector<store::McpToolCallRecord>& r) override { real_.insert_mcp_tool_calls(r); }
   std::optional<store::McpToolCallRecord> find_mcp_tool_call(std::string_view id) override {
     return real_.find_mcp_tool_call(id);
@@ -209,7 +202,6 @@ class ForwardingStore : public store::Store {
     return real_.list_mcp_tool_calls(t, a, l);
   }
 
-  // ---- transport (issue 10)
   // ---- a2a bindings (issue 11)
   store::A2aTaskRecord bind_a2a_task(const store::A2aTaskRecord& t) override { return real_.bind_a2a_task(t); }
   std::optional<store::A2aTaskRecord> find_a2a_task(std::string_view a, std::string_view id) override {
@@ -241,8 +233,6 @@ class ForwardingStore : public store::Store {
   }
   bool delete_mcp_session(std::string_view id) override { return real_.delete_mcp_session(id); }
   std::int64_t purge_mcp_sessions_before(std::string_view b) override { return real_.purge_mcp_sessions_before(b); }
-  // ---- end transport (issue 10)
-  // ---- limits (issue 12)
   void put_tenant_limits(const store::TenantLimitsRecord& r) override { real_.put_tenant_limits(r); }
   std::optional<store::TenantLimitsRecord> find_tenant_limits(std::string_view t) override {
     return real_.find_tenant_limits(t);
@@ -253,10 +243,9 @@ class ForwardingStore : public store::Store {
     real_.put_daily_usage(node, d);
   }
   std::vector<store::DailyUsageRecord> daily_usage(std::string_view day) override { return real_.daily_usage(day); }
-  std::int64_t purge_daily_usage_before(std::string_view day, std::int64_t limit) override {  // ---- plans (issue 12)
+  std::int64_t purge_daily_usage_before(std::string_view day, std::int64_t limit) override {
     return real_.purge_daily_usage_before(day, limit);
   }
-  // ---- end limits (issue 12)
 
  protected:
   store::Store& real_;

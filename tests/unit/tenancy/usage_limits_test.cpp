@@ -218,7 +218,6 @@ TEST_P(UsageLimitsStoreTest, NodesRowsAreSummedAndNeverGoDown) {
   }
 }
 
-// ---- plans (issue 12)
 TEST_P(UsageLimitsStoreTest, OldDailyUsageRowsArePurgedInBoundedBatches) {
   UsageLimits::Options opt;
   opt.tiers = tiers();

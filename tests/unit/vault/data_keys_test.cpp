@@ -265,7 +265,7 @@ TEST_P(DataKeysTest, APurgedTenantsCachedKeysDoNotLinger) {
   EXPECT_EQ(counting.data_key_reads.load() - before, 1);
 }
 
-// ---- records (issue 9): rotation by seal count and by age.
+// rotation by seal count and by age.
 
 DataKeys::Options rotating(std::int64_t max_seals, std::int64_t block, std::chrono::seconds max_age = std::chrono::hours(24)) {
   DataKeys::Options o;
