@@ -238,9 +238,9 @@ std::string_view AgentHealth::status(const AgentEntry& agent) const {
 }
 
 std::string_view AgentHealth::status(std::string_view name) const {
-  for (const auto& a : catalog_.all())
-    if (a.name == name) return status(a);
-  return kUnknown;
+  // Looked up, not copied: GET /v1/agents asks this once per listed agent.
+  auto a = catalog_.find(name);
+  return a ? status(*a) : kUnknown;
 }
 
 int AgentHealth::retry_after_seconds() const {

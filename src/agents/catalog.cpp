@@ -38,10 +38,15 @@ std::vector<AgentEntry> AgentCatalog::all() const {
   return out;
 }
 
-std::shared_ptr<const AgentEntry> AgentCatalog::find_for(std::string_view name, std::string_view tier) const {
+std::shared_ptr<const AgentEntry> AgentCatalog::find(std::string_view name) const {
   for (const auto& a : *agents_.read())
-    if (a->name == name) return tenancy::tier_meets(tier, a->tier_minimum) ? a : nullptr;
+    if (a->name == name) return a;
   return nullptr;
+}
+
+std::shared_ptr<const AgentEntry> AgentCatalog::find_for(std::string_view name, std::string_view tier) const {
+  auto a = find(name);
+  return a && tenancy::tier_meets(tier, a->tier_minimum) ? a : nullptr;
 }
 
 std::shared_ptr<const AgentEntry> AgentCatalog::usable(std::string_view name, const tenancy::Capabilities& caps,

@@ -1,7 +1,5 @@
 #include "api/agent_routes.h"
 
-#include <boost/json.hpp>
-
 #include "core/json_text.h"
 
 #include "api/invoke_route.h"
@@ -10,15 +8,23 @@
 namespace pc::api {
 namespace {
 
-boost::json::object agent_json(const AgentRoutesDeps& d, const agents::AgentEntry& a) {
-  boost::json::object o{{"name", a.name},
-                        {"description", a.description},
-                        {"tierMinimum", a.tier_minimum},
-                        {"protocol", a.protocol},
-                        {"version", a.version}};
+// One agent as JSON text, written by hand: GET /v1/agents runs on every poll of an agent list,
+// and building boost::json objects to serialize them cost more than the answer itself.
+void append_agent_json(std::string& out, const AgentRoutesDeps& d, const agents::AgentEntry& a) {
+  auto field = [&out](std::string_view key, std::string_view value, bool first = false) {
+    out += first ? "{\"" : ",\"";
+    out += key;
+    out += "\":";
+    core::append_json_string(out, value);
+  };
+  field("name", a.name, true);
+  field("description", a.description);
+  field("tierMinimum", a.tier_minimum);
+  field("protocol", a.protocol);
+  field("version", a.version);
   // Whether the runtime answers its pings (a down runtime is refused with 503, not waited on).
-  if (d.ports.health_status) o["status"] = d.ports.health_status(a.name);
-  return o;
+  if (d.ports.health_status) field("status", d.ports.health_status(a.name));
+  out += '}';
 }
 
 // What the tenant may not use (agents::may_use_agent, the same rule as the list) is
@@ -37,27 +43,36 @@ void add_agent_routes(net::Router& router, AgentRoutesDeps d) {
   router.add("GET", "/v1/agents", d.chain->route(Policy::tenant_only(), [d](auto req, Caller caller, net::Responder reply) {
     auto page = page_of(req->query);
     if (!page) return reply(net::error_response(400, "invalid_request", "limit must be 1 to 1000", req->request_id));
-    boost::json::array items;
-    std::string last;
+    std::string body = "{\"agents\":[";
+    std::size_t listed = 0;
+    const auto usable = d.catalog->all_usable(*d.capabilities, caller->tenant, caller.tier);
+    std::string_view last;  // a name in `usable`
     bool more = false;
-    for (const auto& a : d.catalog->all_usable(*d.capabilities, caller->tenant, caller.tier)) {
+    for (const auto& a : usable) {
       if (!page->cursor.empty() && a->name <= page->cursor) continue;
-      if (items.size() == page->limit) {
+      if (listed == page->limit) {
         more = true;
         break;
       }
-      items.push_back(agent_json(d, *a));
+      if (listed++ > 0) body += ',';
+      append_agent_json(body, d, *a);
       last = a->name;
     }
-    boost::json::object o{{"agents", std::move(items)}};
-    o["nextCursor"] = more ? boost::json::value(last) : nullptr;
-    reply(net::Response::json(200, core::json_text(o)));
+    body += "],\"nextCursor\":";
+    if (more)
+      core::append_json_string(body, last);
+    else
+      body += "null";
+    body += '}';
+    reply(net::Response::json(200, std::move(body)));
   }));
 
   router.add("GET", "/v1/agents/{name}", d.chain->route(Policy::tenant_only(), [d](auto req, Caller caller, net::Responder reply) {
     auto a = find(d, caller, req->param("name"));
     if (!a) return reply(no_such_agent(*req));
-    reply(net::Response::json(200, core::json_text(agent_json(d, *a))));
+    std::string body;
+    append_agent_json(body, d, *a);
+    reply(net::Response::json(200, std::move(body)));
   }));
 
   const Policy invoke = Policy::tenant_only({auth::roles::kAgentInvoke, auth::roles::kMachineInvoke});

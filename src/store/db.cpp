@@ -16,6 +16,11 @@ Statement& Statement::bind_text(int index, std::string_view value) {
   return *this;
 }
 
+Statement& Statement::bind_text_kept(int index, std::string_view value) {
+  impl_->bind_text_kept(index, value);
+  return *this;
+}
+
 Statement& Statement::bind_int64(int index, std::int64_t value) {
   impl_->bind_int64(index, value);
   return *this;

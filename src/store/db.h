@@ -22,6 +22,8 @@ class StatementImpl {
  public:
   virtual ~StatementImpl() = default;
   virtual void bind_text(int index, std::string_view value) = 0;
+  // The value outlives the statement (Statement::bind_text_kept): a backend may skip its copy.
+  virtual void bind_text_kept(int index, std::string_view value) { bind_text(index, value); }
   virtual void bind_int64(int index, std::int64_t value) = 0;
   virtual void bind_blob(int index, std::string_view bytes) = 0;
   virtual void bind_null(int index) = 0;
@@ -50,6 +52,10 @@ class Statement {
   Statement& bind_int64(int index, std::int64_t value);
   Statement& bind_blob(int index, std::string_view bytes);
   Statement& bind_null(int index);
+  // bind_text without the copy, for bulk writes whose values stay alive and unchanged until this
+  // Statement is destroyed (its binds are cleared then). SQLite reads them in place; copying every
+  // field of every row was a sixth of the audit writer's time.
+  Statement& bind_text_kept(int index, std::string_view value);
   Statement& bind_optional(int index, const std::optional<std::string>& value) {
     return value ? bind_text(index, *value) : bind_null(index);
   }

@@ -222,22 +222,23 @@ void append_in(Db& db, std::vector<AuditRecord>& linked, const Store::AuditLinke
     // new one for every batch size.
     for (std::size_t at = 0; at < linked.size();) {
       const std::size_t n = audit_chunk(linked.size() - at, c->dialect());
+      // The rows' strings stay in `linked` until after the statement is gone: bound, not copied.
       Statement stmt = c->prepare(audit_insert_sql(n));
       Statement* ins = &stmt;
       for (std::size_t i = 0; i < n; ++i) {
         const AuditRecord& r = linked[at + i];
         const int b = static_cast<int>(i * 11);
         ins->bind_int64(b + 1, r.seq)
-            .bind_text(b + 2, r.time)
-            .bind_text(b + 3, r.tenant_id)
-            .bind_text(b + 4, r.actor)
-            .bind_text(b + 5, r.action)
-            .bind_text(b + 6, r.resource)
-            .bind_text(b + 7, r.outcome)
-            .bind_text(b + 8, r.request_id)
-            .bind_text(b + 9, r.details)
-            .bind_text(b + 10, r.prev_hash)
-            .bind_text(b + 11, r.hash);
+            .bind_text_kept(b + 2, r.time)
+            .bind_text_kept(b + 3, r.tenant_id)
+            .bind_text_kept(b + 4, r.actor)
+            .bind_text_kept(b + 5, r.action)
+            .bind_text_kept(b + 6, r.resource)
+            .bind_text_kept(b + 7, r.outcome)
+            .bind_text_kept(b + 8, r.request_id)
+            .bind_text_kept(b + 9, r.details)
+            .bind_text_kept(b + 10, r.prev_hash)
+            .bind_text_kept(b + 11, r.hash);
       }
       ins->run();
       at += n;

@@ -118,6 +118,13 @@ class SqliteStatement final : public StatementImpl {
     check_bind(sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
                index);
   }
+  void bind_text_kept(int index, std::string_view value) override {
+    // SQLITE_STATIC: not copied. The binds are cleared when this statement goes back to the
+    // cache or is finalized, before the caller's values go away.
+    check_bind(sqlite3_bind_text64(stmt_, index, value.data() ? value.data() : "", value.size(), SQLITE_STATIC,
+                                   SQLITE_UTF8),
+               index);
+  }
   void bind_int64(int index, std::int64_t value) override {
     check_bind(sqlite3_bind_int64(stmt_, index, value), index);
   }

@@ -523,6 +523,9 @@ class AgentAccessTest : public GuardTest {
       a.tier_minimum = tier;
       a.host = "127.0.0.1";
       a.port = 9;
+      // Text the list writes by hand must still come out as valid JSON (quotes, controls, bad UTF-8).
+      a.description = std::string(name) + " says \"hi\"\n\x01 \xff\\";
+      a.version = "v1";
       list.push_back(a);
     }
     catalog.publish(list);
@@ -552,13 +555,16 @@ class AgentAccessTest : public GuardTest {
     api::add_agent_routes(router, std::move(deps));
   }
 
-  net::Response get(const std::string& path, const std::string& tenant, std::string method = "GET") {
+  net::Response get(const std::string& target, const std::string& tenant, std::string method = "GET") {
+    const std::string path = target.substr(0, target.find('?'));
     auto m = router.match(method, path);
     EXPECT_EQ(m.kind, net::RouteMatch::Kind::found) << path;
     auto req = request({"Bearer " + token(tenant, {"Agent.Invoke"})});
     req->method = method;
     if (method == "POST") req->body = R"({"input":1})";
-    req->path = req->target = path;
+    req->path = path;
+    req->target = target;
+    if (path.size() < target.size()) req->query = target.substr(path.size() + 1);
     req->route = m.route->pattern;
     req->params = m.params;
     return call(m.route->handler, req);
@@ -598,6 +604,29 @@ TEST_F(AgentAccessTest, ListingAndInvokingAgreeForEveryRuleThatHidesAnAgent) {
       }
     }
   }
+}
+
+TEST_F(AgentAccessTest, TheListPagesByNameAndItsTextIsValidJson) {
+  auto page = [&](const std::string& query) {
+    auto r = get("/v1/agents" + query, "rich");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body).as_object();  // throws on invalid JSON or invalid UTF-8
+  };
+  auto first = page("?limit=2");
+  ASSERT_EQ(first.at("agents").as_array().size(), 2u);
+  const auto& open = first.at("agents").as_array()[0].as_object();
+  EXPECT_EQ(open.at("name").as_string(), "open");
+  EXPECT_EQ(open.at("description").as_string(), "open says \"hi\"\n\x01 \xEF\xBF\xBD\\");
+  EXPECT_EQ(open.at("tierMinimum").as_string(), "basic");
+  EXPECT_EQ(open.at("version").as_string(), "v1");
+  ASSERT_TRUE(first.at("nextCursor").is_string());
+  EXPECT_EQ(first.at("nextCursor").as_string(), "premium-only");
+  auto rest = page("?limit=2&cursor=premium-only");
+  ASSERT_EQ(rest.at("agents").as_array().size(), 1u);
+  EXPECT_EQ(rest.at("agents").as_array()[0].at("name").as_string(), "rich-only");
+  EXPECT_TRUE(rest.at("nextCursor").is_null());
+  auto one = get("/v1/agents/rich-only", "rich");
+  EXPECT_EQ(json::parse(one.body).at("description").as_string(), "rich-only says \"hi\"\n\x01 \xEF\xBF\xBD\\");
 }
 
 }  // namespace

@@ -32,5 +32,29 @@ TEST(JsonText, SameAsSerializeForValidText) {
   EXPECT_EQ(json_text(boost::json::array{}), "[]");
 }
 
+// Plain runs are copied whole and everything else escaped one character at a time: every ASCII
+// character, alone and between runs, comes back as it went in, and no raw control byte is written.
+TEST(JsonText, EveryAsciiCharacterRoundTripsBetweenPlainRuns) {
+  std::string all;
+  for (int c = 0; c < 0x80; ++c) {
+    all += "run";
+    all.push_back(static_cast<char>(c));
+  }
+  all += "é\xff tail";
+  std::string out;
+  append_json_string(out, all);
+  for (char c : out) EXPECT_GE(static_cast<unsigned char>(c), 0x20) << out;
+  boost::json::value back = boost::json::parse("[" + out + "]");
+  std::string want = all;
+  want.replace(want.find("\xff"), 1, "\xEF\xBF\xBD");
+  EXPECT_EQ(back.as_array().at(0).as_string(), want);
+  out.clear();
+  append_json_string(out, "");
+  EXPECT_EQ(out, "\"\"");
+  out.clear();
+  append_json_string(out, "\"\\\n\x01");
+  EXPECT_EQ(out, R"("\"\\\n\u0001")");
+}
+
 }  // namespace
 }  // namespace pc::core

@@ -74,6 +74,32 @@ TEST_P(DbTest, ParametersMayRepeatAndUnboundOnesAreNull) {
   EXPECT_EQ(sum.column_int64(0), 5000000001);
 }
 
+// bind_text_kept: stored as bound (SQLite reads it in place), and a statement taken again from
+// the connection's cache after the values are gone has no binds left that point at them.
+TEST_P(DbTest, KeptTextBindsStoreTheValueAndAreClearedWithTheStatement) {
+  create("CREATE TABLE t(n INTEGER, a TEXT, b TEXT)");
+  const std::string sql = "INSERT INTO t VALUES (?3, ?1, ?2)";
+  {
+    auto a = std::make_unique<std::string>(300, 'x');
+    std::string b = "héllo";
+    db->prepare(sql).bind_text_kept(1, *a).bind_text_kept(2, b).bind_int64(3, 1).run();
+    db->prepare(sql).bind_text_kept(1, std::string_view{}).bind_text_kept(2, "").bind_int64(3, 2).run();
+    a.reset();  // gone before the same SQL is prepared again
+  }
+  db->prepare(sql).bind_text(1, "after").bind_int64(3, 3).run();
+  Statement q = db->prepare("SELECT a, b, b IS NULL FROM t ORDER BY n");
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.column_text(0), std::string(300, 'x'));
+  EXPECT_EQ(q.column_text(1), "héllo");
+  ASSERT_TRUE(q.step());
+  EXPECT_FALSE(q.column_is_null(0));  // an empty view is empty text, not NULL
+  EXPECT_EQ(q.column_text(0), "");
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.column_text(0), "after");
+  EXPECT_EQ(q.column_int64(2), 1);  // ?2 unbound: NULL, not the earlier row's value
+  EXPECT_FALSE(q.step());
+}
+
 TEST_P(DbTest, StatementsCanBeResetAndReused) {
   create("CREATE TABLE t(v INTEGER)");
   Statement ins = db->prepare("INSERT INTO t VALUES (?1)");
