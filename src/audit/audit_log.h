@@ -50,12 +50,13 @@ class AuditLog {
     // How long events nobody waits on (no `durable` callback: reads, refusals) may wait for
     // company before they are written. A commit per handful of events costs more than the
     // events themselves, and waking the writer per request costs a context switch on a busy
-    // core; an event someone waits on (or flush()) is written at once. 20 ms, like the
-    // invocation log's: at proxy rates (10,000+ calls a second, one event each) every commit
-    // rewrites the table's and both indexes' last pages, so fewer, larger commits are cheaper
-    // for the core the writer shares with the I/O thread; a crash loses at most this window of
-    // events that nobody was promised were durable (reads and proxied calls).
-    std::chrono::milliseconds linger{20};
+    // core; an event someone waits on (or flush()) is written at once. 5 ms: at 40,000 reads a
+    // second that is ~200 events a commit, and the writer's turn on a core it shares with the
+    // I/O thread stays short. Measured on GET /v1/agents, everything on one core (bench/run.sh,
+    // alternating runs): 20 ms gave 1.92-1.95x HAProxy with a p99 of 5.2-5.3 ms (each batch held
+    // the core for milliseconds); 5 ms 1.91-2.03x, p99 3.4-3.7 ms; 2 ms 1.70-1.91x, p99 3.1-3.8 ms.
+    // A crash loses at most this window of events that nobody was promised were durable.
+    std::chrono::milliseconds linger{5};
   };
 
   explicit AuditLog(store::Store& store);
