@@ -211,13 +211,16 @@ TEST(KeyRefresher, StopRunsPendingCallbacks) {
   // Once stop() has begun, a refetch is answered on the calling thread: probe for that moment.
   int probes = 0;
   for (;;) {
-    bool inline_answer = false;
-    r->refetch(a.keys, [&, p = cb.make()] {
-      inline_answer = true;
+    // Shared, not a local the callback points at: a probe queued just before stop() began is
+    // answered later, by stop(), after this iteration's locals are gone.
+    auto inline_answer = std::make_shared<std::atomic<bool>>(false);
+    const auto caller = std::this_thread::get_id();
+    r->refetch(a.keys, [inline_answer, caller, p = cb.make()] {
+      if (std::this_thread::get_id() == caller) *inline_answer = true;
       p();
     });
     ++probes;
-    if (inline_answer) break;
+    if (*inline_answer) break;
     ASSERT_LT(probes, 100000) << "stop() never began";
     std::this_thread::sleep_for(1ms);
   }
