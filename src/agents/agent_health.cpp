@@ -238,7 +238,7 @@ std::string_view AgentHealth::status(const AgentEntry& agent) const {
 }
 
 std::string_view AgentHealth::status(std::string_view name) const {
-  // Looked up, not copied: GET /v1/agents asks this once per listed agent.
+  // Looked up, not copied: every invocation asks this (503 agent_unavailable).
   auto a = catalog_.find(name);
   return a ? status(*a) : kUnknown;
 }

@@ -45,7 +45,7 @@ class AgentCatalog {
   // records (issue 9): every published agent, whatever the tier (the health checker pings them all).
   std::vector<AgentEntry> all() const;
   // One published agent by name, whatever the tier; nullptr if none. Not a tenant-facing lookup
-  // (those are usable() and all_usable() below): the health status of a listed agent.
+  // (those are usable() and all_usable() below): the health checker's status by name.
   std::shared_ptr<const AgentEntry> find(std::string_view name) const;
   // The agent if it exists and `tier` meets its minimum; otherwise nullptr (the caller cannot
   // tell an agent above its tier from one that does not exist). Shared, not copied: this runs

@@ -23,7 +23,7 @@ void append_agent_json(std::string& out, const AgentRoutesDeps& d, const agents:
   field("protocol", a.protocol);
   field("version", a.version);
   // Whether the runtime answers its pings (a down runtime is refused with 503, not waited on).
-  if (d.ports.health_status) field("status", d.ports.health_status(a.name));
+  if (d.ports.health_status) field("status", d.ports.health_status(a));
   out += '}';
 }
 

@@ -19,6 +19,10 @@
 #include "api/stage.h"
 #include "net/http.h"
 
+namespace pc::agents {
+struct AgentEntry;
+}
+
 namespace pc::api {
 
 // An async invocation to queue: everything a worker needs to call the runtime later, on any node
@@ -73,9 +77,9 @@ struct InvokePorts {
   // Seconds for Retry-After when the agent's runtime is known to be down; nullopt = call it.
   // Unset: every agent is called.
   std::function<std::optional<int>(std::string_view agent)> unavailable;
-  // "available" | "unavailable" | "unknown" for GET /v1/agents (AgentHealth::status). Unset: the
-  // field is left out.
-  std::function<std::string(std::string_view agent)> health_status;
+  // "available" | "unavailable" | "unknown" for GET /v1/agents (AgentHealth::status), of the entry
+  // being listed (no lookup by name). Unset: the field is left out.
+  std::function<std::string(const agents::AgentEntry& agent)> health_status;
   // Unset: Idempotency-Key is refused with 501 (never ignored: a caller relying on it must know).
   std::function<void(std::shared_ptr<net::Request> req, const Caller& caller, net::Responder reply,
                      IdempotentCall call)>

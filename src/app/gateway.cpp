@@ -664,7 +664,9 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
     if (p.health->status(agent) != agents::kUnavailable) return std::nullopt;
     return p.health->retry_after_seconds();
   };
-  agent_deps.ports.health_status = [&p](std::string_view agent) { return std::string(p.health->status(agent)); };
+  agent_deps.ports.health_status = [&p](const agents::AgentEntry& agent) {
+    return std::string(p.health->status(agent));
+  };
   agent_deps.ports.idempotent = [deps = api::IdempotentDeps{p.idempotency.get(), &pool}](
                                     std::shared_ptr<net::Request> req, const api::Caller& caller,
                                     net::Responder reply, api::IdempotentCall call) {
