@@ -76,6 +76,16 @@ net::Response unavailable_after_change(const net::Request& req) {
                              req.request_id);
 }
 
+// What a change is answered when its call's event could not be recorded. A success cannot be
+// acknowledged unaudited; a refusal is answered 503 too (the call is not on record). A handler's
+// own 5xx is kept: it is already an error, and it may say more than this layer knows (the store
+// lost its connection during the commit: "the change may have been applied").
+net::Response unrecorded(const net::Request& req, net::Response&& handler_answer) {
+  if (handler_answer.status < 300) return unavailable_after_change(req);
+  if (handler_answer.status >= 500) return std::move(handler_answer);
+  return unavailable(req);
+}
+
 }  // namespace
 
 void AuditTrail::answer(const std::shared_ptr<net::Request>& req, const std::shared_ptr<const auth::Principal>& who,
@@ -95,9 +105,9 @@ void AuditTrail::answer(const std::shared_ptr<net::Request>& req, const std::sha
     if (ok) return reply(std::move(*held));
     log::error("audit write failed; answering 503 to a change that may have been applied",
                {{"request_id", req->request_id}, {"route", req->route}});
-    reply(held->status < 300 ? unavailable_after_change(*req) : unavailable(*req));
+    reply(unrecorded(*req, std::move(*held)));
   });
-  if (!queued) reply(held->status < 300 ? unavailable_after_change(*req) : unavailable(*req));
+  if (!queued) reply(unrecorded(*req, std::move(*held)));
 }
 
 net::Responder AuditTrail::record(std::shared_ptr<net::Request> req, std::shared_ptr<const auth::Principal> who,

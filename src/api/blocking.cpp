@@ -48,7 +48,12 @@ void run_blocking(core::WorkPool& pool, std::shared_ptr<net::Request> req, net::
       reply(refusal(e, id));
     } catch (const store::StoreError& e) {
       log::error("store error", {{"request_id", id}, {"route", req->route}, {"error", e.what()}});
-      if (e.kind() == store::StoreError::Kind::busy)
+      if (e.commit_outcome_unknown())
+        reply(net::error_response(503, "store_unavailable",
+                                  "the store went away while the change was committed; the change may have been "
+                                  "applied: check before retrying",
+                                  id));
+      else if (e.kind() == store::StoreError::Kind::busy)
         reply(net::error_response(503, "overloaded", "the store is busy; try again later", id));
       else if (e.kind() == store::StoreError::Kind::full)  // out of space: nothing was changed
         reply(net::error_response(503, "storage_full", "the store is out of space; the change was not made", id));

@@ -346,7 +346,16 @@ void PgDb::commit() {
   // After a failed statement the server answers COMMIT with a silent ROLLBACK: say so instead.
   if (PQtransactionStatus(conn_) == PQTRANS_INERROR)
     throw StoreError("postgres: commit: the transaction was aborted by an earlier error");
-  exec("COMMIT");
+  try {
+    exec("COMMIT");
+  } catch (const StoreError& e) {
+    // A refusal on a live connection (serialization failure, deferred constraint) rolled back.
+    // A connection gone during COMMIT (or going: a FATAL answer is followed by the close) did
+    // not say which way it went.
+    if (usable()) throw;
+    throw StoreError(std::string(e.what()) + " (the connection was lost during COMMIT: it may have committed)",
+                     StoreError::OutcomeUnknown{});
+  }
 }
 
 void PgDb::rollback() { exec("ROLLBACK"); }

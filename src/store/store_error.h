@@ -15,15 +15,25 @@ namespace pc::store {
 // text column): retrying the same row fails again, other rows may pass. gone: a write into a
 // tenant that is deleted (or purged) was refused: such rows would outlive the purge. conflict: a
 // conditional change found the row changed by a concurrent one (409, like duplicate).
+//
+// commit_outcome_unknown: the connection was lost while COMMIT was on its way. The server may
+// have committed before it went (PostgreSQL restarted under load did so: cluster_nodes.test), so
+// "nothing was changed" would be a lie and a blind retry can make a second copy. The kind stays
+// busy (the store is away either way); only what callers tell their clients differs.
 class StoreError : public std::runtime_error {
  public:
   enum class Kind { other, duplicate, busy, full, invalid, gone, conflict };
+  struct OutcomeUnknown {};
   explicit StoreError(const std::string& message, Kind kind = Kind::other)
       : std::runtime_error(message), kind_(kind) {}
+  StoreError(const std::string& message, OutcomeUnknown)
+      : std::runtime_error(message), kind_(Kind::busy), commit_outcome_unknown_(true) {}
   Kind kind() const { return kind_; }
+  bool commit_outcome_unknown() const { return commit_outcome_unknown_; }
 
  private:
   Kind kind_;
+  bool commit_outcome_unknown_ = false;
 };
 
 }  // namespace pc::store

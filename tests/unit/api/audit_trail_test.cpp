@@ -305,6 +305,17 @@ TEST_F(AuditTrailTest, APostWhoseEventCannotBeWrittenBecomes503) {
   ASSERT_TRUE(rr) << "never answered";
   EXPECT_EQ(rr->status, 503);
   EXPECT_EQ(rr->body.find("may have been applied"), std::string::npos) << rr->body;
+
+  // A handler's own 5xx is kept: it can know more than this layer (the store lost its
+  // connection during the commit, so the change may be there after all).
+  Answer failed;
+  trail.record(request("POST"), principal(), failed.responder())(
+      net::error_response(503, "store_unavailable", "the change may have been applied: check before retrying", "req-77"));
+  auto rf = failed.wait();
+  ASSERT_TRUE(rf) << "never answered";
+  EXPECT_EQ(rf->status, 503);
+  EXPECT_EQ(error_code(*rf), "store_unavailable");
+  EXPECT_NE(rf->body.find("may have been applied"), std::string::npos) << rf->body;
 }
 
 TEST_F(AuditTrailTest, APostMeetingAFullQueueIs503AtOnce) {

@@ -179,6 +179,40 @@ TEST_F(PgDbTest, LostConnectionIsBusyAndUnusable) {
   EXPECT_FALSE(db->in_transaction());
 }
 
+// A connection lost with COMMIT on its way may have committed (the server can write the commit
+// and go before it answers): the error says the outcome is unknown, so a handler does not tell
+// its client that nothing was changed. A refusal on a live connection is no such case.
+TEST_F(PgDbTest, ACommitThatLosesItsConnectionHasAnUnknownOutcome) {
+  db->exec("CREATE TABLE t(id BIGINT PRIMARY KEY)");
+  PgDb admin(pc::testing::pg_test_url());
+  {
+    Transaction tx(*db);
+    db->exec("INSERT INTO t VALUES (1)");
+    admin.prepare("SELECT pg_terminate_backend(CAST(?1 AS INTEGER))").bind_int64(1, db->backend_pid()).run();
+    try {
+      tx.commit();
+      ADD_FAILURE() << "a commit on a terminated connection succeeded";
+    } catch (const StoreError& e) {
+      EXPECT_EQ(e.kind(), StoreError::Kind::busy);
+      EXPECT_TRUE(e.commit_outcome_unknown()) << e.what();
+    }
+  }
+  EXPECT_FALSE(db->usable());
+
+  // A deferred unique check refused at COMMIT, the connection alive: it rolled back, known.
+  PgDb live(database->location());
+  live.exec("CREATE TABLE d(id BIGINT, CONSTRAINT d_id UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)");
+  Transaction tx(live);
+  live.exec("INSERT INTO d VALUES (1), (1)");
+  try {
+    tx.commit();
+    ADD_FAILURE() << "a duplicate passed a deferred unique check";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), StoreError::Kind::duplicate);
+    EXPECT_FALSE(e.commit_outcome_unknown()) << e.what();
+  }
+}
+
 // PostgreSQL aborts the whole transaction at the first error; COMMIT would then roll back
 // without a word. The caller must hear it.
 TEST_F(PgDbTest, CommitAfterAFailedStatementThrowsAndKeepsNothing) {
