@@ -110,7 +110,7 @@ struct JobService::Impl {
                store::BatchWriter<Pending>::Hooks{
                    [](const Pending& p) { return sizeof(Pending) + p.body.size() + p.row.job_id.size() * 4; },
                    [this](std::vector<Pending>& batch) { write(batch); },
-                   [this](Pending& p, bool ok) { written(p, ok); },
+                   [this](Pending& p, store::Written w) { written(p, w); },
                    [](const Pending&) { return true; },  // every job has a caller waiting for its 202
                    [](const Pending& p) { return "job " + p.row.job_id; },
                },
@@ -151,10 +151,19 @@ struct JobService::Impl {
     store.insert_jobs(rows);
   }
 
-  void written(Pending& p, bool ok) {
-    if (!ok) {
+  void written(Pending& p, store::Written w) {
+    if (w == store::Written::no) {
       metrics().refused.inc();
       p.done(JobError{503, "unavailable", "the job could not be stored; try again later"});
+      return;
+    }
+    if (w == store::Written::maybe) {
+      // Its commit may have gone through: then it runs. The id lets the caller look instead of
+      // submitting a second copy.
+      metrics().refused.inc();
+      p.done(JobError{503, "store_unavailable",
+                      "the store went away while the job was being stored; it may have been accepted as " +
+                          p.row.job_id + ": check GET /v1/jobs/" + p.row.job_id + " before retrying"});
       return;
     }
     metrics().accepted.inc();

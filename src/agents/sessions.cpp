@@ -87,10 +87,11 @@ SessionService::SessionService(store::Store& store, core::WorkPool& pool, Option
                            w.rec.principal.size() + w.rec.agent.size();
                   },
                   [this](std::vector<Write>& batch) { write(batch); },
-                  [this](Write& w, bool ok) {
+                  [this](Write& w, store::Written ok) {
                     if (!w.insert) return;
-                    if (!ok)
-                      log::error("session not stored; it is known to this node only",
+                    if (ok != store::Written::yes)
+                      log::error(ok == store::Written::no ? "session not stored; it is known to this node only"
+                                                          : "session may not be stored; it may be known to this node only",
                                  {{"tenant", w.rec.tenant_id}, {"session", w.rec.session_id}});
                     std::lock_guard lock(mu_);
                     auto it = cache_.find(w.rec.session_id);

@@ -65,8 +65,10 @@ AuditLog::AuditLog(store::Store& store, Options o)
           store::BatchWriter<Pending>::Hooks{
               [](const Pending& p) { return size_of(p.record); },
               [this](std::vector<Pending>& batch) { write(batch); },
-              [](Pending& p, bool ok) {
-                if (p.durable) p.durable(ok);
+              // maybe is not durable as far as anyone can tell: the caller answers as if not
+              // (a change's 503 already says it "may have been applied").
+              [](Pending& p, store::Written w) {
+                if (p.durable) p.durable(w == store::Written::yes);
               },
               [](const Pending& p) { return static_cast<bool>(p.durable); },
               [](const Pending& p) { return "request " + p.record.request_id + " action " + p.record.action; },

@@ -12,6 +12,9 @@
 // its items are written one by one, so that one bad record never takes the others down: the
 // bad one is parked — reported not written, counted in `isolated`, logged with its description.
 // When the store itself is unavailable (kinds busy, full) the items are not tried one by one.
+// A batch whose connection went during its COMMIT (StoreError::commit_outcome_unknown) may be in
+// the store: it is neither retried (that could write it twice) nor reported not written; its
+// items are reported Written::maybe, for the owner to say so.
 //
 // Template over the item; the whole implementation is here.
 #pragma once
@@ -37,6 +40,9 @@
 #include "store/store_error.h"
 
 namespace pc::store {
+
+// What became of an item: committed, given up, or in a commit whose outcome is unknown.
+enum class Written { yes, no, maybe };
 
 // Series a writer keeps current; any may be null. Each owner passes its own families.
 struct BatchMetrics {
@@ -67,9 +73,9 @@ class BatchWriter {
     // Writes the batch in one transaction, all or nothing; throws on failure and then leaves
     // the items as they were (they are retried, or written one by one).
     std::function<void(std::vector<Item>&)> write;
-    // After the item's batch committed (true) or it was given up (false). On the writer thread:
-    // keep it short. Optional.
-    std::function<void(Item&, bool ok)> done;
+    // After the item's batch committed (yes), was given up (no), or went with its connection
+    // during the commit (maybe). On the writer thread: keep it short. Optional.
+    std::function<void(Item&, Written)> done;
     // Whether someone waits on the item (write it without lingering). Optional.
     std::function<bool(const Item&)> urgent;
     // A short identity for log lines about a parked item (an id, never content). Optional.
@@ -155,7 +161,7 @@ class BatchWriter {
     core::name_this_thread(opts_.name + "-writer");
     core::lower_this_thread_priority(core::kWriterNice);
     std::vector<Item> batch;
-    std::vector<bool> ok;
+    std::vector<Written> ok;
     for (;;) {
       batch.clear();
       {
@@ -178,10 +184,10 @@ class BatchWriter {
         }
         publish_depth();
       }
-      ok.assign(batch.size(), false);
+      ok.assign(batch.size(), Written::no);
       write(batch, ok);
       for (std::size_t i = 0; i < batch.size(); ++i) {
-        if (!ok[i] && metrics_.failed) metrics_.failed->inc();
+        if (ok[i] != Written::yes && metrics_.failed) metrics_.failed->inc();
         if (!hooks_.done) continue;
         try {
           hooks_.done(batch[i], ok[i]);
@@ -200,8 +206,10 @@ class BatchWriter {
     }
   }
 
-  // One attempt; the error kind when it failed.
-  bool attempt(std::vector<Item>& items, StoreError::Kind& kind, std::string& reason) {
+  // One attempt; the error kind when it failed, and whether it failed in a commit that may have
+  // gone through.
+  bool attempt(std::vector<Item>& items, StoreError::Kind& kind, std::string& reason, bool& unknown) {
+    unknown = false;
     try {
       hooks_.write(items);
       if (metrics_.batches) metrics_.batches->inc();
@@ -210,6 +218,7 @@ class BatchWriter {
     } catch (const StoreError& e) {
       kind = e.kind();
       reason = e.what();
+      unknown = e.commit_outcome_unknown();
     } catch (const std::exception& e) {
       kind = StoreError::Kind::other;
       reason = e.what();
@@ -217,12 +226,20 @@ class BatchWriter {
     return false;
   }
 
-  void write(std::vector<Item>& batch, std::vector<bool>& ok) {
+  void write(std::vector<Item>& batch, std::vector<Written>& ok) {
     StoreError::Kind kind = StoreError::Kind::other;
     std::string reason;
+    bool unknown = false;
     for (std::size_t tries = 0;; ++tries) {
-      if (attempt(batch, kind, reason)) {
-        ok.assign(batch.size(), true);
+      if (attempt(batch, kind, reason, unknown)) {
+        ok.assign(batch.size(), Written::yes);
+        return;
+      }
+      if (unknown) {
+        log::error(opts_.name + " batch's commit outcome is unknown (the connection went during it); "
+                                "its records are reported maybe written",
+                   {{"reason", reason}, {"records", batch.size()}});
+        ok.assign(batch.size(), Written::maybe);
         return;
       }
       if (tries >= opts_.retry_pauses.size()) break;
@@ -249,10 +266,10 @@ class BatchWriter {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       one.clear();
       one.push_back(std::move(batch[i]));
-      ok[i] = attempt(one, kind, reason);
+      ok[i] = attempt(one, kind, reason, unknown) ? Written::yes : unknown ? Written::maybe : Written::no;
       batch[i] = std::move(one.front());
-      if (ok[i]) continue;
-      if (kind == StoreError::Kind::busy || kind == StoreError::Kind::full) {
+      if (ok[i] == Written::yes) continue;
+      if (unknown || kind == StoreError::Kind::busy || kind == StoreError::Kind::full) {
         // The store went away meanwhile: the rest would fail the same way.
         log::error(opts_.name + " records not written: the store is unavailable",
                    {{"reason", reason}, {"records", batch.size() - i}});

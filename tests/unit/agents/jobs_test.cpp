@@ -22,6 +22,7 @@
 #include "agents/invocation_log.h"
 #include "crypto/master_keyring.h"
 #include "store/store.h"
+#include "support/forwarding_store.h"
 #include "support/test_store.h"
 #include "vault/data_keys.h"
 #include "vault/vault_test_util.h"
@@ -435,6 +436,51 @@ TEST_P(JobServiceTest, AnotherTenantsJobIsNotFoundAndMarkedForeign) {
   auto mine = svc.find("acme", id);
   ASSERT_TRUE(mine.job);
   EXPECT_EQ(mine.job->status, "accepted");
+}
+
+// The store commits the jobs and then loses the connection before it answers (PostgreSQL
+// restarted under load can do so): the caller is told the job may be there, with its id, not
+// that it was not stored; and it runs. The batch is not written again.
+class CommitsThenLosesTheAnswer : public pc::testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  void insert_jobs(const std::vector<store::JobRecord>& jobs) override {
+    ++calls;
+    ForwardingStore::insert_jobs(jobs);
+    throw store::StoreError("postgres: exec \"COMMIT\": connection lost (test)", store::StoreError::OutcomeUnknown{});
+  }
+  std::atomic<int> calls{0};
+};
+
+TEST_P(JobServiceTest, AJobWhoseCommitOutcomeIsUnknownIsAnswered503WithItsIdAndStillRuns) {
+  Runtime rt([](int) { return Runtime::Answer{}; });
+  CommitsThenLosesTheAnswer lossy(store());
+  JobService svc(lossy, *keys, log.get(), fast(), {});
+  svc.start();
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<std::variant<AcceptedJob, JobError>> got;
+  svc.accept(spec(rt.port()), [&](std::variant<AcceptedJob, JobError> r) {
+    std::lock_guard lk(mu);
+    got = std::move(r);
+    cv.notify_all();
+  });
+  {
+    std::unique_lock lk(mu);
+    ASSERT_TRUE(cv.wait_for(lk, 10s, [&] { return got.has_value(); }));
+  }
+  ASSERT_TRUE(std::holds_alternative<JobError>(*got)) << "acknowledged a job whose commit went unanswered";
+  const auto& e = std::get<JobError>(*got);
+  EXPECT_EQ(e.status, 503);
+  EXPECT_EQ(e.code, "store_unavailable");
+  EXPECT_NE(e.message.find("may have been accepted"), std::string::npos) << e.message;
+  EXPECT_EQ(lossy.calls.load(), 1) << "a batch whose commit may have gone through was written again";
+  const auto at = e.message.find("/v1/jobs/");
+  ASSERT_NE(at, std::string::npos) << "the answer does not name the job: " << e.message;
+  const std::string id = e.message.substr(at + 9, e.message.find(' ', at) - at - 9);
+  ASSERT_TRUE(store().find_job(id)) << "named a job that is not there: " << id;
+  EXPECT_EQ(wait_final(id).status, "succeeded");
+  EXPECT_EQ(rt.calls().size(), 1u);
 }
 
 TEST_P(JobServiceTest, AStoppedServiceRefusesAtOnce) {

@@ -19,8 +19,10 @@ struct Recorder {
   std::vector<std::size_t> calls;    // batch sizes handed to write
   std::vector<std::string> written;  // committed items, in order
   std::vector<std::string> failed;   // items reported not written
+  std::vector<std::string> maybe;    // items reported maybe written (the commit's outcome unknown)
   StoreError::Kind fail_kind = StoreError::Kind::invalid;
   bool all_fail = false;
+  bool outcome_unknown = false;  // every write fails as if the connection went during its COMMIT
 };
 
 BatchWriter<std::string>::Hooks hooks(Recorder& r) {
@@ -29,13 +31,15 @@ BatchWriter<std::string>::Hooks hooks(Recorder& r) {
       [&r](std::vector<std::string>& batch) {
         std::lock_guard lk(r.mu);
         r.calls.push_back(batch.size());
+        if (r.outcome_unknown) throw StoreError("connection lost during COMMIT (test)", StoreError::OutcomeUnknown{});
         for (const auto& s : batch)
           if (r.all_fail || s.starts_with("bad")) throw StoreError("refused (test)", r.fail_kind);
         for (const auto& s : batch) r.written.push_back(s);
       },
-      [&r](std::string& s, bool ok) {
+      [&r](std::string& s, Written ok) {
         std::lock_guard lk(r.mu);
-        if (!ok) r.failed.push_back(s);
+        if (ok == Written::no) r.failed.push_back(s);
+        if (ok == Written::maybe) r.maybe.push_back(s);
       },
       {},
       [](const std::string& s) { return "item " + s; },
@@ -82,6 +86,26 @@ TEST(BatchWriter, AnUnavailableStoreFailsTheBatchWithoutTryingEachRecord) {
   EXPECT_EQ(r.calls, (std::vector<std::size_t>{3, 3})) << "one attempt and one retry, each of the whole batch";
   EXPECT_EQ(r.failed.size(), 3u);
   EXPECT_TRUE(r.written.empty());
+}
+
+// A batch whose connection went during its COMMIT may be in the store: a retry could write it
+// twice (the audit chain would link the events again under new numbers; a job's retry would be
+// refused as a duplicate and reported lost while it runs). Once, and reported maybe.
+TEST(BatchWriter, ABatchWhoseCommitOutcomeIsUnknownIsNeitherRetriedNorReportedLost) {
+  Recorder r;
+  r.outcome_unknown = true;
+  core::Counter failed;
+  BatchMetrics m;
+  m.failed = &failed;
+  {
+    BatchWriter<std::string> w(options(), hooks(r), m);
+    for (const char* s : {"a", "b", "c"}) ASSERT_TRUE(w.push(s));
+    w.flush();
+  }
+  EXPECT_EQ(r.calls, (std::vector<std::size_t>{3})) << "written once: no retry, not one by one";
+  EXPECT_EQ(r.maybe, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_TRUE(r.failed.empty());
+  EXPECT_EQ(failed.value(), 3) << "not known to be written: counted with the failed";
 }
 
 // Issue 8 item 15: the invocation queue was bounded by count only (65,536 one-MiB bodies).
