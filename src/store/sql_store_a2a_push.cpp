@@ -76,7 +76,7 @@ bool SqlStore::put_a2a_push_config(const A2aPushConfigRecord& c, std::size_t max
   try {
     q.run();
   } catch (const StoreError& e) {
-    throw StoreError("insert a2a push config " + c.relay_id + ": " + e.what(), e.kind());
+    throw e.prefixed("insert a2a push config " + c.relay_id + ": ");
   }
   require_live_tenant(db, "insert a2a push config " + c.relay_id);
   tx.commit();

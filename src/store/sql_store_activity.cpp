@@ -75,7 +75,7 @@ void SqlStore::insert_invocations(const std::vector<InvocationRecord>& rows) {
     try {
       q.run();
     } catch (const StoreError& e) {
-      throw StoreError("insert invocation " + r.tenant_id + "/" + r.invocation_id + ": " + e.what(), e.kind());
+      throw e.prefixed("insert invocation " + r.tenant_id + "/" + r.invocation_id + ": ");
     }
   }
   tx.commit();
@@ -173,7 +173,7 @@ void SqlStore::insert_session(const SessionRecord& s) {
   try {
     q.run();
   } catch (const StoreError& e) {
-    throw StoreError("insert session " + s.tenant_id + "/" + s.session_id + ": " + e.what(), e.kind());
+    throw e.prefixed("insert session " + s.tenant_id + "/" + s.session_id + ": ");
   }
   require_live_tenant(*c, "insert session " + s.tenant_id + "/" + s.session_id);
 }

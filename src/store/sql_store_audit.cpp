@@ -160,7 +160,7 @@ void SqlStore::audited(AuditRecord& event, const AuditLinker& link, const std::f
     event.seq = 0;
     event.prev_hash.clear();
     event.hash.clear();
-    throw StoreError("audited change (" + event.action + "): " + e.what(), e.kind());
+    throw e.prefixed("audited change (" + event.action + "): ");
   } catch (...) {
     event = std::move(one.front());
     event.seq = 0;
@@ -193,7 +193,7 @@ void SqlStore::append_audit(std::vector<AuditRecord>& batch, const AuditLinker& 
     tx.commit();
   } catch (const StoreError& e) {
     unlink();
-    throw StoreError("append " + std::to_string(batch.size()) + " audit records: " + e.what(), e.kind());
+    throw e.prefixed("append " + std::to_string(batch.size()) + " audit records: ");
   } catch (...) {
     unlink();
     throw;
@@ -309,7 +309,7 @@ std::int64_t SqlStore::purge_audit_before(std::string_view before) {
     tx.commit();
     return removed;
   } catch (const StoreError& e) {
-    throw StoreError("purge audit records before " + std::string(before) + ": " + e.what(), e.kind());
+    throw e.prefixed("purge audit records before " + std::string(before) + ": ");
   }
 }
 

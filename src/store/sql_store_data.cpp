@@ -92,8 +92,7 @@ void SqlStore::rewrap(const std::vector<DataKeyRecord>& data_keys, const std::ve
     try {
       dk.run();
     } catch (const StoreError& e) {
-      throw StoreError("rewrap data key " + data_key_id(k.tenant_id, k.data_class, k.version) + ": " + e.what(),
-                       e.kind());
+      throw e.prefixed("rewrap data key " + data_key_id(k.tenant_id, k.data_class, k.version) + ": ");
     }
   }
   Statement sk = c->prepare("UPDATE signing_keys SET private_sealed = ?2, master_key_id = ?3 WHERE kid = ?1");
@@ -103,7 +102,7 @@ void SqlStore::rewrap(const std::vector<DataKeyRecord>& data_keys, const std::ve
     try {
       sk.run();
     } catch (const StoreError& e) {
-      throw StoreError("rewrap signing key " + k.kid + ": " + e.what(), e.kind());
+      throw e.prefixed("rewrap signing key " + k.kid + ": ");
     }
   }
   tx.commit();
@@ -124,7 +123,7 @@ void SqlStore::insert_secret(const SecretRecord& s) {
   try {
     q.run();
   } catch (const StoreError& e) {
-    throw StoreError("insert secret " + secret_id(s.tenant_id, s.name, s.version) + ": " + e.what(), e.kind());
+    throw e.prefixed("insert secret " + secret_id(s.tenant_id, s.name, s.version) + ": ");
   }
   require_live_tenant(*c, "insert secret " + secret_id(s.tenant_id, s.name, s.version));
 }

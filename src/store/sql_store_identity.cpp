@@ -94,7 +94,7 @@ void insert_active_key(Db& db, const SigningKeyRecord& key) {
   try {
     q.run();
   } catch (const StoreError& e) {
-    throw StoreError("insert signing key " + key.kid + ": " + e.what(), e.kind());
+    throw e.prefixed("insert signing key " + key.kid + ": ");
   }
 }
 
@@ -131,7 +131,7 @@ void SqlStore::insert_client(const ClientRecord& r) {
   try {
     q.run();
   } catch (const StoreError& e) {
-    throw StoreError("insert client " + r.client_id + ": " + e.what(), e.kind());
+    throw e.prefixed("insert client " + r.client_id + ": ");
   }
   require_live_tenant(*c, "insert client " + r.client_id);
 }
@@ -203,7 +203,7 @@ TenantRecord SqlStore::insert_tenant(const TenantRecord& t) {
   try {
     q.run();
   } catch (const StoreError& e) {
-    throw StoreError("insert tenant " + t.tenant_id + ": " + e.what(), e.kind());
+    throw e.prefixed("insert tenant " + t.tenant_id + ": ");
   }
   auto row = find_tenant_in(*c, t.tenant_id);
   tx.commit();

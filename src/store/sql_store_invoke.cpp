@@ -27,7 +27,7 @@ void SqlStore::insert_sessions(const std::vector<SessionRecord>& rows) {
     try {
       q.run();
     } catch (const StoreError& e) {
-      throw StoreError("insert session " + s.tenant_id + "/" + s.session_id + ": " + e.what(), e.kind());
+      throw e.prefixed("insert session " + s.tenant_id + "/" + s.session_id + ": ");
     }
   }
   tx.commit();

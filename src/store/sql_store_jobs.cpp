@@ -101,7 +101,7 @@ void SqlStore::insert_jobs(const std::vector<JobRecord>& jobs) {
     try {
       q.run();
     } catch (const StoreError& e) {
-      throw StoreError("insert job " + j.tenant_id + "/" + j.job_id + ": " + e.what(), e.kind());
+      throw e.prefixed("insert job " + j.tenant_id + "/" + j.job_id + ": ");
     }
     // Unlike invocation records, a job nobody would ever run must not be acknowledged: the batch
     // fails (kind gone) and the job service's writer isolates this one.

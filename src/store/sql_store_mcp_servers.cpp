@@ -83,7 +83,7 @@ void SqlStore::insert_mcp_server(const McpServerRecord& s) {
   try {
     q.run();
   } catch (const StoreError& e) {
-    throw StoreError(what + ": " + e.what(), e.kind());
+    throw e.prefixed(what + ": ");
   }
   require_live_tenant(*c, what);
   tx.commit();

@@ -68,7 +68,7 @@ void SqlStore::insert_mcp_tool_calls(const std::vector<McpToolCallRecord>& rows)
     try {
       q.run();
     } catch (const StoreError& e) {
-      throw StoreError("insert mcp tool call " + r.tenant_id + "/" + r.call_id + ": " + e.what(), e.kind());
+      throw e.prefixed("insert mcp tool call " + r.tenant_id + "/" + r.call_id + ": ");
     }
   }
   tx.commit();

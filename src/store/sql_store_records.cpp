@@ -70,7 +70,7 @@ IdempotencyClaim SqlStore::claim_idempotency_key(const IdempotencyRecord& p, std
   try {
     ins.run();
   } catch (const StoreError& e) {
-    throw StoreError(what + ": " + e.what(), e.kind());
+    throw e.prefixed(what + ": ");
   }
   if (c->changes() == 1) return {true, std::nullopt};
 

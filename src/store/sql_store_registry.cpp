@@ -64,7 +64,7 @@ void SqlStore::upsert_capability(const CapabilityRecord& r) {
   try {
     q.run();
   } catch (const StoreError& e) {
-    throw StoreError("upsert capability " + r.name + ": " + e.what(), e.kind());
+    throw e.prefixed("upsert capability " + r.name + ": ");
   }
 }
 
@@ -108,7 +108,7 @@ void SqlStore::insert_agent(const AgentRecord& a) {
   try {
     q.run();
   } catch (const StoreError& e) {
-    throw StoreError("insert agent " + a.name + ": " + e.what(), e.kind());
+    throw e.prefixed("insert agent " + a.name + ": ");
   }
 }
 
@@ -138,7 +138,7 @@ bool SqlStore::update_agent(const AgentRecord& a) {
   try {
     q.run();
   } catch (const StoreError& e) {
-    throw StoreError("update agent " + a.name + ": " + e.what(), e.kind());
+    throw e.prefixed("update agent " + a.name + ": ");
   }
   return c->changes() == 1;
 }
@@ -171,7 +171,7 @@ void SqlStore::insert_agent_version(const AgentVersionRecord& v) {
   try {
     q.run();
   } catch (const StoreError& e) {
-    throw StoreError("insert agent version " + v.agent + "@" + v.version + ": " + e.what(), e.kind());
+    throw e.prefixed("insert agent version " + v.agent + "@" + v.version + ": ");
   }
 }
 
@@ -230,7 +230,7 @@ bool SqlStore::promote_agent_version(std::string_view agent, std::string_view ve
     tx.commit();
     return true;
   } catch (const StoreError& e) {
-    throw StoreError(what + ": " + e.what(), e.kind());
+    throw e.prefixed(what + ": ");
   }
 }
 

@@ -75,7 +75,7 @@ void SqlStore::insert_webhook(const WebhookRecord& w) {
   try {
     q.run();
   } catch (const StoreError& e) {
-    throw StoreError("insert webhook " + w.webhook_id + ": " + e.what(), e.kind());
+    throw e.prefixed("insert webhook " + w.webhook_id + ": ");
   }
   require_live_tenant(*c, "insert webhook " + w.webhook_id);
 }
@@ -134,7 +134,7 @@ void insert_delivery_under(Db& c, const WebhookDeliveryRecord& d, std::string_vi
   try {
     q.run();
   } catch (const StoreError& e) {
-    throw StoreError(label + ": " + e.what(), e.kind());
+    throw e.prefixed(label + ": ");
   }
   if (c.changes() == 0)
     throw StoreError(label + ": the " + std::string(what) + " or its tenant no longer exists", StoreError::Kind::gone);

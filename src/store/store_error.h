@@ -30,6 +30,13 @@ class StoreError : public std::runtime_error {
       : std::runtime_error(message), kind_(Kind::busy), commit_outcome_unknown_(true) {}
   Kind kind() const { return kind_; }
   bool commit_outcome_unknown() const { return commit_outcome_unknown_; }
+  // The same error with `context` before its message: what a caller rethrows with, so that the
+  // kind and the unknown outcome are never lost on the way.
+  StoreError prefixed(const std::string& context) const {
+    StoreError e(context + what(), kind_);
+    e.commit_outcome_unknown_ = commit_outcome_unknown_;
+    return e;
+  }
 
  private:
   Kind kind_;

@@ -392,6 +392,21 @@ TEST_P(AuditRowsTest, AnAuditedChangeAndItsEventCommitTogetherOrNotAtAll) {
   }
   EXPECT_FALSE(store().find_tenant("globex")) << "a change committed without its audit event";
 
+  // An unknown commit outcome (the connection went during COMMIT) reaches the caller as such
+  // through audited()'s rethrow: the handler must say "may have been applied" (CI saw it lost).
+  auto unknown_link = [](AuditRecord&, const std::string&) {
+    throw StoreError("connection lost during COMMIT (test)", StoreError::OutcomeUnknown{});
+  };
+  try {
+    AuditRecord maybe = event("tenant.create globex");
+    store().audited(maybe, unknown_link, [&] { store().insert_tenant(other); });
+    FAIL() << "the audited change succeeded";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), StoreError::Kind::busy);
+    EXPECT_TRUE(e.commit_outcome_unknown()) << e.what();
+    EXPECT_NE(std::string(e.what()).find("audited change (tenant.create globex): "), std::string::npos) << e.what();
+  }
+
   // Several store calls in one change, each with its own (nested) transaction; then the log
   // goes on from the change's event.
   AuditRecord patched = event("tenant.update");
