@@ -297,21 +297,23 @@ TEST_F(AuditTrailTest, APostWhoseEventCannotBeWrittenBecomes503) {
   EXPECT_GE(failing.attempts(), 1);
   EXPECT_TRUE(all_records(*store).empty());
 
+  // What a POST whose handler answered `handler_answer` is answered in the end.
+  auto finally_answered = [&](net::Response handler_answer) {
+    Answer a;
+    trail.record(request("POST"), principal(), a.responder())(std::move(handler_answer));
+    return a.wait();
+  };
+
   // A refusal whose event cannot be written changed nothing: the plain message.
-  Answer refused;
-  trail.record(request("POST"), principal(), refused.responder())(
-      net::error_response(409, "conflict", "exists", "req-77"));
-  auto rr = refused.wait();
+  auto rr = finally_answered(net::error_response(409, "conflict", "exists", "req-77"));
   ASSERT_TRUE(rr) << "never answered";
   EXPECT_EQ(rr->status, 503);
   EXPECT_EQ(rr->body.find("may have been applied"), std::string::npos) << rr->body;
 
   // A handler's own 5xx is kept: it can know more than this layer (the store lost its
   // connection during the commit, so the change may be there after all).
-  Answer failed;
-  trail.record(request("POST"), principal(), failed.responder())(
-      net::error_response(503, "store_unavailable", "the change may have been applied: check before retrying", "req-77"));
-  auto rf = failed.wait();
+  auto rf = finally_answered(net::error_response(503, "store_unavailable",
+                                                 "the change may have been applied: check before retrying", "req-77"));
   ASSERT_TRUE(rf) << "never answered";
   EXPECT_EQ(rf->status, 503);
   EXPECT_EQ(error_code(*rf), "store_unavailable");
