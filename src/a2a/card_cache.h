@@ -71,7 +71,6 @@ class CardCache {
   virtual std::string render(const agents::AgentEntry& agent, const CardEntry& entry, const CardViewer& viewer,
                              const boost::json::object* extended = nullptr) = 0;
 
-  // ---- added by "card" (issue 11)
   // The same in the A2A 0.3 shape (url, preferredTransport, additionalInterfaces, security), for
   // 0.3 clients (GET …/.well-known/agent.json, agent-card.json without A2A-Version 1.x, 0.3
   // agent/getAuthenticatedExtendedCard, REST 0.3 GET /v1/card). Throws std::runtime_error when
@@ -82,7 +81,7 @@ class CardCache {
   virtual void set_limits(std::uint32_t refresh_seconds, std::uint32_t max_stale_seconds) = 0;
 };
 
-// ---- added by "card" (issue 11): the one implementation.
+// The implementation: make_card_cache(options).
 struct CardCacheOptions {
   std::uint32_t refresh_seconds = 300;
   std::uint32_t max_stale_seconds = 3600;

@@ -58,7 +58,7 @@ class PushRelay {
   // push_delete succeeded at the runtime: forget the client's config.
   virtual void forget(const Owner& owner, std::string_view task_id, std::string_view config_id) = 0;
 
-  // ---- added by push: the relay side (api/a2a_push_route.cpp)
+  // The relay side (api/a2a_push_route.cpp)
   enum class RelayOutcome {
     queued,        // durable in the delivery queue
     unauthorized,  // unknown relay id or wrong token (answered alike)
@@ -80,7 +80,7 @@ class PushRelay {
   }
 };
 
-// ---- added by push: the factory
+// The implementation: make_push_relay(setup).
 struct PushRelaySetup {
   store::Store* store = nullptr;         // a2a_push_configs
   vault::DataKeys* keys = nullptr;       // seals the client's token and authentication

@@ -77,7 +77,6 @@ std::int64_t backoff_ms(int attempts, const core::WebhooksConfig& c) {
   return std::uniform_int_distribution<std::int64_t>(0, upper)(rng);
 }
 
-// ---- a2a push (issue 11)
 bool is_push_delivery(const store::WebhookDeliveryRecord& d) {
   return d.event_type == kA2aPushEvent && d.webhook_id.starts_with(kA2aPushIdPrefix);
 }
@@ -240,7 +239,6 @@ std::string Webhooks::enqueue(const std::string& tenant, const std::string& webh
   return d.delivery_id;
 }
 
-// ---- a2a push (issue 11)
 void Webhooks::set_push_hooks(PushHooks hooks) {
   std::lock_guard lock(mu_);
   push_hooks_ = std::move(hooks);
@@ -269,7 +267,6 @@ std::string Webhooks::enqueue_push(const std::string& tenant, const std::string&
   cv_.notify_one();
   return d.delivery_id;
 }
-// ---- end a2a push (issue 11)
 
 std::string Webhooks::ping(const std::string& tenant, const std::string& webhook_id) {
   boost::json::object data{{"webhookId", webhook_id}, {"message", "ping from portcullis"}};
@@ -318,7 +315,7 @@ std::optional<DeliveryInfo> Webhooks::delivery(const std::string& tenant, const 
 
 void Webhooks::attempt(store::WebhookDeliveryRecord d, const core::WebhooksConfig& cfg) {
   const std::int64_t started = now_ms();
-  // ---- a2a push (issue 11): a push delivery's target and signature come from the hooks.
+  // A push delivery's target and signature come from the hooks.
   const bool push = is_push_delivery(d);
   PushHooks hooks;
   if (push) {

@@ -81,7 +81,7 @@ struct DeliveryInfo {
   std::string updated_at;
 };
 
-// ---- a2a push (issue 11): A2A push notifications (a2a/push_relay.h) ride the same queue. A push
+// A2A push notifications (a2a/push_relay.h) ride the same queue. A push
 // delivery is a webhook_deliveries row with event type kA2aPushEvent whose webhook_id is the
 // relay id of a push config (never a webhook id: those start "wh_"); its body is the runtime's
 // notification as received, sent unwrapped, and its target and headers come from PushHooks (the
@@ -105,7 +105,6 @@ struct PushHooks {
   // Each attempt's outcome: delivered, retry, dead (metrics).
   std::function<void(std::string_view outcome)> outcome;
 };
-// ---- end a2a push (issue 11)
 
 class Webhooks {
  public:
@@ -153,14 +152,12 @@ class Webhooks {
   // nullopt for an unknown id; WebhookNotFound (foreign, counted) for another tenant's.
   std::optional<DeliveryInfo> delivery(const std::string& tenant, const std::string& delivery_id);
 
-  // ---- a2a push (issue 11)
   // Set once, before start(): how push deliveries find their target and are signed.
   void set_push_hooks(PushHooks hooks);
   // Queues one A2A push notification (`body`: one JSON value, at most 1 MiB, sent as is) to the
   // push config `relay_id` of `tenant`; returns the delivery id once the row is durable. Throws
   // std::invalid_argument (bad body), store::StoreError (kind gone: no such config or tenant).
   std::string enqueue_push(const std::string& tenant, const std::string& relay_id, std::string_view body);
-  // ---- end a2a push (issue 11)
 
   // One pass of a worker: claims and attempts at most `limit` due deliveries; returns how many
   // were attempted. For tests (the workers call it in a loop).

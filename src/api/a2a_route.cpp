@@ -36,7 +36,7 @@ using a2a::ProtocolError;
 using a2a::Version;
 using Clock = std::chrono::steady_clock;
 
-// ---- metrics (PLAN11 "Metrics")
+// ---- metrics
 
 // `kind` is a2a::kind_name, or "unknown" for a request refused before it could be read.
 void count_request(std::string_view kind, std::string_view outcome) {

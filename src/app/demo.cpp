@@ -63,7 +63,7 @@ DemoSeed seed_demo(tenancy::TenantService& tenants, agents::Registry& registry, 
                    const core::Config& cfg, const std::string& token_url, const std::string& echo_endpoint) {
   register_demo_agent(registry, store, "echo", "The example agent: echoes its input, or streams it back in chunks",
                       "http", echo_endpoint);
-  // ---- a2a example (issue 11): the same process answers A2A as `echo-a2a` (example_a2a.h).
+  // The same process answers A2A as `echo-a2a` (example_a2a.h).
   register_demo_agent(registry, store, std::string(kDemoA2aAgent),
                       "The example agent over A2A: echoes a message as a task artifact, or streams it word by word",
                       "a2a", echo_endpoint);

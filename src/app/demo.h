@@ -19,7 +19,7 @@ class ServerRegistry;
 
 namespace pc::app {
 
-// ---- a2a example (issue 11): the A2A name of the demo's example agent (its --a2a-name).
+// The A2A name of the demo's example agent (its --a2a-name).
 inline constexpr std::string_view kDemoA2aAgent = "echo-a2a";
 
 struct DemoSeed {

@@ -191,16 +191,14 @@ struct Gateway::Parts {
   std::unique_ptr<mcp::ToolCallLog> mcp_calls;
   std::shared_ptr<mcp::Federation> mcp_federation;
   // issue 11: the A2A proxy. Each owner adds its members below its marker.
-  // ---- a2a bindings (issue 11): who owns each A2A task and context (store-backed, cached per node).
+  // Who owns each A2A task and context (store-backed, cached per node).
   std::unique_ptr<a2a::TaskBindings> a2a_bindings;
-  // ---- a2a card (issue 11)
   // Agent cards fetched from A2A runtimes, rewritten and signed (shared: the proxy reads the
   // runtime's interfaces from it and renders the extended card).
   std::shared_ptr<a2a::CardCache> a2a_cards;
-  // ---- a2a push (issue 11)
   // Clients' push configs held in the runtime's place; delivers through `webhooks`.
   std::unique_ptr<a2a::PushRelay> a2a_push;
-  // ---- a2a proxy (issue 11): the pool of the proxy's blocking work (binding checks and writes,
+  // The pool of the proxy's blocking work (binding checks and writes,
   // push config swaps), so A2A traffic never queues the admin API.
   std::optional<core::WorkPool> a2a_pool;
   // with cluster.redis.url, one command connection (change signals,
@@ -774,10 +772,8 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
   // issue 11: the A2A proxy, built in this order (the proxy route uses the three before it).
   // Each owner writes only its own block.
   {
-    // ---- a2a bindings (issue 11)
     p.a2a_bindings = std::make_unique<a2a::TaskBindings>(store);
     api::add_a2a_task_routes(r, admin, *p.a2a_bindings);
-    // ---- a2a card (issue 11)
     {
       a2a::CardCacheOptions co;
       co.refresh_seconds = cfg.a2a.card_refresh_seconds;
@@ -796,7 +792,6 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
                                      return p.base_url;
                                    }});
     }
-    // ---- a2a push (issue 11)
     {
       a2a::PushRelaySetup ps;
       ps.store = &store;
@@ -812,7 +807,7 @@ Gateway::Gateway(const core::Config& cfg, store::Store& store, const crypto::Mas
       p.a2a_push = a2a::make_push_relay(std::move(ps));
       api::add_a2a_push_route(r, {p.a2a_push.get(), &*p.admin_pool, &p.chain->refusals()});  // refusals: edgefix (issue 12)
     }
-    // ---- a2a proxy (issue 11): POST /a2a/{agent} and the REST binding (after the card routes:
+    // POST /a2a/{agent} and the REST binding (after the card routes:
     // its patterns are generic by depth).
     {
       // Binding checks are cache hits mostly; writes are one per new task or context.

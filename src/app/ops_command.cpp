@@ -878,7 +878,6 @@ void Tree::limits() {
     c->add_option("tenant", *tenant, "tenant id")->required();
   }
 }
-// ---- a2a bindings (issue 11)
 // `ops a2a-tasks TENANT`: the A2A tasks a tenant's callers created (who, which agent, state;
 // never content), newest first.
 const std::vector<Column> kA2aTaskColumns = {{"TASK", {"taskId"}},         {"CONTEXT", {"contextId"}},
@@ -897,7 +896,6 @@ void Tree::a2a_tasks() {
   c->add_option("--agent", o->agent, "only this agent");
   add_paging(c, p);
 }
-// ---- end a2a bindings (issue 11)
 
 // `ops mcp-servers`: the upstream MCP servers, global (default) or one tenant's own (--tenant).
 const std::vector<Column> kMcpServerColumns = {{"NAME", {"name"}},          {"SCOPE", {"scope"}},

@@ -120,7 +120,7 @@ DemoUpstream demo_upstream(const std::string& url, const std::string& gateway, c
 // What every MCP request of the banner sends besides its token (docs/mcp.md).
 constexpr std::string_view kMcpHeaders = "-H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream'";
 
-// ---- a2a example (issue 11): an A2A 1.0 JSON-RPC SendMessage (a2a.proto's JSON names).
+// An A2A 1.0 JSON-RPC SendMessage (a2a.proto's JSON names).
 constexpr std::string_view kA2aSend =
     R"({"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"messageId":"m-1","role":"ROLE_USER","parts":[{"text":"hello over A2A"}]}}})";
 
@@ -153,7 +153,7 @@ void print_demo_banner(const std::string& base, const std::string& creds_file) {
       << " -H 'MCP-Protocol-Version: 2025-11-25' " << kMcpHeaders
       << " -d '{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"lookup_customer\","
          "\"arguments\":{\"id\":\"c-42\"}}}'   (its PII comes back [REDACTED:<kind>]; docs/mcp.md)\n"
-      // ---- a2a example (issue 11): the same example agent as A2A agent echo-a2a (docs/a2a.md).
+      // The same example agent as A2A agent echo-a2a (docs/a2a.md).
       << "  A2A card:    curl -s " << base << "/a2a/" << kDemoA2aAgent << "/.well-known/agent-card.json -H \"Authorization: Bearer $TOKEN\"\n"
       << "  A2A message: curl -s -X POST " << base << "/a2a/" << kDemoA2aAgent << " -H \"Authorization: Bearer $TOKEN\""
       << " -H 'A2A-Version: 1.0' -H 'Content-Type: application/json' -d '" << kA2aSend << "'\n"

@@ -66,7 +66,6 @@ CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys(status) WHERE status
 ALTER TABLE clients ADD COLUMN scopes TEXT NOT NULL DEFAULT '[]';
 )sql";
 
-
 // Migration 3: tenancy and data (issue 4). Every tenant-owned table carries tenant_id first in
 // its key, so a tenant's rows are found (and purged) by prefix. Sealed columns hold
 // crypto::seal output: the row's identity is the associated data, so a ciphertext copied to
@@ -400,7 +399,6 @@ CREATE INDEX mcp_tool_calls_by_tenant ON mcp_tool_calls(tenant_id, call_id);
 CREATE INDEX mcp_tool_calls_by_time ON mcp_tool_calls(created_at);
 )sql";
 
-// ---- a2a push (issue 11)
 // Migration 11: the clients' A2A push configs the gateway holds (a2a/push_relay.h). The runtime
 // knows only the relay URL (relay_id) and a random token, kept here as a salted hash; the
 // client's URL is checked like a webhook target, its token and authentication sealed under the
@@ -422,8 +420,6 @@ CREATE TABLE a2a_push_configs (
 CREATE UNIQUE INDEX a2a_push_configs_by_task ON a2a_push_configs(agent, task_id, config_id);
 CREATE INDEX a2a_push_configs_by_tenant ON a2a_push_configs(tenant_id);
 )sql";
-// ---- end a2a push (issue 11)
-// ---- a2a bindings (issue 11)
 // Migration 10: A2A task and context owners (a2a/task_bindings.h). A runtime serves every tenant
 // allowed to use its agent and knows nothing of tenants, so the gateway binds each id it relays
 // to the tenant and principal that saw it first. Ids are the runtime's, so the key includes the
@@ -454,7 +450,6 @@ CREATE TABLE a2a_contexts (
 );
 CREATE INDEX a2a_contexts_by_tenant ON a2a_contexts(tenant_id);
 )sql";
-// ---- end a2a bindings (issue 11)
 
 // Migration 12: usage plans (docs/usage-plans.md). tenant_limits holds a tenant's override of its
 // tier's limits as a JSON object of the fields it sets. daily_usage holds the calls counted per
@@ -509,7 +504,6 @@ constexpr Migration kMigrations[] = {
     {7, "mcp servers: upstream MCP servers, global and per tenant, with health", kV7McpServers},
     {8, "mcp sessions: Mcp-Session-Id bound to tenant, subject and client; upstream state", kV8McpSessions},
     {9, "mcp: tool call records (federation)", kV9McpToolCalls},
-    // ---- a2a bindings (issue 11)
     {10, "a2a: task and context bindings to tenant and principal", kV10A2aBindings},
     {11, "a2a push: client push configs held by the gateway", kV11A2aPush},  // ---- a2a push (issue 11)
     {12, "usage plans: tenant limit overrides and daily usage counters", kV12UsagePlans},

@@ -363,7 +363,6 @@ struct McpToolCallRecord {
   std::optional<std::string> content_sealed;  // never loaded by listings
 };
 
-// ---- a2a push (issue 11)
 // A client's A2A push config held by the gateway (a2a/push_relay.h): the runtime was given the
 // relay URL `<public base>/a2a-push/{relay_id}` and a random token instead of the client's URL.
 struct A2aPushConfigRecord {
@@ -379,8 +378,6 @@ struct A2aPushConfigRecord {
   std::string client_sealed;     // the client's token and authentication (JSON), sealed; empty in listings
   std::string created_at;
 };
-// ---- end a2a push (issue 11)
-// ---- a2a bindings (issue 11)
 // Who owns an A2A task id a runtime revealed (a2a/task_bindings.h): (agent, task_id) is bound once,
 // to the tenant and principal whose request revealed it. Metadata only: never message content.
 struct A2aTaskRecord {
@@ -414,7 +411,6 @@ struct A2aTaskQuery {
   std::optional<Key> before;  // rows strictly after this key in the order
   std::size_t limit = 100;
 };
-// ---- end a2a bindings (issue 11)
 
 // usage plans (tenancy/usage_plan.h, sql_store_limits.cpp)
 // A tenant's override of its tier's limits: `limits` is the JSON object of the fields set

@@ -44,9 +44,9 @@ void purge_tenant_webhooks(Db& db, std::string_view tenant_id);
 void purge_tenant_mcp_servers(Db& db, std::string_view tenant_id);
 // removes one tenant's MCP sessions inside purge_tenant's transaction.
 void purge_tenant_mcp_sessions(Db& db, std::string_view tenant_id);
-// ---- a2a push (issue 11): removes one tenant's A2A push configs inside purge_tenant's transaction.
+// Removes one tenant's A2A push configs inside purge_tenant's transaction.
 void purge_tenant_a2a_push_configs(Db& db, std::string_view tenant_id);
-// ---- a2a bindings (issue 11): removes one tenant's A2A task and context bindings inside purge_tenant's transaction.
+// Removes one tenant's A2A task and context bindings inside purge_tenant's transaction.
 void purge_tenant_a2a_bindings(Db& db, std::string_view tenant_id);
 // removes one tenant's limit override and usage rows inside purge_tenant's transaction.
 void purge_tenant_limits(Db& db, std::string_view tenant_id);
@@ -191,13 +191,12 @@ class SqlStore final : public Store {
   bool update_mcp_server(const McpServerRecord& s) override;
   bool delete_mcp_server(std::string_view server_id) override;
   void record_mcp_server_health(const std::vector<McpServerHealth>& reports) override;
-  // ---- a2a push (issue 11): sql_store_a2a_push.cpp
+  // sql_store_a2a_push.cpp
   bool put_a2a_push_config(const A2aPushConfigRecord& c, std::size_t max_per_task) override;
   std::optional<A2aPushConfigRecord> find_a2a_push_config(std::string_view relay_id) override;
   bool delete_a2a_push_config(std::string_view tenant_id, std::string_view agent, std::string_view task_id,
                               std::string_view config_id) override;
   void insert_a2a_push_delivery(const WebhookDeliveryRecord& d) override;
-  // ---- end a2a push (issue 11)
   // sql_store_mcp_tool_calls.cpp
   void insert_mcp_tool_calls(const std::vector<McpToolCallRecord>& rows) override;
   std::optional<McpToolCallRecord> find_mcp_tool_call(std::string_view call_id) override;
@@ -212,7 +211,7 @@ class SqlStore final : public Store {
   bool delete_mcp_session(std::string_view session_id) override;
   std::int64_t purge_mcp_sessions_before(std::string_view before) override;
 
-  // ---- a2a bindings (issue 11): sql_store_a2a.cpp
+  // sql_store_a2a.cpp
   A2aTaskRecord bind_a2a_task(const A2aTaskRecord& t) override;
   std::optional<A2aTaskRecord> find_a2a_task(std::string_view agent, std::string_view task_id) override;
   A2aContextRecord bind_a2a_context(const A2aContextRecord& c) override;
@@ -220,7 +219,6 @@ class SqlStore final : public Store {
   bool set_a2a_task_state(std::string_view agent, std::string_view task_id, std::string_view tenant_id,
                           std::string_view principal, std::string_view state, std::string_view updated_at) override;
   std::vector<A2aTaskRecord> list_a2a_tasks(const A2aTaskQuery& q) override;
-  // ---- end a2a bindings (issue 11)
 
   // sql_store_limits.cpp
   void put_tenant_limits(const TenantLimitsRecord& r) override;

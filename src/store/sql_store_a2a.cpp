@@ -1,4 +1,3 @@
-// ---- a2a bindings (issue 11)
 // SqlStore: A2A task and context owners (a2a/task_bindings.h). A binding is written once, insert
 // if absent, and the row that stands is read back in the same transaction: the database's primary
 // key decides between two nodes binding one id at once, and both learn the same owner.

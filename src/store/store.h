@@ -323,7 +323,7 @@ class Store {
   // One tenant's calls by id, ids greater than `after`, at most `limit`; no content.
   virtual std::vector<McpToolCallRecord> list_mcp_tool_calls(std::string_view tenant_id, std::string_view after,
                                                              std::size_t limit) = 0;
-  // ---- a2a push (issue 11): A2A push configs held by the gateway, sql_store_a2a_push.cpp
+  // A2A push configs held by the gateway, sql_store_a2a_push.cpp
   // Stores `c`, replacing the config of the same (agent, task, config id) and its pending
   // deliveries, in one transaction. False (nothing written) when the task already has
   // `max_per_task` other configs. Kind gone when the tenant is deleted.
@@ -335,8 +335,7 @@ class Store {
   // A push delivery (webhook_deliveries row whose webhook_id is the relay id). Durable once it
   // returns; kind gone when the config (of d.tenant_id) or the tenant no longer exists.
   virtual void insert_a2a_push_delivery(const WebhookDeliveryRecord& d) = 0;
-  // ---- end a2a push (issue 11)
-  // ---- a2a bindings (issue 11): A2A task and context owners (a2a/task_bindings.h), sql_store_a2a.cpp
+  // A2A task and context owners (a2a/task_bindings.h), sql_store_a2a.cpp
   // Insert if absent: binds (agent, task_id) to t's tenant and principal unless it is bound
   // already, and returns the row that stands — t's, or the earlier owner's (two nodes binding one
   // id at once agree on the first). kind gone when the tenant is deleted.
@@ -349,7 +348,6 @@ class Store {
   virtual bool set_a2a_task_state(std::string_view agent, std::string_view task_id, std::string_view tenant_id,
                                   std::string_view principal, std::string_view state, std::string_view updated_at) = 0;
   virtual std::vector<A2aTaskRecord> list_a2a_tasks(const A2aTaskQuery& q) = 0;
-  // ---- end a2a bindings (issue 11)
   // usage plans, sql_store_limits.cpp
   // Per-tenant overrides: insert or replace; every row (small: one per tenant with an override).
   // put: kind gone when the tenant is deleted.

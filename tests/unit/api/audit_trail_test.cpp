@@ -454,7 +454,7 @@ TEST_F(AuditTrailTest, RefusalsAreSecurityEvents) {
   EXPECT_EQ(json::parse(rows[1].details).at("remoteAddress").as_string(), "10.0.0.7");
 }
 
-// ---- refusals at a bounded cost (issue 8 item 4)
+// ---- refusals at a bounded cost
 
 double auth_failures(std::string_view reason) {
   return core::metrics().counter("portcullis_auth_failures_total", "", {"reason"}).labels({std::string(reason)}).value();

@@ -180,7 +180,7 @@ class ForwardingStore : public store::Store {
   void record_mcp_server_health(const std::vector<store::McpServerHealth>& r) override {
     real_.record_mcp_server_health(r);
   }
-  // ---- a2a push (issue 11)
+  // ---- a2a push
   bool put_a2a_push_config(const store::A2aPushConfigRecord& c, std::size_t m) override {
     return real_.put_a2a_push_config(c, m);
   }
@@ -192,7 +192,6 @@ class ForwardingStore : public store::Store {
     return real_.delete_a2a_push_config(t, a, task, c);
   }
   void insert_a2a_push_delivery(const store::WebhookDeliveryRecord& d) override { real_.insert_a2a_push_delivery(d); }
-  // ---- end a2a push (issue 11)
   void insert_mcp_tool_calls(const std::vector<store::McpToolCallRecord>& r) override { real_.insert_mcp_tool_calls(r); }
   std::optional<store::McpToolCallRecord> find_mcp_tool_call(std::string_view id) override {
     return real_.find_mcp_tool_call(id);
@@ -202,7 +201,7 @@ class ForwardingStore : public store::Store {
     return real_.list_mcp_tool_calls(t, a, l);
   }
 
-  // ---- a2a bindings (issue 11)
+  // ---- a2a bindings
   store::A2aTaskRecord bind_a2a_task(const store::A2aTaskRecord& t) override { return real_.bind_a2a_task(t); }
   std::optional<store::A2aTaskRecord> find_a2a_task(std::string_view a, std::string_view id) override {
     return real_.find_a2a_task(a, id);
@@ -220,7 +219,6 @@ class ForwardingStore : public store::Store {
   std::vector<store::A2aTaskRecord> list_a2a_tasks(const store::A2aTaskQuery& q) override {
     return real_.list_a2a_tasks(q);
   }
-  // ---- end a2a bindings (issue 11)
   void insert_mcp_session(const store::McpSessionRecord& s) override { real_.insert_mcp_session(s); }
   std::optional<store::McpSessionRecord> find_mcp_session(std::string_view id) override {
     return real_.find_mcp_session(id);
